@@ -1,0 +1,337 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Tensor is an n-dimensional array in row-major (C) order.
+// The zero value is not usable; create tensors with New, Zeros, FromFloat32, ...
+type Tensor struct {
+	shape []int
+	dtype DType
+	f32   []float32 // host data when dtype == Float32
+	f64   []float64 // host data when dtype == Float64
+}
+
+// New returns a zero tensor of the given dtype and shape.
+func New(dtype DType, shape ...int) *Tensor {
+	CheckAlloc("tensor.New", dtype, shape)
+	return newUnchecked(dtype, shape)
+}
+
+func newUnchecked(dtype DType, shape []int) *Tensor {
+	n := numel("tensor.New", shape)
+	t := &Tensor{shape: append([]int{}, shape...), dtype: dtype}
+	if dtype == Float64 {
+		t.f64 = make([]float64, n)
+	} else {
+		t.f32 = make([]float32, n)
+	}
+	return t
+}
+
+// Zeros returns a float32 tensor of zeros.
+func Zeros(shape ...int) *Tensor { return New(Float32, shape...) }
+
+// Zeros64 returns a float64 tensor of zeros.
+func Zeros64(shape ...int) *Tensor { return New(Float64, shape...) }
+
+// Ones returns a float32 tensor of ones.
+func Ones(shape ...int) *Tensor { return Full(1, shape...) }
+
+// Full returns a float32 tensor filled with v.
+func Full(v float64, shape ...int) *Tensor {
+	t := Zeros(shape...)
+	t.Fill(v)
+	return t
+}
+
+// FromFloat32 wraps data (not copied) as a float32 tensor of the given shape;
+// with no shape it is a vector. len(data) must equal the shape's size.
+func FromFloat32(data []float32, shape ...int) *Tensor {
+	if len(shape) == 0 {
+		shape = []int{len(data)}
+	}
+	if n := numel("tensor.FromFloat32", shape); n != len(data) {
+		Errorf("tensor.FromFloat32", "data", "has %d values, shape %s needs %d", len(data), ShapeString(shape), n)
+	}
+	return &Tensor{shape: append([]int{}, shape...), dtype: Float32, f32: data}
+}
+
+// FromFloat64 wraps data (not copied) as a float64 tensor of the given shape;
+// with no shape it is a vector.
+func FromFloat64(data []float64, shape ...int) *Tensor {
+	if len(shape) == 0 {
+		shape = []int{len(data)}
+	}
+	if n := numel("tensor.FromFloat64", shape); n != len(data) {
+		Errorf("tensor.FromFloat64", "data", "has %d values, shape %s needs %d", len(data), ShapeString(shape), n)
+	}
+	return &Tensor{shape: append([]int{}, shape...), dtype: Float64, f64: data}
+}
+
+// Randn returns a float32 tensor of standard normal numbers drawn from seed.
+// The numbers are the float32 roundings of Randn64(seed, shape...).
+func Randn(seed uint64, shape ...int) *Tensor { return randn(Float32, seed, shape) }
+
+// Randn64 returns a float64 tensor of standard normal numbers drawn from seed.
+func Randn64(seed uint64, shape ...int) *Tensor { return randn(Float64, seed, shape) }
+
+// Rand returns a float32 tensor uniform in [lo, hi) drawn from seed.
+func Rand(seed uint64, lo, hi float64, shape ...int) *Tensor {
+	return randu(Float32, seed, lo, hi, shape)
+}
+
+// Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.
+func Rand64(seed uint64, lo, hi float64, shape ...int) *Tensor {
+	return randu(Float64, seed, lo, hi, shape)
+}
+
+func randn(dtype DType, seed uint64, shape []int) *Tensor {
+	t := New(dtype, shape...)
+	r := NewRNG(seed)
+	for i := 0; i < t.Len(); i++ {
+		t.setFlat(i, r.Normal())
+	}
+	return t
+}
+
+func randu(dtype DType, seed uint64, lo, hi float64, shape []int) *Tensor {
+	t := New(dtype, shape...)
+	r := NewRNG(seed)
+	for i := 0; i < t.Len(); i++ {
+		t.setFlat(i, lo+(hi-lo)*r.Float64())
+	}
+	return t
+}
+
+// Shape returns a copy of the shape.
+func (t *Tensor) Shape() []int { return append([]int{}, t.shape...) }
+
+// Rank is the number of dimensions.
+func (t *Tensor) Rank() int { return len(t.shape) }
+
+// Dim returns the size of dimension i; negative i counts from the end.
+func (t *Tensor) Dim(i int) int {
+	if i < 0 {
+		i += len(t.shape)
+	}
+	if i < 0 || i >= len(t.shape) {
+		Errorf("tensor.Dim", "i", "dimension %d out of range for shape %s", i, ShapeString(t.shape))
+	}
+	return t.shape[i]
+}
+
+// Len is the number of elements.
+func (t *Tensor) Len() int {
+	if t.dtype == Float64 {
+		return len(t.f64)
+	}
+	return len(t.f32)
+}
+
+// DType returns the element type.
+func (t *Tensor) DType() DType { return t.dtype }
+
+// Bytes is the size of the data in bytes.
+func (t *Tensor) Bytes() int64 { return int64(t.Len()) * int64(t.dtype.Size()) }
+
+// Float32s returns the float32 host data (shared, not copied). It panics for
+// a float64 tensor; use As(Float32) first.
+func (t *Tensor) Float32s() []float32 {
+	if t.dtype != Float32 {
+		Errorf("tensor.Float32s", "", "tensor is %s; call As(tensor.Float32) first", t.dtype)
+	}
+	return t.f32
+}
+
+// Float64s returns the float64 host data (shared, not copied). It panics for
+// a float32 tensor; use As(Float64) or Data.
+func (t *Tensor) Float64s() []float64 {
+	if t.dtype != Float64 {
+		Errorf("tensor.Float64s", "", "tensor is %s; call As(tensor.Float64) or Data() first", t.dtype)
+	}
+	return t.f64
+}
+
+// Data returns a float64 copy of the data, whatever the dtype.
+func (t *Tensor) Data() []float64 {
+	out := make([]float64, t.Len())
+	if t.dtype == Float64 {
+		copy(out, t.f64)
+	} else {
+		for i, v := range t.f32 {
+			out[i] = float64(v)
+		}
+	}
+	return out
+}
+
+func (t *Tensor) flat(i int) float64 {
+	if t.dtype == Float64 {
+		return t.f64[i]
+	}
+	return float64(t.f32[i])
+}
+
+func (t *Tensor) setFlat(i int, v float64) {
+	if t.dtype == Float64 {
+		t.f64[i] = v
+	} else {
+		t.f32[i] = float32(v)
+	}
+}
+
+// offset returns the flat index of idx, panicking with the shape on a bad index.
+func (t *Tensor) offset(op string, idx []int) int {
+	if len(idx) != len(t.shape) {
+		Errorf(op, "index", "%d indices for shape %s", len(idx), ShapeString(t.shape))
+	}
+	off := 0
+	for i, v := range idx {
+		if v < 0 || v >= t.shape[i] {
+			Errorf(op, "index", "%v out of range for shape %s", idx, ShapeString(t.shape))
+		}
+		off = off*t.shape[i] + v
+	}
+	return off
+}
+
+// At returns the element at idx as a float64.
+func (t *Tensor) At(idx ...int) float64 { return t.flat(t.offset("tensor.At", idx)) }
+
+// Set writes v at idx (rounded to float32 for a float32 tensor).
+func (t *Tensor) Set(v float64, idx ...int) { t.setFlat(t.offset("tensor.Set", idx), v) }
+
+// Fill sets every element to v and returns t.
+func (t *Tensor) Fill(v float64) *Tensor {
+	if t.dtype == Float64 {
+		for i := range t.f64 {
+			t.f64[i] = v
+		}
+	} else {
+		f := float32(v)
+		for i := range t.f32 {
+			t.f32[i] = f
+		}
+	}
+	return t
+}
+
+// Clone returns a deep copy.
+func (t *Tensor) Clone() *Tensor {
+	c := &Tensor{shape: t.Shape(), dtype: t.dtype}
+	if t.dtype == Float64 {
+		c.f64 = append([]float64(nil), t.f64...)
+	} else {
+		c.f32 = append([]float32(nil), t.f32...)
+	}
+	return c
+}
+
+// As returns t converted to dtype (t itself when it already is).
+func (t *Tensor) As(dtype DType) *Tensor {
+	if t.dtype == dtype {
+		return t
+	}
+	c := New(dtype, t.shape...)
+	for i := 0; i < t.Len(); i++ {
+		c.setFlat(i, t.flat(i))
+	}
+	return c
+}
+
+// Reshape returns a tensor sharing t's data with a new shape; one dimension
+// may be -1 and is then inferred.
+func (t *Tensor) Reshape(shape ...int) *Tensor {
+	shape = append([]int{}, shape...)
+	infer, known := -1, 1
+	for i, s := range shape {
+		if s == -1 {
+			if infer >= 0 {
+				Errorf("tensor.Reshape", "shape", "%s has more than one -1", ShapeString(shape))
+			}
+			infer = i
+			continue
+		}
+		if s < 0 {
+			Errorf("tensor.Reshape", "shape", "%s has a negative dimension", ShapeString(shape))
+		}
+		known *= s
+	}
+	if infer >= 0 && known > 0 {
+		shape[infer] = t.Len() / known
+	}
+	if numel("tensor.Reshape", shape) != t.Len() {
+		ShapeMismatch("tensor.Reshape", "t", t.shape, shape, fmt.Sprintf("(%d elements cannot take the new shape)", t.Len()))
+	}
+	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64}
+}
+
+// String shows the shape, dtype, device and a few values:
+//
+//	Tensor(2,3) float32 cpu
+//	[[0.1 -1.2 0.5]
+//	 [2 0 1]]
+func (t *Tensor) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tensor%s %s cpu", ShapeString(t.shape), t.dtype)
+	if t.Len() == 0 {
+		return b.String() + " []"
+	}
+	b.WriteByte('\n')
+	t.writeValues(&b, 0, 0, 0)
+	return b.String()
+}
+
+// edge is how many values are shown at each end of a long dimension.
+const edge = 3
+
+func (t *Tensor) writeValues(b *strings.Builder, dim, off, indent int) {
+	if len(t.shape) == 0 {
+		b.WriteString(formatValue(t.flat(0)))
+		return
+	}
+	n := t.shape[dim]
+	stride := 1
+	for _, s := range t.shape[dim+1:] {
+		stride *= s
+	}
+	b.WriteByte('[')
+	for i := 0; i < n; i++ {
+		if n > 2*edge && i == edge {
+			if dim == len(t.shape)-1 {
+				b.WriteString(" ...")
+			} else {
+				b.WriteString("\n" + strings.Repeat(" ", indent+1) + "...")
+			}
+			i = n - edge - 1
+			continue
+		}
+		if i > 0 {
+			if dim == len(t.shape)-1 {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString("\n" + strings.Repeat(" ", indent+1))
+			}
+		}
+		if dim == len(t.shape)-1 {
+			b.WriteString(formatValue(t.flat(off + i)))
+		} else {
+			t.writeValues(b, dim+1, off+i*stride, indent+1)
+		}
+	}
+	b.WriteByte(']')
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v), math.IsInf(v, 0):
+		return fmt.Sprint(v)
+	case v == math.Trunc(v) && math.Abs(v) < 1e6:
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.4g", v)
+}

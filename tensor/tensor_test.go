@@ -1,0 +1,89 @@
+package tensor
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestRandomIsDeterministicAndRoundsFromFloat64(t *testing.T) {
+	a := Randn(7, 3, 5)
+	b := Randn(7, 3, 5)
+	c := Randn64(7, 3, 5)
+	for i := 0; i < a.Len(); i++ {
+		if a.Float32s()[i] != b.Float32s()[i] {
+			t.Fatalf("same seed gave different values at %d", i)
+		}
+		if a.Float32s()[i] != float32(c.Float64s()[i]) {
+			t.Fatalf("float32 draw %d is not the rounding of the float64 draw", i)
+		}
+	}
+	if Randn(8, 3, 5).Float32s()[0] == a.Float32s()[0] {
+		t.Fatal("different seeds gave the same first value")
+	}
+	var mean, sq float64
+	n := Randn64(1, 100000)
+	for _, v := range n.Float64s() {
+		mean += v
+		sq += v * v
+	}
+	mean /= 1e5
+	if mean > 0.02 || mean < -0.02 || sq/1e5 < 0.97 || sq/1e5 > 1.03 {
+		t.Fatalf("normal draws have mean %.4f and second moment %.4f", mean, sq/1e5)
+	}
+}
+
+func TestShapeErrorsNameArgumentAndBothShapes(t *testing.T) {
+	err := Catch(func() { CheckShape("ssd.Quadratic", "k", []int{1, 2, 8, 16}, "(same as q)", 1, 2, 8, 32) })
+	if !errors.Is(err, ErrShape) {
+		t.Fatalf("want ErrShape, got %v", err)
+	}
+	want := "ssd.Quadratic: k has shape (1,2,8,16), want (1,2,8,32) (same as q)"
+	if err.Error() != want {
+		t.Fatalf("got %q\nwant %q", err, want)
+	}
+	err = Catch(func() { Zeros(2, 3).Reshape(4, -1) })
+	if !errors.Is(err, ErrShape) || !strings.Contains(err.Error(), "(2,3)") {
+		t.Fatalf("reshape error %v", err)
+	}
+}
+
+func TestMemoryLimitRefusesWithSize(t *testing.T) {
+	old := SetMemoryLimit(1 << 20)
+	defer SetMemoryLimit(old)
+	err := Catch(func() { Zeros(1024, 1024) })
+	if !errors.Is(err, ErrMemory) || !strings.Contains(err.Error(), "4.0 MiB") || !strings.Contains(err.Error(), "(1024,1024)") {
+		t.Fatalf("got %v", err)
+	}
+	SetMemoryLimit(0)
+	err = Catch(func() { Zeros(1<<20, 1<<20, 1<<10) })
+	if !errors.Is(err, ErrMemory) {
+		t.Fatalf("a 4 PiB tensor was not refused: %v", err)
+	}
+}
+
+func TestReshapeSharesAndStringShowsShape(t *testing.T) {
+	x := FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	y := x.Reshape(3, -1)
+	y.Set(9, 0, 0)
+	if x.At(0, 0) != 9 || y.Dim(1) != 2 {
+		t.Fatal("reshape does not share data or inferred the wrong size")
+	}
+	s := x.String()
+	if !strings.HasPrefix(s, "Tensor(2,3) float32 cpu\n[[9 2 3]\n [4 5 6]]") {
+		t.Fatalf("String() = %q", s)
+	}
+	long := Zeros(100).String()
+	if !strings.Contains(long, "...") {
+		t.Fatalf("long tensor not elided: %q", long)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for s, want := range map[string]int64{"512MiB": 512 << 20, "8GB": 8e9, "1000": 1000, "1.5GiB": 3 << 29} {
+		got, err := ParseBytes(s)
+		if err != nil || got != want {
+			t.Fatalf("ParseBytes(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+}
