@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Tensor is an n-dimensional array in row-major (C) order.
@@ -13,6 +15,9 @@ type Tensor struct {
 	dtype DType
 	f32   []float32 // host data when dtype == Float32
 	f64   []float64 // host data when dtype == Float64
+	// device is where the data lives. Every tensor is on the CPU today; a
+	// GPU backend will add a lazily synced device buffer beside the host data.
+	device backend.Kind
 }
 
 // New returns a zero tensor of the given dtype and shape.
@@ -132,6 +137,9 @@ func (t *Tensor) Len() int {
 	return len(t.f32)
 }
 
+// Device returns where the tensor's data lives (backend.CPU or backend.GPU).
+func (t *Tensor) Device() backend.Kind { return t.device }
+
 // DType returns the element type.
 func (t *Tensor) DType() DType { return t.dtype }
 
@@ -222,7 +230,7 @@ func (t *Tensor) Fill(v float64) *Tensor {
 
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
-	c := &Tensor{shape: t.Shape(), dtype: t.dtype}
+	c := &Tensor{shape: t.Shape(), dtype: t.dtype, device: t.device}
 	if t.dtype == Float64 {
 		c.f64 = append([]float64(nil), t.f64...)
 	} else {
@@ -267,7 +275,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if numel("tensor.Reshape", shape) != t.Len() {
 		ShapeMismatch("tensor.Reshape", "t", t.shape, shape, fmt.Sprintf("(%d elements cannot take the new shape)", t.Len()))
 	}
-	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64}
+	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, device: t.device}
 }
 
 // String shows the shape, dtype, device and a few values:
@@ -277,7 +285,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 //	 [2 0 1]]
 func (t *Tensor) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Tensor%s %s cpu", ShapeString(t.shape), t.dtype)
+	fmt.Fprintf(&b, "Tensor%s %s %s", ShapeString(t.shape), t.dtype, t.device)
 	if t.Len() == 0 {
 		return b.String() + " []"
 	}

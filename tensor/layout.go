@@ -1,0 +1,186 @@
+package tensor
+
+import (
+	"fmt"
+)
+
+// Layout operations: they move elements and return contiguous copies (the
+// result never shares data with the input, unlike Reshape).
+
+// Permute returns x with its axes reordered: result axis i is x's axis
+// perm[i], so (B, L, H, d).Permute(0, 2, 1, 3) is (B, H, L, d). Negative
+// entries count from the end.
+func (t *Tensor) Permute(perm ...int) *Tensor {
+	const op = "tensor.Permute"
+	r := len(t.shape)
+	if len(perm) != r {
+		Errorf(op, "perm", "%v has %d axes, the tensor %s has %d", perm, len(perm), ShapeString(t.shape), r)
+	}
+	seen := make([]bool, r)
+	p := make([]int, r)
+	shape := make([]int, r)
+	for i, a := range perm {
+		a = axisOf(op, a, t.shape)
+		if seen[a] {
+			Errorf(op, "perm", "%v repeats axis %d", perm, a)
+		}
+		seen[a] = true
+		p[i] = a
+		shape[i] = t.shape[a]
+	}
+	y := like(op, t, shape)
+	if t.dtype == Float64 {
+		permuteInto(y.f64, t.f64, t.shape, p)
+	} else {
+		permuteInto(y.f32, t.f32, t.shape, p)
+	}
+	return y
+}
+
+// Transpose returns x with axes i and j swapped (negative counts from the
+// end): x.Transpose(-1, -2) turns (…, m, n) into (…, n, m).
+func (t *Tensor) Transpose(i, j int) *Tensor {
+	i, j = axisOf("tensor.Transpose", i, t.shape), axisOf("tensor.Transpose", j, t.shape)
+	perm := make([]int, len(t.shape))
+	for k := range perm {
+		perm[k] = k
+	}
+	perm[i], perm[j] = j, i
+	return t.Permute(perm...)
+}
+
+// permuteInto writes src (shape) permuted by p into dst, in dst's memory
+// order; the innermost destination axis is the tight loop.
+func permuteInto[T float](dst, src []T, shape, p []int) {
+	r := len(shape)
+	if len(dst) == 0 {
+		return
+	}
+	if r == 0 {
+		dst[0] = src[0]
+		return
+	}
+	st := strides(shape)
+	out := make([]int, r)
+	sst := make([]int, r) // source stride of each destination axis
+	for i, a := range p {
+		out[i] = shape[a]
+		sst[i] = st[a]
+	}
+	last, ls := out[r-1], sst[r-1]
+	idx := make([]int, r-1)
+	for row := 0; row < len(dst)/last; row++ {
+		off := 0
+		for d, v := range idx {
+			off += v * sst[d]
+		}
+		seg := dst[row*last : (row+1)*last]
+		if ls == 1 {
+			copy(seg, src[off:off+last])
+		} else {
+			for i := range seg {
+				seg[i] = src[off+i*ls]
+			}
+		}
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < out[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+}
+
+// Slice returns the elements with index in [from, to) along axis, a copy:
+// (B, L, d).Slice(1, 0, 64) is (B, 64, d). Negative from/to count from the
+// end of the axis (−1 is its last index); to is clamped to the axis size.
+func (t *Tensor) Slice(axis, from, to int) *Tensor {
+	const op = "tensor.Slice"
+	ax := axisOf(op, axis, t.shape)
+	n := t.shape[ax]
+	if from < 0 {
+		from += n
+	}
+	if to < 0 {
+		to += n
+	}
+	to = min(to, n)
+	if from < 0 || from > to {
+		panic(&Error{Op: op, Arg: "range", Got: t.Shape(), Msg: fmt.Sprintf("(cannot slice [%d, %d) along axis %d of size %d)", from, to, ax, n), Kind: ErrShape})
+	}
+	shape := t.Shape()
+	shape[ax] = to - from
+	y := like(op, t, shape)
+	outer, _, inner := split(t.shape, ax)
+	m := (to - from) * inner
+	for o := 0; o < outer; o++ {
+		s := (o*n + from) * inner
+		if t.dtype == Float64 {
+			copy(y.f64[o*m:(o+1)*m], t.f64[s:s+m])
+		} else {
+			copy(y.f32[o*m:(o+1)*m], t.f32[s:s+m])
+		}
+	}
+	return y
+}
+
+// Concat joins tensors along axis; all must have one dtype and the same
+// shape except along axis: (B, 3, d) and (B, 5, d) along 1 give (B, 8, d).
+func Concat(axis int, ts ...*Tensor) *Tensor {
+	const op = "tensor.Concat"
+	if len(ts) == 0 {
+		Errorf(op, "ts", "needs at least one tensor")
+	}
+	first := ts[0]
+	ax := axisOf(op, axis, first.shape)
+	shape := first.Shape()
+	total := 0
+	for i, t := range ts {
+		sameDType(op, first, t)
+		want := first.Shape()
+		want[ax] = -1
+		CheckShape(op, fmt.Sprintf("ts[%d]", i), t.shape, fmt.Sprintf("(same as ts[0] except axis %d)", ax), want...)
+		total += t.shape[ax]
+	}
+	shape[ax] = total
+	y := like(op, first, shape)
+	outer, _, inner := split(shape, ax)
+	row := total * inner
+	pos := 0
+	for _, t := range ts {
+		m := t.shape[ax] * inner
+		for o := 0; o < outer; o++ {
+			d := o*row + pos
+			if t.dtype == Float64 {
+				copy(y.f64[d:d+m], t.f64[o*m:(o+1)*m])
+			} else {
+				copy(y.f32[d:d+m], t.f32[o*m:(o+1)*m])
+			}
+		}
+		pos += m
+	}
+	return y
+}
+
+// Cumsum returns the inclusive cumulative sum along axis:
+// y[…, j, …] = Σ_{i ≤ j} x[…, i, …]. float32 data is accumulated in float64
+// and each partial sum rounded once, so long float32 sums do not drift.
+func Cumsum(x *Tensor, axis int) *Tensor {
+	const op = "tensor.Cumsum"
+	ax := axisOf(op, axis, x.shape)
+	y := like(op, x, x.shape)
+	outer, n, inner := split(x.shape, ax)
+	acc := make([]float64, inner)
+	for o := 0; o < outer; o++ {
+		clear(acc)
+		for j := 0; j < n; j++ {
+			base := (o*n + j) * inner
+			for i := range acc {
+				acc[i] += x.flat(base + i)
+				y.setFlat(base+i, acc[i])
+			}
+		}
+	}
+	return y
+}
