@@ -22,22 +22,22 @@ const (
 )
 
 // Add returns a + b (broadcast).
-func Add(a, b *Tensor) *Tensor { return binary("tensor.Add", opAdd, a, b) }
+func Add(a, b *Tensor) *Tensor { return binaryOf("tensor.Add", opAdd, a, b) }
 
 // Sub returns a − b (broadcast).
-func Sub(a, b *Tensor) *Tensor { return binary("tensor.Sub", opSub, a, b) }
+func Sub(a, b *Tensor) *Tensor { return binaryOf("tensor.Sub", opSub, a, b) }
 
 // Mul returns a ⊙ b, the elementwise product (broadcast).
-func Mul(a, b *Tensor) *Tensor { return binary("tensor.Mul", opMul, a, b) }
+func Mul(a, b *Tensor) *Tensor { return binaryOf("tensor.Mul", opMul, a, b) }
 
 // Div returns a / b elementwise (broadcast); x/0 follows IEEE (±Inf or NaN).
-func Div(a, b *Tensor) *Tensor { return binary("tensor.Div", opDiv, a, b) }
+func Div(a, b *Tensor) *Tensor { return binaryOf("tensor.Div", opDiv, a, b) }
 
 // Maximum returns max(a, b) elementwise (broadcast); NaN if either is NaN.
-func Maximum(a, b *Tensor) *Tensor { return binary("tensor.Maximum", opMaximum, a, b) }
+func Maximum(a, b *Tensor) *Tensor { return binaryOf("tensor.Maximum", opMaximum, a, b) }
 
 // Minimum returns min(a, b) elementwise (broadcast); NaN if either is NaN.
-func Minimum(a, b *Tensor) *Tensor { return binary("tensor.Minimum", opMinimum, a, b) }
+func Minimum(a, b *Tensor) *Tensor { return binaryOf("tensor.Minimum", opMinimum, a, b) }
 
 // BroadcastShape returns the shape a and b broadcast to, panicking with a
 // shape error naming op and both shapes when they do not broadcast.
@@ -78,7 +78,7 @@ func bstrides(shape, out []int) []int {
 	return st
 }
 
-func binary(name string, op binaryOp, a, b *Tensor) *Tensor {
+func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 	sameDType(name, a, b)
 	shape := BroadcastShape(name, a.shape, b.shape)
 	y := like(name, a, shape)
