@@ -103,11 +103,6 @@ func (t *Tensor) CheckFinite(op string) *Tensor {
 	if i < 0 {
 		return t
 	}
-	idx := make([]int, len(t.shape))
-	rem := i
-	for d := len(t.shape) - 1; d >= 0; d-- {
-		idx[d] = rem % t.shape[d]
-		rem /= t.shape[d]
-	}
+	idx := unravelIndex(i, t.shape)
 	panic(&Error{Op: op, Kind: ErrNotFinite, Msg: fmt.Sprintf("produced %v at index %v of a %s tensor %s", t.flat(i), idx, t.dtype, ShapeString(t.shape))})
 }

@@ -2,8 +2,6 @@ package tensor
 
 import (
 	"fmt"
-	"math"
-	"strings"
 
 	"github.com/furious-lab/furious/backend"
 )
@@ -278,68 +276,3 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, device: t.device}
 }
 
-// String shows the shape, dtype, device and a few values:
-//
-//	Tensor(2,3) float32 cpu
-//	[[0.1 -1.2 0.5]
-//	 [2 0 1]]
-func (t *Tensor) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Tensor%s %s %s", ShapeString(t.shape), t.dtype, t.device)
-	if t.Len() == 0 {
-		return b.String() + " []"
-	}
-	b.WriteByte('\n')
-	t.writeValues(&b, 0, 0, 0)
-	return b.String()
-}
-
-// edge is how many values are shown at each end of a long dimension.
-const edge = 3
-
-func (t *Tensor) writeValues(b *strings.Builder, dim, off, indent int) {
-	if len(t.shape) == 0 {
-		b.WriteString(formatValue(t.flat(0)))
-		return
-	}
-	n := t.shape[dim]
-	stride := 1
-	for _, s := range t.shape[dim+1:] {
-		stride *= s
-	}
-	b.WriteByte('[')
-	for i := 0; i < n; i++ {
-		if n > 2*edge && i == edge {
-			if dim == len(t.shape)-1 {
-				b.WriteString(" ...")
-			} else {
-				b.WriteString("\n" + strings.Repeat(" ", indent+1) + "...")
-			}
-			i = n - edge - 1
-			continue
-		}
-		if i > 0 {
-			if dim == len(t.shape)-1 {
-				b.WriteByte(' ')
-			} else {
-				b.WriteString("\n" + strings.Repeat(" ", indent+1))
-			}
-		}
-		if dim == len(t.shape)-1 {
-			b.WriteString(formatValue(t.flat(off + i)))
-		} else {
-			t.writeValues(b, dim+1, off+i*stride, indent+1)
-		}
-	}
-	b.WriteByte(']')
-}
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsNaN(v), math.IsInf(v, 0):
-		return fmt.Sprint(v)
-	case v == math.Trunc(v) && math.Abs(v) < 1e6:
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
-}
