@@ -83,3 +83,14 @@ func BenchmarkElementwise(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSmallBatch times 256 products of 32×32 matrices, the many small
+// GEMMs of a chunked scan; the batch is spread over goroutines.
+func BenchmarkSmallBatch(b *testing.B) {
+	q, k := Randn(1, 256, 32, 32), Randn(2, 256, 32, 32)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		MatMul(q, k)
+	}
+	gflops(b, 2*256*32*32*32)
+}

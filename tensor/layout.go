@@ -68,6 +68,10 @@ func permuteInto[T float](dst, src []T, shape, p []int) {
 		sst[i] = st[a]
 	}
 	last, ls := out[r-1], sst[r-1]
+	if ls != 1 {
+		permuteTiled(dst, src, out, sst)
+		return
+	}
 	idx := make([]int, r-1)
 	for row := 0; row < len(dst)/last; row++ {
 		off := 0
@@ -88,6 +92,64 @@ func permuteInto[T float](dst, src []T, shape, p []int) {
 				break
 			}
 			idx[d] = 0
+		}
+	}
+}
+
+// permuteTiled handles a permutation that moves the source's innermost axis
+// away from the end: for each index of the other axes it copies an
+// out[q]×out[r−1] block, where q is the destination axis that reads the
+// source's contiguous axis, in 32×32 tiles so that both sides stay in cache.
+func permuteTiled[T float](dst, src []T, out, sst []int) {
+	const tileN = 32
+	r := len(out)
+	q := -1
+	for i, s := range sst {
+		if s == 1 && out[i] > 1 {
+			q = i
+		}
+	}
+	if q < 0 || q == r-1 {
+		q = 0 // no contiguous source axis worth tiling: plain strided copy
+	}
+	dstS := strides(out)
+	var others []int
+	for d := 0; d < r-1; d++ {
+		if d != q {
+			others = append(others, d)
+		}
+	}
+	rows, cols := out[q], out[r-1]
+	sq, sl, dq := sst[q], sst[r-1], dstS[q]
+	idx := make([]int, len(others))
+	for {
+		sb, db := 0, 0
+		for k, d := range others {
+			sb += idx[k] * sst[d]
+			db += idx[k] * dstS[d]
+		}
+		for i0 := 0; i0 < rows; i0 += tileN {
+			for j0 := 0; j0 < cols; j0 += tileN {
+				for i := i0; i < min(i0+tileN, rows); i++ {
+					drow := dst[db+i*dq : db+i*dq+cols]
+					so := sb + i*sq
+					for j := j0; j < min(j0+tileN, cols); j++ {
+						drow[j] = src[so+j*sl]
+					}
+				}
+			}
+		}
+		k := len(others) - 1
+		for ; k >= 0; k-- {
+			d := others[k]
+			idx[k]++
+			if idx[k] < out[d] {
+				break
+			}
+			idx[k] = 0
+		}
+		if k < 0 {
+			return
 		}
 	}
 }
@@ -171,16 +233,27 @@ func Cumsum(x *Tensor, axis int) *Tensor {
 	ax := axisOf(op, axis, x.shape)
 	y := like(op, x, x.shape)
 	outer, n, inner := split(x.shape, ax)
+	if x.dtype == Float64 {
+		cumsumInto(y.f64, x.f64, outer, n, inner)
+	} else {
+		cumsumInto(y.f32, x.f32, outer, n, inner)
+	}
+	return y
+}
+
+// cumsumInto views x as (outer, n, inner) and writes running sums over the
+// middle axis into y, accumulating in float64.
+func cumsumInto[T float](y, x []T, outer, n, inner int) {
 	acc := make([]float64, inner)
 	for o := 0; o < outer; o++ {
 		clear(acc)
 		for j := 0; j < n; j++ {
 			base := (o*n + j) * inner
-			for i := range acc {
-				acc[i] += x.flat(base + i)
-				y.setFlat(base+i, acc[i])
+			src, dst := x[base:base+inner], y[base:base+inner]
+			for i, v := range src {
+				acc[i] += float64(v)
+				dst[i] = T(acc[i])
 			}
 		}
 	}
-	return y
 }

@@ -30,6 +30,21 @@ func TestPermuteAndTranspose(t *testing.T) {
 			t.Fatal("Transpose shares data")
 		}
 	})
+	// Larger than one 32×32 tile, with a size-1 axis.
+	x := Randn(3, 3, 1, 70, 45)
+	for _, perm := range [][]int{{0, 1, 3, 2}, {3, 1, 0, 2}, {2, 3, 1, 0}, {1, 0, 3, 2}} {
+		y := x.Permute(perm...)
+		for i := 0; i < y.Len(); i++ {
+			idx := unravel(i, y.shape)
+			src := make([]int, 4)
+			for k, a := range perm {
+				src[a] = idx[k]
+			}
+			if y.flat(i) != x.At(src...) {
+				t.Fatalf("perm %v at %v: %g want %g", perm, idx, y.flat(i), x.At(src...))
+			}
+		}
+	}
 	if err := Catch(func() { Zeros(2, 3).Permute(0, 0) }); err == nil {
 		t.Fatal("repeated axis accepted")
 	}
