@@ -175,3 +175,4 @@ func TestBinaryErrors(t *testing.T) {
 		t.Fatalf("op output not checked against the memory cap: %v", err)
 	}
 }
+
