@@ -175,4 +175,3 @@ func TestBinaryErrors(t *testing.T) {
 		t.Fatalf("op output not checked against the memory cap: %v", err)
 	}
 }
-

@@ -275,4 +275,3 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	}
 	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, device: t.device}
 }
-

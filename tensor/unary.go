@@ -104,7 +104,6 @@ func softplus(v float64) float64 {
 	return math.Log1p(math.Exp(v))
 }
 
-
 // sigmoid is 1/(1 + e⁻ᵛ) without a branch on the sign (a data-dependent
 // branch made it five times slower on random data). It cannot overflow into
 // a wrong answer: for v ≪ 0, e⁻ᵛ = +Inf and 1/Inf = 0.
