@@ -44,6 +44,12 @@ func Zeros64(shape ...int) *Tensor { return New(Float64, shape...) }
 // Ones returns a float32 tensor of ones.
 func Ones(shape ...int) *Tensor { return Full(1, shape...) }
 
+// Ones64 returns a float64 tensor of ones.
+func Ones64(shape ...int) *Tensor { return New(Float64, shape...).Fill(1) }
+
+// Full64 returns a float64 tensor filled with v.
+func Full64(v float64, shape ...int) *Tensor { return New(Float64, shape...).Fill(v) }
+
 // Full returns a float32 tensor filled with v.
 func Full(v float64, shape ...int) *Tensor {
 	t := Zeros(shape...)

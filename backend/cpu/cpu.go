@@ -32,10 +32,24 @@ func (CPU) Describe() string {
 	return fmt.Sprintf("cpu: %s, %d threads", BLAS(), Threads())
 }
 
-// Capabilities: float32 and float64, and every operation (the CPU is the
-// reference that other backends fall back to).
+// Ops lists the operations the CPU provides: every operation of package
+// tensor, by its lower-case name. The CPU is the reference that other
+// backends fall back to.
+var Ops = []string{
+	"matmul",
+	"neg", "square", "abs", "relu", "scale", "addscalar", "exp", "log", "sqrt", "softplus", "sigmoid", "logsigmoid", "silu", "apply",
+	"add", "sub", "mul", "div", "maximum", "minimum",
+	"sum", "mean", "max", "min", "norm",
+	"permute", "transpose", "slice", "concat", "cumsum",
+}
+
+// Capabilities: float32 and float64, and every operation in Ops.
 func (CPU) Capabilities() backend.Capabilities {
-	return backend.Capabilities{Float32: true, Float64: true, Ops: map[string]bool{"*": true}}
+	ops := make(map[string]bool, len(Ops))
+	for _, op := range Ops {
+		ops[op] = true
+	}
+	return backend.Capabilities{Float32: true, Float64: true, Ops: ops}
 }
 
 // Available always returns nil: the CPU backend works on every build.

@@ -135,6 +135,9 @@ func TestSetThreads(t *testing.T) {
 	if !strings.HasPrefix(d, "cpu: gonum") || !strings.Contains(d, "threads") {
 		t.Fatalf("Describe() = %q", d)
 	}
+	if c := New().Capabilities(); !c.Has("matmul") || !c.Has("silu") || c.Has("fft") {
+		t.Fatalf("capabilities: %v", c.Ops)
+	}
 	if New().Name() != "cpu" || New().Available() != nil || !New().Capabilities().Float64 {
 		t.Fatal("CPU backend identity is wrong")
 	}
