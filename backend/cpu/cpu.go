@@ -29,7 +29,15 @@ func (CPU) Kind() backend.Kind { return backend.CPU }
 // Describe is one line, e.g. "cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads),
 // 2 threads" or "cpu: gonum pure-Go BLAS, 2 threads".
 func (CPU) Describe() string {
-	return fmt.Sprintf("cpu: %s, %d threads", BLAS(), Threads())
+	return fmt.Sprintf("cpu: %s, %s", BLAS(), threadsText(Threads(), "threads"))
+}
+
+// threadsText is "1 thread" or "n threads" (word is the plural).
+func threadsText(n int, word string) string {
+	if n == 1 {
+		return "1 " + word[:len(word)-1]
+	}
+	return fmt.Sprintf("%d %s", n, word)
 }
 
 // Ops lists the operations the CPU provides: every operation of package
@@ -62,6 +70,7 @@ func init() {
 	if s := os.Getenv("FURIOUS_THREADS"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
 			n = v
+			setBLASThreads(n)
 		} else {
 			fmt.Fprintf(os.Stderr, "furious: ignoring FURIOUS_THREADS=%q (want a positive integer)\n", s)
 		}

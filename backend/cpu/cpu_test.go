@@ -128,7 +128,11 @@ func TestSetThreads(t *testing.T) {
 	if Threads() != 3 {
 		t.Fatalf("Threads() = %d after SetThreads(3)", Threads())
 	}
-	if prev := SetThreads(0); prev != 3 || Threads() < 1 {
+	SetThreads(1)
+	if d := New().Describe(); !strings.HasSuffix(d, ", 1 thread") {
+		t.Fatalf("Describe() with one thread = %q", d)
+	}
+	if prev := SetThreads(0); prev != 1 || Threads() < 1 {
 		t.Fatalf("SetThreads(0) returned %d, Threads() = %d", prev, Threads())
 	}
 	d := New().Describe()

@@ -22,6 +22,6 @@
 // defaults to runtime.NumCPU() or FURIOUS_THREADS. SetThreads changes it and,
 // with OpenBLAS, OpenBLAS's own thread count too (openblas_set_num_threads).
 // At start OpenBLAS keeps its own default, which honours
-// OPENBLAS_NUM_THREADS. gonum's pure-Go GEMM uses runtime.GOMAXPROCS(0)
+// OPENBLAS_NUM_THREADS, unless FURIOUS_THREADS is set, which then sets both. gonum's pure-Go GEMM uses runtime.GOMAXPROCS(0)
 // workers, which SetThreads does not change.
 package cpu

@@ -37,7 +37,7 @@ func openBLASVersion() string {
 }
 
 func blasName() string {
-	return fmt.Sprintf("gonum + %s (%d BLAS threads)", openBLASVersion(), BLASThreads())
+	return fmt.Sprintf("gonum + %s (%s)", openBLASVersion(), threadsText(BLASThreads(), "BLAS threads"))
 }
 
 // BLASThreads is OpenBLAS's thread count (openblas_get_num_threads).
