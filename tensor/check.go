@@ -2,6 +2,9 @@ package tensor
 
 import "fmt"
 
+// float is the element type constraint of the internal kernels.
+type float interface{ ~float32 | ~float64 }
+
 // sameDType panics with an *Error naming op when a and b differ in dtype.
 func sameDType(op string, a, b *Tensor) {
 	if a.dtype != b.dtype {

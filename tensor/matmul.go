@@ -76,11 +76,9 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 		}
 		return y
 	}
-	g := 1
-	if m*n*k < 64*64*64 {
-		g = max(1, (64*64*64)/(m*n*k+1)) // small products: spread the batch over goroutines
-	} else {
-		g = nb // large products: BLAS threads itself; run the batch in order
+	g := nb // large products: BLAS threads itself; run the batch in order
+	if work := m * n * k; work < cpu.SmallGEMM {
+		g = max(1, cpu.SmallGEMM/(work+1)) // small ones: spread the batch over goroutines
 	}
 	cpu.Parallel(nb, g, func(lo, hi int) {
 		for i := lo; i < hi; i++ {

@@ -15,7 +15,12 @@ import (
 // share the package-wide thread setting.
 type CPU struct{}
 
-var _ backend.Backend = CPU{}
+var (
+	_ backend.Backend      = CPU{}
+	_ backend.Prober       = CPU{}
+	_ backend.MatMuler     = CPU{}
+	_ backend.Elementwiser = CPU{}
+)
 
 // New returns the CPU backend.
 func New() CPU { return CPU{} }
