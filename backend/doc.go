@@ -21,5 +21,6 @@
 // ErrNotImplemented (or any other error) from it, leaves the operation to the
 // CPU; package tensor prints a one-line notice once per backend and
 // operation, so that a missing kernel is visible but never wrong. Check an
-// implementation at compile time: var _ backend.MatMuler = (*GL)(nil).
+// implementation at compile time (var _ backend.MatMuler = (*GL)(nil)) and
+// at test time with the conformance suite: backendtest.RunAll(t, b).
 package backend
