@@ -28,7 +28,8 @@
 //   - Reductions (reduce.go): Sum, Mean, Max, Min over an axis with keepdim;
 //     SumAll, MeanAll, MaxAll, MinAll, Norm over everything (float64 results).
 //     float32 data is accumulated in float64.
-//   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum.
+//   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
+//     Unsqueeze, Squeeze (share data, like Reshape).
 //   - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
 //     (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
 //     CheckFinite (panics with ErrNotFinite naming the op and first bad index).

@@ -4,8 +4,10 @@ import (
 	"fmt"
 )
 
-// Layout operations: they move elements and return contiguous copies (the
-// result never shares data with the input, unlike Reshape).
+// Layout operations: Permute, Transpose, Slice, Concat and Cumsum move
+// elements and return contiguous copies (the result never shares data with
+// the input); Unsqueeze and Squeeze only change the shape and share data,
+// like Reshape.
 
 // Permute returns x with its axes reordered: result axis i is x's axis
 // perm[i], so (B, L, H, d).Permute(0, 2, 1, 3) is (B, H, L, d). Negative
@@ -152,6 +154,34 @@ func permuteTiled[T float](dst, src []T, out, sst []int) {
 			return
 		}
 	}
+}
+
+// Unsqueeze returns t with a new axis of size 1 inserted before axis (which
+// may equal the rank, or be negative: −1 appends), sharing t's data like
+// Reshape: (B, H, L).Unsqueeze(-1) is (B, H, L, 1), ready to broadcast
+// against (B, H, L, d).
+func (t *Tensor) Unsqueeze(axis int) *Tensor {
+	r := len(t.shape)
+	a := axis
+	if a < 0 {
+		a += r + 1
+	}
+	if a < 0 || a > r {
+		panic(&Error{Op: "tensor.Unsqueeze", Arg: "axis", Got: t.Shape(), Msg: fmt.Sprintf("(axis %d out of range for inserting into rank %d)", axis, r), Kind: ErrShape})
+	}
+	shape := append(append(append([]int{}, t.shape[:a]...), 1), t.shape[a:]...)
+	return t.Reshape(shape...)
+}
+
+// Squeeze returns t without axis, which must have size 1, sharing t's data:
+// (B, 1, d).Squeeze(1) is (B, d).
+func (t *Tensor) Squeeze(axis int) *Tensor {
+	a := axisOf("tensor.Squeeze", axis, t.shape)
+	if t.shape[a] != 1 {
+		panic(&Error{Op: "tensor.Squeeze", Arg: "axis", Got: t.Shape(), Msg: fmt.Sprintf("(axis %d has size %d, not 1)", axis, t.shape[a]), Kind: ErrShape})
+	}
+	shape := append(append([]int{}, t.shape[:a]...), t.shape[a+1:]...)
+	return t.Reshape(shape...)
 }
 
 // Slice returns the elements with index in [from, to) along axis, a copy:

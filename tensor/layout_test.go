@@ -102,3 +102,27 @@ func TestSliceConcatCumsum(t *testing.T) {
 		t.Fatal("mixed dtypes concatenated")
 	}
 }
+
+func TestUnsqueezeSqueeze(t *testing.T) {
+	x := Randn(1, 2, 3)
+	for axis, want := range map[int][]int{0: {1, 2, 3}, 1: {2, 1, 3}, 2: {2, 3, 1}, -1: {2, 3, 1}, -3: {1, 2, 3}} {
+		u := x.Unsqueeze(axis)
+		if !sameShape(u.shape, want) {
+			t.Fatalf("Unsqueeze(%d): %v want %v", axis, u.shape, want)
+		}
+		back := u.Squeeze(map[int]int{0: 0, 1: 1, 2: 2, -1: -1, -3: 0}[axis])
+		if !sameShape(back.shape, x.shape) || MaxAbsDiff(back, x) != 0 {
+			t.Fatalf("Squeeze after Unsqueeze(%d): %v", axis, back.shape)
+		}
+	}
+	y := Mul(Ones(2, 3, 4), Randn(2, 2, 3).Unsqueeze(-1)) // (B, L, d) ⊙ (B, L, 1)
+	if y.At(1, 2, 3) != float64(Randn(2, 2, 3).Float32s()[5]) {
+		t.Fatal("Unsqueeze(-1) does not broadcast over the new axis")
+	}
+	if err := Catch(func() { x.Squeeze(0) }); !errors.Is(err, ErrShape) {
+		t.Fatalf("Squeeze of a size-2 axis: %v", err)
+	}
+	if err := Catch(func() { x.Unsqueeze(4) }); !errors.Is(err, ErrShape) {
+		t.Fatalf("Unsqueeze(4) on rank 2: %v", err)
+	}
+}

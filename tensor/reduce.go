@@ -119,8 +119,18 @@ func reduceInto[T float](op reduceOp, acc []float64, x []T, outer, n, inner int)
 	for o := 0; o < outer; o++ {
 		dst := acc[o*inner : (o+1)*inner]
 		base := o * n * inner
-		switch op {
-		case redSum, redMean:
+		switch {
+		case inner == 1 && (op == redSum || op == redMean):
+			// Contiguous: one running sum (the common case of axis −1).
+			acc := 0.0
+			for _, v := range x[base : base+n] {
+				acc += float64(v)
+			}
+			dst[0] = acc
+			if op == redMean {
+				dst[0] /= float64(n)
+			}
+		case op == redSum || op == redMean:
 			for j := 0; j < n; j++ {
 				row := x[base+j*inner : base+(j+1)*inner]
 				for i, v := range row {
@@ -132,7 +142,7 @@ func reduceInto[T float](op reduceOp, acc []float64, x []T, outer, n, inner int)
 					dst[i] /= float64(n)
 				}
 			}
-		case redMax, redMin:
+		default: // redMax, redMin
 			for i := range dst {
 				dst[i] = float64(x[base+i])
 			}
