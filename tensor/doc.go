@@ -11,7 +11,7 @@
 //
 // Functions read their arguments and return new tensors; methods that
 // rearrange (Permute, Transpose, Slice) also return new, contiguous tensors;
-// only Reshape shares data. Every result is allocated through CheckAlloc, so
+// only Reshape, Unsqueeze and Squeeze share data. Every result is allocated through CheckAlloc, so
 // the memory cap applies. Arithmetic on two tensors of different dtypes
 // panics (convert with As); the comparisons accept mixed dtypes.
 //
@@ -79,6 +79,6 @@
 // # Invariants
 //
 // len(data) == product(shape) always; a rank-0 tensor holds one value.
-// Reshape shares data; Clone copies. Exported functions are not generic so
+// Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported functions are not generic so
 // that yaegi can export them to notebooks.
 package tensor
