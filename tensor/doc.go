@@ -10,9 +10,9 @@
 // # Operations
 //
 // Functions read their arguments and return new tensors; methods that
-// rearrange (Permute, Transpose, Slice) also return new, contiguous tensors;
-// only Reshape, Unsqueeze and Squeeze share data. Every result is allocated through CheckAlloc, so
-// the memory cap applies. Arithmetic on two tensors of different dtypes
+// rearrange (Permute, Transpose, Slice) also return new, contiguous
+// tensors; only Reshape, Unsqueeze and Squeeze share data. Every result is
+// allocated through CheckAlloc, so the memory cap applies. Arithmetic on two tensors of different dtypes
 // panics (convert with As); the comparisons accept mixed dtypes.
 //
 //   - Matrix products (matmul.go): MatMul, MatMulT — batched over leading
@@ -79,6 +79,6 @@
 // # Invariants
 //
 // len(data) == product(shape) always; a rank-0 tensor holds one value.
-// Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported functions are not generic so
-// that yaegi can export them to notebooks.
+// Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported
+// functions are not generic so that yaegi can export them to notebooks.
 package tensor
