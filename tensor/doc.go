@@ -12,8 +12,9 @@
 // Functions read their arguments and return new tensors; methods that
 // rearrange (Permute, Transpose, Slice) also return new, contiguous
 // tensors; only Reshape, Unsqueeze and Squeeze share data. Every result is
-// allocated through CheckAlloc, so the memory cap applies. Arithmetic on two tensors of different dtypes
-// panics (convert with As); the comparisons accept mixed dtypes.
+// allocated through CheckAlloc, so the memory cap applies. Arithmetic on
+// two tensors of different dtypes panics (convert with As); the comparisons
+// accept mixed dtypes.
 //
 //   - Matrix products (matmul.go): MatMul, MatMulT — batched over leading
 //     axes with broadcasting, optional transposes, float32 through blas32
