@@ -1,11 +1,14 @@
 package cpu
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // naive computes op(A)·op(B) in float64 with explicit loops: the oracle.
@@ -144,5 +147,21 @@ func TestSetThreads(t *testing.T) {
 	}
 	if New().Name() != "cpu" || New().Available() != nil || !New().Capabilities().Float64 {
 		t.Fatal("CPU backend identity is wrong")
+	}
+}
+
+func TestMapErrors(t *testing.T) {
+	if err := Map32("cosh", 0, []float32{1}, []float32{0}); !errors.Is(err, backend.ErrNotImplemented) {
+		t.Fatalf("unknown function: %v", err)
+	}
+	if err := Map64("exp", 0, []float64{1, 2}, []float64{0}); err == nil || errors.Is(err, backend.ErrNotImplemented) {
+		t.Fatalf("length mismatch: %v", err)
+	}
+	y := make([]float64, 3)
+	if err := Map64("scale", -2, []float64{1, 2, 3}, y); err != nil || y[2] != -6 {
+		t.Fatalf("scale: %v %v", err, y)
+	}
+	if err := (CPU{}).MatMul32(false, false, 2, 2, 2, 2, make([]float32, 4), 4, make([]float32, 8), 4, make([]float32, 8)); err == nil {
+		t.Fatal("MatMul32 accepted a too-short a")
 	}
 }
