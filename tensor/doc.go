@@ -3,9 +3,58 @@
 // # Overview
 //
 // A Tensor has a shape, a dtype (Float32 by default, Float64 for reference
-// checks on the CPU) and row-major (C order) host data. Shapes follow the
-// paper: queries, keys and values are (B, H, L, d), per-step log-decays are
-// (B, H, L).
+// checks on the CPU), a device (backend.CPU today) and row-major (C order)
+// host data. Shapes follow the paper: queries, keys and values are
+// (B, H, L, d), per-step log-decays are (B, H, L).
+//
+// # Operations
+//
+// Functions read their arguments and return new tensors; methods that
+// rearrange (Permute, Transpose, Slice) also return new, contiguous
+// tensors; only Reshape, Unsqueeze and Squeeze share data. Every result is
+// allocated through CheckAlloc, so the memory cap applies. Arithmetic on
+// two tensors of different dtypes panics (convert with As); the comparisons
+// accept mixed dtypes.
+//
+//   - Matrix products (matmul.go): MatMul, MatMulT — batched over leading
+//     axes with broadcasting, optional transposes, float32 through blas32
+//     (SGEMM) and float64 through blas64 (DGEMM): OpenBLAS when built with
+//     the openblas tag, pure-Go gonum otherwise (see package backend/cpu).
+//   - Elementwise, one tensor (unary.go): Neg, Square, Abs, ReLU, Scale,
+//     AddScalar, Exp, Log, Sqrt, Softplus (x above 20 passes through, like
+//     PyTorch), Sigmoid, LogSigmoid, SiLU, and Apply(x, f) for any
+//     func(float64) float64.
+//   - Elementwise, two tensors (binary.go): Add, Sub, Mul, Div, Maximum,
+//     Minimum with NumPy broadcasting (BroadcastShape).
+//   - Reductions (reduce.go): Sum, Mean, Max, Min over an axis with keepdim;
+//     SumAll, MeanAll, MaxAll, MinAll, Norm over everything (float64 results).
+//     float32 data is accumulated in float64.
+//   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
+//     Unsqueeze, Squeeze (share data, like Reshape).
+//   - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
+//     (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
+//     CheckFinite (panics with ErrNotFinite naming the op and first bad index).
+//   - Files (npy.go): Load, Save, ReadNpy, WriteNpy for NumPy .npy files,
+//     little-endian float32/float64 in C order.
+//   - Rendering (render.go): String (shape, dtype, device, a few values) and
+//     HTML (header, summary, tables), the method the notebook kernel displays.
+//
+// # Devices
+//
+// Backends register by name (Register; the CPU backend is registered at
+// init). SetDevice("auto"|"cpu"|"gpu") or the FURIOUS_DEVICE environment
+// variable chooses one; "auto", the default, takes the GPU only when a
+// registered "gpu" backend reports itself available (backend.Prober), else
+// the CPU. Device() says which is in use and why, e.g.
+//
+//	cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (auto: no gpu backend registered)
+//
+// Operations offer their float32 work to a non-CPU backend through the
+// optional interfaces of package backend (backend.MatMuler,
+// backend.Elementwiser). A backend without the method, or one that returns
+// an error (backend.ErrNotImplemented or a failure), leaves the work to the
+// CPU, and a one-line notice is written once per backend and operation to
+// the writer set by SetNoticeWriter (os.Stderr by default).
 //
 // # Errors
 //
@@ -19,10 +68,18 @@
 // than the memory available, or than the cap set by SetMemoryLimit or the
 // FURIOUS_MEM_LIMIT environment variable, panics with an *Error that names
 // the size instead of letting the operating system kill the process.
+// Data-dependent failures (a file that is not a float .npy) are returned as
+// errors.
+//
+// # Threads
+//
+// Large elementwise loops are split over cpu.Threads() goroutines
+// (FURIOUS_THREADS, default runtime.NumCPU()); BLAS threads itself.
+// cpu.SetThreads changes both.
 //
 // # Invariants
 //
 // len(data) == product(shape) always; a rank-0 tensor holds one value.
-// Reshape shares data; Clone copies. Exported functions are not generic so
-// that yaegi can export them to notebooks.
+// Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported
+// functions are not generic so that yaegi can export them to notebooks.
 package tensor

@@ -2,8 +2,8 @@ package tensor
 
 import (
 	"fmt"
-	"math"
-	"strings"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Tensor is an n-dimensional array in row-major (C) order.
@@ -13,6 +13,9 @@ type Tensor struct {
 	dtype DType
 	f32   []float32 // host data when dtype == Float32
 	f64   []float64 // host data when dtype == Float64
+	// device is where the data lives. Every tensor is on the CPU today; a
+	// GPU backend will add a lazily synced device buffer beside the host data.
+	device backend.Kind
 }
 
 // New returns a zero tensor of the given dtype and shape.
@@ -40,6 +43,12 @@ func Zeros64(shape ...int) *Tensor { return New(Float64, shape...) }
 
 // Ones returns a float32 tensor of ones.
 func Ones(shape ...int) *Tensor { return Full(1, shape...) }
+
+// Ones64 returns a float64 tensor of ones.
+func Ones64(shape ...int) *Tensor { return New(Float64, shape...).Fill(1) }
+
+// Full64 returns a float64 tensor filled with v.
+func Full64(v float64, shape ...int) *Tensor { return New(Float64, shape...).Fill(v) }
 
 // Full returns a float32 tensor filled with v.
 func Full(v float64, shape ...int) *Tensor {
@@ -132,6 +141,9 @@ func (t *Tensor) Len() int {
 	return len(t.f32)
 }
 
+// Device returns where the tensor's data lives (backend.CPU or backend.GPU).
+func (t *Tensor) Device() backend.Kind { return t.device }
+
 // DType returns the element type.
 func (t *Tensor) DType() DType { return t.dtype }
 
@@ -222,7 +234,7 @@ func (t *Tensor) Fill(v float64) *Tensor {
 
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
-	c := &Tensor{shape: t.Shape(), dtype: t.dtype}
+	c := &Tensor{shape: t.Shape(), dtype: t.dtype, device: t.device}
 	if t.dtype == Float64 {
 		c.f64 = append([]float64(nil), t.f64...)
 	} else {
@@ -267,71 +279,5 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if numel("tensor.Reshape", shape) != t.Len() {
 		ShapeMismatch("tensor.Reshape", "t", t.shape, shape, fmt.Sprintf("(%d elements cannot take the new shape)", t.Len()))
 	}
-	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64}
-}
-
-// String shows the shape, dtype, device and a few values:
-//
-//	Tensor(2,3) float32 cpu
-//	[[0.1 -1.2 0.5]
-//	 [2 0 1]]
-func (t *Tensor) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Tensor%s %s cpu", ShapeString(t.shape), t.dtype)
-	if t.Len() == 0 {
-		return b.String() + " []"
-	}
-	b.WriteByte('\n')
-	t.writeValues(&b, 0, 0, 0)
-	return b.String()
-}
-
-// edge is how many values are shown at each end of a long dimension.
-const edge = 3
-
-func (t *Tensor) writeValues(b *strings.Builder, dim, off, indent int) {
-	if len(t.shape) == 0 {
-		b.WriteString(formatValue(t.flat(0)))
-		return
-	}
-	n := t.shape[dim]
-	stride := 1
-	for _, s := range t.shape[dim+1:] {
-		stride *= s
-	}
-	b.WriteByte('[')
-	for i := 0; i < n; i++ {
-		if n > 2*edge && i == edge {
-			if dim == len(t.shape)-1 {
-				b.WriteString(" ...")
-			} else {
-				b.WriteString("\n" + strings.Repeat(" ", indent+1) + "...")
-			}
-			i = n - edge - 1
-			continue
-		}
-		if i > 0 {
-			if dim == len(t.shape)-1 {
-				b.WriteByte(' ')
-			} else {
-				b.WriteString("\n" + strings.Repeat(" ", indent+1))
-			}
-		}
-		if dim == len(t.shape)-1 {
-			b.WriteString(formatValue(t.flat(off + i)))
-		} else {
-			t.writeValues(b, dim+1, off+i*stride, indent+1)
-		}
-	}
-	b.WriteByte(']')
-}
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsNaN(v), math.IsInf(v, 0):
-		return fmt.Sprint(v)
-	case v == math.Trunc(v) && math.Abs(v) < 1e6:
-		return fmt.Sprintf("%.0f", v)
-	}
-	return fmt.Sprintf("%.4g", v)
+	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, device: t.device}
 }

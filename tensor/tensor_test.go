@@ -87,3 +87,12 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestFloat64Constructors(t *testing.T) {
+	if o := Ones64(2, 2); o.DType() != Float64 || SumAll(o) != 4 {
+		t.Fatalf("Ones64: %v", o)
+	}
+	if f := Full64(0.1, 3); f.DType() != Float64 || f.At(2) != 0.1 {
+		t.Fatalf("Full64: %v", f)
+	}
+}

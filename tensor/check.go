@@ -1,0 +1,81 @@
+package tensor
+
+import "fmt"
+
+// float is the element type constraint of the internal kernels.
+type float interface{ ~float32 | ~float64 }
+
+// sameDType panics with an *Error naming op when a and b differ in dtype.
+func sameDType(op string, a, b *Tensor) {
+	if a.dtype != b.dtype {
+		panic(&Error{Op: op, Arg: "b", Msg: fmt.Sprintf("is %s but a is %s (convert one with As(tensor.%s))",
+			b.dtype, a.dtype, titleDType(a.dtype))})
+	}
+}
+
+func titleDType(d DType) string {
+	if d == Float64 {
+		return "Float64"
+	}
+	return "Float32"
+}
+
+// axisOf normalises axis (negative counts from the end) for a tensor of rank
+// r, panicking with an *Error naming op otherwise.
+func axisOf(op string, axis int, shape []int) int {
+	r := len(shape)
+	a := axis
+	if a < 0 {
+		a += r
+	}
+	if a < 0 || a >= r {
+		panic(&Error{Op: op, Arg: "axis", Got: append([]int{}, shape...),
+			Msg: fmt.Sprintf("(axis %d out of range for rank %d)", axis, r), Kind: ErrShape})
+	}
+	return a
+}
+
+// split returns the products of the dimensions before, at and after axis:
+// the tensor viewed as (outer, n, inner).
+func split(shape []int, axis int) (outer, n, inner int) {
+	outer, inner = 1, 1
+	for _, s := range shape[:axis] {
+		outer *= s
+	}
+	for _, s := range shape[axis+1:] {
+		inner *= s
+	}
+	return outer, shape[axis], inner
+}
+
+// strides returns the row-major element strides of shape.
+func strides(shape []int) []int {
+	st := make([]int, len(shape))
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// like allocates a zero tensor with x's dtype and device and the given shape,
+// through CheckAlloc.
+func like(op string, x *Tensor, shape []int) *Tensor {
+	CheckAlloc(op, x.dtype, shape)
+	t := newUnchecked(x.dtype, shape)
+	t.device = x.device
+	return t
+}

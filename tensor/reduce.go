@@ -1,0 +1,164 @@
+package tensor
+
+import (
+	"math"
+)
+
+// Reductions along one axis, or over every element (the *All forms, which
+// return a float64). Axis may be negative (−1 is the last). With keepdim the
+// reduced axis stays as size 1: (B, L, d) summed over axis 1 is (B, 1, d),
+// else (B, d). float32 data is accumulated in float64 and the result rounded
+// once. Max and Min propagate NaN; over an empty axis they panic (Sum gives
+// 0, Mean gives NaN).
+
+type reduceOp uint8
+
+const (
+	redSum reduceOp = iota
+	redMean
+	redMax
+	redMin
+)
+
+// Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).
+func Sum(x *Tensor, axis int, keepdim bool) *Tensor {
+	return reduce("tensor.Sum", redSum, x, axis, keepdim)
+}
+
+// Mean returns (1/n) Σ_j x[…, j, …] over axis, n = x.Dim(axis).
+func Mean(x *Tensor, axis int, keepdim bool) *Tensor {
+	return reduce("tensor.Mean", redMean, x, axis, keepdim)
+}
+
+// Max returns max_j x[…, j, …] over axis.
+func Max(x *Tensor, axis int, keepdim bool) *Tensor {
+	return reduce("tensor.Max", redMax, x, axis, keepdim)
+}
+
+// Min returns min_j x[…, j, …] over axis.
+func Min(x *Tensor, axis int, keepdim bool) *Tensor {
+	return reduce("tensor.Min", redMin, x, axis, keepdim)
+}
+
+// SumAll returns Σ_i x_i over every element, in float64.
+func SumAll(x *Tensor) float64 { return reduceAll("tensor.SumAll", redSum, x) }
+
+// MeanAll returns the mean of every element (NaN for an empty tensor).
+func MeanAll(x *Tensor) float64 { return reduceAll("tensor.MeanAll", redMean, x) }
+
+// MaxAll returns the largest element (NaN if any is NaN).
+func MaxAll(x *Tensor) float64 { return reduceAll("tensor.MaxAll", redMax, x) }
+
+// MinAll returns the smallest element (NaN if any is NaN).
+func MinAll(x *Tensor) float64 { return reduceAll("tensor.MinAll", redMin, x) }
+
+// Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
+// scaled internally so that it neither overflows nor underflows.
+func Norm(x *Tensor) float64 {
+	scale := 0.0
+	for i := 0; i < x.Len(); i++ {
+		if a := math.Abs(x.flat(i)); a > scale || a != a {
+			scale = a
+		}
+	}
+	if scale == 0 || math.IsInf(scale, 0) || scale != scale {
+		return scale
+	}
+	s := 0.0
+	for i := 0; i < x.Len(); i++ {
+		v := x.flat(i) / scale
+		s += v * v
+	}
+	return scale * math.Sqrt(s)
+}
+
+// reduceAll reduces every element, returning the float64 accumulator
+// unrounded even for float32 data.
+func reduceAll(name string, op reduceOp, x *Tensor) float64 {
+	n := x.Len()
+	if n == 0 && (op == redMax || op == redMin) {
+		panic(&Error{Op: name, Arg: "x", Got: x.Shape(), Msg: "(cannot take max or min of an empty tensor)", Kind: ErrShape})
+	}
+	acc := make([]float64, 1)
+	if x.dtype == Float64 {
+		reduceInto(op, acc, x.f64, 1, n, 1)
+	} else {
+		reduceInto(op, acc, x.f32, 1, n, 1)
+	}
+	return acc[0]
+}
+
+func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor {
+	ax := axisOf(name, axis, x.shape)
+	outer, n, inner := split(x.shape, ax)
+	if n == 0 && (op == redMax || op == redMin) {
+		panic(&Error{Op: name, Arg: "x", Got: x.Shape(), Msg: "(cannot take max or min over an empty axis)", Kind: ErrShape})
+	}
+	shape := make([]int, 0, len(x.shape))
+	shape = append(shape, x.shape[:ax]...)
+	if keepdim {
+		shape = append(shape, 1)
+	}
+	shape = append(shape, x.shape[ax+1:]...)
+	y := like(name, x, shape)
+	acc := make([]float64, outer*inner)
+	if x.dtype == Float64 {
+		reduceInto(op, acc, x.f64, outer, n, inner)
+	} else {
+		reduceInto(op, acc, x.f32, outer, n, inner)
+	}
+	for i, v := range acc {
+		y.setFlat(i, v)
+	}
+	return y
+}
+
+// reduceInto views x as (outer, n, inner) and writes the reduction over the
+// middle axis into acc (outer, inner), walking x in memory order.
+func reduceInto[T float](op reduceOp, acc []float64, x []T, outer, n, inner int) {
+	for o := 0; o < outer; o++ {
+		dst := acc[o*inner : (o+1)*inner]
+		base := o * n * inner
+		switch {
+		case inner == 1 && (op == redSum || op == redMean):
+			// Contiguous: one running sum (the common case of axis −1).
+			acc := 0.0
+			for _, v := range x[base : base+n] {
+				acc += float64(v)
+			}
+			dst[0] = acc
+			if op == redMean {
+				dst[0] /= float64(n)
+			}
+		case op == redSum || op == redMean:
+			for j := 0; j < n; j++ {
+				row := x[base+j*inner : base+(j+1)*inner]
+				for i, v := range row {
+					dst[i] += float64(v)
+				}
+			}
+			if op == redMean {
+				for i := range dst {
+					dst[i] /= float64(n)
+				}
+			}
+		default: // redMax, redMin
+			for i := range dst {
+				dst[i] = float64(x[base+i])
+			}
+			for j := 1; j < n; j++ {
+				row := x[base+j*inner : base+(j+1)*inner]
+				for i, v := range row {
+					f := float64(v)
+					switch {
+					case dst[i] != dst[i]:
+					case f != f:
+						dst[i] = f
+					case op == redMax && f > dst[i], op == redMin && f < dst[i]:
+						dst[i] = f
+					}
+				}
+			}
+		}
+	}
+}
