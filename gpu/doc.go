@@ -1,0 +1,56 @@
+// Package gpu is furious's OpenGL 4.3 compute backend: a headless context,
+// storage buffers of float32, and compute shaders for the primitives.
+//
+// # Context
+//
+// Open (or the shared Default) makes an OpenGL 4.3 core context through EGL
+// with no surface and no window system: the EGL devices of
+// EGL_EXT_platform_device first (NVIDIA's driver, Mesa), then Mesa's
+// surfaceless platform, then the default display. GL entry points are loaded
+// with go-gl's gl.InitWithProcAddrFunc over eglGetProcAddress. A context is
+// bound to one OS thread and goroutines migrate, so every GL call runs on one
+// goroutine that locked its thread, fed by a queue; Device methods may be
+// called from any goroutine. Describe names the renderer, e.g.
+//
+//	gpu: NVIDIA H100 80GB HBM3/PCIe/SSE2, OpenGL 4.3.0 NVIDIA 580.159.04, EGL device 0 of 1
+//	gpu: llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5 (Core Profile) Mesa 22.3.6, EGL device 0 of 1
+//
+// # Builds
+//
+// The code that calls EGL and GL is built only with the tags gl and egl
+// (scripts/buildtags.sh prints them where libEGL links) and with cgo. Any
+// other build still compiles and runs: Open returns an error wrapping
+// backend.ErrUnavailable that says "built without OpenGL: install libegl-dev
+// libgl-dev and rebuild with make". A binary built with the tags needs
+// libEGL.so.1 (glvnd) to start; the tag egl keeps go-gl from linking libGL
+// and, through it, GLX and X11.
+//
+// # Buffers
+//
+// A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
+// Read, Download, CopyFrom, Release. The device counts live buffers and bytes
+// (Stats), and reads NVIDIA's free-memory counter where the driver has it;
+// a buffer dropped without Release is freed after the garbage collector
+// finds it. Sizes are in float32 elements throughout.
+//
+// # Shaders
+//
+// Each dispatcher .go file embeds the GLSL 430 .comp beside it. Programs are
+// compiled on first use per set of #defines and cached. Every dispatch is
+// followed by a memory barrier, so the next dispatch or read sees its
+// writes. Compile and link failures (with the driver's log), GL errors after
+// a dispatch, and GL_OUT_OF_MEMORY are returned as *Error naming the shader;
+// errors.Is(err, ErrOutOfMemory) picks out the last. Wrong sizes or released
+// buffers are programmer errors and panic with *Error.
+//
+//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled
+//
+// # Invariants
+//
+//   - Buffers are float32; a float64 tensor is converted by the caller.
+//   - Sizes need not be multiples of any tile: shaders bound-check.
+//   - Results agree with float64 references to 1e-4 relative (tests print
+//     the largest difference), on Mesa llvmpipe and on NVIDIA.
+//   - Indices inside shaders are 32-bit: one buffer holds at most 2³¹−1
+//     floats, and no more than GL_MAX_SHADER_STORAGE_BLOCK_SIZE bytes.
+package gpu
