@@ -43,7 +43,11 @@
 // errors.Is(err, ErrOutOfMemory) picks out the last. Wrong sizes or released
 // buffers are programmer errors and panic with *Error.
 //
-//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled
+//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
+//	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
+//	reduce.comp        row sums and maxima (SumRows, MaxRows)
+//	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
+//	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //
 // # Invariants
 //

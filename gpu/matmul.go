@@ -50,6 +50,7 @@ var sgemmVersions = []sgemmVersion{
 	6: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 4, double: true, vec4: true},  // smaller tiles, more groups
 	7: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
 	8: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
+	9: {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true, vec4: true, unroll: true},
 }
 
 // sgemmDefault is the version Gemm uses.

@@ -120,7 +120,8 @@ func BenchmarkSGEMM(b *testing.B) {
 		}
 	}
 	r := rand.New(rand.NewPCG(5, 6))
-	A, B := upload(b, d, randFloats(r, n*n)), upload(b, d, randFloats(r, n*n))
+	a, bb := randFloats(r, n*n), randFloats(r, n*n)
+	A, B := upload(b, d, a), upload(b, d, bb)
 	C := poisoned(b, d, n*n)
 	defer A.Release()
 	defer B.Release()
@@ -146,6 +147,7 @@ func BenchmarkSGEMM(b *testing.B) {
 				times = append(times, time.Since(start).Seconds())
 			}
 			b.StopTimer()
+			checkSample(b, r, C, a, bb, n)
 			med := median(times)
 			b.ReportMetric(2*float64(n)*float64(n)*float64(n)/med/1e12, "TFLOP/s")
 			b.ReportMetric(med*1e3, "ms/median")
@@ -161,4 +163,23 @@ func median(x []float64) float64 {
 		}
 	}
 	return y[len(y)/2]
+}
+
+// checkSample compares 64 random entries of the n×n product C = A·B with
+// float64 dot products, so a timed kernel is also a correct one.
+func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int) {
+	got := download(b, C)
+	want := make([]float64, 64)
+	scale := make([]float64, 64)
+	out := make([]float32, 64)
+	for s := range want {
+		i, j := r.IntN(n), r.IntN(n)
+		for k := 0; k < n; k++ {
+			p := float64(a[i*n+k]) * float64(bb[k*n+j])
+			want[s] += p
+			scale[s] += math.Abs(p)
+		}
+		out[s] = got[i*n+j]
+	}
+	compare(b, fmt.Sprintf("%d² sample", n), out, want, scale, 1e-4)
 }
