@@ -28,7 +28,7 @@ void main() {
 		for (int i = 0; i < chunk; i++) {
 			float v;
 			if (i < j || i >= n || j >= n) {
-				v = -1.0 / 0.0;
+				v = uintBitsToFloat(0xff800000u); // −∞
 			} else {
 				if (i > j) acc += a[base + start + i];
 				v = acc;

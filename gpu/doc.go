@@ -48,6 +48,7 @@
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
+//	attention.comp     causal softmax attention with log-decay bias, online softmax (Attention)
 //
 // # Invariants
 //

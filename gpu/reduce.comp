@@ -8,7 +8,7 @@ uniform int rows, cols;
 shared float part[256];
 
 #ifdef MAX
-#define INIT (-1.0 / 0.0)
+#define INIT uintBitsToFloat(0xff800000u) // −∞
 #define COMBINE(x, y) max(x, y)
 #else
 #define INIT 0.0

@@ -1,0 +1,44 @@
+package gpu
+
+import (
+	_ "embed"
+	"fmt"
+)
+
+//go:embed attention.comp
+var attentionSrc string
+
+// Attention computes causal softmax attention with an optional log-decay
+// bias, per head h:
+//
+//	y_i = Σ_{j≤i} exp(s_ij + b_ij) v_j / Σ_{j≤i} exp(s_ij + b_ij)
+//	s_ij = scale·q_i·k_j,  b_ij = Σ_{u=j+1}^{i} a_u  (b = 0 when a is nil)
+//
+// q, k (bh, L, dk), v, y (bh, L, dv), a (bh, L) log-decays (≤ 0), with
+// dk, dv ≤ 256. The bias is summed within blocks of 32 positions and across
+// whole blocks, never as a difference of one long cumulative sum.
+func (d *Device) Attention(y, q, k, v, a *Buffer, bh, L, dk, dv int, scale float32) error {
+	const name = "attention.comp"
+	if bh < 0 || L < 0 || dk < 1 || dv < 1 || dk > 256 || dv > 256 ||
+		q.Len() < bh*L*dk || k.Len() < bh*L*dk || v.Len() < bh*L*dv || y.Len() < bh*L*dv ||
+		(a != nil && a.Len() < bh*L) {
+		argPanic(name, "dispatch", "bh=%d L=%d dk=%d dv=%d (≤ 256): q %d, k %d, v %d, y %d, a %d floats",
+			bh, L, dk, dv, q.Len(), k.Len(), v.Len(), y.Len(), lenOf(a))
+	}
+	if bh == 0 || L == 0 {
+		return nil
+	}
+	const block = 32
+	defs := []string{fmt.Sprintf("B %d", block), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv)}
+	if a != nil {
+		defs = append(defs, "HAS_BIAS")
+	} else {
+		a = q // bound but unread
+	}
+	p, err := d.program(name, attentionSrc, defs...)
+	if err != nil {
+		return err
+	}
+	return d.run(p, rowGroups(bh*ceilDiv(L, block)), []*Buffer{q, k, v, a, y},
+		iarg("BH", bh), iarg("L", L), farg("scale", scale))
+}
