@@ -49,6 +49,7 @@
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //	attention.comp     causal softmax attention with log-decay bias, online softmax (Attention)
+//	ssd.comp           chunked SSD of order 1, optional softmax norm: states, passing, output (SSD1)
 //
 // # Invariants
 //
