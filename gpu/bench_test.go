@@ -63,25 +63,32 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 	return upload(b, d, qs), upload(b, d, ks), upload(b, d, randFloats(r, bh*L*dk)), upload(b, d, as), poisoned(b, d, bh*L*dk)
 }
 
-// BenchmarkSSD1 times the chunked order-1 forward with softmax norm at
-// B=1, H=16, d=64, chunk 64. FLOPs counted: within-chunk pairs
-// L·C/2·(2d + 2(d+1)), states and their use 2·2·L·d·(d+1).
-func BenchmarkSSD1(b *testing.B) {
+// BenchmarkSSD times the chunked forward with softmax norm at B=1, H=16,
+// d=64, chunk 64: order 1 (Mamba-2 form) to L = 128K, order 2 (2Mamba,
+// F = 2080 features) to 32K. FLOPs counted: within-chunk pairs
+// L·C/2·(2d + 2(d+1)), states and their use 2·2·L·F·(d+1).
+func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk, chunk = 16, 64, 64
-	for _, L := range benchLs(d, 131072) {
-		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) {
-			q, k, v, a, y := ssdInputs(b, d, L)
-			defer func() {
-				for _, x := range []*Buffer{q, k, v, a, y} {
-					x.Release()
-				}
-			}()
-			flops := float64(bh) * (float64(L)*chunk/2*(2*dk+2*(dk+1)) + 4*float64(L)*dk*(dk+1))
-			timeMedian(b, d, flops, func() error {
-				return d.SSD1(y, q, k, v, a, bh, L, dk, dk, chunk, 0.125, true)
+	for _, order := range []int{1, 2} {
+		maxL, nf := 131072, dk
+		if order == 2 {
+			maxL, nf = 32768, FeatureMapDim(dk)
+		}
+		for _, L := range benchLs(d, maxL) {
+			b.Run(fmt.Sprintf("order=%d/L=%d", order, L), func(b *testing.B) {
+				q, k, v, a, y := ssdInputs(b, d, L)
+				defer func() {
+					for _, x := range []*Buffer{q, k, v, a, y} {
+						x.Release()
+					}
+				}()
+				flops := float64(bh) * (float64(L)*chunk/2*(2*dk+2*(dk+1)) + 4*float64(L)*float64(nf)*(dk+1))
+				timeMedian(b, d, flops, func() error {
+					return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
+				})
 			})
-		})
+		}
 	}
 }
 

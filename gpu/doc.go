@@ -49,7 +49,16 @@
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //	attention.comp     causal softmax attention with log-decay bias, online softmax (Attention)
-//	ssd.comp           chunked SSD of order 1, optional softmax norm: states, passing, output (SSD1)
+//	ssd.comp           chunked SSD of order 1 or 2, optional softmax norm: states, passing, output (SSD)
+//
+// # Mesa llvmpipe
+//
+// The software renderer runs every shader here correctly and slowly (about
+// 0.01 TFLOP/s for SGEMM on two cores), which is what the tests need. It
+// also stops a shader invocation's loops after about 65,535 iterations in
+// all, silently (observed with Mesa 22.3): shaders keep each invocation's
+// loops short by giving each thread one output, and tests poison their
+// outputs with NaN so that a truncated dispatch fails instead of passing.
 //
 // # Invariants
 //

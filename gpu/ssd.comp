@@ -1,17 +1,26 @@
 #version 430
-// Chunked SSD of order 1 (linear attention with a decay mask), per head h,
-// chunks of CH positions, within-chunk cumulative log-decays cs (ChunkCumsum):
-//   y_i = Σ_{j≤i} s_ij·exp(Σ_{u=j+1}^{i} a_u)·v_j   (÷ the same sum with v = 1 under NORM)
-//   s_ij = scale·q_i·k_j
-// in three stages, one of STATES, PASS, OUTPUT defined:
-//   STATES: T_c[p][e] = Σ_{j∈c} exp(cs_last − cs_j)·k_jp·v_je          (BH, nch, DK, DVE)
-//   PASS:   S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c; writes S_c     (BH, nch, DK, DVE)
-//   OUTPUT: y_i = Σ_{j∈c, j≤i} s_ij·exp(cs_i − cs_j)·v_j + exp(cs_i)·scale·q_iᵀS_c
+// Chunked SSD of order 1 or 2 (ORDER2) with a decay mask, per head h, chunks
+// of CH positions, within-chunk cumulative log-decays cs (ChunkCumsum):
+//   y_i = Σ_{j≤i} f(s_ij)·exp(Σ_{u=j+1}^{i} a_u)·v_j   (÷ the same sum with v = 1 under NORM)
+//   s_ij = scale·q_i·k_j,  f(s) = s (order 1) or s² (order 2)
+// with features φ(q) = scale·q, φ(k) = k (order 1) or φ(q) = φ₂(q),
+// φ(k) = φ₂(scale·k), the symmetric Kronecker map of FeatureMap2, so that
+// φ(q_i)·φ(k_j) = f(s_ij); F = DK or DK(DK+1)/2 features. Three stages, one
+// of STATES, PASS, INTER, OUTPUT defined:
+//   STATES: T_c[p][e] = Σ_{j∈c} exp(cs_last − cs_j)·φ(k_j)_p·v_je       (BH, nch, F, DVE)
+//   PASS:   S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c; writes S_c     (BH, nch, F, DVE)
+//   INTER:  Z_ie = exp(cs_i)·φ(q_i)ᵀS_c[:, e]                           (BH, L, DVE)
+//   OUTPUT: y_i = Z_i + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j, then ÷ under NORM
+// (inside a chunk f(s) is computed from the d-dimensional dot product).
+// Every invocation's loops stay short (Mesa's llvmpipe stops a shader
+// invocation's loops after 65535 iterations in all): one output per thread.
 // DVE = DV + 1 under NORM (a ones column appended to v gives the
 // denominator; a zero denominator gives y = 0), else DV.
 // q, k (BH, L, DK), v, y (BH, L, DV), cs (BH, L).
-#ifdef OUTPUT
+#if defined(OUTPUT)
 layout(local_size_x = CH) in;
+#elif defined(INTER)
+layout(local_size_x = 64) in;
 #else
 layout(local_size_x = 256) in;
 #endif
@@ -22,6 +31,7 @@ layout(std430, binding = 3) readonly buffer BufC { float cs[]; };
 layout(std430, binding = 4) buffer BufT { float T[]; };  // chunk states T_c
 layout(std430, binding = 5) buffer BufS { float S[]; };  // states entering each chunk
 layout(std430, binding = 6) writeonly buffer BufY { float y[]; };
+layout(std430, binding = 7) buffer BufZ { float Z[]; };  // inter-chunk part of y
 uniform int BH, L, nch;
 uniform float scale;
 
@@ -30,6 +40,34 @@ uniform float scale;
 #else
 #define DVE DV
 #endif
+#ifdef ORDER2
+#define F (DK * (DK + 1) / 2)
+#else
+#define F DK
+#endif
+
+// pairOf maps feature p to (a, b), a ≤ b, row-major over the upper triangle.
+ivec2 pairOf(int p) {
+	float n = float(2 * DK + 1);
+	int a = int(floor((n - sqrt(n * n - 8.0 * float(p))) * 0.5));
+	a = clamp(a, 0, DK - 1);
+	while (a > 0 && a * DK - a * (a - 1) / 2 > p) a--;
+	while (a + 1 < DK && (a + 1) * DK - (a + 1) * a / 2 <= p) a++;
+	return ivec2(a, p - (a * DK - a * (a - 1) / 2) + a);
+}
+
+// feat is φ(x)_p for the row x of buf (0: q, 1: k) at position j.
+float feat(int which, int h, int j, int p) {
+	int o = (h * L + j) * DK;
+#ifdef ORDER2
+	ivec2 ab = pairOf(p);
+	float xa = which == 0 ? q[o + ab.x] : scale * k[o + ab.x];
+	float xb = which == 0 ? q[o + ab.y] : scale * k[o + ab.y];
+	return (ab.x == ab.y ? 1.0 : 1.4142135623730951) * xa * xb;
+#else
+	return which == 0 ? scale * q[o + p] : k[o + p];
+#endif
+}
 
 // vv is v_je, with the ones column e = DV under NORM.
 float vv(int h, int j, int e) {
@@ -43,29 +81,40 @@ int groupIndex() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGro
 
 void main() {
 #if defined(STATES)
-	int g = groupIndex();
-	if (g >= BH * nch) return;
+	// x: a tile of 256 (p, e) entries; y: (h, c)
+	int g = int(gl_WorkGroupID.y);
+	int idx = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
+	if (g >= BH * nch || idx >= F * DVE) return;
 	int h = g / nch, c = g % nch;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
 	float last = cs[h * L + j1 - 1];
-	for (int idx = int(gl_LocalInvocationIndex); idx < DK * DVE; idx += 256) {
-		int p = idx / DVE, e = idx % DVE;
-		float acc = 0.0;
-		for (int j = j0; j < j1; j++)
-			acc += exp(last - cs[h * L + j]) * k[(h * L + j) * DK + p] * vv(h, j, e);
-		T[g * DK * DVE + idx] = acc;
-	}
+	int p = idx / DVE, e = idx % DVE;
+	float acc = 0.0;
+	for (int j = j0; j < j1; j++)
+		acc += exp(last - cs[h * L + j]) * feat(1, h, j, p) * vv(h, j, e);
+	T[g * F * DVE + idx] = acc;
 #elif defined(PASS)
-	int stride = int(gl_NumWorkGroups.x * gl_WorkGroupSize.x);
-	for (int x = int(gl_GlobalInvocationID.x); x < BH * DK * DVE; x += stride) {
-		int h = x / (DK * DVE), idx = x % (DK * DVE);
-		float s = 0.0;
-		for (int c = 0; c < nch; c++) {
-			int o = (h * nch + c) * DK * DVE + idx;
-			S[o] = s;
-			int last = min(c * CH + CH, L) - 1;
-			s = exp(cs[h * L + last]) * s + T[o];
-		}
+	int x = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
+	if (x >= BH * F * DVE) return;
+	int h = x / (F * DVE), idx = x % (F * DVE);
+	float s = 0.0;
+	for (int c = 0; c < nch; c++) {
+		int o = (h * nch + c) * F * DVE + idx;
+		S[o] = s;
+		int last = min(c * CH + CH, L) - 1;
+		s = exp(cs[h * L + last]) * s + T[o];
+	}
+#elif defined(INTER)
+	// one work group per (h, i); threads over e
+	int r = groupIndex();
+	if (r >= BH * L) return;
+	int h = r / L, i = r % L;
+	int so = (h * nch + i / CH) * F * DVE;
+	float f = exp(cs[r]);
+	for (int e = int(gl_LocalInvocationIndex); e < DVE; e += 64) {
+		float acc = 0.0;
+		for (int p = 0; p < F; p++) acc += feat(0, h, i, p) * S[so + p * DVE + e];
+		Z[r * DVE + e] = f * acc;
 	}
 #elif defined(OUTPUT)
 	int g = groupIndex();
@@ -74,19 +123,17 @@ void main() {
 	int i = c * CH + int(gl_LocalInvocationIndex);
 	if (i >= L) return;
 	float acc[DVE];
-	for (int e = 0; e < DVE; e++) acc[e] = 0.0;
+	for (int e = 0; e < DVE; e++) acc[e] = Z[(h * L + i) * DVE + e];
 	float csi = cs[h * L + i];
 	for (int j = c * CH; j <= i; j++) {
 		float s = 0.0;
 		for (int p = 0; p < DK; p++) s += q[(h * L + i) * DK + p] * k[(h * L + j) * DK + p];
-		float w = scale * s * exp(csi - cs[h * L + j]);
+		s *= scale;
+#ifdef ORDER2
+		s *= s;
+#endif
+		float w = s * exp(csi - cs[h * L + j]);
 		for (int e = 0; e < DVE; e++) acc[e] += w * vv(h, j, e);
-	}
-	float f = exp(csi) * scale;
-	int so = g * DK * DVE;
-	for (int p = 0; p < DK; p++) {
-		float qp = f * q[(h * L + i) * DK + p];
-		for (int e = 0; e < DVE; e++) acc[e] += qp * S[so + p * DVE + e];
 	}
 	for (int e = 0; e < DV; e++) {
 #ifdef NORM

@@ -8,21 +8,26 @@ import (
 //go:embed ssd.comp
 var ssdSrc string
 
-// SSD1 computes the chunked state-space dual of order 1 (linear attention
-// under a decay mask), per head:
+// SSD computes the chunked state-space dual of order 1 (linear attention
+// under a decay mask) or 2 (2Mamba), per head:
 //
-//	y_i = Σ_{j≤i} s_ij·AM_ij·v_j,  s_ij = scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u)
+//	y_i = Σ_{j≤i} f(s_ij)·AM_ij·v_j,  s_ij = scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u)
+//	f(s) = s (order 1), s² (order 2)
 //
-// and with norm (softmax norm) y_i divided by Σ_{j≤i} s_ij·AM_ij (0 where
+// and with norm (softmax norm) y_i divided by Σ_{j≤i} f(s_ij)·AM_ij (0 where
 // that is 0). q, k (bh, L, dk), v, y (bh, L, dv), a (bh, L) log-decays.
 // Chunks of chunk positions (≤ 1024; 64 is a good start): within a chunk the
-// quadratic form, across chunks the states S_c (dk × dv, plus a ones column
-// under norm) passed by S_{c+1} = exp(Σ_{u∈c} a_u)·S_c + T_c. The decays are
+// quadratic form, across chunks the states S_c (F × dv, plus a ones column
+// under norm; F = dk, or dk(dk+1)/2 features φ(q), φ(scale·k) of order 2)
+// passed by S_{c+1} = exp(Σ_{u∈c} a_u)·S_c + T_c. The decays are
 // within-chunk cumulative sums, never one long float32 cumulative sum.
-// Scores s_ij may be negative; the softmax norm assumes they are not (use
-// non-negative features such as ReLU(q), ReLU(k)).
-func (d *Device) SSD1(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk int, scale float32, norm bool) error {
+// Order-1 scores may be negative; the softmax norm assumes they are not
+// (use non-negative features such as ReLU(q), ReLU(k)).
+func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
 	const name = "ssd.comp"
+	if order != 1 && order != 2 {
+		argPanic(name, "dispatch", "order %d, want 1 or 2", order)
+	}
 	if bh < 0 || L < 0 || dk < 1 || dv < 1 || dk > 256 || dv > 256 || chunk < 1 || chunk > 1024 ||
 		q.Len() < bh*L*dk || k.Len() < bh*L*dk || v.Len() < bh*L*dv || y.Len() < bh*L*dv || a.Len() < bh*L {
 		argPanic(name, "dispatch", "bh=%d L=%d dk=%d dv=%d (≤ 256) chunk=%d (≤ 1024): q %d, k %d, v %d, y %d, a %d floats",
@@ -32,25 +37,33 @@ func (d *Device) SSD1(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk int, scale flo
 		return nil
 	}
 	nch := ceilDiv(L, chunk)
-	dve := dv
+	dve, nf := dv, dk
 	if norm {
 		dve++
+	}
+	if order == 2 {
+		nf = FeatureMapDim(dk)
 	}
 	cs, err := d.NewBuffer(bh * L)
 	if err != nil {
 		return err
 	}
 	defer cs.Release()
-	T, err := d.NewBuffer(bh * nch * dk * dve)
+	T, err := d.NewBuffer(bh * nch * nf * dve)
 	if err != nil {
 		return err
 	}
 	defer T.Release()
-	S, err := d.NewBuffer(bh * nch * dk * dve)
+	S, err := d.NewBuffer(bh * nch * nf * dve)
 	if err != nil {
 		return err
 	}
 	defer S.Release()
+	Z, err := d.NewBuffer(bh * L * dve)
+	if err != nil {
+		return err
+	}
+	defer Z.Release()
 	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
 		return err
 	}
@@ -58,16 +71,29 @@ func (d *Device) SSD1(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk int, scale flo
 	if norm {
 		defs = append(defs, "NORM")
 	}
-	bufs := []*Buffer{q, k, v, cs, T, S, y}
+	if order == 2 {
+		defs = append(defs, "ORDER2")
+	}
+	bufs := []*Buffer{q, k, v, cs, T, S, y, Z}
 	args := []arg{iarg("BH", bh), iarg("L", L), iarg("nch", nch), farg("scale", scale)}
-	for _, stage := range []string{"STATES", "PASS", "OUTPUT"} {
+	if bh*nch > 65535 {
+		argPanic(name, "dispatch", "bh·⌈L/chunk⌉ = %d chunks exceed 65535: use a longer chunk", bh*nch)
+	}
+	for _, stage := range []string{"STATES", "PASS", "INTER", "OUTPUT"} {
 		p, err := d.program(name, ssdSrc, append(defs, stage)...)
 		if err != nil {
 			return err
 		}
-		groups := rowGroups(bh * nch)
-		if stage == "PASS" {
-			groups = [3]int{min(ceilDiv(bh*dk*dve, 256), 65535), 1, 1}
+		var groups [3]int
+		switch stage {
+		case "STATES":
+			groups = [3]int{ceilDiv(nf*dve, 256), bh * nch, 1}
+		case "PASS":
+			groups = rowGroups(ceilDiv(bh*nf*dve, 256))
+		case "INTER":
+			groups = rowGroups(bh * L)
+		case "OUTPUT":
+			groups = rowGroups(bh * nch)
 		}
 		if err := d.run(p, groups, bufs, args...); err != nil {
 			return err

@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// refSSD1 is the float64 oracle of SSD1 in its quadratic form, the decay
+// refSSD is the float64 oracle of SSD in its quadratic form, the decay
 // summed term by term.
-func refSSD1(q, k, v, a []float32, bh, L, dk, dv int, scale float64, norm bool) (y, mag []float64) {
+func refSSD(q, k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm bool) (y, mag []float64) {
 	y = make([]float64, bh*L*dv)
 	mag = make([]float64, bh*L*dv) // Σ_j |w_ij·v_j| (÷ |den| under norm): the rounding scale
 	for h := 0; h < bh; h++ {
@@ -25,7 +25,7 @@ func refSSD1(q, k, v, a []float32, bh, L, dk, dv int, scale float64, norm bool) 
 				for u := j + 1; u <= i; u++ {
 					b += float64(a[h*L+u])
 				}
-				w := scale * s * math.Exp(b)
+				w := math.Pow(scale*s, float64(order)) * math.Exp(b)
 				den += w
 				dabs += math.Abs(w)
 				for c := 0; c < dv; c++ {
@@ -46,7 +46,7 @@ func refSSD1(q, k, v, a []float32, bh, L, dk, dv int, scale float64, norm bool) 
 	return y, mag
 }
 
-func TestSSD1(t *testing.T) {
+func TestSSD(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(19, 20))
 	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}} {
@@ -57,7 +57,8 @@ func TestSSD1(t *testing.T) {
 			a[i] = -float32(math.Log1p(math.Exp(float64(a[i])))) // −softplus(x)
 		}
 		scale := 1 / math.Sqrt(float64(dk))
-		for _, norm := range []bool{false, true} {
+		for _, on := range [][2]int{{1, 0}, {1, 1}, {2, 0}, {2, 1}} {
+			order, norm := on[0], on[1] == 1
 			if norm { // non-negative features keep the denominator away from 0
 				for i := range q {
 					q[i] = float32(math.Abs(float64(q[i])))
@@ -66,11 +67,11 @@ func TestSSD1(t *testing.T) {
 			}
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			Y := poisoned(t, d, bh*L*dv)
-			if err := d.SSD1(Y, Q, K, V, A, bh, L, dk, dv, chunk, float32(scale), norm); err != nil {
+			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, float32(scale), norm); err != nil {
 				t.Fatal(err)
 			}
-			want, mag := refSSD1(q, k, v, a, bh, L, dk, dv, scale, norm)
-			compare(t, fmt.Sprintf("SSD1 bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, scale, norm)
+			compare(t, fmt.Sprintf("SSD order %d bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", order, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
