@@ -1,14 +1,16 @@
 #version 430
-// Causal softmax attention with an optional log-decay bias, one pass with
-// an online softmax (the Forgetting Transformer / 2Mamba-E form):
-//   y_i = Σ_{j≤i} exp(s_ij + b_ij − m_i) v_j / Σ_{j≤i} exp(s_ij + b_ij − m_i)
+// Causal attention with an optional log-decay bias, one pass over the keys:
+//   y_i = Σ_{j≤i} f(s_ij)·exp(b_ij)·v_j  [÷ Σ_{j≤i} f(s_ij)·exp(b_ij) under NORM]
 //   s_ij = scale·q_i·k_j,  b_ij = Σ_{u=j+1}^{i} a_u  (HAS_BIAS; else 0)
+// f(s) = exp(s) with an online softmax (running maximum m_i; NORM implied:
+// the Forgetting Transformer / 2Mamba-E form), or under POW1 / POW2 f(s) = s
+// or s² (the quadratic form of SSD of order 1 / 2, 2Mamba).
 // q, k (BH, L, DK), v, y (BH, L, DV), a (BH, L). One work group of B threads
 // per (head, block of B queries), one query per thread; key blocks of B are
 // staged in shared memory and visited from the diagonal block backwards, so
 // that b_ij is built from within-block cumulative sums and a running sum of
 // whole blocks, never as a difference of one long float32 cumulative sum.
-// Defines: B, DK, DV, optional HAS_BIAS.
+// Defines: B, DK, DV, optional HAS_BIAS, POW1 or POW2, NORM.
 layout(local_size_x = B) in;
 layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
 layout(std430, binding = 1) readonly buffer BufK { float k[]; };
@@ -63,19 +65,40 @@ void main() {
 			for (int jj = 0; jj < jn; jj++) {
 				float s = 0.0;
 				for (int c = 0; c < DK; c++) s += qi[c] * ks[jj][c];
+				float b = 0.0;
 #ifdef HAS_BIAS
-				s += (bj == bi) ? cli - kl[jj] : cli + R + (ktot - kl[jj]);
+				b = (bj == bi) ? cli - kl[jj] : cli + R + (ktot - kl[jj]);
 #endif
+#if defined(POW1) || defined(POW2)
+#ifdef POW2
+				s *= s;
+#endif
+				float p = s * exp(b);
+				l += p;
+				for (int c = 0; c < DV; c++) acc[c] += p * vs[jj][c];
+#else
+				s += b;
 				float mn = max(m, s);
 				float corr = exp(m - mn), p = exp(s - mn);
 				l = l * corr + p;
 				for (int c = 0; c < DV; c++) acc[c] = acc[c] * corr + p * vs[jj][c];
 				m = mn;
+#endif
 			}
 		}
 		if (bj < bi) R += ktot;
 		barrier();
 	}
 	if (valid)
-		for (int c = 0; c < DV; c++) y[(h * L + i) * DV + c] = acc[c] / l;
+		for (int c = 0; c < DV; c++) {
+#if defined(POW1) || defined(POW2)
+#ifdef NORM
+			y[(h * L + i) * DV + c] = l != 0.0 ? acc[c] / l : 0.0;
+#else
+			y[(h * L + i) * DV + c] = acc[c];
+#endif
+#else
+			y[(h * L + i) * DV + c] = acc[c] / l;
+#endif
+		}
 }

@@ -18,6 +18,27 @@ var attentionSrc string
 // dk, dv ≤ 256. The bias is summed within blocks of 32 positions and across
 // whole blocks, never as a difference of one long cumulative sum.
 func (d *Device) Attention(y, q, k, v, a *Buffer, bh, L, dk, dv int, scale float32) error {
+	return d.attention(y, q, k, v, a, bh, L, dk, dv, 0, scale, true)
+}
+
+// Quadratic computes SSD of order 1 or 2 in its quadratic (attention) form,
+// the same function as SSD:
+//
+//	y_i = Σ_{j≤i} f(s_ij)·AM_ij·v_j,  s_ij = scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u)
+//	f(s) = s (order 1), s² (order 2)
+//
+// with norm dividing by Σ_{j≤i} f(s_ij)·AM_ij (0 where that is 0). Its cost
+// is quadratic in L and linear in d: the better form for short sequences.
+// q, k (bh, L, dk), v, y (bh, L, dv), a (bh, L) log-decays, dk, dv ≤ 256.
+func (d *Device) Quadratic(y, q, k, v, a *Buffer, bh, L, dk, dv, order int, scale float32, norm bool) error {
+	if order != 1 && order != 2 {
+		argPanic("attention.comp", "dispatch", "order %d, want 1 or 2", order)
+	}
+	return d.attention(y, q, k, v, a, bh, L, dk, dv, order, scale, norm)
+}
+
+// attention dispatches attention.comp: order 0 is the softmax (exp) form.
+func (d *Device) attention(y, q, k, v, a *Buffer, bh, L, dk, dv, order int, scale float32, norm bool) error {
 	const name = "attention.comp"
 	if bh < 0 || L < 0 || dk < 1 || dv < 1 || dk > 256 || dv > 256 ||
 		q.Len() < bh*L*dk || k.Len() < bh*L*dk || v.Len() < bh*L*dv || y.Len() < bh*L*dv ||
@@ -30,6 +51,12 @@ func (d *Device) Attention(y, q, k, v, a *Buffer, bh, L, dk, dv int, scale float
 	}
 	const block = 32
 	defs := []string{fmt.Sprintf("B %d", block), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv)}
+	if order > 0 {
+		defs = append(defs, fmt.Sprintf("POW%d", order))
+		if norm {
+			defs = append(defs, "NORM")
+		}
+	}
 	if a != nil {
 		defs = append(defs, "HAS_BIAS")
 	} else {

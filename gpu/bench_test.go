@@ -92,6 +92,31 @@ func BenchmarkSSD(b *testing.B) {
 	}
 }
 
+// BenchmarkQuadratic times the quadratic form of the same SSD functions
+// (orders 1 and 2, softmax norm) at B=1, H=16, d=64 to L = 32K: together
+// with BenchmarkSSD it shows where the chunked form overtakes. FLOPs
+// counted: L²/2·(2d + 2(d+1)).
+func BenchmarkQuadratic(b *testing.B) {
+	d := device(b)
+	const bh, dk = 16, 64
+	for _, order := range []int{1, 2} {
+		for _, L := range benchLs(d, 32768) {
+			b.Run(fmt.Sprintf("order=%d/L=%d", order, L), func(b *testing.B) {
+				q, k, v, a, y := ssdInputs(b, d, L)
+				defer func() {
+					for _, x := range []*Buffer{q, k, v, a, y} {
+						x.Release()
+					}
+				}()
+				flops := float64(bh) * float64(L) * float64(L) / 2 * (2*dk + 2*(dk+1))
+				timeMedian(b, d, flops, func() error {
+					return d.Quadratic(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
+				})
+			})
+		}
+	}
+}
+
 // BenchmarkAttention times causal softmax attention with the log-decay
 // bias at B=1, H=16, d=64; FLOPs counted: L²/2·(2d + 2d).
 func BenchmarkAttention(b *testing.B) {

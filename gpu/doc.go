@@ -48,7 +48,8 @@
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
-//	attention.comp     causal softmax attention with log-decay bias, online softmax (Attention)
+//	attention.comp     causal attention with log-decay bias: softmax with an online maximum
+//	                   (Attention), or SSD of order 1 / 2 in quadratic form (Quadratic)
 //	ssd.comp           chunked SSD of order 1 or 2, optional softmax norm: states, passing, output (SSD)
 //
 // # Mesa llvmpipe

@@ -72,6 +72,13 @@ func TestSSD(t *testing.T) {
 			}
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, scale, norm)
 			compare(t, fmt.Sprintf("SSD order %d bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", order, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
+			// The quadratic form computes the same function.
+			Y2 := poisoned(t, d, bh*L*dv)
+			if err := d.Quadratic(Y2, Q, K, V, A, bh, L, dk, dv, order, float32(scale), norm); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, fmt.Sprintf("Quadratic order %d bh=%d L=%d dk=%d dv=%d norm=%v", order, bh, L, dk, dv, norm), download(t, Y2), want, mag, 1e-4)
+			Y2.Release()
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
