@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -198,3 +199,83 @@ func TestMain(m *testing.M) {
 }
 
 var sgemmN = flag.Int("sgemm.n", 0, "SGEMM benchmark size (0: 4096, or 256 on a software renderer)")
+
+// TestConcurrentUse dispatches from several goroutines at once: every call
+// is queued to the one GL thread, and each goroutine gets its own answers.
+func TestConcurrentUse(t *testing.T) {
+	d := device(t)
+	const workers, rounds, n = 6, 10, 37
+	errc := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			r := rand.New(rand.NewPCG(uint64(w), 99))
+			for i := 0; i < rounds; i++ {
+				x, y := randFloats(r, n), randFloats(r, n)
+				a, err := d.Upload(x)
+				if err != nil {
+					errc <- err
+					return
+				}
+				b, err := d.Upload(y)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if err := d.Mul(b, a, b); err != nil {
+					errc <- err
+					return
+				}
+				got, err := b.Download()
+				if err != nil {
+					errc <- err
+					return
+				}
+				for j := range got {
+					if got[j] != x[j]*y[j] {
+						errc <- fmt.Errorf("worker %d round %d: element %d is %v, want %v", w, i, j, got[j], x[j]*y[j])
+						return
+					}
+				}
+				a.Release()
+				b.Release()
+			}
+			errc <- nil
+		}(w)
+	}
+	for w := 0; w < workers; w++ {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestOpenClose makes a second context beside the shared one, uses it and
+// closes it; its buffers are freed with it.
+func TestOpenClose(t *testing.T) {
+	device(t)
+	d2, err := Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d2.Upload([]float32{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d2.Scale(b, b, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "second context", download(t, b), []float64{3, 5, 7}, nil, 0)
+	if s := d2.Stats(); s.Buffers != 1 || s.Programs != 1 {
+		t.Errorf("Stats %+v, want 1 buffer and 1 program", s)
+	}
+	d2.Close()
+	d2.Close()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("using a closed device did not panic")
+			}
+		}()
+		d2.Finish()
+	}()
+}
