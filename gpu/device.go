@@ -165,7 +165,7 @@ func (d *Device) Capabilities() backend.Capabilities {
 }
 
 // Ops names the operations with a shader, as Capabilities reports them.
-var Ops = []string{"matmul", "add", "sub", "mul", "div", "scale", "exp", "softplus", "sum", "max", "cumsum", "segsum", "featuremap2", "attention", "ssd1", "ssd2", "quadratic1", "quadratic2"}
+var Ops = []string{"matmul", "add", "sub", "mul", "div", "scale", "exp", "softplus", "sum", "max", "cumsum", "segsum", "featuremap2", "attention", "ssd1", "ssd2", "quadratic1", "quadratic2", "rmsnorm", "conv1d"}
 
 // Stats is the device's own accounting, for leak checks and banners.
 type Stats struct {

@@ -50,6 +50,8 @@
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //	attention.comp     causal attention with log-decay bias: softmax with an online maximum
 //	                   (Attention), or SSD of order 1 / 2 in quadratic form (Quadratic)
+//	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted (RMSNorm)
+//	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D)
 //	ssd.comp           chunked SSD of order 1 or 2, optional softmax norm: states, passing, output (SSD)
 //
 // # Mesa llvmpipe
