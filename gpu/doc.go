@@ -18,12 +18,18 @@
 // # Builds
 //
 // The code that calls EGL and GL is built only with the tags gl and egl
-// (scripts/buildtags.sh prints them where libEGL links) and with cgo. Any
-// other build still compiles and runs: Open returns an error wrapping
-// backend.ErrUnavailable that says "built without OpenGL: install libegl-dev
-// libgl-dev and rebuild with make". A binary built with the tags needs
-// libEGL.so.1 (glvnd) to start; the tag egl keeps go-gl from linking libGL
-// and, through it, GLX and X11.
+// (scripts/buildtags.sh prints them where libEGL and its headers are
+// present) and with cgo. Any other build still compiles and runs: Open
+// returns an error wrapping backend.ErrUnavailable that says "built without
+// OpenGL: install libegl-dev libgl-dev and rebuild with make".
+//
+// A binary built with the tags links no GL library: libEGL.so.1 (glvnd, or
+// the file named by FURIOUS_EGL_LIBRARY) is opened with dlopen when the
+// first device is opened, and go-gl's reference to eglGetProcAddress is
+// answered by a forwarder here. So the binary starts on a machine without
+// EGL, and Open says "cannot load the EGL library ... (install libegl1)".
+// The tag egl matters: without it go-gl links libGL, and through it GLX
+// and X11, which then must be present for the binary to start.
 //
 // # Buffers
 //

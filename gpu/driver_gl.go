@@ -3,12 +3,69 @@
 package gpu
 
 /*
-#cgo LDFLAGS: -lEGL
-#include <stdlib.h>
+#cgo LDFLAGS: -ldl -Wl,--as-needed
+#include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#define EGL_NO_PROTOTYPES
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
+
+// libEGL is opened with dlopen, not linked, so that a binary built with
+// the gl tag starts on a machine without it and Open says what is missing.
+static void *furiousEGLLib;
+static PFNEGLGETPROCADDRESSPROC pGetProcAddress;
+static PFNEGLGETERRORPROC pGetError;
+static PFNEGLINITIALIZEPROC pInitialize;
+static PFNEGLTERMINATEPROC pTerminate;
+static PFNEGLBINDAPIPROC pBindAPI;
+static PFNEGLCHOOSECONFIGPROC pChooseConfig;
+static PFNEGLCREATECONTEXTPROC pCreateContext;
+static PFNEGLDESTROYCONTEXTPROC pDestroyContext;
+static PFNEGLMAKECURRENTPROC pMakeCurrent;
+static PFNEGLGETDISPLAYPROC pGetDisplay;
+
+// furiousEGLLoad opens the EGL library (name, or libEGL.so.1) once; it
+// returns 0 and fills err when it cannot.
+static int furiousEGLLoad(const char *name, char *err, size_t n) {
+	if (furiousEGLLib) return 1;
+	void *h = dlopen(name && *name ? name : "libEGL.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, n, "cannot load the EGL library: %s (install libegl1)", dlerror());
+		return 0;
+	}
+#define LOAD(p, sym) if (!(p = (void *)dlsym(h, sym))) { snprintf(err, n, "EGL library lacks %s", sym); dlclose(h); return 0; }
+	LOAD(pGetProcAddress, "eglGetProcAddress")
+	LOAD(pGetError, "eglGetError")
+	LOAD(pInitialize, "eglInitialize")
+	LOAD(pTerminate, "eglTerminate")
+	LOAD(pBindAPI, "eglBindAPI")
+	LOAD(pChooseConfig, "eglChooseConfig")
+	LOAD(pCreateContext, "eglCreateContext")
+	LOAD(pDestroyContext, "eglDestroyContext")
+	LOAD(pMakeCurrent, "eglMakeCurrent")
+	LOAD(pGetDisplay, "eglGetDisplay")
+#undef LOAD
+	furiousEGLLib = h;
+	return 1;
+}
+
+// eglGetProcAddress is what go-gl's own loader (build tag egl) refers to;
+// defining it here forwards it to the library opened above, and leaves the
+// executable without a link-time dependence on libEGL.
+__eglMustCastToProperFunctionPointerType eglGetProcAddress(const char *name) {
+	return pGetProcAddress ? pGetProcAddress(name) : NULL;
+}
+#define eglGetError pGetError
+#define eglInitialize pInitialize
+#define eglTerminate pTerminate
+#define eglBindAPI pBindAPI
+#define eglChooseConfig pChooseConfig
+#define eglCreateContext pCreateContext
+#define eglDestroyContext pDestroyContext
+#define eglMakeCurrent pMakeCurrent
+#define eglGetDisplay pGetDisplay
 
 #ifndef EGL_PLATFORM_SURFACELESS_MESA
 #define EGL_PLATFORM_SURFACELESS_MESA 0x31DD
@@ -69,9 +126,10 @@ static int furiousTryDisplay(furiousEGL *e, EGLDisplay dpy) {
 // furiousEGLOpen makes an OpenGL 4.3 core context current on the calling
 // thread: EGL devices first, then Mesa's surfaceless platform, then the
 // default display. want >= 0 picks one EGL device.
-static int furiousEGLOpen(furiousEGL *e, int want) {
+static int furiousEGLOpen(furiousEGL *e, int want, const char *lib) {
 	memset(e, 0, sizeof *e);
 	e->device = -1;
+	if (!furiousEGLLoad(lib, e->err, sizeof e->err)) return 0;
 	snprintf(e->err, sizeof e->err, "no EGL display could be initialised");
 	PFNEGLQUERYDEVICESEXTPROC queryDevices = (PFNEGLQUERYDEVICESEXTPROC)eglGetProcAddress("eglQueryDevicesEXT");
 	PFNEGLGETPLATFORMDISPLAYEXTPROC platformDisplay = (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
@@ -109,13 +167,14 @@ static void furiousEGLClose(furiousEGL *e) {
 	eglTerminate(e->dpy);
 }
 
-static void *furiousProc(const char *name) { return (void *)eglGetProcAddress(name); }
+static void *furiousProc(const char *name) { return (void *)pGetProcAddress(name); }
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"unsafe"
 
@@ -137,7 +196,9 @@ type glDriver struct {
 
 func openDriver(device int) (driver, error) {
 	d := &glDriver{}
-	if C.furiousEGLOpen(&d.egl, C.int(device)) == 0 {
+	lib := C.CString(os.Getenv("FURIOUS_EGL_LIBRARY"))
+	defer C.free(unsafe.Pointer(lib))
+	if C.furiousEGLOpen(&d.egl, C.int(device), lib) == 0 {
 		return nil, fmt.Errorf("%w: gpu: no OpenGL 4.3 context through EGL: %s", errUnavailable, C.GoString(&d.egl.err[0]))
 	}
 	if err := gl.InitWithProcAddrFunc(func(name string) unsafe.Pointer {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -278,4 +279,29 @@ func TestOpenClose(t *testing.T) {
 		}()
 		d2.Finish()
 	}()
+}
+
+// TestMissingEGL runs this test binary again with the EGL library name
+// pointed at a file that does not exist: the binary must start, and Open
+// must fail with backend.ErrUnavailable saying what is missing.
+func TestMissingEGL(t *testing.T) {
+	if os.Getenv("FURIOUS_GPU_CHILD") == "1" {
+		_, err := Open()
+		fmt.Printf("open error: %v\n", err)
+		return
+	}
+	if !Built {
+		t.Skip("built without OpenGL: nothing is loaded")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestMissingEGL$", "-test.v")
+	cmd.Env = append(os.Environ(), "FURIOUS_GPU_CHILD=1", "FURIOUS_EGL_LIBRARY=libfurious-no-such-egl.so.1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child failed: %v\n%s", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "open error: backend: unavailable") || !strings.Contains(s, "cannot load the EGL library") {
+		t.Fatalf("child output does not report the missing library:\n%s", s)
+	}
+	t.Log(strings.TrimSpace(s[strings.Index(s, "open error"):strings.Index(s, "\n--- ")]))
 }
