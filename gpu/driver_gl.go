@@ -251,8 +251,9 @@ func (d *glDriver) info() driverInfo {
 	in.MaxSharedBytes = int(v)
 	gl.GetIntegerv(gl.MAX_COMPUTE_WORK_GROUP_INVOCATIONS, &v)
 	in.MaxInvocations = int(v)
-	gl.GetIntegerv(gl.MAX_SHADER_STORAGE_BLOCK_SIZE, &v)
-	in.MaxSSBOBytes = int(uint32(v))
+	var v64 int64
+	gl.GetInteger64v(gl.MAX_SHADER_STORAGE_BLOCK_SIZE, &v64)
+	in.MaxSSBOBytes = int(v64)
 	for i := 0; i < 3; i++ {
 		gl.GetIntegeri_v(gl.MAX_COMPUTE_WORK_GROUP_COUNT, uint32(i), &v)
 		in.MaxGroups[i] = int(v)

@@ -183,10 +183,10 @@ func TestCompileErrorNamesShader(t *testing.T) {
 
 func TestOutOfMemory(t *testing.T) {
 	d := device(t)
-	// More than any storage block may hold, or than the card has.
-	_, err := d.NewBuffer(1<<31 - 16)
+	// 1 TiB: more than any storage block may hold and than any card has.
+	_, err := d.NewBuffer(1 << 38)
 	if err == nil {
-		t.Fatal("allocating 8 GiB as one storage buffer succeeded; want an out-of-memory error")
+		t.Fatal("allocating 1 TiB as one storage buffer succeeded; want an out-of-memory error")
 	}
 	if !errors.Is(err, ErrOutOfMemory) {
 		t.Fatalf("error %v is not ErrOutOfMemory", err)

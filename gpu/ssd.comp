@@ -7,8 +7,8 @@
 // φ(k) = φ₂(scale·k), the symmetric Kronecker map of FeatureMap2, so that
 // φ(q_i)·φ(k_j) = f(s_ij); F = DK or DK(DK+1)/2 features. Three stages, one
 // of STATES, PASS, INTER, OUTPUT defined:
-//   STATES: T_c[p][e] = Σ_{j∈c} exp(cs_last − cs_j)·φ(k_j)_p·v_je       (BH, nch, F, DVE)
-//   PASS:   S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c; writes S_c     (BH, nch, F, DVE)
+//   STATES: T_c[p][e] = Σ_{j∈c} exp(cs_last − cs_j)·φ(k_j)_p·v_je       (heads, nch, F, DVE)
+//   PASS:   S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c; writes S_c     (heads, nch, F, DVE)
 //   INTER:  Z_ie = exp(cs_i)·φ(q_i)ᵀS_c[:, e]                           (BH, L, DVE)
 //   OUTPUT: y_i = Z_i + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j, then ÷ under NORM
 // (inside a chunk f(s) is computed from the d-dimensional dot product).
@@ -32,7 +32,7 @@ layout(std430, binding = 4) buffer BufT { float T[]; };  // chunk states T_c
 layout(std430, binding = 5) buffer BufS { float S[]; };  // states entering each chunk
 layout(std430, binding = 6) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 7) buffer BufZ { float Z[]; };  // inter-chunk part of y
-uniform int BH, L, nch;
+uniform int BH, H0, L, nch; // BH heads from head H0 in this dispatch; T and S hold only those
 uniform float scale;
 
 #ifdef NORM
@@ -85,7 +85,7 @@ void main() {
 	int g = int(gl_WorkGroupID.y);
 	int idx = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
 	if (g >= BH * nch || idx >= F * DVE) return;
-	int h = g / nch, c = g % nch;
+	int h = H0 + g / nch, c = g % nch;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
 	float last = cs[h * L + j1 - 1];
 	int p = idx / DVE, e = idx % DVE;
@@ -96,10 +96,10 @@ void main() {
 #elif defined(PASS)
 	int x = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
 	if (x >= BH * F * DVE) return;
-	int h = x / (F * DVE), idx = x % (F * DVE);
+	int hl = x / (F * DVE), idx = x % (F * DVE), h = H0 + hl;
 	float s = 0.0;
 	for (int c = 0; c < nch; c++) {
-		int o = (h * nch + c) * F * DVE + idx;
+		int o = (hl * nch + c) * F * DVE + idx;
 		S[o] = s;
 		int last = min(c * CH + CH, L) - 1;
 		s = exp(cs[h * L + last]) * s + T[o];
@@ -108,18 +108,18 @@ void main() {
 	// one work group per (h, i); threads over e
 	int r = groupIndex();
 	if (r >= BH * L) return;
-	int h = r / L, i = r % L;
-	int so = (h * nch + i / CH) * F * DVE;
-	float f = exp(cs[r]);
+	int hl = r / L, i = r % L, h = H0 + hl;
+	int so = (hl * nch + i / CH) * F * DVE;
+	float f = exp(cs[h * L + i]);
 	for (int e = int(gl_LocalInvocationIndex); e < DVE; e += 64) {
 		float acc = 0.0;
 		for (int p = 0; p < F; p++) acc += feat(0, h, i, p) * S[so + p * DVE + e];
-		Z[r * DVE + e] = f * acc;
+		Z[(h * L + i) * DVE + e] = f * acc;
 	}
 #elif defined(OUTPUT)
 	int g = groupIndex();
 	if (g >= BH * nch) return;
-	int h = g / nch, c = g % nch;
+	int h = H0 + g / nch, c = g % nch;
 	int i = c * CH + int(gl_LocalInvocationIndex);
 	if (i >= L) return;
 	float acc[DVE];

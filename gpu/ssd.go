@@ -8,6 +8,10 @@ import (
 //go:embed ssd.comp
 var ssdSrc string
 
+// ssdMaxStateFloats, when positive, caps the chunk-state buffers below the
+// device's limit (tests use it to exercise the loop over head batches).
+var ssdMaxStateFloats int
+
 // SSD computes the chunked state-space dual of order 1 (linear attention
 // under a decay mask) or 2 (2Mamba), per head:
 //
@@ -44,17 +48,31 @@ func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, sca
 	if order == 2 {
 		nf = FeatureMapDim(dk)
 	}
+	// T and S hold one state per chunk for hb heads at a time: as many as
+	// one storage buffer may hold (GL_MAX_SHADER_STORAGE_BLOCK_SIZE).
+	perHead := nch * nf * dve
+	maxFloats := d.info.MaxSSBOBytes / 4
+	if ssdMaxStateFloats > 0 {
+		maxFloats = ssdMaxStateFloats
+	}
+	if maxFloats <= 0 || maxFloats > 1<<29 {
+		maxFloats = 1 << 29 // 2 GiB: 32-bit indices stay in range
+	}
+	if perHead > maxFloats {
+		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, dve, maxFloats)}
+	}
+	hb := min(bh, maxFloats/perHead)
 	cs, err := d.NewBuffer(bh * L)
 	if err != nil {
 		return err
 	}
 	defer cs.Release()
-	T, err := d.NewBuffer(bh * nch * nf * dve)
+	T, err := d.NewBuffer(hb * perHead)
 	if err != nil {
 		return err
 	}
 	defer T.Release()
-	S, err := d.NewBuffer(bh * nch * nf * dve)
+	S, err := d.NewBuffer(hb * perHead)
 	if err != nil {
 		return err
 	}
@@ -74,29 +92,32 @@ func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, sca
 	if order == 2 {
 		defs = append(defs, "ORDER2")
 	}
-	bufs := []*Buffer{q, k, v, cs, T, S, y, Z}
-	args := []arg{iarg("BH", bh), iarg("L", L), iarg("nch", nch), farg("scale", scale)}
-	if bh*nch > 65535 {
-		argPanic(name, "dispatch", "bh·⌈L/chunk⌉ = %d chunks exceed 65535: use a longer chunk", bh*nch)
+	if hb*nch > 65535 {
+		argPanic(name, "dispatch", "%d chunks per head exceed 65535: use a longer chunk", nch)
 	}
-	for _, stage := range []string{"STATES", "PASS", "INTER", "OUTPUT"} {
-		p, err := d.program(name, ssdSrc, append(defs, stage)...)
-		if err != nil {
-			return err
-		}
-		var groups [3]int
-		switch stage {
-		case "STATES":
-			groups = [3]int{ceilDiv(nf*dve, 256), bh * nch, 1}
-		case "PASS":
-			groups = rowGroups(ceilDiv(bh*nf*dve, 256))
-		case "INTER":
-			groups = rowGroups(bh * L)
-		case "OUTPUT":
-			groups = rowGroups(bh * nch)
-		}
-		if err := d.run(p, groups, bufs, args...); err != nil {
-			return err
+	bufs := []*Buffer{q, k, v, cs, T, S, y, Z}
+	for h0 := 0; h0 < bh; h0 += hb {
+		n := min(hb, bh-h0)
+		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), farg("scale", scale)}
+		for _, stage := range []string{"STATES", "PASS", "INTER", "OUTPUT"} {
+			p, err := d.program(name, ssdSrc, append(defs, stage)...)
+			if err != nil {
+				return err
+			}
+			var groups [3]int
+			switch stage {
+			case "STATES":
+				groups = [3]int{ceilDiv(nf*dve, 256), n * nch, 1}
+			case "PASS":
+				groups = rowGroups(ceilDiv(n*perHead, 256))
+			case "INTER":
+				groups = rowGroups(n * L)
+			case "OUTPUT":
+				groups = rowGroups(n * nch)
+			}
+			if err := d.run(p, groups, bufs, args...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -85,3 +85,32 @@ func TestSSD(t *testing.T) {
 		}
 	}
 }
+
+// TestSSDHeadBatches caps the state buffers at one head's worth, so the
+// three heads run as three batches, and compares with the one-batch result.
+func TestSSDHeadBatches(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(27, 28))
+	const bh, L, dk, dv, chunk = 3, 50, 4, 3, 8
+	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+	for i := range a {
+		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+	}
+	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+	for _, order := range []int{1, 2} {
+		Y := poisoned(t, d, bh*L*dv)
+		nch := (L + chunk - 1) / chunk
+		ssdMaxStateFloats = nch * FeatureMapDim(dk) * dv // exactly one head's states
+		if order == 1 {
+			ssdMaxStateFloats = nch * dk * dv
+		}
+		err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, false)
+		ssdMaxStateFloats = 0
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, false)
+		compare(t, fmt.Sprintf("SSD order %d in batches of one head", order), download(t, Y), want, mag, 1e-4)
+		Y.Release()
+	}
+}
