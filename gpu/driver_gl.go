@@ -18,7 +18,6 @@ static void *furiousEGLLib;
 static PFNEGLGETPROCADDRESSPROC pGetProcAddress;
 static PFNEGLGETERRORPROC pGetError;
 static PFNEGLINITIALIZEPROC pInitialize;
-static PFNEGLTERMINATEPROC pTerminate;
 static PFNEGLBINDAPIPROC pBindAPI;
 static PFNEGLCHOOSECONFIGPROC pChooseConfig;
 static PFNEGLCREATECONTEXTPROC pCreateContext;
@@ -39,7 +38,6 @@ static int furiousEGLLoad(const char *name, char *err, size_t n) {
 	LOAD(pGetProcAddress, "eglGetProcAddress")
 	LOAD(pGetError, "eglGetError")
 	LOAD(pInitialize, "eglInitialize")
-	LOAD(pTerminate, "eglTerminate")
 	LOAD(pBindAPI, "eglBindAPI")
 	LOAD(pChooseConfig, "eglChooseConfig")
 	LOAD(pCreateContext, "eglCreateContext")
@@ -59,7 +57,6 @@ __eglMustCastToProperFunctionPointerType eglGetProcAddress(const char *name) {
 }
 #define eglGetError pGetError
 #define eglInitialize pInitialize
-#define eglTerminate pTerminate
 #define eglBindAPI pBindAPI
 #define eglChooseConfig pChooseConfig
 #define eglCreateContext pCreateContext
@@ -90,7 +87,6 @@ static int furiousTryDisplay(furiousEGL *e, EGLDisplay dpy) {
 	}
 	if (!eglBindAPI(EGL_OPENGL_API)) {
 		snprintf(e->err, sizeof e->err, "eglBindAPI(EGL_OPENGL_API) failed (0x%x)", eglGetError());
-		eglTerminate(dpy);
 		return 0;
 	}
 	// A pbuffer-capable config with desktop GL; no surface is ever made.
@@ -109,13 +105,11 @@ static int furiousTryDisplay(furiousEGL *e, EGLDisplay dpy) {
 	EGLContext ctx = eglCreateContext(dpy, cfg, EGL_NO_CONTEXT, ctxAttr);
 	if (ctx == EGL_NO_CONTEXT) {
 		snprintf(e->err, sizeof e->err, "eglCreateContext(OpenGL 4.3 core) failed (0x%x)", eglGetError());
-		eglTerminate(dpy);
 		return 0;
 	}
 	if (!eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx)) {
 		snprintf(e->err, sizeof e->err, "eglMakeCurrent without a surface failed (0x%x)", eglGetError());
 		eglDestroyContext(dpy, ctx);
-		eglTerminate(dpy);
 		return 0;
 	}
 	e->dpy = dpy;
@@ -161,10 +155,12 @@ static int furiousEGLOpen(furiousEGL *e, int want, const char *lib) {
 	return 0;
 }
 
+// furiousEGLClose destroys the context only: the display stays initialised,
+// because other devices of this process may share it (eglTerminate would
+// pull it from under their contexts).
 static void furiousEGLClose(furiousEGL *e) {
 	eglMakeCurrent(e->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	eglDestroyContext(e->dpy, e->ctx);
-	eglTerminate(e->dpy);
 }
 
 static void *furiousProc(const char *name) { return (void *)pGetProcAddress(name); }
