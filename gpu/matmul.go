@@ -8,6 +8,9 @@ import (
 //go:embed matmul.comp
 var matmulSrc string
 
+//go:embed matmul_naive.comp
+var matmulNaiveSrc string
+
 // Gemm describes C = Alpha·op(A)·op(B) + Beta·C over Batch row-major
 // matrices: op(A) is M×K (A stored K×M when TransA), op(B) is K×N (B stored
 // N×K when TransB), C is M×N. Zero leading dimensions and strides mean
@@ -42,6 +45,7 @@ func (v sgemmVersion) shared() int {
 // sgemmVersions are the kernels in the order they were written; each is
 // checked by the tests and timed by BenchmarkSGEMM.
 var sgemmVersions = []sgemmVersion{
+	0: {bm: 16, bn: 16, bk: 16},                                           // baseline: matmul_naive.comp, one output per thread
 	1: {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4},                             // 4×4 per thread
 	2: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8},                            // 8×8 per thread
 	3: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true},              // + double-buffered slices
@@ -109,7 +113,19 @@ func (d *Device) gemm(g Gemm, version int) error {
 		return nil
 	}
 	v := sgemmVersions[version]
-	if d.info.MaxSharedBytes > 0 && v.shared() > d.info.MaxSharedBytes {
+	if version == 0 {
+		if g.TransA || g.TransB || g.Batch != 1 || g.Alpha != 1 || g.Beta != 0 || g.OffA != 0 || g.OffB != 0 || g.OffC != 0 ||
+			g.LDA != g.K || g.LDB != g.N || g.LDC != g.N {
+			argPanic("matmul_naive.comp", "dispatch", "the baseline kernel does only packed C = A·B")
+		}
+		p, err := d.program("matmul_naive.comp", matmulNaiveSrc)
+		if err != nil {
+			return err
+		}
+		return d.run(p, [3]int{ceilDiv(g.N, 16), ceilDiv(g.M, 16), 1}, []*Buffer{g.A, g.B, g.C},
+			iarg("M", g.M), iarg("N", g.N), iarg("K", g.K))
+	}
+	if d.info.MaxSharedBytes > 0 && v.shared() > d.info.MaxSharedBytes && version > 0 {
 		return &Error{Shader: op, Op: "dispatch", Err: fmt.Errorf("version %d needs %d bytes of shared memory, the device has %d", version, v.shared(), d.info.MaxSharedBytes)}
 	}
 	// 16-byte loads need every contiguous run and start aligned to 4 floats.

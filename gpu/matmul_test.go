@@ -71,6 +71,9 @@ func TestMatMul(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	sizes := [][3]int{{1, 1, 1}, {1, 7, 1}, {5, 1, 3}, {3, 5, 7}, {33, 17, 9}, {65, 129, 31}, {130, 67, 140}, {129, 132, 64}}
+	for _, s := range sizes { // the baseline, version 0: packed A·B only
+		testGemm(t, d, r, 0, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1})
+	}
 	for v := 1; v < len(sgemmVersions); v++ {
 		if sh := sgemmVersions[v].shared(); sh > d.info.MaxSharedBytes {
 			t.Logf("v%d needs %d bytes of shared memory, this device has %d: not run", v, sh, d.info.MaxSharedBytes)
@@ -126,8 +129,8 @@ func BenchmarkSGEMM(b *testing.B) {
 	defer A.Release()
 	defer B.Release()
 	defer C.Release()
-	for v := 1; v < len(sgemmVersions); v++ {
-		if sgemmVersions[v].shared() > d.info.MaxSharedBytes {
+	for v := 0; v < len(sgemmVersions); v++ {
+		if v > 0 && sgemmVersions[v].shared() > d.info.MaxSharedBytes {
 			continue
 		}
 		b.Run(fmt.Sprintf("v%d/n=%d", v, n), func(b *testing.B) {
