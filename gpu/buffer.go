@@ -151,14 +151,14 @@ func (b *Buffer) Release() {
 func (d *Device) releaseID(id uint32) {
 	d.mu.Lock()
 	size, ok := d.live[id]
-	closed := d.closed
 	if ok {
 		delete(d.live, id)
 		d.bytes -= int64(size)
 	}
 	d.mu.Unlock()
-	if !ok || closed {
+	if !ok { // released already, or freed by Close
 		return
 	}
-	d.do(func() { d.drv.deleteBuffer(id) })
+	d.tryDo(func() { d.drv.deleteBuffer(id) }) // a closed device freed everything
+
 }

@@ -18,8 +18,10 @@ type Device struct {
 	drv  driver
 	info driverInfo
 
+	life   sync.RWMutex // held for reading while a job is queued; Close takes it to close the queue
+	closed bool         // guarded by life
+
 	mu       sync.Mutex
-	closed   bool
 	programs map[string]*program
 	live     map[uint32]int // buffer name → bytes, for Stats and the leak test
 	bytes    int64
@@ -82,11 +84,17 @@ func (d *Device) loop(i int, errc chan<- error) {
 // do runs f on the GL thread and waits for it. A panic in f is re-raised in
 // the caller, not on the GL thread.
 func (d *Device) do(f func()) {
-	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
+	if !d.tryDo(f) {
 		panic(&Error{Op: "use", Err: fmt.Errorf("device is closed")})
+	}
+}
+
+// tryDo is do that returns false, running nothing, on a closed device.
+func (d *Device) tryDo(f func()) bool {
+	d.life.RLock()
+	defer d.life.RUnlock()
+	if d.closed {
+		return false
 	}
 	done := make(chan any, 1)
 	d.jobs <- func() {
@@ -96,16 +104,19 @@ func (d *Device) do(f func()) {
 	if p := <-done; p != nil {
 		panic(p)
 	}
+	return true
 }
 
 // Close deletes the programs and buffers still held and destroys the
 // context. Buffers of a closed device must not be used.
 func (d *Device) Close() {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	d.life.RLock()
+	closed := d.closed
+	d.life.RUnlock()
+	if closed {
 		return
 	}
+	d.mu.Lock()
 	progs := d.programs
 	live := d.live
 	d.programs = map[string]*program{}
@@ -120,10 +131,10 @@ func (d *Device) Close() {
 			d.drv.deleteBuffer(id)
 		}
 	})
-	d.mu.Lock()
+	d.life.Lock()
 	d.closed = true
-	d.mu.Unlock()
 	close(d.jobs)
+	d.life.Unlock()
 }
 
 // Name returns "gpu".
@@ -143,10 +154,14 @@ func (d *Device) Describe() string {
 	return fmt.Sprintf("gpu: %s, OpenGL %s, %s", in.Renderer, in.Version, where)
 }
 
-// Vendor, Renderer and Version are GL_VENDOR, GL_RENDERER and GL_VERSION.
-func (d *Device) Vendor() string   { return d.info.Vendor }
+// Vendor is GL_VENDOR, e.g. "NVIDIA Corporation" or "Mesa/X.org".
+func (d *Device) Vendor() string { return d.info.Vendor }
+
+// Renderer is GL_RENDERER, e.g. "NVIDIA H100 80GB HBM3/PCIe/SSE2".
 func (d *Device) Renderer() string { return d.info.Renderer }
-func (d *Device) Version() string  { return d.info.Version }
+
+// Version is GL_VERSION, e.g. "4.3.0 NVIDIA 580.159.04".
+func (d *Device) Version() string { return d.info.Version }
 
 // Software reports whether the renderer is a CPU rasteriser (Mesa's
 // llvmpipe, softpipe, swrast): correct but slow, fine for tests.
