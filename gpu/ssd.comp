@@ -5,7 +5,7 @@
 //   s_ij = scale·q_i·k_j,  f(s) = s (order 1) or s² (order 2)
 // with features φ(q) = scale·q, φ(k) = k (order 1) or φ(q) = φ₂(q),
 // φ(k) = φ₂(scale·k), the symmetric Kronecker map of FeatureMap2, so that
-// φ(q_i)·φ(k_j) = f(s_ij); F = DK or DK(DK+1)/2 features. Three stages, one
+// φ(q_i)·φ(k_j) = f(s_ij); F = DK or DK(DK+1)/2 features. Four stages, one
 // of STATES, PASS, INTER, OUTPUT defined:
 //   STATES: T_c[p][e] = Σ_{j∈c} exp(cs_last − cs_j)·φ(k_j)_p·v_je       (heads, nch, F, DVE)
 //   PASS:   S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c; writes S_c     (heads, nch, F, DVE)
@@ -20,7 +20,7 @@
 #if defined(OUTPUT)
 layout(local_size_x = CH) in;
 #elif defined(INTER)
-layout(local_size_x = 64) in;
+layout(local_size_x = ELS) in; // DVE rounded up to a multiple of 32
 #else
 layout(local_size_x = 256) in;
 #endif
@@ -34,6 +34,9 @@ layout(std430, binding = 6) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 7) buffer BufZ { float Z[]; };  // inter-chunk part of y
 uniform int BH, H0, L, nch; // BH heads from head H0 in this dispatch; T and S hold only those
 uniform float scale;
+#ifdef STATES
+shared float wj[CH]; // exp(cs_last − cs_j) over the chunk
+#endif
 
 #ifdef NORM
 #define DVE (DV + 1)
@@ -56,19 +59,6 @@ ivec2 pairOf(int p) {
 	return ivec2(a, p - (a * DK - a * (a - 1) / 2) + a);
 }
 
-// feat is φ(x)_p for the row x of buf (0: q, 1: k) at position j.
-float feat(int which, int h, int j, int p) {
-	int o = (h * L + j) * DK;
-#ifdef ORDER2
-	ivec2 ab = pairOf(p);
-	float xa = which == 0 ? q[o + ab.x] : scale * k[o + ab.x];
-	float xb = which == 0 ? q[o + ab.y] : scale * k[o + ab.y];
-	return (ab.x == ab.y ? 1.0 : 1.4142135623730951) * xa * xb;
-#else
-	return which == 0 ? scale * q[o + p] : k[o + p];
-#endif
-}
-
 // vv is v_je, with the ones column e = DV under NORM.
 float vv(int h, int j, int e) {
 #ifdef NORM
@@ -83,15 +73,30 @@ void main() {
 #if defined(STATES)
 	// x: a tile of 256 (p, e) entries; y: (h, c)
 	int g = int(gl_WorkGroupID.y);
-	int idx = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
-	if (g >= BH * nch || idx >= F * DVE) return;
+	if (g >= BH * nch) return; // uniform over the group
+	int t = int(gl_LocalInvocationIndex);
+	int idx = int(gl_WorkGroupID.x) * 256 + t;
 	int h = H0 + g / nch, c = g % nch;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
 	float last = cs[h * L + j1 - 1];
+	for (int j = t; j < j1 - j0; j += 256) wj[j] = exp(last - cs[h * L + j0 + j]);
+	barrier();
+	if (idx >= F * DVE) return;
 	int p = idx / DVE, e = idx % DVE;
+#ifdef ORDER2
+	ivec2 ab = pairOf(p); // φ(scale·k)_p = coef·k_a·k_b
+	float coef = (ab.x == ab.y ? 1.0 : 1.4142135623730951) * scale * scale;
+#endif
 	float acc = 0.0;
-	for (int j = j0; j < j1; j++)
-		acc += exp(last - cs[h * L + j]) * feat(1, h, j, p) * vv(h, j, e);
+	for (int j = j0; j < j1; j++) {
+		int o = (h * L + j) * DK;
+#ifdef ORDER2
+		float kf = coef * k[o + ab.x] * k[o + ab.y];
+#else
+		float kf = k[o + p];
+#endif
+		acc += wj[j - j0] * kf * vv(h, j, e);
+	}
 	T[g * F * DVE + idx] = acc;
 #elif defined(PASS)
 	int x = int(gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
@@ -105,17 +110,30 @@ void main() {
 		s = exp(cs[h * L + last]) * s + T[o];
 	}
 #elif defined(INTER)
-	// one work group per (h, i); threads over e
+	// one work group per (h, i); one thread per e (ELS ≥ DVE threads)
 	int r = groupIndex();
-	if (r >= BH * L) return;
+	int e = int(gl_LocalInvocationIndex);
+	if (r >= BH * L || e >= DVE) return;
 	int hl = r / L, i = r % L, h = H0 + hl;
-	int so = (hl * nch + i / CH) * F * DVE;
-	float f = exp(cs[h * L + i]);
-	for (int e = int(gl_LocalInvocationIndex); e < DVE; e += 64) {
-		float acc = 0.0;
-		for (int p = 0; p < F; p++) acc += feat(0, h, i, p) * S[so + p * DVE + e];
-		Z[(h * L + i) * DVE + e] = f * acc;
+	int so = (hl * nch + i / CH) * F * DVE + e;
+	int o = (h * L + i) * DK;
+	float acc = 0.0;
+#ifdef ORDER2
+	// φ(q)ᵀS = Σ_a q_a (q_a S_(a,a) + √2 Σ_{b>a} q_b S_(a,b)), p running over (a, b)
+	int p = 0;
+	for (int a = 0; a < DK; a++) {
+		float qa = q[o + a];
+		float diag = qa * S[so + p * DVE];
+		p++;
+		float off = 0.0;
+		for (int b = a + 1; b < DK; b++, p++) off += q[o + b] * S[so + p * DVE];
+		acc += qa * (diag + 1.4142135623730951 * off);
 	}
+#else
+	for (int p = 0; p < DK; p++) acc += q[o + p] * S[so + p * DVE];
+	acc *= scale;
+#endif
+	Z[(h * L + i) * DVE + e] = exp(cs[h * L + i]) * acc;
 #elif defined(OUTPUT)
 	int g = groupIndex();
 	if (g >= BH * nch) return;

@@ -85,7 +85,8 @@ func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, sca
 	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
 		return err
 	}
-	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv)}
+	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
+		fmt.Sprintf("ELS %d", ceilDiv(dve, 32)*32)}
 	if norm {
 		defs = append(defs, "NORM")
 	}
