@@ -15,8 +15,8 @@ var attentionSrc string
 //	s_ij = scale·q_i·k_j,  b_ij = Σ_{u=j+1}^{i} a_u  (b = 0 when a is nil)
 //
 // q, k (bh, L, dk), v, y (bh, L, dv), a (bh, L) log-decays (≤ 0), with
-// dk, dv ≤ 256. The bias is summed within blocks of 32 positions and across
-// whole blocks, never as a difference of one long cumulative sum.
+// dk, dv ≤ 256. The bias is summed within blocks of 32 or 64 positions and
+// across whole blocks, never as a difference of one long cumulative sum.
 func (d *Device) Attention(y, q, k, v, a *Buffer, bh, L, dk, dv int, scale float32) error {
 	return d.attention(y, q, k, v, a, bh, L, dk, dv, 0, scale, true)
 }
@@ -49,7 +49,12 @@ func (d *Device) attention(y, q, k, v, a *Buffer, bh, L, dk, dv, order int, scal
 	if bh == 0 || L == 0 {
 		return nil
 	}
-	const block = 32
+	// 64 queries (and keys) a block where the staged keys and values fit
+	// in shared memory, else 32.
+	block := 64
+	if 4*(block*(dk+dv+1)+1) > d.info.MaxSharedBytes {
+		block = 32
+	}
 	defs := []string{fmt.Sprintf("B %d", block), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv)}
 	if order > 0 {
 		defs = append(defs, fmt.Sprintf("POW%d", order))
