@@ -305,3 +305,37 @@ func TestMissingEGL(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(s[strings.Index(s, "open error"):strings.Index(s, "\n--- ")]))
 }
+
+// TestDispatchErrorNamesShader provokes a real GL error inside a dispatch
+// (an int written to a float uniform: GL_INVALID_OPERATION) and expects a
+// Go error naming the shader and the GL error.
+func TestDispatchErrorNamesShader(t *testing.T) {
+	d := device(t)
+	p, err := d.program("uniform_type.comp", `#version 430
+layout(local_size_x = 1) in;
+layout(std430, binding = 0) buffer B { float o[]; };
+uniform float x;
+void main() { o[0] = x; }
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := upload(t, d, []float32{0})
+	defer b.Release()
+	err = d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, iarg("x", 1))
+	var e *Error
+	if !errors.As(err, &e) || e.Shader != "uniform_type.comp" || !strings.Contains(err.Error(), "GL_INVALID_OPERATION") {
+		t.Fatalf("dispatch error %v does not name the shader and the GL error", err)
+	}
+	t.Log(err)
+	// The context is still usable afterwards.
+	if err := d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, farg("x", 2.5)); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "after the error", download(t, b), []float64{2.5}, nil, 0)
+	// Too many work groups are refused before reaching the driver.
+	err = d.run(p, [3]int{d.info.MaxGroups[0] + 1, 1, 1}, []*Buffer{b}, farg("x", 1))
+	if !errors.As(err, &e) || e.Shader != "uniform_type.comp" {
+		t.Fatalf("oversized dispatch: %v", err)
+	}
+}
