@@ -144,7 +144,7 @@ func (d *Device) Name() string { return "gpu" }
 func (d *Device) Kind() backend.Kind { return backend.GPU }
 
 // Describe is one line: renderer, GL version and how the context was made,
-// e.g. "gpu: NVIDIA H100 80GB HBM3/PCIe/SSE2, OpenGL 4.3.0 NVIDIA 580.159.04, EGL device 0 of 1".
+// e.g. "gpu: llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5 (Core Profile) Mesa 22.3.6, EGL device 0 of 1".
 func (d *Device) Describe() string {
 	in := d.info
 	where := "EGL " + in.Platform
@@ -157,10 +157,10 @@ func (d *Device) Describe() string {
 // Vendor is GL_VENDOR, e.g. "NVIDIA Corporation" or "Mesa/X.org".
 func (d *Device) Vendor() string { return d.info.Vendor }
 
-// Renderer is GL_RENDERER, e.g. "NVIDIA H100 80GB HBM3/PCIe/SSE2".
+// Renderer is GL_RENDERER, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)".
 func (d *Device) Renderer() string { return d.info.Renderer }
 
-// Version is GL_VERSION, e.g. "4.3.0 NVIDIA 580.159.04".
+// Version is GL_VERSION, e.g. "4.5 (Core Profile) Mesa 22.3.6".
 func (d *Device) Version() string { return d.info.Version }
 
 // Software reports whether the renderer is a CPU rasteriser (Mesa's

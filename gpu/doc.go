@@ -10,9 +10,9 @@
 // with go-gl's gl.InitWithProcAddrFunc over eglGetProcAddress. A context is
 // bound to one OS thread and goroutines migrate, so every GL call runs on one
 // goroutine that locked its thread, fed by a queue; Device methods may be
-// called from any goroutine. Describe names the renderer, e.g.
+// called from any goroutine. Describe names the renderer, GL version and
+// EGL platform, as seen on the CI-like machine:
 //
-//	gpu: NVIDIA H100 80GB HBM3/PCIe/SSE2, OpenGL 4.3.0 NVIDIA 580.159.04, EGL device 0 of 1
 //	gpu: llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5 (Core Profile) Mesa 22.3.6, EGL device 0 of 1
 //
 // # Builds
@@ -74,7 +74,8 @@
 //   - Buffers are float32; a float64 tensor is converted by the caller.
 //   - Sizes need not be multiples of any tile: shaders bound-check.
 //   - Results agree with float64 references to 1e-4 relative (tests print
-//     the largest difference), on Mesa llvmpipe and on NVIDIA.
+//     the largest difference); checked on Mesa llvmpipe, and h100.sh runs
+//     the same tests on a lent NVIDIA H100.
 //   - Indices inside shaders are 32-bit: one buffer holds at most 2³¹−1
 //     floats, and no more than GL_MAX_SHADER_STORAGE_BLOCK_SIZE bytes.
 package gpu
