@@ -1,0 +1,81 @@
+// Package gpu is furious's OpenGL 4.3 compute backend: a headless context,
+// storage buffers of float32, and compute shaders for the primitives.
+//
+// # Context
+//
+// Open (or the shared Default) makes an OpenGL 4.3 core context through EGL
+// with no surface and no window system: the EGL devices of
+// EGL_EXT_platform_device first (NVIDIA's driver, Mesa), then Mesa's
+// surfaceless platform, then the default display. GL entry points are loaded
+// with go-gl's gl.InitWithProcAddrFunc over eglGetProcAddress. A context is
+// bound to one OS thread and goroutines migrate, so every GL call runs on one
+// goroutine that locked its thread, fed by a queue; Device methods may be
+// called from any goroutine. Describe names the renderer, GL version and
+// EGL platform, as seen on the CI-like machine:
+//
+//	gpu: llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5 (Core Profile) Mesa 22.3.6, EGL device 0 of 1
+//
+// # Builds
+//
+// The code that calls EGL and GL is built only with the tags gl and egl
+// (scripts/buildtags.sh prints them where libEGL and its headers are
+// present) and with cgo. Any other build still compiles and runs: Open
+// returns an error wrapping backend.ErrUnavailable that says "built without
+// OpenGL: install libegl-dev libgl-dev and rebuild with make".
+//
+// A binary built with the tags links no GL library: libEGL.so.1 (glvnd, or
+// the file named by FURIOUS_EGL_LIBRARY) is opened with dlopen when the
+// first device is opened, and go-gl's reference to eglGetProcAddress is
+// answered by a forwarder here. So the binary starts on a machine without
+// EGL, and Open says "cannot load the EGL library ... (install libegl1)".
+// The tag egl matters: without it go-gl links libGL, and through it GLX
+// and X11, which then must be present for the binary to start.
+//
+// # Buffers
+//
+// A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
+// Read, Download, CopyFrom, Release. The device counts live buffers and bytes
+// (Stats), and reads NVIDIA's free-memory counter where the driver has it;
+// a buffer dropped without Release is freed after the garbage collector
+// finds it. Sizes are in float32 elements throughout.
+//
+// # Shaders
+//
+// Each dispatcher .go file embeds the GLSL 430 .comp beside it. Programs are
+// compiled on first use per set of #defines and cached. Every dispatch is
+// followed by a memory barrier, so the next dispatch or read sees its
+// writes. Compile and link failures (with the driver's log), GL errors after
+// a dispatch, and GL_OUT_OF_MEMORY are returned as *Error naming the shader;
+// errors.Is(err, ErrOutOfMemory) picks out the last. Wrong sizes or released
+// buffers are programmer errors and panic with *Error.
+//
+//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
+//	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
+//	reduce.comp        row sums and maxima (SumRows, MaxRows)
+//	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
+//	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
+//	attention.comp     causal attention with log-decay bias: softmax with an online maximum
+//	                   (Attention), or SSD of order 1 / 2 in quadratic form (Quadratic)
+//	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted (RMSNorm)
+//	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D)
+//	ssd.comp           chunked SSD of order 1 or 2, optional softmax norm: states, passing, output (SSD)
+//
+// # Mesa llvmpipe
+//
+// The software renderer runs every shader here correctly and slowly (about
+// 0.01 TFLOP/s for SGEMM on two cores), which is what the tests need. It
+// also stops a shader invocation's loops after about 65,535 iterations in
+// all, silently (observed with Mesa 22.3): shaders keep each invocation's
+// loops short by giving each thread one output, and tests poison their
+// outputs with NaN so that a truncated dispatch fails instead of passing.
+//
+// # Invariants
+//
+//   - Buffers are float32; a float64 tensor is converted by the caller.
+//   - Sizes need not be multiples of any tile: shaders bound-check.
+//   - Results agree with float64 references to 1e-4 relative (tests print
+//     the largest difference); checked on Mesa llvmpipe, and h100.sh runs
+//     the same tests on a lent NVIDIA H100.
+//   - Indices inside shaders are 32-bit: one buffer holds at most 2³¹−1
+//     floats, and no more than GL_MAX_SHADER_STORAGE_BLOCK_SIZE bytes.
+package gpu

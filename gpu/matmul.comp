@@ -1,0 +1,211 @@
+#version 430
+// Batched SGEMM: C = alpha·op(A)·op(B) + beta·C, row-major, op = identity or
+// transpose (TRANS_A, TRANS_B). One work group computes a BM×BN tile of C;
+// each of its (BM/TM)·(BN/TN) threads computes a TM×TN block held in
+// registers, from BK-deep slices of A and B staged in shared memory.
+// Defines set by matmul.go: BM BN BK TM TN (TM, TN multiples of 4),
+// optional TRANS_A TRANS_B, VEC4 (16-byte global loads; needs aligned
+// leading dimensions, offsets and contiguous extents), DOUBLE (two shared
+// buffers, next slice loaded into registers while this one is used).
+
+// TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
+// 4.30 needs a literal local size).
+layout(local_size_x = NT) in;
+#ifdef UNROLL
+#pragma optionNV(unroll all)
+#endif
+
+#ifdef VEC4
+layout(std430, binding = 0) readonly buffer BufA { vec4 A[]; };
+layout(std430, binding = 1) readonly buffer BufB { vec4 B[]; };
+#else
+layout(std430, binding = 0) readonly buffer BufA { float A[]; };
+layout(std430, binding = 1) readonly buffer BufB { float B[]; };
+#endif
+layout(std430, binding = 2) buffer BufC { float C[]; };
+
+uniform int M, N, K;                 // C is M×N, the product's inner size is K
+uniform int lda, ldb, ldc;           // leading dimensions, in floats
+uniform int offA, offB, offC;        // first element, in floats
+uniform int strideA, strideB, strideC; // between batch entries, in floats
+uniform float alpha, beta;
+
+#define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
+#ifdef DOUBLE
+#define NBUF 2
+#else
+#define NBUF 1
+#endif
+shared vec4 As[NBUF][BK][BMP / 4]; // As[k][m]: op(A) slice, m fastest
+shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
+
+#ifdef VEC4
+#define LA (BM * BK / 4 / NT)
+#define LB (BN * BK / 4 / NT)
+vec4 ra[LA];
+vec4 rb[LB];
+#else
+#define LA (BM * BK / NT)
+#define LB (BN * BK / NT)
+float ra[LA];
+float rb[LB];
+#endif
+
+void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
+void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
+
+// loadTile reads the slice k0..k0+BK of op(A) rows m0.. and op(B) columns
+// n0.. into registers, zero outside the matrices.
+void loadTile(int baseA, int baseB, int m0, int n0, int k0) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int i = 0; i < LA; i++) {
+		int e = t + i * NT;
+#ifdef VEC4
+#ifdef TRANS_A  // A is K×M: vec4 along m
+		int m = (e % (BM / 4)) * 4, k = e / (BM / 4);
+		bool in_ = m0 + m < M && k0 + k < K;
+		ra[i] = in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
+#else           // A is M×K: vec4 along k
+		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+		bool in_ = m0 + m < M && k0 + k < K;
+		ra[i] = in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
+#endif
+#else
+#ifdef TRANS_A
+		int m = e % BM, k = e / BM;
+		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
+#else
+		int k = e % BK, m = e / BK;
+		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
+#endif
+#endif
+	}
+	for (int i = 0; i < LB; i++) {
+		int e = t + i * NT;
+#ifdef VEC4
+#ifdef TRANS_B  // B is N×K: vec4 along k
+		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+		bool in_ = n0 + n < N && k0 + k < K;
+		rb[i] = in_ ? B[(baseB + (n0 + n) * ldb + k0 + k) >> 2] : vec4(0.0);
+#else           // B is K×N: vec4 along n
+		int n = (e % (BN / 4)) * 4, k = e / (BN / 4);
+		bool in_ = n0 + n < N && k0 + k < K;
+		rb[i] = in_ ? B[(baseB + (k0 + k) * ldb + n0 + n) >> 2] : vec4(0.0);
+#endif
+#else
+#ifdef TRANS_B
+		int k = e % BK, n = e / BK;
+		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (n0 + n) * ldb + k0 + k] : 0.0;
+#else
+		int n = e % BN, k = e / BN;
+		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (k0 + k) * ldb + n0 + n] : 0.0;
+#endif
+#endif
+	}
+}
+
+// storeTile writes the registers of loadTile into shared buffer buf.
+void storeTile(int buf) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int i = 0; i < LA; i++) {
+		int e = t + i * NT;
+#ifdef VEC4
+#ifdef TRANS_A
+		As[buf][e / (BM / 4)][e % (BM / 4)] = ra[i];
+#else
+		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+		setA(buf, k, m, ra[i].x); setA(buf, k + 1, m, ra[i].y);
+		setA(buf, k + 2, m, ra[i].z); setA(buf, k + 3, m, ra[i].w);
+#endif
+#else
+#ifdef TRANS_A
+		setA(buf, e / BM, e % BM, ra[i]);
+#else
+		setA(buf, e % BK, e / BK, ra[i]);
+#endif
+#endif
+	}
+	for (int i = 0; i < LB; i++) {
+		int e = t + i * NT;
+#ifdef VEC4
+#ifdef TRANS_B
+		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+		setB(buf, k, n, rb[i].x); setB(buf, k + 1, n, rb[i].y);
+		setB(buf, k + 2, n, rb[i].z); setB(buf, k + 3, n, rb[i].w);
+#else
+		Bs[buf][e / (BN / 4)][e % (BN / 4)] = rb[i];
+#endif
+#else
+#ifdef TRANS_B
+		setB(buf, e % BK, e / BK, rb[i]);
+#else
+		setB(buf, e / BN, e % BN, rb[i]);
+#endif
+#endif
+	}
+}
+
+void main() {
+	int tx = int(gl_LocalInvocationIndex) % TX;
+	int ty = int(gl_LocalInvocationIndex) / TX;
+	int n0 = int(gl_WorkGroupID.x) * BN;
+	int m0 = int(gl_WorkGroupID.y) * BM;
+	int z = int(gl_WorkGroupID.z);
+	int baseA = offA + z * strideA;
+	int baseB = offB + z * strideB;
+
+	// acc[i][g]: row (i/4)·(BM·4/TM) + 4·ty + i%4, columns (g)·(BN·4/TN) + 4·tx + 0..3
+	vec4 acc[TM][TN / 4];
+	for (int i = 0; i < TM; i++)
+		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
+
+	int tiles = (K + BK - 1) / BK;
+	loadTile(baseA, baseB, m0, n0, 0);
+	storeTile(0);
+	barrier();
+	for (int t = 0; t < tiles; t++) {
+#ifdef DOUBLE
+		int cur = t & 1;
+		if (t + 1 < tiles) loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
+#else
+		int cur = 0;
+#endif
+		for (int kk = 0; kk < BK; kk++) {
+			vec4 a[TM / 4], b[TN / 4];
+			for (int g = 0; g < TM / 4; g++) a[g] = As[cur][kk][g * (BM / TM) + ty];
+			for (int g = 0; g < TN / 4; g++) b[g] = Bs[cur][kk][g * (BN / TN) + tx];
+			for (int i = 0; i < TM; i++) {
+				float ai = a[i / 4][i % 4];
+				for (int g = 0; g < TN / 4; g++) acc[i][g] = fma(vec4(ai), b[g], acc[i][g]);
+			}
+		}
+#ifdef DOUBLE
+		if (t + 1 < tiles) storeTile(cur ^ 1);
+		barrier();
+#else
+		barrier();
+		if (t + 1 < tiles) {
+			loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
+			storeTile(0);
+		}
+		barrier();
+#endif
+	}
+
+	int baseC = offC + z * strideC;
+	for (int i = 0; i < TM; i++) {
+		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
+		if (m >= M) continue;
+		for (int g = 0; g < TN / 4; g++) {
+			int n = n0 + g * (BN * 4 / TN) + 4 * tx;
+			for (int c = 0; c < 4; c++) {
+				if (n + c < N) {
+					int idx = baseC + m * ldc + n + c;
+					float v = alpha * acc[i][g][c];
+					if (beta != 0.0) v += beta * C[idx];
+					C[idx] = v;
+				}
+			}
+		}
+	}
+}

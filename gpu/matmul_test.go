@@ -1,0 +1,188 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// refGemm is the float64 oracle: C = alpha·op(A)·op(B) + beta·C0 for packed
+// batches, and the scale Σ_k |op(A)_ik·op(B)_kj| + |beta·C0_ij| against
+// which rounding is measured.
+func refGemm(g Gemm, a, b, c0 []float32) (c, scale []float64) {
+	batch := max(g.Batch, 1)
+	c = make([]float64, batch*g.M*g.N)
+	scale = make([]float64, len(c))
+	for z := 0; z < batch; z++ {
+		for i := 0; i < g.M; i++ {
+			for j := 0; j < g.N; j++ {
+				s, sa := 0.0, 0.0
+				for k := 0; k < g.K; k++ {
+					var x, y float64
+					if g.TransA {
+						x = float64(a[z*g.K*g.M+k*g.M+i])
+					} else {
+						x = float64(a[z*g.M*g.K+i*g.K+k])
+					}
+					if g.TransB {
+						y = float64(b[z*g.N*g.K+j*g.K+k])
+					} else {
+						y = float64(b[z*g.K*g.N+k*g.N+j])
+					}
+					s += x * y
+					sa += math.Abs(x * y)
+				}
+				o := z*g.M*g.N + i*g.N + j
+				c[o] = float64(g.Alpha)*s + float64(g.Beta)*float64(c0[o])
+				scale[o] = math.Abs(float64(g.Alpha))*sa + math.Abs(float64(g.Beta)*float64(c0[o]))
+			}
+		}
+	}
+	return c, scale
+}
+
+func testGemm(t *testing.T, d *Device, r *rand.Rand, version int, g Gemm) {
+	t.Helper()
+	batch := max(g.Batch, 1)
+	a := randFloats(r, batch*g.M*g.K)
+	b := randFloats(r, batch*g.K*g.N)
+	c0 := randFloats(r, batch*g.M*g.N)
+	g.A, g.B = upload(t, d, a), upload(t, d, b)
+	if g.Beta != 0 {
+		g.C = upload(t, d, c0)
+	} else {
+		g.C = poisoned(t, d, batch*g.M*g.N)
+	}
+	defer g.A.Release()
+	defer g.B.Release()
+	defer g.C.Release()
+	if err := d.gemm(g, version); err != nil {
+		t.Fatal(err)
+	}
+	want, scale := refGemm(g, a, b, c0)
+	name := fmt.Sprintf("v%d batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v", version, batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta)
+	// float32 rounding grows like √K·2⁻²⁴ of Σ|a·b|; 1e-4 holds to K ≈ 10⁵.
+	compare(t, name, download(t, g.C), want, scale, 1e-4)
+}
+
+func TestMatMul(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	sizes := [][3]int{{1, 1, 1}, {1, 7, 1}, {5, 1, 3}, {3, 5, 7}, {33, 17, 9}, {65, 129, 31}, {130, 67, 140}, {129, 132, 64}}
+	for _, s := range sizes { // the baseline, version 0: packed A·B only
+		testGemm(t, d, r, 0, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1})
+	}
+	for v := 1; v < len(sgemmVersions); v++ {
+		if sh := sgemmVersions[v].shared(); sh > d.info.MaxSharedBytes {
+			t.Logf("v%d needs %d bytes of shared memory, this device has %d: not run", v, sh, d.info.MaxSharedBytes)
+			continue
+		}
+		for _, s := range sizes {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				testGemm(t, d, r, v, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1, TransA: tr[0], TransB: tr[1]})
+			}
+		}
+		// Batched, with α and β, at sizes whose rows allow 16-byte loads.
+		testGemm(t, d, r, v, Gemm{M: 36, N: 20, K: 12, Batch: 3, Alpha: 0.5, Beta: -2})
+		testGemm(t, d, r, v, Gemm{M: 9, N: 8, K: 5, Batch: 2, Alpha: 1, TransB: true})
+		testGemm(t, d, r, v, Gemm{M: 8, N: 12, K: 4, Batch: 2, Alpha: 1, TransA: true, TransB: true})
+	}
+}
+
+func TestMatMulPublic(t *testing.T) {
+	d := device(t)
+	a := upload(t, d, []float32{1, 2, 3, 4, 5, 6}) // (2,3)
+	b := upload(t, d, []float32{1, 0, 0, 1, 1, 1}) // (3,2)
+	c := poisoned(t, d, 4)
+	if err := d.MatMul(a, b, c, 1, 2, 3, 2, false, false); err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "MatMul 2×3·3×2", download(t, c), []float64{4, 5, 10, 11}, nil, 0)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("MatMul with a too-short C did not panic")
+			}
+		}()
+		_ = d.MatMul(a, b, a, 1, 2, 3, 3, false, false)
+	}()
+}
+
+// BenchmarkSGEMM times every kernel version at n×n×n (n from -sgemm.n, 4096
+// on a real GPU, 256 on a software renderer) and reports TFLOP/s: the
+// median over runs, each between glFinish calls, after a warm-up.
+func BenchmarkSGEMM(b *testing.B) {
+	d := device(b)
+	n := *sgemmN
+	if n == 0 {
+		n = 4096
+		if d.Software() {
+			n = 256
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	a, bb := randFloats(r, n*n), randFloats(r, n*n)
+	A, B := upload(b, d, a), upload(b, d, bb)
+	C := poisoned(b, d, n*n)
+	defer A.Release()
+	defer B.Release()
+	defer C.Release()
+	for v := 0; v < len(sgemmVersions); v++ {
+		if v > 0 && sgemmVersions[v].shared() > d.info.MaxSharedBytes {
+			continue
+		}
+		b.Run(fmt.Sprintf("v%d/n=%d", v, n), func(b *testing.B) {
+			g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C}
+			if err := d.gemm(g, v); err != nil { // warm-up, compiles
+				b.Fatal(err)
+			}
+			d.Finish()
+			var times []float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				if err := d.gemm(g, v); err != nil {
+					b.Fatal(err)
+				}
+				d.Finish()
+				times = append(times, time.Since(start).Seconds())
+			}
+			b.StopTimer()
+			checkSample(b, r, C, a, bb, n)
+			med := median(times)
+			b.ReportMetric(2*float64(n)*float64(n)*float64(n)/med/1e12, "TFLOP/s")
+			b.ReportMetric(med*1e3, "ms/median")
+		})
+	}
+}
+
+func median(x []float64) float64 {
+	y := append([]float64(nil), x...)
+	for i := 1; i < len(y); i++ {
+		for j := i; j > 0 && y[j] < y[j-1]; j-- {
+			y[j], y[j-1] = y[j-1], y[j]
+		}
+	}
+	return y[len(y)/2]
+}
+
+// checkSample compares 64 random entries of the n×n product C = A·B with
+// float64 dot products, so a timed kernel is also a correct one.
+func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int) {
+	got := download(b, C)
+	want := make([]float64, 64)
+	scale := make([]float64, 64)
+	out := make([]float32, 64)
+	for s := range want {
+		i, j := r.IntN(n), r.IntN(n)
+		for k := 0; k < n; k++ {
+			p := float64(a[i*n+k]) * float64(bb[k*n+j])
+			want[s] += p
+			scale[s] += math.Abs(p)
+		}
+		out[s] = got[i*n+j]
+	}
+	compare(b, fmt.Sprintf("%d² sample", n), out, want, scale, 1e-4)
+}

@@ -1,0 +1,119 @@
+package gpu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// program is a linked compute program in the device's cache, keyed by
+// shader name and defines.
+type program struct {
+	name string
+	id   uint32
+	locs map[string]int32
+}
+
+// program returns the cached program for shader name compiled with the
+// given "#define" lines (e.g. "TILE 8"), compiling it on first use.
+// Compile and link failures are *Error naming the shader, with the log.
+func (d *Device) program(name, src string, defines ...string) (*program, error) {
+	key := name
+	if len(defines) > 0 {
+		key += "[" + strings.Join(defines, ";") + "]"
+	}
+	d.mu.Lock()
+	p := d.programs[key]
+	d.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	full := withDefines(src, defines)
+	var id uint32
+	var err error
+	d.do(func() { id, err = d.drv.compile(full) })
+	if err != nil {
+		return nil, &Error{Shader: name, Op: "build", Err: err}
+	}
+	p = &program{name: name, id: id, locs: map[string]int32{}}
+	d.mu.Lock()
+	if q := d.programs[key]; q != nil { // compiled twice concurrently: keep one
+		d.mu.Unlock()
+		d.do(func() { d.drv.deleteProgram(id) })
+		return q, nil
+	}
+	d.programs[key] = p
+	d.mu.Unlock()
+	return p, nil
+}
+
+// withDefines inserts "#define X" lines after the #version line.
+func withDefines(src string, defines []string) string {
+	if len(defines) == 0 {
+		return src
+	}
+	i := strings.Index(src, "\n")
+	if !strings.HasPrefix(src, "#version") || i < 0 {
+		i = -1
+	}
+	var b strings.Builder
+	b.WriteString(src[:i+1])
+	for _, d := range defines {
+		b.WriteString("#define " + d + "\n")
+	}
+	b.WriteString(src[i+1:])
+	return b.String()
+}
+
+// arg is one uniform of a dispatch: an int (I) or a float (F).
+type arg struct {
+	name string
+	isF  bool
+	i    int32
+	f    float32
+}
+
+func iarg(name string, v int) arg     { return arg{name: name, i: int32(v)} }
+func farg(name string, v float32) arg { return arg{name: name, isF: true, f: v} }
+
+// run dispatches p over groups work groups with bufs bound to storage
+// bindings 0, 1, ... and the uniforms set. GL errors become *Error naming
+// the shader.
+func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) error {
+	for i, g := range groups {
+		if g < 1 || (d.info.MaxGroups[i] > 0 && g > d.info.MaxGroups[i]) {
+			return &Error{Shader: p.name, Op: "dispatch", Err: fmt.Errorf("work-group count %v exceeds the device's limit %v", groups, d.info.MaxGroups)}
+		}
+	}
+	c := &call{prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
+	for i, b := range bufs {
+		if b == nil || b.id == 0 {
+			argPanic(p.name, "dispatch", "buffer %d is released", i)
+		}
+		c.bufs = append(c.bufs, b.id)
+	}
+	var err error
+	d.do(func() {
+		for _, a := range args {
+			loc, ok := p.locs[a.name]
+			if !ok {
+				loc = d.drv.uniform(p.id, a.name)
+				p.locs[a.name] = loc
+			}
+			if loc < 0 {
+				continue // optimised away by the compiler
+			}
+			if a.isF {
+				c.floats = append(c.floats, uniformF{loc, a.f})
+			} else {
+				c.ints = append(c.ints, uniformI{loc, a.i})
+			}
+		}
+		err = d.drv.dispatch(c)
+	})
+	if err != nil {
+		return &Error{Shader: p.name, Op: "dispatch", Err: err}
+	}
+	return nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -1,0 +1,116 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refSSD is the float64 oracle of SSD in its quadratic form, the decay
+// summed term by term.
+func refSSD(q, k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm bool) (y, mag []float64) {
+	y = make([]float64, bh*L*dv)
+	mag = make([]float64, bh*L*dv) // Σ_j |w_ij·v_j| (÷ |den| under norm): the rounding scale
+	for h := 0; h < bh; h++ {
+		for i := 0; i < L; i++ {
+			den, dabs := 0.0, 0.0
+			num, nabs := make([]float64, dv), make([]float64, dv)
+			for j := 0; j <= i; j++ {
+				s := 0.0
+				for c := 0; c < dk; c++ {
+					s += float64(q[(h*L+i)*dk+c]) * float64(k[(h*L+j)*dk+c])
+				}
+				b := 0.0
+				for u := j + 1; u <= i; u++ {
+					b += float64(a[h*L+u])
+				}
+				w := math.Pow(scale*s, float64(order)) * math.Exp(b)
+				den += w
+				dabs += math.Abs(w)
+				for c := 0; c < dv; c++ {
+					num[c] += w * float64(v[(h*L+j)*dv+c])
+					nabs[c] += math.Abs(w * float64(v[(h*L+j)*dv+c]))
+				}
+			}
+			for c := 0; c < dv; c++ {
+				o := (h*L+i)*dv + c
+				y[o], mag[o] = num[c], nabs[c]
+				if norm {
+					y[o] /= den
+					mag[o] = (nabs[c] + math.Abs(y[o])*dabs) / math.Abs(den)
+				}
+			}
+		}
+	}
+	return y, mag
+}
+
+func TestSSD(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}} {
+		bh, L, dk, dv, chunk := s[0], s[1], s[2], s[3], s[4]
+		q, k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
+		a := randFloats(r, bh*L)
+		for i := range a {
+			a[i] = -float32(math.Log1p(math.Exp(float64(a[i])))) // −softplus(x)
+		}
+		scale := 1 / math.Sqrt(float64(dk))
+		for _, on := range [][2]int{{1, 0}, {1, 1}, {2, 0}, {2, 1}} {
+			order, norm := on[0], on[1] == 1
+			if norm { // non-negative features keep the denominator away from 0
+				for i := range q {
+					q[i] = float32(math.Abs(float64(q[i])))
+					k[i] = float32(math.Abs(float64(k[i])))
+				}
+			}
+			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+			Y := poisoned(t, d, bh*L*dv)
+			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, float32(scale), norm); err != nil {
+				t.Fatal(err)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, scale, norm)
+			compare(t, fmt.Sprintf("SSD order %d bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", order, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
+			// The quadratic form computes the same function.
+			Y2 := poisoned(t, d, bh*L*dv)
+			if err := d.Quadratic(Y2, Q, K, V, A, bh, L, dk, dv, order, float32(scale), norm); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, fmt.Sprintf("Quadratic order %d bh=%d L=%d dk=%d dv=%d norm=%v", order, bh, L, dk, dv, norm), download(t, Y2), want, mag, 1e-4)
+			Y2.Release()
+			for _, b := range []*Buffer{Q, K, V, A, Y} {
+				b.Release()
+			}
+		}
+	}
+}
+
+// TestSSDHeadBatches caps the state buffers at one head's worth, so the
+// three heads run as three batches, and compares with the one-batch result.
+func TestSSDHeadBatches(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(27, 28))
+	const bh, L, dk, dv, chunk = 3, 50, 4, 3, 8
+	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+	for i := range a {
+		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+	}
+	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+	for _, order := range []int{1, 2} {
+		Y := poisoned(t, d, bh*L*dv)
+		nch := (L + chunk - 1) / chunk
+		ssdMaxStateFloats = nch * FeatureMapDim(dk) * dv // exactly one head's states
+		if order == 1 {
+			ssdMaxStateFloats = nch * dk * dv
+		}
+		err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, false)
+		ssdMaxStateFloats = 0
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, false)
+		compare(t, fmt.Sprintf("SSD order %d in batches of one head", order), download(t, Y), want, mag, 1e-4)
+		Y.Release()
+	}
+}
