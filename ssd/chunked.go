@@ -118,34 +118,18 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 
 		// 2. contribution of the entering state: Y_c += diag(exp(cs)) ψ(Q_c) S
 		if c0 > 0 || !allZero(Sh) {
-			featRows(f, qc, n, 1, Fq)
-			for i := 0; i < n; i++ {
-				scaleRow(Fq[i*D:(i+1)*D], ecs[i])
-			}
+			featRows(f, qc, n, func(i int) float64 { return ecs[i] }, Fq)
 			gemm(false, false, n, W, D, 1, Fq[:n*D], D, Sh, W, 1, Yc, W)
 		}
 
 		// 3. state passing: S ← exp(cs_last)·S + (ψ(K̃_c) ⊙ exp(cs_last − cs_j))ᵀ X_c
-		featRows(f, kc, n, sc, Fk)
-		last := cs[n-1]
-		for j := 0; j < n; j++ {
-			scaleRow(Fk[j*D:(j+1)*D], math.Exp(last-cs[j]))
-		}
+		last, scp := cs[n-1], ipow(sc, f.p)
+		featRows(f, kc, n, func(j int) float64 { return scp * math.Exp(last-cs[j]) }, Fk)
 		gemm(true, false, D, W, n, 1, Fk[:n*D], D, Vc, W, math.Exp(last), Sh, W)
 
 		if sm {
 			divAug(Yc, n, dv, y[c0*dv:(c0+n)*dv])
 		}
-	}
-}
-
-func scaleRow[T float](x []T, s float64) {
-	if s == 1 {
-		return
-	}
-	t := T(s)
-	for i := range x {
-		x[i] *= t
 	}
 }
 

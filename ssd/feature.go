@@ -74,30 +74,33 @@ func getFeatMap(d, p int) *featMap {
 	return got.(*featMap)
 }
 
-// apply writes φ_p(x·scale) (D) for one vector x (d).
-func featApply[T float](f *featMap, x []T, scale float64, out []T) {
+// featApply writes mult·φ_p(x) (D) for one vector x (d). Since
+// φ_p(c·x) = c^p·φ_p(x), a score scale folds into mult as scale^p.
+// Order 2 multiplies in T (float32 products are exact to one rounding).
+func featApply[T float](f *featMap, x []T, mult float64, out []T) {
 	switch f.p {
 	case 1:
-		for i, v := range x {
-			out[i] = T(float64(v) * scale)
+		m := T(mult)
+		for i, v := range x[:f.d] {
+			out[i] = m * v
 		}
 	case 2:
-		s2 := scale * scale
+		m, m2 := T(mult), T(mult*math.Sqrt2)
 		r := 0
-		for i := 0; i < f.d; i++ {
-			xi := float64(x[i]) * s2
-			out[r] = T(xi * float64(x[i]))
+		for i, xi := range x[:f.d] {
+			out[r] = m * xi * xi
 			r++
-			xi *= math.Sqrt2
-			for j := i + 1; j < f.d; j++ {
-				out[r] = T(xi * float64(x[j]))
-				r++
+			xs := m2 * xi
+			rest := x[i+1 : f.d]
+			o := out[r : r+len(rest)]
+			for j, xj := range rest {
+				o[j] = xs * xj
 			}
+			r += len(rest)
 		}
 	default:
-		sp := ipow(scale, f.p)
 		for r := 0; r < f.D; r++ {
-			v := f.w[r] * sp
+			v := f.w[r] * mult
 			for _, c := range f.idx[r*f.p : (r+1)*f.p] {
 				v *= float64(x[c])
 			}
@@ -106,10 +109,15 @@ func featApply[T float](f *featMap, x []T, scale float64, out []T) {
 	}
 }
 
-// featRows applies φ_p(·scale) to n rows of x (n×d) into out (n×D).
-func featRows[T float](f *featMap, x []T, n int, scale float64, out []T) {
+// featRows writes mult(i)·φ_p(x_i) for n rows of x (n×d) into out (n×D);
+// mult nil means 1.
+func featRows[T float](f *featMap, x []T, n int, mult func(i int) float64, out []T) {
 	for i := 0; i < n; i++ {
-		featApply(f, x[i*f.d:(i+1)*f.d], scale, out[i*f.D:(i+1)*f.D])
+		m := 1.0
+		if mult != nil {
+			m = mult(i)
+		}
+		featApply(f, x[i*f.d:(i+1)*f.d], m, out[i*f.D:(i+1)*f.D])
 	}
 }
 
@@ -132,9 +140,9 @@ func Feature(x *tensor.Tensor, p int) *tensor.Tensor {
 	shape[len(shape)-1] = f.D
 	out := tensor.New(x.DType(), shape...)
 	if x.DType() == tensor.Float64 {
-		featRows(f, x.Float64s(), n, 1, out.Float64s())
+		featRows(f, x.Float64s(), n, nil, out.Float64s())
 	} else {
-		featRows(f, x.Float32s(), n, 1, out.Float32s())
+		featRows(f, x.Float32s(), n, nil, out.Float32s())
 	}
 	return checkFinite(op, out)
 }

@@ -63,14 +63,19 @@ func TestFormsAgree32(t *testing.T) {
 								t.Fatalf("%s returned %s", f.name, got.DType())
 							}
 							tol := 1e-4
-							if (f.name == "recurrent" || f.name == "steps") && order >= 2 && (strong || kind == MaskOriginal) {
-								// Spec §e conditioning note: with strong decay (Mamba-2's
-								// A ∈ [1, 16] is strong too) a row's mass is one pair, and the
-								// feature-map dot φ(q)·φ(k) = Σ_r φ_r(q)φ_r(k) cancels when q, k
-								// are nearly orthogonal; each float32 term carries eps·|q|^p|k|^p
-								// error against s^p. The chunked and blockwise forms square after
-								// the dot product in the diagonal block and stay within 1e-4.
-								tol = 1e-2
+							if (f.name == "recurrent" || f.name == "steps") && order >= 2 {
+								// Spec §e conditioning note: the recurrent form gets every
+								// output from the feature-map product φ(q)ᵀS = Σ_r φ_r(q) S_r,
+								// D float32 terms of both signs whose sum cancels down to
+								// Σ_j s_ij^p v_j (observed ≤ 2.3e-4 here). With strong decay
+								// (Mamba-2's A ∈ [1, 16] is strong too) a row's mass is one
+								// pair and φ(q)·φ(k) cancels when q, k are nearly orthogonal
+								// (observed ≤ 2.5e-3). The chunked and blockwise forms square
+								// after the dot product inside a chunk and stay within 1e-4.
+								tol = 1e-3
+								if strong || kind == MaskOriginal {
+									tol = 1e-2
+								}
 							}
 							if e := relErr(got, want); e > tol {
 								t.Errorf("%s %v strong=%v %s: rel err %.3g > %g", caseName(order, kind, norm, ""), sh, strong, f.name, e, tol)

@@ -141,38 +141,27 @@ func recAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
 	s.Tokens += dm.L
 }
 
-// recHead runs L steps of one head on its state Sh (D×W).
+// recHead runs L steps of one head on its state Sh (D×W), with three BLAS
+// calls per step over the contiguous state:
+// S ← e^{a_t}·S (scal), S += ψ(k̃_t) x_tᵀ (ger), y_t = Sᵀ ψ(q_t) (gemv).
 func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale float64, Sh []T, W int, y []T) {
 	D := f.D
 	fq, fk := make([]T, D), make([]T, D)
-	acc := make([]float64, W)
+	x := make([]T, W) // [v_t, 1]
+	acc := make([]T, W)
+	scp := ipow(scale, f.p)
 	for t := 0; t < L; t++ {
-		featApply(f, k[t*d:(t+1)*d], scale, fk) // ψ(k_t·scale)
-		featApply(f, q[t*d:(t+1)*d], 1, fq)     // ψ(q_t)
-		e := T(1)
-		if a != nil {
-			e = T(math.Exp(a[t]))
+		featApply(f, k[t*d:(t+1)*d], scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t)
+		featApply(f, q[t*d:(t+1)*d], 1, fq)   // ψ(q_t)
+		if a != nil && a[t] != 0 {
+			scal(math.Exp(a[t]), Sh) // S_t = e^{a_t} S_{t−1} …
 		}
-		vt := v[t*dv : (t+1)*dv]
-		for c := range acc {
-			acc[c] = 0
+		copy(x, v[t*dv:(t+1)*dv])
+		if W > dv {
+			x[dv] = 1 // … and z_t = e^{a_t} z_{t−1} + ψ(k̃_t) as the last column
 		}
-		accv := acc[:dv]
-		for r := 0; r < D; r++ {
-			row := Sh[r*W : (r+1)*W]
-			kr, qr := fk[r], fq[r]
-			rv := row[:dv]
-			for c, x := range vt {
-				n := e*rv[c] + kr*x // S_t = e^{a_t} S_{t−1} + ψ(k̃_t) v_tᵀ
-				rv[c] = n
-				accv[c] += float64(qr * n) // y_t = ψ(q_t)ᵀ S_t
-			}
-			if W > dv {
-				n := e*row[dv] + kr // z_t = e^{a_t} z_{t−1} + ψ(k̃_t)
-				row[dv] = n
-				acc[dv] += float64(qr * n)
-			}
-		}
+		ger(D, W, fk, x, Sh)     // … + ψ(k̃_t) x_tᵀ
+		gemvT(D, W, Sh, fq, acc) // ψ(q_t)ᵀ S_t
 		yt := y[t*dv : (t+1)*dv]
 		if W > dv {
 			den := float64(acc[dv])
@@ -180,9 +169,7 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 				yt[c] = T(safeDiv(float64(acc[c]), den))
 			}
 		} else {
-			for c := range yt {
-				yt[c] = T(accv[c])
-			}
+			copy(yt, acc[:dv])
 		}
 	}
 }

@@ -195,3 +195,37 @@ func f64[T float](x []T) []float64 {
 	}
 	return out
 }
+
+// scal computes x ← alpha·x.
+func scal[T float](alpha float64, x []T) {
+	switch xs := any(x).(type) {
+	case []float64:
+		blas64.Scal(alpha, blas64.Vector{N: len(xs), Inc: 1, Data: xs})
+	case []float32:
+		blas32.Scal(float32(alpha), blas32.Vector{N: len(xs), Inc: 1, Data: xs})
+	}
+}
+
+// ger computes A += x yᵀ for A (m×n, row-major, stride n).
+func ger[T float](m, n int, x, y, a []T) {
+	switch as := any(a).(type) {
+	case []float64:
+		blas64.Ger(1, blas64.Vector{N: m, Inc: 1, Data: any(x).([]float64)}, blas64.Vector{N: n, Inc: 1, Data: any(y).([]float64)},
+			blas64.General{Rows: m, Cols: n, Stride: n, Data: as})
+	case []float32:
+		blas32.Ger(1, blas32.Vector{N: m, Inc: 1, Data: any(x).([]float32)}, blas32.Vector{N: n, Inc: 1, Data: any(y).([]float32)},
+			blas32.General{Rows: m, Cols: n, Stride: n, Data: as})
+	}
+}
+
+// gemvT computes y = Aᵀ x for A (m×n, row-major): y (n), x (m).
+func gemvT[T float](m, n int, a, x, y []T) {
+	switch as := any(a).(type) {
+	case []float64:
+		blas64.Gemv(blas.Trans, 1, blas64.General{Rows: m, Cols: n, Stride: n, Data: as},
+			blas64.Vector{N: m, Inc: 1, Data: any(x).([]float64)}, 0, blas64.Vector{N: n, Inc: 1, Data: any(y).([]float64)})
+	case []float32:
+		blas32.Gemv(blas.Trans, 1, blas32.General{Rows: m, Cols: n, Stride: n, Data: as},
+			blas32.Vector{N: m, Inc: 1, Data: any(x).([]float32)}, 0, blas32.Vector{N: n, Inc: 1, Data: any(y).([]float32)})
+	}
+}
