@@ -135,13 +135,15 @@ func parallel(n int, fn func(i int)) {
 func checkFinite(op string, t *tensor.Tensor) *tensor.Tensor {
 	bad := -1
 	if t.DType() == tensor.Float64 {
-		for i, x := range t.Float64s() {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				bad = i
-				break
+		if !allFinite(t.Float64s()) {
+			for i, x := range t.Float64s() {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					bad = i
+					break
+				}
 			}
 		}
-	} else {
+	} else if !allFinite(t.Float32s()) {
 		for i, x := range t.Float32s() {
 			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
 				bad = i
@@ -228,4 +230,21 @@ func gemvT[T float](m, n int, a, x, y []T) {
 		blas32.Gemv(blas.Trans, 1, blas32.General{Rows: m, Cols: n, Stride: n, Data: as},
 			blas32.Vector{N: m, Inc: 1, Data: any(x).([]float32)}, 0, blas32.Vector{N: n, Inc: 1, Data: any(y).([]float32)})
 	}
+}
+
+// allFinite reports whether x has no NaN or Inf: x·0 is 0 for finite x and
+// NaN otherwise, so four running sums of x·0 stay 0 exactly when all are finite.
+func allFinite[T float](x []T) bool {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * 0
+		s1 += x[i+1] * 0
+		s2 += x[i+2] * 0
+		s3 += x[i+3] * 0
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * 0
+	}
+	return s0+s1+s2+s3 == 0
 }
