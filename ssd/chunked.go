@@ -72,6 +72,7 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 	}
 	cs := make([]float64, Q)  // within-chunk cumulative log-decay
 	ecs := make([]float64, Q) // exp(cs)
+	iecs := make([]float64, Q)
 	for c0 := 0; c0 < L; c0 += Q {
 		n := min(Q, L-c0)
 		qc, kc := q[c0*d:(c0+n)*d], k[c0*d:(c0+n)*d] // (n, d)
@@ -97,18 +98,29 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 
 		// 1. diagonal block: G = f(Q_c K_cᵀ·scale) ⊙ exp(cs_i − cs_j) ⊙ M  (n, n)
 		gemm(false, true, n, n, d, sc, qc, d, kc, d, 0, G, n)
+		if ratio {
+			for j := 0; j < n; j++ {
+				iecs[j] = 1 / ecs[j]
+			}
+		}
 		for i := 0; i < n; i++ {
 			row := G[i*n : (i+1)*n]
-			for j := 0; j <= i; j++ {
-				p := ipow(float64(row[j]), o.Order)
-				if a != nil {
-					if ratio {
-						p *= ecs[i] / ecs[j]
-					} else {
-						p *= math.Exp(cs[i] - cs[j])
+			switch {
+			case a == nil:
+				if o.Order > 1 {
+					for j := 0; j <= i; j++ {
+						row[j] = T(ipow(float64(row[j]), o.Order))
 					}
 				}
-				row[j] = T(p)
+			case ratio:
+				ei := ecs[i]
+				for j, x := range row[:i+1] {
+					row[j] = T(ipow(float64(x), o.Order) * (ei * iecs[j])) // s^p·exp(cs_i − cs_j)
+				}
+			default:
+				for j, x := range row[:i+1] {
+					row[j] = T(ipow(float64(x), o.Order) * math.Exp(cs[i]-cs[j]))
+				}
 			}
 			for j := i + 1; j < n; j++ {
 				row[j] = 0
