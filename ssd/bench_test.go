@@ -31,6 +31,15 @@ func BenchmarkChunkedOrder1(b *testing.B) {
 	}
 }
 
+// BenchmarkChunkedOrder2Workers1 is the same with one goroutine (for a threaded BLAS).
+func BenchmarkChunkedOrder2Workers1(b *testing.B) {
+	q, k, v, a := benchInputs(2048)
+	defer SetWorkers(SetWorkers(1))
+	for i := 0; i < b.N; i++ {
+		Chunked(q, k, v, a, TwoMamba.Options(), DefaultChunk, nil)
+	}
+}
+
 func BenchmarkChunkedOrder2Softmax(b *testing.B) {
 	for _, L := range []int{2048, 8192} {
 		b.Run(fmt.Sprintf("L=%d", L), func(b *testing.B) {

@@ -197,8 +197,10 @@ func NewKVCache(dtype tensor.DType, B, H, d, dv int, o Options) *KVCache {
 	return &KVCache{Opts: o, B: B, H: H, Dk: d, Dv: dv, f32: dtype == tensor.Float32}
 }
 
-// Bytes is the memory of the cached keys and values in the cache's dtype
-// (2·N·d per head when d_v = d), not counting the per-key log-decays.
+// Bytes is the KV-cache memory of the accounting (spec §g): N·(d + d_v)
+// elements of the cache's dtype per head (2·N·d when d_v = d). This
+// implementation keeps the keys, values and per-key log-decays in float64,
+// so its actual footprint is larger for a float32 cache.
 func (c *KVCache) Bytes() int64 {
 	sz := int64(8)
 	if c.f32 {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/furious-lab/furious/tensor"
 	"gonum.org/v1/gonum/blas"
@@ -79,10 +80,26 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha float64, a []T, lda int, b []
 	}
 }
 
-// parallel runs fn(i) for i in [0, n) on up to GOMAXPROCS goroutines.
-// A panic in a worker is re-raised in the caller.
+var workerLimit atomic.Int64
+
+// SetWorkers caps the goroutines that run heads (b, h) in parallel and
+// returns the previous cap; 0 means GOMAXPROCS. With a multi-threaded BLAS
+// (OpenBLAS's default) either set OPENBLAS_NUM_THREADS=1 or SetWorkers(1):
+// both at once oversubscribe the cores (measured 5-10x slower on 2 cores).
+func SetWorkers(n int) int {
+	if n < 0 {
+		tensor.Errorf("ssd.SetWorkers", "n", "is %d, want ≥ 0", n)
+	}
+	return int(workerLimit.Swap(int64(n)))
+}
+
+// parallel runs fn(i) for i in [0, n) on up to GOMAXPROCS goroutines (or the
+// SetWorkers cap). A panic in a worker is re-raised in the caller.
 func parallel(n int, fn func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
+	if w := int(workerLimit.Load()); w > 0 && w < workers {
+		workers = w
+	}
 	if workers > n {
 		workers = n
 	}
