@@ -30,13 +30,19 @@ def run(cmd, env=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--go-bin", help="a prebuilt ssdbench binary instead of go run (for a machine without Go)")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the interpreter that has torch")
     args = ap.parse_args()
-    tags = subprocess.run(["scripts/buildtags.sh"], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    go = run(["go", "run", "-tags", tags, "./bench/ssdbench", "-reps", str(args.reps)], env)
-    torch = run(["/usr/bin/python3", "bench/torch_ssd.py", "--reps", str(args.reps)])
+    if args.go_bin:
+        tags = "(prebuilt)"
+        go = run([args.go_bin, "-reps", str(args.reps)], env)
+    else:
+        tags = subprocess.run(["scripts/buildtags.sh"], capture_output=True, text=True).stdout.strip()
+        go = run(["go", "run", "-tags", tags, "./bench/ssdbench", "-reps", str(args.reps)], env)
+    torch = run([args.python, "bench/torch_ssd.py", "--reps", str(args.reps)])
 
-    print(f"build tags: '{tags}'   B=1 H=4 d=64 float32 chunk 64, median of {args.reps}")
+    print(f"build tags: '{tags}'   B=1 H=4 d=64 float32 chunk 64, median of {args.reps}, cpus {len(os.sched_getaffinity(0))}, torch {torch[('version', 0)]['version']}")
     print(f"{'measurement':34} {'Go ms':>9} {'torch ms':>9} {'torch/Go':>9}  target")
     ok = True
     for name in ("chunked_order1", "chunked_order2_softmax"):
@@ -49,6 +55,9 @@ def main():
         for impl, rows in (("Go", go), ("torch", torch)):
             r = rows[(name, 8192)]["seconds"] / rows[(name, 2048)]["seconds"]
             print(f"{name + ' 8192/2048 ' + impl:34} {r:9.2f} {'':9} {'':9}  ~4 (linear in L)")
+    for name in ("recurrent_order1", "recurrent_order2_softmax"):
+        g2, g8 = go[(name, 2048)]["seconds"], go[(name, 8192)]["seconds"]
+        print(f"{name + ' 8192/2048 Go':34} {g8/g2:9.2f} {'':9} {'':9}  ~4 (linear in L; {g2*1e3:.1f} ms at 2048)")
     sg = max(go[("sgemm1024", 0)]["gflops"], go[("sgemm1024_2goroutines", 0)]["gflops"])
     print(f"{'SGEMM 1024 GFLOP/s Go / torch':34} {sg:9.1f} {torch[('sgemm1024', 0)]['gflops']:9.1f}"
           f"  (Go: best of one call {go[('sgemm1024', 0)]['gflops']:.1f} and two goroutines)")

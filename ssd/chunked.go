@@ -136,7 +136,12 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 
 		// 3. state passing: S ← exp(cs_last)·S + (ψ(K̃_c) ⊙ exp(cs_last − cs_j))ᵀ X_c
 		last, scp := cs[n-1], ipow(sc, f.p)
-		featRows(f, kc, n, func(j int) float64 { return scp * math.Exp(last-cs[j]) }, Fk)
+		featRows(f, kc, n, func(j int) float64 {
+			if ratio {
+				return scp * ecs[n-1] * iecs[j]
+			}
+			return scp * math.Exp(last-cs[j])
+		}, Fk)
 		gemm(true, false, D, W, n, 1, Fk[:n*D], D, Vc, W, math.Exp(last), Sh, W)
 
 		if sm {

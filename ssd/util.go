@@ -152,7 +152,7 @@ func parallel(n int, fn func(i int)) {
 func checkFinite(op string, t *tensor.Tensor) *tensor.Tensor {
 	bad := -1
 	if t.DType() == tensor.Float64 {
-		if !allFinite(t.Float64s()) {
+		if !parAllFinite(t.Float64s()) {
 			for i, x := range t.Float64s() {
 				if math.IsNaN(x) || math.IsInf(x, 0) {
 					bad = i
@@ -160,7 +160,7 @@ func checkFinite(op string, t *tensor.Tensor) *tensor.Tensor {
 				}
 			}
 		}
-	} else if !allFinite(t.Float32s()) {
+	} else if !parAllFinite(t.Float32s()) {
 		for i, x := range t.Float32s() {
 			if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
 				bad = i
@@ -264,4 +264,19 @@ func allFinite[T float](x []T) bool {
 		s0 += x[i] * 0
 	}
 	return s0+s1+s2+s3 == 0
+}
+
+// parAllFinite is allFinite split over the workers for large slices.
+func parAllFinite[T float](x []T) bool {
+	const piece = 1 << 16
+	if len(x) <= piece {
+		return allFinite(x)
+	}
+	var bad atomic.Bool
+	parallel((len(x)+piece-1)/piece, func(i int) {
+		if !allFinite(x[i*piece : min((i+1)*piece, len(x))]) {
+			bad.Store(true)
+		}
+	})
+	return !bad.Load()
 }

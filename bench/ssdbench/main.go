@@ -121,6 +121,23 @@ func main() {
 			emit(result{"go", c.name + "_gemm_part", c.L, tg, chunkedFlops(c.L, D, W) / tg / 1e9})
 		}
 	}
+	for _, c := range []struct {
+		name  string
+		order int
+		norm  ssd.Norm
+	}{{"recurrent_order1", 1, ssd.NormNone}, {"recurrent_order2_softmax", 2, ssd.NormSoftmax}} {
+		for _, L := range []int{2048, 8192} {
+			q, k, v := tensor.Randn(1, B, H, L, d), tensor.Randn(2, B, H, L, d), tensor.Randn(3, B, H, L, d)
+			a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, L))
+			o := ssd.Options{Order: c.order, Norm: c.norm}
+			r := *reps
+			if c.order == 2 {
+				r = 1
+			}
+			t := median(r, func() { ssd.Recurrent(q, k, v, a, o, nil) })
+			emit(result{"go", c.name, L, t, 0})
+		}
+	}
 	{
 		q, k, v := tensor.Randn(1, B, H, 2048, d), tensor.Randn(2, B, H, 2048, d), tensor.Randn(3, B, H, 2048, d)
 		a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, 2048))
