@@ -53,6 +53,16 @@ func BenchmarkChunkedOrder2Softmax(b *testing.B) {
 	}
 }
 
+// BenchmarkChunkedStrongDecay has a ≈ −3 per step: without flushing tiny
+// float32 weights to zero the chunk's exp(cs) become subnormal (10-20x slower).
+func BenchmarkChunkedStrongDecay(b *testing.B) {
+	q, k, v, _ := benchInputs(2048)
+	a := tensor.Full(-3, 1, 4, 2048)
+	for i := 0; i < b.N; i++ {
+		Chunked(q, k, v, a, TwoMamba.Options(), DefaultChunk, nil)
+	}
+}
+
 func BenchmarkQuadraticOrder1(b *testing.B) {
 	q, k, v, a := benchInputs(2048)
 	o := Options{Order: 1}

@@ -115,11 +115,11 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 			case ratio:
 				ei := ecs[i]
 				for j, x := range row[:i+1] {
-					row[j] = T(ipow(float64(x), o.Order) * (ei * iecs[j])) // s^p·exp(cs_i − cs_j)
+					row[j] = flush[T](ipow(float64(x), o.Order) * (ei * iecs[j])) // s^p·exp(cs_i − cs_j)
 				}
 			default:
 				for j, x := range row[:i+1] {
-					row[j] = T(ipow(float64(x), o.Order) * math.Exp(cs[i]-cs[j]))
+					row[j] = flush[T](ipow(float64(x), o.Order) * math.Exp(cs[i]-cs[j]))
 				}
 			}
 			for j := i + 1; j < n; j++ {
@@ -130,7 +130,7 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 
 		// 2. contribution of the entering state: Y_c += diag(exp(cs)) ψ(Q_c) S
 		if c0 > 0 || !allZero(Sh) {
-			featRows(f, qc, n, func(i int) float64 { return ecs[i] }, Fq)
+			featRows(f, qc, n, func(i int) float64 { return flushW[T](ecs[i]) }, Fq)
 			gemm(false, false, n, W, D, 1, Fq[:n*D], D, Sh, W, 1, Yc, W)
 		}
 
@@ -138,11 +138,11 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 		last, scp := cs[n-1], ipow(sc, f.p)
 		featRows(f, kc, n, func(j int) float64 {
 			if ratio {
-				return scp * ecs[n-1] * iecs[j]
+				return flushW[T](scp * ecs[n-1] * iecs[j])
 			}
-			return scp * math.Exp(last-cs[j])
+			return flushW[T](scp * math.Exp(last-cs[j]))
 		}, Fk)
-		gemm(true, false, D, W, n, 1, Fk[:n*D], D, Vc, W, math.Exp(last), Sh, W)
+		gemm(true, false, D, W, n, 1, Fk[:n*D], D, Vc, W, flushW[T](math.Exp(last)), Sh, W)
 
 		if sm {
 			divAug(Yc, n, dv, y[c0*dv:(c0+n)*dv])

@@ -73,13 +73,13 @@ func quadHead[T float](q, k, v []T, a []float64, L, d, dv int, o Options, y []T)
 			}
 			for j := 0; j <= i; j++ {
 				p := math.Exp(seg[j] - m) // exp(s_ij + seg_ij − m_i)
-				row[j] = T(p)
+				row[j] = flush[T](p)
 				sum += p
 			}
 		case o.Exp:
 			for j := 0; j <= i; j++ {
 				p := math.Exp(float64(row[j]) + seg[j])
-				row[j] = T(p)
+				row[j] = flush[T](p)
 				sum += p
 			}
 		default:
@@ -88,7 +88,7 @@ func quadHead[T float](q, k, v []T, a []float64, L, d, dv int, o Options, y []T)
 				if a != nil {
 					p *= math.Exp(seg[j])
 				}
-				row[j] = T(p)
+				row[j] = flush[T](p)
 				sum += p
 			}
 		}

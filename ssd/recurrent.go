@@ -154,7 +154,7 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 		featApply(f, k[t*d:(t+1)*d], scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t)
 		featApply(f, q[t*d:(t+1)*d], 1, fq)   // ψ(q_t)
 		if a != nil && a[t] != 0 {
-			scal(math.Exp(a[t]), Sh) // S_t = e^{a_t} S_{t−1} …
+			scal(flushW[T](math.Exp(a[t])), Sh) // S_t = e^{a_t} S_{t−1} …
 		}
 		copy(x, v[t*dv:(t+1)*dv])
 		if W > dv {

@@ -138,7 +138,7 @@ func blockHead[T float](q, k, v []T, a []float64, L, d, dv int, o Options, Q int
 							}
 						}
 					}
-					prow[jj] = T(p)
+					prow[jj] = flush[T](p)
 					rowSum += p
 				}
 				if sm {
