@@ -40,10 +40,14 @@
 //
 // Float64 forms agree with the quadratic form to 1e-10 relative (max abs
 // difference over max abs value); float32 forms agree with the float64 oracle
-// to 1e-4, except the feature-map products φ(q)·S of order ≥ 2 under strong
-// decay, which cancel when a row's mass is one nearly orthogonal pair (the
-// chunked form squares after the dot product inside a chunk and avoids most
-// of it). Decay exponents are always summed in float64.
+// to 1e-4, except the recurrent form of order ≥ 2 (1e-3; 1e-2 under strong
+// decay): every output there is a feature-map product φ(q)ᵀS whose float32
+// terms cancel, worst when a row's mass is one nearly orthogonal pair (spec
+// §e). The chunked and blockwise forms square after the dot product inside a
+// chunk and stay within 1e-4. Decay exponents are always summed in float64;
+// float32 weights below 1e-30 are flushed to zero (subnormal arithmetic is
+// 10-20x slower, and such a weight is far below float32 precision next to the
+// current token's weight 1).
 //
 // # Errors
 //
@@ -56,6 +60,9 @@
 // # Speed
 //
 // GEMMs go through gonum's blas32/blas64, so plugging OpenBLAS in behind
-// blas32.Use speeds up Quadratic, Chunked and Blockwise. Heads (b, h) run in
-// parallel on GOMAXPROCS goroutines.
+// blas32.Use speeds up Quadratic, Chunked and Blockwise; the recurrent step
+// is three level-2 BLAS calls per head. Heads (b, h) run in parallel on
+// GOMAXPROCS goroutines (SetWorkers caps them): use a single-threaded BLAS
+// (OPENBLAS_NUM_THREADS=1), since a threaded OpenBLAS inside each goroutine
+// oversubscribes the cores (measured 5-10x slower on 2 cores).
 package ssd

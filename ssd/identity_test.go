@@ -188,6 +188,12 @@ func TestSoftplusForgetSign(t *testing.T) {
 	if e := relErr(LogDecaySoftplus(x), LogDecayForget(neg)); e > 1e-15 {
 		t.Errorf("softplus(x) vs forget(−x): %.3g", e)
 	}
+	if e := relErr(LogDecay(MaskForget, x, nil, nil), LogDecayForget(x)); e != 0 || LogDecay(MaskNone, x, nil, nil) != nil {
+		t.Errorf("LogDecay dispatch")
+	}
+	if e := mustPanic(t, func() { LogDecay(MaskOriginal, x, nil, nil) }); e.Arg != "aLog" {
+		t.Errorf("%q", e.Error())
+	}
 	// and log σ(x) directly
 	f := LogDecayForget(x).Data()
 	for i, v := range x.Data() {

@@ -111,6 +111,32 @@ func LogDecayOriginal(x, aLog, dtBias *tensor.Tensor) *tensor.Tensor {
 	})
 }
 
+// LogDecay builds the log-decay a (B, H, L) of a mask kind from its
+// pre-activation x (B, H, L): MaskNone → nil; MaskOriginal → needs aLog (H)
+// and optionally dtBias (H); MaskSoftplus → −softplus(x); MaskForget → log σ(x);
+// MaskCustom → x itself (the user's log-decays, checked for shape and NaN).
+func LogDecay(kind MaskKind, x, aLog, dtBias *tensor.Tensor) *tensor.Tensor {
+	const op = "ssd.LogDecay"
+	switch kind {
+	case MaskNone:
+		return nil
+	case MaskOriginal:
+		if aLog == nil {
+			tensor.Errorf(op, "aLog", "is nil; the original (Mamba-2) mask needs A_log per head (InitALog)")
+		}
+		return LogDecayOriginal(x, aLog, dtBias)
+	case MaskSoftplus:
+		return LogDecaySoftplus(x)
+	case MaskForget:
+		return LogDecayForget(x)
+	case MaskCustom:
+		checkDecayShape(op, "x", x)
+		return checkFinite(op, x)
+	}
+	tensor.Errorf(op, "kind", "unknown %s", kind)
+	return nil
+}
+
 // InitALog returns the Mamba-2 initial A_log = log U[1, 16] per head (H), seeded.
 func InitALog(seed uint64, heads int) *tensor.Tensor {
 	u := tensor.Rand64(seed, 1, 16, heads)
