@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,10 +23,9 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-const (
-	B, H, d = 1, 4, 64
-	chunk   = ssd.DefaultChunk
-)
+const B, H, d = 1, 4, 64
+
+var chunk = ssd.DefaultChunk
 
 type result struct {
 	Impl    string  `json:"impl"`
@@ -47,7 +47,7 @@ func median(reps int, fn func()) float64 {
 	return ts[reps/2]
 }
 
-func emit(r result) {
+func emitJSON(r result) {
 	b, _ := json.Marshal(r)
 	fmt.Println(string(b))
 }
@@ -97,7 +97,15 @@ func gemmPart(L, D, W int) func() {
 
 func main() {
 	reps := flag.Int("reps", 5, "timed runs per measurement (median)")
+	flag.IntVar(&chunk, "chunk", chunk, "chunk length of the chunked form")
+	only := flag.String("only", "", "run only the measurements whose name starts with this")
 	flag.Parse()
+	emit := func(r result) {
+		if strings.HasPrefix(r.Name, *only) {
+			emitJSON(r)
+		}
+	}
+	skip := func(name string) bool { return !strings.HasPrefix(name, *only) && !strings.HasPrefix(*only, name) }
 	for _, c := range []struct {
 		name  string
 		order int
@@ -107,6 +115,9 @@ func main() {
 		{"chunked_order1", 1, ssd.NormNone, 2048}, {"chunked_order1", 1, ssd.NormNone, 8192},
 		{"chunked_order2_softmax", 2, ssd.NormSoftmax, 2048}, {"chunked_order2_softmax", 2, ssd.NormSoftmax, 8192},
 	} {
+		if skip(c.name) {
+			continue
+		}
 		q, k, v := tensor.Randn(1, B, H, c.L, d), tensor.Randn(2, B, H, c.L, d), tensor.Randn(3, B, H, c.L, d)
 		a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, c.L))
 		o := ssd.Options{Order: c.order, Norm: c.norm}
@@ -127,6 +138,9 @@ func main() {
 		norm  ssd.Norm
 	}{{"recurrent_order1", 1, ssd.NormNone}, {"recurrent_order2_softmax", 2, ssd.NormSoftmax}} {
 		for _, L := range []int{2048, 8192} {
+			if skip(c.name) {
+				continue
+			}
 			q, k, v := tensor.Randn(1, B, H, L, d), tensor.Randn(2, B, H, L, d), tensor.Randn(3, B, H, L, d)
 			a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, L))
 			o := ssd.Options{Order: c.order, Norm: c.norm}
@@ -138,13 +152,13 @@ func main() {
 			emit(result{"go", c.name, L, t, 0})
 		}
 	}
-	{
+	if !skip("quadratic_order1") {
 		q, k, v := tensor.Randn(1, B, H, 2048, d), tensor.Randn(2, B, H, 2048, d), tensor.Randn(3, B, H, 2048, d)
 		a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, 2048))
 		t := median(*reps, func() { ssd.Quadratic(q, k, v, a, ssd.Options{Order: 1}) })
 		emit(result{"go", "quadratic_order1", 2048, t, 0})
 	}
-	{
+	if !skip("step_order2_softmax") {
 		s := ssd.NewState(tensor.Float32, B, H, d, d, ssd.TwoMamba.Options())
 		q, k, v := tensor.Randn(1, B, H, d), tensor.Randn(2, B, H, d), tensor.Randn(3, B, H, d)
 		a := tensor.Full(-0.01, B, H)
@@ -155,7 +169,7 @@ func main() {
 		}) / 100
 		emit(result{"go", "step_order2_softmax", 1, t, 0})
 	}
-	{
+	if !skip("sgemm1024") {
 		// The machine's SGEMM rate: one call (threaded when the BLAS is), and
 		// two goroutines on half the rows each (how package ssd uses the cores
 		// with a single-threaded BLAS); compare.py takes the larger.
