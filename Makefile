@@ -7,7 +7,7 @@ TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
 
-.PHONY: build test test-go test-nocgo bench tutorial generate clean
+.PHONY: build test test-go test-nocgo bench bench-compare tutorial generate clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/furious
@@ -21,10 +21,14 @@ test-go:
 
 # The CPU paths must also build and pass without cgo (pure-Go gonum).
 test-nocgo:
-	CGO_ENABLED=0 $(GO) test ./tensor/... ./backend/... ./gpu/...
+	CGO_ENABLED=0 $(GO) test ./tensor/... ./ssd/... ./backend/... ./gpu/...
 
 bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 20x ./ssd/... ./tensor/...
+
+# Go chunked SSD vs the same algorithm in PyTorch CPU (needs Debian's python3-torch).
+bench-compare:
+	/usr/bin/python3 bench/compare.py --reps 5
 
 clean:
 	rm -rf bin

@@ -1,0 +1,68 @@
+// Package ssd is the math of Mamba-2 / 2Mamba (State Space Duality) as a
+// library a notebook calls: decay masks, feature maps of any order, norms,
+// the block's small parts, the three equivalent computation forms, presets
+// of the paper's variants and their memory accounting.
+//
+// # Shapes and conventions
+//
+// Per head, queries and keys are (B, H, L, d), values (B, H, L, d_v), the
+// per-step log-decay a is (B, H, L) with a_t ≤ 0 (nil means no decay). Every
+// function works on float32 and float64 tensors through the same code; the
+// float64 quadratic form is the oracle the other forms are tested against.
+// The score is s_ij = q_i·k_j·scale with scale = 1/√d unless Options.Scale
+// says otherwise, applied before the power: order p uses s^p. The decay mask
+// is AM_ij = exp(Σ_{u=j+1}^{i} a_u) (j ≤ i), formed from segment sums within a
+// row, chunk or block, never from a difference of one global cumulative sum.
+//
+// # The forms
+//
+//	Quadratic   P = f(Q Kᵀ·scale) ⊙ AM ⊙ M, Y = P V              O(L²d), the oracle
+//	Recurrent   S_t = e^{a_t} S_{t−1} + ψ(k_t·scale) v_tᵀ, y_t = ψ(q_t)ᵀ S_t
+//	Chunked     the SSD algorithm: diagonal blocks with s^p, states passed between chunks
+//	Blockwise   online (flash-attention style), also for exp
+//	State.Step, KVCache.Step   one token at a time (decoding)
+//
+// ψ is the order-p symmetric feature map (Feature): C(d+p−1, p) features with
+// φ_p(x)·φ_p(y) = (x·y)^p; for p = 2 the row-major upper triangle of x xᵀ with
+// √2 off the diagonal (D = 2080 for d = 64). Exp (softmax) attention has no
+// finite state: only Quadratic, Blockwise and a KVCache apply, and the other
+// forms refuse it with an error.
+//
+// # Normalisation
+//
+// NormOutput applies RMSNorm over the merged heads (eps DefaultEps = 1.19e-7,
+// torch.finfo(float32).eps, unless set). NormSoftmax divides by Σ_j P_ij; a
+// row whose denominator is exactly zero outputs zeros (0/0 := 0) in every
+// form. The recurrent and chunked forms carry the denominator as an extra
+// value column (State.S has d_v + 1 columns, the last being z).
+//
+// # Accuracy
+//
+// Float64 forms agree with the quadratic form to 1e-10 relative (max abs
+// difference over max abs value); float32 forms agree with the float64 oracle
+// to 1e-4, except the recurrent form of order ≥ 2 (1e-3; 1e-2 under strong
+// decay): every output there is a feature-map product φ(q)ᵀS whose float32
+// terms cancel, worst when a row's mass is one nearly orthogonal pair (spec
+// §e). The chunked and blockwise forms square after the dot product inside a
+// chunk and stay within 1e-4. Decay exponents are always summed in float64;
+// float32 weights below 1e-30 are flushed to zero (subnormal arithmetic is
+// 10-20x slower, and such a weight is far below float32 precision next to the
+// current token's weight 1).
+//
+// # Errors
+//
+// Shape mistakes, impossible forms, chunk ≤ 0 and order < 1 panic with a
+// *tensor.Error naming the primitive, the argument and both shapes; a NaN or
+// Inf in a primitive's output panics with an error wrapping
+// tensor.ErrNotFinite and naming the primitive. The notebook boundary
+// recovers both. Large buffers are allocated through tensor.New (memory cap).
+//
+// # Speed
+//
+// GEMMs go through gonum's blas32/blas64, so plugging OpenBLAS in behind
+// blas32.Use speeds up Quadratic, Chunked and Blockwise; the recurrent step
+// is three level-2 BLAS calls per head. Heads (b, h) run in parallel on
+// GOMAXPROCS goroutines (SetWorkers caps them): use a single-threaded BLAS
+// (OPENBLAS_NUM_THREADS=1), since a threaded OpenBLAS inside each goroutine
+// oversubscribes the cores (measured 5-10x slower on 2 cores).
+package ssd

@@ -1,0 +1,175 @@
+package ssd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/furious-lab/furious/tensor"
+)
+
+// State is the finite recurrent state of a order-p core attention (spec §e.2):
+// per head the numerator S ∈ R^{D×d_v}, D = C(d+p−1, p), and with softmax
+// norm the denominator z ∈ R^D. Both live in one tensor S of shape
+// (B, H, D, W): W = d_v, or d_v + 1 with NormSoftmax, column d_v being z.
+// The zero state is the state before the first token.
+type State struct {
+	Opts         Options
+	B, H, Dk, Dv int // batch, heads, key dim d, value dim d_v
+	D            int // feature dimension C(d+p−1, p)
+	S            *tensor.Tensor
+	Tokens       int // tokens consumed since the zero state
+	feat         *featMap
+}
+
+// NewState returns the zero state for q, k (B, H, ·, d), v (B, H, ·, dv).
+func NewState(dtype tensor.DType, B, H, d, dv int, o Options) *State {
+	const op = "ssd.NewState"
+	o.check(op)
+	if o.Exp {
+		tensor.Errorf(op, "Exp", "exp attention has no finite state; use NewKVCache")
+	}
+	if B < 0 || H < 0 || d < 1 || dv < 0 {
+		tensor.Errorf(op, "B, H, d, dv", "(%d, %d, %d, %d) invalid", B, H, d, dv)
+	}
+	f := getFeatMap(d, o.Order)
+	W := dv
+	if o.Norm == NormSoftmax {
+		W++
+	}
+	return &State{Opts: o, B: B, H: H, Dk: d, Dv: dv, D: f.D, S: tensor.New(dtype, B, H, f.D, W), feat: f}
+}
+
+// width is the number of columns of S (d_v, +1 with softmax norm).
+func (s *State) width() int { return s.S.Dim(3) }
+
+// Bytes is the memory of the state: B·H·D·W elements of its dtype.
+func (s *State) Bytes() int64 { return s.S.Bytes() }
+
+// Clone returns a deep copy (to branch a sequence).
+func (s *State) Clone() *State {
+	c := *s
+	c.S = s.S.Clone()
+	return &c
+}
+
+func (s *State) String() string {
+	return fmt.Sprintf("ssd.State{%s, B=%d H=%d d=%d d_v=%d D=%d, %d tokens, %s}",
+		s.Opts, s.B, s.H, s.Dk, s.Dv, s.D, s.Tokens, tensor.FormatBytes(s.Bytes()))
+}
+
+// checkCompatible panics unless the state fits the call.
+func (s *State) checkCompatible(op string, dm dims, o Options, dtype tensor.DType) {
+	if s.S.DType() != dtype {
+		tensor.Errorf(op, "state", "is %s but q is %s", s.S.DType(), dtype)
+	}
+	if s.B != dm.B || s.H != dm.H || s.Dk != dm.d || s.Dv != dm.dv {
+		tensor.ShapeMismatch(op, "state", []int{s.B, s.H, s.Dk, s.Dv}, []int{dm.B, dm.H, dm.d, dm.dv},
+			"(B, H, d, d_v of the state vs q and v)")
+	}
+	if s.Opts.Order != o.Order || (s.Opts.Norm == NormSoftmax) != (o.Norm == NormSoftmax) || s.Opts.scale(s.Dk) != o.scale(dm.d) {
+		tensor.Errorf(op, "state", "was made for %s, the call uses %s", s.Opts, o)
+	}
+}
+
+// Step consumes one token per (b, h): q, k (B, H, d), v (B, H, d_v), a (B, H)
+// or nil, and returns y (B, H, d_v):
+// S_t = e^{a_t}·S_{t−1} + ψ(k_t·scale) v_tᵀ, z_t = e^{a_t}·z_{t−1} + ψ(k_t·scale),
+// y_t = ψ(q_t)ᵀ S_t [/ ψ(q_t)ᵀ z_t].
+func (s *State) Step(q, k, v, a *tensor.Tensor) *tensor.Tensor {
+	const op = "ssd.State.Step"
+	if q == nil || k == nil || v == nil {
+		tensor.Errorf(op, "q, k, v", "must not be nil")
+	}
+	tensor.CheckShape(op, "q", q.Shape(), "(B, H, d of the state)", s.B, s.H, s.Dk)
+	tensor.CheckShape(op, "k", k.Shape(), "(same as q)", s.B, s.H, s.Dk)
+	tensor.CheckShape(op, "v", v.Shape(), "(B, H, d_v of the state)", s.B, s.H, s.Dv)
+	if a != nil {
+		tensor.CheckShape(op, "a", a.Shape(), "(B, H)", s.B, s.H)
+	}
+	sameDType(op, q, []string{"k", "v", "a"}, k, v, a)
+	if q.DType() != s.S.DType() {
+		tensor.Errorf(op, "state", "is %s but q is %s", s.S.DType(), q.DType())
+	}
+	y := tensor.New(q.DType(), s.B, s.H, 1, s.Dv)
+	dm := dims{B: s.B, H: s.H, L: 1, d: s.Dk, dv: s.Dv}
+	if q.DType() == tensor.Float64 {
+		recAll[float64](dm, q, k, v, a, y, s)
+	} else {
+		recAll[float32](dm, q, k, v, a, y, s)
+	}
+	finishOutputNorm(y, s.Opts)
+	return checkFinite(op, y).Reshape(s.B, s.H, s.Dv)
+}
+
+// Recurrent is the recurrent form: one Step per token from the state s0 (nil:
+// the zero state). q, k (B, H, L, d), v (B, H, L, d_v), a (B, H, L) or nil →
+// y (B, H, L, d_v) and the state after the last token (s0 is not modified).
+// Cost O(L·D·d_v), memory O(D·d_v) per head.
+func Recurrent(q, k, v, a *tensor.Tensor, o Options, s0 *State) (*tensor.Tensor, *State) {
+	const op = "ssd.Recurrent"
+	o.check(op)
+	if o.Exp {
+		tensor.Errorf(op, "Exp", "exp attention has no finite state: use Quadratic, Blockwise or a KVCache")
+	}
+	dm := checkInputs(op, q, k, v, a)
+	var s *State
+	if s0 == nil {
+		s = NewState(q.DType(), dm.B, dm.H, dm.d, dm.dv, o)
+	} else {
+		s0.checkCompatible(op, dm, o, q.DType())
+		s = s0.Clone()
+		s.Opts = o
+	}
+	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
+	if q.DType() == tensor.Float64 {
+		recAll[float64](dm, q, k, v, a, y, s)
+	} else {
+		recAll[float32](dm, q, k, v, a, y, s)
+	}
+	finishOutputNorm(y, o)
+	return checkFinite(op, y), s
+}
+
+// recAll runs the recurrence over dm.L tokens for every head, updating s.
+func recAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
+	S := data[T](s.S)
+	D, W := s.D, s.width()
+	sc := s.Opts.scale(dm.d)
+	forHeads[T](dm, q, k, v, a, y, func(h int, q, k, v []T, a []float64, y []T) {
+		recHead(s.feat, q, k, v, a, dm.L, dm.d, dm.dv, sc, S[h*D*W:(h+1)*D*W], W, y)
+	})
+	s.Tokens += dm.L
+}
+
+// recHead runs L steps of one head on its state Sh (D×W), with three BLAS
+// calls per step over the contiguous state:
+// S ← e^{a_t}·S (scal), S += ψ(k̃_t) x_tᵀ (ger), y_t = Sᵀ ψ(q_t) (gemv).
+func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale float64, Sh []T, W int, y []T) {
+	D := f.D
+	fq, fk := make([]T, D), make([]T, D)
+	x := make([]T, W) // [v_t, 1]
+	acc := make([]T, W)
+	scp := ipow(scale, f.p)
+	for t := 0; t < L; t++ {
+		featApply(f, k[t*d:(t+1)*d], scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t)
+		featApply(f, q[t*d:(t+1)*d], 1, fq)   // ψ(q_t)
+		if a != nil && a[t] != 0 {
+			scal(flushW[T](math.Exp(a[t])), Sh) // S_t = e^{a_t} S_{t−1} …
+		}
+		copy(x, v[t*dv:(t+1)*dv])
+		if W > dv {
+			x[dv] = 1 // … and z_t = e^{a_t} z_{t−1} + ψ(k̃_t) as the last column
+		}
+		ger(D, W, fk, x, Sh)     // … + ψ(k̃_t) x_tᵀ
+		gemvT(D, W, Sh, fq, acc) // ψ(q_t)ᵀ S_t
+		yt := y[t*dv : (t+1)*dv]
+		if W > dv {
+			den := float64(acc[dv])
+			for c := range yt {
+				yt[c] = T(safeDiv(float64(acc[c]), den))
+			}
+		} else {
+			copy(yt, acc[:dv])
+		}
+	}
+}
