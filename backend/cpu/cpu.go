@@ -75,7 +75,6 @@ func init() {
 	if s := os.Getenv("FURIOUS_THREADS"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil && v > 0 {
 			n = v
-			setBLASThreads(n)
 		} else {
 			fmt.Fprintf(os.Stderr, "furious: ignoring FURIOUS_THREADS=%q (want a positive integer)\n", s)
 		}
@@ -86,14 +85,13 @@ func init() {
 // Threads is the number of goroutines Parallel uses.
 func Threads() int { return int(threads.Load()) }
 
-// SetThreads sets the number of goroutines Parallel uses and, with OpenBLAS,
-// OpenBLAS's thread count; n < 1 means runtime.NumCPU(). It returns the
-// previous value.
+// SetThreads sets the number of goroutines Parallel (and with it the row
+// split of large OpenBLAS products) uses; n < 1 means runtime.NumCPU(). It
+// returns the previous value.
 func SetThreads(n int) int {
 	if n < 1 {
 		n = runtime.NumCPU()
 	}
-	setBLASThreads(n)
 	return int(threads.Swap(int64(n)))
 }
 

@@ -19,9 +19,10 @@
 // # Threads
 //
 // Threads is the number of goroutines the Go-side loops use (Parallel); it
-// defaults to runtime.NumCPU() or FURIOUS_THREADS. SetThreads changes it and,
-// with OpenBLAS, OpenBLAS's own thread count too (openblas_set_num_threads).
-// At start OpenBLAS keeps its own default, which honours
-// OPENBLAS_NUM_THREADS, unless FURIOUS_THREADS is set, which then sets both. gonum's pure-Go GEMM uses runtime.GOMAXPROCS(0)
-// workers, which SetThreads does not change.
+// defaults to runtime.NumCPU() or FURIOUS_THREADS, and SetThreads changes it.
+// OpenBLAS itself always runs one thread per call: a large Sgemm/Dgemm is
+// split by blocks of rows over Threads() goroutines instead, so that callers
+// that already run in parallel (ssd runs one head per goroutine) do not
+// oversubscribe the cores, which a threaded OpenBLAS did 4-10x slower.
+// gonum's pure-Go GEMM uses runtime.GOMAXPROCS(0) workers of its own.
 package cpu

@@ -36,7 +36,32 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		}
 		return
 	}
+	if rowSplit(m, n, k) {
+		Parallel(m, splitRows, func(lo, hi int) {
+			blas32.Implementation().Sgemm(trans(transA), trans(transB), hi-lo, n, k, alpha, a[rowOffset(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
 	blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// splitRows is the smallest block of C's rows worth a goroutine of its own.
+const splitRows = 64
+
+// rowSplit reports whether a product is split over Threads() goroutines by
+// blocks of C's rows. Only OpenBLAS products are split: OpenBLAS runs one
+// thread per call (see doc.go), gonum's pure-Go GEMM splits by itself.
+func rowSplit(m, n, k int) bool {
+	return haveOpenBLAS && Threads() > 1 && m >= 2*splitRows && m*n*k >= 1<<21
+}
+
+// rowOffset is where row lo of op(A) starts in A: row lo of A, or column lo
+// when A is stored transposed.
+func rowOffset(transA bool, lo, lda int) int {
+	if transA {
+		return lo
+	}
+	return lo * lda
 }
 
 // Dgemm is Sgemm in float64: C = alpha·op(A)·op(B) + beta·C.
@@ -55,6 +80,12 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 				}
 			}
 		}
+		return
+	}
+	if rowSplit(m, n, k) {
+		Parallel(m, splitRows, func(lo, hi int) {
+			blas64.Implementation().Dgemm(trans(transA), trans(transB), hi-lo, n, k, alpha, a[rowOffset(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
 		return
 	}
 	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

@@ -24,6 +24,11 @@ const haveOpenBLAS = true
 func init() {
 	blas32.Use(netlib.Implementation{})
 	blas64.Use(netlib.Implementation{})
+	// One OpenBLAS thread per call: parallelism comes from Go (Parallel,
+	// Sgemm's row split, ssd's heads). A threaded OpenBLAS called from
+	// several goroutines at once oversubscribes the cores (measured 4-10x
+	// slower for ssd.Chunked on 2 cores).
+	setBLASThreads(1)
 }
 
 // openBLASVersion returns e.g. "OpenBLAS 0.3.21" from openblas_get_config,
