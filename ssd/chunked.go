@@ -74,6 +74,7 @@ func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Op
 	ecs := make([]float64, Q) // exp(cs)
 	iecs := make([]float64, Q)
 	for c0 := 0; c0 < L; c0 += Q {
+		tensor.CheckInterrupt("ssd.Chunked")
 		n := min(Q, L-c0)
 		qc, kc := q[c0*d:(c0+n)*d], k[c0*d:(c0+n)*d] // (n, d)
 		Vc, Yc := v[c0*dv:(c0+n)*dv], y[c0*dv:(c0+n)*dv]

@@ -55,6 +55,9 @@ func quadHead[T float](q, k, v []T, a []float64, L, d, dv int, o Options, y []T)
 	den := make([]float64, L)
 	seg := make([]float64, L)
 	for i := 0; i < L; i++ {
+		if i%256 == 0 {
+			tensor.CheckInterrupt("ssd.Quadratic")
+		}
 		row := P[i*L : (i+1)*L]
 		s := 0.0 // seg_ij = Σ_{u=j+1}^{i} a_u, accumulated directly
 		for j := i; j >= 0; j-- {

@@ -151,6 +151,9 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 	acc := make([]T, W)
 	scp := ipow(scale, f.p)
 	for t := 0; t < L; t++ {
+		if t%256 == 0 {
+			tensor.CheckInterrupt("ssd.Recurrent")
+		}
 		featApply(f, k[t*d:(t+1)*d], scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t)
 		featApply(f, q[t*d:(t+1)*d], 1, fq)   // ψ(q_t)
 		if a != nil && a[t] != 0 {

@@ -72,6 +72,7 @@ func blockHead[T float](q, k, v []T, a []float64, L, d, dv int, o Options, Q int
 	l := make([]float64, Q)
 	sm := o.Norm == NormSoftmax
 	for I := 0; I < nb; I++ {
+		tensor.CheckInterrupt("ssd.Blockwise")
 		i0, i1 := I*Q, min((I+1)*Q, L)
 		ni := i1 - i0
 		for x := range acc {

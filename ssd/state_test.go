@@ -1,6 +1,7 @@
 package ssd
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/furious-lab/furious/tensor"
@@ -114,4 +115,15 @@ func TestStateBytes(t *testing.T) {
 	if want := int64(2*3*8*5) * 8; s.Bytes() != want {
 		t.Errorf("order-1 state %d bytes, want %d", s.Bytes(), want)
 	}
+}
+
+func TestInterruptStopsALongPrimitive(t *testing.T) {
+	q := tensor.Randn(1, 1, 2, 512, 8)
+	tensor.Interrupt()
+	err := tensor.Catch(func() { Chunked(q, q, q, nil, Options{Order: 1}, 16, nil) })
+	tensor.ClearInterrupt()
+	if !errors.Is(err, tensor.ErrInterrupted) {
+		t.Fatalf("Chunked under Interrupt: %v", err)
+	}
+	Chunked(q, q, q, nil, Options{Order: 1}, 16, nil) // runs again after ClearInterrupt
 }

@@ -83,9 +83,8 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha float64, a []T, lda int, b []
 var workerLimit atomic.Int64
 
 // SetWorkers caps the goroutines that run heads (b, h) in parallel and
-// returns the previous cap; 0 means GOMAXPROCS. With a multi-threaded BLAS
-// (OpenBLAS's default) either set OPENBLAS_NUM_THREADS=1 or SetWorkers(1):
-// both at once oversubscribe the cores (measured 5-10x slower on 2 cores).
+// returns the previous cap; 0 means GOMAXPROCS. OpenBLAS runs one thread per
+// call (backend/cpu), so heads in parallel do not oversubscribe the cores.
 func SetWorkers(n int) int {
 	if n < 0 {
 		tensor.Errorf("ssd.SetWorkers", "n", "is %d, want ≥ 0", n)
@@ -105,6 +104,7 @@ func parallel(n int, fn func(i int)) {
 	}
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
+			tensor.CheckInterrupt("ssd")
 			fn(i)
 		}
 		return
@@ -137,6 +137,7 @@ func parallel(n int, fn func(i int)) {
 				if i >= n || stop {
 					return
 				}
+				tensor.CheckInterrupt("ssd")
 				fn(i)
 			}
 		}()

@@ -96,3 +96,16 @@ func TestFloat64Constructors(t *testing.T) {
 		t.Fatalf("Full64: %v", f)
 	}
 }
+
+func TestInterruptStopsCheckpoints(t *testing.T) {
+	CheckInterrupt("tensor.Test") // not interrupted: no panic
+	Interrupt()
+	err := Catch(func() { CheckInterrupt("ssd.Chunked") })
+	ClearInterrupt()
+	if !errors.Is(err, ErrInterrupted) || err.Error() != "ssd.Chunked: interrupted" {
+		t.Fatalf("got %v", err)
+	}
+	if Interrupted() {
+		t.Fatal("ClearInterrupt left the flag set")
+	}
+}
