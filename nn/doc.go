@@ -1,0 +1,68 @@
+// Package nn trains models: a reverse-mode autograd engine over
+// tensor.Tensor, gradients for the ops a model needs, the quadratic
+// attention form of every 2Mamba/Mamba-2 variant with its whole-tensor
+// backward pass, finite-difference gradient checks, optimisers, schedules,
+// layers and safetensors checkpoints. Data generators live in nn/data.
+//
+// # Overview
+//
+// A Var is a node of the graph. Leaves are Param (trainable) or Const;
+// every op (Add, MatMul, RMSNorm, Attention, ...) returns a new Var that
+// remembers its parents and a BackwardFunc. Backward, called on a
+// one-element loss, walks the graph once in reverse topological order and
+// adds dL/dx to x.Grad for every Param x:
+//
+//	w := nn.Param(tensor.Randn(1, 16, 8))            // (D, E)
+//	x := nn.Const(tensor.Randn(2, 4, 16))            // (B, L, D)
+//	loss := nn.Mean(nn.Square(nn.MatMul(x, w)))      // ()
+//	loss.Backward()                                  // w.Grad: (D, E)
+//
+// Each backward is a whole-tensor formula (a GEMM, a row-wise softmax
+// Jacobian, a reverse cumsum), never a tape of scalar operations.
+// Gradients accumulate across Backward calls until ZeroGrad; the graph is
+// released by Backward, so call it once per forward pass. NoGrad(f) runs f
+// without recording (evaluation, optimiser steps). New differentiable ops
+// (ssd primitives) are added with NewOp(value, parents, back).
+//
+// # Dtypes
+//
+// Every op works in float32 (the default, what training uses) and float64
+// (what GradCheck uses); the result has the inputs' dtype and mixing dtypes
+// panics. Reductions (sums, norms, softmax) accumulate in float64 in both.
+//
+// # Broadcasting
+//
+// Add, Sub, Mul and Div follow numpy: shapes align on the right and a
+// size-1 or missing dim stretches, e.g. (B, L, D) + (D) or
+// (B, H, L, d) ⊙ (H, 1, d). The gradient of a stretched input is summed
+// back to its shape. MatMul is batched over equal leading dims, or shares a
+// 2-D right operand across the batch (a linear layer).
+//
+// # Attention
+//
+// Attention computes the quadratic (attention) form of spec §e for order
+// 1, 2 or exp, with or without the A-mask and with or without softmax
+// normalisation, scale 1/√d, and returns its gradients by the formulas of
+// spec §f (Appendix C, with C.5 corrected). It is the small reference used
+// for training until package ssd's forward and the chunked backward are
+// wired in.
+//
+// # Gradient checks
+//
+// GradCheck compares Backward with central differences in float64 and
+// returns max|g − n| / max(|g|, |n|) per input; the tests require < 1e-6
+// for every op and attention variant, and float32 gradients within a
+// stated bound of float64 ones.
+//
+// # Errors
+//
+// Shape and dtype mistakes panic with a *tensor.Error naming the op
+// ("nn.MatMul"), the argument and both shapes; the notebook boundary
+// recovers them.
+//
+// # Invariants
+//
+// Ops never modify their inputs or the gradient passed to a BackwardFunc.
+// A Var's Grad has its Value's shape and dtype. The graph is not safe for
+// concurrent use (NoGrad is a global switch).
+package nn
