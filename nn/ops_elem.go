@@ -100,7 +100,9 @@ func Sqrt(x *Var) *Var {
 }
 
 // Softplus returns log(1 + eˣ), computed stably; d/dx = σ(x).
-func Softplus(x *Var) *Var { return unary(x, softplus, func(x, _ float64) float64 { return sigmoid(x) }) }
+func Softplus(x *Var) *Var {
+	return unary(x, softplus, func(x, _ float64) float64 { return sigmoid(x) })
+}
 
 // Sigmoid returns σ(x) = 1/(1 + e⁻ˣ); d/dx = σ(1 − σ).
 func Sigmoid(x *Var) *Var {
