@@ -9,7 +9,7 @@ import (
 
 func TestAdamWFirstSteps(t *testing.T) {
 	w := Param(tensor.FromFloat64([]float64{1, -2, 3, 0.5}, 2, 2)) // decayed (rank 2)
-	b := Param(tensor.FromFloat64([]float64{1, -1}))              // not decayed
+	b := Param(tensor.FromFloat64([]float64{1, -1}))               // not decayed
 	o := NewAdamW([]*Var{w, b}, 0.1)
 	g := []float64{0.5, -0.25, 2, 0}
 	// Two steps with the same gradient by hand: m₁ = 0.1g, v₁ = 0.001g²,
