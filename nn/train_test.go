@@ -83,4 +83,3 @@ func TestTrainMQARSmoke(t *testing.T) {
 		t.Errorf("recall accuracy after training %.3f, want > 0.9", after)
 	}
 }
-
