@@ -113,13 +113,14 @@ func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tenso
 	if dO == nil {
 		y = tensor.New(q.DType(), B, H, L, dv)
 	}
-	for bh := 0; bh < B*H; bh++ {
+	// Heads are independent and write disjoint slices: run them in parallel.
+	parallelFor(B*H, func(bh int) {
 		if q.DType() == tensor.Float64 {
 			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
 		} else {
 			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
 		}
-	}
+	})
 	return y
 }
 

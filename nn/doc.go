@@ -2,7 +2,8 @@
 // tensor.Tensor, gradients for the ops a model needs, the quadratic
 // attention form of every 2Mamba/Mamba-2 variant with its whole-tensor
 // backward pass, finite-difference gradient checks, optimisers, schedules,
-// layers and safetensors checkpoints. Data generators live in nn/data.
+// layers and safetensors checkpoints. Data (MQAR, the Opticks character
+// corpus) lives in nn/data.
 //
 // # Overview
 //
@@ -45,7 +46,25 @@
 // normalisation, scale 1/√d, and returns its gradients by the formulas of
 // spec §f (Appendix C, with C.5 corrected). It is the small reference used
 // for training until package ssd's forward and the chunked backward are
-// wired in.
+// wired in. Heads run in parallel (GOMAXPROCS goroutines).
+//
+// # The block's other primitives
+//
+// CausalConv1d (depthwise, zero history, spec §d step 2) and KronFeature
+// (the order-2 symmetric Kronecker map φ with φ(x)·φ(y) = (x·y)², spec §b)
+// have whole-tensor backward passes. The decay a = −softplus(h W_A),
+// discretisation V ⊙ dt, the D residual and the Z gate are compositions of
+// Softplus, Neg, MatMul, Mul (broadcast) and SiLU.
+//
+// # Layers, optimisers, checkpoints
+//
+// Linear, Embed, Norm (RMSNorm) and SwiGLU hold named parameters made by an
+// Init (seeded: the same seed and construction order give the same model
+// everywhere) and expose Forward and Params. NewAdamW (decoupled weight
+// decay, float64 moments), Schedule (linear warm-up then linear decay),
+// ClipGradNorm and SGD update parameters. SaveParams/LoadParams write and
+// read a named parameter set as safetensors (F32/F64);
+// WriteSafetensors/ReadSafetensors work on streams.
 //
 // # Gradient checks
 //
