@@ -43,7 +43,7 @@ func Attention(q, k, v, a *Var, order int, smNorm bool) *Var {
 	if a != nil {
 		at = a.Value
 	}
-	y := attnRun(q.Value, k.Value, v.Value, at, order, smNorm, nil, nil)
+	y := attnRun(q.Value, k.Value, v.Value, at, order, smNorm, nil, nil, 0)
 	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
 		gr := AttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, g)
 		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
@@ -52,7 +52,7 @@ func Attention(q, k, v, a *Var, order int, smNorm bool) *Var {
 
 // AttentionForward is Attention on plain tensors, without a graph.
 func AttentionForward(q, k, v, a *tensor.Tensor, order int, smNorm bool) *tensor.Tensor {
-	return attnRun(q, k, v, a, order, smNorm, nil, nil)
+	return attnRun(q, k, v, a, order, smNorm, nil, nil, 0)
 }
 
 // AttentionBackward returns the gradients of Attention for the output
@@ -74,7 +74,7 @@ func AttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *te
 	if a != nil {
 		gr.DAN, gr.DAM = zerosLike(a), zerosLike(a)
 	}
-	attnRun(q, k, v, a, order, smNorm, dO, &gr)
+	attnRun(q, k, v, a, order, smNorm, dO, &gr, 0)
 	if a != nil {
 		gr.DAcs = addNew(gr.DAN, gr.DAM)
 		s := a.Shape()
@@ -85,8 +85,9 @@ func AttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *te
 }
 
 // attnRun checks shapes and runs the forward (dO == nil, returns y) or the
-// backward (fills gr) for every (batch, head).
-func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor, gr *AttnGrads) *tensor.Tensor {
+// backward (fills gr) for every (batch, head): the quadratic form when
+// chunk is 0, the chunked form with chunks of that length otherwise.
+func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor, gr *AttnGrads, chunk int) *tensor.Tensor {
 	const op = "nn.Attention"
 	qs := q.Shape()
 	tensor.CheckShape(op, "q", qs, "(want (B, H, L, d))", -1, -1, -1, -1)
@@ -115,9 +116,14 @@ func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tenso
 	}
 	// Heads are independent and write disjoint slices: run them in parallel.
 	parallelFor(B*H, func(bh int) {
-		if q.DType() == tensor.Float64 {
+		switch {
+		case q.DType() == tensor.Float64 && chunk > 0:
+			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
+		case q.DType() == tensor.Float64:
 			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
-		} else {
+		case chunk > 0:
+			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
+		default:
 			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
 		}
 	})
@@ -127,20 +133,20 @@ func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tenso
 func sl64(t *tensor.Tensor) []float64 { return slice64(t) }
 func sl32(t *tensor.Tensor) []float32 { return slice32(t) }
 
-type gradSlices[T float] struct{ dq, dk, dv, dan, dam []T }
+type gradSlices[T float] struct{ dq, dk, dv, dan, dam, da []T }
 
 func gr64(g *AttnGrads) *gradSlices[float64] {
 	if g == nil {
 		return nil
 	}
-	return &gradSlices[float64]{slice64(g.DQ), slice64(g.DK), slice64(g.DV), slice64(g.DAN), slice64(g.DAM)}
+	return &gradSlices[float64]{slice64(g.DQ), slice64(g.DK), slice64(g.DV), slice64(g.DAN), slice64(g.DAM), slice64(g.DA)}
 }
 
 func gr32(g *AttnGrads) *gradSlices[float32] {
 	if g == nil {
 		return nil
 	}
-	return &gradSlices[float32]{slice32(g.DQ), slice32(g.DK), slice32(g.DV), slice32(g.DAN), slice32(g.DAM)}
+	return &gradSlices[float32]{slice32(g.DQ), slice32(g.DK), slice32(g.DV), slice32(g.DAN), slice32(g.DAM), slice32(g.DA)}
 }
 
 type attnSpec struct {

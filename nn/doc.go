@@ -48,6 +48,11 @@
 // for training until package ssd's forward and the chunked backward are
 // wired in. Heads run in parallel (GOMAXPROCS goroutines).
 //
+// ChunkedAttention is the chunked (SSD) form for orders 1 and 2 with its
+// own reverse-chunk backward pass (the state gradient flows backwards
+// chunk by chunk); it matches Attention to ≤ 1e-15 forward and backward in
+// float64 and is what long sequences should use.
+//
 // # The block's other primitives
 //
 // CausalConv1d (depthwise, zero history, spec §d step 2) and KronFeature
