@@ -45,7 +45,13 @@ func attnInputs(v attnVariant, seed uint64) []*tensor.Tensor {
 }
 
 func attnCase(v attnVariant) gcase {
-	return gcase{v.name, func() []*tensor.Tensor { return attnInputs(v, 11) }, func(x []*Var) *Var {
+	return gcase{v.name, func() []*tensor.Tensor {
+		in := attnInputs(v, 11)
+		if !v.masked {
+			in = in[:3]
+		}
+		return in
+	}, func(x []*Var) *Var {
 		var a *Var
 		if v.masked {
 			a = x[3]
