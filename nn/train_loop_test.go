@@ -1,0 +1,74 @@
+package nn
+
+import (
+	"context"
+	"encoding/xml"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/tensor"
+)
+
+func smallCharModel(t *testing.T) (*LM, *data.Corpus) {
+	t.Helper()
+	c := data.Opticks()
+	bc := Preset("2mamba")
+	bc.DModel, bc.Heads = 16, 2
+	return NewLM(ModelConfig{Vocab: c.VocabSize(), Layers: 1, Block: bc, Seed: 1, DType: tensor.Float32}), c
+}
+
+// The loop trains, evaluates, checkpoints, reports progress; cancelling
+// stops it between steps and Run resumes where it stopped.
+func TestTrainerRunInterruptResume(t *testing.T) {
+	m, c := smallCharModel(t)
+	const B, L = 4, 32
+	bat := data.NewBatcher(c.Train, B, L, 1)
+	ids, tg, n := data.Windows(c.Test, L, 4)
+	ckpt := filepath.Join(t.TempDir(), "m.safetensors")
+	tr := NewTrainer(m.Params(), Schedule{Peak: 3e-3, Warmup: 5, Total: 40}, func(i int) (*Var, int) {
+		x, y := bat.Next()
+		return m.Loss(x, y, B, L, -100), B * L
+	})
+	tr.Eval = func() float64 { return m.Loss(ids, tg, n, L, -100).Item() }
+	tr.EvalEvery, tr.Checkpoint, tr.CheckpointEvery, tr.ClipNorm = 10, ckpt, 20, 1
+	ctx, cancel := context.WithCancel(context.Background())
+	var last Progress
+	tr.OnProgress = func(p Progress) {
+		last = p
+		if p.Step == 15 {
+			cancel()
+		}
+	}
+	if err := tr.Run(ctx); err != context.Canceled || tr.Done() != 15 {
+		t.Fatalf("Run after cancel at 15: err %v, done %d", err, tr.Done())
+	}
+	if err := tr.Run(context.Background()); err != nil || tr.Done() != 40 || len(tr.History) != 40 {
+		t.Fatalf("resume: err %v done %d history %d", err, tr.Done(), len(tr.History))
+	}
+	t.Log(last.String())
+	if !strings.Contains(last.String(), "step 40/40 [####################]") || math.IsNaN(last.TestLoss) {
+		t.Fatalf("progress line %q", last.String())
+	}
+	first, end := tr.History[0].Loss, tr.History[39].TestLoss
+	if !(end < first) || math.IsNaN(tr.History[9].TestLoss) || !math.IsNaN(tr.History[8].TestLoss) {
+		t.Fatalf("loss %v → test %v; eval at step 10: %v", first, end, tr.History[9].TestLoss)
+	}
+	// The final checkpoint holds the final parameters.
+	m2, _ := smallCharModel(t)
+	meta, err := LoadParams(ckpt, m2.Params())
+	if err != nil || meta["step"] != "40" {
+		t.Fatalf("checkpoint: %v %v", err, meta)
+	}
+	for i, p := range m.Params() {
+		if RelErr(p.Value, m2.Params()[i].Value) != 0 {
+			t.Fatalf("checkpoint differs at %s", p.Name)
+		}
+	}
+	svg := LossPlot{Title: "2Mamba on Opticks", Series: tr.Curves("2mamba")}.SVG()
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "polyline") {
+		t.Fatalf("SVG does not parse: %v", err)
+	}
+}
