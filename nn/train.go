@@ -15,7 +15,7 @@ type Progress struct {
 	TestLoss     float64 // latest evaluation, NaN before the first
 	LR           float64
 	GradNorm     float64 // before clipping
-	TokensPerSec float64 // since Run started
+	TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
 	Elapsed      time.Duration
 }
 
@@ -96,6 +96,7 @@ func (t *Trainer) Done() int { return t.next }
 // it returns ctx.Err() with the model intact after a whole step).
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
+	var side time.Duration // time spent evaluating and checkpointing
 	tokens := 0
 	test := math.NaN()
 	if n := len(t.History); n > 0 {
@@ -121,6 +122,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 		tokens += n
 		rec := Record{Step: t.next, Loss: loss.Item(), TestLoss: math.NaN(), LR: lr}
 		last := t.next == t.Schedule.Total
+		t0 := time.Now()
 		if t.Eval != nil && (last || (t.EvalEvery > 0 && t.next%t.EvalEvery == 0)) {
 			NoGrad(func() { test = t.Eval() })
 			rec.TestLoss = test
@@ -130,11 +132,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 				return err
 			}
 		}
+		side += time.Since(t0)
 		t.History = append(t.History, rec)
 		if t.OnProgress != nil {
 			el := time.Since(start)
 			t.OnProgress(Progress{Step: t.next, Steps: t.Schedule.Total, Loss: rec.Loss, TestLoss: test, LR: lr,
-				GradNorm: gn, TokensPerSec: float64(tokens) / el.Seconds(), Elapsed: el})
+				GradNorm: gn, TokensPerSec: float64(tokens) / (el - side).Seconds(), Elapsed: el})
 		}
 	}
 	return nil
