@@ -71,12 +71,31 @@
 // read a named parameter set as safetensors (F32/F64);
 // WriteSafetensors/ReadSafetensors work on streams.
 //
+// # Models and training
+//
+// BlockConfig chooses the axes of an attention block (spec §d: order, mask,
+// norm, conv, q/k activation, dt on values, D residual, Z gate, quadratic or
+// chunked form); Preset("linear" | "mamba2" | "mamba2s" | "2mamba" |
+// "2mamba-e" | "softmax") gives the paper's six. NewLM builds a
+// decoder-only model (pre-norm block + SwiGLU per layer, final RMSNorm, LM
+// head) from a ModelConfig and a seed. A Trainer runs the loop of a
+// notebook cell: AdamW with a Schedule, clipping, evaluation every
+// EvalEvery steps, safetensors checkpoints, a Progress callback (its String
+// is a one-line progress bar) and a clean stop between steps when its
+// context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+//
+// Two simplifications against the paper's code, by design: Mamba-2 is its
+// attention-form simplification (per-head B and C, no separate MLP path,
+// no grouped RMSNorm gate) and the Softmax baseline has no RoPE.
+//
 // # Gradient checks
 //
-// GradCheck compares Backward with central differences in float64 and
-// returns max|g − n| / max(|g|, |n|) per input; the tests require < 1e-6
-// for every op and attention variant, and float32 gradients within a
-// stated bound of float64 ones.
+// GradCheck (functions of tensors) and GradCheckParams (a model's
+// parameters) compare Backward with fourth-order central differences in
+// float64 and return max|g − n| / max(|g|, |n|) per input; the tests
+// require < 1e-6 for every op, attention variant, preset block and whole
+// model, and float32 gradients within a stated bound (1e-5 ops, 1e-4
+// attention and layers, 1e-3 whole models) of float64 ones.
 //
 // # Errors
 //
