@@ -17,7 +17,8 @@ type BlockConfig struct {
 	Norm   string // "output" (RMSNorm over the merged heads), "softmax" (Σ_j P_ij), "none"
 	Conv   int    // width of the causal depthwise conv on q, k, v (0 = none; the paper uses 2)
 	QKAct  string // activation on q and k after the conv: "none", "silu", "relu"
-	DtV    bool   // values discretised: V ← V ⊙ dt, dt = softplus(h W_dt)
+	DtV    bool   // values discretised: V ← V ⊙ dt, dt = softplus(h W_dt [+ dt_bias])
+	DtBias bool   // Mamba-2's dt bias: dt_bias = softplus⁻¹(dt0), dt0 = exp(U[log 1e-3, log 1e-1]) (the 2Mamba configs have none)
 	DRes   bool   // D residual: y += V ⊙ D (D (H, d), init 1, taken before V ⊙ dt)
 	ZGate  bool   // output gate: y ⊙= silu(h W_z + b_z)
 	Chunk  int    // 0: quadratic form; > 0: chunked form with chunks of this length (orders 1, 2)
@@ -34,7 +35,7 @@ func Preset(name string) BlockConfig {
 	case "linear":
 		return BlockConfig{Order: OrderLinear, Mask: "none", Norm: "output", QKAct: "none"}
 	case "mamba2":
-		return BlockConfig{Order: OrderLinear, Mask: "discretize", Norm: "output", Conv: 2, QKAct: "silu", DtV: true, DRes: true, ZGate: true}
+		return BlockConfig{Order: OrderLinear, Mask: "discretize", Norm: "output", Conv: 2, QKAct: "silu", DtV: true, DtBias: true, DRes: true, ZGate: true}
 	case "mamba2s":
 		return BlockConfig{Order: OrderLinear, Mask: "softplus", Norm: "output", Conv: 2, QKAct: "none", DtV: true}
 	case "2mamba":
@@ -60,8 +61,9 @@ type AttnBlock struct {
 	ConvB *Var // (3·H·d)
 	WA    *Var // (DModel, H): softplus / forget decay projection
 	WDt   *Var // (DModel, H): dt projection
+	DtB   *Var // (H): dt bias
 	ALog  *Var // (H): discretize, log U[1, 16]
-	D     *Var // (H, 1, d)
+	D     *Var // (H, d)
 	WZ    *Var // (DModel, H·d)
 	BZ    *Var // (H·d)
 	NormW *Var // (H·d) output norm weight
@@ -109,6 +111,14 @@ func NewAttnBlock(init *Init, name string, c BlockConfig) *AttnBlock {
 	if c.DtV || c.Mask == "discretize" {
 		b.WDt = NamedParam(name+".dt.weight", init.Linear(Dm, H))
 	}
+	if c.DtBias && b.WDt != nil {
+		u := init.Uniform(1, H).Data()
+		for i := range u {
+			dt0 := math.Max(math.Exp(math.Log(1e-3)+(u[i]+1)/2*(math.Log(1e-1)-math.Log(1e-3))), 1e-4)
+			u[i] = dt0 + math.Log(-math.Expm1(-dt0)) // softplus⁻¹(dt0)
+		}
+		b.DtB = NamedParam(name+".dt.bias", fromData(init.DType, u, []int{H}))
+	}
 	if c.Mask == "discretize" {
 		u := init.Uniform(1, H).Data()
 		for i := range u {
@@ -117,7 +127,7 @@ func NewAttnBlock(init *Init, name string, c BlockConfig) *AttnBlock {
 		b.ALog = NamedParam(name+".A_log", fromData(init.DType, u, []int{H}))
 	}
 	if c.DRes {
-		b.D = NamedParam(name+".D", init.Full(1, H, 1, d))
+		b.D = NamedParam(name+".D", init.Full(1, H, d))
 	}
 	if c.ZGate {
 		b.WZ = NamedParam(name+".z.weight", init.Linear(Dm, hd))
@@ -132,7 +142,7 @@ func NewAttnBlock(init *Init, name string, c BlockConfig) *AttnBlock {
 // Params returns the block's parameters.
 func (b *AttnBlock) Params() []*Var {
 	var out []*Var
-	for _, p := range []*Var{b.QKV, b.ConvW, b.ConvB, b.WA, b.WDt, b.ALog, b.D, b.WZ, b.BZ, b.NormW, b.O} {
+	for _, p := range []*Var{b.QKV, b.ConvW, b.ConvB, b.WA, b.WDt, b.DtB, b.ALog, b.D, b.WZ, b.BZ, b.NormW, b.O} {
 		if p != nil {
 			out = append(out, p)
 		}
@@ -160,7 +170,11 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 	v := Reshape(Slice(qkv, 0, 2, 3), B, H, L, d)
 	var dt, a *Var
 	if b.WDt != nil {
-		dt = heads(Softplus(MatMul(h, b.WDt))) // (B, H, L)
+		x := MatMul(h, b.WDt) // (B, L, H)
+		if b.DtB != nil {
+			x = Add(x, b.DtB)
+		}
+		dt = heads(Softplus(x)) // (B, H, L)
 	}
 	switch c.Mask {
 	case "softplus":
@@ -172,7 +186,7 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 	}
 	var dres *Var
 	if b.D != nil {
-		dres = Mul(v, b.D) // V ⊙ D, before discretisation
+		dres = Mul(v, Reshape(b.D, H, 1, d)) // V ⊙ D, before discretisation
 	}
 	if c.DtV {
 		v = Mul(v, Reshape(dt, B, H, L, 1)) // V ⊙ dt

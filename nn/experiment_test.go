@@ -31,7 +31,7 @@ func TestExperiment(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	steps := 300
+	steps := 400
 	if s, err := strconv.Atoi(os.Getenv("FURIOUS_EXPERIMENT_STEPS")); err == nil {
 		steps = s
 	}
@@ -40,19 +40,19 @@ func TestExperiment(t *testing.T) {
 	total := time.Now()
 
 	// MQAR.
-	task := data.MQAR{Vocab: 64, NumKV: 8, NumQueries: 8, SeqLen: 64, IgnoreIndex: -100}
-	const mB = 32
+	task := data.MQAR{Vocab: 32, NumKV: 4, NumQueries: 4, SeqLen: 32, IgnoreIndex: -100}
+	const mB, dm = 32, 32
 	evalIDs, evalTg := task.Batch(1<<50, 128)
-	fmt.Fprintf(&md, "## %v, 2 layers, d_model 64, 2 heads, batch %d, AdamW 3e-3 (warm-up 10%%, linear decay)\n\n", task, mB)
+	fmt.Fprintf(&md, "## %v, 2 layers, d_model %d, 2 heads, batch %d, AdamW 3e-3 (warm-up 10%%, linear decay)\n\n", task, dm, mB)
 	md.WriteString("| preset | test loss | recall accuracy | train tokens/s | time |\n|---|---|---|---|---|\n")
 	var mqCurves []Series
 	for _, name := range Presets {
-		m := expModel(name, task.Vocab, 64, 2, 0)
+		m := expModel(name, task.Vocab, dm, 2, 0)
 		tr := NewTrainer(m.Params(), Schedule{Peak: 3e-3, Warmup: steps / 10, Total: steps}, func(i int) (*Var, int) {
 			x, y := task.Batch(uint64(i), mB)
 			return m.Loss(x, y, mB, task.SeqLen, task.IgnoreIndex), mB * task.SeqLen
 		})
-		tr.ClipNorm = 1
+		tr.ClipNorm, tr.Opt.Decay = 1, m.Decay
 		tr.EvalEvery = max(steps/10, 1)
 		tr.Eval = func() float64 { return m.Loss(evalIDs, evalTg, 128, task.SeqLen, task.IgnoreIndex).Item() }
 		var last Progress
@@ -69,19 +69,19 @@ func TestExperiment(t *testing.T) {
 
 	// Characters.
 	c := data.Opticks()
-	const cB, cL = 16, 128
-	tIDs, tTg, tn := data.Windows(c.Test, cL, 64)
-	fmt.Fprintf(&md, "\n## Opticks characters (vocabulary %d), 2 layers, d_model 64, 2 heads, L %d, batch %d, AdamW 3e-3; test = first %d windows of the test split\n\n", c.VocabSize(), cL, cB, tn)
+	const cB, cL = 16, 64
+	tIDs, tTg, tn := data.Windows(c.Test, cL, 128)
+	fmt.Fprintf(&md, "\n## Opticks characters (vocabulary %d), 2 layers, d_model %d, 2 heads, L %d, batch %d, AdamW 3e-3; test = first %d windows of the test split\n\n", c.VocabSize(), dm, cL, cB, tn)
 	md.WriteString("| preset | test loss (nats/char) | train tokens/s | time |\n|---|---|---|---|\n")
 	var chCurves []Series
 	for _, name := range Presets {
-		m := expModel(name, c.VocabSize(), 64, 2, 0)
+		m := expModel(name, c.VocabSize(), dm, 2, 0)
 		bat := data.NewBatcher(c.Train, cB, cL, 7)
 		tr := NewTrainer(m.Params(), Schedule{Peak: 3e-3, Warmup: steps / 10, Total: steps}, func(i int) (*Var, int) {
 			x, y := bat.Next()
 			return m.Loss(x, y, cB, cL, -100), cB * cL
 		})
-		tr.ClipNorm = 1
+		tr.ClipNorm, tr.Opt.Decay = 1, m.Decay
 		tr.EvalEvery = max(steps/10, 1)
 		tr.Eval = func() float64 { return m.Loss(tIDs, tTg, tn, cL, -100).Item() }
 		var last Progress

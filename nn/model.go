@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/furious-lab/furious/tensor"
 )
@@ -87,4 +88,10 @@ func (m *LM) Forward(ids []int, B, L int) *Var {
 // Loss is the mean next-token cross-entropy over targets ≠ ignore.
 func (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var {
 	return CrossEntropy(m.Forward(ids, B, L), targets, ignore)
+}
+
+// Decay is the weight-decay rule for AdamW.Decay: matrices and embeddings
+// are decayed; norms, biases, A_log, dt bias and D are not.
+func (m *LM) Decay(p *Var) bool {
+	return p.Value.Rank() >= 2 && !strings.HasSuffix(p.Name, ".D")
 }
