@@ -1,60 +1,42 @@
 package nn
 
 import (
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/furious-lab/furious/nn/data"
 	"github.com/furious-lab/furious/tensor"
 )
 
-// benchLM runs forward + backward + AdamW for a 2-block tinyLM-style model
-// (d_model 128, 4 heads, L 256, batch 4, vocab of the Opticks corpus).
-func benchLM(b *testing.B, order int, norm bool) {
-	const nl, D, H, F, B, L = 2, 128, 4, 256, 4, 256
+// BenchmarkTrainPreset measures training throughput (forward + backward +
+// AdamW, float32) of the benchmark model for each preset: 2 layers,
+// d_model 128, 4 heads, L 256, batch 4, on the Opticks characters.
+//
+//	go test -run '^$' -bench TrainPreset -benchtime 3x ./nn/
+func BenchmarkTrainPreset(b *testing.B) {
 	c := data.Opticks()
-	V := c.VocabSize()
-	var blocks [][]*Var
-	var all []*Var
-	for i := 0; i < nl; i++ {
-		ps := tinyParams(V, D, H, F, tensor.Float32)
-		vs := make([]*Var, len(ps))
-		for j, p := range ps {
-			vs[j] = Param(p)
-		}
-		blocks = append(blocks, vs)
-		all = append(all, vs...)
-	}
-	opt := NewAdamW(all, 1e-3)
-	bat := data.NewBatcher(c.Train, B, L, 1)
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		ids, tg := bat.Next()
-		// Reuse tinyLM per block: the loss sums the per-block LM losses,
-		// a stand-in with the cost profile of a 2-layer model.
-		var loss *Var
-		for _, vs := range blocks {
-			l := tinyLM(vs, ids, tg, B, L, H, order, norm)
-			if loss == nil {
-				loss = l
+	const B, L = 4, 256
+	for _, name := range append(append([]string{}, Presets...), "2mamba-chunk64") {
+		b.Run(name, func(b *testing.B) {
+			var bc BlockConfig
+			if name == "2mamba-chunk64" {
+				bc = Preset("2mamba")
+				bc.Chunk = 64
 			} else {
-				loss = Add(loss, l)
+				bc = Preset(name)
 			}
-		}
-		opt.ZeroGrad()
-		loss.Backward()
-		opt.Step()
-	}
-	b.ReportMetric(float64(b.N*B*L)/time.Since(start).Seconds(), "tokens/s")
-}
-
-func BenchmarkTrainStep(b *testing.B) {
-	for _, c := range []struct {
-		order int
-		norm  bool
-	}{{OrderLinear, false}, {OrderSquared, true}, {OrderExp, true}} {
-		b.Run(fmt.Sprintf("order%d_norm%v", c.order, c.norm), func(b *testing.B) { benchLM(b, c.order, c.norm) })
+			bc.DModel, bc.Heads = 128, 4
+			m := NewLM(ModelConfig{Vocab: c.VocabSize(), Layers: 2, Block: bc, Seed: 1, DType: tensor.Float32})
+			opt := NewAdamW(m.Params(), 1e-3)
+			bat := data.NewBatcher(c.Train, B, L, 1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ids, tg := bat.Next()
+				loss := m.Loss(ids, tg, B, L, -100)
+				opt.ZeroGrad()
+				loss.Backward()
+				opt.Step()
+			}
+			b.ReportMetric(float64(b.N*B*L)/b.Elapsed().Seconds(), "tokens/s")
+		})
 	}
 }
