@@ -21,6 +21,7 @@ type BlockConfig struct {
 	DtBias bool   // Mamba-2's dt bias: dt_bias = softplus⁻¹(dt0), dt0 = exp(U[log 1e-3, log 1e-1]) (the 2Mamba configs have none)
 	DRes   bool   // D residual: y += V ⊙ D (D (H, d), init 1, taken before V ⊙ dt)
 	ZGate  bool   // output gate: y ⊙= silu(h W_z + b_z)
+	RoPE   bool   // rotary position embeddings on q and k (θ = 10000), the softmax baseline's
 	Chunk  int    // 0: quadratic form; > 0: chunked form with chunks of this length (orders 1, 2)
 }
 
@@ -28,8 +29,8 @@ type BlockConfig struct {
 // Heads left for the caller: "linear", "mamba2", "mamba2s", "2mamba",
 // "2mamba-e", "softmax". Mamba-2 here is the attention-form simplification
 // of Alg. 3 (per-head B and C, conv 2 + SiLU on q, k, discretised values, D
-// residual, Z gate, output norm), and Softmax has no RoPE (NoPE); see the
-// package doc.
+// residual, Z gate, output norm); Softmax is causal softmax attention with
+// RoPE (spec §b).
 func Preset(name string) BlockConfig {
 	switch name {
 	case "linear":
@@ -43,7 +44,7 @@ func Preset(name string) BlockConfig {
 	case "2mamba-e":
 		return BlockConfig{Order: OrderExp, Mask: "softplus", Norm: "softmax", Conv: 2, QKAct: "none", DtV: true}
 	case "softmax":
-		return BlockConfig{Order: OrderExp, Mask: "none", Norm: "softmax", QKAct: "none"}
+		return BlockConfig{Order: OrderExp, Mask: "none", Norm: "softmax", QKAct: "none", RoPE: true}
 	}
 	tensor.Errorf("nn.Preset", "name", "%q is not linear, mamba2, mamba2s, 2mamba, 2mamba-e or softmax", name)
 	return BlockConfig{}
@@ -196,6 +197,9 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 		q, k = SiLU(q), SiLU(k)
 	case "relu":
 		q, k = ReLU(q), ReLU(k)
+	}
+	if c.RoPE {
+		q, k = RoPE(q, 10000), RoPE(k, 10000)
 	}
 	var y *Var // (B, H, L, d)
 	if c.Chunk > 0 {

@@ -84,9 +84,9 @@
 // is a one-line progress bar) and a clean stop between steps when its
 // context is cancelled; Run again resumes. LossPlot renders curves as SVG.
 //
-// Two simplifications against the paper's code, by design: Mamba-2 is its
+// One simplification against the paper's code, by design: Mamba-2 is its
 // attention-form simplification (per-head B and C, no separate MLP path,
-// no grouped RMSNorm gate) and the Softmax baseline has no RoPE.
+// no grouped RMSNorm gate). The Softmax baseline uses RoPE, as in the paper.
 //
 // # Gradient checks
 //

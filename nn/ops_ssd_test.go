@@ -11,6 +11,7 @@ var ssdOpCases = []gcase{
 	{"CausalConv1d w=2", ins(rn(1, 2, 5, 3), rn(2, 3, 2), rn(3, 3)), func(x []*Var) *Var { return CausalConv1d(x[0], x[1], x[2]) }},
 	{"CausalConv1d w=4 nobias", ins(rn(1, 2, 6, 3), rn(2, 3, 4)), func(x []*Var) *Var { return CausalConv1d(x[0], x[1], nil) }},
 	{"KronFeature", ins(rn(1, 2, 3, 4)), func(x []*Var) *Var { return KronFeature(x[0]) }},
+	{"RoPE", ins(rn(1, 2, 5, 6)), func(x []*Var) *Var { return RoPE(x[0], 10000) }},
 }
 
 func TestGradCheckSSDOps(t *testing.T) { runGC(t, ssdOpCases, 1e-6) }
@@ -47,5 +48,30 @@ func TestKronFeatureIdentity(t *testing.T) {
 	}
 	if math.Abs(dot-xy*xy) > 1e-12*xy*xy {
 		t.Fatalf("φ(x)·φ(y) = %v, (x·y)² = %v", dot, xy*xy)
+	}
+}
+
+// RoPE makes scores depend on relative position only: q_t·k_s after RoPE
+// equals q_{t+1}·k_{s+1} for the same vectors.
+func TestRoPERelative(t *testing.T) {
+	q, k := tensor.Randn64(1, 8), tensor.Randn64(2, 8)
+	L := 6
+	qs, ks := tensor.Zeros64(L, 8), tensor.Zeros64(L, 8)
+	for p := 0; p < L; p++ {
+		for i := 0; i < 8; i++ {
+			qs.Set(q.At(i), p, i)
+			ks.Set(k.At(i), p, i)
+		}
+	}
+	rq, rk := RoPE(Const(qs), 10000).Value, RoPE(Const(ks), 10000).Value
+	dot := func(a, b int) float64 {
+		s := 0.0
+		for i := 0; i < 8; i++ {
+			s += rq.At(a, i) * rk.At(b, i)
+		}
+		return s
+	}
+	if math.Abs(dot(3, 1)-dot(4, 2)) > 1e-12 || math.Abs(dot(3, 1)-dot(3, 2)) < 1e-6 {
+		t.Fatalf("RoPE scores: (3,1) %v (4,2) %v (3,2) %v", dot(3, 1), dot(4, 2), dot(3, 2))
 	}
 }
