@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/furious-lab/furious/tensor"
@@ -94,4 +95,48 @@ func (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var {
 // are decayed; norms, biases, A_log, dt bias and D are not.
 func (m *LM) Decay(p *Var) bool {
 	return p.Value.Rank() >= 2 && !strings.HasSuffix(p.Name, ".D")
+}
+
+// Sample extends prompt by n tokens, each drawn from softmax(logits/T) of
+// the last position (T ≤ 0: greedy arg-max), with a seeded generator. It
+// reruns the model on the whole window (at most maxLen tokens, the last
+// ones) for every token: O(n·L²), meant for short demos.
+func (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed uint64) []int {
+	if len(prompt) == 0 {
+		tensor.Errorf("nn.LM.Sample", "prompt", "needs at least one token")
+	}
+	r := tensor.NewRNG(seed)
+	out := append([]int(nil), prompt...)
+	V := m.Cfg.Vocab
+	for i := 0; i < n; i++ {
+		ctx := out
+		if maxLen > 0 && len(ctx) > maxLen {
+			ctx = ctx[len(ctx)-maxLen:]
+		}
+		var lg []float64
+		NoGrad(func() { lg = m.Forward(ctx, 1, len(ctx)).Value.Data()[(len(ctx)-1)*V:] })
+		best := 0
+		for c := range lg {
+			if lg[c] > lg[best] {
+				best = c
+			}
+		}
+		if temperature > 0 {
+			p := make([]float64, V)
+			var z float64
+			for c := range lg {
+				p[c] = math.Exp((lg[c] - lg[best]) / temperature)
+				z += p[c]
+			}
+			u := r.Float64() * z
+			for c := range p {
+				if u -= p[c]; u < 0 {
+					best = c
+					break
+				}
+			}
+		}
+		out = append(out, best)
+	}
+	return out
 }

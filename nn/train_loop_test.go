@@ -72,3 +72,21 @@ func TestTrainerRunInterruptResume(t *testing.T) {
 		t.Fatalf("SVG does not parse: %v", err)
 	}
 }
+
+func TestSample(t *testing.T) {
+	m, c := smallCharModel(t)
+	p := c.Encode("The Light ")
+	g1 := m.Sample(p, 12, 0, 64, 1)
+	g2 := m.Sample(p, 12, 0, 64, 2)
+	s1 := m.Sample(p, 12, 1, 64, 3)
+	s2 := m.Sample(p, 12, 1, 64, 3)
+	if len(g1) != len(p)+12 || c.Decode(g1[:len(p)]) != "The Light " {
+		t.Fatalf("sample %q", c.Decode(g1))
+	}
+	for i := range g1 {
+		if g1[i] != g2[i] || s1[i] != s2[i] {
+			t.Fatal("greedy sampling must ignore the seed; sampling with one seed must repeat")
+		}
+	}
+	t.Logf("greedy %q, sampled %q", c.Decode(g1), c.Decode(s1))
+}
