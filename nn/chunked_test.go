@@ -101,3 +101,24 @@ func TestChunkedLong(t *testing.T) {
 		}
 	}
 }
+
+// Float32 chunked = float64 quadratic at L = 512 with realistic decays
+// (a = −softplus(x), x ~ N(0, 1)), forward and gradients within 1e-4.
+func TestChunkedFloat32Long(t *testing.T) {
+	const L = 512
+	q, k := tensor.Randn64(1, 1, 2, L, 16), tensor.Randn64(2, 1, 2, L, 16)
+	v, x := tensor.Randn64(3, 1, 2, L, 16), tensor.Randn64(4, 1, 2, L)
+	a := mapNew(x, func(u float64) float64 { return -softplus(u) })
+	dO := tensor.Randn64(5, 1, 2, L, 16)
+	f32 := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32) }
+	want := AttentionForward(q, k, v, a, OrderSquared, true)
+	gq := AttentionBackward(q, k, v, a, OrderSquared, true, dO)
+	got := chunkRun(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, nil, nil)
+	gc := ChunkedAttentionBackward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, f32(dO))
+	ef := RelErr(got, want)
+	eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
+	t.Logf("2Mamba L %d chunk 64: float32 chunked vs float64 quadratic: forward %.2e, gradients %.2e", L, ef, eg)
+	if !(ef < 1e-4) || !(eg < 1e-4) {
+		t.Errorf("float32 chunked: forward %v gradients %v", ef, eg)
+	}
+}

@@ -84,7 +84,8 @@ type Trainer struct {
 	next    int
 }
 
-// NewTrainer returns a Trainer over params with AdamW and sched.
+// NewTrainer returns a Trainer over params with AdamW and sched. For an LM,
+// set t.Opt.Decay = m.Decay so that norms, biases, A_log and D are not decayed.
 func NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer {
 	return &Trainer{Params: params, Opt: NewAdamW(params, sched.Peak), Schedule: sched, Step: step}
 }
