@@ -84,6 +84,11 @@
 // is a one-line progress bar) and a clean stop between steps when its
 // context is cancelled; Run again resumes. LossPlot renders curves as SVG.
 //
+// CompareMQAR and CompareChars train the same small model with each preset
+// on MQAR or on the Opticks characters and return a table (Markdown) and
+// test-loss curves (LossPlot): the experiment in one notebook call.
+// Results of a run are in nn/testdata/experiment.
+//
 // One simplification against the paper's code, by design: Mamba-2 is its
 // attention-form simplification (per-head B and C, no separate MLP path,
 // no grouped RMSNorm gate). The Softmax baseline uses RoPE, as in the paper.
