@@ -163,6 +163,12 @@ func bcastIndex(in, out []int) []int {
 		}
 		return idx
 	}
+	if n := numel(in); isSuffix(in, out) { // (D) into (B, L, D): wrap around
+		for i := range idx {
+			idx[i] = i % n
+		}
+		return idx
+	}
 	st := bstrides(in, out)
 	cnt := make([]int, len(out))
 	off := 0
@@ -318,4 +324,20 @@ func parallelFor(n int, f func(i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// isSuffix reports whether in, without leading 1s, is a suffix of out.
+func isSuffix(in, out []int) bool {
+	for len(in) > 0 && in[0] == 1 {
+		in = in[1:]
+	}
+	if len(in) > len(out) {
+		return false
+	}
+	for i := range in {
+		if in[len(in)-1-i] != out[len(out)-1-i] {
+			return false
+		}
+	}
+	return true
 }
