@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/furious-lab/furious/tensor"
 )
 
 // Progress is what a training run reports after every step.
@@ -94,7 +96,9 @@ func NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Tr
 func (t *Trainer) Done() int { return t.next }
 
 // Run trains until Schedule.Total steps are done or ctx is cancelled (then
-// it returns ctx.Err() with the model intact after a whole step).
+// it returns ctx.Err() with the model intact after a whole step). A NaN or
+// infinite loss stops it before the update with an *tensor.Error matching
+// tensor.ErrNotFinite.
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
 	var side time.Duration // time spent evaluating and checkpointing
@@ -115,6 +119,10 @@ func (t *Trainer) Run(ctx context.Context) error {
 		i := t.next
 		lr := t.Schedule.LR(i)
 		loss, n := t.Step(i)
+		if l := loss.Item(); math.IsNaN(l) || math.IsInf(l, 0) {
+			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrNotFinite,
+				Msg: fmt.Sprintf("loss is %v at step %d (lr %.2g); parameters are those after step %d", l, i+1, lr, i)}
+		}
 		t.Opt.ZeroGrad()
 		loss.Backward()
 		gn := ClipGradNorm(t.Params, t.ClipNorm)

@@ -3,6 +3,7 @@ package nn
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -89,4 +90,20 @@ func TestSample(t *testing.T) {
 		}
 	}
 	t.Logf("greedy %q, sampled %q", c.Decode(g1), c.Decode(s1))
+}
+
+func TestTrainerStopsOnNaN(t *testing.T) {
+	w := Param(tensor.FromFloat64([]float64{1, 2}))
+	tr := NewTrainer([]*Var{w}, Schedule{Peak: 0.1, Total: 10}, func(i int) (*Var, int) {
+		l := Sum(Square(w))
+		if i == 3 {
+			l = Log(Scale(l, -1)) // log of a negative number
+		}
+		return l, 1
+	})
+	err := tr.Run(context.Background())
+	if !errors.Is(err, tensor.ErrNotFinite) || tr.Done() != 3 {
+		t.Fatalf("err %v after %d steps", err, tr.Done())
+	}
+	t.Log(err)
 }
