@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/furious-lab/furious/tensor"
 )
@@ -170,7 +171,8 @@ func SaveParams(path string, params []*Var, metadata map[string]string) error {
 
 // LoadParams reads path and copies each tensor into the param of that name
 // (converting the dtype to the param's). Every param must be present with
-// its shape; extra tensors in the file are an error too. It returns the
+// its shape; extra tensors in the file are an error too, except optimiser
+// state (names starting "optim/", see SaveCheckpoint). It returns the
 // file's metadata.
 func LoadParams(path string, params []*Var) (map[string]string, error) {
 	f, err := os.Open(path)
@@ -184,7 +186,7 @@ func LoadParams(path string, params []*Var) (map[string]string, error) {
 	}
 	byName := ParamsByName(params)
 	for name := range ts {
-		if _, ok := byName[name]; !ok {
+		if _, ok := byName[name]; !ok && !strings.HasPrefix(name, optimPrefix) {
 			return nil, fmt.Errorf("nn.LoadParams: %s has tensor %q that no parameter is named", path, name)
 		}
 	}
@@ -202,6 +204,77 @@ func LoadParams(path string, params []*Var) (map[string]string, error) {
 		} else {
 			copy(p.Value.Float32s(), t.Float32s())
 		}
+	}
+	return meta, nil
+}
+
+const optimPrefix = "optim/"
+
+// SaveCheckpoint writes params and the AdamW moments (as F64 tensors named
+// "optim/m/<param>" and "optim/v/<param>") with metadata "step" = o.T, so
+// that training can resume exactly (LoadCheckpoint).
+func SaveCheckpoint(path string, params []*Var, o *AdamW, metadata map[string]string) error {
+	m := map[string]*tensor.Tensor{}
+	for name, p := range ParamsByName(params) {
+		m[name] = p.Value
+	}
+	meta := map[string]string{}
+	for k, v := range metadata {
+		meta[k] = v
+	}
+	if o != nil {
+		meta["step"] = fmt.Sprint(o.T)
+		for i, p := range o.Params {
+			if o.m == nil || o.m[i] == nil {
+				continue
+			}
+			m[optimPrefix+"m/"+p.Name] = tensor.FromFloat64(o.m[i], p.Value.Shape()...)
+			m[optimPrefix+"v/"+p.Name] = tensor.FromFloat64(o.v[i], p.Value.Shape()...)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := WriteSafetensors(f, m, meta); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// LoadCheckpoint restores params (as LoadParams) and, when o is non-nil,
+// the AdamW moments and step count saved by SaveCheckpoint. It returns the
+// metadata.
+func LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error) {
+	meta, err := LoadParams(path, params)
+	if err != nil || o == nil {
+		return meta, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ts, _, err := ReadSafetensors(f)
+	if err != nil {
+		return nil, err
+	}
+	var step int
+	if _, err := fmt.Sscan(meta["step"], &step); err != nil {
+		return nil, fmt.Errorf("nn.LoadCheckpoint: %s has no step in its metadata", path)
+	}
+	o.T = step
+	o.m, o.v = make([][]float64, len(o.Params)), make([][]float64, len(o.Params))
+	for i, p := range o.Params {
+		mt, vt := ts[optimPrefix+"m/"+p.Name], ts[optimPrefix+"v/"+p.Name]
+		if mt == nil || vt == nil {
+			continue // no moments yet (the parameter never had a gradient)
+		}
+		if !sameShape(mt.Shape(), p.Value.Shape()) || !sameShape(vt.Shape(), p.Value.Shape()) {
+			return nil, fmt.Errorf("nn.LoadCheckpoint: %s: optimiser state of %q has shape %s, the parameter %s", path, p.Name, tensor.ShapeString(mt.Shape()), tensor.ShapeString(p.Value.Shape()))
+		}
+		o.m[i], o.v[i] = mt.As(tensor.Float64).Float64s(), vt.As(tensor.Float64).Float64s()
 	}
 	return meta, nil
 }

@@ -77,8 +77,9 @@ type Trainer struct {
 	Eval       func() float64
 	EvalEvery  int
 	OnProgress func(Progress) // nil: silent
-	// Checkpoint, when set, receives a path every CheckpointEvery steps
-	// and at the end; SaveParams(path, Params) is written there.
+	// Checkpoint, when set, is a path written every CheckpointEvery steps
+	// and at the end with SaveCheckpoint (parameters and AdamW state);
+	// Resume reads it back.
 	Checkpoint      string
 	CheckpointEvery int
 
@@ -137,7 +138,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 			rec.TestLoss = test
 		}
 		if t.Checkpoint != "" && (last || (t.CheckpointEvery > 0 && t.next%t.CheckpointEvery == 0)) {
-			if err := SaveParams(t.Checkpoint, t.Params, map[string]string{"step": fmt.Sprint(t.next)}); err != nil {
+			if err := SaveCheckpoint(t.Checkpoint, t.Params, t.Opt, nil); err != nil {
 				return err
 			}
 		}
@@ -150,6 +151,17 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Resume loads a checkpoint written by Run (parameters, AdamW moments and
+// step) so that the next Run continues from that step. History is not
+// restored.
+func (t *Trainer) Resume(path string) error {
+	_, err := LoadCheckpoint(path, t.Params, t.Opt)
+	if err == nil {
+		t.next = t.Opt.T
+	}
+	return err
 }
 
 // Curves returns the run's training and test losses as plot series.
