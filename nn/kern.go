@@ -32,19 +32,35 @@ func numel(shape []int) int {
 	return n
 }
 
+// ranges calls f(lo, hi) over [0, n) split across GOMAXPROCS goroutines
+// when n is large enough to pay for them (elementwise ops are independent).
+func ranges(n int, f func(lo, hi int)) {
+	const grain = 1 << 15
+	parts := min(runtime.GOMAXPROCS(0), n/grain)
+	if parts <= 1 {
+		f(0, n)
+		return
+	}
+	parallelFor(parts, func(p int) { f(p*n/parts, (p+1)*n/parts) })
+}
+
 // mapNew returns f applied to every element of x.
 func mapNew(x *tensor.Tensor, f func(float64) float64) *tensor.Tensor {
 	out := zerosLike(x)
 	if x.DType() == tensor.Float64 {
 		o, a := out.Float64s(), x.Float64s()
-		for i, v := range a {
-			o[i] = f(v)
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = f(a[i])
+			}
+		})
 	} else {
 		o, a := out.Float32s(), x.Float32s()
-		for i, v := range a {
-			o[i] = float32(f(float64(v)))
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = float32(f(float64(a[i])))
+			}
+		})
 	}
 	return out
 }
@@ -54,14 +70,18 @@ func zipNew(a, b *tensor.Tensor, f func(x, y float64) float64) *tensor.Tensor {
 	out := zerosLike(a)
 	if a.DType() == tensor.Float64 {
 		o, x, y := out.Float64s(), a.Float64s(), b.Float64s()
-		for i := range o {
-			o[i] = f(x[i], y[i])
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = f(x[i], y[i])
+			}
+		})
 	} else {
 		o, x, y := out.Float32s(), a.Float32s(), b.Float32s()
-		for i := range o {
-			o[i] = float32(f(float64(x[i]), float64(y[i])))
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = float32(f(float64(x[i]), float64(y[i])))
+			}
+		})
 	}
 	return out
 }
@@ -71,14 +91,18 @@ func zip3New(a, b, c *tensor.Tensor, f func(x, y, z float64) float64) *tensor.Te
 	out := zerosLike(a)
 	if a.DType() == tensor.Float64 {
 		o, x, y, z := out.Float64s(), a.Float64s(), b.Float64s(), c.Float64s()
-		for i := range o {
-			o[i] = f(x[i], y[i], z[i])
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = f(x[i], y[i], z[i])
+			}
+		})
 	} else {
 		o, x, y, z := out.Float32s(), a.Float32s(), b.Float32s(), c.Float32s()
-		for i := range o {
-			o[i] = float32(f(float64(x[i]), float64(y[i]), float64(z[i])))
-		}
+		ranges(len(o), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				o[i] = float32(f(float64(x[i]), float64(y[i]), float64(z[i])))
+			}
+		})
 	}
 	return out
 }
