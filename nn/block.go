@@ -9,6 +9,7 @@ import (
 
 // BlockConfig chooses the axes of one attention block (spec §d). Package
 // ssd's presets map onto it; Preset gives the six of the paper's figures.
+// Empty strings mean "none".
 type BlockConfig struct {
 	DModel int // hidden size; head dim d = DModel / Heads
 	Heads  int
@@ -76,11 +77,14 @@ func (c BlockConfig) check() {
 	if c.Heads < 1 || c.DModel < c.Heads || c.DModel%c.Heads != 0 {
 		tensor.Errorf(op, "DModel", "%d is not a positive multiple of Heads %d", c.DModel, c.Heads)
 	}
-	ok := map[string]bool{"none": true, "softplus": true, "discretize": true, "forget": true}
+	if c.Order != OrderLinear && c.Order != OrderSquared && c.Order != OrderExp {
+		tensor.Errorf(op, "Order", "%d is not OrderLinear (1), OrderSquared (2) or OrderExp (-1)", c.Order)
+	}
+	ok := map[string]bool{"": true, "none": true, "softplus": true, "discretize": true, "forget": true}
 	if !ok[c.Mask] {
 		tensor.Errorf(op, "Mask", "%q is not none, softplus, discretize or forget", c.Mask)
 	}
-	if c.Norm != "output" && c.Norm != "softmax" && c.Norm != "none" {
+	if c.Norm != "output" && c.Norm != "softmax" && c.Norm != "none" && c.Norm != "" {
 		tensor.Errorf(op, "Norm", "%q is not output, softmax or none", c.Norm)
 	}
 	if c.QKAct != "none" && c.QKAct != "silu" && c.QKAct != "relu" && c.QKAct != "" {

@@ -54,3 +54,26 @@ func TestGradCheckPresetModels(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockConfigErrors(t *testing.T) {
+	in := NewInit(1, tensor.Float64)
+	for name, c := range map[string]BlockConfig{
+		"heads": {DModel: 10, Heads: 4, Order: 1},
+		"order": {DModel: 8, Heads: 2},
+		"mask":  {DModel: 8, Heads: 2, Order: 1, Mask: "cosine"},
+		"norm":  {DModel: 8, Heads: 2, Order: 1, Norm: "layer"},
+		"chunk": {DModel: 8, Heads: 2, Order: OrderExp, Chunk: 4},
+	} {
+		if err := tensor.Catch(func() { NewAttnBlock(in, "b", c) }); err == nil {
+			t.Errorf("%s: no error", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+	// A user-built variant: squared, forget gate, ReLU features, no norm.
+	b := NewAttnBlock(in, "b", BlockConfig{DModel: 8, Heads: 2, Order: OrderSquared, Mask: "forget", QKAct: "relu"})
+	y := b.Forward(Const(tensor.Randn64(1, 2, 5, 8)))
+	if s := y.Value.Shape(); len(s) != 3 || s[2] != 8 {
+		t.Fatalf("block output %v", s)
+	}
+}
