@@ -1,0 +1,259 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/furious-lab/furious/tensor"
+)
+
+// Orders of the score feature map f(s) in Attention.
+const (
+	OrderLinear  = 1  // f(s) = s            (linear attention, Mamba-2)
+	OrderSquared = 2  // f(s) = s²           (2Mamba)
+	OrderExp     = -1 // f(s) = eˢ           (2Mamba-E; with SMNorm and a mask = FoX)
+)
+
+// AttnGrads are the gradients of one Attention call (spec §f).
+// DAN and DAM are the query-side and key-side gradients w.r.t. the A-mask
+// cumsum Acs (B, H, L); DAcs = DAN + DAM; DA = reverse-cumsum(DAcs) is the
+// gradient w.r.t. the per-step log-decays a. The D* of a maskless call are nil.
+type AttnGrads struct {
+	DQ, DK, DV         *tensor.Tensor // (B, H, L, d), (B, H, L, d), (B, H, L, dv)
+	DAN, DAM, DAcs, DA *tensor.Tensor // (B, H, L) each
+}
+
+// Attention is the quadratic (attention) form of spec §e, per head:
+//
+//	s_ij = q_i·k_j / √d,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 without a mask),
+//	P_ij = f(s_ij)·AM_ij for j ≤ i, 0 for j > i,
+//	y_i  = Σ_j P_ij v_j            (no norm)
+//	y_i  = Σ_j P_ij v_j / Σ_j P_ij (smNorm: softmax-like normalisation)
+//
+// q, k (B, H, L, d), v (B, H, L, dv), a (B, H, L) per-step log-decay or nil
+// (no A-mask) → y (B, H, L, dv). order is OrderLinear, OrderSquared or
+// OrderExp. The mask is built from segment sums Σ_{u=j+1}^{i} a_u (not from
+// differences of one global cumsum, spec §a). For OrderExp the exponent
+// s_ij + log AM_ij is offset by its row maximum when smNorm is set (the
+// offset cancels). A row whose normaliser Σ_j P_ij is exactly 0 is divided
+// by 1. The backward pass is AttentionBackward (whole L×L matrices per
+// head, recomputed from the inputs, GEMMs through blas). This is the small
+// reference form for training; package ssd's forms are the fast path.
+func Attention(q, k, v, a *Var, order int, smNorm bool) *Var {
+	var at *tensor.Tensor
+	if a != nil {
+		at = a.Value
+	}
+	y := attnRun(q.Value, k.Value, v.Value, at, order, smNorm, nil, nil, 0)
+	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
+		gr := AttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, g)
+		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
+	})
+}
+
+// AttentionForward is Attention on plain tensors, without a graph.
+func AttentionForward(q, k, v, a *tensor.Tensor, order int, smNorm bool) *tensor.Tensor {
+	return attnRun(q, k, v, a, order, smNorm, nil, nil, 0)
+}
+
+// AttentionBackward returns the gradients of Attention for the output
+// gradient dO (B, H, L, dv), by the formulas of spec §f (scale c = 1/√d,
+// M the causal mask, AM the A-mask, G = dO Vᵀ):
+//
+//	no norm:  E = G ⊙ M,  dV = Pᵀ dO,  dlogAM = E ⊙ P
+//	smNorm:   Y_N = P / Σ_j P,  G' = (G − Σ_j Y_N ⊙ G) ⊙ M,  E = G' / Σ_j P,
+//	          dV = Y_Nᵀ dO,  dlogAM = Y_N ⊙ G'
+//	dS = E ⊙ f'(s) ⊙ AM (f' = 1, 2s, eˢ),  dQ = c·dS K,  dK = c·dSᵀ Q
+//	dA^N_i = Σ_j dlogAM_ij,  dA^M_j = −Σ_i dlogAM_ij,  da = revcumsum(dA^N + dA^M)
+//
+// These are C.1 (linear), C.2 (linear + softmax norm), C.3 (A-gated),
+// C.4 (squared + A-mask), C.5 as corrected in the spec (squared + A-mask +
+// softmax norm: D = 2·s ⊙ AM ⊙ G'/S) and C.6 (exp + softmax norm:
+// D = Y_N ⊙ G'). With smNorm, dA^N = Σ_j Y_N ⊙ G' = dO·y − dO·y = 0.
+func AttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor) AttnGrads {
+	gr := AttnGrads{DQ: zerosLike(q), DK: zerosLike(k), DV: zerosLike(v)}
+	if a != nil {
+		gr.DAN, gr.DAM = zerosLike(a), zerosLike(a)
+	}
+	attnRun(q, k, v, a, order, smNorm, dO, &gr, 0)
+	if a != nil {
+		gr.DAcs = addNew(gr.DAN, gr.DAM)
+		s := a.Shape()
+		L := s[len(s)-1]
+		gr.DA = cumsumT(gr.DAcs, numel(s)/max(L, 1), L, 1, true)
+	}
+	return gr
+}
+
+// attnRun checks shapes and runs the forward (dO == nil, returns y) or the
+// backward (fills gr) for every (batch, head): the quadratic form when
+// chunk is 0, the chunked form with chunks of that length otherwise.
+func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor, gr *AttnGrads, chunk int) *tensor.Tensor {
+	const op = "nn.Attention"
+	qs := q.Shape()
+	tensor.CheckShape(op, "q", qs, "(want (B, H, L, d))", -1, -1, -1, -1)
+	B, H, L, d := qs[0], qs[1], qs[2], qs[3]
+	tensor.CheckShape(op, "k", k.Shape(), "(same as q)", B, H, L, d)
+	tensor.CheckShape(op, "v", v.Shape(), "(want (B, H, L, dv) with q "+tensor.ShapeString(qs)+")", B, H, L, -1)
+	dv := v.Dim(3)
+	if a != nil {
+		tensor.CheckShape(op, "a", a.Shape(), "(want (B, H, L) with q "+tensor.ShapeString(qs)+")", B, H, L)
+	}
+	if dO != nil {
+		tensor.CheckShape(op, "dO", dO.Shape(), "(the output's shape)", B, H, L, dv)
+	}
+	if order != OrderLinear && order != OrderSquared && order != OrderExp {
+		tensor.Errorf(op, "order", "%d is not OrderLinear (1), OrderSquared (2) or OrderExp (-1)", order)
+	}
+	for _, t := range []*tensor.Tensor{k, v, a, dO} {
+		if t != nil && t.DType() != q.DType() {
+			tensor.Errorf(op, "inputs", "mix %s and %s", q.DType(), t.DType())
+		}
+	}
+	sp := attnSpec{order: order, norm: smNorm, masked: a != nil, c: 1 / math.Sqrt(float64(d)), L: L, d: d, dv: dv}
+	var y *tensor.Tensor
+	if dO == nil {
+		y = tensor.New(q.DType(), B, H, L, dv)
+	}
+	// Heads are independent and write disjoint slices: run them in parallel.
+	parallelFor(B*H, func(bh int) {
+		switch {
+		case q.DType() == tensor.Float64 && chunk > 0:
+			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
+		case q.DType() == tensor.Float64:
+			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
+		case chunk > 0:
+			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
+		default:
+			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
+		}
+	})
+	return y
+}
+
+func sl64(t *tensor.Tensor) []float64 { return slice64(t) }
+func sl32(t *tensor.Tensor) []float32 { return slice32(t) }
+
+type gradSlices[T float] struct{ dq, dk, dv, dan, dam, da []T }
+
+func gr64(g *AttnGrads) *gradSlices[float64] {
+	if g == nil {
+		return nil
+	}
+	return &gradSlices[float64]{slice64(g.DQ), slice64(g.DK), slice64(g.DV), slice64(g.DAN), slice64(g.DAM), slice64(g.DA)}
+}
+
+func gr32(g *AttnGrads) *gradSlices[float32] {
+	if g == nil {
+		return nil
+	}
+	return &gradSlices[float32]{slice32(g.DQ), slice32(g.DK), slice32(g.DV), slice32(g.DAN), slice32(g.DAM), slice32(g.DA)}
+}
+
+type attnSpec struct {
+	order    int
+	norm     bool
+	masked   bool
+	c        float64 // 1/√d
+	L, d, dv int
+}
+
+// attnHead runs one (batch, head) slice bh: forward into y, or, when gr is
+// non-nil, the backward pass from dO into gr.
+func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlices[T]) {
+	L, d, dv := sp.L, sp.d, sp.dv
+	qh, kh, vh := q[bh*L*d:(bh+1)*L*d], k[bh*L*d:(bh+1)*L*d], v[bh*L*dv:(bh+1)*L*dv]
+	s := make([]T, L*L) // s_ij = c·q_i·k_j
+	gemm(false, true, L, L, d, sp.c, qh, d, kh, d, 0, s, L)
+	lm := make([]float64, L*L) // log AM_ij = Σ_{u=j+1}^{i} a_u (j ≤ i)
+	if sp.masked {
+		ah := a[bh*L : (bh+1)*L]
+		for i := 0; i < L; i++ {
+			var acc float64
+			for j := i; j >= 0; j-- {
+				lm[i*L+j] = acc
+				acc += float64(ah[j])
+			}
+		}
+	}
+	// w = P (no norm) or Y_N = P/S (norm); den_i = S_i (1 without norm).
+	w, den := make([]T, L*L), make([]float64, L)
+	for i := 0; i < L; i++ {
+		off := 0.0
+		if sp.order == OrderExp && sp.norm {
+			off = math.Inf(-1)
+			for j := 0; j <= i; j++ {
+				off = math.Max(off, float64(s[i*L+j])+lm[i*L+j])
+			}
+		}
+		var sum float64
+		for j := 0; j <= i; j++ {
+			sv := float64(s[i*L+j])
+			var p float64
+			switch sp.order {
+			case OrderLinear:
+				p = sv * math.Exp(lm[i*L+j])
+			case OrderSquared:
+				p = sv * sv * math.Exp(lm[i*L+j])
+			default:
+				p = math.Exp(sv + lm[i*L+j] - off)
+			}
+			w[i*L+j] = T(p)
+			sum += p
+		}
+		den[i] = 1
+		if sp.norm && sum != 0 {
+			den[i] = sum
+			for j := 0; j <= i; j++ {
+				w[i*L+j] = T(float64(w[i*L+j]) / sum)
+			}
+		}
+	}
+	if gr == nil {
+		gemm(false, false, L, dv, L, 1, w, L, vh, dv, 0, y[bh*L*dv:], dv) // y = W V
+		return
+	}
+	dOh := dO[bh*L*dv : (bh+1)*L*dv]
+	gemm(true, false, L, dv, L, 1, w, L, dOh, dv, 0, gr.dv[bh*L*dv:], dv) // dV = Wᵀ dO
+	g := make([]T, L*L)                                                   // G = dO Vᵀ
+	gemm(false, true, L, L, dv, 1, dOh, dv, vh, dv, 0, g, L)
+	ds := make([]T, L*L)
+	dam := make([]float64, L) // key side, accumulated over rows in float64
+	for i := 0; i < L; i++ {
+		var r float64 // Σ_j Y_N_ij G_ij = dO_i·y_i
+		if sp.norm {
+			for j := 0; j <= i; j++ {
+				r += float64(w[i*L+j]) * float64(g[i*L+j])
+			}
+		}
+		var dan float64
+		for j := 0; j <= i; j++ {
+			gt := float64(g[i*L+j]) - r // G' (or G without norm)
+			wv := float64(w[i*L+j])
+			dl := gt * wv // dlogAM_ij = E ⊙ P
+			var dsv float64
+			switch sp.order {
+			case OrderLinear:
+				dsv = gt * math.Exp(lm[i*L+j]) / den[i]
+			case OrderSquared:
+				dsv = gt * 2 * float64(s[i*L+j]) * math.Exp(lm[i*L+j]) / den[i]
+			default:
+				dsv = dl
+			}
+			ds[i*L+j] = T(dsv)
+			if sp.masked {
+				dan += dl
+				dam[j] -= dl
+			}
+		}
+		if sp.masked {
+			gr.dan[bh*L+i] = T(dan)
+		}
+	}
+	if sp.masked {
+		for j, x := range dam {
+			gr.dam[bh*L+j] = T(x)
+		}
+	}
+	gemm(false, false, L, d, L, sp.c, ds, L, kh, d, 0, gr.dq[bh*L*d:], d) // dQ = c·dS K
+	gemm(true, false, L, d, L, sp.c, ds, L, qh, d, 0, gr.dk[bh*L*d:], d)  // dK = c·dSᵀ Q
+}

@@ -1,0 +1,42 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// BenchmarkTrainPreset measures training throughput (forward + backward +
+// AdamW, float32) of the benchmark model for each preset: 2 layers,
+// d_model 128, 4 heads, L 256, batch 4, on the Opticks characters.
+//
+//	go test -run '^$' -bench TrainPreset -benchtime 3x ./nn/
+func BenchmarkTrainPreset(b *testing.B) {
+	c := data.Opticks()
+	const B, L = 4, 256
+	for _, name := range append(append([]string{}, Presets...), "2mamba-chunk64") {
+		b.Run(name, func(b *testing.B) {
+			var bc BlockConfig
+			if name == "2mamba-chunk64" {
+				bc = Preset("2mamba")
+				bc.Chunk = 64
+			} else {
+				bc = Preset(name)
+			}
+			bc.DModel, bc.Heads = 128, 4
+			m := NewLM(ModelConfig{Vocab: c.VocabSize(), Layers: 2, Block: bc, Seed: 1, DType: tensor.Float32})
+			opt := NewAdamW(m.Params(), 1e-3)
+			bat := data.NewBatcher(c.Train, B, L, 1)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				ids, tg := bat.Next()
+				loss := m.Loss(ids, tg, B, L, -100)
+				opt.ZeroGrad()
+				loss.Backward()
+				opt.Step()
+			}
+			b.ReportMetric(float64(b.N*B*L)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/furious-lab/furious/tensor"
+)
+
+// The chunked form equals the quadratic form, forward and backward, for
+// orders 1 and 2 × mask × norm and chunk sizes that divide L, do not, are
+// 1, and exceed L.
+func TestChunkedMatchesQuadratic(t *testing.T) {
+	worstF, worstG := 0.0, 0.0
+	for _, v := range attnVariants {
+		if v.order == OrderExp {
+			continue
+		}
+		for _, Q := range []int{1, 3, 7, 16} {
+			in := attnInputs(v, 41)
+			a := in[3]
+			if !v.masked {
+				a = nil
+			}
+			want := AttentionForward(in[0], in[1], in[2], a, v.order, v.norm)
+			got := chunkRun(in[0], in[1], in[2], a, v.order, v.norm, Q, nil, nil)
+			ef := RelErr(got, want)
+			dO := tensor.Randn64(8, aB, aH, aL, aDV)
+			gq := AttentionBackward(in[0], in[1], in[2], a, v.order, v.norm, dO)
+			gc := ChunkedAttentionBackward(in[0], in[1], in[2], a, v.order, v.norm, Q, dO)
+			eg := math.Max(RelErr(gc.DQ, gq.DQ), math.Max(RelErr(gc.DK, gq.DK), RelErr(gc.DV, gq.DV)))
+			if a != nil {
+				eg = math.Max(eg, RelErr(gc.DA, gq.DA))
+			}
+			worstF, worstG = math.Max(worstF, ef), math.Max(worstG, eg)
+			if !(ef < 1e-13) || !(eg < 1e-12) {
+				t.Errorf("%s chunk %d: forward rel err %v, gradients %v", v.name, Q, ef, eg)
+			}
+		}
+	}
+	t.Logf("chunked vs quadratic (orders 1, 2; 8 variants × chunks 1, 3, 7, 16 at L = %d): forward %.2e, gradients %.2e", aL, worstF, worstG)
+}
+
+func TestGradCheckChunked(t *testing.T) {
+	var cases []gcase
+	for _, v := range attnVariants {
+		if v.order == OrderExp {
+			continue
+		}
+		v := v
+		cases = append(cases, gcase{fmt.Sprintf("chunked(3) %s", v.name), func() []*tensor.Tensor {
+			in := attnInputs(v, 13)
+			if !v.masked {
+				in = in[:3]
+			}
+			return in
+		}, func(x []*Var) *Var {
+			var a *Var
+			if v.masked {
+				a = x[3]
+			}
+			return ChunkedAttention(x[0], x[1], x[2], a, v.order, v.norm, 3)
+		}})
+	}
+	runGC(t, cases, 1e-6)
+	f32vs64(t, cases, 1e-4)
+}
+
+func TestChunkedRejectsExp(t *testing.T) {
+	q := tensor.Zeros64(1, 1, 4, 2)
+	if err := tensor.Catch(func() { chunkRun(q, q, q, nil, OrderExp, true, 2, nil, nil) }); err == nil {
+		t.Fatal("OrderExp accepted by the chunked form")
+	} else {
+		t.Log(err)
+	}
+}
+
+// A longer sequence with several full chunks and a ragged tail.
+func TestChunkedLong(t *testing.T) {
+	q, k := tensor.Randn64(1, 1, 2, 70, 8), tensor.Randn64(2, 1, 2, 70, 8)
+	v, a := tensor.Randn64(3, 1, 2, 70, 5), tensor.Rand64(4, -0.3, 0, 1, 2, 70)
+	dO := tensor.Randn64(5, 1, 2, 70, 5)
+	for _, order := range []int{OrderLinear, OrderSquared} {
+		for _, norm := range []bool{false, true} {
+			if order == OrderLinear && norm {
+				continue // needs a positive score image
+			}
+			want := AttentionForward(q, k, v, a, order, norm)
+			gq := AttentionBackward(q, k, v, a, order, norm, dO)
+			for _, Q := range []int{16, 5} {
+				got := chunkRun(q, k, v, a, order, norm, Q, nil, nil)
+				gc := ChunkedAttentionBackward(q, k, v, a, order, norm, Q, dO)
+				ef := RelErr(got, want)
+				eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
+				t.Logf("order %d norm %v chunk %d, L 70: forward %.2e gradients %.2e", order, norm, Q, ef, eg)
+				if !(ef < 1e-12) || !(eg < 1e-11) {
+					t.Errorf("order %d norm %v chunk %d: forward %v gradients %v", order, norm, Q, ef, eg)
+				}
+			}
+		}
+	}
+}
+
+// Float32 chunked = float64 quadratic at L = 512 with realistic decays
+// (a = −softplus(x), x ~ N(0, 1)), forward and gradients within 1e-4.
+func TestChunkedFloat32Long(t *testing.T) {
+	const L = 512
+	q, k := tensor.Randn64(1, 1, 2, L, 16), tensor.Randn64(2, 1, 2, L, 16)
+	v, x := tensor.Randn64(3, 1, 2, L, 16), tensor.Randn64(4, 1, 2, L)
+	a := mapNew(x, func(u float64) float64 { return -softplus(u) })
+	dO := tensor.Randn64(5, 1, 2, L, 16)
+	f32 := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32) }
+	want := AttentionForward(q, k, v, a, OrderSquared, true)
+	gq := AttentionBackward(q, k, v, a, OrderSquared, true, dO)
+	got := chunkRun(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, nil, nil)
+	gc := ChunkedAttentionBackward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, f32(dO))
+	ef := RelErr(got, want)
+	eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
+	t.Logf("2Mamba L %d chunk 64: float32 chunked vs float64 quadratic: forward %.2e, gradients %.2e", L, ef, eg)
+	if !(ef < 1e-4) || !(eg < 1e-4) {
+		t.Errorf("float32 chunked: forward %v gradients %v", ef, eg)
+	}
+}

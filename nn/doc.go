@@ -1,0 +1,116 @@
+// Package nn trains models: a reverse-mode autograd engine over
+// tensor.Tensor, gradients for the ops a model needs, the quadratic
+// attention form of every 2Mamba/Mamba-2 variant with its whole-tensor
+// backward pass, finite-difference gradient checks, optimisers, schedules,
+// layers and safetensors checkpoints. Data (MQAR, the Opticks character
+// corpus) lives in nn/data.
+//
+// # Overview
+//
+// A Var is a node of the graph. Leaves are Param (trainable) or Const;
+// every op (Add, MatMul, RMSNorm, Attention, ...) returns a new Var that
+// remembers its parents and a BackwardFunc. Backward, called on a
+// one-element loss, walks the graph once in reverse topological order and
+// adds dL/dx to x.Grad for every Param x:
+//
+//	w := nn.Param(tensor.Randn(1, 16, 8))            // (D, E)
+//	x := nn.Const(tensor.Randn(2, 4, 16))            // (B, L, D)
+//	loss := nn.Mean(nn.Square(nn.MatMul(x, w)))      // ()
+//	loss.Backward()                                  // w.Grad: (D, E)
+//
+// Each backward is a whole-tensor formula (a GEMM, a row-wise softmax
+// Jacobian, a reverse cumsum), never a tape of scalar operations.
+// Gradients accumulate across Backward calls until ZeroGrad; the graph is
+// released by Backward, so call it once per forward pass. NoGrad(f) runs f
+// without recording (evaluation, optimiser steps). New differentiable ops
+// (ssd primitives) are added with NewOp(value, parents, back).
+//
+// # Dtypes
+//
+// Every op works in float32 (the default, what training uses) and float64
+// (what GradCheck uses); the result has the inputs' dtype and mixing dtypes
+// panics. Reductions (sums, norms, softmax) accumulate in float64 in both.
+//
+// # Broadcasting
+//
+// Add, Sub, Mul and Div follow numpy: shapes align on the right and a
+// size-1 or missing dim stretches, e.g. (B, L, D) + (D) or
+// (B, H, L, d) ⊙ (H, 1, d). The gradient of a stretched input is summed
+// back to its shape. MatMul is batched over equal leading dims, or shares a
+// 2-D right operand across the batch (a linear layer).
+//
+// # Attention
+//
+// Attention computes the quadratic (attention) form of spec §e for order
+// 1, 2 or exp, with or without the A-mask and with or without softmax
+// normalisation, scale 1/√d, and returns its gradients by the formulas of
+// spec §f (Appendix C, with C.5 corrected). It is the small reference used
+// for training until package ssd's forward and the chunked backward are
+// wired in. Heads run in parallel (GOMAXPROCS goroutines).
+//
+// ChunkedAttention is the chunked (SSD) form for orders 1 and 2 with its
+// own reverse-chunk backward pass (the state gradient flows backwards
+// chunk by chunk); it matches Attention to ≤ 1e-15 forward and backward in
+// float64 and is what long sequences should use.
+//
+// # The block's other primitives
+//
+// CausalConv1d (depthwise, zero history, spec §d step 2) and KronFeature
+// (the order-2 symmetric Kronecker map φ with φ(x)·φ(y) = (x·y)², spec §b)
+// have whole-tensor backward passes. The decay a = −softplus(h W_A),
+// discretisation V ⊙ dt, the D residual and the Z gate are compositions of
+// Softplus, Neg, MatMul, Mul (broadcast) and SiLU.
+//
+// # Layers, optimisers, checkpoints
+//
+// Linear, Embed, Norm (RMSNorm) and SwiGLU hold named parameters made by an
+// Init (seeded: the same seed and construction order give the same model
+// everywhere) and expose Forward and Params. NewAdamW (decoupled weight
+// decay, float64 moments), Schedule (linear warm-up then linear decay),
+// ClipGradNorm and SGD update parameters. SaveParams/LoadParams write and
+// read a named parameter set as safetensors (F32/F64);
+// WriteSafetensors/ReadSafetensors work on streams.
+//
+// # Models and training
+//
+// BlockConfig chooses the axes of an attention block (spec §d: order, mask,
+// norm, conv, q/k activation, dt on values, D residual, Z gate, quadratic or
+// chunked form); Preset("linear" | "mamba2" | "mamba2s" | "2mamba" |
+// "2mamba-e" | "softmax") gives the paper's six. NewLM builds a
+// decoder-only model (pre-norm block + SwiGLU per layer, final RMSNorm, LM
+// head) from a ModelConfig and a seed. A Trainer runs the loop of a
+// notebook cell: AdamW with a Schedule, clipping, evaluation every
+// EvalEvery steps, safetensors checkpoints, a Progress callback (its String
+// is a one-line progress bar) and a clean stop between steps when its
+// context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+//
+// CompareMQAR and CompareChars train the same small model with each preset
+// on MQAR or on the Opticks characters and return a table (Markdown) and
+// test-loss curves (LossPlot): the experiment in one notebook call.
+// Results of a run are in nn/testdata/experiment.
+//
+// One simplification against the paper's code, by design: Mamba-2 is its
+// attention-form simplification (per-head B and C, no separate MLP path,
+// no grouped RMSNorm gate). The Softmax baseline uses RoPE, as in the paper.
+//
+// # Gradient checks
+//
+// GradCheck (functions of tensors) and GradCheckParams (a model's
+// parameters) compare Backward with fourth-order central differences in
+// float64 and return max|g − n| / max(|g|, |n|) per input; the tests
+// require < 1e-6 for every op, attention variant, preset block and whole
+// model, and float32 gradients within a stated bound (1e-5 ops, 1e-4
+// attention and layers, 1e-3 whole models) of float64 ones.
+//
+// # Errors
+//
+// Shape and dtype mistakes panic with a *tensor.Error naming the op
+// ("nn.MatMul"), the argument and both shapes; the notebook boundary
+// recovers them.
+//
+// # Invariants
+//
+// Ops never modify their inputs or the gradient passed to a BackwardFunc.
+// A Var's Grad has its Value's shape and dtype. The graph is not safe for
+// concurrent use (NoGrad is a global switch).
+package nn

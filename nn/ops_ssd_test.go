@@ -1,0 +1,77 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	"github.com/furious-lab/furious/tensor"
+)
+
+var ssdOpCases = []gcase{
+	{"CausalConv1d w=2", ins(rn(1, 2, 5, 3), rn(2, 3, 2), rn(3, 3)), func(x []*Var) *Var { return CausalConv1d(x[0], x[1], x[2]) }},
+	{"CausalConv1d w=4 nobias", ins(rn(1, 2, 6, 3), rn(2, 3, 4)), func(x []*Var) *Var { return CausalConv1d(x[0], x[1], nil) }},
+	{"KronFeature", ins(rn(1, 2, 3, 4)), func(x []*Var) *Var { return KronFeature(x[0]) }},
+	{"RoPE", ins(rn(1, 2, 5, 6)), func(x []*Var) *Var { return RoPE(x[0], 10000) }},
+}
+
+func TestGradCheckSSDOps(t *testing.T) { runGC(t, ssdOpCases, 1e-6) }
+
+func TestFloat32GradsSSDOps(t *testing.T) { f32vs64(t, ssdOpCases, 1e-5) }
+
+func TestCausalConv1dValues(t *testing.T) {
+	// One channel, W = 2: y_t = b + w0·x_{t−1} + w1·x_t.
+	x := Const(tensor.FromFloat64([]float64{1, 2, 3}, 1, 3, 1))
+	w := Const(tensor.FromFloat64([]float64{10, 100}, 1, 2))
+	b := Const(tensor.FromFloat64([]float64{0.5}))
+	got := CausalConv1d(x, w, b).Value.Float64s()
+	want := []float64{100.5, 210.5, 320.5}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("conv = %v, want %v", got, want)
+		}
+	}
+}
+
+// φ(x)·φ(y) = (x·y)² (the identity the order-2 state relies on).
+func TestKronFeatureIdentity(t *testing.T) {
+	x, y := tensor.Randn64(1, 6), tensor.Randn64(2, 6)
+	fx, fy := KronFeature(Const(x)).Value.Float64s(), KronFeature(Const(y)).Value.Float64s()
+	if len(fx) != 21 {
+		t.Fatalf("φ has %d entries, want 21", len(fx))
+	}
+	var dot, xy float64
+	for i := range fx {
+		dot += fx[i] * fy[i]
+	}
+	for i := 0; i < 6; i++ {
+		xy += x.At(i) * y.At(i)
+	}
+	if math.Abs(dot-xy*xy) > 1e-12*xy*xy {
+		t.Fatalf("φ(x)·φ(y) = %v, (x·y)² = %v", dot, xy*xy)
+	}
+}
+
+// RoPE makes scores depend on relative position only: q_t·k_s after RoPE
+// equals q_{t+1}·k_{s+1} for the same vectors.
+func TestRoPERelative(t *testing.T) {
+	q, k := tensor.Randn64(1, 8), tensor.Randn64(2, 8)
+	L := 6
+	qs, ks := tensor.Zeros64(L, 8), tensor.Zeros64(L, 8)
+	for p := 0; p < L; p++ {
+		for i := 0; i < 8; i++ {
+			qs.Set(q.At(i), p, i)
+			ks.Set(k.At(i), p, i)
+		}
+	}
+	rq, rk := RoPE(Const(qs), 10000).Value, RoPE(Const(ks), 10000).Value
+	dot := func(a, b int) float64 {
+		s := 0.0
+		for i := 0; i < 8; i++ {
+			s += rq.At(a, i) * rk.At(b, i)
+		}
+		return s
+	}
+	if math.Abs(dot(3, 1)-dot(4, 2)) > 1e-12 || math.Abs(dot(3, 1)-dot(3, 2)) < 1e-6 {
+		t.Fatalf("RoPE scores: (3,1) %v (4,2) %v (3,2) %v", dot(3, 1), dot(4, 2), dot(3, 2))
+	}
+}
