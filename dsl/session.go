@@ -7,6 +7,7 @@ import (
 	"go/scanner"
 	"io"
 	"os"
+	"path"
 	"reflect"
 	"regexp"
 	"runtime"
@@ -69,6 +70,10 @@ func New(o Options) (*Session, error) {
 		types:   map[string]string{},
 		names:   map[string]bool{},
 	}
+	// Let os.Stdout/Stderr/Stdin in cells be our writers (type io.Writer /
+	// io.Reader) rather than file descriptors, so that everything a cell
+	// prints goes through one ordered path.
+	os.Setenv("YAEGI_SPECIAL_STDIO", "1")
 	s.in = interp.New(interp.Options{Stdout: o.Stdout, Stderr: s.stderr, Stdin: o.Stdin, GoPath: os.DevNull})
 	if err := s.in.Use(stdlib.Symbols); err != nil {
 		return nil, err
@@ -108,7 +113,11 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 		return result, false, compileError(err, 0)
 	}
 
-	// 1. Imports, skipping those already in scope.
+	// 1. Imports, skipping those already in scope, plus the packages the cell
+	// uses by their usual name without importing them (like goimports).
+	if err := s.autoImport(cell, items); err != nil {
+		return result, false, err
+	}
 	for _, it := range items {
 		if it.Kind != Import {
 			continue
@@ -384,6 +393,66 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// knownPackages maps a package name to its import path for every package
+// in stdlib.Symbols whose name is unambiguous (rand, template, ... are
+// not: they need an import line).
+var knownPackages = sync.OnceValue(func() map[string]string {
+	byName := map[string][]string{}
+	for k := range stdlib.Symbols {
+		dir := path.Dir(k)
+		if dir == "." {
+			continue
+		}
+		byName[path.Base(k)] = append(byName[path.Base(k)], dir)
+	}
+	out := map[string]string{}
+	for name, paths := range byName {
+		if len(paths) == 1 {
+			out[name] = paths[0]
+		}
+	}
+	return out
+})
+
+// autoImport imports the packages a cell refers to as name.Symbol when name
+// is not in scope, not defined by the session or the cell, and is the name
+// of exactly one known package.
+func (s *Session) autoImport(cell string, items []Item) error {
+	local := map[string]bool{}
+	for _, it := range items {
+		if it.Kind == Import {
+			if specs, err := parseImports(cell[it.Start:it.End]); err == nil {
+				for _, sp := range specs {
+					n := sp.name
+					if n == "" {
+						n = defaultName(sp.path)
+					}
+					local[n] = true
+				}
+			}
+			continue
+		}
+		for _, n := range definedNames(cell[it.Start:it.End]) {
+			local[n] = true
+		}
+	}
+	known := knownPackages()
+	for _, name := range selectorBases(cell) {
+		p, ok := known[name]
+		if !ok || local[name] || s.names[name] {
+			continue
+		}
+		if _, in := s.imports[name]; in {
+			continue
+		}
+		if _, err := s.in.Eval(fmt.Sprintf("import %s %q", name, p)); err != nil {
+			return compileError(err, 0)
+		}
+		s.imports[name] = p
+	}
+	return nil
 }
 
 // recordNames remembers the top-level names a cell defines, for completion.

@@ -239,3 +239,29 @@ func definedNames(text string) []string {
 	}
 	return out
 }
+
+// selectorBases returns the identifiers x of the selectors x.Name in src
+// (outside strings and comments), in order of first appearance.
+func selectorBases(src string) []string {
+	fset := token.NewFileSet()
+	file := fset.AddFile("cell", -1, len(src))
+	var s scanner.Scanner
+	s.Init(file, []byte(src), func(token.Position, string) {}, 0)
+	var out []string
+	seen := map[string]bool{}
+	prev, prevLit, prevPrev := token.ILLEGAL, "", token.ILLEGAL
+	for {
+		_, t, lit := s.Scan()
+		if t == token.EOF {
+			break
+		}
+		if t == token.IDENT && prev == token.PERIOD {
+			// x.y.z: only the first identifier of a chain is a base.
+		} else if t == token.PERIOD && prev == token.IDENT && prevPrev != token.PERIOD && !seen[prevLit] {
+			seen[prevLit] = true
+			out = append(out, prevLit)
+		}
+		prevPrev, prev, prevLit = prev, t, lit
+	}
+	return out
+}

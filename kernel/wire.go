@@ -35,6 +35,7 @@ type Header struct {
 type Message struct {
 	Identities [][]byte
 	Header     Header
+	HeaderRaw  json.RawMessage // the header as received, the parent of replies
 	Parent     json.RawMessage // parent header as received ({} when none)
 	Metadata   json.RawMessage
 	Content    json.RawMessage
@@ -116,7 +117,7 @@ func Parse(frames [][]byte, s *Signer) (*Message, error) {
 	if !s.Verify(rest[0], rest[1], rest[2], rest[3], rest[4]) {
 		return nil, ErrBadSignature
 	}
-	m := &Message{Identities: frames[:i], Buffers: rest[5:]}
+	m := &Message{Identities: frames[:i], Buffers: rest[5:], HeaderRaw: json.RawMessage(rest[1])}
 	if err := json.Unmarshal(rest[1], &m.Header); err != nil {
 		return nil, fmt.Errorf("kernel: bad header: %w", err)
 	}
