@@ -73,7 +73,7 @@ func (s *Session) Complete(code string, cursor int) (matches []string, start, en
 
 	var cands []string
 	if ps > 0 && code[ps-1] == '.' {
-		base := code[chainBefore(code, ps-1):ps-1]
+		base := code[chainBefore(code, ps-1) : ps-1]
 		cands = s.members(base)
 	} else {
 		cands = append(cands, keywords...)

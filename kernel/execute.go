@@ -87,7 +87,7 @@ func (k *Kernel) execute(m *Message) {
 	}
 	uex := map[string]any{}
 	for name, expr := range req.UserExpressions {
-		d, ok, err := k.sess.Eval(ctx, expr)
+		d, ok, err := k.sess.Eval(k.ctx, expr)
 		switch {
 		case err != nil:
 			e := asError(err)

@@ -11,7 +11,9 @@ import (
 // these symbols (yaegi's extract names them) to versions that panic
 // instead, which the session turns into an ordinary cell error.
 
-func osExit(code int) { panic(fmt.Sprintf("os.Exit(%d) called in a notebook: the kernel keeps running", code)) }
+func osExit(code int) {
+	panic(fmt.Sprintf("os.Exit(%d) called in a notebook: the kernel keeps running", code))
+}
 
 func osFindProcess(pid int) (*os.Process, error) {
 	if pid == os.Getpid() {
