@@ -57,6 +57,9 @@ func (s *Session) Inspect(code string, cursor int) (text string, found bool) {
 	path, isPkg := s.imports[chain[0]]
 	defined := s.names[chain[0]]
 	s.mu.Unlock()
+	if !isPkg && !defined {
+		path, isPkg = knownPackages()[chain[0]] // usable without an import line
+	}
 	switch {
 	case isPkg && len(chain) == 1:
 		if p := packageDoc(path); p != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
 	"go/scanner"
+	"go/token"
 	"io"
 	"os"
 	"path"
@@ -150,6 +152,13 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	// 2. Declarations (hoisted, like a Go file's). A type cannot be redefined
 	// in a running yaegi session: the same text again is skipped, a new one
 	// is refused with the way out.
+	for _, it := range items {
+		if it.Kind == Decl && strings.HasPrefix(cell[it.Start:it.End], "func main()") {
+			return result, false, &Error{Name: "CompileError", Value: fmt.Sprintf(
+				"cell %d:1: func main cannot be declared in a notebook (yaegi would run it on every cell): "+
+					"give it another name and call it", it.Line)}
+		}
+	}
 	var redefined []string
 	declSrc, hasDecl := blank(cell, items, func(it Item) bool {
 		if it.Kind != Decl {
@@ -206,7 +215,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	if len(body) > 0 {
 		src, _ := blank(cell, body, func(Item) bool { return true })
 		if _, err := s.eval(ctx, ";\n"+src); err != nil {
-			return result, false, s.evalError(err, 1)
+			return result, false, s.clarify(s.evalError(err, 1), src)
 		}
 	}
 	if !show {
@@ -227,10 +236,11 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	}
 	v, err = s.eval(ctx, pad+lastText)
 	if err != nil {
-		return result, false, s.evalError(err, 1)
+		src, _ := blank(cell, []Item{last}, func(Item) bool { return true })
+		return result, false, s.clarify(s.evalError(err, 1), src)
 	}
-	if !v.IsValid() {
-		return result, false, nil
+	if !v.IsValid() || v.Type() == reflect.TypeOf((*any)(nil)) {
+		return result, false, nil // a void call: yaegi gives a placeholder
 	}
 	d := display.Render(valueInterface(v))
 	return d, len(d.Data) > 0, nil
@@ -453,6 +463,38 @@ func (s *Session) autoImport(cell string, items []Item) error {
 		s.imports[name] = p
 	}
 	return nil
+}
+
+// clarify replaces yaegi's misleading "constant definition loop" (its
+// message for an undefined name in statements) by "undefined: name" at the
+// name's position, found by resolving the statements' identifiers against
+// the session's names.
+func (s *Session) clarify(e *Error, stmts string) *Error {
+	if e.Name != "CompileError" || !strings.Contains(e.Value, "constant definition loop") {
+		return e
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", "package p; func _() {\n"+stmts+"\n}", 0)
+	if err != nil {
+		return e
+	}
+	known := knownPackages()
+	for _, id := range f.Unresolved {
+		n := id.Name
+		if s.names[n] || isBuiltin(n) {
+			continue
+		}
+		if _, ok := s.imports[n]; ok {
+			continue
+		}
+		if _, ok := known[n]; ok {
+			continue
+		}
+		pos := fset.Position(id.Pos())
+		msg := fmt.Sprintf("cell %d:%d: undefined: %s", pos.Line-1, pos.Column, n)
+		return &Error{Name: "CompileError", Value: msg, Traceback: []string{"CompileError: " + msg}}
+	}
+	return e
 }
 
 // recordNames remembers the top-level names a cell defines, for completion.

@@ -89,7 +89,7 @@ func TestErrorsKeepState(t *testing.T) {
 	run(t, s, "z := 7")
 	_, _, err := s.Eval(context.Background(), "a := 1\nb := undefinedName + 2")
 	var e *Error
-	if !errors.As(err, &e) || e.Name != "CompileError" || !strings.Contains(e.Value, "cell 2:") {
+	if !errors.As(err, &e) || e.Name != "CompileError" || !strings.Contains(e.Value, "cell 2:6: undefined: undefinedName") {
 		t.Fatalf("compile error = %#v, want CompileError at cell 2:", err)
 	}
 	_, _, err = s.Eval(context.Background(), "func boom() { panic(\"deep\") }\n\nboom()")
