@@ -38,7 +38,7 @@ func repl(args []string) error {
 			io.Reader
 			io.Writer
 		}{os.Stdin, os.Stdout}, "go> ")
-		if w, h, err := term.GetSize(fd); err == nil {
+		if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
 			_ = t.SetSize(w, h)
 		}
 		out = t

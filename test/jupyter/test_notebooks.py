@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import nbformat
@@ -58,6 +59,53 @@ class NotebookTests(unittest.TestCase):
         p = subprocess.run(["jupyter", "console", "--kernel", "furious", "--simple-prompt"],
                            input="answer := 6 * 7\nanswer\n", capture_output=True, text=True, timeout=60)
         self.assertIn("Out[2]: 42", p.stdout, p.stdout + p.stderr)
+
+
+class ReplPtyTests(unittest.TestCase):
+    """furious repl on a pseudo-terminal: tab completion, history recall,
+    multi-line input."""
+
+    def test_repl_editing(self):
+        import pty
+        import select
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        binary = KernelSpecManager().get_kernel_spec("furious").argv[0]
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(binary, [binary, "repl"])
+        out = b""
+
+        def expect(text, timeout=10):
+            nonlocal out
+            deadline = time.time() + timeout
+            while text.encode() not in out:
+                r, _, _ = select.select([fd], [], [], max(0, deadline - time.time()))
+                if not r:
+                    self.fail("%r not seen in %r" % (text, out.decode(errors="replace")))
+                out += os.read(fd, 4096)
+
+        def send(s):
+            os.write(fd, s.encode())
+
+        try:
+            expect("go> ")
+            send("mySpecialVar := 20\r")
+            expect("go> ")
+            send("mySpec\t + 1\r")  # tab completes the name
+            expect("21")
+            send("\x1b[A\r")  # up arrow recalls the last line
+            out = b""
+            expect("21")
+            send("func dbl(v int) int {\r")
+            expect("... ")
+            send("return 2 * v\r}\r")
+            send("dbl(4)\r")
+            expect("8")
+            send("\x04")  # Ctrl-D
+        finally:
+            os.close(fd)
+            os.waitpid(pid, 0)
 
 
 if __name__ == "__main__":
