@@ -140,26 +140,21 @@ func traceback(e *dsl.Error) []string {
 // cell with status "aborted" (stop_on_error); other requests stay queued.
 func (k *Kernel) abortQueued() {
 	// Requests sent together with the failing one may still be in flight.
+	// Only those queued now are aborted: requests a client sends after
+	// seeing the error run normally.
 	time.Sleep(5 * time.Millisecond)
 	var keep []*Message
-	for {
-		select {
-		case q := <-k.queue:
-			if q.Header.MsgType == "execute_request" {
-				k.busy(q)
-				k.reply(k.shell, q, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.execCount})
-				k.idle(q)
-			} else {
-				keep = append(keep, q)
-			}
+	for n := len(k.queue); n > 0; n-- {
+		q := <-k.queue
+		if q.Header.MsgType != "execute_request" {
+			keep = append(keep, q)
 			continue
-		default:
 		}
-		break
+		k.busy(q)
+		k.reply(k.shell, q, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.execCount})
+		k.idle(q)
 	}
-	for _, q := range keep {
-		k.queue <- q
-	}
+	k.front = append(keep, k.front...)
 }
 
 // Display implements display.Publisher: display_data or

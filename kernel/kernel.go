@@ -44,6 +44,7 @@ type Kernel struct {
 	sess    *dsl.Session
 	streams *streams
 	queue   chan *Message // shell requests, in order
+	front   []*Message    // requests to handle before the queue (shell goroutine only)
 	inputs  chan *Message // input_reply messages from the stdin socket
 
 	execMu    sync.Mutex
@@ -256,6 +257,12 @@ func (k *Kernel) recvLoop(s *socket, handle func(*Message)) {
 // shellLoop handles shell requests one at a time, in arrival order.
 func (k *Kernel) shellLoop() {
 	for {
+		if len(k.front) > 0 {
+			m := k.front[0]
+			k.front = k.front[1:]
+			k.handleShell(m)
+			continue
+		}
 		select {
 		case m := <-k.queue:
 			k.handleShell(m)
