@@ -191,6 +191,9 @@ type TextPublisher struct{ W io.Writer }
 // Display prints d's text/plain representation.
 func (t TextPublisher) Display(d Data, update bool) { fmt.Fprintln(t.W, d.String()) }
 
+// TerminalWriter makes TextPublisher a Terminal.
+func (t TextPublisher) TerminalWriter() io.Writer { return t.W }
+
 // Clear does nothing on a terminal.
 func (t TextPublisher) Clear(wait bool) {}
 

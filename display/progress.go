@@ -3,6 +3,7 @@ package display
 import (
 	"fmt"
 	"html"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -66,12 +67,12 @@ func (p *Progress) draw(force bool) {
 	p.mu.Unlock()
 
 	pb := publisher()
-	if tp, ok := pb.(TextPublisher); ok {
+	if tp, ok := pb.(Terminal); ok {
 		end := ""
 		if st.n >= st.total {
 			end = "\n"
 		}
-		fmt.Fprintf(tp.W, "\r%s%s", st.text(), end)
+		fmt.Fprintf(tp.TerminalWriter(), "\r%s%s", st.text(), end)
 		p.handle.shown = true
 		return
 	}
@@ -81,6 +82,12 @@ func (p *Progress) draw(force bool) {
 	} else {
 		p.handle.Update(d)
 	}
+}
+
+// Terminal is implemented by Publishers that write to a terminal, where a
+// progress bar redraws itself with a carriage return.
+type Terminal interface {
+	TerminalWriter() io.Writer
 }
 
 type progressState struct {

@@ -183,6 +183,9 @@ type replPublisher struct {
 func (p *replPublisher) Display(d display.Data, update bool) { fmt.Fprintln(p.w, showText(d)) }
 func (p *replPublisher) Clear(wait bool)                     {}
 
+// TerminalWriter lets progress bars redraw in place.
+func (p *replPublisher) TerminalWriter() io.Writer { return p.w }
+
 var imageSeq int
 
 // showText is a value's terminal form: text/plain, plus the path of a file
