@@ -87,9 +87,18 @@ func New(o Options) (*Session, error) {
 		fmt.Fprintf(&pre, "\t%s %q\n", p[1], p[0])
 		s.imports[p[1]] = p[0]
 	}
-	pre.WriteString(")")
+	pre.WriteString("\t_furious_fmt \"fmt\"\n\t_furious_os \"os\"\n)")
 	if _, err := s.in.Eval(pre.String()); err != nil {
 		return nil, fmt.Errorf("dsl: pre-importing packages: %w", err)
+	}
+	// The recovery guardGoroutines puts into goroutines' bodies.
+	const recoverer = `func _furious_recover() {
+	if r := recover(); r != nil {
+		_furious_fmt.Fprintln(_furious_os.Stderr, "panic in a goroutine (recovered by furious):", r)
+	}
+}`
+	if _, err := s.in.Eval(recoverer); err != nil {
+		return nil, fmt.Errorf("dsl: defining the goroutine guard: %w", err)
 	}
 	return s, nil
 }
@@ -110,6 +119,7 @@ func (s *Session) Imports() map[string]string {
 func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cell = guardGoroutines(cell)
 	items, err := Split(cell)
 	if err != nil {
 		return result, false, compileError(err, 0)

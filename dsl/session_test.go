@@ -5,14 +5,29 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/furious-lab/furious/display"
 )
 
+// syncBuf is a bytes.Buffer safe for the session's goroutines.
 type syncBuf struct {
-	bytes.Buffer
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newSession(t *testing.T) (*Session, *syncBuf, *syncBuf) {
@@ -128,5 +143,19 @@ func TestInterrupt(t *testing.T) {
 	}
 	if got := run(t, s, "n > 3"); got != "true" {
 		t.Errorf("n > 3 = %q after interrupt", got)
+	}
+}
+
+func TestGoroutinePanicIsRecovered(t *testing.T) {
+	s, _, errb := newSession(t)
+	got := run(t, s, "import \"time\"\ngo func() { panic(\"in goroutine\") }()\ntime.Sleep(100 * time.Millisecond)\n1")
+	if got != "1" {
+		t.Errorf("result %q", got)
+	}
+	if !strings.Contains(errb.String(), "in goroutine") {
+		t.Errorf("stderr %q lacks the goroutine's panic", errb.String())
+	}
+	if got := guardGoroutines("go func(a int) { f(a) }(1)\ngo work(2)"); got != "go func(a int) {"+goGuard+" f(a) }(1)\ngo work(2)" {
+		t.Errorf("guardGoroutines: %q", got)
 	}
 }
