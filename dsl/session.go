@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/furious-lab/furious/display"
 	"github.com/furious-lab/furious/stdlib"
@@ -331,6 +332,10 @@ func compileError(err error, off int) *Error {
 func (s *Session) evalError(err error, off int) *Error {
 	frames := s.stderr.end()
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// yaegi's EvalWithContext returns as soon as the context ends; the
+		// interpreted code notices the stop at its next step. Give it that
+		// moment before the next cell touches the same variables.
+		time.Sleep(20 * time.Millisecond)
 		return &Error{Name: "Interrupted", Value: "execution interrupted", Traceback: []string{"Interrupted: execution interrupted"}}
 	}
 	var p interp.Panic
