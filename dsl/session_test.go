@@ -159,3 +159,21 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 		t.Errorf("guardGoroutines: %q", got)
 	}
 }
+
+// A compiled call (time.Sleep) cannot be stopped, but the cell returns at
+// once and the statements after the call never run.
+func TestInterruptCompiledCall(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"time\"\nm := 1")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, _, err := s.Eval(ctx, "time.Sleep(600 * time.Millisecond)\nm = 2")
+	if err == nil || time.Since(start) > 400*time.Millisecond {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+	time.Sleep(800 * time.Millisecond)
+	if got := run(t, s, "m"); got != "1" {
+		t.Errorf("m = %s: the interrupted cell went on after its sleep", got)
+	}
+}
