@@ -118,11 +118,17 @@ func (s *Session) members(base string) []string {
 	if !s.names[strings.SplitN(base, ".", 2)[0]] {
 		return nil // only evaluate names cells defined: no side effects
 	}
+	var out []string
+	if !strings.Contains(base, ".") {
+		for m := range s.methods[s.varType[base]] {
+			out = append(out, m)
+		}
+	}
 	v, err := s.in.Eval(base)
 	if err != nil || !v.IsValid() {
-		return nil
+		return out
 	}
-	return fieldsAndMethods(v.Type())
+	return append(out, fieldsAndMethods(v.Type())...)
 }
 
 func fieldsAndMethods(t reflect.Type) []string {

@@ -114,7 +114,11 @@ func packageDoc(path string) *doc.Package {
 				for _, f := range p.Files {
 					files = append(files, f)
 				}
-				if d, err := doc.NewFromFiles(fset, files, path, doc.PreserveAST); err == nil {
+				mode := doc.PreserveAST
+				if path == "builtin" {
+					mode |= doc.AllDecls // its functions are lower-case
+				}
+				if d, err := doc.NewFromFiles(fset, files, path, mode); err == nil {
 					pkg = d
 					docFsets.Store(path, fset)
 				}

@@ -36,9 +36,11 @@ type Session struct {
 	mu      sync.Mutex // one Eval at a time
 	in      *interp.Interpreter
 	stderr  *panicFilter
-	imports map[string]string // name in scope → import path
-	types   map[string]string // type name → declaration text that defined it
-	names   map[string]bool   // top-level names defined by cells
+	imports map[string]string          // name in scope → import path
+	types   map[string]string          // type name → declaration text that defined it
+	names   map[string]bool            // top-level names defined by cells
+	methods map[string]map[string]bool // interpreted type → its method names
+	varType map[string]string          // variable → interpreted type name, when plain
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -72,6 +74,8 @@ func New(o Options) (*Session, error) {
 		imports: map[string]string{},
 		types:   map[string]string{},
 		names:   map[string]bool{},
+		methods: map[string]map[string]bool{},
+		varType: map[string]string{},
 	}
 	// Let os.Stdout/Stderr/Stdin in cells be our writers (type io.Writer /
 	// io.Reader) rather than file descriptors, so that everything a cell
@@ -517,6 +521,18 @@ func (s *Session) recordNames(cell string, items []Item) {
 	for _, it := range items {
 		for _, n := range definedNames(cell[it.Start:it.End]) {
 			s.names[n] = true
+		}
+		ms, vs := methodsAndVarTypes(cell[it.Start:it.End])
+		for t, names := range ms {
+			if s.methods[t] == nil {
+				s.methods[t] = map[string]bool{}
+			}
+			for _, n := range names {
+				s.methods[t][n] = true
+			}
+		}
+		for v, t := range vs {
+			s.varType[v] = t
 		}
 	}
 }

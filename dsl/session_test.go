@@ -177,3 +177,41 @@ func TestInterruptCompiledCall(t *testing.T) {
 		t.Errorf("m = %s: the interrupted cell went on after its sleep", got)
 	}
 }
+
+func TestCompleteAndInspect(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "type Rec struct{ Alpha int; beta string }\nfunc (r Rec) Sum() int { return r.Alpha }\nfunc (r *Rec) Reset() {}\nrv := Rec{1, \"x\"}")
+	m, start, end := s.Complete("rv.", 3)
+	for _, want := range []string{"Alpha", "beta", "Sum", "Reset"} {
+		if !contains(m, want) {
+			t.Errorf("rv. completions %v lack %s", m, want)
+		}
+	}
+	if start != 3 || end != 3 {
+		t.Errorf("range %d..%d", start, end)
+	}
+	if m, _, _ := s.Complete("é := 1; strings.HasP", 20); len(m) != 1 || m[0] != "HasPrefix" {
+		t.Errorf("strings.HasP: %v", m)
+	}
+	if txt, ok := s.Inspect("strings.HasPrefix", 9); !ok || !strings.Contains(txt, "func HasPrefix(s, prefix string) bool") {
+		t.Errorf("inspect: %v %q", ok, txt)
+	}
+	if txt, ok := s.Inspect("len", 1); !ok || !strings.Contains(txt, "func len(") {
+		t.Errorf("inspect builtin: %v %q", ok, txt)
+	}
+	for code, want := range map[string]string{"x := 1": "complete", "func f() {": "incomplete", "x := )": "invalid",
+		"s := `a": "incomplete", "for i := 0; i < 3; i++ {": "incomplete", "a := 1 +": "incomplete"} {
+		if got, _ := IsComplete(code); got != want {
+			t.Errorf("IsComplete(%q) = %s, want %s", code, got, want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

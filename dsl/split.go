@@ -323,3 +323,68 @@ func guardGoroutines(src string) string {
 	b.WriteString(src[last:])
 	return b.String()
 }
+
+// methodsAndVarTypes returns, for one top-level item, the methods it
+// declares (receiver type name → method names) and the variables whose
+// type it shows plainly (v := T{...}, v := &T{...}, var v T), for
+// completing the methods of values of interpreted types, which reflection
+// cannot see.
+func methodsAndVarTypes(text string) (methods map[string][]string, vars map[string]string) {
+	methods, vars = map[string][]string{}, map[string]string{}
+	typeName := func(e ast.Expr) string {
+		if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+			e = u.X
+		}
+		if st, ok := e.(*ast.StarExpr); ok {
+			e = st.X
+		}
+		if c, ok := e.(*ast.CompositeLit); ok {
+			e = c.Type
+		}
+		if id, ok := e.(*ast.Ident); ok {
+			return id.Name
+		}
+		return ""
+	}
+	if f, err := parser.ParseFile(token.NewFileSet(), "", "package p;"+text, 0); err == nil {
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv != nil && len(d.Recv.List) == 1 {
+					if t := typeName(d.Recv.List[0].Type); t != "" {
+						methods[t] = append(methods[t], d.Name.Name)
+					}
+				}
+			case *ast.GenDecl:
+				for _, sp := range d.Specs {
+					if vs, ok := sp.(*ast.ValueSpec); ok {
+						for i, n := range vs.Names {
+							if vs.Type != nil {
+								vars[n.Name] = typeName(vs.Type)
+							} else if i < len(vs.Values) {
+								vars[n.Name] = typeName(vs.Values[i])
+							}
+						}
+					}
+				}
+			}
+		}
+		return methods, vars
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "", "package p; func _() {\n"+text+"\n}", 0)
+	if err != nil || len(f.Decls) == 0 {
+		return methods, vars
+	}
+	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+		if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE && len(as.Lhs) == len(as.Rhs) {
+			for i, l := range as.Lhs {
+				if id, ok := l.(*ast.Ident); ok {
+					if t := typeName(as.Rhs[i]); t != "" {
+						vars[id.Name] = t
+					}
+				}
+			}
+		}
+	}
+	return methods, vars
+}
