@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,6 +278,7 @@ func (k *Kernel) shellLoop() {
 func (k *Kernel) handleControl(m *Message) {
 	k.busy(m)
 	defer k.idle(m)
+	defer k.survive(m)
 	switch m.Header.MsgType {
 	case "interrupt_request":
 		k.interrupt()
@@ -297,6 +299,7 @@ func (k *Kernel) handleControl(m *Message) {
 func (k *Kernel) handleShell(m *Message) {
 	k.busy(m)
 	defer k.idle(m)
+	defer k.survive(m)
 	switch m.Header.MsgType {
 	case "kernel_info_request":
 		k.reply(k.shell, m, "kernel_info_reply", k.kernelInfo())
@@ -327,6 +330,14 @@ func (k *Kernel) handleShell(m *Message) {
 		k.reply(k.shell, m, "interrupt_reply", map[string]any{"status": "ok"})
 	default:
 		k.log.Printf("unknown shell message type %q: ignored", m.Header.MsgType)
+	}
+}
+
+// survive logs a panic in a request handler instead of letting it end the
+// kernel; the request stays unanswered.
+func (k *Kernel) survive(m *Message) {
+	if r := recover(); r != nil {
+		k.log.Printf("%s: internal error: %v\n%s", m.Header.MsgType, r, debug.Stack())
 	}
 }
 
