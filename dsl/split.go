@@ -82,7 +82,8 @@ func Split(src string) ([]Item, error) {
 		if n == 0 {
 			n = len(t.String())
 		}
-		cur = append(cur, tok{t, off, off + n})
+		// Illegal input can make the token's text differ from the source.
+		cur = append(cur, tok{t, off, min(off+n, len(src))})
 	}
 	flush()
 	if errs.Len() > 0 {
