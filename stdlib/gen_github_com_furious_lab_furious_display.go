@@ -6,6 +6,7 @@ import (
 	"github.com/furious-lab/furious/display"
 	"go/constant"
 	"go/token"
+	"io"
 	"reflect"
 )
 
@@ -62,6 +63,7 @@ func init() {
 		"Progress":      reflect.ValueOf((*display.Progress)(nil)),
 		"Publisher":     reflect.ValueOf((*display.Publisher)(nil)),
 		"SVGer":         reflect.ValueOf((*display.SVGer)(nil)),
+		"Terminal":      reflect.ValueOf((*display.Terminal)(nil)),
 		"TextPublisher": reflect.ValueOf((*display.TextPublisher)(nil)),
 
 		// interface wrapper definitions
@@ -73,6 +75,7 @@ func init() {
 		"_PNGer":       reflect.ValueOf((*_github_com_furious_lab_furious_display_PNGer)(nil)),
 		"_Publisher":   reflect.ValueOf((*_github_com_furious_lab_furious_display_Publisher)(nil)),
 		"_SVGer":       reflect.ValueOf((*_github_com_furious_lab_furious_display_SVGer)(nil)),
+		"_Terminal":    reflect.ValueOf((*_github_com_furious_lab_furious_display_Terminal)(nil)),
 	}
 }
 
@@ -158,4 +161,14 @@ type _github_com_furious_lab_furious_display_SVGer struct {
 
 func (W _github_com_furious_lab_furious_display_SVGer) SVG() string {
 	return W.WSVG()
+}
+
+// _github_com_furious_lab_furious_display_Terminal is an interface wrapper for Terminal type
+type _github_com_furious_lab_furious_display_Terminal struct {
+	IValue          interface{}
+	WTerminalWriter func() io.Writer
+}
+
+func (W _github_com_furious_lab_furious_display_Terminal) TerminalWriter() io.Writer {
+	return W.WTerminalWriter()
 }
