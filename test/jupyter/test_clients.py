@@ -225,12 +225,15 @@ fmt.Println("second")"""
         self.assertIn("Alpha", self.kc.get_shell_msg(timeout=TIMEOUT)["content"]["matches"])
         self.kc.complete("reco", 4)
         self.assertIn("record", self.kc.get_shell_msg(timeout=TIMEOUT)["content"]["matches"])
-        # Fast: no first-request stall.
-        t = time.time()
-        self.kc.complete("math.Sq", 7)
-        c = self.kc.get_shell_msg(timeout=TIMEOUT)["content"]
-        self.assertIn("Sqrt", c["matches"])
-        self.assertLess(time.time() - t, 0.5)
+        # Fast: no first-request stall (median of five, robust to a busy CI machine).
+        times = []
+        for _ in range(5):
+            t = time.time()
+            self.kc.complete("math.Sq", 7)
+            c = self.kc.get_shell_msg(timeout=TIMEOUT)["content"]
+            times.append(time.time() - t)
+            self.assertIn("Sqrt", c["matches"])
+        self.assertLess(statistics.median(times), 0.1, times)
 
     def test_inspect(self):
         self.kc.inspect("strings.ToUpper", 10)
