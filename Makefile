@@ -7,21 +7,27 @@ TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
 
-.PHONY: build test test-go test-nocgo bench bench-compare tutorial generate clean
+.PHONY: build test test-go test-nocgo test-jupyter bench bench-compare tutorial generate clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/furious
 
-test: test-go test-nocgo
+test: test-go test-nocgo test-jupyter
 
 test-go:
 	@echo "build tags: '$(TAGS)'"
 	$(GO) vet -tags '$(TAGS)' ./...
-	$(GO) test -tags '$(TAGS)' ./...
+	$(GO) test -tags '$(TAGS)' $$($(GO) list ./... | grep -v /test/jupyter)
 
 # The CPU paths must also build and pass without cgo (pure-Go gonum).
 test-nocgo:
 	CGO_ENABLED=0 $(GO) test ./tensor/... ./ssd/... ./backend/... ./gpu/... ./nn/...
+
+# Real Jupyter clients (jupyter_client, nbclient, nbconvert, console) and the
+# jupyter_kernel_test suite against a freshly built and installed kernel.
+# Skips without the Debian packages, fails under CI=true.
+test-jupyter:
+	$(GO) test -count=1 -v ./test/jupyter/
 
 bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 20x ./ssd/... ./tensor/...

@@ -1,0 +1,56 @@
+// Command furious is the furious notebook kernel and its tools.
+//
+//	furious install [--user | --prefix DIR]   write the Jupyter kernelspec "furious"
+//	furious kernel CONNECTION_FILE            run as a Jupyter kernel (what Jupyter launches)
+//	furious repl                              an interactive Go prompt
+//	furious run FILE.ipynb|FILE.go [-o OUT]   execute a notebook or Go script headless
+//	furious version                           versions and compute backends
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+const usage = `usage:
+  furious install [--user | --prefix DIR]   install the Jupyter kernelspec "furious"
+  furious kernel CONNECTION_FILE            run as a Jupyter kernel
+  furious repl                              interactive Go prompt
+  furious run FILE.ipynb|FILE.go [-o OUT.ipynb]
+                                            execute every cell; exit 1 naming the failing cell
+  furious version                           versions and compute backends
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	cmd, args := os.Args[1], os.Args[2:]
+	var err error
+	code := 0
+	switch cmd {
+	case "install":
+		err = install(args)
+	case "kernel":
+		code, err = kernelCmd(args)
+	case "repl":
+		err = repl(args)
+	case "run":
+		code, err = runCmd(args)
+	case "version", "--version", "-v":
+		version(os.Stdout)
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "furious: unknown command %q\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "furious:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/furious-lab/furious/display"
+	"github.com/furious-lab/furious/dsl"
+)
+
+// repl is an interactive prompt with line editing, history (↑/↓), tab
+// completion and multi-line input decided by dsl.IsComplete. Rich values
+// are shown as text; images and SVG are written to files whose paths are
+// printed.
+func repl(args []string) error {
+	if len(args) > 0 {
+		return errors.New("usage: furious repl")
+	}
+	fd := int(os.Stdin.Fd())
+	interactive := term.IsTerminal(fd) && term.IsTerminal(int(os.Stdout.Fd()))
+	var out io.Writer = os.Stdout
+	var t *term.Terminal
+	if interactive {
+		old, err := term.MakeRaw(fd)
+		if err != nil {
+			return err
+		}
+		defer term.Restore(fd, old)
+		t = term.NewTerminal(struct {
+			io.Reader
+			io.Writer
+		}{os.Stdin, os.Stdout}, "go> ")
+		if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
+			_ = t.SetSize(w, h)
+		}
+		out = t
+	}
+	s, err := dsl.New(dsl.Options{Stdout: out, Stderr: out, Stdin: os.Stdin})
+	if err != nil {
+		return err
+	}
+	display.SetPublisher(&replPublisher{w: out})
+	fmt.Fprintln(out, "furious repl — Go interpreted by yaegi. Tab completes, ↑/↓ recall, Ctrl-D exits, name? shows docs.")
+
+	var read func(prompt string) (string, error)
+	if interactive {
+		t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
+			if key != '\t' {
+				return "", 0, false
+			}
+			return completeLine(s, line, pos, out)
+		}
+		read = func(prompt string) (string, error) {
+			t.SetPrompt(prompt)
+			return t.ReadLine()
+		}
+	} else {
+		sc := bufio.NewScanner(os.Stdin)
+		sc.Buffer(make([]byte, 1<<20), 64<<20)
+		read = func(prompt string) (string, error) {
+			if !sc.Scan() {
+				if err := sc.Err(); err != nil {
+					return "", err
+				}
+				return "", io.EOF
+			}
+			return sc.Text(), nil
+		}
+	}
+
+	var buf strings.Builder
+	for {
+		prompt := "go> "
+		if buf.Len() > 0 {
+			prompt = "... "
+		}
+		line, err := read(prompt)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				fmt.Fprintln(out)
+				return nil
+			}
+			return err
+		}
+		if buf.Len() > 0 {
+			buf.WriteByte('\n')
+		}
+		buf.WriteString(line)
+		code := buf.String()
+		if status, _ := dsl.IsComplete(code); status == "incomplete" && strings.TrimSpace(line) != "" {
+			continue
+		}
+		buf.Reset()
+		if strings.TrimSpace(code) == "" {
+			continue
+		}
+		if name, ok := helpName(code); ok {
+			if text, found := s.Inspect(name, len(name)); found {
+				fmt.Fprintln(out, text)
+			} else {
+				fmt.Fprintln(out, "no documentation for", name)
+			}
+			continue
+		}
+		ctx, done := interruptible()
+		res, ok, err := s.Eval(ctx, code)
+		done()
+		if err != nil {
+			var e *dsl.Error
+			if errors.As(err, &e) && len(e.Traceback) > 0 {
+				fmt.Fprintln(out, strings.Join(e.Traceback, "\n"))
+			} else {
+				fmt.Fprintln(out, err)
+			}
+			continue
+		}
+		if ok {
+			fmt.Fprintln(out, showText(res))
+		}
+	}
+}
+
+func helpName(code string) (string, bool) {
+	c := strings.TrimSpace(code)
+	c = strings.TrimSuffix(strings.TrimSuffix(c, "?"), "?")
+	if c == strings.TrimSpace(code) {
+		if !strings.HasPrefix(c, "?") {
+			return "", false
+		}
+		c = strings.TrimLeft(c, "?")
+	}
+	for _, r := range c {
+		if !(r == '.' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "", false
+		}
+	}
+	return c, c != ""
+}
+
+// completeLine completes the word before pos; with several candidates it
+// inserts their common prefix and lists them.
+func completeLine(s *dsl.Session, line string, pos int, out io.Writer) (string, int, bool) {
+	before := line[:pos]
+	matches, start, end := s.Complete(before, len([]rune(before)))
+	if len(matches) == 0 {
+		return "", 0, false
+	}
+	rs := []rune(before)
+	word := string(rs[start:end])
+	common := matches[0]
+	for _, m := range matches[1:] {
+		for !strings.HasPrefix(m, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	if len(matches) > 1 && common == word {
+		sort.Strings(matches)
+		if len(matches) > 60 {
+			matches = append(matches[:60], "...")
+		}
+		fmt.Fprintln(out, strings.Join(matches, "  "))
+		return "", 0, false
+	}
+	newBefore := string(rs[:start]) + common
+	return newBefore + line[pos:], len(newBefore), true
+}
+
+// replPublisher shows displays on the terminal: text/plain, with images
+// and SVG written to files.
+type replPublisher struct {
+	w io.Writer
+	n int
+}
+
+func (p *replPublisher) Display(d display.Data, update bool) { fmt.Fprintln(p.w, showText(d)) }
+func (p *replPublisher) Clear(wait bool)                     {}
+
+// TerminalWriter lets progress bars redraw in place.
+func (p *replPublisher) TerminalWriter() io.Writer { return p.w }
+
+var imageSeq int
+
+// showText is a value's terminal form: text/plain, plus the path of a file
+// holding its image, if any.
+func showText(d display.Data) string {
+	text := textOf(d)
+	for mime, ext := range map[string]string{display.MIMEPNG: ".png", display.MIMEJPEG: ".jpg", display.MIMESVG: ".svg"} {
+		v, ok := d.Data[mime]
+		if !ok {
+			continue
+		}
+		var b []byte
+		switch x := v.(type) {
+		case []byte:
+			b = x
+		case string:
+			b = []byte(x)
+		}
+		imageSeq++
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("furious-%d-%d%s", os.Getpid(), imageSeq, ext))
+		if err := os.WriteFile(path, b, 0o644); err == nil {
+			text += "  → " + path
+		}
+	}
+	return text
+}

@@ -1,0 +1,238 @@
+package dsl
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/furious-lab/furious/display"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// syncBuf is a bytes.Buffer safe for the session's goroutines.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newSession(t *testing.T) (*Session, *syncBuf, *syncBuf) {
+	t.Helper()
+	var out, errb syncBuf
+	s, err := New(Options{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &out, &errb
+}
+
+// run evaluates a cell and returns its text/plain result ("" when none).
+func run(t *testing.T, s *Session, cell string) string {
+	t.Helper()
+	d, ok, err := s.Eval(context.Background(), cell)
+	if err != nil {
+		t.Fatalf("cell %q: %v", cell, err)
+	}
+	if !ok {
+		return ""
+	}
+	txt, _ := d.Data[display.MIMEText].(string)
+	return txt
+}
+
+func TestEvalCells(t *testing.T) {
+	s, out, _ := newSession(t)
+	cases := []struct{ cell, want string }{
+		{"1+1", "2"},
+		{"x := 40\nx + 2", "42"},
+		{"import \"strings\"\nfunc shout(s string) string { return strings.ToUpper(s) + \"!\" }\nshout(\"hi\")", `"HI!"`},
+		{"func f() int { return 1 }", ""},
+		{"func f() int { return 2 }\nf()", "2"},
+		{"var y = 5\ny * 2", "10"},
+		{"import \"fmt\"\nfmt.Println(\"printed\")", ""},
+		{"type P struct{ X, Y int }\np := P{1, 2}\np", "{1 2}"},
+		{"type P struct{ X, Y int }\np.X", "1"},
+		{"import \"math\"\nmath.Sqrt(16)", "4"},
+		{"import \"gonum.org/v1/gonum/mat\"\nm := mat.NewDense(2, 2, []float64{1, 2, 3, 4})\nmat.Det(m)", "-2"},
+		{"t := tensor.New(tensor.Float32, 2, 3)\nt.Len()", "6"},
+		{"for i := 0; i < 3; i++ { x++ }\nx", "43"},
+		{"go func() { fmt.Println(\"from goroutine\") }()\ntime := 1\ntime", "1"},
+	}
+	for _, c := range cases {
+		if got := run(t, s, c.cell); got != c.want {
+			t.Errorf("cell %q = %q, want %q", c.cell, got, c.want)
+		}
+	}
+	if !strings.Contains(out.String(), "printed\n") {
+		t.Errorf("stdout %q lacks the printed line", out.String())
+	}
+}
+
+type htmlCell struct{}
+
+func TestRenderInterpretedMethods(t *testing.T) {
+	s, _, _ := newSession(t)
+	d, ok, err := s.Eval(context.Background(), "type H struct{}\nfunc (H) HTML() string { return \"<b>hi</b>\" }\nH{}")
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if d.Data[display.MIMEHTML] != "<b>hi</b>" {
+		t.Errorf("bundle %v lacks the HTML", d.Data)
+	}
+	d, ok, err = s.Eval(context.Background(), "display.Markdown(\"# T\")")
+	if err != nil || !ok || d.Data[display.MIMEMarkdown] != "# T" {
+		t.Errorf("display.Markdown: %v %v %v", d.Data, ok, err)
+	}
+}
+
+func TestErrorsKeepState(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "z := 7")
+	_, _, err := s.Eval(context.Background(), "a := 1\nb := undefinedName + 2")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "CompileError" || !strings.Contains(e.Value, "cell 2:6: undefined: undefinedName") {
+		t.Fatalf("compile error = %#v, want CompileError at cell 2:", err)
+	}
+	_, _, err = s.Eval(context.Background(), "func boom() { panic(\"deep\") }\n\nboom()")
+	if !errors.As(err, &e) || e.Name != "panic" || e.Value != "deep" {
+		t.Fatalf("panic error = %#v", err)
+	}
+	if !strings.Contains(strings.Join(e.Traceback, "\n"), "cell 1:") {
+		t.Errorf("traceback %q has no cell position", e.Traceback)
+	}
+	if got := run(t, s, "z"); got != "7" {
+		t.Errorf("after errors z = %q", got)
+	}
+	_, _, err = s.Eval(context.Background(), "type P struct{A int}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.Eval(context.Background(), "type P struct{A, B int}")
+	if !errors.As(err, &e) || !strings.Contains(e.Value, "restart") {
+		t.Errorf("type redefinition error = %v", err)
+	}
+}
+
+func TestInterrupt(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "n := 3")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, _, err := s.Eval(ctx, "for { n++ }")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 1200*time.Millisecond {
+		t.Errorf("interrupt took %v", d)
+	}
+	if got := run(t, s, "n > 3"); got != "true" {
+		t.Errorf("n > 3 = %q after interrupt", got)
+	}
+}
+
+func TestGoroutinePanicIsRecovered(t *testing.T) {
+	s, _, errb := newSession(t)
+	got := run(t, s, "import \"time\"\ngo func() { panic(\"in goroutine\") }()\ntime.Sleep(100 * time.Millisecond)\n1")
+	if got != "1" {
+		t.Errorf("result %q", got)
+	}
+	if !strings.Contains(errb.String(), "in goroutine") {
+		t.Errorf("stderr %q lacks the goroutine's panic", errb.String())
+	}
+	if got := guardGoroutines("go func(a int) { f(a) }(1)\ngo work(2)"); got != "go func(a int) {"+goGuard+" f(a) }(1)\ngo work(2)" {
+		t.Errorf("guardGoroutines: %q", got)
+	}
+}
+
+// A compiled call (time.Sleep) cannot be stopped, but the cell returns at
+// once and the statements after the call never run.
+func TestInterruptCompiledCall(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"time\"\nm := 1")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, _, err := s.Eval(ctx, "time.Sleep(600 * time.Millisecond)\nm = 2")
+	if err == nil || time.Since(start) > 400*time.Millisecond {
+		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+	time.Sleep(800 * time.Millisecond)
+	if got := run(t, s, "m"); got != "1" {
+		t.Errorf("m = %s: the interrupted cell went on after its sleep", got)
+	}
+}
+
+func TestCompleteAndInspect(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "type Rec struct{ Alpha int; beta string }\nfunc (r Rec) Sum() int { return r.Alpha }\nfunc (r *Rec) Reset() {}\nrv := Rec{1, \"x\"}")
+	m, start, end := s.Complete("rv.", 3)
+	for _, want := range []string{"Alpha", "beta", "Sum", "Reset"} {
+		if !contains(m, want) {
+			t.Errorf("rv. completions %v lack %s", m, want)
+		}
+	}
+	if start != 3 || end != 3 {
+		t.Errorf("range %d..%d", start, end)
+	}
+	if m, _, _ := s.Complete("é := 1; strings.HasP", 20); len(m) != 1 || m[0] != "HasPrefix" {
+		t.Errorf("strings.HasP: %v", m)
+	}
+	if txt, ok := s.Inspect("strings.HasPrefix", 9); !ok || !strings.Contains(txt, "func HasPrefix(s, prefix string) bool") {
+		t.Errorf("inspect: %v %q", ok, txt)
+	}
+	if txt, ok := s.Inspect("len", 1); !ok || !strings.Contains(txt, "func len(") {
+		t.Errorf("inspect builtin: %v %q", ok, txt)
+	}
+	for code, want := range map[string]string{"x := 1": "complete", "func f() {": "incomplete", "x := )": "invalid",
+		"s := `a": "incomplete", "for i := 0; i < 3; i++ {": "incomplete", "a := 1 +": "incomplete"} {
+		if got, _ := IsComplete(code); got != want {
+			t.Errorf("IsComplete(%q) = %s, want %s", code, got, want)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// An interrupt reaches compiled primitives through tensor.Interrupt: a long
+// ssd call stops at its next chunk, and the next cell runs normally.
+func TestInterruptReachesCompiledPrimitives(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "q := tensor.Randn(1, 1, 8, 4096, 64)")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	_, _, err := s.Eval(ctx, "y := ssd.Quadratic(q, q, q, nil, ssd.Options{Order: 2})\n_ = y")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" {
+		t.Fatalf("err = %v", err)
+	}
+	if !tensor.Interrupted() {
+		t.Fatal("the interrupt did not reach tensor.Interrupt")
+	}
+	if got := run(t, s, "q.Dim(2)"); got != "4096" || tensor.Interrupted() {
+		t.Fatalf("next cell: %q, flag still set: %v", got, tensor.Interrupted())
+	}
+}
