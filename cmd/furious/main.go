@@ -4,6 +4,7 @@
 //	furious kernel CONNECTION_FILE            run as a Jupyter kernel (what Jupyter launches)
 //	furious repl                              an interactive Go prompt
 //	furious run FILE.ipynb|FILE.go [-o OUT]   execute a notebook or Go script headless
+//	furious bench [--device cpu|gpu] [--L 2048,8192]   time the SSD forms, checked against the oracle
 //	furious version                           versions and compute backends
 package main
 
@@ -18,6 +19,8 @@ const usage = `usage:
   furious repl                              interactive Go prompt
   furious run FILE.ipynb|FILE.go [-o OUT.ipynb]
                                             execute every cell; exit 1 naming the failing cell
+  furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]
+                                            time the SSD forms; each row checked against float64
   furious version                           versions and compute backends
 `
 
@@ -38,6 +41,8 @@ func main() {
 		err = repl(args)
 	case "run":
 		code, err = runCmd(args)
+	case "bench":
+		err = benchCmd(args)
 	case "version", "--version", "-v":
 		version(os.Stdout)
 	case "help", "-h", "--help":

@@ -6,19 +6,26 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/furious-lab/furious/backend/cpu"
+	"github.com/furious-lab/furious/gpu"
 	"github.com/furious-lab/furious/kernel"
 )
 
-// Backend reporters print one line each about a compute backend; packages
-// built into this binary append theirs (the GPU backend adds "gpu: ...").
+// backendReporters print one line each about a compute backend.
 var backendReporters = []func() string{
-	func() string {
-		return fmt.Sprintf("cpu: gonum (pure Go), %d threads", runtime.GOMAXPROCS(0))
-	},
+	func() string { return cpu.New().Describe() },
+	gpuReport,
 }
 
-// gpuReport is replaced by the GPU package's reporter when it is built in.
-var gpuReport = func() string { return "gpu: not built (this binary has no OpenGL backend)" }
+// gpuReport opens the GPU (an OpenGL 4.3 context through EGL) and describes
+// it, or says why there is none.
+func gpuReport() string {
+	d, err := gpu.Default()
+	if err != nil {
+		return "gpu: unavailable: " + err.Error()
+	}
+	return d.Describe()
+}
 
 func version(w io.Writer) {
 	fmt.Fprintf(w, "furious %s (Jupyter protocol %s), %s %s/%s\n", kernel.Version, kernel.ProtocolVersion,
@@ -35,5 +42,4 @@ func version(w io.Writer) {
 	for _, r := range backendReporters {
 		fmt.Fprintln(w, "  "+r())
 	}
-	fmt.Fprintln(w, "  "+gpuReport())
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/furious-lab/furious/gpu"
+	"github.com/furious-lab/furious/ssd"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// gpuInputs holds one shape's inputs on the device.
+type gpuInputs struct {
+	q, k, v, a, y *gpu.Buffer
+	H, L, d       int
+}
+
+func uploadInputs(dev *gpu.Device, H, L, d int) (*gpuInputs, error) {
+	q, k, v, a := benchInputs(tensor.Float32, H, L, d)
+	in := &gpuInputs{H: H, L: L, d: d}
+	var err error
+	for _, p := range []struct {
+		dst **gpu.Buffer
+		src *tensor.Tensor
+	}{{&in.q, q}, {&in.k, k}, {&in.v, v}, {&in.a, a}} {
+		if *p.dst, err = dev.Upload(p.src.Float32s()); err != nil {
+			in.release()
+			return nil, err
+		}
+	}
+	if in.y, err = dev.NewBuffer(H * L * d); err != nil {
+		in.release()
+		return nil, err
+	}
+	return in, nil
+}
+
+func (in *gpuInputs) release() {
+	for _, b := range []*gpu.Buffer{in.q, in.k, in.v, in.a, in.y} {
+		if b != nil {
+			b.Release()
+		}
+	}
+}
+
+// runGPU dispatches one case; the caller calls Finish to wait for it.
+func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) error {
+	scale := float32(1 / math.Sqrt(float64(in.d)))
+	norm := bc.opts.Norm == ssd.NormSoftmax
+	switch bc.form {
+	case "chunked":
+		return dev.SSD(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, chunk, bc.opts.Order, scale, norm)
+	case "blockwise":
+		return dev.Attention(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, scale)
+	}
+	return dev.Quadratic(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
+}
+
+// benchGPU times the GPU shaders with glFinish around each call, and checks
+// each against the float64 oracle at checkL.
+func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
+	dev, err := gpu.Default()
+	if err != nil {
+		return nil, fmt.Errorf("bench: no GPU: %w", err)
+	}
+	fmt.Fprintf(w, "device: %s\n", dev.Describe())
+	var rows []benchRow
+	for _, bc := range benchCases() {
+		check, err := gpuCheck(dev, bc, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, L := range c.Ls {
+			if bc.form != "chunked" && L > c.maxQ {
+				continue
+			}
+			in, err := uploadInputs(dev, c.H, L, c.d)
+			if err != nil {
+				return nil, err
+			}
+			var runErr error
+			ms := medianMS(c.reps, func() {
+				if e := runGPU(dev, bc, in, c.chunk); e != nil && runErr == nil {
+					runErr = e
+				}
+				dev.Finish()
+			})
+			in.release()
+			if runErr != nil {
+				return nil, runErr
+			}
+			rows = append(rows, benchRow{"gpu", bc.form, bc.label, bc.norm, L, ms, modelFlops(bc, c.H, L, c.d, c.chunk), check})
+		}
+	}
+	return rows, nil
+}
+
+func gpuCheck(dev *gpu.Device, bc benchCase, c benchConfig) (float64, error) {
+	in, err := uploadInputs(dev, c.H, checkL, c.d)
+	if err != nil {
+		return 0, err
+	}
+	defer in.release()
+	if err := runGPU(dev, bc, in, c.chunk); err != nil {
+		return 0, err
+	}
+	y, err := in.y.Download()
+	if err != nil {
+		return 0, err
+	}
+	return tensor.MaxRelDiff(tensor.FromFloat32(y, 1, c.H, checkL, c.d), oracle(bc, c.H, c.d)), nil
+}
