@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/furious-lab/furious/tensor"
 	"io"
 	"log"
 	"os"
@@ -377,7 +378,7 @@ func (k *Kernel) kernelInfo() map[string]any {
 			"nbconvert_exporter": "script",
 		},
 		"banner": "furious " + Version + " — Go " + strings.TrimPrefix(runtime.Version(), "go") +
-			" interpreted by yaegi, with gonum and furious's tensor packages",
+			" interpreted by yaegi, with gonum and furious's tensor packages\ncompute: " + tensor.Device(),
 		"help_links": []map[string]string{
 			{"text": "Go documentation", "url": "https://go.dev/doc/"},
 			{"text": "Go standard library", "url": "https://pkg.go.dev/std"},
