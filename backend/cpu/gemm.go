@@ -19,6 +19,20 @@ func trans(t bool) blas.Transpose {
 // the active BLAS (OpenBLAS when installed). op(A) is m×k (A is k×m when
 // transA), op(B) is k×n, C is m×n; lda, ldb, ldc are row strides.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(blas32.Implementation().Sgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Dgemm is Sgemm in float64: C = alpha·op(A)·op(B) + beta·C.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	gemm(blas64.Implementation().Dgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmFunc is the signature shared by BLAS Sgemm and Dgemm.
+type gemmFunc[T float32 | float64] func(tA, tB blas.Transpose, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
+
+// gemm handles the edge cases BLAS implementations disagree on and splits
+// large products by rows (rowSplit) before calling f.
+func gemm[T float32 | float64](f gemmFunc[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -38,11 +52,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	}
 	if rowSplit(m, n, k) {
 		Parallel(m, splitRows, func(lo, hi int) {
-			blas32.Implementation().Sgemm(trans(transA), trans(transB), hi-lo, n, k, alpha, a[rowOffset(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
+			f(trans(transA), trans(transB), hi-lo, n, k, alpha, a[rowOffset(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
 		})
 		return
 	}
-	blas32.Implementation().Sgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	f(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // splitRows is the smallest block of C's rows worth a goroutine of its own.
@@ -62,33 +76,6 @@ func rowOffset(transA bool, lo, lda int) int {
 		return lo
 	}
 	return lo * lda
-}
-
-// Dgemm is Sgemm in float64: C = alpha·op(A)·op(B) + beta·C.
-func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 {
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				if beta == 0 {
-					row[j] = 0
-				} else {
-					row[j] *= beta
-				}
-			}
-		}
-		return
-	}
-	if rowSplit(m, n, k) {
-		Parallel(m, splitRows, func(lo, hi int) {
-			blas64.Implementation().Dgemm(trans(transA), trans(transB), hi-lo, n, k, alpha, a[rowOffset(transA, lo, lda):], lda, b, ldb, beta, c[lo*ldc:], ldc)
-		})
-		return
-	}
-	blas64.Implementation().Dgemm(trans(transA), trans(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // MatMul32 implements backend.MatMuler with Sgemm: for i in [0, batch),
