@@ -3,6 +3,8 @@
 #   make test       run every test (Go, then the Jupyter client tests)
 # Optional parts (OpenBLAS, EGL/GL) are detected by scripts/buildtags.sh.
 
+# Packages are installed first (scripts/deps.sh), then tags are detected.
+DEPS := $(shell scripts/deps.sh $(if $(filter test%,$(MAKECMDGOALS)),test,tutorial) >&2)
 TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
