@@ -63,31 +63,99 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 	return upload(b, d, qs), upload(b, d, ks), upload(b, d, randFloats(r, bh*L*dk)), upload(b, d, as), poisoned(b, d, bh*L*dk)
 }
 
+// ssdFlops counts the chunked form's FLOPs at B=1, H=bh: within-chunk
+// pairs L·C/2·(2d + 2(d+1)), states and their use 2·2·L·F·(d+1).
+func ssdFlops(bh, L, dk, chunk, order int) float64 {
+	nf := dk
+	if order == 2 {
+		nf = FeatureMapDim(dk)
+	}
+	return float64(bh) * (float64(L)*float64(min(chunk, L))/2*float64(2*dk+2*(dk+1)) + 4*float64(L)*float64(nf)*float64(dk+1))
+}
+
 // BenchmarkSSD times the chunked forward with softmax norm at B=1, H=16,
-// d=64, chunk 64: order 1 (Mamba-2 form) to L = 128K, order 2 (2Mamba,
-// F = 2080 features) to 32K. FLOPs counted: within-chunk pairs
-// L·C/2·(2d + 2(d+1)), states and their use 2·2·L·F·(d+1).
+// d=64 for several chunk lengths and both register tilings of ssdf.comp
+// (rpt = rows per thread): order 1 (Mamba-2 form) and order 2 (2Mamba,
+// F = 2080 features) to L = 128K. FLOPs as counted by ssdFlops.
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
-	const bh, dk, chunk = 16, 64, 64
+	const bh, dk = 16, 64
+	defer func() { ssdRPT = 0 }()
 	for _, order := range []int{1, 2} {
-		maxL, nf := 131072, dk
+		chunks := []int{64, 128}
 		if order == 2 {
-			maxL, nf = 32768, FeatureMapDim(dk)
+			chunks = []int{64, 128, 256}
 		}
-		for _, L := range benchLs(d, maxL) {
-			b.Run(fmt.Sprintf("order=%d/L=%d", order, L), func(b *testing.B) {
-				q, k, v, a, y := ssdInputs(b, d, L)
-				defer func() {
-					for _, x := range []*Buffer{q, k, v, a, y} {
-						x.Release()
-					}
-				}()
-				flops := float64(bh) * (float64(L)*chunk/2*(2*dk+2*(dk+1)) + 4*float64(L)*float64(nf)*(dk+1))
-				timeMedian(b, d, flops, func() error {
-					return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
-				})
-			})
+		for _, chunk := range chunks {
+			for _, rpt := range []int{4, 8} {
+				for _, L := range benchLs(d, 131072) {
+					b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", order, chunk, rpt, L), func(b *testing.B) {
+						ssdRPT = rpt
+						q, k, v, a, y := ssdInputs(b, d, L)
+						defer func() {
+							for _, x := range []*Buffer{q, k, v, a, y} {
+								x.Release()
+							}
+						}()
+						timeMedian(b, d, ssdFlops(bh, L, dk, chunk, order), func() error {
+							return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
+						})
+						checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
+					})
+				}
+			}
+		}
+	}
+}
+
+// checkSSDSample compares a few output rows of a timed SSD with float64
+// sums over the whole prefix (the quadratic form), 1e-3 relative to the
+// row's magnitude: the timed numbers come from a correct computation.
+func checkSSDSample(b *testing.B, d *Device, q, k, v, a, y *Buffer, bh, L, dk, order int, scale float64) {
+	r := rand.New(rand.NewPCG(uint64(L), 5))
+	for n := 0; n < 3; n++ {
+		h, i := r.IntN(bh), r.IntN(L)
+		if n == 0 {
+			i = L - 1
+		}
+		qi := make([]float32, dk)
+		yi := make([]float32, dk)
+		ks := make([]float32, (i+1)*dk)
+		vs := make([]float32, (i+1)*dk)
+		as := make([]float32, i+1)
+		for _, c := range []struct {
+			buf *Buffer
+			off int
+			dst []float32
+		}{{q, (h*L + i) * dk, qi}, {y, (h*L + i) * dk, yi}, {k, h * L * dk, ks}, {v, h * L * dk, vs}, {a, h * L, as}} {
+			if err := c.buf.ReadAt(c.off, c.dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+		num := make([]float64, dk)
+		den, mag, lg := 0.0, 0.0, 0.0
+		for j := i; j >= 0; j-- {
+			s := 0.0
+			for p := 0; p < dk; p++ {
+				s += float64(qi[p]) * float64(ks[j*dk+p])
+			}
+			s *= scale
+			if order == 2 {
+				s *= s
+			}
+			w := s * math.Exp(lg)
+			den += w
+			for e := 0; e < dk; e++ {
+				num[e] += w * float64(vs[j*dk+e])
+				mag += math.Abs(w * float64(vs[j*dk+e]))
+			}
+			lg += float64(as[j])
+		}
+		for e := 0; e < dk; e++ {
+			want := num[e] / den
+			if err := math.Abs(float64(yi[e])-want) / (mag/den/float64(dk) + 1e-30); !(err < 1e-3) {
+				b.Fatalf("head %d row %d col %d: got %v, want %v", h, i, e, yi[e], want)
+			}
 		}
 	}
 }

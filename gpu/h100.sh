@@ -4,7 +4,8 @@
 # loader debs (libegl1 libglvnd0 libopengl0 libgl1 libglx0), this script and
 # the test binary built here with
 #   go test -c -tags gl,egl -o .gl/gpu.test ./gpu
-# Call: run(command="bash .gl/h100.sh", carry=[".gl"]). Logs go to $OUT.
+# Call: run(command="bash .gl/h100.sh [bench regexp] [benchtime]", carry=[".gl"]).
+# Logs go to $OUT.
 set -u
 cd "$(dirname "$0")/.."
 for f in .gl/*.deb; do dpkg -x "$f" /; done
@@ -13,11 +14,12 @@ export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d
 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
 T=.gl/gpu.test
+BENCH=${1:-SGEMM|SSD|Quadratic|Attention}
+BT=${2:-5x}
 date -u | tee "$OUT/date.txt"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv | tee "$OUT/smi.txt"
-timeout 120 $T -test.v -test.count=1 >"$OUT/conformance.log" 2>&1
+timeout 180 $T -test.v -test.count=1 >"$OUT/conformance.log" 2>&1
 echo "conformance rc=$?"
 grep -E "^(--- (FAIL|SKIP)|ok|PASS|FAIL)|gpu: |not run|fell|grew" "$OUT/conformance.log" | head -30
 echo "checks: $(grep -c 'largest relative' "$OUT/conformance.log")"
-timeout 120 $T -test.run '^$' -test.bench SGEMM -test.benchtime 20x 2>&1 | tee "$OUT/bench-sgemm.log" | grep -E "^Benchmark|FAIL|sample"
-timeout 300 $T -test.run '^$' -test.bench 'SSD|Quadratic|Attention' -test.benchtime 3x 2>&1 | tee "$OUT/bench-ssd.log" | grep -E "^Benchmark|FAIL"
+timeout 360 $T -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BT" 2>&1 | tee "$OUT/bench.log" | grep -E "^Benchmark|FAIL|panic|sample" | sed -E 's/ +[0-9]+ ns\/op//; s/-16 +/ /'
