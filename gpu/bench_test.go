@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -203,5 +206,54 @@ func BenchmarkAttention(b *testing.B) {
 				return d.Attention(y, q, k, v, a, bh, L, dk, dk, 0.125)
 			})
 		})
+	}
+}
+
+// BenchmarkSSDStages times each dispatch of the fused chunked SSD (with
+// glFinish between them) at B=1, H=16, d=64, softmax norm, and reports the
+// median ms of each stage. With FURIOUS_GL_DUMP=dir it also writes the
+// driver's binaries of the programs used into dir.
+func BenchmarkSSDStages(b *testing.B) {
+	d := device(b)
+	const bh, dk = 16, 64
+	defer func() { ssdRPT, ssdProfile = 0, nil }()
+	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 32768}, {2, 256, 8, 32768}} {
+		for _, L := range benchLs(d, c.maxL) {
+			b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", c.order, c.chunk, c.rpt, L), func(b *testing.B) {
+				ssdRPT = c.rpt
+				q, k, v, a, y := ssdInputs(b, d, L)
+				defer func() {
+					for _, x := range []*Buffer{q, k, v, a, y} {
+						x.Release()
+					}
+				}()
+				stages := map[string][]float64{}
+				for i := 0; i <= b.N; i++ {
+					ssdProfile = map[string]float64{}
+					if err := d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true); err != nil {
+						b.Fatal(err)
+					}
+					if i > 0 { // the first call compiles
+						for s, t := range ssdProfile {
+							stages[s] = append(stages[s], t)
+						}
+					}
+				}
+				ssdProfile = nil
+				for s, ts := range stages {
+					b.ReportMetric(median(ts)*1e3, s+"-ms")
+				}
+			})
+		}
+	}
+	if dir := os.Getenv("FURIOUS_GL_DUMP"); dir != "" {
+		for name, bin := range d.ProgramBinaries() {
+			if strings.HasPrefix(name, "ssdf.comp") {
+				fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
+				if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 	}
 }

@@ -22,4 +22,9 @@ timeout 180 $T -test.v -test.count=1 >"$OUT/conformance.log" 2>&1
 echo "conformance rc=$?"
 grep -E "^(--- (FAIL|SKIP)|ok|PASS|FAIL)|gpu: |not run|fell|grew" "$OUT/conformance.log" | head -30
 echo "checks: $(grep -c 'largest relative' "$OUT/conformance.log")"
-timeout 360 $T -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BT" 2>&1 | tee "$OUT/bench.log" | grep -E "^Benchmark|FAIL|panic|sample" | sed -E 's/ +[0-9]+ ns\/op//; s/-16 +/ /'
+mkdir -p /tmp/gldump
+FURIOUS_GL_DUMP=/tmp/gldump timeout 360 $T -test.run '^$' -test.bench "$BENCH" -test.benchtime "$BT" 2>&1 | tee "$OUT/bench.log" | grep -E "^Benchmark|FAIL|panic|sample" | sed -E 's/ +[0-9]+ ns\/op//; s/-16 +/ /'
+if [ -n "${AB:-}" ]; then # the same stages with mutable glBufferData storage, for comparison
+	FURIOUS_GL_BUFFERDATA=1 timeout 200 $T -test.run '^$' -test.bench "$AB" -test.benchtime "$BT" 2>&1 | tee "$OUT/bench-bufferdata.log" | grep -E "^Benchmark|FAIL|panic" | sed -E 's/ +[0-9]+ ns\/op//; s/-16 +/ /'
+fi
+(cd /tmp/gldump && ls | head -40 && tar czf "$OUT/programs.tgz" .)

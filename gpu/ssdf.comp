@@ -192,8 +192,9 @@ void main() {
 	if (i0 >= cend) return; // uniform
 	int iend = min(i0 + RT, cend);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
+	// rows fastest: the transposing stores of a warp hit 32 banks
 	for (int x = t; x < RT * DK; x += NT) {
-		int ii = x / DK, a = x % DK, i = i0 + ii;
+		int ii = x % RT, a = x / RT, i = i0 + ii;
 		QT[a][ii >> 2][ii & 3] = i < iend ? q[(h * L + i) * DK + a] : 0.0;
 	}
 	barrier();
@@ -250,13 +251,13 @@ void main() {
 	}
 	// within the chunk: key tiles 0..rt
 	bool sthr = t < TR * RQ;
-	int si = t / RQ, sj = t % RQ;
+	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
 	float ci[RPT];
 	for (int r = 0; r < RPT; r++) ci[r] = cs[h * L + min(i0 + si * RPT + r, L - 1)];
 	for (int kt = 0; kt <= rt; kt++) {
 		int jb = c0 + kt * RT, jend = min(jb + RT, cend);
 		for (int x = t; x < RT * DK; x += NT) {
-			int jj = x / DK, a = x % DK, j = jb + jj;
+			int jj = x % RT, a = x / RT, j = jb + jj;
 			KP[a][jj >> 2][jj & 3] = j < jend ? k[(h * L + j) * DK + a] : 0.0;
 		}
 		barrier();

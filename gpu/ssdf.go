@@ -3,6 +3,7 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
+	"time"
 )
 
 //go:embed ssdf.comp
@@ -48,6 +49,10 @@ func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
 	return ssdfConfig{}, false
 }
 
+// ssdProfile, when not nil, makes ssdFused wait for each stage and add its
+// seconds under the stage's name (benchmarks).
+var ssdProfile map[string]float64
+
 // ssdStateFloats is the size of one head's chunk states in ssdf.comp.
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 
@@ -87,9 +92,22 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		return err
 	}
 	defer freeT()
+	prof := ssdProfile
+	if prof != nil {
+		d.Finish()
+	}
+	t0 := time.Now()
+	lap := func(stage string) {
+		if prof != nil {
+			d.Finish()
+			prof[stage] += time.Since(t0).Seconds()
+			t0 = time.Now()
+		}
+	}
 	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
 		return err
 	}
+	lap("cumsum")
 	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
 		fmt.Sprintf("DVP %d", cfg.dvp), fmt.Sprintf("RT %d", cfg.rt), fmt.Sprintf("RPT %d", cfg.rpt), fmt.Sprintf("NTHREADS %d", cfg.threads())}
 	if norm {
@@ -122,6 +140,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			if err := d.run(p, groups, bufs, args...); err != nil {
 				return err
 			}
+			lap(stage)
 		}
 	}
 	return nil
