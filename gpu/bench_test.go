@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,31 +67,25 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 	return upload(b, d, qs), upload(b, d, ks), upload(b, d, randFloats(r, bh*L*dk)), upload(b, d, as), poisoned(b, d, bh*L*dk)
 }
 
-// ssdFlops counts the chunked form's FLOPs at B=1, H=bh: within-chunk
-// pairs L·C/2·(2d + 2(d+1)), states and their use 2·2·L·F·(d+1).
-func ssdFlops(bh, L, dk, chunk, order int) float64 {
-	nf := dk
-	if order == 2 {
-		nf = FeatureMapDim(dk)
-	}
-	return float64(bh) * (float64(L)*float64(min(chunk, L))/2*float64(2*dk+2*(dk+1)) + 4*float64(L)*float64(nf)*float64(dk+1))
-}
-
-// BenchmarkSSD times the chunked forward with softmax norm at B=1, H=16,
-// d=64 for several chunk lengths and both register tilings of ssdf.comp
-// (rpt = rows per thread): order 1 (Mamba-2 form) and order 2 (2Mamba,
-// F = 2080 features) to L = 128K. FLOPs as counted by ssdFlops.
+// BenchmarkSSD times the fused chunked forward with softmax norm at B=1,
+// H=16, d=64: order 1 (Mamba-2 form, chunk 64) and order 2 (2Mamba, F =
+// 2080 features, chunks 128 and 256) to L = 128K, 4 rows per thread (rpt=8
+// is selectable with -ssd.rpt8). FLOPs as counted by SSDFlops.
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
 	defer func() { ssdRPT = 0 }()
+	rpts := []int{4}
+	if *benchRPT8 {
+		rpts = append(rpts, 8)
+	}
 	for _, order := range []int{1, 2} {
-		chunks := []int{64, 128}
+		chunks := []int{64}
 		if order == 2 {
-			chunks = []int{64, 128, 256}
+			chunks = []int{128, 256}
 		}
 		for _, chunk := range chunks {
-			for _, rpt := range []int{4, 8} {
+			for _, rpt := range rpts {
 				for _, L := range benchLs(d, 131072) {
 					b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", order, chunk, rpt, L), func(b *testing.B) {
 						ssdRPT = rpt
@@ -100,13 +95,41 @@ func BenchmarkSSD(b *testing.B) {
 								x.Release()
 							}
 						}()
-						timeMedian(b, d, ssdFlops(bh, L, dk, chunk, order), func() error {
+						timeMedian(b, d, bh*SSDFlops("chunked", L, dk, dk, chunk, order), func() error {
 							return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
 						})
 						checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
 					})
 				}
 			}
+		}
+	}
+}
+
+var benchRPT8 = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+
+// BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
+// d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
+// which form ran. FLOPs as counted by SSDFlops for that form.
+func BenchmarkSSDAuto(b *testing.B) {
+	d := device(b)
+	const bh, dk = 16, 64
+	for _, order := range []int{1, 2} {
+		for _, L := range benchLs(d, 131072) {
+			form, chunk := SSDForm(L, dk, dk, order)
+			b.Run(fmt.Sprintf("order=%d/L=%d/form=%s", order, L, form), func(b *testing.B) {
+				q, k, v, a, y := ssdInputs(b, d, L)
+				defer func() {
+					for _, x := range []*Buffer{q, k, v, a, y} {
+						x.Release()
+					}
+				}()
+				timeMedian(b, d, bh*SSDFlops(form, L, dk, dk, chunk, order), func() error {
+					_, err := d.SSDAuto(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
+					return err
+				})
+				checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
+			})
 		}
 	}
 }
@@ -179,8 +202,7 @@ func BenchmarkQuadratic(b *testing.B) {
 						x.Release()
 					}
 				}()
-				flops := float64(bh) * float64(L) * float64(L) / 2 * (2*dk + 2*(dk+1))
-				timeMedian(b, d, flops, func() error {
+				timeMedian(b, d, bh*SSDFlops("quadratic", L, dk, dk, 0, order), func() error {
 					return d.Quadratic(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
 				})
 			})
@@ -217,7 +239,7 @@ func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
-	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 32768}, {2, 256, 8, 32768}} {
+	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {
 		for _, L := range benchLs(d, c.maxL) {
 			b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", c.order, c.chunk, c.rpt, L), func(b *testing.B) {
 				ssdRPT = c.rpt

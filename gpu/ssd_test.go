@@ -164,3 +164,47 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestSSDForm checks the automatic choice at the benchmark's shapes (the
+// quadratic form for short sequences, the chunked form for long ones) and
+// that SSDAuto computes the same function in either form.
+func TestSSDForm(t *testing.T) {
+	for _, c := range []struct {
+		L, order int
+		want     string
+	}{{64, 1, "quadratic"}, {2048, 1, "chunked"}, {131072, 1, "chunked"},
+		{1024, 2, "quadratic"}, {2048, 2, "quadratic"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
+		if got, _ := SSDForm(c.L, 64, 64, c.order); got != c.want {
+			t.Errorf("SSDForm(L=%d, order %d) = %s, want %s", c.L, c.order, got, c.want)
+		}
+	}
+	d := device(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const bh, dk, dv = 2, 8, 5
+	for _, L := range []int{3, 300} {
+		for _, order := range []int{1, 2} {
+			q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+			for i := range q {
+				q[i] = float32(math.Abs(float64(q[i])))
+				k[i] = float32(math.Abs(float64(k[i])))
+			}
+			for i := range a {
+				a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+			}
+			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+			Y := poisoned(t, d, bh*L*dv)
+			form, err := d.SSDAuto(Y, Q, K, V, A, bh, L, dk, dv, order, 0.4, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := SSDForm(L, dk, dv, order); form != want {
+				t.Errorf("SSDAuto ran %s, SSDForm says %s", form, want)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.4, true)
+			compare(t, fmt.Sprintf("SSDAuto (%s) order %d L=%d", form, order, L), download(t, Y), want, mag, 1e-4)
+			for _, b := range []*Buffer{Q, K, V, A, Y} {
+				b.Release()
+			}
+		}
+	}
+}

@@ -307,7 +307,8 @@ void main() {
 				Ss[jj][e >> 2][e & 3] = val;
 			}
 			barrier();
-			for (int jj = 0; jj < KS; jj++) {
+			// keys past this thread's last row carry zero weight: skip them
+			for (int jj = 0; jj < (jb + s0 <= i0 + ti * RPT + RPT - 1 ? KS : 0); jj++) {
 				vec4 b = Ss[jj][tj];
 				int jr = min(s0 + jj, RT - 1);
 				for (int m = 0; m < RV; m++) {
