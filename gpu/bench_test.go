@@ -106,13 +106,18 @@ func BenchmarkSSD(b *testing.B) {
 	}
 }
 
-var benchRPT8 = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+var (
+	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
+)
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
 // d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
 // which form ran. FLOPs as counted by SSDFlops for that form.
 func BenchmarkSSDAuto(b *testing.B) {
 	d := device(b)
+	ssdStateWide = !*benchNarrow
+	defer func() { ssdStateWide = true }()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -237,6 +242,8 @@ func BenchmarkAttention(b *testing.B) {
 // driver's binaries of the programs used into dir.
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
+	ssdStateWide = !*benchNarrow
+	defer func() { ssdStateWide = true }()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {

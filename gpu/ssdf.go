@@ -53,6 +53,10 @@ func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
 // seconds under the stage's name (benchmarks).
 var ssdProfile map[string]float64
 
+// ssdStateWide selects 128-feature, 8-per-thread groups for the STATE
+// stage at order 2 (tests and benchmarks compare with it off).
+var ssdStateWide = true
+
 // ssdStateFloats is the size of one head's chunk states in ssdf.comp.
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 
@@ -108,13 +112,22 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		return err
 	}
 	lap("cumsum")
-	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
-		fmt.Sprintf("DVP %d", cfg.dvp), fmt.Sprintf("RT %d", cfg.rt), fmt.Sprintf("RPT %d", cfg.rpt), fmt.Sprintf("NTHREADS %d", cfg.threads())}
-	if norm {
-		defs = append(defs, "NORM")
+	// STATE has no row tile of q in shared memory and its features come in
+	// thousands at order 2: there it takes 128 features a group, 8 a thread.
+	st := cfg
+	if nf >= 128 && ssdStateWide && (ssdfConfig{rt: 128, rpt: 8, dvp: cfg.dvp}).threads() <= min(d.info.MaxInvocations, 1024) {
+		st.rt, st.rpt = 128, 8
 	}
-	if order == 2 {
-		defs = append(defs, "ORDER2")
+	defsFor := func(c ssdfConfig) []string {
+		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
+			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads())}
+		if norm {
+			defs = append(defs, "NORM")
+		}
+		if order == 2 {
+			defs = append(defs, "ORDER2")
+		}
+		return defs
 	}
 	bufs := []*Buffer{q, k, v, cs, T, y}
 	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
@@ -124,14 +137,18 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
 		gy, gz := min(G, 65535), ceilDiv(G, 65535)
 		for _, stage := range []string{"STATE", "SCAN", "OUT"} {
-			p, err := d.program(name, ssdfSrc, append(defs, stage)...)
+			c := cfg
+			if stage == "STATE" {
+				c = st
+			}
+			p, err := d.program(name, ssdfSrc, append(defsFor(c), stage)...)
 			if err != nil {
 				return err
 			}
 			var groups [3]int
 			switch stage {
 			case "STATE":
-				groups = [3]int{ceilDiv(nf, cfg.rt), gy, gz}
+				groups = [3]int{ceilDiv(nf, st.rt), gy, gz}
 			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
 			case "OUT":
