@@ -31,6 +31,16 @@
 // The tag egl matters: without it go-gl links libGL, and through it GLX
 // and X11, which then must be present for the binary to start.
 //
+// # Tensor backend
+//
+// Importing the package registers Backend under "gpu" with package tensor:
+// tensor.SetDevice("gpu") or FURIOUS_DEVICE=gpu sends float32 matrix
+// products (MatMul32) and exp, softplus, neg and square (Unary32) to the
+// default device, over host slices (upload, compute, download); every other
+// operation runs on the CPU after tensor's one-time notice. FURIOUS_DEVICE=auto
+// picks it when a hardware context can be made: a software renderer such as
+// llvmpipe counts as unavailable unless FURIOUS_GPU_SOFTWARE=1.
+//
 // # Buffers
 //
 // A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
