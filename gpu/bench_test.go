@@ -109,6 +109,7 @@ func BenchmarkSSD(b *testing.B) {
 var (
 	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
 	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
+	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
 )
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
@@ -117,7 +118,10 @@ var (
 func BenchmarkSSDAuto(b *testing.B) {
 	d := device(b)
 	ssdStateWide = !*benchNarrow
-	defer func() { ssdStateWide = true }()
+	if *benchNoPad {
+		ssdQPad = 0
+	}
+	defer func() { ssdStateWide, ssdQPad = true, 1 }()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -243,7 +247,10 @@ func BenchmarkAttention(b *testing.B) {
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
 	ssdStateWide = !*benchNarrow
-	defer func() { ssdStateWide = true }()
+	if *benchNoPad {
+		ssdQPad = 0
+	}
+	defer func() { ssdStateWide, ssdQPad = true, 1 }()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {

@@ -177,7 +177,9 @@ void main() {
 #else
 #define KPR RT
 #endif
-shared vec4 QT[DK][RQ];  // q of the row tile, transposed
+// QPAD vec4s pad each row of QT: the order-2 feature build reads 16 rows
+// of it at one column, which without padding fall into one bank.
+shared vec4 QT[DK][RQ + QPAD]; // q of the row tile, transposed
 shared vec4 KP[KPR][RQ]; // k of a key tile transposed, then the weights P transposed
 shared vec4 Ph[KS][RQ];  // φ(q) for a feature slice (order 2)
 shared vec4 Ss[KS][TC];  // a slice of S_c, or of the key tile's values

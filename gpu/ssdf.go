@@ -19,8 +19,12 @@ func (c ssdfConfig) threads() int { return c.rt / c.rpt * c.dvp / 4 }
 // sharedBytes is the OUT stage's shared memory, the larger of the two.
 func (c ssdfConfig) sharedBytes(dk int) int {
 	ks := c.rt / c.rpt
-	return 4 * (dk*c.rt + max(dk, c.rt)*c.rt + ks*c.rt + ks*c.dvp + c.rt)
+	return 4*(dk*c.rt+max(dk, c.rt)*c.rt+ks*c.rt+ks*c.dvp+c.rt) + 16*dk*ssdQPad
 }
+
+// ssdQPad is the padding of the q tile's rows in ssdf.comp's OUT stage, in
+// vec4s (1; benchmarks compare 0).
+var ssdQPad = 1
 
 // ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
 // (benchmarks and tests compare the two).
@@ -120,7 +124,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 	}
 	defsFor := func(c ssdfConfig) []string {
 		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
-			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads())}
+			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
 		if norm {
 			defs = append(defs, "NORM")
 		}
