@@ -1,9 +1,13 @@
 package gpu
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -63,31 +67,130 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 	return upload(b, d, qs), upload(b, d, ks), upload(b, d, randFloats(r, bh*L*dk)), upload(b, d, as), poisoned(b, d, bh*L*dk)
 }
 
-// BenchmarkSSD times the chunked forward with softmax norm at B=1, H=16,
-// d=64, chunk 64: order 1 (Mamba-2 form) to L = 128K, order 2 (2Mamba,
-// F = 2080 features) to 32K. FLOPs counted: within-chunk pairs
-// L·C/2·(2d + 2(d+1)), states and their use 2·2·L·F·(d+1).
+// BenchmarkSSD times the fused chunked forward with softmax norm at B=1,
+// H=16, d=64: order 1 (Mamba-2 form, chunk 64) and order 2 (2Mamba, F =
+// 2080 features, chunks 128 and 256) to L = 128K, 4 rows per thread (rpt=8
+// is selectable with -ssd.rpt8). FLOPs as counted by SSDFlops.
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
-	const bh, dk, chunk = 16, 64, 64
+	const bh, dk = 16, 64
+	defer func() { ssdRPT = 0 }()
+	rpts := []int{4}
+	if *benchRPT8 {
+		rpts = append(rpts, 8)
+	}
 	for _, order := range []int{1, 2} {
-		maxL, nf := 131072, dk
+		chunks := []int{64}
 		if order == 2 {
-			maxL, nf = 32768, FeatureMapDim(dk)
+			chunks = []int{128, 256}
 		}
-		for _, L := range benchLs(d, maxL) {
-			b.Run(fmt.Sprintf("order=%d/L=%d", order, L), func(b *testing.B) {
+		for _, chunk := range chunks {
+			for _, rpt := range rpts {
+				for _, L := range benchLs(d, 131072) {
+					b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", order, chunk, rpt, L), func(b *testing.B) {
+						ssdRPT = rpt
+						q, k, v, a, y := ssdInputs(b, d, L)
+						defer func() {
+							for _, x := range []*Buffer{q, k, v, a, y} {
+								x.Release()
+							}
+						}()
+						timeMedian(b, d, bh*SSDFlops("chunked", L, dk, dk, chunk, order), func() error {
+							return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
+						})
+						checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
+					})
+				}
+			}
+		}
+	}
+}
+
+var (
+	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
+	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
+)
+
+// BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
+// d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
+// which form ran. FLOPs as counted by SSDFlops for that form.
+func BenchmarkSSDAuto(b *testing.B) {
+	d := device(b)
+	ssdStateWide = !*benchNarrow
+	if *benchNoPad {
+		ssdQPad = 0
+	}
+	defer func() { ssdStateWide, ssdQPad = true, 1 }()
+	const bh, dk = 16, 64
+	for _, order := range []int{1, 2} {
+		for _, L := range benchLs(d, 131072) {
+			form, chunk := SSDForm(L, dk, dk, order)
+			b.Run(fmt.Sprintf("order=%d/L=%d/form=%s", order, L, form), func(b *testing.B) {
 				q, k, v, a, y := ssdInputs(b, d, L)
 				defer func() {
 					for _, x := range []*Buffer{q, k, v, a, y} {
 						x.Release()
 					}
 				}()
-				flops := float64(bh) * (float64(L)*chunk/2*(2*dk+2*(dk+1)) + 4*float64(L)*float64(nf)*(dk+1))
-				timeMedian(b, d, flops, func() error {
-					return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
+				timeMedian(b, d, bh*SSDFlops(form, L, dk, dk, chunk, order), func() error {
+					_, err := d.SSDAuto(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
+					return err
 				})
+				checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
 			})
+		}
+	}
+}
+
+// checkSSDSample compares a few output rows of a timed SSD with float64
+// sums over the whole prefix (the quadratic form), 1e-3 relative to the
+// row's magnitude: the timed numbers come from a correct computation.
+func checkSSDSample(b *testing.B, d *Device, q, k, v, a, y *Buffer, bh, L, dk, order int, scale float64) {
+	r := rand.New(rand.NewPCG(uint64(L), 5))
+	for n := 0; n < 3; n++ {
+		h, i := r.IntN(bh), r.IntN(L)
+		if n == 0 {
+			i = L - 1
+		}
+		qi := make([]float32, dk)
+		yi := make([]float32, dk)
+		ks := make([]float32, (i+1)*dk)
+		vs := make([]float32, (i+1)*dk)
+		as := make([]float32, i+1)
+		for _, c := range []struct {
+			buf *Buffer
+			off int
+			dst []float32
+		}{{q, (h*L + i) * dk, qi}, {y, (h*L + i) * dk, yi}, {k, h * L * dk, ks}, {v, h * L * dk, vs}, {a, h * L, as}} {
+			if err := c.buf.ReadAt(c.off, c.dst); err != nil {
+				b.Fatal(err)
+			}
+		}
+		num := make([]float64, dk)
+		den, mag, lg := 0.0, 0.0, 0.0
+		for j := i; j >= 0; j-- {
+			s := 0.0
+			for p := 0; p < dk; p++ {
+				s += float64(qi[p]) * float64(ks[j*dk+p])
+			}
+			s *= scale
+			if order == 2 {
+				s *= s
+			}
+			w := s * math.Exp(lg)
+			den += w
+			for e := 0; e < dk; e++ {
+				num[e] += w * float64(vs[j*dk+e])
+				mag += math.Abs(w * float64(vs[j*dk+e]))
+			}
+			lg += float64(as[j])
+		}
+		for e := 0; e < dk; e++ {
+			want := num[e] / den
+			if err := math.Abs(float64(yi[e])-want) / (mag/den/float64(dk) + 1e-30); !(err < 1e-3) {
+				b.Fatalf("head %d row %d col %d: got %v, want %v", h, i, e, yi[e], want)
+			}
 		}
 	}
 }
@@ -108,8 +211,7 @@ func BenchmarkQuadratic(b *testing.B) {
 						x.Release()
 					}
 				}()
-				flops := float64(bh) * float64(L) * float64(L) / 2 * (2*dk + 2*(dk+1))
-				timeMedian(b, d, flops, func() error {
+				timeMedian(b, d, bh*SSDFlops("quadratic", L, dk, dk, 0, order), func() error {
 					return d.Quadratic(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
 				})
 			})
@@ -135,5 +237,59 @@ func BenchmarkAttention(b *testing.B) {
 				return d.Attention(y, q, k, v, a, bh, L, dk, dk, 0.125)
 			})
 		})
+	}
+}
+
+// BenchmarkSSDStages times each dispatch of the fused chunked SSD (with
+// glFinish between them) at B=1, H=16, d=64, softmax norm, and reports the
+// median ms of each stage. With FURIOUS_GL_DUMP=dir it also writes the
+// driver's binaries of the programs used into dir.
+func BenchmarkSSDStages(b *testing.B) {
+	d := device(b)
+	ssdStateWide = !*benchNarrow
+	if *benchNoPad {
+		ssdQPad = 0
+	}
+	defer func() { ssdStateWide, ssdQPad = true, 1 }()
+	const bh, dk = 16, 64
+	defer func() { ssdRPT, ssdProfile = 0, nil }()
+	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {
+		for _, L := range benchLs(d, c.maxL) {
+			b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", c.order, c.chunk, c.rpt, L), func(b *testing.B) {
+				ssdRPT = c.rpt
+				q, k, v, a, y := ssdInputs(b, d, L)
+				defer func() {
+					for _, x := range []*Buffer{q, k, v, a, y} {
+						x.Release()
+					}
+				}()
+				stages := map[string][]float64{}
+				for i := 0; i <= b.N; i++ {
+					ssdProfile = map[string]float64{}
+					if err := d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true); err != nil {
+						b.Fatal(err)
+					}
+					if i > 0 { // the first call compiles
+						for s, t := range ssdProfile {
+							stages[s] = append(stages[s], t)
+						}
+					}
+				}
+				ssdProfile = nil
+				for s, ts := range stages {
+					b.ReportMetric(median(ts)*1e3, s+"-ms")
+				}
+			})
+		}
+	}
+	if dir := os.Getenv("FURIOUS_GL_DUMP"); dir != "" {
+		for name, bin := range d.ProgramBinaries() {
+			if strings.HasPrefix(name, "ssdf.comp") {
+				fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
+				if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 	}
 }

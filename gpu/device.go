@@ -26,6 +26,7 @@ type Device struct {
 	live     map[uint32]int // buffer name → bytes, for Stats and the leak test
 	bytes    int64
 	peak     int64
+	scratch  map[string]*scratch // buffers kept between calls (scratch.go)
 }
 
 var _ backend.Backend = (*Device)(nil)
@@ -121,6 +122,7 @@ func (d *Device) Close() {
 	live := d.live
 	d.programs = map[string]*program{}
 	d.live = map[uint32]int{}
+	d.scratch = nil
 	d.bytes = 0
 	d.mu.Unlock()
 	d.do(func() {

@@ -31,6 +31,16 @@
 // The tag egl matters: without it go-gl links libGL, and through it GLX
 // and X11, which then must be present for the binary to start.
 //
+// # Tensor backend
+//
+// Importing the package registers Backend under "gpu" with package tensor:
+// tensor.SetDevice("gpu") or FURIOUS_DEVICE=gpu sends float32 matrix
+// products (MatMul32) and exp, softplus, neg and square (Unary32) to the
+// default device, over host slices (upload, compute, download); every other
+// operation runs on the CPU after tensor's one-time notice. FURIOUS_DEVICE=auto
+// picks it when a hardware context can be made: a software renderer such as
+// llvmpipe counts as unavailable unless FURIOUS_GPU_SOFTWARE=1.
+//
 // # Buffers
 //
 // A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
@@ -58,7 +68,20 @@
 //	                   (Attention), or SSD of order 1 / 2 in quadratic form (Quadratic)
 //	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted (RMSNorm)
 //	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D)
-//	ssd.comp           chunked SSD of order 1 or 2, optional softmax norm: states, passing, output (SSD)
+//	ssdf.comp          chunked SSD of order 1 or 2, optional softmax norm, fused: a register-tiled
+//	                   chunk-state product, an in-place scan over chunks, and one output pass per
+//	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,
+//	                   for d_k ≤ 64)
+//	ssd.comp           the same in four stages, one output per thread (SSD for d_k > 64)
+//
+// SSDAuto runs the form SSDForm chooses for the shape: the quadratic form for
+// short sequences, the chunked one for long (on the H100 the order-2 crossover
+// lies between L = 2K and 8K; BENCH.md). The chunked form keeps its decays and
+// chunk states in scratch buffers between calls (FreeScratch releases them).
+//
+// Buffers are immutable storage (glBufferStorage with only
+// GL_DYNAMIC_STORAGE_BIT, where GL 4.4 or GL_ARB_buffer_storage offers it;
+// FURIOUS_GL_BUFFERDATA=1 goes back to glBufferData).
 //
 // # Mesa llvmpipe
 //

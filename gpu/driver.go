@@ -26,6 +26,7 @@ type driver interface {
 	dispatch(c *call) error
 	finish()
 	freeVideoMemoryKiB() (int, bool)
+	programBinary(prog uint32) []byte
 	destroy()
 }
 

@@ -186,8 +186,9 @@ const glGPUMemoryInfoCurrentAvailableVidmemNVX = 0x9049
 // glDriver is the driver of a build with the gl tag: EGL plus go-gl's
 // OpenGL 4.3 core bindings. Every method runs on the device's GL thread.
 type glDriver struct {
-	egl    C.furiousEGL
-	nvxMem bool // GL_NVX_gpu_memory_info present
+	egl     C.furiousEGL
+	nvxMem  bool // GL_NVX_gpu_memory_info present
+	storage bool // glBufferStorage (GL 4.4 or GL_ARB_buffer_storage); FURIOUS_GL_BUFFERDATA=1 turns it off
 }
 
 func openDriver(device int) (driver, error) {
@@ -215,9 +216,18 @@ func openDriver(device int) (driver, error) {
 	var n int32
 	gl.GetIntegerv(gl.NUM_EXTENSIONS, &n)
 	for i := int32(0); i < n; i++ {
-		if gl.GoStr(gl.GetStringi(gl.EXTENSIONS, uint32(i))) == "GL_NVX_gpu_memory_info" {
+		switch gl.GoStr(gl.GetStringi(gl.EXTENSIONS, uint32(i))) {
+		case "GL_NVX_gpu_memory_info":
 			d.nvxMem = true
+		case "GL_ARB_buffer_storage":
+			d.storage = true
 		}
+	}
+	if major > 4 || minor >= 4 {
+		d.storage = true
+	}
+	if os.Getenv("FURIOUS_GL_BUFFERDATA") == "1" {
+		d.storage = false
 	}
 	for gl.GetError() != gl.NO_ERROR {
 	}
@@ -312,7 +322,13 @@ func (d *glDriver) newBuffer(size int) (uint32, error) {
 	var id uint32
 	gl.GenBuffers(1, &id)
 	gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, id)
-	gl.BufferData(gl.SHADER_STORAGE_BUFFER, size, nil, gl.DYNAMIC_COPY)
+	if d.storage {
+		// Immutable storage without client mapping, so that the driver
+		// has no reason to keep it in host memory.
+		gl.BufferStorage(gl.SHADER_STORAGE_BUFFER, size, nil, gl.DYNAMIC_STORAGE_BIT)
+	} else {
+		gl.BufferData(gl.SHADER_STORAGE_BUFFER, size, nil, gl.DYNAMIC_COPY)
+	}
 	gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, 0)
 	if err := d.err("allocate"); err != nil {
 		gl.DeleteBuffers(1, &id)
@@ -376,6 +392,24 @@ func (d *glDriver) freeVideoMemoryKiB() (int, bool) {
 	var v int32
 	gl.GetIntegerv(glGPUMemoryInfoCurrentAvailableVidmemNVX, &v)
 	return int(v), true
+}
+
+// programBinary is the driver's binary of a linked program
+// (glGetProgramBinary; NVIDIA's holds the generated assembly as text), nil
+// where it gives none.
+func (d *glDriver) programBinary(prog uint32) []byte {
+	var n int32
+	gl.GetProgramiv(prog, gl.PROGRAM_BINARY_LENGTH, &n)
+	if n <= 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	var got int32
+	var format uint32
+	gl.GetProgramBinary(prog, n, &got, &format, unsafe.Pointer(&buf[0]))
+	for gl.GetError() != gl.NO_ERROR {
+	}
+	return buf[:got]
 }
 
 func (d *glDriver) destroy() { C.furiousEGLClose(&d.egl) }

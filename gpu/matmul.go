@@ -45,16 +45,18 @@ func (v sgemmVersion) shared() int {
 // sgemmVersions are the kernels in the order they were written; each is
 // checked by the tests and timed by BenchmarkSGEMM.
 var sgemmVersions = []sgemmVersion{
-	0: {bm: 16, bn: 16, bk: 16},                                           // baseline: matmul_naive.comp, one output per thread
-	1: {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4},                             // 4×4 per thread
-	2: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8},                            // 8×8 per thread
-	3: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true},              // + double-buffered slices
-	4: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},  // + 16-byte global loads
-	5: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true}, // deeper slices
-	6: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 4, double: true, vec4: true},  // smaller tiles, more groups
-	7: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
-	8: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
-	9: {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true, vec4: true, unroll: true},
+	0:  {bm: 16, bn: 16, bk: 16},                                           // baseline: matmul_naive.comp, one output per thread
+	1:  {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4},                             // 4×4 per thread
+	2:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8},                            // 8×8 per thread
+	3:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true},              // + double-buffered slices
+	4:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},  // + 16-byte global loads
+	5:  {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true}, // deeper slices
+	6:  {bm: 128, bn: 64, bk: 16, tm: 8, tn: 4, double: true, vec4: true},  // smaller tiles, more groups
+	7:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
+	8:  {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
+	9:  {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true, vec4: true, unroll: true},
+	10: {bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},  // 8×8 per thread, 128 threads: more groups per SM
+	11: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true}, // the same, deeper slices
 }
 
 // sgemmDefault is the version Gemm uses.

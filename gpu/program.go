@@ -117,3 +117,24 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// ProgramBinaries returns the driver's binary of every cached program,
+// keyed by shader name and defines (for reading what the driver's compiler
+// made of a shader: register use, local memory, unrolling).
+func (d *Device) ProgramBinaries() map[string][]byte {
+	d.mu.Lock()
+	progs := make(map[string]uint32, len(d.programs))
+	for k, p := range d.programs {
+		progs[k] = p.id
+	}
+	d.mu.Unlock()
+	out := map[string][]byte{}
+	d.do(func() {
+		for k, id := range progs {
+			if b := d.drv.programBinary(id); b != nil {
+				out[k] = b
+			}
+		}
+	})
+	return out
+}

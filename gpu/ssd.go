@@ -27,7 +27,26 @@ var ssdMaxStateFloats int
 // within-chunk cumulative sums, never one long float32 cumulative sum.
 // Order-1 scores may be negative; the softmax norm assumes they are not
 // (use non-negative features such as ReLU(q), ReLU(k)).
+//
+// Where the shapes allow (dk ≤ 64, and the tiles fit the device's shared
+// memory) the fused shader ssdf.comp runs (see ssdFused), else the four
+// stages of ssd.comp.
 func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	ssdCheck(y, q, k, v, a, bh, L, dk, dv, chunk, order)
+	if bh == 0 || L == 0 {
+		return nil
+	}
+	if cfg, ok := d.ssdFusedConfig(dk, dv, norm); ok && !ssdNoFused {
+		return d.ssdFused(cfg, y, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+	}
+	return d.ssdStaged(y, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+}
+
+// ssdNoFused, when set, makes SSD use the four-stage shader (tests).
+var ssdNoFused bool
+
+// ssdCheck panics on arguments that no SSD form accepts.
+func ssdCheck(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int) {
 	const name = "ssd.comp"
 	if order != 1 && order != 2 {
 		argPanic(name, "dispatch", "order %d, want 1 or 2", order)
@@ -37,9 +56,11 @@ func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, sca
 		argPanic(name, "dispatch", "bh=%d L=%d dk=%d dv=%d (≤ 256) chunk=%d (≤ 1024): q %d, k %d, v %d, y %d, a %d floats",
 			bh, L, dk, dv, chunk, q.Len(), k.Len(), v.Len(), y.Len(), a.Len())
 	}
-	if bh == 0 || L == 0 {
-		return nil
-	}
+}
+
+// ssdStaged is SSD in the four stages of ssd.comp, one output per thread.
+func (d *Device) ssdStaged(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	const name = "ssd.comp"
 	nch := ceilDiv(L, chunk)
 	dve, nf := dv, dk
 	if norm {

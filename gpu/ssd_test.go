@@ -100,9 +100,13 @@ func TestSSDHeadBatches(t *testing.T) {
 	for _, order := range []int{1, 2} {
 		Y := poisoned(t, d, bh*L*dv)
 		nch := (L + chunk - 1) / chunk
-		ssdMaxStateFloats = nch * FeatureMapDim(dk) * dv // exactly one head's states
+		nf := FeatureMapDim(dk)
 		if order == 1 {
-			ssdMaxStateFloats = nch * dk * dv
+			nf = dk
+		}
+		ssdMaxStateFloats = nch * nf * dv // exactly one head's states
+		if cfg, ok := d.ssdFusedConfig(dk, dv, false); ok {
+			ssdMaxStateFloats = ssdStateFloats(nch, nf, cfg)
 		}
 		err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, false)
 		ssdMaxStateFloats = 0
@@ -112,5 +116,95 @@ func TestSSDHeadBatches(t *testing.T) {
 		want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, false)
 		compare(t, fmt.Sprintf("SSD order %d in batches of one head", order), download(t, Y), want, mag, 1e-4)
 		Y.Release()
+	}
+}
+
+// TestSSDVariants runs the other tilings of the fused shader (4 and 8 rows
+// per thread) and the four-stage shader on one shape with several row
+// tiles per chunk and a partial last chunk, against the float64 oracle.
+func TestSSDVariants(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(31, 32))
+	const bh, L, dk, dv, chunk = 2, 150, 12, 7, 80
+	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+	for i := range q {
+		q[i] = float32(math.Abs(float64(q[i])))
+		k[i] = float32(math.Abs(float64(k[i])))
+	}
+	for i := range a {
+		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+	}
+	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+	defer func() {
+		for _, b := range []*Buffer{Q, K, V, A} {
+			b.Release()
+		}
+	}()
+	defer func() { ssdRPT, ssdNoFused = 0, false }()
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged"} {
+		ssdRPT, ssdNoFused = 0, false
+		switch variant {
+		case "rpt=4":
+			ssdRPT = 4
+		case "rpt=8":
+			ssdRPT = 8
+		case "staged":
+			ssdNoFused = true
+		}
+		for _, order := range []int{1, 2} {
+			for _, norm := range []bool{false, true} {
+				Y := poisoned(t, d, bh*L*dv)
+				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.3, norm); err != nil {
+					t.Fatal(err)
+				}
+				want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.3, norm)
+				compare(t, fmt.Sprintf("SSD %s order %d norm=%v", variant, order, norm), download(t, Y), want, mag, 1e-4)
+				Y.Release()
+			}
+		}
+	}
+}
+
+// TestSSDForm checks the automatic choice at the benchmark's shapes (the
+// quadratic form for short sequences, the chunked form for long ones) and
+// that SSDAuto computes the same function in either form.
+func TestSSDForm(t *testing.T) {
+	for _, c := range []struct {
+		L, order int
+		want     string
+	}{{64, 1, "quadratic"}, {2048, 1, "chunked"}, {131072, 1, "chunked"},
+		{1024, 2, "quadratic"}, {2048, 2, "quadratic"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
+		if got, _ := SSDForm(c.L, 64, 64, c.order); got != c.want {
+			t.Errorf("SSDForm(L=%d, order %d) = %s, want %s", c.L, c.order, got, c.want)
+		}
+	}
+	d := device(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const bh, dk, dv = 2, 8, 5
+	for _, L := range []int{3, 300} {
+		for _, order := range []int{1, 2} {
+			q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+			for i := range q {
+				q[i] = float32(math.Abs(float64(q[i])))
+				k[i] = float32(math.Abs(float64(k[i])))
+			}
+			for i := range a {
+				a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+			}
+			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+			Y := poisoned(t, d, bh*L*dv)
+			form, err := d.SSDAuto(Y, Q, K, V, A, bh, L, dk, dv, order, 0.4, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, _ := SSDForm(L, dk, dv, order); form != want {
+				t.Errorf("SSDAuto ran %s, SSDForm says %s", form, want)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.4, true)
+			compare(t, fmt.Sprintf("SSDAuto (%s) order %d L=%d", form, order, L), download(t, Y), want, mag, 1e-4)
+			for _, b := range []*Buffer{Q, K, V, A, Y} {
+				b.Release()
+			}
+		}
 	}
 }

@@ -1,0 +1,347 @@
+#version 430
+// Fused chunked SSD of order 1 or 2 (ORDER2), three dispatches after the
+// within-chunk cumulative log-decays cs (ChunkCumsum):
+//   STATE: T_c = Φ(K_c)ᵀ·(w ∘ V_c), w_j = exp(cs_last − cs_j)          (heads, nch, F, DVP)
+//          one work group per (feature tile of RT features, head, chunk)
+//   SCAN:  in place, T_c ← S_c with S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c
+//          one thread per state entry, sequential over chunks
+//   OUT:   y_i = exp(cs_i)·φ(q_i)ᵀS_c + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j
+//          one work group per (tile of RT rows, head, chunk): the first
+//          term a register-tiled product over the F features, the second
+//          the scores of the row tile against each key tile of the chunk up
+//          to the diagonal, masked and weighted in registers, put in shared
+//          memory and multiplied by the key tile's values; then ÷ under NORM.
+// Features: φ(q) = q, φ(k) = k (order 1; scale applied to the product) or
+// φ(q) = φ₂(q), φ(k) = φ₂(scale·k), the symmetric Kronecker map of
+// FeatureMap2 (F = DK(DK+1)/2), so that φ(q_i)·φ(k_j) = f(s_ij).
+// Values are padded to DVP columns (a multiple of 4, ≥ RT): column DV is
+// the ones column under NORM (its sum is the denominator), the rest zeros.
+// Each thread of STATE and OUT holds an RPT × 4 block of the output; the
+// reduction runs in slices of KS = RT/RPT rows staged in shared memory and
+// read as vec4s. q, k (BH, L, DK), v, y (BH, L, DV), cs (BH, L).
+#ifdef NORM
+#define DVE (DV + 1)
+#else
+#define DVE DV
+#endif
+#ifdef ORDER2
+#define F (DK * (DK + 1) / 2)
+#else
+#define F DK
+#endif
+#define TR (RT / RPT)   // thread rows
+#define TC (DVP / 4)    // thread columns
+#define NT (TR * TC)    // threads per group
+#define KS TR           // reduction slice
+#define RQ (RT / 4)     // vec4s per row tile
+#define RV (RPT / 4)    // vec4s of rows per thread
+#define SQRT2 1.4142135623730951
+
+#ifdef SCAN
+layout(local_size_x = 256) in;
+#else
+layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take no expressions)
+#endif
+layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
+layout(std430, binding = 1) readonly buffer BufK { float k[]; };
+layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+layout(std430, binding = 3) readonly buffer BufC { float cs[]; };
+#ifdef SCAN
+layout(std430, binding = 4) buffer BufT { float T[]; };
+#else
+layout(std430, binding = 4) buffer BufT { vec4 T4[]; };
+#endif
+layout(std430, binding = 5) writeonly buffer BufY { float y[]; };
+uniform int BH, H0, L, nch, G; // BH heads from H0 in this dispatch; G = BH·nch groups
+uniform float scale;
+
+// pairOf maps feature p to (a, b), a ≤ b, row-major over the upper triangle.
+ivec2 pairOf(int p) {
+	float n = float(2 * DK + 1);
+	int a = int(floor((n - sqrt(n * n - 8.0 * float(p))) * 0.5));
+	a = clamp(a, 0, DK - 1);
+	while (a > 0 && a * DK - a * (a - 1) / 2 > p) a--;
+	while (a + 1 < DK && (a + 1) * DK - (a + 1) * a / 2 <= p) a++;
+	return ivec2(a, p - (a * DK - a * (a - 1) / 2) + a);
+}
+
+// groupIndex is the (head, chunk) index g = hl·nch + c, from y and z.
+int groupIndex() { return int(gl_WorkGroupID.z) * 65535 + int(gl_WorkGroupID.y); }
+
+// fma4 adds a[m]·b to rows 4m..4m+3 of acc.
+#define FMA4(acc, m, a, b) \
+	acc[4 * (m)] += (a).x * (b); acc[4 * (m) + 1] += (a).y * (b); \
+	acc[4 * (m) + 2] += (a).z * (b); acc[4 * (m) + 3] += (a).w * (b);
+
+#if defined(STATE)
+shared vec4 Ph[KS][RQ]; // φ(k_j) for the slice, this tile's features
+shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
+#ifdef ORDER2
+shared float Kr[KS][DK];
+shared ivec2 pr[RT];
+shared float pc[RT];
+#endif
+void main() {
+	int g = groupIndex();
+	if (g >= G) return; // uniform over the group
+	int hl = g / nch, c = g % nch, h = H0 + hl;
+	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
+	int p0 = int(gl_WorkGroupID.x) * RT;
+	int j0 = c * CH, j1 = min(j0 + CH, L);
+	float last = cs[h * L + j1 - 1];
+#ifdef ORDER2
+	for (int x = t; x < RT; x += NT) {
+		ivec2 ab = pairOf(min(p0 + x, F - 1));
+		pr[x] = ab;
+		pc[x] = (ab.x == ab.y ? 1.0 : SQRT2) * scale * scale;
+	}
+#endif
+	vec4 acc[RPT];
+	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+	for (int s0 = j0; s0 < j1; s0 += KS) {
+		for (int x = t; x < KS * DVP; x += NT) {
+			int jj = x / DVP, e = x % DVP, j = s0 + jj;
+			float val = 0.0;
+			if (j < j1) {
+				float w = exp(last - cs[h * L + j]);
+				if (e < DV) val = w * v[(h * L + j) * DV + e];
+#ifdef NORM
+				else if (e == DV) val = w;
+#endif
+			}
+			Vs[jj][e >> 2][e & 3] = val;
+		}
+#ifdef ORDER2
+		for (int x = t; x < KS * DK; x += NT) {
+			int jj = x / DK, a = x % DK, j = s0 + jj;
+			Kr[jj][a] = j < j1 ? k[(h * L + j) * DK + a] : 0.0;
+		}
+		barrier();
+		for (int x = t; x < KS * RT; x += NT) {
+			int jj = x / RT, pp = x % RT;
+			ivec2 ab = pr[pp];
+			Ph[jj][pp >> 2][pp & 3] = p0 + pp < F ? pc[pp] * Kr[jj][ab.x] * Kr[jj][ab.y] : 0.0;
+		}
+#else
+		for (int x = t; x < KS * RT; x += NT) {
+			int jj = x / RT, pp = x % RT, j = s0 + jj, p = p0 + pp;
+			Ph[jj][pp >> 2][pp & 3] = (j < j1 && p < F) ? k[(h * L + j) * DK + p] : 0.0;
+		}
+#endif
+		barrier();
+		for (int jj = 0; jj < KS; jj++) {
+			vec4 b = Vs[jj][tj];
+			for (int m = 0; m < RV; m++) {
+				vec4 a = Ph[jj][ti * RV + m];
+				FMA4(acc, m, a, b)
+			}
+		}
+		barrier();
+	}
+	for (int r = 0; r < RPT; r++) {
+		int p = p0 + ti * RPT + r;
+		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
+	}
+}
+
+#elif defined(SCAN)
+void main() {
+	int x = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
+	int per = F * DVP;
+	if (x >= BH * per) return;
+	int hl = x / per, idx = x % per, h = H0 + hl;
+	int o = hl * nch * per + idx;
+	float s = 0.0;
+	int c = 0;
+	for (; c + 8 <= nch; c += 8) {
+		float tv[8], dc[8];
+		for (int u = 0; u < 8; u++) {
+			tv[u] = T[o + (c + u) * per];
+			dc[u] = exp(cs[h * L + min((c + u) * CH + CH, L) - 1]);
+		}
+		for (int u = 0; u < 8; u++) {
+			T[o + (c + u) * per] = s;
+			s = dc[u] * s + tv[u];
+		}
+	}
+	for (; c < nch; c++) {
+		float tv = T[o + c * per];
+		T[o + c * per] = s;
+		s = exp(cs[h * L + min(c * CH + CH, L) - 1]) * s + tv;
+	}
+}
+
+#elif defined(OUT)
+#if DK > RT
+#define KPR DK
+#else
+#define KPR RT
+#endif
+// QPAD vec4s pad each row of QT: the order-2 feature build reads 16 rows
+// of it at one column, which without padding fall into one bank.
+shared vec4 QT[DK][RQ + QPAD]; // q of the row tile, transposed
+shared vec4 KP[KPR][RQ]; // k of a key tile transposed, then the weights P transposed
+shared vec4 Ph[KS][RQ];  // φ(q) for a feature slice (order 2)
+shared vec4 Ss[KS][TC];  // a slice of S_c, or of the key tile's values
+shared float den[RT];
+void main() {
+	int g = groupIndex();
+	if (g >= G) return; // uniform over the group
+	int hl = g / nch, c = g % nch, h = H0 + hl;
+	int rt = int(gl_WorkGroupID.x);
+	int c0 = c * CH, cend = min(c0 + CH, L);
+	int i0 = c0 + rt * RT;
+	if (i0 >= cend) return; // uniform
+	int iend = min(i0 + RT, cend);
+	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
+	// rows fastest: the transposing stores of a warp hit 32 banks
+	for (int x = t; x < RT * DK; x += NT) {
+		int ii = x % RT, a = x / RT, i = i0 + ii;
+		QT[a][ii >> 2][ii & 3] = i < iend ? q[(h * L + i) * DK + a] : 0.0;
+	}
+	barrier();
+	vec4 acc[RPT];
+	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+	if (c > 0) { // S_0 = 0
+		int so = g * F * TC;
+#ifdef ORDER2
+		int ff = t % KS; // this thread's feature within each slice (NT is a multiple of KS)
+		ivec2 ab = pairOf(min(ff, F - 1));
+		int pa = ab.x, pb = ab.y;
+#endif
+		for (int f0 = 0; f0 < F; f0 += KS) {
+			for (int x = t; x < KS * TC; x += NT) {
+				int fr = x / TC, e4 = x % TC;
+				Ss[fr][e4] = f0 + fr < F ? T4[so + (f0 + fr) * TC + e4] : vec4(0.0);
+			}
+#ifdef ORDER2
+			bool ok = f0 + ff < F;
+			int qa = min(pa, DK - 1), qb = min(pb, DK - 1);
+			float coef = pa == pb ? 1.0 : SQRT2;
+			for (int x = t; x < KS * RT; x += NT) {
+				int ii = x / KS;
+				Ph[ff][ii >> 2][ii & 3] = ok ? coef * QT[qa][ii >> 2][ii & 3] * QT[qb][ii >> 2][ii & 3] : 0.0;
+			}
+			pb += KS; // advance this thread's pair by KS features
+			while (pb >= DK && pa < DK) {
+				pa++;
+				pb = pb - DK + pa;
+			}
+#endif
+			barrier();
+			for (int f = 0; f < KS; f++) {
+				vec4 b = Ss[f][tj];
+				for (int m = 0; m < RV; m++) {
+#ifdef ORDER2
+					vec4 a = Ph[f][ti * RV + m];
+#else
+					vec4 a = QT[min(f0 + f, DK - 1)][ti * RV + m];
+#endif
+					FMA4(acc, m, a, b)
+				}
+			}
+			barrier();
+		}
+		for (int r = 0; r < RPT; r++) {
+			int i = i0 + ti * RPT + r;
+			float m = i < iend ? exp(cs[h * L + i]) : 0.0;
+#ifndef ORDER2
+			m *= scale;
+#endif
+			acc[r] *= m;
+		}
+	}
+	// within the chunk: key tiles 0..rt
+	bool sthr = t < TR * RQ;
+	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
+	float ci[RPT];
+	for (int r = 0; r < RPT; r++) ci[r] = cs[h * L + min(i0 + si * RPT + r, L - 1)];
+	for (int kt = 0; kt <= rt; kt++) {
+		int jb = c0 + kt * RT, jend = min(jb + RT, cend);
+		for (int x = t; x < RT * DK; x += NT) {
+			int jj = x % RT, a = x / RT, j = jb + jj;
+			KP[a][jj >> 2][jj & 3] = j < jend ? k[(h * L + j) * DK + a] : 0.0;
+		}
+		barrier();
+		vec4 sc[RPT];
+		if (sthr) {
+			for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+			for (int a = 0; a < DK; a++) {
+				vec4 kb = KP[a][sj];
+				for (int m = 0; m < RV; m++) {
+					vec4 qa = QT[a][si * RV + m];
+					FMA4(sc, m, qa, kb)
+				}
+			}
+			float cj[4];
+			for (int u = 0; u < 4; u++) cj[u] = cs[h * L + min(jb + 4 * sj + u, L - 1)];
+			for (int r = 0; r < RPT; r++) {
+				int i = i0 + si * RPT + r;
+				for (int u = 0; u < 4; u++) {
+					int j = jb + 4 * sj + u;
+					float s = scale * sc[r][u];
+#ifdef ORDER2
+					s *= s;
+#endif
+					sc[r][u] = (j <= i && j < jend && i < iend) ? s * exp(ci[r] - cj[u]) : 0.0;
+				}
+			}
+		}
+		barrier();
+		if (sthr) {
+			for (int u = 0; u < 4; u++) {
+				for (int m = 0; m < RV; m++) {
+					KP[4 * sj + u][si * RV + m] = vec4(sc[4 * m][u], sc[4 * m + 1][u], sc[4 * m + 2][u], sc[4 * m + 3][u]);
+				}
+			}
+		}
+		barrier();
+		for (int s0 = 0; s0 < jend - jb; s0 += KS) {
+			for (int x = t; x < KS * DVP; x += NT) {
+				int jj = x / DVP, e = x % DVP, j = jb + s0 + jj;
+				float val = 0.0;
+				if (j < jend) {
+					if (e < DV) val = v[(h * L + j) * DV + e];
+#ifdef NORM
+					else if (e == DV) val = 1.0;
+#endif
+				}
+				Ss[jj][e >> 2][e & 3] = val;
+			}
+			barrier();
+			// keys past this thread's last row carry zero weight: skip them
+			for (int jj = 0; jj < (jb + s0 <= i0 + ti * RPT + RPT - 1 ? KS : 0); jj++) {
+				vec4 b = Ss[jj][tj];
+				int jr = min(s0 + jj, RT - 1);
+				for (int m = 0; m < RV; m++) {
+					vec4 a = KP[jr][ti * RV + m];
+					FMA4(acc, m, a, b)
+				}
+			}
+			barrier();
+		}
+	}
+#ifdef NORM
+	if (tj == DV / 4) {
+		for (int r = 0; r < RPT; r++) den[ti * RPT + r] = acc[r][DV & 3];
+	}
+	barrier();
+#endif
+	for (int r = 0; r < RPT; r++) {
+		int i = i0 + ti * RPT + r;
+		if (i >= iend) continue;
+#ifdef NORM
+		float dd = den[ti * RPT + r];
+#endif
+		for (int u = 0; u < 4; u++) {
+			int e = 4 * tj + u;
+			if (e >= DV) break;
+#ifdef NORM
+			y[(h * L + i) * DV + e] = dd != 0.0 ? acc[r][u] / dd : 0.0;
+#else
+			y[(h * L + i) * DV + e] = acc[r][u];
+#endif
+		}
+	}
+}
+#endif

@@ -1,0 +1,168 @@
+package gpu
+
+import (
+	_ "embed"
+	"fmt"
+	"time"
+)
+
+//go:embed ssdf.comp
+var ssdfSrc string
+
+// ssdfConfig is the tiling of ssdf.comp: rows (or features) per work
+// group rt, rows per thread rpt, value columns padded to dvp.
+type ssdfConfig struct{ rt, rpt, dvp int }
+
+// threads is the work-group size of the STATE and OUT stages.
+func (c ssdfConfig) threads() int { return c.rt / c.rpt * c.dvp / 4 }
+
+// sharedBytes is the OUT stage's shared memory, the larger of the two.
+func (c ssdfConfig) sharedBytes(dk int) int {
+	ks := c.rt / c.rpt
+	return 4*(dk*c.rt+max(dk, c.rt)*c.rt+ks*c.rt+ks*c.dvp+c.rt) + 16*dk*ssdQPad
+}
+
+// ssdQPad is the padding of the q tile's rows in ssdf.comp's OUT stage, in
+// vec4s (1; benchmarks compare 0).
+var ssdQPad = 1
+
+// ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
+// (benchmarks and tests compare the two).
+var ssdRPT int
+
+// ssdFusedConfig picks the largest tiling of ssdf.comp that the device
+// holds: 64-row tiles where 48 KiB of shared memory allow, else 32.
+func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
+	if dk > 64 {
+		return ssdfConfig{}, false
+	}
+	dve := dv
+	if norm {
+		dve++
+	}
+	for _, rt := range []int{64, 32} {
+		rpt := 4 // 8 measured slower on the H100 (gpu/BENCH.md)
+		if ssdRPT == 4 || ssdRPT == 8 {
+			rpt = ssdRPT
+		}
+		c := ssdfConfig{rt: rt, rpt: rpt, dvp: max(ceilDiv(dve, 4)*4, rt)}
+		if c.threads() <= min(d.info.MaxInvocations, 1024) && c.sharedBytes(dk) <= d.info.MaxSharedBytes {
+			return c, true
+		}
+	}
+	return ssdfConfig{}, false
+}
+
+// ssdProfile, when not nil, makes ssdFused wait for each stage and add its
+// seconds under the stage's name (benchmarks).
+var ssdProfile map[string]float64
+
+// ssdStateWide selects 128-feature, 8-per-thread groups for the STATE
+// stage at order 2 (tests and benchmarks compare with it off).
+var ssdStateWide = true
+
+// ssdStateFloats is the size of one head's chunk states in ssdf.comp.
+func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
+
+// ssdFused runs SSD as four dispatches with no host round trip between
+// them: ChunkCumsum, then ssdf.comp's STATE (T_c = Φ(K_c)ᵀ(w∘V_c), a
+// register-tiled product per (feature tile, head, chunk)), SCAN (the
+// states entering each chunk, in place) and OUT (φ(Q)·S_c plus the masked
+// within-chunk product, fused per (row tile, head, chunk), normalised in
+// registers). FLOPs per position and head: 2·F·DVP for the state, the same
+// for its use, and about 2·CH·(dk + DVP) within the chunk.
+func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	const name = "ssdf.comp"
+	nch := ceilDiv(L, chunk)
+	nf := dk
+	if order == 2 {
+		nf = FeatureMapDim(dk)
+	}
+	perHead := ssdStateFloats(nch, nf, cfg)
+	maxFloats := d.info.MaxSSBOBytes / 4
+	if ssdMaxStateFloats > 0 {
+		maxFloats = ssdMaxStateFloats
+	}
+	if maxFloats <= 0 || maxFloats > 1<<29 {
+		maxFloats = 1 << 29 // 2 GiB: 32-bit indices stay in range
+	}
+	if perHead > maxFloats {
+		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, cfg.dvp, maxFloats)}
+	}
+	hb := min(bh, maxFloats/perHead)
+	cs, freeCS, err := d.takeScratch("ssd.cs", bh*L)
+	if err != nil {
+		return err
+	}
+	defer freeCS()
+	T, freeT, err := d.takeScratch("ssd.T", hb*perHead)
+	if err != nil {
+		return err
+	}
+	defer freeT()
+	prof := ssdProfile
+	if prof != nil {
+		d.Finish()
+	}
+	t0 := time.Now()
+	lap := func(stage string) {
+		if prof != nil {
+			d.Finish()
+			prof[stage] += time.Since(t0).Seconds()
+			t0 = time.Now()
+		}
+	}
+	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
+		return err
+	}
+	lap("cumsum")
+	// STATE has no row tile of q in shared memory and its features come in
+	// thousands at order 2: there it takes 128 features a group, 8 a thread.
+	st := cfg
+	if nf >= 128 && ssdStateWide && (ssdfConfig{rt: 128, rpt: 8, dvp: cfg.dvp}).threads() <= min(d.info.MaxInvocations, 1024) {
+		st.rt, st.rpt = 128, 8
+	}
+	defsFor := func(c ssdfConfig) []string {
+		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
+			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
+		if norm {
+			defs = append(defs, "NORM")
+		}
+		if order == 2 {
+			defs = append(defs, "ORDER2")
+		}
+		return defs
+	}
+	bufs := []*Buffer{q, k, v, cs, T, y}
+	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
+	for h0 := 0; h0 < bh; h0 += hb {
+		n := min(hb, bh-h0)
+		G := n * nch
+		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
+		gy, gz := min(G, 65535), ceilDiv(G, 65535)
+		for _, stage := range []string{"STATE", "SCAN", "OUT"} {
+			c := cfg
+			if stage == "STATE" {
+				c = st
+			}
+			p, err := d.program(name, ssdfSrc, append(defsFor(c), stage)...)
+			if err != nil {
+				return err
+			}
+			var groups [3]int
+			switch stage {
+			case "STATE":
+				groups = [3]int{ceilDiv(nf, st.rt), gy, gz}
+			case "SCAN":
+				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
+			case "OUT":
+				groups = [3]int{rowTiles, gy, gz}
+			}
+			if err := d.run(p, groups, bufs, args...); err != nil {
+				return err
+			}
+			lap(stage)
+		}
+	}
+	return nil
+}
