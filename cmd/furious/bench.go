@@ -88,7 +88,7 @@ const checkL = 300
 
 // benchCase is one (form, order, norm) of the table.
 type benchCase struct {
-	form  string // "chunked", "quadratic", "recurrent"
+	form  string // "chunked", "quadratic", "blockwise", "auto"
 	opts  ssd.Options
 	label string
 	norm  string
@@ -101,6 +101,8 @@ func benchCases() []benchCase {
 		{"quadratic", ssd.Options{Order: 1}, "1", "none"},
 		{"quadratic", ssd.Options{Order: 2, Norm: ssd.NormSoftmax}, "2", "softmax"},
 		{"blockwise", ssd.Options{Exp: true, Norm: ssd.NormSoftmax}, "exp", "softmax"},
+		{"auto", ssd.Options{Order: 1}, "1", "none"},
+		{"auto", ssd.Options{Order: 2, Norm: ssd.NormSoftmax}, "2", "softmax"},
 	}
 }
 
@@ -114,10 +116,11 @@ func benchInputs(dtype tensor.DType, H, L, d int) (q, k, v, a *tensor.Tensor) {
 	return
 }
 
-// runCPU computes one case on the CPU.
+// runCPU computes one case on the CPU; "auto" is the chunked form there
+// (ssd.FormAuto's choice for finite orders).
 func runCPU(bc benchCase, q, k, v, a *tensor.Tensor, chunk int) *tensor.Tensor {
 	switch bc.form {
-	case "chunked":
+	case "chunked", "auto":
 		y, _ := ssd.Chunked(q, k, v, a, bc.opts, chunk, nil)
 		return y
 	case "blockwise":
@@ -138,7 +141,7 @@ func benchCPU(c benchConfig) []benchRow {
 		q, k, v, a := benchInputs(tensor.Float32, c.H, checkL, c.d)
 		check := tensor.MaxRelDiff(runCPU(bc, q, k, v, a, c.chunk), oracle(bc, c.H, c.d))
 		for _, L := range c.Ls {
-			if bc.form != "chunked" && L > c.maxQ {
+			if (bc.form == "quadratic" || bc.form == "blockwise") && L > c.maxQ {
 				continue
 			}
 			q, k, v, a := benchInputs(tensor.Float32, c.H, L, c.d)
@@ -155,7 +158,7 @@ func benchCPU(c benchConfig) []benchRow {
 // state (D = d, or d(d+1)/2 for order 2).
 func modelFlops(bc benchCase, H, L, d, chunk int) float64 {
 	pairs := float64(L) * float64(L+1) / 2
-	if bc.form != "chunked" {
+	if bc.form == "quadratic" || bc.form == "blockwise" {
 		return float64(H) * pairs * 2 * float64(2*d)
 	}
 	D := d

@@ -44,17 +44,21 @@ func (in *gpuInputs) release() {
 	}
 }
 
-// runGPU dispatches one case; the caller calls Finish to wait for it.
-func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) error {
+// runGPU dispatches one case and returns the form it ran ("auto" lets
+// gpu.SSDAuto choose by length); the caller calls Finish to wait for it.
+func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) (string, error) {
 	scale := float32(1 / math.Sqrt(float64(in.d)))
 	norm := bc.opts.Norm == ssd.NormSoftmax
 	switch bc.form {
 	case "chunked":
-		return dev.SSD(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, chunk, bc.opts.Order, scale, norm)
+		return bc.form, dev.SSD(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, chunk, bc.opts.Order, scale, norm)
 	case "blockwise":
-		return dev.Attention(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, scale)
+		return bc.form, dev.Attention(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, scale)
+	case "auto":
+		form, err := dev.SSDAuto(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
+		return "auto:" + form, err
 	}
-	return dev.Quadratic(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
+	return bc.form, dev.Quadratic(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
 }
 
 // benchGPU times the GPU shaders with glFinish around each call, and checks
@@ -72,7 +76,7 @@ func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 			return nil, err
 		}
 		for _, L := range c.Ls {
-			if bc.form != "chunked" && L > c.maxQ {
+			if (bc.form == "quadratic" || bc.form == "blockwise") && L > c.maxQ {
 				continue
 			}
 			in, err := uploadInputs(dev, c.H, L, c.d)
@@ -80,17 +84,20 @@ func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 				return nil, err
 			}
 			var runErr error
+			form := bc.form
 			ms := medianMS(c.reps, func() {
-				if e := runGPU(dev, bc, in, c.chunk); e != nil && runErr == nil {
+				f, e := runGPU(dev, bc, in, c.chunk)
+				if e != nil && runErr == nil {
 					runErr = e
 				}
+				form = f
 				dev.Finish()
 			})
 			in.release()
 			if runErr != nil {
 				return nil, runErr
 			}
-			rows = append(rows, benchRow{"gpu", bc.form, bc.label, bc.norm, L, ms, modelFlops(bc, c.H, L, c.d, c.chunk), check})
+			rows = append(rows, benchRow{"gpu", form, bc.label, bc.norm, L, ms, gpuFlops(bc, form, c, L), check})
 		}
 	}
 	return rows, nil
@@ -102,7 +109,7 @@ func gpuCheck(dev *gpu.Device, bc benchCase, c benchConfig) (float64, error) {
 		return 0, err
 	}
 	defer in.release()
-	if err := runGPU(dev, bc, in, c.chunk); err != nil {
+	if _, err := runGPU(dev, bc, in, c.chunk); err != nil {
 		return 0, err
 	}
 	y, err := in.y.Download()
@@ -110,4 +117,17 @@ func gpuCheck(dev *gpu.Device, bc benchCase, c benchConfig) (float64, error) {
 		return 0, err
 	}
 	return tensor.MaxRelDiff(tensor.FromFloat32(y, 1, c.H, checkL, c.d), oracle(bc, c.H, c.d)), nil
+}
+
+// gpuFlops counts the model FLOPs of the form that actually ran (auto picks
+// the chunk size gpu.SSDChunk for its chunked form).
+func gpuFlops(bc benchCase, form string, c benchConfig, L int) float64 {
+	switch form {
+	case "auto:quadratic":
+		bc.form = "quadratic"
+	case "auto:chunked":
+		bc.form = "chunked"
+		return modelFlops(bc, c.H, L, c.d, gpu.SSDChunk(bc.opts.Order))
+	}
+	return modelFlops(bc, c.H, L, c.d, c.chunk)
 }

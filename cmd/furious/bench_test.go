@@ -24,8 +24,8 @@ func TestBenchCPUTable(t *testing.T) {
 			}
 		}
 	}
-	if rows != 10 || strings.Contains(text, "WARNING") {
-		t.Fatalf("%d rows (want 10: 5 forms × 2 lengths):\n%s", rows, text)
+	if rows != 14 || strings.Contains(text, "WARNING") {
+		t.Fatalf("%d rows (want 14: 7 cases × 2 lengths):\n%s", rows, text)
 	}
 	for _, bad := range [][]string{{"--L", "0"}, {"--device", "tpu"}, {"--reps", "0"}} {
 		if err := bench(bad, &out); err == nil {
