@@ -547,16 +547,31 @@ func (s *Session) recordNames(cell string, items []Item) {
 // poll: interpreted code stops through ctx, a compiled call through the flag.
 // The flag stays set after an interrupted cell, because yaegi returns before
 // a compiled call in progress has noticed it; the next cell clears it. The
-// returned function stops watching.
+// returned function stops watching: once it has returned, a cancellation of
+// ctx (a runner cancelling each cell's context when it ends) can no longer
+// raise the flag, so it cannot leak into the next cell.
 func watchInterrupt(ctx context.Context) (stop func()) {
 	tensor.ClearInterrupt()
+	var (
+		mu       sync.Mutex
+		finished bool
+	)
 	done := make(chan struct{})
 	go func() {
 		select {
 		case <-ctx.Done():
-			tensor.Interrupt()
+			mu.Lock()
+			if !finished {
+				tensor.Interrupt()
+			}
+			mu.Unlock()
 		case <-done:
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		mu.Lock()
+		finished = true
+		mu.Unlock()
+		close(done)
+	}
 }

@@ -236,3 +236,17 @@ func TestInterruptReachesCompiledPrimitives(t *testing.T) {
 		t.Fatalf("next cell: %q, flag still set: %v", got, tensor.Interrupted())
 	}
 }
+
+// A runner that cancels each cell's context as the cell ends must not leave
+// an interrupt behind for the next cell (the watcher used to race with it).
+func TestCancelAfterCellDoesNotInterruptTheNext(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "q := tensor.Randn(1, 1, 2, 512, 16)")
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		if _, _, err := s.Eval(ctx, "y, _ := ssd.Chunked(q, q, q, nil, ssd.Options{Order: 1}, 16, nil)\n_ = y"); err != nil {
+			t.Fatalf("cell %d: %v", i, err)
+		}
+		cancel()
+	}
+}
