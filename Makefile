@@ -32,8 +32,8 @@ test-jupyter:
 # Every notebook in notebooks/ re-executed twice (furious run; nbconvert through
 # the installed kernelspec), then a real browser (chromium + jupyter-notebook)
 # runs a figure cell. Skip without the Debian packages, fail under CI=true.
-test-notebooks: build
-	$(GO) test -count=1 -timeout 15m -v ./test/notebooks/ ./test/browser/
+test-notebooks:
+	TAGS='$(TAGS)' $(GO) test -count=1 -timeout 15m -v ./test/notebooks/ ./test/browser/
 
 # The tutorial notebook, executed headless on this machine (CPU without a GPU).
 tutorial: build
