@@ -9,17 +9,17 @@ TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
 
-.PHONY: build test test-go test-nocgo test-jupyter bench bench-compare tutorial generate clean
+.PHONY: build test test-go test-nocgo test-jupyter test-notebooks bench bench-compare tutorial generate clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/furious
 
-test: test-go test-nocgo test-jupyter
+test: test-go test-nocgo test-jupyter test-notebooks
 
 test-go:
 	@echo "build tags: '$(TAGS)'"
 	$(GO) vet -tags '$(TAGS)' ./...
-	$(GO) test -tags '$(TAGS)' $$($(GO) list ./... | grep -v /test/jupyter)
+	$(GO) test -tags '$(TAGS)' $$($(GO) list ./... | grep -v -e /test/jupyter -e /test/notebooks -e /test/browser)
 
 # The CPU paths must also build and pass without cgo (pure-Go gonum).
 test-nocgo:
@@ -30,6 +30,18 @@ test-nocgo:
 # Skips without the Debian packages, fails under CI=true.
 test-jupyter:
 	$(GO) test -count=1 -v ./test/jupyter/
+
+# Every notebook in notebooks/ re-executed twice (furious run; nbconvert through
+# the installed kernelspec), then a real browser (chromium + jupyter-notebook)
+# runs a figure cell. Skip without the Debian packages, fail under CI=true.
+test-notebooks:
+	TAGS='$(TAGS)' $(GO) test -count=1 -timeout 15m -v ./test/notebooks/ ./test/browser/
+
+# The tutorial notebook, executed headless on this machine (CPU without a GPU).
+tutorial: build
+	@mkdir -p out
+	$(BIN) run notebooks/01-ssd-duality.ipynb -o out/01-ssd-duality.ipynb
+	@echo "tutorial output: out/01-ssd-duality.ipynb (open it with: jupyter notebook out/01-ssd-duality.ipynb)"
 
 bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 20x ./ssd/... ./tensor/...
