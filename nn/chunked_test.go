@@ -24,7 +24,7 @@ func TestChunkedMatchesQuadratic(t *testing.T) {
 				a = nil
 			}
 			want := AttentionForward(in[0], in[1], in[2], a, v.order, v.norm)
-			got := chunkRun(in[0], in[1], in[2], a, v.order, v.norm, Q, nil, nil)
+			got := ChunkedAttentionForward(in[0], in[1], in[2], a, v.order, v.norm, Q)
 			ef := RelErr(got, want)
 			dO := tensor.Randn64(8, aB, aH, aL, aDV)
 			gq := AttentionBackward(in[0], in[1], in[2], a, v.order, v.norm, dO)
@@ -69,7 +69,7 @@ func TestGradCheckChunked(t *testing.T) {
 
 func TestChunkedRejectsExp(t *testing.T) {
 	q := tensor.Zeros64(1, 1, 4, 2)
-	if err := tensor.Catch(func() { chunkRun(q, q, q, nil, OrderExp, true, 2, nil, nil) }); err == nil {
+	if err := tensor.Catch(func() { ChunkedAttentionForward(q, q, q, nil, OrderExp, true, 2) }); err == nil {
 		t.Fatal("OrderExp accepted by the chunked form")
 	} else {
 		t.Log(err)
@@ -89,7 +89,7 @@ func TestChunkedLong(t *testing.T) {
 			want := AttentionForward(q, k, v, a, order, norm)
 			gq := AttentionBackward(q, k, v, a, order, norm, dO)
 			for _, Q := range []int{16, 5} {
-				got := chunkRun(q, k, v, a, order, norm, Q, nil, nil)
+				got := ChunkedAttentionForward(q, k, v, a, order, norm, Q)
 				gc := ChunkedAttentionBackward(q, k, v, a, order, norm, Q, dO)
 				ef := RelErr(got, want)
 				eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
@@ -113,7 +113,7 @@ func TestChunkedFloat32Long(t *testing.T) {
 	f32 := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32) }
 	want := AttentionForward(q, k, v, a, OrderSquared, true)
 	gq := AttentionBackward(q, k, v, a, OrderSquared, true, dO)
-	got := chunkRun(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, nil, nil)
+	got := ChunkedAttentionForward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64)
 	gc := ChunkedAttentionBackward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, f32(dO))
 	ef := RelErr(got, want)
 	eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
