@@ -84,3 +84,69 @@ func KronFeature(x *Var) *Var {
 		return []*tensor.Tensor{fromData(g.DType(), dx, xs)}
 	})
 }
+
+// LogDecay is the block's per-step log-decay a (B, H, L) from its
+// pre-activation x (B, H, L) (spec §a); the forward is ssd.LogDecay:
+//
+//	"softplus":   a = −softplus(x)                     da/dx = −σ(x)
+//	"forget":     a = log σ(x) = −softplus(−x)         da/dx = σ(−x)
+//	"discretize": a = −exp(A_log_h)·softplus(x + b_h)  da/dx = da/db_h = −exp(A_log_h)·σ(x + b_h), da/dA_log_h = a
+//
+// aLog (H) is needed by "discretize" only; dtBias (H) or nil is its dt bias.
+func LogDecay(kind string, x, aLog, dtBias *Var) *Var {
+	const op = "nn.LogDecay"
+	xs := x.Value.Shape()
+	tensor.CheckShape(op, "x", xs, "(want (B, H, L))", -1, -1, -1)
+	H, L := xs[1], xs[2]
+	var a *tensor.Tensor
+	switch kind {
+	case "softplus":
+		a = ssd.LogDecay(ssd.MaskSoftplus, x.Value, nil, nil)
+	case "forget":
+		a = ssd.LogDecay(ssd.MaskForget, x.Value, nil, nil)
+	case "discretize":
+		if aLog == nil {
+			tensor.Errorf(op, "aLog", "is nil; the discretize mask needs A_log (H)")
+		}
+		a = ssd.LogDecay(ssd.MaskOriginal, x.Value, aLog.Value, valueOf(dtBias))
+	default:
+		tensor.Errorf(op, "kind", "%q is not softplus, forget or discretize", kind)
+	}
+	return NewOp(a, []*Var{x, aLog, dtBias}, func(g *tensor.Tensor) []*tensor.Tensor {
+		xd, gd, ad := x.Value.Data(), g.Data(), a.Data()
+		dx := make([]float64, len(xd))
+		out := make([]*tensor.Tensor, 3)
+		switch kind {
+		case "softplus":
+			for i, v := range xd {
+				dx[i] = -sigmoid(v) * gd[i]
+			}
+		case "forget":
+			for i, v := range xd {
+				dx[i] = sigmoid(-v) * gd[i]
+			}
+		default:
+			al := aLog.Value.Data()
+			var bias []float64
+			if dtBias != nil {
+				bias = dtBias.Value.Data()
+			}
+			dal, db := make([]float64, H), make([]float64, H)
+			for i, v := range xd {
+				h := (i / L) % H
+				if bias != nil {
+					v += bias[h]
+				}
+				dx[i] = -math.Exp(al[h]) * sigmoid(v) * gd[i]
+				db[h] += dx[i]
+				dal[h] += ad[i] * gd[i]
+			}
+			out[1] = fromData(g.DType(), dal, []int{H})
+			if dtBias != nil {
+				out[2] = fromData(g.DType(), db, []int{H})
+			}
+		}
+		out[0] = fromData(g.DType(), dx, xs)
+		return out
+	})
+}
