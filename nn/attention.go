@@ -189,25 +189,30 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 	qh, kh, vh := q[bh*L*d:(bh+1)*L*d], k[bh*L*d:(bh+1)*L*d], v[bh*L*dv:(bh+1)*L*dv]
 	s := make([]T, L*L) // s_ij = c·q_i·k_j
 	gemm(false, true, L, L, d, sp.c, qh, d, kh, d, 0, s, L)
-	lm := make([]float64, L*L) // log AM_ij = Σ_{u=j+1}^{i} a_u (j ≤ i)
-	if sp.masked {
+	// seg[j] = log AM_ij = Σ_{u=j+1}^{i} a_u (j ≤ i) for the current row
+	// i, accumulated directly as in ssd (0 without a mask); one row at a
+	// time rather than an L×L matrix.
+	seg := make([]float64, L)
+	segRow := func(i int) {
+		if !sp.masked {
+			return
+		}
 		ah := a[bh*L : (bh+1)*L]
-		for i := 0; i < L; i++ {
-			var acc float64
-			for j := i; j >= 0; j-- {
-				lm[i*L+j] = acc
-				acc += float64(ah[j])
-			}
+		var acc float64
+		for j := i; j >= 0; j-- {
+			seg[j] = acc
+			acc += float64(ah[j])
 		}
 	}
 	// w = P (no norm) or Y_N = P/S (norm); den_i = S_i (1 without norm).
 	w, den := make([]T, L*L), make([]float64, L)
 	for i := 0; i < L; i++ {
+		segRow(i)
 		off := 0.0
 		if sp.order == OrderExp && sp.norm {
 			off = math.Inf(-1)
 			for j := 0; j <= i; j++ {
-				off = math.Max(off, float64(s[i*L+j])+lm[i*L+j])
+				off = math.Max(off, float64(s[i*L+j])+seg[j])
 			}
 		}
 		var sum float64
@@ -216,11 +221,11 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 			var p float64
 			switch sp.order {
 			case OrderLinear:
-				p = sv * math.Exp(lm[i*L+j])
+				p = sv * math.Exp(seg[j])
 			case OrderSquared:
-				p = sv * sv * math.Exp(lm[i*L+j])
+				p = sv * sv * math.Exp(seg[j])
 			default:
-				p = math.Exp(sv + lm[i*L+j] - off)
+				p = math.Exp(sv + seg[j] - off)
 			}
 			w[i*L+j] = T(p)
 			sum += p
@@ -247,9 +252,13 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 	gemm(true, false, L, dv, L, 1, w, L, dOh, dv, 0, gr.dv[bh*L*dv:], dv) // dV = Wᵀ dO
 	g := make([]T, L*L)                                                   // G = dO Vᵀ
 	gemm(false, true, L, L, dv, 1, dOh, dv, vh, dv, 0, g, L)
-	ds := make([]T, L*L)
+	ds := g // dS overwrites G entry by entry (G_ij is read first); zero above the diagonal
 	dam := make([]float64, L) // key side, accumulated over rows in float64
 	for i := 0; i < L; i++ {
+		segRow(i)
+		for j := i + 1; j < L; j++ {
+			ds[i*L+j] = 0
+		}
 		var r float64 // Σ_j Y_N_ij G_ij = dO_i·y_i
 		if sp.norm {
 			for j := 0; j <= i; j++ {
@@ -264,9 +273,9 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 			var dsv float64
 			switch sp.order {
 			case OrderLinear:
-				dsv = gt * math.Exp(lm[i*L+j]) / den[i]
+				dsv = gt * math.Exp(seg[j]) / den[i]
 			case OrderSquared:
-				dsv = gt * 2 * float64(s[i*L+j]) * math.Exp(lm[i*L+j]) / den[i]
+				dsv = gt * 2 * float64(s[i*L+j]) * math.Exp(seg[j]) / den[i]
 			default:
 				dsv = dl
 			}
