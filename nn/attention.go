@@ -252,7 +252,7 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 	gemm(true, false, L, dv, L, 1, w, L, dOh, dv, 0, gr.dv[bh*L*dv:], dv) // dV = Wᵀ dO
 	g := make([]T, L*L)                                                   // G = dO Vᵀ
 	gemm(false, true, L, L, dv, 1, dOh, dv, vh, dv, 0, g, L)
-	ds := g // dS overwrites G entry by entry (G_ij is read first); zero above the diagonal
+	ds := g                   // dS overwrites G entry by entry (G_ij is read first); zero above the diagonal
 	dam := make([]float64, L) // key side, accumulated over rows in float64
 	for i := 0; i < L; i++ {
 		segRow(i)
