@@ -136,15 +136,22 @@ func attnBackRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.T
 	qs := q.Shape()
 	B, H, L, d := qs[0], qs[1], qs[2], qs[3]
 	sp := attnSpec{order: order, norm: smNorm, masked: a != nil, c: 1 / math.Sqrt(float64(d)), L: L, d: d, dv: v.Dim(3)}
+	// The chunked backward needs ψ(q) and ψ(k/√d) (B, H, L, D): ssd's
+	// feature map, with the scale folded in as φ_p(c·k) = c^p·φ_p(k).
+	var fq, fk *tensor.Tensor
+	if chunk > 0 {
+		fq, fk = ssd.Feature(q, order), ssd.Feature(k, order)
+		fk = scaleNew(fk, math.Pow(sp.c, float64(order)))
+	}
 	// Heads are independent and write disjoint slices: run them in parallel.
 	parallelFor(B*H, func(bh int) {
 		switch {
 		case q.DType() == tensor.Float64 && chunk > 0:
-			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(dO), gr64(gr))
+			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), fq.Float64s(), fk.Float64s(), sl64(dO), gr64(gr))
 		case q.DType() == tensor.Float64:
 			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), nil, sl64(dO), gr64(gr))
 		case chunk > 0:
-			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(dO), gr32(gr))
+			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), fq.Float32s(), fk.Float32s(), sl32(dO), gr32(gr))
 		default:
 			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), nil, sl32(dO), gr32(gr))
 		}

@@ -68,7 +68,7 @@ func chunkCheck(order, chunk int) {
 // head) slice bh from dO into gr. It first replays the forward (the forward
 // proper is ssd.Chunked) to keep what the backward needs: the state
 // entering every chunk and the un-normalised output [numerator, Σ_j P_ij].
-func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, dO []T, gr *gradSlices[T]) {
+func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, fqAll, fkAll, dO []T, gr *gradSlices[T]) {
 	L, d, dv := sp.L, sp.d, sp.dv
 	qh, kh, vh := q[bh*L*d:(bh+1)*L*d], k[bh*L*d:(bh+1)*L*d], v[bh*L*dv:(bh+1)*L*dv]
 	D := d
@@ -86,7 +86,7 @@ func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, dO []T, gr *gradSlic
 			vp[t*w+dv] = 1
 		}
 	}
-	fq, fk := featRows(qh, L, d, sp.order, 1), featRows(kh, L, d, sp.order, sp.c) // ψ(q), ψ(k/√d): (L, D)
+	fq, fk := fqAll[bh*L*D:(bh+1)*L*D], fkAll[bh*L*D:(bh+1)*L*D] // ψ(q), ψ(k/√d): (L, D)
 	b := make([]float64, L)                                                       // inclusive cumsum of a within each chunk
 	if sp.masked {
 		ah := a[bh*L : (bh+1)*L]
@@ -145,35 +145,8 @@ func segA[T float](a []T, off, m int) []T {
 	return a[off : off+m]
 }
 
-// featRows returns ψ(scale·x) row by row: x (L, d) → (L, d) for order 1,
-// (L, d(d+1)/2) for order 2 (KronFeature's layout).
-func featRows[T float](x []T, L, d, order int, scale float64) []T {
-	if order == OrderLinear {
-		out := make([]T, L*d)
-		for i, v := range x[:L*d] {
-			out[i] = T(scale * float64(v))
-		}
-		return out
-	}
-	D := d * (d + 1) / 2
-	out := make([]T, L*D)
-	for t := 0; t < L; t++ {
-		xr, o := x[t*d:(t+1)*d], out[t*D:(t+1)*D]
-		p := 0
-		for i := 0; i < d; i++ {
-			xi := scale * float64(xr[i])
-			o[p] = T(xi * xi)
-			p++
-			for j := i + 1; j < d; j++ {
-				o[p] = T(math.Sqrt2 * xi * scale * float64(xr[j]))
-				p++
-			}
-		}
-	}
-	return out
-}
-
-// featBack adds to dx (L, d) the gradient through featRows given dF (L, D).
+// featBack adds to dx (L, d) the gradient through x ↦ ψ(scale·x) (ssd.Feature
+// of order 1 or 2) given dF (L, D).
 func featBack[T float](dx, x, dF []T, L, d, order int, scale float64) {
 	if order == OrderLinear {
 		for i := range dx[:L*d] {
