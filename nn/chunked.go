@@ -87,7 +87,7 @@ func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, fqAll, fkAll, dO []T
 		}
 	}
 	fq, fk := fqAll[bh*L*D:(bh+1)*L*D], fkAll[bh*L*D:(bh+1)*L*D] // ψ(q), ψ(k/√d): (L, D)
-	b := make([]float64, L)                                                       // inclusive cumsum of a within each chunk
+	b := make([]float64, L)                                      // inclusive cumsum of a within each chunk
 	if sp.masked {
 		ah := a[bh*L : (bh+1)*L]
 		for s0 := 0; s0 < L; s0 += Q {
