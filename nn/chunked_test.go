@@ -49,19 +49,9 @@ func TestGradCheckChunked(t *testing.T) {
 			continue
 		}
 		v := v
-		cases = append(cases, gcase{fmt.Sprintf("chunked(3) %s", v.name), func() []*tensor.Tensor {
-			in := attnInputs(v, 13)
-			if !v.masked {
-				in = in[:3]
-			}
-			return in
-		}, func(x []*Var) *Var {
-			var a *Var
-			if v.masked {
-				a = x[3]
-			}
-			return ChunkedAttention(x[0], x[1], x[2], a, v.order, v.norm, 3)
-		}})
+		cases = append(cases, attnCaseWith(fmt.Sprintf("chunked(3) %s", v.name), v, 13, func(q, k, val, a *Var) *Var {
+			return ChunkedAttention(q, k, val, a, v.order, v.norm, 3)
+		}))
 	}
 	runGC(t, cases, 1e-6)
 	f32vs64(t, cases, 1e-4)
