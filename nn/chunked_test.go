@@ -112,3 +112,32 @@ func TestChunkedFloat32Long(t *testing.T) {
 		t.Errorf("float32 chunked: forward %v gradients %v", ef, eg)
 	}
 }
+
+// A softmax-norm row whose denominator is exactly 0 outputs 0 (ssd's
+// policy) and passes no gradient, in the quadratic and the chunked form.
+func TestZeroDenominatorRow(t *testing.T) {
+	q := tensor.FromFloat64([]float64{1, 0, 1, 1}, 1, 1, 2, 2) // q_0·k_0 = 0: row 0 has Σ_j P_0j = 0
+	k := tensor.FromFloat64([]float64{0, 1, 1, 1}, 1, 1, 2, 2)
+	v := tensor.FromFloat64([]float64{3, 4, 5, 6}, 1, 1, 2, 2)
+	dO := tensor.FromFloat64([]float64{1, 1, 0, 0}, 1, 1, 2, 2) // gradient on row 0 only
+	for _, chunk := range []int{0, 1, 2} {
+		var y *tensor.Tensor
+		var g AttnGrads
+		if chunk == 0 {
+			y, g = AttentionForward(q, k, v, nil, OrderLinear, true), AttentionBackward(q, k, v, nil, OrderLinear, true, dO)
+		} else {
+			y, g = ChunkedAttentionForward(q, k, v, nil, OrderLinear, true, chunk), ChunkedAttentionBackward(q, k, v, nil, OrderLinear, true, chunk, dO)
+		}
+		if yd := y.Float64s(); yd[0] != 0 || yd[1] != 0 || yd[2] == 0 {
+			t.Errorf("chunk %d: y = %v, want row 0 zero and row 1 not", chunk, yd)
+		}
+		for name, d := range map[string]*tensor.Tensor{"dQ": g.DQ, "dK": g.DK, "dV": g.DV} {
+			for _, x := range d.Float64s() {
+				if x != 0 {
+					t.Errorf("chunk %d: %s = %v, want 0", chunk, name, d.Float64s())
+					break
+				}
+			}
+		}
+	}
+}
