@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -31,28 +32,45 @@ type AttnGrads struct {
 //
 // q, k (B, H, L, d), v (B, H, L, dv), a (B, H, L) per-step log-decay or nil
 // (no A-mask) → y (B, H, L, dv). order is OrderLinear, OrderSquared or
-// OrderExp. The mask is built from segment sums Σ_{u=j+1}^{i} a_u (not from
-// differences of one global cumsum, spec §a). For OrderExp the exponent
-// s_ij + log AM_ij is offset by its row maximum when smNorm is set (the
-// offset cancels). A row whose normaliser Σ_j P_ij is exactly 0 is divided
-// by 1. The backward pass is AttentionBackward (whole L×L matrices per
-// head, recomputed from the inputs, GEMMs through blas). This is the small
-// reference form for training; package ssd's forms are the fast path.
+// OrderExp. The forward is ssd.Quadratic (the package's oracle; its
+// conventions hold here: scale 1/√d, segment sums for the mask, a row whose
+// normaliser Σ_j P_ij is exactly 0 outputs 0). The backward pass is
+// AttentionBackward (whole L×L matrices per head, recomputed from the
+// inputs, GEMMs through blas).
 func Attention(q, k, v, a *Var, order int, smNorm bool) *Var {
-	var at *tensor.Tensor
-	if a != nil {
-		at = a.Value
-	}
-	y := attnRun(q.Value, k.Value, v.Value, at, order, smNorm, nil, nil, 0)
+	at := valueOf(a)
+	y := AttentionForward(q.Value, k.Value, v.Value, at, order, smNorm)
 	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
 		gr := AttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, g)
 		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
 	})
 }
 
-// AttentionForward is Attention on plain tensors, without a graph.
+// AttentionForward is Attention on plain tensors, without a graph:
+// ssd.Quadratic with AttnOptions(order, smNorm).
 func AttentionForward(q, k, v, a *tensor.Tensor, order int, smNorm bool) *tensor.Tensor {
-	return attnRun(q, k, v, a, order, smNorm, nil, nil, 0)
+	attnCheck(q, k, v, a, order, nil)
+	return ssd.Quadratic(q, k, v, a, AttnOptions(order, smNorm))
+}
+
+// AttnOptions returns the ssd.Options of an nn attention call: f(s) = s^order
+// (or eˢ for OrderExp), scale 1/√d, NormSoftmax when smNorm, else NormNone.
+func AttnOptions(order int, smNorm bool) ssd.Options {
+	o := ssd.Options{Order: order}
+	if order == OrderExp {
+		o = ssd.Options{Exp: true}
+	}
+	if smNorm {
+		o.Norm = ssd.NormSoftmax
+	}
+	return o
+}
+
+func valueOf(v *Var) *tensor.Tensor {
+	if v == nil {
+		return nil
+	}
+	return v.Value
 }
 
 // AttentionBackward returns the gradients of Attention for the output
@@ -74,7 +92,7 @@ func AttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *te
 	if a != nil {
 		gr.DAN, gr.DAM = zerosLike(a), zerosLike(a)
 	}
-	attnRun(q, k, v, a, order, smNorm, dO, &gr, 0)
+	attnBackRun(q, k, v, a, order, smNorm, dO, &gr, 0)
 	if a != nil {
 		gr.DAcs = addNew(gr.DAN, gr.DAM)
 		s := a.Shape()
@@ -84,22 +102,21 @@ func AttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *te
 	return gr
 }
 
-// attnRun checks shapes and runs the forward (dO == nil, returns y) or the
-// backward (fills gr) for every (batch, head): the quadratic form when
-// chunk is 0, the chunked form with chunks of that length otherwise.
-func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor, gr *AttnGrads, chunk int) *tensor.Tensor {
+// attnCheck panics naming nn.Attention unless q, k (B, H, L, d), v
+// (B, H, L, dv), a (B, H, L) or nil and dO (B, H, L, dv) or nil agree in
+// shape and dtype and order is one of the three orders.
+func attnCheck(q, k, v, a *tensor.Tensor, order int, dO *tensor.Tensor) {
 	const op = "nn.Attention"
 	qs := q.Shape()
 	tensor.CheckShape(op, "q", qs, "(want (B, H, L, d))", -1, -1, -1, -1)
 	B, H, L, d := qs[0], qs[1], qs[2], qs[3]
 	tensor.CheckShape(op, "k", k.Shape(), "(same as q)", B, H, L, d)
 	tensor.CheckShape(op, "v", v.Shape(), "(want (B, H, L, dv) with q "+tensor.ShapeString(qs)+")", B, H, L, -1)
-	dv := v.Dim(3)
 	if a != nil {
 		tensor.CheckShape(op, "a", a.Shape(), "(want (B, H, L) with q "+tensor.ShapeString(qs)+")", B, H, L)
 	}
 	if dO != nil {
-		tensor.CheckShape(op, "dO", dO.Shape(), "(the output's shape)", B, H, L, dv)
+		tensor.CheckShape(op, "dO", dO.Shape(), "(the output's shape)", B, H, L, v.Dim(3))
 	}
 	if order != OrderLinear && order != OrderSquared && order != OrderExp {
 		tensor.Errorf(op, "order", "%d is not OrderLinear (1), OrderSquared (2) or OrderExp (-1)", order)
@@ -109,25 +126,36 @@ func attnRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tenso
 			tensor.Errorf(op, "inputs", "mix %s and %s", q.DType(), t.DType())
 		}
 	}
-	sp := attnSpec{order: order, norm: smNorm, masked: a != nil, c: 1 / math.Sqrt(float64(d)), L: L, d: d, dv: dv}
-	var y *tensor.Tensor
-	if dO == nil {
-		y = tensor.New(q.DType(), B, H, L, dv)
+}
+
+// attnBackRun runs the backward pass from dO into gr for every (batch,
+// head): the quadratic form when chunk is 0, the chunked form with chunks
+// of that length otherwise.
+func attnBackRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, dO *tensor.Tensor, gr *AttnGrads, chunk int) {
+	attnCheck(q, k, v, a, order, dO)
+	qs := q.Shape()
+	B, H, L, d := qs[0], qs[1], qs[2], qs[3]
+	sp := attnSpec{order: order, norm: smNorm, masked: a != nil, c: 1 / math.Sqrt(float64(d)), L: L, d: d, dv: v.Dim(3)}
+	// The chunked backward needs ψ(q) and ψ(k/√d) (B, H, L, D): ssd's
+	// feature map, with the scale folded in as φ_p(c·k) = c^p·φ_p(k).
+	var fq, fk *tensor.Tensor
+	if chunk > 0 {
+		fq, fk = ssd.Feature(q, order), ssd.Feature(k, order)
+		fk = scaleNew(fk, math.Pow(sp.c, float64(order)))
 	}
 	// Heads are independent and write disjoint slices: run them in parallel.
 	parallelFor(B*H, func(bh int) {
 		switch {
 		case q.DType() == tensor.Float64 && chunk > 0:
-			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
+			chunkHead(sp, chunk, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), fq.Float64s(), fk.Float64s(), sl64(dO), gr64(gr))
 		case q.DType() == tensor.Float64:
-			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), sl64(y), sl64(dO), gr64(gr))
+			attnHead(sp, bh, q.Float64s(), k.Float64s(), v.Float64s(), sl64(a), nil, sl64(dO), gr64(gr))
 		case chunk > 0:
-			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
+			chunkHead(sp, chunk, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), fq.Float32s(), fk.Float32s(), sl32(dO), gr32(gr))
 		default:
-			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), sl32(y), sl32(dO), gr32(gr))
+			attnHead(sp, bh, q.Float32s(), k.Float32s(), v.Float32s(), sl32(a), nil, sl32(dO), gr32(gr))
 		}
 	})
-	return y
 }
 
 func sl64(t *tensor.Tensor) []float64 { return slice64(t) }
@@ -157,32 +185,41 @@ type attnSpec struct {
 	L, d, dv int
 }
 
-// attnHead runs one (batch, head) slice bh: forward into y, or, when gr is
-// non-nil, the backward pass from dO into gr.
+// attnHead runs one (batch, head) slice bh of the backward pass from dO
+// into gr. It recomputes P (the backward needs the whole matrix); with gr
+// nil it instead writes y = P V, which the chunked backward uses to rebuild
+// its diagonal blocks. Its P follows ssd.Quadratic's conventions (the
+// forward): a softmax-norm row with Σ_j P_ij = 0 outputs 0, so its
+// gradient is 0.
 func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlices[T]) {
 	L, d, dv := sp.L, sp.d, sp.dv
 	qh, kh, vh := q[bh*L*d:(bh+1)*L*d], k[bh*L*d:(bh+1)*L*d], v[bh*L*dv:(bh+1)*L*dv]
 	s := make([]T, L*L) // s_ij = c·q_i·k_j
 	gemm(false, true, L, L, d, sp.c, qh, d, kh, d, 0, s, L)
-	lm := make([]float64, L*L) // log AM_ij = Σ_{u=j+1}^{i} a_u (j ≤ i)
-	if sp.masked {
+	// seg[j] = log AM_ij = Σ_{u=j+1}^{i} a_u (j ≤ i) for the current row
+	// i, accumulated directly as in ssd (0 without a mask); one row at a
+	// time rather than an L×L matrix.
+	seg := make([]float64, L)
+	segRow := func(i int) {
+		if !sp.masked {
+			return
+		}
 		ah := a[bh*L : (bh+1)*L]
-		for i := 0; i < L; i++ {
-			var acc float64
-			for j := i; j >= 0; j-- {
-				lm[i*L+j] = acc
-				acc += float64(ah[j])
-			}
+		var acc float64
+		for j := i; j >= 0; j-- {
+			seg[j] = acc
+			acc += float64(ah[j])
 		}
 	}
 	// w = P (no norm) or Y_N = P/S (norm); den_i = S_i (1 without norm).
 	w, den := make([]T, L*L), make([]float64, L)
 	for i := 0; i < L; i++ {
+		segRow(i)
 		off := 0.0
 		if sp.order == OrderExp && sp.norm {
 			off = math.Inf(-1)
 			for j := 0; j <= i; j++ {
-				off = math.Max(off, float64(s[i*L+j])+lm[i*L+j])
+				off = math.Max(off, float64(s[i*L+j])+seg[j])
 			}
 		}
 		var sum float64
@@ -191,17 +228,23 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 			var p float64
 			switch sp.order {
 			case OrderLinear:
-				p = sv * math.Exp(lm[i*L+j])
+				p = sv * math.Exp(seg[j])
 			case OrderSquared:
-				p = sv * sv * math.Exp(lm[i*L+j])
+				p = sv * sv * math.Exp(seg[j])
 			default:
-				p = math.Exp(sv + lm[i*L+j] - off)
+				p = math.Exp(sv + seg[j] - off)
 			}
 			w[i*L+j] = T(p)
 			sum += p
 		}
 		den[i] = 1
-		if sp.norm && sum != 0 {
+		switch {
+		case sp.norm && sum == 0: // y_i = 0/0 := 0 (ssd's policy), a constant: no gradient
+			den[i] = math.Inf(1)
+			for j := 0; j <= i; j++ {
+				w[i*L+j] = 0
+			}
+		case sp.norm:
 			den[i] = sum
 			for j := 0; j <= i; j++ {
 				w[i*L+j] = T(float64(w[i*L+j]) / sum)
@@ -216,9 +259,13 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 	gemm(true, false, L, dv, L, 1, w, L, dOh, dv, 0, gr.dv[bh*L*dv:], dv) // dV = Wᵀ dO
 	g := make([]T, L*L)                                                   // G = dO Vᵀ
 	gemm(false, true, L, L, dv, 1, dOh, dv, vh, dv, 0, g, L)
-	ds := make([]T, L*L)
+	ds := g                   // dS overwrites G entry by entry (G_ij is read first); zero above the diagonal
 	dam := make([]float64, L) // key side, accumulated over rows in float64
 	for i := 0; i < L; i++ {
+		segRow(i)
+		for j := i + 1; j < L; j++ {
+			ds[i*L+j] = 0
+		}
 		var r float64 // Σ_j Y_N_ij G_ij = dO_i·y_i
 		if sp.norm {
 			for j := 0; j <= i; j++ {
@@ -233,9 +280,9 @@ func attnHead[T float](sp attnSpec, bh int, q, k, v, a, y, dO []T, gr *gradSlice
 			var dsv float64
 			switch sp.order {
 			case OrderLinear:
-				dsv = gt * math.Exp(lm[i*L+j]) / den[i]
+				dsv = gt * math.Exp(seg[j]) / den[i]
 			case OrderSquared:
-				dsv = gt * 2 * float64(s[i*L+j]) * math.Exp(lm[i*L+j]) / den[i]
+				dsv = gt * 2 * float64(s[i*L+j]) * math.Exp(seg[j]) / den[i]
 			default:
 				dsv = dl
 			}

@@ -45,8 +45,14 @@ func attnInputs(v attnVariant, seed uint64) []*tensor.Tensor {
 }
 
 func attnCase(v attnVariant) gcase {
-	return gcase{v.name, func() []*tensor.Tensor {
-		in := attnInputs(v, 11)
+	return attnCaseWith(v.name, v, 11, func(q, k, val, a *Var) *Var { return Attention(q, k, val, a, v.order, v.norm) })
+}
+
+// attnCaseWith is a gradient-check case of f on the inputs of variant v
+// (a is nil for a maskless variant).
+func attnCaseWith(name string, v attnVariant, seed uint64, f func(q, k, val, a *Var) *Var) gcase {
+	return gcase{name, func() []*tensor.Tensor {
+		in := attnInputs(v, seed)
 		if !v.masked {
 			in = in[:3]
 		}
@@ -56,7 +62,7 @@ func attnCase(v attnVariant) gcase {
 		if v.masked {
 			a = x[3]
 		}
-		return Attention(x[0], x[1], x[2], a, v.order, v.norm)
+		return f(x[0], x[1], x[2], a)
 	}}
 }
 

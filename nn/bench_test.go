@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/furious-lab/furious/nn/data"
@@ -37,6 +38,29 @@ func BenchmarkTrainPreset(b *testing.B) {
 				opt.Step()
 			}
 			b.ReportMetric(float64(b.N*B*L)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkAttentionExp measures forward + backward of the exp order with
+// softmax norm and a decay (2Mamba-E's core) in float32 at B 4, H 4, d 32,
+// the shape of the throughput benchmark, for growing L; allocs/op shows the
+// L×L matrices the quadratic backward materialises.
+//
+//	go test -tags openblas -run '^$' -bench AttentionExp -benchmem ./nn/
+func BenchmarkAttentionExp(b *testing.B) {
+	for _, L := range []int{256, 1024} {
+		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
+			q, k, v := tensor.Randn(1, 4, 4, L, 32), tensor.Randn(2, 4, 4, L, 32), tensor.Randn(3, 4, 4, L, 32)
+			a := tensor.Rand(4, -0.5, -0.01, 4, 4, L)
+			dO := tensor.Randn(5, 4, 4, L, 32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				AttentionForward(q, k, v, a, OrderExp, true)
+				AttentionBackward(q, k, v, a, OrderExp, true, dO)
+			}
+			b.ReportMetric(float64(b.N*4*L)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
 }

@@ -173,21 +173,20 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 	q := Reshape(Slice(qkv, 0, 0, 1), B, H, L, d)
 	k := Reshape(Slice(qkv, 0, 1, 2), B, H, L, d)
 	v := Reshape(Slice(qkv, 0, 2, 3), B, H, L, d)
-	var dt, a *Var
+	var dt, a, xdt *Var
 	if b.WDt != nil {
-		x := MatMul(h, b.WDt) // (B, L, H)
+		xdt = heads(MatMul(h, b.WDt)) // (B, H, L) dt pre-activation
+		x := xdt
 		if b.DtB != nil {
-			x = Add(x, b.DtB)
+			x = Add(x, Reshape(b.DtB, H, 1))
 		}
-		dt = heads(Softplus(x)) // (B, H, L)
+		dt = Softplus(x) // dt = softplus(h W_dt + dt_bias)
 	}
 	switch c.Mask {
-	case "softplus":
-		a = Neg(heads(Softplus(MatMul(h, b.WA)))) // a = −softplus(h W_A)
-	case "forget":
-		a = heads(LogSigmoid(MatMul(h, b.WA))) // a = log σ(h W_f)
+	case "softplus", "forget":
+		a = LogDecay(c.Mask, heads(MatMul(h, b.WA)), nil, nil) // −softplus(h W_A) or log σ(h W_f)
 	case "discretize":
-		a = Mul(Neg(Reshape(Exp(b.ALog), H, 1)), dt) // a = −exp(A_log)·dt
+		a = LogDecay(c.Mask, xdt, b.ALog, b.DtB) // a = −exp(A_log)·dt
 	}
 	var dres *Var
 	if b.D != nil {

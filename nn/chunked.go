@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -23,15 +24,21 @@ import (
 // It equals Attention up to rounding (tests: ≤ 1e-13 in float64) and
 // costs O(L·Q·d + L·D·dv) instead of O(L²·d).
 func ChunkedAttention(q, k, v, a *Var, order int, smNorm bool, chunk int) *Var {
-	var at *tensor.Tensor
-	if a != nil {
-		at = a.Value
-	}
-	y := chunkRun(q.Value, k.Value, v.Value, at, order, smNorm, chunk, nil, nil)
+	at := valueOf(a)
+	y := ChunkedAttentionForward(q.Value, k.Value, v.Value, at, order, smNorm, chunk)
 	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
 		gr := ChunkedAttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, chunk, g)
 		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
 	})
+}
+
+// ChunkedAttentionForward is ChunkedAttention on plain tensors, without a
+// graph: ssd.Chunked with AttnOptions(order, smNorm) from a zero state.
+func ChunkedAttentionForward(q, k, v, a *tensor.Tensor, order int, smNorm bool, chunk int) *tensor.Tensor {
+	chunkCheck(order, chunk)
+	attnCheck(q, k, v, a, order, nil)
+	y, _ := ssd.Chunked(q, k, v, a, AttnOptions(order, smNorm), chunk, nil)
+	return y
 }
 
 // ChunkedAttentionBackward returns dQ, dK, dV and the per-step DA for the
@@ -43,23 +50,25 @@ func ChunkedAttentionBackward(q, k, v, a *tensor.Tensor, order int, smNorm bool,
 	if a != nil {
 		gr.DA = zerosLike(a)
 	}
-	chunkRun(q, k, v, a, order, smNorm, chunk, dO, &gr)
+	chunkCheck(order, chunk)
+	attnBackRun(q, k, v, a, order, smNorm, dO, &gr, chunk)
 	return gr
 }
 
-func chunkRun(q, k, v, a *tensor.Tensor, order int, smNorm bool, chunk int, dO *tensor.Tensor, gr *AttnGrads) *tensor.Tensor {
+func chunkCheck(order, chunk int) {
 	if order != OrderLinear && order != OrderSquared {
 		tensor.Errorf("nn.ChunkedAttention", "order", "%d has no finite feature map: use OrderLinear (1) or OrderSquared (2), or Attention for OrderExp", order)
 	}
 	if chunk < 1 {
 		tensor.Errorf("nn.ChunkedAttention", "chunk", "%d must be ≥ 1", chunk)
 	}
-	return attnRun(q, k, v, a, order, smNorm, dO, gr, chunk)
 }
 
-// chunkHead runs the chunked form for one (batch, head) slice bh: forward
-// into y, or the backward pass from dO into gr when gr is non-nil.
-func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, y, dO []T, gr *gradSlices[T]) {
+// chunkHead runs the backward pass of the chunked form for one (batch,
+// head) slice bh from dO into gr. It first replays the forward (the forward
+// proper is ssd.Chunked) to keep what the backward needs: the state
+// entering every chunk and the un-normalised output [numerator, Σ_j P_ij].
+func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, fqAll, fkAll, dO []T, gr *gradSlices[T]) {
 	L, d, dv := sp.L, sp.d, sp.dv
 	qh, kh, vh := q[bh*L*d:(bh+1)*L*d], k[bh*L*d:(bh+1)*L*d], v[bh*L*dv:(bh+1)*L*dv]
 	D := d
@@ -77,8 +86,8 @@ func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, y, dO []T, gr *gradS
 			vp[t*w+dv] = 1
 		}
 	}
-	fq, fk := featRows(qh, L, d, sp.order, 1), featRows(kh, L, d, sp.order, sp.c) // ψ(q), ψ(k/√d): (L, D)
-	b := make([]float64, L)                                                       // inclusive cumsum of a within each chunk
+	fq, fk := fqAll[bh*L*D:(bh+1)*L*D], fkAll[bh*L*D:(bh+1)*L*D] // ψ(q), ψ(k/√d): (L, D)
+	b := make([]float64, L)                                      // inclusive cumsum of a within each chunk
 	if sp.masked {
 		ah := a[bh*L : (bh+1)*L]
 		for s0 := 0; s0 < L; s0 += Q {
@@ -125,28 +134,7 @@ func chunkHead[T float](sp attnSpec, Q, bh int, q, k, v, a, y, dO []T, gr *gradS
 		}
 		gemm(true, false, D, w, m, 1, kd, D, vp[s0*w:s1*w], w, 1, S, w)
 	}
-	if gr == nil {
-		yh := y[bh*L*dv : (bh+1)*L*dv]
-		for t := 0; t < L; t++ {
-			for c := 0; c < dv; c++ {
-				if sp.norm {
-					yh[t*dv+c] = T(float64(Y[t*w+c]) / nzDen(float64(Y[t*w+dv])))
-				} else {
-					yh[t*dv+c] = Y[t*w+c]
-				}
-			}
-		}
-		return
-	}
 	chunkBack(sp, Q, bh, qh, kh, vp, a, fq, fk, b, states, Y, dO, gr, D, w)
-}
-
-// nzDen is the normaliser with Attention's policy: an exact 0 divides by 1.
-func nzDen(x float64) float64 {
-	if x == 0 {
-		return 1
-	}
-	return x
 }
 
 // segA returns a[off:off+m] of the flattened log-decays, or nil.
@@ -157,35 +145,8 @@ func segA[T float](a []T, off, m int) []T {
 	return a[off : off+m]
 }
 
-// featRows returns ψ(scale·x) row by row: x (L, d) → (L, d) for order 1,
-// (L, d(d+1)/2) for order 2 (KronFeature's layout).
-func featRows[T float](x []T, L, d, order int, scale float64) []T {
-	if order == OrderLinear {
-		out := make([]T, L*d)
-		for i, v := range x[:L*d] {
-			out[i] = T(scale * float64(v))
-		}
-		return out
-	}
-	D := d * (d + 1) / 2
-	out := make([]T, L*D)
-	for t := 0; t < L; t++ {
-		xr, o := x[t*d:(t+1)*d], out[t*D:(t+1)*D]
-		p := 0
-		for i := 0; i < d; i++ {
-			xi := scale * float64(xr[i])
-			o[p] = T(xi * xi)
-			p++
-			for j := i + 1; j < d; j++ {
-				o[p] = T(math.Sqrt2 * xi * scale * float64(xr[j]))
-				p++
-			}
-		}
-	}
-	return out
-}
-
-// featBack adds to dx (L, d) the gradient through featRows given dF (L, D).
+// featBack adds to dx (L, d) the gradient through x ↦ ψ(scale·x) (ssd.Feature
+// of order 1 or 2) given dF (L, D).
 func featBack[T float](dx, x, dF []T, L, d, order int, scale float64) {
 	if order == OrderLinear {
 		for i := range dx[:L*d] {
@@ -227,16 +188,17 @@ func chunkBack[T float](sp attnSpec, Q, bh int, qh, kh, vp, a, fq, fk []T, b []f
 			copy(dY[t*w:(t+1)*w], dOh[t*dv:(t+1)*dv])
 			continue
 		}
-		den := nzDen(float64(Y[t*w+dv]))
+		den := float64(Y[t*w+dv])
+		if den == 0 { // y_t = 0/0 := 0 (ssd's policy), a constant: dY_t = 0
+			continue
+		}
 		var s float64 // Σ_c (dy_c/den)·(Y_c/den)
 		for c := 0; c < dv; c++ {
 			g := float64(dOh[t*dv+c]) / den
 			dY[t*w+c] = T(g)
 			s += g * float64(Y[t*w+c]) / den
 		}
-		if Y[t*w+dv] != 0 {
-			dY[t*w+dv] = T(-s)
-		}
+		dY[t*w+dv] = T(-s)
 	}
 	dvp, dfq, dfk := make([]T, L*w), make([]T, L*D), make([]T, L*D)
 	db := make([]float64, L) // gradient w.r.t. the within-chunk cumsum b

@@ -24,7 +24,7 @@ func TestChunkedMatchesQuadratic(t *testing.T) {
 				a = nil
 			}
 			want := AttentionForward(in[0], in[1], in[2], a, v.order, v.norm)
-			got := chunkRun(in[0], in[1], in[2], a, v.order, v.norm, Q, nil, nil)
+			got := ChunkedAttentionForward(in[0], in[1], in[2], a, v.order, v.norm, Q)
 			ef := RelErr(got, want)
 			dO := tensor.Randn64(8, aB, aH, aL, aDV)
 			gq := AttentionBackward(in[0], in[1], in[2], a, v.order, v.norm, dO)
@@ -49,19 +49,9 @@ func TestGradCheckChunked(t *testing.T) {
 			continue
 		}
 		v := v
-		cases = append(cases, gcase{fmt.Sprintf("chunked(3) %s", v.name), func() []*tensor.Tensor {
-			in := attnInputs(v, 13)
-			if !v.masked {
-				in = in[:3]
-			}
-			return in
-		}, func(x []*Var) *Var {
-			var a *Var
-			if v.masked {
-				a = x[3]
-			}
-			return ChunkedAttention(x[0], x[1], x[2], a, v.order, v.norm, 3)
-		}})
+		cases = append(cases, attnCaseWith(fmt.Sprintf("chunked(3) %s", v.name), v, 13, func(q, k, val, a *Var) *Var {
+			return ChunkedAttention(q, k, val, a, v.order, v.norm, 3)
+		}))
 	}
 	runGC(t, cases, 1e-6)
 	f32vs64(t, cases, 1e-4)
@@ -69,7 +59,7 @@ func TestGradCheckChunked(t *testing.T) {
 
 func TestChunkedRejectsExp(t *testing.T) {
 	q := tensor.Zeros64(1, 1, 4, 2)
-	if err := tensor.Catch(func() { chunkRun(q, q, q, nil, OrderExp, true, 2, nil, nil) }); err == nil {
+	if err := tensor.Catch(func() { ChunkedAttentionForward(q, q, q, nil, OrderExp, true, 2) }); err == nil {
 		t.Fatal("OrderExp accepted by the chunked form")
 	} else {
 		t.Log(err)
@@ -89,7 +79,7 @@ func TestChunkedLong(t *testing.T) {
 			want := AttentionForward(q, k, v, a, order, norm)
 			gq := AttentionBackward(q, k, v, a, order, norm, dO)
 			for _, Q := range []int{16, 5} {
-				got := chunkRun(q, k, v, a, order, norm, Q, nil, nil)
+				got := ChunkedAttentionForward(q, k, v, a, order, norm, Q)
 				gc := ChunkedAttentionBackward(q, k, v, a, order, norm, Q, dO)
 				ef := RelErr(got, want)
 				eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
@@ -113,12 +103,41 @@ func TestChunkedFloat32Long(t *testing.T) {
 	f32 := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32) }
 	want := AttentionForward(q, k, v, a, OrderSquared, true)
 	gq := AttentionBackward(q, k, v, a, OrderSquared, true, dO)
-	got := chunkRun(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, nil, nil)
+	got := ChunkedAttentionForward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64)
 	gc := ChunkedAttentionBackward(f32(q), f32(k), f32(v), f32(a), OrderSquared, true, 64, f32(dO))
 	ef := RelErr(got, want)
 	eg := math.Max(math.Max(RelErr(gc.DQ, gq.DQ), RelErr(gc.DK, gq.DK)), math.Max(RelErr(gc.DV, gq.DV), RelErr(gc.DA, gq.DA)))
 	t.Logf("2Mamba L %d chunk 64: float32 chunked vs float64 quadratic: forward %.2e, gradients %.2e", L, ef, eg)
 	if !(ef < 1e-4) || !(eg < 1e-4) {
 		t.Errorf("float32 chunked: forward %v gradients %v", ef, eg)
+	}
+}
+
+// A softmax-norm row whose denominator is exactly 0 outputs 0 (ssd's
+// policy) and passes no gradient, in the quadratic and the chunked form.
+func TestZeroDenominatorRow(t *testing.T) {
+	q := tensor.FromFloat64([]float64{1, 0, 1, 1}, 1, 1, 2, 2) // q_0·k_0 = 0: row 0 has Σ_j P_0j = 0
+	k := tensor.FromFloat64([]float64{0, 1, 1, 1}, 1, 1, 2, 2)
+	v := tensor.FromFloat64([]float64{3, 4, 5, 6}, 1, 1, 2, 2)
+	dO := tensor.FromFloat64([]float64{1, 1, 0, 0}, 1, 1, 2, 2) // gradient on row 0 only
+	for _, chunk := range []int{0, 1, 2} {
+		var y *tensor.Tensor
+		var g AttnGrads
+		if chunk == 0 {
+			y, g = AttentionForward(q, k, v, nil, OrderLinear, true), AttentionBackward(q, k, v, nil, OrderLinear, true, dO)
+		} else {
+			y, g = ChunkedAttentionForward(q, k, v, nil, OrderLinear, true, chunk), ChunkedAttentionBackward(q, k, v, nil, OrderLinear, true, chunk, dO)
+		}
+		if yd := y.Float64s(); yd[0] != 0 || yd[1] != 0 || yd[2] == 0 {
+			t.Errorf("chunk %d: y = %v, want row 0 zero and row 1 not", chunk, yd)
+		}
+		for name, d := range map[string]*tensor.Tensor{"dQ": g.DQ, "dK": g.DK, "dV": g.DV} {
+			for _, x := range d.Float64s() {
+				if x != 0 {
+					t.Errorf("chunk %d: %s = %v, want 0", chunk, name, d.Float64s())
+					break
+				}
+			}
+		}
 	}
 }

@@ -15,17 +15,17 @@ import (
 // (Layers × pre-norm block + SwiGLU) trained with each preset on one task.
 type CompareConfig struct {
 	Presets []string // names for Preset; nil: all six
-	DModel  int      // 32
+	DModel  int      // 64
 	Heads   int      // 2
 	Layers  int      // 2
-	Steps   int      // 400
+	Steps   int      // 500
 	LR      float64  // peak, 3e-3; warm-up 10% then linear decay to 0
 	Chunk   int      // 0: quadratic form; > 0: chunked where the order allows
 	Seed    uint64   // model seed
 	// MQAR task (zero value: vocabulary 32, 4 pairs, 4 queries, L 32) and batch (32).
 	MQAR      data.MQAR
 	MQARBatch int
-	// Character task: window length (64) and batch (16) on the Opticks corpus.
+	// Character task: window length (128) and batch (8) on the Opticks corpus.
 	CharsLen, CharsBatch int
 	// OnProgress, when set, sees every step of every run.
 	OnProgress func(preset string, p Progress)
@@ -57,13 +57,13 @@ func (c CompareConfig) withDefaults() CompareConfig {
 			*p = v
 		}
 	}
-	def(&c.DModel, 32)
+	def(&c.DModel, 64)
 	def(&c.Heads, 2)
 	def(&c.Layers, 2)
-	def(&c.Steps, 400)
+	def(&c.Steps, 500)
 	def(&c.MQARBatch, 32)
-	def(&c.CharsLen, 64)
-	def(&c.CharsBatch, 16)
+	def(&c.CharsLen, 128)
+	def(&c.CharsBatch, 8)
 	if c.LR == 0 {
 		c.LR = 3e-3
 	}

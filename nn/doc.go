@@ -1,7 +1,7 @@
 // Package nn trains models: a reverse-mode autograd engine over
 // tensor.Tensor, gradients for the ops a model needs, the quadratic
-// attention form of every 2Mamba/Mamba-2 variant with its whole-tensor
-// backward pass, finite-difference gradient checks, optimisers, schedules,
+// attention forms of every 2Mamba/Mamba-2 variant (forwards from package
+// ssd) with their whole-tensor backward passes, finite-difference gradient checks, optimisers, schedules,
 // layers and safetensors checkpoints. Data (MQAR, the Opticks character
 // corpus) lives in nn/data.
 //
@@ -44,20 +44,26 @@
 // Attention computes the quadratic (attention) form of spec §e for order
 // 1, 2 or exp, with or without the A-mask and with or without softmax
 // normalisation, scale 1/√d, and returns its gradients by the formulas of
-// spec §f (Appendix C, with C.5 corrected). It is the small reference used
-// for training until package ssd's forward and the chunked backward are
-// wired in. Heads run in parallel (GOMAXPROCS goroutines).
+// spec §f (Appendix C, with C.5 corrected). Its forward is ssd.Quadratic
+// (one oracle: nn has no second copy of the forward math); the backward
+// recomputes the L×L weights per head and runs the gradient GEMMs. Heads
+// run in parallel (GOMAXPROCS goroutines). Conventions are ssd's: segment
+// sums Σ_{u=j+1}^{i} a_u for the mask, a row max subtracted inside the
+// exponent for exp with softmax norm, and a softmax-norm row whose
+// denominator Σ_j P_ij is exactly 0 outputs 0 (with gradient 0).
 //
-// ChunkedAttention is the chunked (SSD) form for orders 1 and 2 with its
-// own reverse-chunk backward pass (the state gradient flows backwards
-// chunk by chunk); it matches Attention to ≤ 1e-15 forward and backward in
-// float64 and is what long sequences should use.
+// ChunkedAttention is the chunked (SSD) form for orders 1 and 2: its
+// forward is ssd.Chunked, its own reverse-chunk backward pass replays the
+// chunk states and lets the state gradient flow backwards chunk by chunk;
+// it matches Attention to ≤ 1e-13 forward and backward in float64 and is
+// what long sequences should use.
 //
 // # The block's other primitives
 //
-// CausalConv1d (depthwise, zero history, spec §d step 2) and KronFeature
-// (the order-2 symmetric Kronecker map φ with φ(x)·φ(y) = (x·y)², spec §b)
-// have whole-tensor backward passes. The decay a = −softplus(h W_A),
+// CausalConv1d (depthwise, zero history, spec §d step 2; forward
+// ssd.CausalConv1d) and KronFeature (the order-2 symmetric Kronecker map φ
+// with φ(x)·φ(y) = (x·y)², spec §b; forward ssd.Feature) have whole-tensor
+// backward passes. The decay a = −softplus(h W_A),
 // discretisation V ⊙ dt, the D residual and the Z gate are compositions of
 // Softplus, Neg, MatMul, Mul (broadcast) and SiLU.
 //

@@ -13,10 +13,13 @@ import (
 
 // The experiment of issue 5: CompareMQAR and CompareChars over the six
 // presets. It runs only when FURIOUS_EXPERIMENT is set to an output
-// directory (results.md, mqar.svg, chars.svg are written there);
-// FURIOUS_EXPERIMENT_STEPS overrides the 400 steps per run.
+// directory (results.md, mqar.svg, chars.svg are written there; a relative
+// path is relative to nn/, where go test runs). FURIOUS_EXPERIMENT_STEPS
+// overrides the 500 steps per run; FURIOUS_EXPERIMENT_SEED the model seed
+// (1), and then the files are named results-seedN.md, mqar-seedN.svg, ...;
+// FURIOUS_EXPERIMENT_TASKS=mqar or chars runs one task only.
 //
-//	FURIOUS_EXPERIMENT=/tmp/exp go test -run Experiment -timeout 30m ./nn/
+//	FURIOUS_EXPERIMENT=testdata/experiment go test -tags openblas -run 'Experiment$' -timeout 30m ./nn/
 func TestExperiment(t *testing.T) {
 	out := os.Getenv("FURIOUS_EXPERIMENT")
 	if out == "" {
@@ -29,23 +32,37 @@ func TestExperiment(t *testing.T) {
 	if s, err := strconv.Atoi(os.Getenv("FURIOUS_EXPERIMENT_STEPS")); err == nil {
 		cfg.Steps = s
 	}
+	suffix := ""
+	if s, err := strconv.Atoi(os.Getenv("FURIOUS_EXPERIMENT_SEED")); err == nil && s > 0 {
+		cfg.Seed = uint64(s)
+		suffix = fmt.Sprintf("-seed%d", s)
+	}
+	tasks := os.Getenv("FURIOUS_EXPERIMENT_TASKS")
 	cfg.OnProgress = func(preset string, p Progress) {
 		if p.Step == p.Steps {
 			t.Logf("%-9s %s", preset, p)
 		}
 	}
 	start := time.Now()
-	mq, err := CompareMQAR(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
+	md := fmt.Sprintf("# Preset comparison (GOMAXPROCS %d)\n\n", runtime.GOMAXPROCS(0))
+	files := map[string]string{}
+	for _, task := range []struct {
+		name string
+		run  func(context.Context, CompareConfig) (*CompareResult, error)
+	}{{"mqar", CompareMQAR}, {"chars", CompareChars}} {
+		if tasks != "" && tasks != task.name {
+			continue
+		}
+		r, err := task.run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md += r.Markdown() + "\n"
+		files[task.name+suffix+".svg"] = r.Plot.SVG()
 	}
-	ch, err := CompareChars(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := fmt.Sprintf("# Preset comparison (GOMAXPROCS %d)\n\n%s\n%s\nTotal wall time: %s.\n",
-		runtime.GOMAXPROCS(0), mq.Markdown(), ch.Markdown(), time.Since(start).Round(time.Second))
-	for name, s := range map[string]string{"results.md": md, "mqar.svg": mq.Plot.SVG(), "chars.svg": ch.Plot.SVG()} {
+	md += fmt.Sprintf("Total wall time: %s.\n", time.Since(start).Round(time.Second))
+	files["results"+suffix+".md"] = md
+	for name, s := range files {
 		if err := os.WriteFile(filepath.Join(out, name), []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}

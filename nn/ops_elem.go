@@ -114,10 +114,15 @@ func LogSigmoid(x *Var) *Var {
 	return unary(x, func(v float64) float64 { return -softplus(-v) }, func(x, _ float64) float64 { return sigmoid(-x) })
 }
 
-// SiLU returns x·σ(x); d/dx = σ(x)(1 + x(1 − σ(x))).
+// SiLU returns x·σ(x); d/dx = σ(x)(1 + x(1 − σ(x))). The backward takes
+// σ(x) = y/x from the saved output (σ(0) = 1/2) instead of a second
+// exponential.
 func SiLU(x *Var) *Var {
-	return unary(x, func(v float64) float64 { return v * sigmoid(v) }, func(x, _ float64) float64 {
-		s := sigmoid(x)
+	return unary(x, func(v float64) float64 { return v * sigmoid(v) }, func(x, y float64) float64 {
+		s := 0.5
+		if x != 0 {
+			s = y / x
+		}
 		return s * (1 + x*(1-s))
 	})
 }

@@ -87,21 +87,13 @@ func split3(shape []int, ax int) (outer, n, inner int) {
 // row offset so (row length sn·inner) to dst at offset do (row length dn·inner).
 func copyBlock(dst, src *tensor.Tensor, outer, inner, dn, do, sn, so, cnt int, add bool) {
 	if dst.DType() == tensor.Float64 {
-		d, s := dst.Float64s(), src.Float64s()
-		for o := 0; o < outer; o++ {
-			dd := d[(o*dn+do)*inner : (o*dn+do+cnt)*inner]
-			ss := s[(o*sn+so)*inner : (o*sn+so+cnt)*inner]
-			if add {
-				for i := range dd {
-					dd[i] += ss[i]
-				}
-			} else {
-				copy(dd, ss)
-			}
-		}
-		return
+		copyRows(dst.Float64s(), src.Float64s(), outer, inner, dn, do, sn, so, cnt, add)
+	} else {
+		copyRows(dst.Float32s(), src.Float32s(), outer, inner, dn, do, sn, so, cnt, add)
 	}
-	d, s := dst.Float32s(), src.Float32s()
+}
+
+func copyRows[T float](d, s []T, outer, inner, dn, do, sn, so, cnt int, add bool) {
 	for o := 0; o < outer; o++ {
 		dd := d[(o*dn+do)*inner : (o*dn+do+cnt)*inner]
 		ss := s[(o*sn+so)*inner : (o*sn+so+cnt)*inner]

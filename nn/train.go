@@ -98,7 +98,8 @@ func (t *Trainer) Done() int { return t.next }
 
 // Run trains until Schedule.Total steps are done or ctx is cancelled (then
 // it returns ctx.Err() with the model intact after a whole step). A NaN or
-// infinite loss stops it before the update with an *tensor.Error matching
+// infinite loss (or a non-finite output of an ssd forward, which panics)
+// stops it before the update with an *tensor.Error matching
 // tensor.ErrNotFinite.
 func (t *Trainer) Run(ctx context.Context) error {
 	start := time.Now()
@@ -119,7 +120,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 		}
 		i := t.next
 		lr := t.Schedule.LR(i)
-		loss, n := t.Step(i)
+		var loss *Var
+		var n int
+		// The forward's ssd primitives panic with ErrNotFinite on a NaN/Inf
+		// output: that too stops the run before the update.
+		if err := tensor.Catch(func() { loss, n = t.Step(i) }); err != nil {
+			return err
+		}
 		if l := loss.Item(); math.IsNaN(l) || math.IsInf(l, 0) {
 			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrNotFinite,
 				Msg: fmt.Sprintf("loss is %v at step %d (lr %.2g); parameters are those after step %d", l, i+1, lr, i)}

@@ -148,3 +148,22 @@ func TestTrainerStopsOnNaN(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// An ssd forward that meets a NaN panics with ErrNotFinite; Run turns that
+// into its error before the update.
+func TestTrainerStopsOnForwardPanic(t *testing.T) {
+	w := Param(tensor.Randn64(1, 1, 1, 3, 2))
+	before := w.Value.Clone()
+	tr := NewTrainer([]*Var{w}, Schedule{Peak: 0.1, Total: 10}, func(i int) (*Var, int) {
+		q := w
+		if i == 2 {
+			q = Scale(w, math.NaN())
+		}
+		return Sum(Attention(q, w, w, nil, OrderExp, true)), 1
+	})
+	err := tr.Run(context.Background())
+	if !errors.Is(err, tensor.ErrNotFinite) || tr.Done() != 2 || RelErr(w.Value, before) == 0 {
+		t.Fatalf("err %v after %d steps", err, tr.Done())
+	}
+	t.Log(err)
+}
