@@ -250,3 +250,18 @@ func TestCancelAfterCellDoesNotInterruptTheNext(t *testing.T) {
 		cancel()
 	}
 }
+
+// Statements joined by ';' on one line stay separate statements, also next
+// to a declaration that is hoisted out of the line.
+func TestSemicolonsOnOneLine(t *testing.T) {
+	s, _, _ := newSession(t)
+	for cell, want := range map[string]string{
+		"x := 1; x = 2\nx": "2",
+		"type P struct{ A int }\nvar b P; b.A = 3\nb.A": "3",
+		"c := 1; c++; c++\nc":                           "3",
+	} {
+		if got := run(t, s, cell); got != want {
+			t.Errorf("%q = %q, want %q", cell, got, want)
+		}
+	}
+}

@@ -108,7 +108,9 @@ func classify(first token.Token, text string) Kind {
 }
 
 // blank returns src with every byte outside the kept items replaced by a
-// space (newlines stay), so positions inside the result match the cell.
+// space (newlines stay), so positions inside the result match the cell. A
+// ';' between two kept items ("x := 1; x++" on one line) stays, so that
+// they remain separate statements.
 func blank(src string, items []Item, keep func(Item) bool) (string, bool) {
 	b := []byte(src)
 	for i := range b {
@@ -117,10 +119,16 @@ func blank(src string, items []Item, keep func(Item) bool) (string, bool) {
 		}
 	}
 	any := false
-	for _, it := range items {
-		if keep(it) {
-			copy(b[it.Start:it.End], src[it.Start:it.End])
-			any = true
+	for k, it := range items {
+		if !keep(it) {
+			continue
+		}
+		copy(b[it.Start:it.End], src[it.Start:it.End])
+		any = true
+		if k+1 < len(items) && keep(items[k+1]) {
+			if j := strings.IndexByte(src[it.End:items[k+1].Start], ';'); j >= 0 {
+				b[it.End+j] = ';'
+			}
 		}
 	}
 	return string(b), any
