@@ -251,13 +251,16 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	if err != nil && (isRuntime(err) || ctx.Err() != nil) {
 		return result, false, s.evalError(err, 1)
 	}
+	void := err != nil && isVoidUse(err)
 	v, err = s.eval(ctx, pad+lastText)
 	if err != nil {
 		src, _ := blank(cell, []Item{last}, func(Item) bool { return true })
 		return result, false, s.clarify(s.evalError(err, 1), src)
 	}
-	if !v.IsValid() || v.Type() == reflect.TypeOf((*any)(nil)) {
-		return result, false, nil // a void call: yaegi gives a placeholder
+	if void || !v.IsValid() || v.Type() == reflect.TypeOf((*any)(nil)) {
+		// A call with no results: yaegi gives a placeholder, or for a
+		// compiled function a stale value of an earlier evaluation.
+		return result, false, nil
 	}
 	d := display.Render(valueInterface(v))
 	return d, len(d.Data) > 0, nil
@@ -575,3 +578,8 @@ func watchInterrupt(ctx context.Context) (stop func()) {
 		close(done)
 	}
 }
+
+// isVoidUse reports whether err is yaegi's compile error for a call with no
+// results used as a value ("cannot use func([]int) as type ()"), which is how
+// the render attempt of a void last statement fails (yaegi v0.16).
+func isVoidUse(err error) bool { return strings.Contains(err.Error(), "as type ()") }

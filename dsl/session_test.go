@@ -265,3 +265,18 @@ func TestSemicolonsOnOneLine(t *testing.T) {
 		}
 	}
 }
+
+// A cell ending in a call with no results shows nothing, not a stale value
+// of an earlier cell (yaegi returns one for compiled void functions).
+func TestVoidCallShowsNoResult(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "bar := display.NewProgress(2, \"x\")\nbar")
+	for _, cell := range []string{"import \"sort\"\nxs := []int{2, 1}\nsort.Ints(xs)", "func() {}()", "bar.Add(1)"} {
+		if _, ok, err := s.Eval(context.Background(), cell); ok || err != nil {
+			t.Errorf("%q: result shown (%v) or error %v", cell, ok, err)
+		}
+	}
+	if got := run(t, s, "xs[0]"); got != "1" {
+		t.Errorf("sort.Ints did not run: xs[0] = %s", got)
+	}
+}
