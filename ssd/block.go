@@ -62,13 +62,13 @@ func CausalConv1d(x, w, bias *tensor.Tensor, useSiLU bool) *tensor.Tensor {
 	const op = "ssd.CausalConv1d"
 	C, W := checkConv(op, x, w, bias, 3)
 	B, L := x.Dim(0), x.Dim(1)
-	out := tensor.New(x.DType(), B, L, C)
+	acc := tensor.New(tensor.Float64, B, L, C) // summed in float64, rounded to x's dtype at the end
+	res := acc.Float64s()
 	xd, wd := x.Data(), w.Data()
 	var bd []float64
 	if bias != nil {
 		bd = bias.Data()
 	}
-	flat := out.Reshape(-1)
 	for b := 0; b < B; b++ {
 		for t := 0; t < L; t++ {
 			for c := 0; c < C; c++ {
@@ -84,11 +84,11 @@ func CausalConv1d(x, w, bias *tensor.Tensor, useSiLU bool) *tensor.Tensor {
 				if useSiLU {
 					s = silu(s)
 				}
-				flat.Set(s, (b*L+t)*C+c)
+				res[(b*L+t)*C+c] = s
 			}
 		}
 	}
-	return checkFinite(op, out)
+	return checkFinite(op, acc.As(x.DType()))
 }
 
 func checkConv(op string, x, w, bias *tensor.Tensor, rank int) (C, W int) {
