@@ -43,6 +43,19 @@ func TestCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("install --user", func(t *testing.T) {
+		// As the README says: the kernelspec lands in Jupyter's per-user data dir.
+		home := filepath.Join(dir, "home")
+		cmd := exec.Command(bin, "install", "--user")
+		cmd.Env = append(os.Environ(), "HOME="+home, "XDG_DATA_HOME=", "JUPYTER_DATA_DIR=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(home, ".local", "share", "jupyter", "kernels", "furious", "kernel.json")); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("install", func(t *testing.T) {
 		prefix := filepath.Join(dir, "prefix")
 		if out, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
