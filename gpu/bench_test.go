@@ -110,6 +110,11 @@ var (
 	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
 	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
 	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
+	benchS8KS   = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
+	benchOutBrk = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
+	benchUnroll = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
+	benchNoPref = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
+	benchState8 = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
@@ -121,7 +126,13 @@ func BenchmarkSSDAuto(b *testing.B) {
 	if *benchNoPad {
 		ssdQPad = 0
 	}
-	defer func() { ssdStateWide, ssdQPad = true, 1 }()
+	defer func(rt int) { ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt }(ssdState8RT)
+	if *benchState8 >= 0 {
+		ssdState8RT = *benchState8
+	}
+	ssdState8KS = *benchS8KS
+	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
+	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -250,7 +261,13 @@ func BenchmarkSSDStages(b *testing.B) {
 	if *benchNoPad {
 		ssdQPad = 0
 	}
-	defer func() { ssdStateWide, ssdQPad = true, 1 }()
+	defer func(rt int) { ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt }(ssdState8RT)
+	if *benchState8 >= 0 {
+		ssdState8RT = *benchState8
+	}
+	ssdState8KS = *benchS8KS
+	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
+	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {

@@ -71,7 +71,8 @@
 //	ssdf.comp          chunked SSD of order 1 or 2, optional softmax norm, fused: a register-tiled
 //	                   chunk-state product, an in-place scan over chunks, and one output pass per
 //	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,
-//	                   for d_k ≤ 64)
+//	                   for d_k ≤ 64); both products load their next slice into registers while
+//	                   they multiply the current one
 //	ssd.comp           the same in four stages, one output per thread (SSD for d_k > 64)
 //
 // SSDAuto runs the form SSDForm chooses for the shape: the quadratic form for

@@ -121,7 +121,9 @@ func TestSSDHeadBatches(t *testing.T) {
 
 // TestSSDVariants runs the other tilings of the fused shader (4 and 8 rows
 // per thread) and the four-stage shader on one shape with several row
-// tiles per chunk and a partial last chunk, against the float64 oracle.
+// tiles per chunk and a partial last chunk, and the STATE stage at order 2
+// with 8×8 (40 or 128 features a group) and 4×4 outputs a
+// thread, OUT's old output loop and no prefetching, against the float64 oracle.
 func TestSSDVariants(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(31, 32))
@@ -140,10 +142,18 @@ func TestSSDVariants(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdRPT, ssdNoFused = 0, false }()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged"} {
-		ssdRPT, ssdNoFused = 0, false
+	defer func() { ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch = 0, false, 0, true, true }()
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch = 0, false, 0, true, true
 		switch variant {
+		case "noprefetch":
+			ssdPrefetch = false
+		case "outbreak":
+			ssdOutNB = false
+		case "state8=40": // a partial last feature group at order 2 (F = 78)
+			ssdState8RT = 40
+		case "state8=128":
+			ssdState8RT = 128
 		case "rpt=4":
 			ssdRPT = 4
 		case "rpt=8":

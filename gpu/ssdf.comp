@@ -19,6 +19,9 @@
 // Each thread of STATE and OUT holds an RPT × 4 block of the output; the
 // reduction runs in slices of KS = RT/RPT rows staged in shared memory and
 // read as vec4s. q, k (BH, L, DK), v, y (BH, L, DV), cs (BH, L).
+#ifdef UNROLLNV
+#pragma optionNV(unroll all)
+#endif
 #ifdef NORM
 #define DVE (DV + 1)
 #else
@@ -81,6 +84,32 @@ shared float Kr[KS][DK];
 shared ivec2 pr[RT];
 shared float pc[RT];
 #endif
+#if defined(PREF) && defined(ORDER2)
+// The next slice's w∘v and k, loaded into registers while this slice's
+// features and products are computed (PREF at order 2).
+#define NVL ((KS * DVP + NT - 1) / NT)
+#define NKL ((KS * DK + NT - 1) / NT)
+float vr[NVL], kr[NKL];
+void loadSlice(int h, int s0, int j1, float last) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int u = 0; u < NVL; u++) {
+		int x = t + u * NT, jj = x / DVP, e = x % DVP, j = s0 + jj;
+		float val = 0.0;
+		if (x < KS * DVP && j < j1) {
+			float w = exp(last - cs[h * L + j]);
+			if (e < DV) val = w * v[(h * L + j) * DV + e];
+#ifdef NORM
+			else if (e == DV) val = w;
+#endif
+		}
+		vr[u] = val;
+	}
+	for (int u = 0; u < NKL; u++) {
+		int x = t + u * NT, j = s0 + x / DK;
+		kr[u] = x < KS * DK && j < j1 ? k[(h * L + j) * DK + x % DK] : 0.0;
+	}
+}
+#endif
 void main() {
 	int g = groupIndex();
 	if (g >= G) return; // uniform over the group
@@ -98,7 +127,22 @@ void main() {
 #endif
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+#if defined(PREF) && defined(ORDER2)
+	loadSlice(h, j0, j1, last);
+#endif
 	for (int s0 = j0; s0 < j1; s0 += KS) {
+#if defined(PREF) && defined(ORDER2)
+		for (int u = 0; u < NVL; u++) {
+			int x = t + u * NT, e = x % DVP;
+			if (x < KS * DVP) Vs[x / DVP][e >> 2][e & 3] = vr[u];
+		}
+		for (int u = 0; u < NKL; u++) {
+			int x = t + u * NT;
+			if (x < KS * DK) Kr[x / DK][x % DK] = kr[u];
+		}
+		barrier();
+		if (s0 + KS < j1) loadSlice(h, s0 + KS, j1, last);
+#else
 		for (int x = t; x < KS * DVP; x += NT) {
 			int jj = x / DVP, e = x % DVP, j = s0 + jj;
 			float val = 0.0;
@@ -111,12 +155,15 @@ void main() {
 			}
 			Vs[jj][e >> 2][e & 3] = val;
 		}
+#endif
 #ifdef ORDER2
+#if !defined(PREF)
 		for (int x = t; x < KS * DK; x += NT) {
 			int jj = x / DK, a = x % DK, j = s0 + jj;
 			Kr[jj][a] = j < j1 ? k[(h * L + j) * DK + a] : 0.0;
 		}
 		barrier();
+#endif
 		for (int x = t; x < KS * RT; x += NT) {
 			int jj = x / RT, pp = x % RT;
 			ivec2 ab = pr[pp];
@@ -141,6 +188,83 @@ void main() {
 	for (int r = 0; r < RPT; r++) {
 		int p = p0 + ti * RPT + r;
 		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
+	}
+}
+
+#elif defined(STATE8)
+// STATE at order 2 with 8 features × 8 value columns a thread (SGEMM-like):
+// RT features a group (a multiple of 8), C8 = ⌈DVP/8⌉ thread columns (the
+// value columns are padded to 8·C8 in shared memory; those past DVP are
+// zeros and not written), slices of KS8 keys. Same output as STATE.
+#define C8 ((DVP + 7) / 8)
+#define W8 (8 * C8)
+shared vec4 Ph[KS8][RT / 4]; // φ(k_j) for the slice, this tile's features
+shared vec4 Vs[KS8][2 * C8]; // w_j·[v_j, 1, 0…]
+shared float Kr[KS8][DK];
+shared ivec2 pr[RT];
+shared float pc[RT];
+void main() {
+	int g = groupIndex();
+	if (g >= G) return; // uniform over the group
+	int hl = g / nch, c = g % nch, h = H0 + hl;
+	int t = int(gl_LocalInvocationIndex), ti = t / C8, tj = t % C8;
+	int p0 = int(gl_WorkGroupID.x) * RT;
+	int j0 = c * CH, j1 = min(j0 + CH, L);
+	float last = cs[h * L + j1 - 1];
+	for (int x = t; x < RT; x += NTHREADS) {
+		ivec2 ab = pairOf(min(p0 + x, F - 1));
+		pr[x] = ab;
+		pc[x] = p0 + x < F ? (ab.x == ab.y ? 1.0 : SQRT2) * scale * scale : 0.0;
+	}
+	vec4 acc[16]; // acc[2r + u]: feature 8·ti + r, value columns 8·tj + 4u …+3
+	for (int r = 0; r < 16; r++) acc[r] = vec4(0.0);
+	for (int s0 = j0; s0 < j1; s0 += KS8) {
+		for (int x = t; x < KS8 * W8; x += NTHREADS) {
+			int jj = x / W8, e = x % W8, j = s0 + jj;
+			float val = 0.0;
+			if (j < j1 && e <= DV) {
+				float w = exp(last - cs[h * L + j]);
+				if (e < DV) val = w * v[(h * L + j) * DV + e];
+#ifdef NORM
+				else val = w;
+#endif
+			}
+			Vs[jj][e >> 2][e & 3] = val;
+		}
+		for (int x = t; x < KS8 * DK; x += NTHREADS) {
+			int jj = x / DK, a = x % DK, j = s0 + jj;
+			Kr[jj][a] = j < j1 ? k[(h * L + j) * DK + a] : 0.0;
+		}
+		barrier();
+		for (int x = t; x < KS8 * RT; x += NTHREADS) {
+			int jj = x / RT, pp = x % RT;
+			ivec2 ab = pr[pp];
+			Ph[jj][pp >> 2][pp & 3] = pc[pp] * Kr[jj][ab.x] * Kr[jj][ab.y];
+		}
+		barrier();
+		for (int jj = 0; jj < KS8; jj++) {
+			vec4 b0 = Vs[jj][2 * tj], b1 = Vs[jj][2 * tj + 1];
+			vec4 a0 = Ph[jj][2 * ti], a1 = Ph[jj][2 * ti + 1];
+			acc[0] += a0.x * b0; acc[1] += a0.x * b1;
+			acc[2] += a0.y * b0; acc[3] += a0.y * b1;
+			acc[4] += a0.z * b0; acc[5] += a0.z * b1;
+			acc[6] += a0.w * b0; acc[7] += a0.w * b1;
+			acc[8] += a1.x * b0; acc[9] += a1.x * b1;
+			acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+			acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+			acc[14] += a1.w * b0; acc[15] += a1.w * b1;
+		}
+		barrier();
+	}
+	// no break in these loops: acc must stay in registers (constant indices
+	// after unrolling); a break made it local memory (3× slower on the H100)
+	bool c1 = 2 * tj + 1 < TC;
+	for (int r = 0; r < 8; r++) {
+		int p = p0 + 8 * ti + r;
+		if (p < F) {
+			T4[(g * F + p) * TC + 2 * tj] = acc[2 * r];
+			if (c1) T4[(g * F + p) * TC + 2 * tj + 1] = acc[2 * r + 1];
+		}
 	}
 }
 
@@ -209,11 +333,20 @@ void main() {
 		ivec2 ab = pairOf(min(ff, F - 1));
 		int pa = ab.x, pb = ab.y;
 #endif
+#ifdef PREF
+		// KS·TC = NT: each thread moves one vec4 of S_c a slice (ti, tj);
+		// the next slice's is loaded during this slice's products
+		vec4 snext = ti < F ? T4[so + ti * TC + tj] : vec4(0.0);
+#endif
 		for (int f0 = 0; f0 < F; f0 += KS) {
+#ifdef PREF
+			Ss[ti][tj] = snext;
+#else
 			for (int x = t; x < KS * TC; x += NT) {
 				int fr = x / TC, e4 = x % TC;
 				Ss[fr][e4] = f0 + fr < F ? T4[so + (f0 + fr) * TC + e4] : vec4(0.0);
 			}
+#endif
 #ifdef ORDER2
 			bool ok = f0 + ff < F;
 			int qa = min(pa, DK - 1), qb = min(pb, DK - 1);
@@ -229,6 +362,9 @@ void main() {
 			}
 #endif
 			barrier();
+#ifdef PREF
+			snext = f0 + KS + ti < F ? T4[so + (f0 + KS + ti) * TC + tj] : vec4(0.0);
+#endif
 			for (int f = 0; f < KS; f++) {
 				vec4 b = Ss[f][tj];
 				for (int m = 0; m < RV; m++) {
@@ -327,6 +463,23 @@ void main() {
 	}
 	barrier();
 #endif
+#ifdef OUTNB
+	// no break or continue here: acc keeps constant indices once unrolled
+	for (int r = 0; r < RPT; r++) {
+		int i = i0 + ti * RPT + r;
+		bool ok = i < iend;
+#ifdef NORM
+		float dd = den[ti * RPT + r];
+		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
+#else
+		vec4 o = acc[r];
+#endif
+		if (ok && 4 * tj < DV) y[(h * L + i) * DV + 4 * tj] = o.x;
+		if (ok && 4 * tj + 1 < DV) y[(h * L + i) * DV + 4 * tj + 1] = o.y;
+		if (ok && 4 * tj + 2 < DV) y[(h * L + i) * DV + 4 * tj + 2] = o.z;
+		if (ok && 4 * tj + 3 < DV) y[(h * L + i) * DV + 4 * tj + 3] = o.w;
+	}
+#else
 	for (int r = 0; r < RPT; r++) {
 		int i = i0 + ti * RPT + r;
 		if (i >= iend) continue;
@@ -343,5 +496,6 @@ void main() {
 #endif
 		}
 	}
+#endif
 }
 #endif

@@ -3,6 +3,8 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -60,6 +62,47 @@ var ssdProfile map[string]float64
 // ssdStateWide selects 128-feature, 8-per-thread groups for the STATE
 // stage at order 2 (tests and benchmarks compare with it off).
 var ssdStateWide = true
+
+// ssdState8RT, when not 0, is the features per work group of the STATE8
+// variant of ssdf.comp's STATE stage at order 2 (8 features × 8 value
+// columns a thread); 0 keeps STATE, the default: STATE8 measured slower
+// on the H100 (gpu/BENCH.md, v2).
+var ssdState8RT = 0
+
+// ssdPrefetch loads the next slice of the chunk states into registers
+// while the products of this one run, in ssdf.comp's OUT and STATE stages
+// (benchmarks and tests compare it off).
+var ssdPrefetch = true
+
+// ssdUnrollNV asks NVIDIA's compiler to unroll all loops of ssdf.comp
+// (benchmarks compare it).
+var ssdUnrollNV bool
+
+// ssdOutNB writes OUT's results with no break or continue in the loops
+// over acc (benchmarks compare it off).
+var ssdOutNB = true
+
+// ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
+var ssdState8KS int
+
+// state8Shape returns the threads and key-slice length of STATE8 with rt
+// features a group, and whether the device holds it.
+func (d *Device) state8Shape(rt, dk, dvp int) (threads, ks int, ok bool) {
+	c8 := ceilDiv(dvp, 8)
+	threads = rt / 8 * c8
+	if rt%8 != 0 || threads > min(d.info.MaxInvocations, 1024) {
+		return 0, 0, false
+	}
+	for _, ks := range []int{32, 16, 8} {
+		if ssdState8KS > 0 && ks > ssdState8KS {
+			continue
+		}
+		if 4*(ks*rt+ks*8*c8+ks*dk)+12*rt <= d.info.MaxSharedBytes {
+			return threads, ks, true
+		}
+	}
+	return 0, 0, false
+}
 
 // ssdStateFloats is the size of one head's chunk states in ssdf.comp.
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
@@ -122,6 +165,11 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 	if nf >= 128 && ssdStateWide && (ssdfConfig{rt: 128, rpt: 8, dvp: cfg.dvp}).threads() <= min(d.info.MaxInvocations, 1024) {
 		st.rt, st.rpt = 128, 8
 	}
+	var nt8, ks8 int
+	s8 := false
+	if order == 2 && ssdState8RT > 0 {
+		nt8, ks8, s8 = d.state8Shape(ssdState8RT, dk, cfg.dvp)
+	}
 	defsFor := func(c ssdfConfig) []string {
 		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
 			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
@@ -130,6 +178,15 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		if order == 2 {
 			defs = append(defs, "ORDER2")
+		}
+		if ssdPrefetch {
+			defs = append(defs, "PREF")
+		}
+		if ssdUnrollNV {
+			defs = append(defs, "UNROLLNV")
+		}
+		if ssdOutNB {
+			defs = append(defs, "OUTNB")
 		}
 		return defs
 	}
@@ -145,7 +202,13 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			if stage == "STATE" {
 				c = st
 			}
-			p, err := d.program(name, ssdfSrc, append(defsFor(c), stage)...)
+			defs := append(defsFor(c), stage)
+			if stage == "STATE" && s8 {
+				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
+				defs = slices.DeleteFunc(defs, func(s string) bool { return strings.HasPrefix(s, "RT ") || strings.HasPrefix(s, "NTHREADS ") })
+				defs = append(defs, fmt.Sprintf("RT %d", ssdState8RT), fmt.Sprintf("NTHREADS %d", nt8))
+			}
+			p, err := d.program(name, ssdfSrc, defs...)
 			if err != nil {
 				return err
 			}
@@ -153,6 +216,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			switch stage {
 			case "STATE":
 				groups = [3]int{ceilDiv(nf, st.rt), gy, gz}
+				if s8 {
+					groups[0] = ceilDiv(nf, ssdState8RT)
+				}
 			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
 			case "OUT":
