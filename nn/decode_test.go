@@ -174,3 +174,30 @@ func TestDecoderSpeed(t *testing.T) {
 	t.Logf("2mamba D=64 H=4 2 layers, %d+%d tokens: Generate %.0f tok/s, Sample %.0f tok/s (same tokens: %v)",
 		len(prompt), n, float64(len(prompt)+n)/rec.Seconds(), float64(n)/smp.Seconds(), same)
 }
+
+// Generate leaves the decoder after the returned tokens: a further Step gives
+// Forward's logits at the next position; Reset starts over.
+func TestDecoderContinuesAfterGenerate(t *testing.T) {
+	for _, p := range []string{"mamba2", "2mamba-e", "softmax"} {
+		m := decodeTestModel(p, tensor.Float64, 0)
+		dec := m.NewDecoder()
+		seq := append(dec.Generate([]int{3, 1}, 6, 0.7, 2), 4)
+		lg := dec.Step(4).Data()
+		var full []float64
+		NoGrad(func() { full = m.Forward(seq, 1, len(seq)).Value.Data() })
+		V := m.Cfg.Vocab
+		last := full[(len(seq)-1)*V:]
+		for c := range lg {
+			if math.Abs(lg[c]-last[c]) > 1e-9 {
+				t.Fatalf("%s: logit %d after Generate: %g, Forward %g", p, c, lg[c], last[c])
+			}
+		}
+		dec.Reset()
+		first := dec.Step(seq[0]).Data()
+		for c := range first {
+			if math.Abs(first[c]-full[c]) > 1e-9 {
+				t.Fatalf("%s: logit %d after Reset: %g, Forward %g", p, c, first[c], full[c])
+			}
+		}
+	}
+}
