@@ -99,6 +99,18 @@
 // attention-form simplification (per-head B and C, no separate MLP path,
 // no grouped RMSNorm gate). The Softmax baseline uses RoPE, as in the paper.
 //
+// # Recurrent inference
+//
+// LM.NewDecoder returns an LMDecoder, the token-by-token state of one
+// sequence: per layer the conv history (ssd.ConvState) and, per head, the
+// finite state S ∈ R^{D×d} (+ z ∈ R^D with softmax norm) of ssd.State for
+// orders 1 and 2, or an ssd.KVCache for the exp order (2Mamba-E, softmax;
+// RoPE applied at each token's own position). Step(id) returns the next-token
+// logits (Vocab), equal to LM.Forward's at that position (tests: ≤ 1e-5 in
+// float32, ≤ 1e-9 in float64 for every preset); Generate(prompt, n, T, seed)
+// draws what LM.Sample draws, at constant cost per token for the finite
+// orders instead of rerunning the window; StateBytes is the decoding memory.
+//
 // # Gradient checks
 //
 // GradCheck (functions of tensors) and GradCheckParams (a model's

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/furious-lab/furious/tensor"
@@ -115,27 +114,7 @@ func (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed u
 		}
 		var lg []float64
 		NoGrad(func() { lg = m.Forward(ctx, 1, len(ctx)).Value.Data()[(len(ctx)-1)*V:] })
-		best := 0
-		for c := range lg {
-			if lg[c] > lg[best] {
-				best = c
-			}
-		}
-		if temperature > 0 {
-			p := make([]float64, V)
-			var z float64
-			for c := range lg {
-				p[c] = math.Exp((lg[c] - lg[best]) / temperature)
-				z += p[c]
-			}
-			u := r.Float64() * z
-			for c := range p {
-				if u -= p[c]; u < 0 {
-					best = c
-					break
-				}
-			}
-		}
+		best := pickToken(lg, temperature, r)
 		out = append(out, best)
 	}
 	return out

@@ -108,6 +108,7 @@ func init() {
 		"Embed":         reflect.ValueOf((*nn.Embed)(nil)),
 		"Init":          reflect.ValueOf((*nn.Init)(nil)),
 		"LM":            reflect.ValueOf((*nn.LM)(nil)),
+		"LMDecoder":     reflect.ValueOf((*nn.LMDecoder)(nil)),
 		"Linear":        reflect.ValueOf((*nn.Linear)(nil)),
 		"LossPlot":      reflect.ValueOf((*nn.LossPlot)(nil)),
 		"ModelConfig":   reflect.ValueOf((*nn.ModelConfig)(nil)),
