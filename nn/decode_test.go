@@ -3,7 +3,6 @@ package nn
 import (
 	"math"
 	"testing"
-	"time"
 
 	"github.com/furious-lab/furious/tensor"
 )
@@ -152,30 +151,41 @@ func TestDecoderErrors(t *testing.T) {
 
 // TestDecoderSpeed times Generate against LM.Sample on a small float32 model
 // (go test -run DecoderSpeed -v) and checks they draw the same greedy tokens.
-func TestDecoderSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
+// On a larger float32 model, greedy Generate draws exactly what Sample draws.
+func TestDecoderGreedyMatchesSampleFloat32(t *testing.T) {
+	m, prompt := decodeBenchModel()
+	got := m.NewDecoder().Generate(prompt, 40, 0, 1)
+	want := m.Sample(prompt, 40, 0, 0, 1)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("float32 greedy: Generate %v, Sample %v", got, want)
+		}
 	}
+}
+
+func decodeBenchModel() (*LM, []int) {
 	b := Preset("2mamba")
 	b.DModel, b.Heads = 64, 4
-	m := NewLM(ModelConfig{Vocab: 64, Layers: 2, Block: b, Seed: 1, DType: tensor.Float32})
-	prompt := decodeTestIDs(8, 64, 1)
+	return NewLM(ModelConfig{Vocab: 64, Layers: 2, Block: b, Seed: 1, DType: tensor.Float32}), decodeTestIDs(8, 64, 1)
+}
+
+// BenchmarkDecode compares recurrent decoding (constant work per token) with
+// Sample, which re-runs the whole window for every token; tokens/s reported.
+func BenchmarkDecode(b *testing.B) {
+	m, prompt := decodeBenchModel()
 	const n = 120
-	t0 := time.Now()
-	got := m.NewDecoder().Generate(prompt, n, 0, 1)
-	rec := time.Since(t0)
-	t0 = time.Now()
-	want := m.Sample(prompt, n, 0, 0, 1)
-	smp := time.Since(t0)
-	same := true
-	for i := range want {
-		same = same && got[i] == want[i]
-	}
-	t.Logf("2mamba D=64 H=4 2 layers, %d+%d tokens: Generate %.0f tok/s, Sample %.0f tok/s",
-		len(prompt), n, float64(len(prompt)+n)/rec.Seconds(), float64(n)/smp.Seconds())
-	if !same {
-		t.Errorf("float32 greedy: Generate %v, Sample %v", got, want)
-	}
+	b.Run("Generate", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			m.NewDecoder().Generate(prompt, n, 0, 1)
+		}
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tok/s")
+	})
+	b.Run("Sample", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			m.Sample(prompt, n, 0, 0, 1)
+		}
+		b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tok/s")
+	})
 }
 
 // Generate leaves the decoder after the returned tokens: a further Step gives
