@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"slices"
 
 	"github.com/furious-lab/furious/tensor"
 )
@@ -84,7 +85,7 @@ func relErr(a, b []float64) float64 {
 // RelErr is the relative error GradCheck reports, for two tensors of one
 // shape (any dtypes): max|a−b| / max(max|a|, max|b|).
 func RelErr(a, b *tensor.Tensor) float64 {
-	if !sameShape(a.Shape(), b.Shape()) {
+	if !slices.Equal(a.Shape(), b.Shape()) {
 		tensor.ShapeMismatch("nn.RelErr", "b", b.Shape(), a.Shape(), "(same as a)")
 	}
 	return relErr(a.Data(), b.Data())

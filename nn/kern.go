@@ -7,6 +7,7 @@ package nn
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
@@ -181,7 +182,7 @@ func bstrides(in, out []int) []int {
 func bcastIndex(in, out []int) []int {
 	n := numel(out)
 	idx := make([]int, n)
-	if sameShape(in, out) {
+	if slices.Equal(in, out) {
 		for i := range idx {
 			idx[i] = i
 		}
@@ -217,7 +218,7 @@ func bcastZip(op string, a, b *tensor.Tensor, f func(x, y float64) float64) *ten
 		tensor.Errorf(op, "b", "has dtype %s, want %s (same as a)", b.DType(), a.DType())
 	}
 	as, bs := a.Shape(), b.Shape()
-	if sameShape(as, bs) {
+	if slices.Equal(as, bs) {
 		return zipNew(a, b, f)
 	}
 	os := broadcastShape(op, as, bs)
@@ -240,7 +241,7 @@ func bcastZip(op string, a, b *tensor.Tensor, f func(x, y float64) float64) *ten
 // reduceTo sums g (of a broadcast shape) down to shape, the inverse of
 // broadcasting: the gradient of an input that was stretched.
 func reduceTo(g *tensor.Tensor, shape []int) *tensor.Tensor {
-	if sameShape(g.Shape(), shape) {
+	if slices.Equal(g.Shape(), shape) {
 		return g
 	}
 	idx := bcastIndex(shape, g.Shape())

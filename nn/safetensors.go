@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -195,7 +196,7 @@ func LoadParams(path string, params []*Var) (map[string]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("nn.LoadParams: %s has no tensor %q", path, name)
 		}
-		if !sameShape(t.Shape(), p.Value.Shape()) {
+		if !slices.Equal(t.Shape(), p.Value.Shape()) {
 			return nil, fmt.Errorf("nn.LoadParams: %s: %q has shape %s, the parameter %s", path, name, tensor.ShapeString(t.Shape()), tensor.ShapeString(p.Value.Shape()))
 		}
 		t = t.As(p.Value.DType())
@@ -271,7 +272,7 @@ func LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, er
 		if mt == nil || vt == nil {
 			continue // no moments yet (the parameter never had a gradient)
 		}
-		if !sameShape(mt.Shape(), p.Value.Shape()) || !sameShape(vt.Shape(), p.Value.Shape()) {
+		if !slices.Equal(mt.Shape(), p.Value.Shape()) || !slices.Equal(vt.Shape(), p.Value.Shape()) {
 			return nil, fmt.Errorf("nn.LoadCheckpoint: %s: optimiser state of %q has shape %s, the parameter %s", path, p.Name, tensor.ShapeString(mt.Shape()), tensor.ShapeString(p.Value.Shape()))
 		}
 		o.m[i], o.v[i] = mt.As(tensor.Float64).Float64s(), vt.As(tensor.Float64).Float64s()

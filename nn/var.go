@@ -2,6 +2,7 @@ package nn
 
 import (
 	"github.com/furious-lab/furious/tensor"
+	"slices"
 )
 
 // Var is a node of the autograd graph: a value, its gradient after
@@ -184,22 +185,10 @@ func topo(v *Var) []*Var {
 
 func checkSame(op, arg string, got, want *tensor.Tensor) {
 	gs, ws := got.Shape(), want.Shape()
-	if !sameShape(gs, ws) {
+	if !slices.Equal(gs, ws) {
 		tensor.ShapeMismatch(op, arg, gs, ws, "")
 	}
 	if got.DType() != want.DType() {
 		tensor.Errorf(op, arg, "has dtype %s, want %s", got.DType(), want.DType())
 	}
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -32,14 +32,7 @@ func Chunked(q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State) (*tenso
 		tensor.Errorf(op, "chunk", "is %d, want ≥ 1", chunk)
 	}
 	dm := checkInputs(op, q, k, v, a)
-	var s *State
-	if s0 == nil {
-		s = NewState(q.DType(), dm.B, dm.H, dm.d, dm.dv, o)
-	} else {
-		s0.checkCompatible(op, dm, o, q.DType())
-		s = s0.Clone()
-		s.Opts = o
-	}
+	s := startState(op, s0, dm, o, q.DType())
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
 	if q.DType() == tensor.Float64 {
 		chunkAll[float64](dm, q, k, v, a, y, s, chunk)

@@ -112,14 +112,7 @@ func Recurrent(q, k, v, a *tensor.Tensor, o Options, s0 *State) (*tensor.Tensor,
 		tensor.Errorf(op, "Exp", "exp attention has no finite state: use Quadratic, Blockwise or a KVCache")
 	}
 	dm := checkInputs(op, q, k, v, a)
-	var s *State
-	if s0 == nil {
-		s = NewState(q.DType(), dm.B, dm.H, dm.d, dm.dv, o)
-	} else {
-		s0.checkCompatible(op, dm, o, q.DType())
-		s = s0.Clone()
-		s.Opts = o
-	}
+	s := startState(op, s0, dm, o, q.DType())
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
 	if q.DType() == tensor.Float64 {
 		recAll[float64](dm, q, k, v, a, y, s)
@@ -175,4 +168,16 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 			copy(yt, acc[:dv])
 		}
 	}
+}
+
+// startState returns the state a form starts from: a zero state when s0 is
+// nil, else a copy of s0 (checked against the inputs) that the form updates.
+func startState(op string, s0 *State, dm dims, o Options, dtype tensor.DType) *State {
+	if s0 == nil {
+		return NewState(dtype, dm.B, dm.H, dm.d, dm.dv, o)
+	}
+	s0.checkCompatible(op, dm, o, dtype)
+	s := s0.Clone()
+	s.Opts = o
+	return s
 }

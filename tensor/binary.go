@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"github.com/furious-lab/furious/backend/cpu"
+	"slices"
 )
 
 // Elementwise functions of two tensors with NumPy broadcasting: shapes are
@@ -149,7 +150,7 @@ func isSuffix(shape, out []int) bool {
 	if len(shape) > len(out) {
 		return false
 	}
-	return sameShape(shape, out[len(out)-len(shape):])
+	return slices.Equal(shape, out[len(out)-len(shape):])
 }
 
 // tile computes y = op(full, rep) where rep repeats with period len(rep);

@@ -59,18 +59,6 @@ func strides(shape []int) []int {
 	return st
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // like allocates a zero tensor with x's dtype and device and the given shape,
 // through CheckAlloc.
 func like(op string, x *Tensor, shape []int) *Tensor {

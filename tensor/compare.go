@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Comparisons for oracle tests. Unlike arithmetic, they accept tensors of
@@ -10,7 +11,7 @@ import (
 // shapes must be equal. Values are compared in float64.
 
 func sameShapeFor(op string, a, b *Tensor) {
-	if !sameShape(a.shape, b.shape) {
+	if !slices.Equal(a.shape, b.shape) {
 		ShapeMismatch(op, "b", b.shape, a.shape, "(same as a)")
 	}
 }

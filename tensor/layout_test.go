@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -22,7 +23,7 @@ func TestPermuteAndTranspose(t *testing.T) {
 			}
 		}
 		tr := x.Transpose(-1, -2)
-		if !sameShape(tr.shape, []int{2, 3, 5, 4}) || tr.At(1, 2, 4, 3) != x.At(1, 2, 3, 4) {
+		if !slices.Equal(tr.shape, []int{2, 3, 5, 4}) || tr.At(1, 2, 4, 3) != x.At(1, 2, 3, 4) {
 			t.Fatalf("Transpose(-1,-2): %v", tr.shape)
 		}
 		tr.Set(99, 0, 0, 0, 0)
@@ -57,10 +58,10 @@ func TestSliceConcatCumsum(t *testing.T) {
 	bothDTypes(t, func(t *testing.T, d DType) {
 		x := randnOf(d, 9, 2, 6, 3)
 		s := x.Slice(1, 1, 4)
-		if !sameShape(s.shape, []int{2, 3, 3}) || s.At(1, 2, 1) != x.At(1, 3, 1) {
+		if !slices.Equal(s.shape, []int{2, 3, 3}) || s.At(1, 2, 1) != x.At(1, 3, 1) {
 			t.Fatalf("Slice(1,1,4): %v", s.shape)
 		}
-		if n := x.Slice(-2, -2, 100); !sameShape(n.shape, []int{2, 2, 3}) || n.At(0, 0, 2) != x.At(0, 4, 2) {
+		if n := x.Slice(-2, -2, 100); !slices.Equal(n.shape, []int{2, 2, 3}) || n.At(0, 0, 2) != x.At(0, 4, 2) {
 			t.Fatalf("negative slice: %v", n.shape)
 		}
 		if e := x.Slice(1, 3, 3); e.Len() != 0 {
@@ -71,7 +72,7 @@ func TestSliceConcatCumsum(t *testing.T) {
 			t.Fatal("concatenated slices differ from the whole")
 		}
 		c0 := Concat(-1, x, x)
-		if !sameShape(c0.shape, []int{2, 6, 6}) || c0.At(1, 5, 4) != x.At(1, 5, 1) {
+		if !slices.Equal(c0.shape, []int{2, 6, 6}) || c0.At(1, 5, 4) != x.At(1, 5, 1) {
 			t.Fatalf("Concat(-1): %v", c0.shape)
 		}
 		cs := Cumsum(x, 1)
@@ -107,11 +108,11 @@ func TestUnsqueezeSqueeze(t *testing.T) {
 	x := Randn(1, 2, 3)
 	for axis, want := range map[int][]int{0: {1, 2, 3}, 1: {2, 1, 3}, 2: {2, 3, 1}, -1: {2, 3, 1}, -3: {1, 2, 3}} {
 		u := x.Unsqueeze(axis)
-		if !sameShape(u.shape, want) {
+		if !slices.Equal(u.shape, want) {
 			t.Fatalf("Unsqueeze(%d): %v want %v", axis, u.shape, want)
 		}
 		back := u.Squeeze(map[int]int{0: 0, 1: 1, 2: 2, -1: -1, -3: 0}[axis])
-		if !sameShape(back.shape, x.shape) || MaxAbsDiff(back, x) != 0 {
+		if !slices.Equal(back.shape, x.shape) || MaxAbsDiff(back, x) != 0 {
 			t.Fatalf("Squeeze after Unsqueeze(%d): %v", axis, back.shape)
 		}
 	}

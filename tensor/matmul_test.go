@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,7 +58,7 @@ func TestMatMulMatchesNaive(t *testing.T) {
 					a, b := randnOf(d, uint64(ci), as...), randnOf(d, uint64(ci+50), bs...)
 					got := MatMulT(a, b, ta, tb)
 					want := naiveMatMul(a, b, ta, tb)
-					if !sameShape(got.shape, want.shape) || got.dtype != d {
+					if !slices.Equal(got.shape, want.shape) || got.dtype != d {
 						t.Fatalf("%v·%v ta=%v tb=%v: shape %v want %v", as, bs, ta, tb, got.shape, want.shape)
 					}
 					if diff := MaxAbsDiff(got, want); diff > 10*tolOf(d) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestNpyRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", ShapeString(x.shape), err)
 		}
-		if y.dtype != x.dtype || !sameShape(y.shape, x.shape) || MaxAbsDiff(x, y) != 0 {
+		if y.dtype != x.dtype || !slices.Equal(y.shape, x.shape) || MaxAbsDiff(x, y) != 0 {
 			t.Fatalf("round trip of %s %s gave %s %s", x.dtype, ShapeString(x.shape), y.dtype, ShapeString(y.shape))
 		}
 	}

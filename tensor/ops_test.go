@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,7 +76,7 @@ func TestUnaryMatchesFormulas(t *testing.T) {
 		x := Scale(randnOf(d, 3, 5, 7, 3), 3)
 		for _, c := range cases {
 			y := c.f(x)
-			if !sameShape(y.shape, x.shape) || y.dtype != d {
+			if !slices.Equal(y.shape, x.shape) || y.dtype != d {
 				t.Fatalf("%s: got %s %s", c.name, ShapeString(y.shape), y.dtype)
 			}
 			for i := 0; i < x.Len(); i++ {
@@ -142,7 +143,7 @@ func TestBinaryBroadcastsLikeNumPy(t *testing.T) {
 			for _, op := range ops {
 				y := op.f(a, b)
 				want := BroadcastShape("test", p[0], p[1])
-				if !sameShape(y.shape, want) {
+				if !slices.Equal(y.shape, want) {
 					t.Fatalf("%s %v %v: shape %v, want %v", op.name, p[0], p[1], y.shape, want)
 				}
 				for i := 0; i < y.Len(); i++ {

@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func TestReductionsMatchLoops(t *testing.T) {
 					want = append(want[:ax], want[ax+1:]...)
 				}
 				for name, y := range got {
-					if !sameShape(y.shape, want) {
+					if !slices.Equal(y.shape, want) {
 						t.Fatalf("%s axis %d keep %v: shape %v want %v", name, axis, keep, y.shape, want)
 					}
 				}
