@@ -9,12 +9,7 @@
 # running all sizes in turn was seen to give erratic times at L = 32K);
 # the last step repeats SSDAuto for all sizes in one process, to compare.
 set -u
-cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/gpu-out}
-mkdir -p "$OUT"
+source "$(dirname "$0")/env.sh"
 T=.gl/gpu.test
 BT=${BT:-10x}
 date -u | tee "$OUT/date.txt"

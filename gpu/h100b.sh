@@ -2,12 +2,7 @@
 # A/B of the order-2 STATE tiling (128 features, 8 a thread, against 64
 # and 4 with -ssd.narrow) on a lent NVIDIA machine; see h100.sh for setup.
 set -u
-cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/gpu-out}
-mkdir -p "$OUT"
+source "$(dirname "$0")/env.sh"
 T=.gl/gpu.test
 date -u | tee "$OUT/date.txt"
 timeout 180 $T -test.count=1 -test.run 'SSD|MatMul' >"$OUT/conformance.log" 2>&1

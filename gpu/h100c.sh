@@ -3,12 +3,7 @@
 # h100.sh): the conformance suite, then SSDAuto at each L in a process of
 # its own, and the stage times with and without the padded q tile.
 set -u
-cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/gpu-out}
-mkdir -p "$OUT"
+source "$(dirname "$0")/env.sh"
 T=.gl/gpu.test
 date -u | tee "$OUT/date.txt"
 timeout 180 $T -test.v -test.count=1 >"$OUT/conformance.log" 2>&1

@@ -4,12 +4,7 @@
 # prefetching, and SSDAuto at each L, each in a process of its own. Staged
 # like h100.sh, with the test binary built as .gl/gpu3.test.
 set -u
-cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/gpu-out}
-mkdir -p "$OUT"
+source "$(dirname "$0")/env.sh"
 T=.gl/gpu3.test
 date -u
 timeout 200 $T -test.v -test.count=1 >"$OUT/conf.log" 2>&1

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # furious bench --device gpu on a lent NVIDIA machine (see gpu/BENCH.md).
 set -u
-cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+source "$(dirname "$0")/env.sh"
 date -u | tee "$OUT/date.txt"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee -a "$OUT/date.txt"
 .gl/furious version | tee "$OUT/version.txt"
