@@ -54,6 +54,33 @@ func (dec *LMDecoder) Pos() int { return dec.pos }
 // Reset returns the decoder to the zero state.
 func (dec *LMDecoder) Reset() { *dec = *dec.m.NewDecoder() }
 
+// State returns layer li's attention state (per head S, and z with softmax
+// norm; see ssd.State), or nil for the exp order, which keeps a KV cache
+// (Cache). The state is live: the next Step changes it.
+func (dec *LMDecoder) State(li int) *ssd.State {
+	dec.checkLayer("nn.LMDecoder.State", li)
+	if dec.state == nil {
+		return nil
+	}
+	return dec.state[li]
+}
+
+// Cache returns layer li's KV cache for the exp order (2Mamba-E, softmax),
+// or nil for the finite orders, which keep a fixed-size State. Live, as State.
+func (dec *LMDecoder) Cache(li int) *ssd.KVCache {
+	dec.checkLayer("nn.LMDecoder.Cache", li)
+	if dec.cache == nil {
+		return nil
+	}
+	return dec.cache[li]
+}
+
+func (dec *LMDecoder) checkLayer(op string, li int) {
+	if li < 0 || li >= len(dec.m.Layers) {
+		tensor.Errorf(op, "li", "is %d, want 0 ≤ li < %d (the model's layers)", li, len(dec.m.Layers))
+	}
+}
+
 // StateBytes is the decoding memory: the conv histories (Layers·(Conv−1)·3·H·d
 // elements) plus the attention states (Layers·H·D·(d [+1]) elements for the
 // finite orders, constant; Layers·H·Pos·2d elements of KV cache for the exp

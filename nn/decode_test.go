@@ -214,3 +214,38 @@ func TestDecoderContinuesAfterGenerate(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderStateAccess checks State and Cache: the finite orders expose a
+// live fixed-size ssd.State per layer, the exp order a growing KV cache, and a
+// bad layer index is an error naming li.
+func TestDecoderStateAccess(t *testing.T) {
+	m := decodeTestModel("2mamba", tensor.Float64, 0)
+	dec := m.NewDecoder()
+	if dec.Cache(0) != nil {
+		t.Error("2mamba decoder has a KV cache")
+	}
+	s := dec.State(1)
+	if s == nil || s.D != 36 || s.Dv != 8 || s.H != 2 {
+		t.Fatalf("2mamba State(1) = %v, want D 36, Dv 8, H 2", s)
+	}
+	before := s.S.Clone()
+	dec.Step(3)
+	if tensor.MaxAbsDiff(before, dec.State(1).S) == 0 {
+		t.Error("State(1) did not change after a Step: not the live state")
+	}
+	ms := decodeTestModel("softmax", tensor.Float64, 0)
+	ds := ms.NewDecoder()
+	if ds.State(0) != nil || ds.Cache(0) == nil {
+		t.Fatal("softmax decoder: want a KV cache and no State")
+	}
+	ds.Step(1)
+	if ds.Cache(1).Bytes() == 0 {
+		t.Error("KV cache empty after a Step")
+	}
+	for _, li := range []int{-1, 2} {
+		err := tensor.Catch(func() { dec.State(li) })
+		if te, ok := err.(*tensor.Error); !ok || te.Arg != "li" {
+			t.Errorf("State(%d): %v", li, err)
+		}
+	}
+}
