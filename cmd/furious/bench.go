@@ -39,7 +39,9 @@ type benchRow struct {
 	check        float64 // largest relative difference against the float64 oracle at a small size
 }
 
-// bench runs `furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]`.
+// bench runs `furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]`, or with
+// --train the training throughput of each preset's small LM (`[--presets all] [--layers 2]
+// [--d-model 128] [--batch 4] [--seq 256]`).
 func bench(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	c := benchConfig{}
@@ -50,7 +52,27 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&c.chunk, "chunk", ssd.DefaultChunk, "chunk size of the chunked form")
 	fs.IntVar(&c.reps, "reps", 5, "timed runs per row (the median is shown)")
 	fs.IntVar(&c.maxQ, "max-quadratic", 8192, "longest L timed in the quadratic form")
+	train := fs.Bool("train", false, "measure training throughput per preset instead of the SSD forms")
+	presets := fs.String("presets", "all", "with --train: presets, comma separated, or all")
+	tc := trainConfig{}
+	fs.IntVar(&tc.layers, "layers", 2, "with --train: layers of the model")
+	fs.IntVar(&tc.dModel, "d-model", 128, "with --train: model width (heads from --H)")
+	fs.IntVar(&tc.B, "batch", 4, "with --train: windows per batch")
+	fs.IntVar(&tc.L, "seq", 256, "with --train: window length")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *train {
+		var err error
+		if tc.presets, err = parsePresets(*presets); err != nil {
+			return err
+		}
+		tc.device, tc.heads, tc.steps = c.device, c.H, c.reps
+		if tc.layers < 1 || tc.dModel < 1 || tc.B < 1 || tc.L < 1 || c.reps < 1 || c.H < 1 || tc.dModel%c.H != 0 {
+			return fmt.Errorf("bench --train: --layers, --d-model, --batch, --seq, --reps and --H must be positive, and --H must divide --d-model")
+		}
+		rows, err := benchTrain(tc, w)
+		printTrain(w, tc, rows)
 		return err
 	}
 	for _, s := range strings.Split(*Ls, ",") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,6 +29,34 @@ func TestBenchCPUTable(t *testing.T) {
 		t.Fatalf("%d rows (want 14: 7 cases × 2 lengths):\n%s", rows, text)
 	}
 	for _, bad := range [][]string{{"--L", "0"}, {"--device", "tpu"}, {"--reps", "0"}} {
+		if err := bench(bad, &out); err == nil {
+			t.Errorf("bench %v: no error", bad)
+		}
+	}
+}
+
+// furious bench --train prints one row per preset, each with a float32
+// gradient check against the float64 CPU model, and refuses bad flags.
+func TestBenchTrainTable(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"--train", "--presets", "linear,2mamba-e", "--d-model", "16", "--H", "2", "--seq", "20", "--batch", "2", "--reps", "1"}
+	if err := bench(args, &out); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 5 && (f[0] == "linear" || f[0] == "2mamba-e") {
+			rows++
+			if c, err := strconv.ParseFloat(f[4], 64); err != nil || !(c < 1e-4) {
+				t.Errorf("row %q: gradient check %s is not below 1e-4", line, f[4])
+			}
+		}
+	}
+	if rows != 2 {
+		t.Fatalf("%d rows, want 2:\n%s", rows, out.String())
+	}
+	for _, bad := range [][]string{{"--train", "--presets", "mamba3"}, {"--train", "--d-model", "10", "--H", "4"}, {"--train", "--device", "tpu"}} {
 		if err := bench(bad, &out); err == nil {
 			t.Errorf("bench %v: no error", bad)
 		}

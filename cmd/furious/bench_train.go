@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/furious-lab/furious/nn"
+	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// trainConfig is what `furious bench --train` measures: one LM per preset
+// (Layers layers of width DModel with Heads heads) trained on batches of B
+// windows of L Opticks characters, float32, on the device.
+type trainConfig struct {
+	device                string
+	presets               []string
+	layers, dModel, heads int
+	B, L, steps           int
+}
+
+// trainRow is one line of the training table.
+type trainRow struct {
+	preset   string
+	msStep   float64 // median over the timed steps
+	tokensPS float64 // B·L / msStep
+	loss     float64 // the loss of the last timed step
+	check    float64 // gradients of the first batch against the float64 CPU model
+}
+
+// benchTrain times forward + backward + AdamW of each preset's model on the
+// chosen device (the default device is restored afterwards). Before timing,
+// it checks the float32 gradients of one batch on that device against a
+// float64 copy of the model (same seed, same values) on the CPU: the check
+// column is max over parameters of max|g32 − g64| / max|g64|.
+func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
+	if err := tensor.SetDevice(c.device); err != nil {
+		return nil, fmt.Errorf("bench --train: %w", err)
+	}
+	defer tensor.SetDevice("auto")
+	fmt.Fprintf(w, "device: %s\n", tensor.Device())
+	corpus := data.Opticks()
+	var rows []trainRow
+	for _, name := range c.presets {
+		model := func(dt tensor.DType) *nn.LM {
+			bc := nn.Preset(name)
+			bc.DModel, bc.Heads = c.dModel, c.heads
+			return nn.NewLM(nn.ModelConfig{Vocab: corpus.VocabSize(), Layers: c.layers, Block: bc, Seed: 1, DType: dt})
+		}
+		var row trainRow
+		err := tensor.Catch(func() {
+			m := model(tensor.Float32)
+			bat := data.NewBatcher(corpus.Train, c.B, c.L, 1)
+			ids, tg := bat.Next()
+			row = trainRow{preset: name, check: gradCheck(m, model, ids, tg, c)}
+			opt := nn.NewAdamW(m.Params(), 1e-3)
+			step := func() {
+				ids, tg := bat.Next()
+				loss := m.Loss(ids, tg, c.B, c.L, -100)
+				opt.ZeroGrad()
+				loss.Backward()
+				opt.Step()
+				row.loss = loss.Item()
+			}
+			row.msStep = medianMS(c.steps, step)
+			row.tokensPS = float64(c.B*c.L) / (row.msStep / 1e3)
+		})
+		if err != nil {
+			return rows, fmt.Errorf("bench --train %s: %w", name, err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// gradCheck returns the largest relative gradient difference between m (on
+// the active device) and a float64 model of the same seed on the CPU, for
+// one batch.
+func gradCheck(m *nn.LM, model func(tensor.DType) *nn.LM, ids, tg []int, c trainConfig) float64 {
+	m.Loss(ids, tg, c.B, c.L, -100).Backward()
+	var ref *nn.LM
+	dev := tensor.ActiveBackend().Name()
+	tensor.SetDevice("cpu")
+	func() {
+		defer tensor.SetDevice(dev)
+		ref = model(tensor.Float64)
+		ref.Loss(ids, tg, c.B, c.L, -100).Backward()
+	}()
+	worst := 0.0
+	for i, p := range m.Params() {
+		d := tensor.MaxRelDiff(p.Grad, ref.Params()[i].Grad)
+		if math.IsNaN(d) {
+			return d
+		}
+		worst = max(worst, d)
+		p.ZeroGrad()
+	}
+	return worst
+}
+
+func printTrain(w io.Writer, c trainConfig, rows []trainRow) {
+	fmt.Fprintf(w, "training: %d layers, d_model %d, %d heads, batch %d × L %d, float32, AdamW; median of %d steps after a warm-up; check = largest relative gradient difference against the float64 CPU model (one batch)\n",
+		c.layers, c.dModel, c.heads, c.B, c.L, c.steps)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "preset\tms/step\ttokens/s\tloss\tcheck\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.3f\t%.1e\t\n", r.preset, r.msStep, r.tokensPS, r.loss, r.check)
+	}
+	tw.Flush()
+}
+
+// parsePresets splits a comma-separated list and checks every name.
+func parsePresets(s string) ([]string, error) {
+	if s == "all" {
+		return append([]string(nil), nn.Presets...), nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		found := false
+		for _, q := range nn.Presets {
+			found = found || p == q
+		}
+		if !found {
+			return nil, fmt.Errorf("bench: --presets: unknown preset %q (have %s)", p, strings.Join(nn.Presets, ", "))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
