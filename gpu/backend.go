@@ -11,14 +11,17 @@ import (
 // The gpu backend of package tensor: importing this package registers it
 // under "gpu", so that tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or
 // "auto" where a hardware GL 4.3 context can be made, send float32 matrix
-// products and the elementwise functions exp, softplus, neg and square here.
-// Other operations run on the CPU, with tensor's one-time notice. The
+// products and the elementwise functions exp, softplus, neg and square here,
+// and nn's quadratic attention forward and backward (Attention32,
+// AttentionBackward32 in attnback.go, L ≤ AttnMaxL). Other operations run on
+// the CPU, with tensor's one-time notice. The
 // backend opens the process's Default device on first use, not at import.
 func init() { tensor.Register(Backend{}) }
 
 // Backend is the registered gpu backend: a handle on Default. It
-// implements backend.Backend, backend.Prober, backend.MatMuler and
-// backend.Elementwiser over host slices (upload, compute, download).
+// implements backend.Backend, backend.Prober, backend.MatMuler,
+// backend.Elementwiser and backend.Attentioner over host slices (upload,
+// compute, download).
 type Backend struct{}
 
 var (
