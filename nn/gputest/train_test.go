@@ -158,4 +158,3 @@ func TestLongSequenceFallsBack(t *testing.T) {
 		}
 	}
 }
-
