@@ -60,14 +60,14 @@ func (j *attnJob) free() {
 	}
 }
 
-// upload puts x on the device and registers its release.
-func (j *attnJob) upload(x []float32) (*Buffer, error) {
-	b, err := j.d.Upload(x)
+// upload copies x into the device's scratch slot name (allocating only
+// when the slot is smaller, so a training loop does not reallocate).
+func (j *attnJob) upload(slot string, x []float32) (*Buffer, error) {
+	b, err := j.buffer(slot, len(x))
 	if err != nil {
 		return nil, err
 	}
-	j.release = append(j.release, b.Release)
-	return b, nil
+	return b, b.Write(x)
 }
 
 // buffer returns an uninitialised buffer of n floats from the device's
@@ -124,17 +124,17 @@ func (d *Device) newAttnJob(op string, p backend.AttnParams, q, k, v, a []float3
 			j.free()
 		}
 	}()
-	if j.Q, err = j.upload(q[:n]); err != nil {
+	if j.Q, err = j.upload("q", q[:n]); err != nil {
 		return nil, err
 	}
-	if j.K, err = j.upload(k[:n]); err != nil {
+	if j.K, err = j.upload("k", k[:n]); err != nil {
 		return nil, err
 	}
-	if j.V, err = j.upload(v[:nv]); err != nil {
+	if j.V, err = j.upload("v", v[:nv]); err != nil {
 		return nil, err
 	}
 	if a != nil {
-		if j.A, err = j.upload(a[:p.BH*p.L]); err != nil {
+		if j.A, err = j.upload("a", a[:p.BH*p.L]); err != nil {
 			return nil, err
 		}
 		if j.acs, err = j.buffer("acs", 2*p.BH*p.L); err != nil {
@@ -242,7 +242,7 @@ func (d *Device) AttentionBackward32(p backend.AttnParams, q, k, v, a, dO, dq, d
 		return err
 	}
 	defer j.free()
-	DO, err := j.upload(dO[:nv])
+	DO, err := j.upload("dO", dO[:nv])
 	if err != nil {
 		return err
 	}

@@ -107,21 +107,29 @@ func (d *Device) MatMul32(transA, transB bool, batch, m, n, k int, a []float32, 
 		clear(c[:batch*m*n])
 		return nil
 	}
-	A, err := d.Upload(a[:needA])
+	// Scratch buffers, kept between calls (FreeScratch releases them):
+	// repeated calls (a training loop) allocate nothing.
+	A, giveA, err := d.takeScratch("matmul32.A", needA)
 	if err != nil {
 		return err
 	}
-	defer A.Release()
-	B, err := d.Upload(b[:needB])
+	defer giveA()
+	B, giveB, err := d.takeScratch("matmul32.B", needB)
 	if err != nil {
 		return err
 	}
-	defer B.Release()
-	C, err := d.NewBuffer(batch * m * n)
+	defer giveB()
+	C, giveC, err := d.takeScratch("matmul32.C", batch*m*n)
 	if err != nil {
 		return err
 	}
-	defer C.Release()
+	defer giveC()
+	if err := A.Write(a[:needA]); err != nil {
+		return err
+	}
+	if err := B.Write(b[:needB]); err != nil {
+		return err
+	}
 	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C}
 	if (strideA == 0 || strideB == 0) && batch > 1 {
 		// Gemm reads a zero stride as "packed": one dispatch per entry.
