@@ -119,7 +119,7 @@ func BenchmarkAttention(b *testing.B) {
 // = 1024 rows; k, n from d_model 128, 3·128, the SwiGLU's 344) and
 // smaller ones: where the GPU starts to win sets nn.GPUGEMMMinWork.
 func BenchmarkMatMul(b *testing.B) {
-	shapes := [][3]int{{64, 128, 128}, {256, 128, 128}, {1024, 128, 128}, {1024, 128, 384}, {1024, 344, 128}, {4096, 128, 384}, {1024, 1024, 1024}}
+	shapes := [][3]int{{64, 128, 128}, {128, 128, 128}, {256, 128, 128}, {1024, 128, 128}, {1024, 128, 384}, {1024, 344, 128}, {4096, 128, 384}, {1024, 1024, 1024}}
 	for _, mode := range []int{0, 2} {
 		for _, s := range shapes {
 			m, k, n := s[0], s[1], s[2]
