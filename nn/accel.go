@@ -21,8 +21,10 @@ import (
 // GPUGEMMMinWork is the smallest float32 product, in multiply-adds m·n·k,
 // that nn sends to a non-CPU active backend; smaller products stay on the
 // CPU, where they cost less than the transfers. 0 sends every product.
-// The default was measured on an NVIDIA H100 against 16 CPU cores
-// (bench/results/train-h100-2026-11-23.txt).
+// The default is where the two tied on an NVIDIA H100 against 16 CPU cores
+// with gonum's pure-Go BLAS (256×128×128: 0.45 ms each; a GPU call costs
+// about 0.4 ms whatever its size; bench/results/train-h100-2026-11-23.txt).
+// With OpenBLAS on the host the tie lies higher.
 var GPUGEMMMinWork = 1 << 22
 
 // accelerator returns the active backend when it is not the CPU and the
