@@ -2,7 +2,8 @@
 # The device call of bench/results/train-h100-2026-11-23.txt (build first:
 #   go test -c -tags gl,egl -o .gl/grad/gpu.test ./gpu
 #   go test -c -tags gl,egl -o .gl/grad/gputest.test ./nn/gputest
-# and copy this script and the five glvnd loader .debs to .gl/grad/; run with .gl/grad carried): GPU attention gradients vs nn's CPU oracle,
+# and copy this script and the five glvnd loader .debs to .gl/grad/; run
+# with .gl/grad carried): GPU attention gradients vs nn's CPU oracle,
 # one training step per preset gpu vs cpu, then MatMul / Attention / Train
 # benchmarks (cpu on the machine's cores vs the gpu backend).
 set -u
