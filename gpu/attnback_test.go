@@ -163,3 +163,69 @@ func TestAttentionLimit(t *testing.T) {
 		t.Fatalf("AttentionBackward32 at L = %d: %v, want ErrNotImplemented", L, err)
 	}
 }
+
+// TestAttentionZeroRow checks the norm's convention on the GPU: a row
+// whose normaliser Σ_j P_ij is exactly 0 (here q_i = 0, so every score of
+// the row is 0) outputs 0 and passes no gradient, as nn's CPU code does.
+func TestAttentionZeroRow(t *testing.T) {
+	dev := device(t)
+	const L, d, dv = 6, 3, 2
+	for _, order := range []int{nn.OrderLinear, nn.OrderSquared} {
+		for _, masked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("order=%d/mask=%v", order, masked), func(t *testing.T) {
+				q, k := tensor.Rand64(1, 0.1, 1, 1, 1, L, d), tensor.Rand64(2, 0.1, 1, 1, 1, L, d)
+				for _, i := range []int{2, 4} {
+					for c := 0; c < d; c++ {
+						q.Float64s()[i*d+c] = 0
+					}
+				}
+				val, dO := tensor.Randn64(3, 1, 1, L, dv), tensor.Randn64(4, 1, 1, L, dv)
+				var a *tensor.Tensor
+				if masked {
+					a = tensor.Rand64(5, -1, -0.1, 1, 1, L)
+				}
+				for _, x := range []*tensor.Tensor{q, k, val, dO, a} {
+					if x != nil {
+						for i, f := range x.Float64s() {
+							x.Float64s()[i] = float64(float32(f))
+						}
+					}
+				}
+				y := nn.AttentionForward(q, k, val, a, order, true)
+				gr := nn.AttentionBackward(q, k, val, a, order, true, dO)
+				p := backend.AttnParams{BH: 1, L: L, D: d, DV: dv, Order: order, SMNorm: true}
+				gy := make([]float32, L*dv)
+				if err := dev.Attention32(p, to32(q), to32(k), to32(val), to32(a), gy); err != nil {
+					t.Fatal(err)
+				}
+				dq, dk, dvv := make([]float32, L*d), make([]float32, L*d), make([]float32, L*dv)
+				var da []float32
+				if a != nil {
+					da = make([]float32, L)
+				}
+				if err := dev.AttentionBackward32(p, to32(q), to32(k), to32(val), to32(a), to32(dO), dq, dk, dvv, da); err != nil {
+					t.Fatal(err)
+				}
+				for _, i := range []int{2, 4} {
+					for c := 0; c < dv; c++ {
+						if gy[i*dv+c] != 0 || y.Float64s()[i*dv+c] != 0 {
+							t.Errorf("row %d: y = %v (gpu), %v (cpu), want 0", i, gy[i*dv+c], y.Float64s()[i*dv+c])
+						}
+					}
+				}
+				for _, c := range []struct {
+					what string
+					got  []float32
+					want *tensor.Tensor
+				}{{"y", gy, y}, {"dq", dq, gr.DQ}, {"dk", dk, gr.DK}, {"dv", dvv, gr.DV}, {"da", da, gr.DA}} {
+					if c.want == nil {
+						continue
+					}
+					if e := normErr(c.got, c.want.Float64s()); !(e <= 5e-5) {
+						t.Errorf("%s: error %.3g of the largest entry, tolerance 5e-5", c.what, e)
+					}
+				}
+			})
+		}
+	}
+}

@@ -158,3 +158,28 @@ func TestLongSequenceFallsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestOverflowFallsBack checks that an exp-order attention without a norm
+// whose scores overflow float32 reports the CPU's error on the gpu backend
+// too (the GPU's infinite output is not returned: the CPU code runs and
+// panics with tensor.ErrNotFinite).
+func TestOverflowFallsBack(t *testing.T) {
+	device(t)
+	defer useDevice(t, "cpu")
+	q := tensor.Full(30, 1, 1, 5, 4) // s_ij = 30·30·4/√4 = 1800: exp overflows
+	run := func() error {
+		return tensor.Catch(func() {
+			nn.Attention(nn.Const(q), nn.Const(q), nn.Const(q), nil, nn.OrderExp, false)
+		})
+	}
+	useDevice(t, "cpu")
+	want := run()
+	useDevice(t, "gpu")
+	got := run()
+	if want == nil || !errors.Is(want, tensor.ErrNotFinite) {
+		t.Fatalf("cpu: %v, want an error wrapping tensor.ErrNotFinite", want)
+	}
+	if got == nil || got.Error() != want.Error() {
+		t.Fatalf("gpu backend: %v, want the cpu's %v", got, want)
+	}
+}
