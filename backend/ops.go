@@ -31,3 +31,34 @@ type MatMuler interface {
 type Elementwiser interface {
 	Unary32(op string, x, y []float32) error
 }
+
+// AttnParams describes one call of an Attentioner: BH independent (batch,
+// head) slices of L steps, query and key dimension D, value dimension DV.
+// Order is 1 (f(s) = s), 2 (f(s) = s²) or −1 (f(s) = eˢ); SMNorm divides
+// each output row by its normaliser Σ_j P_ij.
+type AttnParams struct {
+	BH, L, D, DV int
+	Order        int
+	SMNorm       bool
+}
+
+// Attentioner computes float32 causal attention in its quadratic form (the
+// attention of package nn, spec §e.1), forward and backward, per slice:
+//
+//	s_ij = q_i·k_j/√D,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 when a is nil),
+//	P_ij = f(s_ij)·AM_ij for j ≤ i, 0 above the diagonal,
+//	y_i = Σ_j P_ij v_j  [/ Σ_j P_ij with SMNorm; a row whose normaliser is exactly 0 gives 0]
+//
+// q, k (BH, L, D), v, y, dO, dv (BH, L, DV), a and da (BH, L) per-step
+// log-decays or nil, all row-major. With OrderExp and SMNorm the row maximum
+// of s_ij + log AM_ij is subtracted before exponentiating; without SMNorm
+// nothing is, as in package ssd. AttentionBackward32 overwrites dq, dk, dv
+// with the gradients for the output gradient dO and, when a is not nil, da
+// with the gradient w.r.t. the per-step log-decays a (spec §f: the reverse
+// cumulative sum of the query- and key-side gradients w.r.t. the cumsum).
+// A backend returns an error wrapping ErrNotImplemented for a shape it does
+// not take (the caller then runs the CPU code).
+type Attentioner interface {
+	Attention32(p AttnParams, q, k, v, a, y []float32) error
+	AttentionBackward32(p AttnParams, q, k, v, a, dO, dq, dk, dv, da []float32) error
+}

@@ -11,14 +11,17 @@ import (
 // The gpu backend of package tensor: importing this package registers it
 // under "gpu", so that tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or
 // "auto" where a hardware GL 4.3 context can be made, send float32 matrix
-// products and the elementwise functions exp, softplus, neg and square here.
-// Other operations run on the CPU, with tensor's one-time notice. The
+// products and the elementwise functions exp, softplus, neg and square here,
+// and nn's quadratic attention forward and backward (Attention32,
+// AttentionBackward32 in attnback.go, L ≤ AttnMaxL). Other operations run on
+// the CPU, with tensor's one-time notice. The
 // backend opens the process's Default device on first use, not at import.
 func init() { tensor.Register(Backend{}) }
 
 // Backend is the registered gpu backend: a handle on Default. It
-// implements backend.Backend, backend.Prober, backend.MatMuler and
-// backend.Elementwiser over host slices (upload, compute, download).
+// implements backend.Backend, backend.Prober, backend.MatMuler,
+// backend.Elementwiser and backend.Attentioner over host slices (upload,
+// compute, download).
 type Backend struct{}
 
 var (
@@ -104,21 +107,29 @@ func (d *Device) MatMul32(transA, transB bool, batch, m, n, k int, a []float32, 
 		clear(c[:batch*m*n])
 		return nil
 	}
-	A, err := d.Upload(a[:needA])
+	// Scratch buffers, kept between calls (FreeScratch releases them):
+	// repeated calls (a training loop) allocate nothing.
+	A, giveA, err := d.takeScratch("matmul32.A", needA)
 	if err != nil {
 		return err
 	}
-	defer A.Release()
-	B, err := d.Upload(b[:needB])
+	defer giveA()
+	B, giveB, err := d.takeScratch("matmul32.B", needB)
 	if err != nil {
 		return err
 	}
-	defer B.Release()
-	C, err := d.NewBuffer(batch * m * n)
+	defer giveB()
+	C, giveC, err := d.takeScratch("matmul32.C", batch*m*n)
 	if err != nil {
 		return err
 	}
-	defer C.Release()
+	defer giveC()
+	if err := A.Write(a[:needA]); err != nil {
+		return err
+	}
+	if err := B.Write(b[:needB]); err != nil {
+		return err
+	}
 	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C}
 	if (strideA == 0 || strideB == 0) && batch > 1 {
 		// Gemm reads a zero stride as "packed": one dispatch per entry.

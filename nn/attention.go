@@ -36,12 +36,33 @@ type AttnGrads struct {
 // conventions hold here: scale 1/√d, segment sums for the mask, a row whose
 // normaliser Σ_j P_ij is exactly 0 outputs 0). The backward pass is
 // AttentionBackward (whole L×L matrices per head, recomputed from the
-// inputs, GEMMs through blas).
+// inputs, GEMMs through blas). In float32, when the active backend is not
+// the CPU and implements backend.Attentioner (package gpu, L ≤ 2048), the
+// forward and backward run there instead (accel.go); AttentionForward and
+// AttentionBackward always run on the CPU.
 func Attention(q, k, v, a *Var, order int, smNorm bool) *Var {
 	at := valueOf(a)
-	y := AttentionForward(q.Value, k.Value, v.Value, at, order, smNorm)
+	return attention("nn.Attention", q, k, v, a, order, smNorm, func() *tensor.Tensor {
+		return AttentionForward(q.Value, k.Value, v.Value, at, order, smNorm)
+	}, func(g *tensor.Tensor) AttnGrads {
+		return AttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, g)
+	})
+}
+
+// attention is the graph node of Attention and ChunkedAttention: forward
+// and backward on the active backend where it takes them, else cpuFwd and
+// cpuBack (each pass decides for itself).
+func attention(op string, q, k, v, a *Var, order int, smNorm bool, cpuFwd func() *tensor.Tensor, cpuBack func(g *tensor.Tensor) AttnGrads) *Var {
+	at := valueOf(a)
+	y := attnForwardAccel(op, q.Value, k.Value, v.Value, at, order, smNorm)
+	if y == nil {
+		y = cpuFwd()
+	}
 	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
-		gr := AttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, g)
+		gr, ok := attnBackwardAccel(op, q.Value, k.Value, v.Value, at, order, smNorm, g)
+		if !ok {
+			gr = cpuBack(g)
+		}
 		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
 	})
 }

@@ -23,12 +23,17 @@ import (
 // L need not be a multiple of chunk. The exponents are ≤ 0 for a ≤ 0.
 // It equals Attention up to rounding (tests: ≤ 1e-13 in float64) and
 // costs O(L·Q·d + L·D·dv) instead of O(L²·d).
+//
+// In float32, when the active backend is not the CPU and implements
+// backend.Attentioner, the forward and backward run there in the quadratic
+// form (the same function up to rounding), as for Attention.
 func ChunkedAttention(q, k, v, a *Var, order int, smNorm bool, chunk int) *Var {
+	chunkCheck(order, chunk)
 	at := valueOf(a)
-	y := ChunkedAttentionForward(q.Value, k.Value, v.Value, at, order, smNorm, chunk)
-	return NewOp(y, []*Var{q, k, v, a}, func(g *tensor.Tensor) []*tensor.Tensor {
-		gr := ChunkedAttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, chunk, g)
-		return []*tensor.Tensor{gr.DQ, gr.DK, gr.DV, gr.DA}
+	return attention("nn.ChunkedAttention", q, k, v, a, order, smNorm, func() *tensor.Tensor {
+		return ChunkedAttentionForward(q.Value, k.Value, v.Value, at, order, smNorm, chunk)
+	}, func(g *tensor.Tensor) AttnGrads {
+		return ChunkedAttentionBackward(q.Value, k.Value, v.Value, at, order, smNorm, chunk, g)
 	})
 }
 

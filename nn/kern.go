@@ -262,8 +262,12 @@ func reduceTo(g *tensor.Tensor, shape []int) *tensor.Tensor {
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C for row-major slices with
 // op(A) m×k, op(B) k×n, C m×n (lda, ldb, ldc are the row lengths).
+// Large float32 products go to a non-CPU active backend (gemmAccel).
 func gemm[T float](tA, tB bool, m, n, k int, alpha float64, a []T, lda int, b []T, ldb int, beta float64, c []T, ldc int) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if gemmAccel(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	ta, tb := blas.NoTrans, blas.NoTrans

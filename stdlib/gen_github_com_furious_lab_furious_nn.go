@@ -34,6 +34,7 @@ func init() {
 		"Div":                      reflect.ValueOf(nn.Div),
 		"Embedding":                reflect.ValueOf(nn.Embedding),
 		"Exp":                      reflect.ValueOf(nn.Exp),
+		"GPUGEMMMinWork":           reflect.ValueOf(&nn.GPUGEMMMinWork).Elem(),
 		"GradCheck":                reflect.ValueOf(nn.GradCheck),
 		"GradCheckParams":          reflect.ValueOf(nn.GradCheckParams),
 		"GradEnabled":              reflect.ValueOf(nn.GradEnabled),
