@@ -74,6 +74,9 @@
 //	                   for d_k ≤ 64); both products load their next slice into registers while
 //	                   they multiply the current one
 //	ssd.comp           the same in four stages, one output per thread (SSD for d_k > 64)
+//	attnback.comp      nn's quadratic attention for training (orders 1, 2, exp; mask; norm): float64
+//	                   decay cumsums, the probabilities, dS and the decay gradients, around
+//	                   matmul.comp's products (Attention32, AttentionBackward32; L ≤ AttnMaxL)
 //
 // SSDAuto runs the form SSDForm chooses for the shape: the quadratic form for
 // short sequences, the chunked one for long (on the H100 the order-2 crossover
