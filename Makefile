@@ -9,7 +9,7 @@ TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
 
-.PHONY: build test test-go test-nocgo test-jupyter test-notebooks bench bench-compare tutorial generate clean
+.PHONY: build test test-go test-nocgo test-jupyter test-notebooks bench bench-compare bench-train tutorial generate clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/furious
@@ -45,6 +45,11 @@ tutorial: build
 
 bench:
 	$(GO) test -tags '$(TAGS)' -run '^$$' -bench . -benchtime 20x ./ssd/... ./tensor/...
+
+# Training throughput per preset (2 layers, d_model 128, 4 heads, L 256), each row
+# with its gradients checked against the float64 CPU model; DEVICE=gpu for the GPU.
+bench-train: build
+	$(BIN) bench --train --device $(or $(DEVICE),cpu) --reps 5
 
 # Go chunked SSD vs the same algorithm in PyTorch CPU (needs Debian's python3-torch).
 bench-compare:
