@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +28,37 @@ func benchLs(d *Device, max int) []int {
 	return ls
 }
 
+// glDebugOn and glDebugDrain turn on the GL driver's debug output and
+// return what it logged since (set by a build with the gl tag; -gl.debug).
+var (
+	glDebugOn    func(*Device)
+	glDebugDrain func(*Device) []string
+	benchGLDebug = flag.Bool("gl.debug", false, "benchmarks log the GL driver's debug messages (buffer placement on NVIDIA)")
+)
+
+// logGLDebug logs the driver's debug messages gathered since the last call.
+func logGLDebug(b *testing.B, d *Device, when string) {
+	if !*benchGLDebug || glDebugDrain == nil {
+		return
+	}
+	for _, m := range glDebugDrain(d) {
+		b.Logf("gl debug (%s): %s", when, m)
+	}
+}
+
 // timeMedian runs f once to warm up, then b.N times between glFinish calls,
-// and reports the median in ms and flops/median in TFLOP/s.
+// and reports the median in ms and flops/median in TFLOP/s. With -ssd.all
+// it also logs every run's time.
 func timeMedian(b *testing.B, d *Device, flops float64, f func() error) {
+	if *benchGLDebug && glDebugOn != nil {
+		glDebugOn(d)
+	}
+	logGLDebug(b, d, "before")
 	if err := f(); err != nil {
 		b.Fatal(err)
 	}
 	d.Finish()
+	logGLDebug(b, d, "warm-up")
 	times := make([]float64, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -45,10 +70,20 @@ func timeMedian(b *testing.B, d *Device, flops float64, f func() error) {
 		times = append(times, time.Since(start).Seconds())
 	}
 	b.StopTimer()
+	logGLDebug(b, d, "timed")
+	if *benchAll {
+		ms := make([]string, len(times))
+		for i, t := range times {
+			ms[i] = fmt.Sprintf("%.3g", t*1e3)
+		}
+		b.Logf("ms of each run: %s", strings.Join(ms, " "))
+	}
 	med := median(times)
 	b.ReportMetric(med*1e3, "ms/median")
 	b.ReportMetric(flops/med/1e12, "TFLOP/s")
 }
+
+var benchAll = flag.Bool("ssd.all", false, "the SSD benchmarks log the time of every run")
 
 // ssdInputs uploads q, k (ReLU'd), v and decays a = −softplus(x) for
 // B=1, H=16, d=64 at length L.
@@ -84,6 +119,16 @@ func BenchmarkSSD(b *testing.B) {
 		if order == 2 {
 			chunks = []int{128, 256}
 		}
+		if *benchChunk1 != "" && order == 1 {
+			chunks = nil
+			for _, f := range strings.Split(*benchChunk1, ",") {
+				c, err := strconv.Atoi(f)
+				if err != nil {
+					b.Fatalf("-ssd.chunk1: %v", err)
+				}
+				chunks = append(chunks, c)
+			}
+		}
 		for _, chunk := range chunks {
 			for _, rpt := range rpts {
 				for _, L := range benchLs(d, 131072) {
@@ -108,6 +153,7 @@ func BenchmarkSSD(b *testing.B) {
 
 var (
 	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+	benchChunk1 = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
 	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
 	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
 	benchS8KS   = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
@@ -281,6 +327,10 @@ func BenchmarkSSDStages(b *testing.B) {
 					}
 				}()
 				stages := map[string][]float64{}
+				if *benchGLDebug && glDebugOn != nil {
+					glDebugOn(d)
+				}
+				defer logGLDebug(b, d, "stages")
 				for i := 0; i <= b.N; i++ {
 					ssdProfile = map[string]float64{}
 					if err := d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true); err != nil {
@@ -295,6 +345,13 @@ func BenchmarkSSDStages(b *testing.B) {
 				ssdProfile = nil
 				for s, ts := range stages {
 					b.ReportMetric(median(ts)*1e3, s+"-ms")
+					if *benchAll {
+						ms := make([]string, len(ts))
+						for i, t := range ts {
+							ms[i] = fmt.Sprintf("%.3g", t*1e3)
+						}
+						b.Logf("%s ms of each run: %s", s, strings.Join(ms, " "))
+					}
 				}
 			})
 		}

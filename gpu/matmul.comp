@@ -7,6 +7,11 @@
 // optional TRANS_A TRANS_B, VEC4 (16-byte global loads; needs aligned
 // leading dimensions, offsets and contiguous extents), DOUBLE (two shared
 // buffers, next slice loaded into registers while this one is used).
+// Later versions (12 on): LOCALREG keeps the prefetch registers local to
+// main (a global array may be placed in local memory), WTX lays each warp's
+// 32 threads out as (32/WTX)×WTX thread blocks of the tile (so a warp reads
+// few distinct vec4s of each shared slice), VEC4C writes C as vec4s (needs
+// N, ldc, offC, strideC multiples of 4) with no break or continue.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
 // 4.30 needs a literal local size).
@@ -23,6 +28,9 @@ layout(std430, binding = 0) readonly buffer BufA { float A[]; };
 layout(std430, binding = 1) readonly buffer BufB { float B[]; };
 #endif
 layout(std430, binding = 2) buffer BufC { float C[]; };
+#ifdef VEC4C
+layout(std430, binding = 2) buffer BufC4 { vec4 C4[]; };
+#endif
 
 uniform int M, N, K;                 // C is M×N, the product's inner size is K
 uniform int lda, ldb, ldc;           // leading dimensions, in floats
@@ -42,13 +50,20 @@ shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 #ifdef VEC4
 #define LA (BM * BK / 4 / NT)
 #define LB (BN * BK / 4 / NT)
-vec4 ra[LA];
-vec4 rb[LB];
+#define RTYPE vec4
 #else
 #define LA (BM * BK / NT)
 #define LB (BN * BK / NT)
-float ra[LA];
-float rb[LB];
+#define RTYPE float
+#endif
+#ifndef LOCALREG
+RTYPE ra[LA];
+RTYPE rb[LB];
+#define RPARAMS
+#define RARGS
+#else
+#define RPARAMS , inout RTYPE ra[LA], inout RTYPE rb[LB]
+#define RARGS , ra, rb
 #endif
 
 void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
@@ -56,7 +71,7 @@ void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
 
 // loadTile reads the slice k0..k0+BK of op(A) rows m0.. and op(B) columns
 // n0.. into registers, zero outside the matrices.
-void loadTile(int baseA, int baseB, int m0, int n0, int k0) {
+void loadTile(int baseA, int baseB, int m0, int n0, int k0 RPARAMS) {
 	int t = int(gl_LocalInvocationIndex);
 	for (int i = 0; i < LA; i++) {
 		int e = t + i * NT;
@@ -105,7 +120,7 @@ void loadTile(int baseA, int baseB, int m0, int n0, int k0) {
 }
 
 // storeTile writes the registers of loadTile into shared buffer buf.
-void storeTile(int buf) {
+void storeTile(int buf RPARAMS) {
 	int t = int(gl_LocalInvocationIndex);
 	for (int i = 0; i < LA; i++) {
 		int e = t + i * NT;
@@ -146,8 +161,20 @@ void storeTile(int buf) {
 }
 
 void main() {
+#ifdef WTX
+	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
+#define WTY (32 / WTX)
+	int lane = int(gl_LocalInvocationIndex) % 32, w = int(gl_LocalInvocationIndex) / 32;
+	int tx = (w % (TX / WTX)) * WTX + lane % WTX;
+	int ty = (w / (TX / WTX)) * WTY + lane / WTX;
+#else
 	int tx = int(gl_LocalInvocationIndex) % TX;
 	int ty = int(gl_LocalInvocationIndex) / TX;
+#endif
+#ifdef LOCALREG
+	RTYPE ra[LA];
+	RTYPE rb[LB];
+#endif
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
 	int z = int(gl_WorkGroupID.z);
@@ -160,13 +187,13 @@ void main() {
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
 
 	int tiles = (K + BK - 1) / BK;
-	loadTile(baseA, baseB, m0, n0, 0);
-	storeTile(0);
+	loadTile(baseA, baseB, m0, n0, 0 RARGS);
+	storeTile(0 RARGS);
 	barrier();
 	for (int t = 0; t < tiles; t++) {
 #ifdef DOUBLE
 		int cur = t & 1;
-		if (t + 1 < tiles) loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
+		if (t + 1 < tiles) loadTile(baseA, baseB, m0, n0, (t + 1) * BK RARGS);
 #else
 		int cur = 0;
 #endif
@@ -180,19 +207,33 @@ void main() {
 			}
 		}
 #ifdef DOUBLE
-		if (t + 1 < tiles) storeTile(cur ^ 1);
+		if (t + 1 < tiles) storeTile(cur ^ 1 RARGS);
 		barrier();
 #else
 		barrier();
 		if (t + 1 < tiles) {
-			loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
-			storeTile(0);
+			loadTile(baseA, baseB, m0, n0, (t + 1) * BK RARGS);
+			storeTile(0 RARGS);
 		}
 		barrier();
 #endif
 	}
 
 	int baseC = offC + z * strideC;
+#ifdef VEC4C
+	for (int i = 0; i < TM; i++) {
+		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
+		for (int g = 0; g < TN / 4; g++) {
+			int n = n0 + g * (BN * 4 / TN) + 4 * tx;
+			int idx = (baseC + m * ldc + n) >> 2;
+			vec4 v = alpha * acc[i][g];
+			if (m < M && n < N) {
+				if (beta != 0.0) v += beta * C4[idx];
+				C4[idx] = v;
+			}
+		}
+	}
+#else
 	for (int i = 0; i < TM; i++) {
 		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
 		if (m >= M) continue;
@@ -208,4 +249,5 @@ void main() {
 			}
 		}
 	}
+#endif
 }

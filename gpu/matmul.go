@@ -31,6 +31,9 @@ type sgemmVersion struct {
 	bm, bn, bk, tm, tn int
 	double, vec4       bool
 	unroll             bool // #pragma optionNV(unroll all), for NVIDIA's compiler
+	localReg           bool // prefetch registers local to main (LOCALREG)
+	wtx                int  // threads of a warp along a tile row (WTX); 0: rows of TX threads
+	vec4c              bool // C written as vec4s where aligned (VEC4C)
 }
 
 // shared is the shared memory the version needs, in bytes.
@@ -55,8 +58,16 @@ var sgemmVersions = []sgemmVersion{
 	7:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
 	8:  {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
 	9:  {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true, vec4: true, unroll: true},
-	10: {bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},  // 8×8 per thread, 128 threads: more groups per SM
-	11: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true}, // the same, deeper slices
+	10: {bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},                                        // 8×8 per thread, 128 threads: more groups per SM
+	11: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true},                                       // the same, deeper slices
+	12: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true},          // v4 + local prefetch registers, vec4 stores
+	13: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4},  // + warps as 8×4 thread blocks
+	14: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4}, // + 16-deep slices (33,280 B shared)
+	15: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true},         // v12 with 16-deep slices
+	16: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8},  // warps as 4×8 thread blocks
+	17: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4},  // v11 with local registers, warps 8×4
+	18: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8}, // v14 with warps 4×8
+	19: {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8},  // v10 deeper, local registers, warps 4×8
 }
 
 // sgemmDefault is the version Gemm uses.
@@ -154,6 +165,15 @@ func (d *Device) gemm(g Gemm, version int) error {
 	}
 	if v.unroll {
 		defs = append(defs, "UNROLL")
+	}
+	if v.localReg {
+		defs = append(defs, "LOCALREG")
+	}
+	if v.wtx > 0 {
+		defs = append(defs, fmt.Sprintf("WTX %d", v.wtx))
+	}
+	if v.vec4c && g.N%4 == 0 && g.LDC%4 == 0 && g.OffC%4 == 0 && g.StrideC%4 == 0 {
+		defs = append(defs, "VEC4C")
 	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {
