@@ -7,7 +7,10 @@
 // optional TRANS_A TRANS_B, VEC4 (16-byte global loads; needs aligned
 // leading dimensions, offsets and contiguous extents), DOUBLE (two shared
 // buffers, next slice loaded into registers while this one is used).
-// Later versions (12 on): LOCALREG keeps the prefetch registers local to
+// Later versions (12 on): REGS names the prefetch registers (where ≤ 4 of
+// each, else the arrays; an array of them may be placed in local memory), EXACT drops the bounds
+// checks of the loads (set by matmul.go when M, N, K are tile multiples),
+// LOCALREG keeps the prefetch registers local to
 // main (a global array may be placed in local memory), WTX lays each warp's
 // 32 threads out as (32/WTX)×WTX thread blocks of the tile (so a warp reads
 // few distinct vec4s of each shared slice), VEC4C writes C as vec4s (needs
@@ -66,98 +69,111 @@ RTYPE rb[LB];
 #define RARGS , ra, rb
 #endif
 
+#ifdef EXACT // M, N, K multiples of BM, BN, BK: no bounds checks in the loads
+#define INB(c) true
+#else
+#define INB(c) (c)
+#endif
+
 void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
 void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
 
-// loadTile reads the slice k0..k0+BK of op(A) rows m0.. and op(B) columns
-// n0.. into registers, zero outside the matrices.
-void loadTile(int baseA, int baseB, int m0, int n0, int k0 RPARAMS) {
-	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) {
-		int e = t + i * NT;
+// loadA returns element e (of LA a thread, e = t + i·NT) of the slice
+// k0..k0+BK of op(A) rows m0..; loadB the same of op(B) columns n0..;
+// zero outside the matrices.
+RTYPE loadA(int baseA, int m0, int k0, int e) {
 #ifdef VEC4
 #ifdef TRANS_A  // A is K×M: vec4 along m
-		int m = (e % (BM / 4)) * 4, k = e / (BM / 4);
-		bool in_ = m0 + m < M && k0 + k < K;
-		ra[i] = in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
+	int m = (e % (BM / 4)) * 4, k = e / (BM / 4);
+	bool in_ = INB(m0 + m < M && k0 + k < K);
+	return in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
 #else           // A is M×K: vec4 along k
-		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
-		bool in_ = m0 + m < M && k0 + k < K;
-		ra[i] = in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
+	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	bool in_ = INB(m0 + m < M && k0 + k < K);
+	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
 #endif
 #else
 #ifdef TRANS_A
-		int m = e % BM, k = e / BM;
-		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
+	int m = e % BM, k = e / BM;
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
 #else
-		int k = e % BK, m = e / BK;
-		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
+	int k = e % BK, m = e / BK;
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
 #endif
 #endif
-	}
-	for (int i = 0; i < LB; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_B  // B is N×K: vec4 along k
-		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
-		bool in_ = n0 + n < N && k0 + k < K;
-		rb[i] = in_ ? B[(baseB + (n0 + n) * ldb + k0 + k) >> 2] : vec4(0.0);
-#else           // B is K×N: vec4 along n
-		int n = (e % (BN / 4)) * 4, k = e / (BN / 4);
-		bool in_ = n0 + n < N && k0 + k < K;
-		rb[i] = in_ ? B[(baseB + (k0 + k) * ldb + n0 + n) >> 2] : vec4(0.0);
-#endif
-#else
-#ifdef TRANS_B
-		int k = e % BK, n = e / BK;
-		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (n0 + n) * ldb + k0 + k] : 0.0;
-#else
-		int n = e % BN, k = e / BN;
-		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (k0 + k) * ldb + n0 + n] : 0.0;
-#endif
-#endif
-	}
 }
 
-// storeTile writes the registers of loadTile into shared buffer buf.
+RTYPE loadB(int baseB, int n0, int k0, int e) {
+#ifdef VEC4
+#ifdef TRANS_B  // B is N×K: vec4 along k
+	int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+	bool in_ = INB(n0 + n < N && k0 + k < K);
+	return in_ ? B[(baseB + (n0 + n) * ldb + k0 + k) >> 2] : vec4(0.0);
+#else           // B is K×N: vec4 along n
+	int n = (e % (BN / 4)) * 4, k = e / (BN / 4);
+	bool in_ = INB(n0 + n < N && k0 + k < K);
+	return in_ ? B[(baseB + (k0 + k) * ldb + n0 + n) >> 2] : vec4(0.0);
+#endif
+#else
+#ifdef TRANS_B
+	int k = e % BK, n = e / BK;
+	return (n0 + n < N && k0 + k < K) ? B[baseB + (n0 + n) * ldb + k0 + k] : 0.0;
+#else
+	int n = e % BN, k = e / BN;
+	return (n0 + n < N && k0 + k < K) ? B[baseB + (k0 + k) * ldb + n0 + n] : 0.0;
+#endif
+#endif
+}
+
+// storeA and storeB write element e of loadA or loadB into shared buffer buf.
+void storeA(int buf, int e, RTYPE r) {
+#ifdef VEC4
+#ifdef TRANS_A
+	As[buf][e / (BM / 4)][e % (BM / 4)] = r;
+#else
+	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	setA(buf, k, m, r.x); setA(buf, k + 1, m, r.y);
+	setA(buf, k + 2, m, r.z); setA(buf, k + 3, m, r.w);
+#endif
+#else
+#ifdef TRANS_A
+	setA(buf, e / BM, e % BM, r);
+#else
+	setA(buf, e % BK, e / BK, r);
+#endif
+#endif
+}
+
+void storeB(int buf, int e, RTYPE r) {
+#ifdef VEC4
+#ifdef TRANS_B
+	int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+	setB(buf, k, n, r.x); setB(buf, k + 1, n, r.y);
+	setB(buf, k + 2, n, r.z); setB(buf, k + 3, n, r.w);
+#else
+	Bs[buf][e / (BN / 4)][e % (BN / 4)] = r;
+#endif
+#else
+#ifdef TRANS_B
+	setB(buf, e % BK, e / BK, r);
+#else
+	setB(buf, e / BN, e % BN, r);
+#endif
+#endif
+}
+
+// loadTile reads this thread's elements of the next slices into registers,
+// storeTile writes them into shared buffer buf.
+void loadTile(int baseA, int baseB, int m0, int n0, int k0 RPARAMS) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int i = 0; i < LA; i++) ra[i] = loadA(baseA, m0, k0, t + i * NT);
+	for (int i = 0; i < LB; i++) rb[i] = loadB(baseB, n0, k0, t + i * NT);
+}
+
 void storeTile(int buf RPARAMS) {
 	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_A
-		As[buf][e / (BM / 4)][e % (BM / 4)] = ra[i];
-#else
-		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
-		setA(buf, k, m, ra[i].x); setA(buf, k + 1, m, ra[i].y);
-		setA(buf, k + 2, m, ra[i].z); setA(buf, k + 3, m, ra[i].w);
-#endif
-#else
-#ifdef TRANS_A
-		setA(buf, e / BM, e % BM, ra[i]);
-#else
-		setA(buf, e % BK, e / BK, ra[i]);
-#endif
-#endif
-	}
-	for (int i = 0; i < LB; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_B
-		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
-		setB(buf, k, n, rb[i].x); setB(buf, k + 1, n, rb[i].y);
-		setB(buf, k + 2, n, rb[i].z); setB(buf, k + 3, n, rb[i].w);
-#else
-		Bs[buf][e / (BN / 4)][e % (BN / 4)] = rb[i];
-#endif
-#else
-#ifdef TRANS_B
-		setB(buf, e % BK, e / BK, rb[i]);
-#else
-		setB(buf, e / BN, e % BN, rb[i]);
-#endif
-#endif
-	}
+	for (int i = 0; i < LA; i++) storeA(buf, t + i * NT, ra[i]);
+	for (int i = 0; i < LB; i++) storeB(buf, t + i * NT, rb[i]);
 }
 
 void main() {
@@ -175,6 +191,24 @@ void main() {
 	RTYPE ra[LA];
 	RTYPE rb[LB];
 #endif
+#if defined(REGS) && LA <= 4 && LB <= 4
+	// up to 4 registers each, named: the conditions are constants
+	RTYPE ra0, ra1, ra2, ra3, rb0, rb1, rb2, rb3;
+	int tl = int(gl_LocalInvocationIndex);
+#define LOADT(k0) { \
+	ra0 = loadA(baseA, m0, k0, tl); if (LA > 1) ra1 = loadA(baseA, m0, k0, tl + NT); \
+	if (LA > 2) ra2 = loadA(baseA, m0, k0, tl + 2 * NT); if (LA > 3) ra3 = loadA(baseA, m0, k0, tl + 3 * NT); \
+	rb0 = loadB(baseB, n0, k0, tl); if (LB > 1) rb1 = loadB(baseB, n0, k0, tl + NT); \
+	if (LB > 2) rb2 = loadB(baseB, n0, k0, tl + 2 * NT); if (LB > 3) rb3 = loadB(baseB, n0, k0, tl + 3 * NT); }
+#define STORET(buf) { \
+	storeA(buf, tl, ra0); if (LA > 1) storeA(buf, tl + NT, ra1); \
+	if (LA > 2) storeA(buf, tl + 2 * NT, ra2); if (LA > 3) storeA(buf, tl + 3 * NT, ra3); \
+	storeB(buf, tl, rb0); if (LB > 1) storeB(buf, tl + NT, rb1); \
+	if (LB > 2) storeB(buf, tl + 2 * NT, rb2); if (LB > 3) storeB(buf, tl + 3 * NT, rb3); }
+#else
+#define LOADT(k0) loadTile(baseA, baseB, m0, n0, k0 RARGS)
+#define STORET(buf) storeTile(buf RARGS)
+#endif
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
 	int z = int(gl_WorkGroupID.z);
@@ -187,13 +221,13 @@ void main() {
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
 
 	int tiles = (K + BK - 1) / BK;
-	loadTile(baseA, baseB, m0, n0, 0 RARGS);
-	storeTile(0 RARGS);
+	LOADT(0);
+	STORET(0);
 	barrier();
 	for (int t = 0; t < tiles; t++) {
 #ifdef DOUBLE
 		int cur = t & 1;
-		if (t + 1 < tiles) loadTile(baseA, baseB, m0, n0, (t + 1) * BK RARGS);
+		if (t + 1 < tiles) LOADT((t + 1) * BK);
 #else
 		int cur = 0;
 #endif
@@ -207,13 +241,13 @@ void main() {
 			}
 		}
 #ifdef DOUBLE
-		if (t + 1 < tiles) storeTile(cur ^ 1 RARGS);
+		if (t + 1 < tiles) STORET(cur ^ 1);
 		barrier();
 #else
 		barrier();
 		if (t + 1 < tiles) {
-			loadTile(baseA, baseB, m0, n0, (t + 1) * BK RARGS);
-			storeTile(0 RARGS);
+			LOADT((t + 1) * BK);
+			STORET(0);
 		}
 		barrier();
 #endif
