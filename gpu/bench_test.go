@@ -132,7 +132,8 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
-	defer func() { ssdRPT = 0 }()
+	defer func() { ssdRPT, ssdVecIO = 0, true }()
+	ssdVecIO = !*benchNoVecIO
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -175,15 +176,16 @@ func BenchmarkSSD(b *testing.B) {
 }
 
 var (
-	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
-	benchChunk1 = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
-	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
-	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
-	benchS8KS   = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
-	benchOutBrk = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
-	benchUnroll = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
-	benchNoPref = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
-	benchState8 = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
+	benchRPT8    = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+	benchChunk1  = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
+	benchNarrow  = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
+	benchNoPad   = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
+	benchS8KS    = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
+	benchOutBrk  = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
+	benchUnroll  = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
+	benchNoPref  = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
+	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
+	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
@@ -200,8 +202,8 @@ func BenchmarkSSDAuto(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO
+	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = true, false, true, true }()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -335,8 +337,8 @@ func BenchmarkSSDStages(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO
+	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = true, false, true, true }()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {

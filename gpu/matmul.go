@@ -77,10 +77,13 @@ var sgemmVersions = []sgemmVersion{
 	24: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true},  // v16, no bounds checks where tiles fit
 	25: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true}, // v20, no bounds checks where tiles fit
 	26: {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true},  // v22, no bounds checks where tiles fit
+	27: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 4, exact: true},  // v24 with warps 8×4
 }
 
-// sgemmDefault is the version Gemm uses.
-var sgemmDefault = 4
+// sgemmDefault is the version Gemm uses: 24, the fastest on the H100
+// (26.8 TFLOP/s at 4096², gpu/BENCH.md); its 16,640 bytes of shared
+// memory fit every device with compute shaders (llvmpipe has 32 KiB).
+var sgemmDefault = 24
 
 // MatMul computes C = op(A)·op(B) for packed row-major batches:
 // A (batch, m, k) or (batch, k, m) when transA, B (batch, k, n) or

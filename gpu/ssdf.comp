@@ -55,6 +55,13 @@ layout(std430, binding = 4) buffer BufT { float T[]; };
 layout(std430, binding = 4) buffer BufT { vec4 T4[]; };
 #endif
 layout(std430, binding = 5) writeonly buffer BufY { float y[]; };
+#ifdef VLOAD // DK % 4 == 0: OUT reads the q and k tiles as vec4s
+layout(std430, binding = 0) readonly buffer BufQ4 { vec4 q4[]; };
+layout(std430, binding = 1) readonly buffer BufK4 { vec4 k4[]; };
+#endif
+#ifdef VSTORE // DV % 4 == 0: OUT writes y as vec4s
+layout(std430, binding = 5) writeonly buffer BufY4 { vec4 y4[]; };
+#endif
 uniform int BH, H0, L, nch, G; // BH heads from H0 in this dispatch; G = BH·nch groups
 uniform float scale;
 
@@ -319,10 +326,23 @@ void main() {
 	int iend = min(i0 + RT, cend);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
 	// rows fastest: the transposing stores of a warp hit 32 banks
+#ifdef VLOAD
+	// 16 bytes a thread: a quarter of the load instructions, each a row's
+	// 4 features (a scalar load of one feature per row is 32 sectors a warp)
+	for (int x = t; x < RT * DK / 4; x += NT) {
+		int ii = x % RT, a = 4 * (x / RT), i = i0 + ii;
+		vec4 qv = i < iend ? q4[(h * L + i) * (DK / 4) + a / 4] : vec4(0.0);
+		QT[a][ii >> 2][ii & 3] = qv.x;
+		QT[a + 1][ii >> 2][ii & 3] = qv.y;
+		QT[a + 2][ii >> 2][ii & 3] = qv.z;
+		QT[a + 3][ii >> 2][ii & 3] = qv.w;
+	}
+#else
 	for (int x = t; x < RT * DK; x += NT) {
 		int ii = x % RT, a = x / RT, i = i0 + ii;
 		QT[a][ii >> 2][ii & 3] = i < iend ? q[(h * L + i) * DK + a] : 0.0;
 	}
+#endif
 	barrier();
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
@@ -394,10 +414,21 @@ void main() {
 	for (int r = 0; r < RPT; r++) ci[r] = cs[h * L + min(i0 + si * RPT + r, L - 1)];
 	for (int kt = 0; kt <= rt; kt++) {
 		int jb = c0 + kt * RT, jend = min(jb + RT, cend);
+#ifdef VLOAD
+		for (int x = t; x < RT * DK / 4; x += NT) {
+			int jj = x % RT, a = 4 * (x / RT), j = jb + jj;
+			vec4 kv = j < jend ? k4[(h * L + j) * (DK / 4) + a / 4] : vec4(0.0);
+			KP[a][jj >> 2][jj & 3] = kv.x;
+			KP[a + 1][jj >> 2][jj & 3] = kv.y;
+			KP[a + 2][jj >> 2][jj & 3] = kv.z;
+			KP[a + 3][jj >> 2][jj & 3] = kv.w;
+		}
+#else
 		for (int x = t; x < RT * DK; x += NT) {
 			int jj = x % RT, a = x / RT, j = jb + jj;
 			KP[a][jj >> 2][jj & 3] = j < jend ? k[(h * L + j) * DK + a] : 0.0;
 		}
+#endif
 		barrier();
 		vec4 sc[RPT];
 		if (sthr) {
@@ -474,10 +505,14 @@ void main() {
 #else
 		vec4 o = acc[r];
 #endif
+#ifdef VSTORE
+		if (ok && 4 * tj < DV) y4[(h * L + i) * (DV / 4) + tj] = o;
+#else
 		if (ok && 4 * tj < DV) y[(h * L + i) * DV + 4 * tj] = o.x;
 		if (ok && 4 * tj + 1 < DV) y[(h * L + i) * DV + 4 * tj + 1] = o.y;
 		if (ok && 4 * tj + 2 < DV) y[(h * L + i) * DV + 4 * tj + 2] = o.z;
 		if (ok && 4 * tj + 3 < DV) y[(h * L + i) * DV + 4 * tj + 3] = o.w;
+#endif
 	}
 #else
 	for (int r = 0; r < RPT; r++) {

@@ -82,6 +82,11 @@ var ssdUnrollNV bool
 // over acc (benchmarks compare it off).
 var ssdOutNB = true
 
+// ssdVecIO reads OUT's q and k tiles as vec4s where dk is a multiple of 4
+// (VLOAD) and writes y as vec4s where dv is (VSTORE), and only with
+// OUTNB (benchmarks and tests compare it off).
+var ssdVecIO = true
+
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
 
@@ -187,6 +192,12 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		if ssdOutNB {
 			defs = append(defs, "OUTNB")
+			if ssdVecIO && dv%4 == 0 {
+				defs = append(defs, "VSTORE")
+			}
+		}
+		if ssdVecIO && dk%4 == 0 {
+			defs = append(defs, "VLOAD")
 		}
 		return defs
 	}
