@@ -132,8 +132,8 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
-	defer func() { ssdRPT, ssdVecIO = 0, true }()
-	ssdVecIO = !*benchNoVecIO
+	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
+	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -184,6 +184,8 @@ var (
 	benchOutBrk  = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
 	benchUnroll  = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
 	benchNoPref  = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
+	benchScanU   = flag.Int("ssd.scanu", 16, "chunks' loads in flight a thread of ssdf.comp's SCAN (8 or 16)")
+	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
@@ -202,8 +204,10 @@ func BenchmarkSSDAuto(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = true, false, true, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	defer func() {
+		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
+	}()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -337,8 +341,10 @@ func BenchmarkSSDStages(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO = true, false, true, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	defer func() {
+		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
+	}()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +50,7 @@ func refSSD(q, k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm 
 func TestSSD(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(19, 20))
-	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}} {
+	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}, {2, 256, 16, 8, 128}} {
 		bh, L, dk, dv, chunk := s[0], s[1], s[2], s[3], s[4]
 		q, k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
 		a := randFloats(r, bh*L)
@@ -82,6 +83,19 @@ func TestSSD(t *testing.T) {
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
+		}
+	}
+	// The last shape's chunks are whole: ssdf.comp ran without its bounds
+	// checks along the sequence (FULL) there.
+	if _, ok := d.ssdFusedConfig(16, 8, true); ok {
+		full := false
+		d.mu.Lock()
+		for key := range d.programs {
+			full = full || strings.HasPrefix(key, "ssdf.comp[") && strings.Contains(key, ";FULL")
+		}
+		d.mu.Unlock()
+		if !full {
+			t.Error("no shape ran ssdf.comp with FULL")
 		}
 	}
 }
@@ -220,6 +234,42 @@ func TestSSDForm(t *testing.T) {
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
+		}
+	}
+}
+
+// TestSSDScanUnroll runs the fused shader on 38 chunks (two unrolled
+// rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
+// 6), orders 1 and 2 with the norm, against the float64 oracle.
+func TestSSDScanUnroll(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const bh, L, dk, dv, chunk = 2, 300, 4, 4, 8
+	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+	for i := range q {
+		q[i] = float32(math.Abs(float64(q[i])))
+		k[i] = float32(math.Abs(float64(k[i])))
+	}
+	for i := range a { // slow decays: early chunks still count at the end
+		a[i] = -0.05 * float32(math.Log1p(math.Exp(float64(a[i]))))
+	}
+	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+	defer func() {
+		for _, b := range []*Buffer{Q, K, V, A} {
+			b.Release()
+		}
+	}()
+	defer func() { ssdScanUnroll = 16 }()
+	for _, u := range []int{8, 16} {
+		ssdScanUnroll = u
+		for _, order := range []int{1, 2} {
+			Y := poisoned(t, d, bh*L*dv)
+			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
+				t.Fatal(err)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
+			compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d", order, u), download(t, Y), want, mag, 1e-4)
+			Y.Release()
 		}
 	}
 }

@@ -39,6 +39,14 @@
 #define RQ (RT / 4)     // vec4s per row tile
 #define RV (RPT / 4)    // vec4s of rows per thread
 #define SQRT2 1.4142135623730951
+// FULL (set where L is a multiple of CH and CH of RT): every row and key
+// index of a chunk is inside the sequence, so STATE's and OUT's loads and
+// masks drop those bounds checks.
+#ifdef FULL
+#define INB(c) true
+#else
+#define INB(c) (c)
+#endif
 
 #ifdef SCAN
 layout(local_size_x = 256) in;
@@ -153,7 +161,7 @@ void main() {
 		for (int x = t; x < KS * DVP; x += NT) {
 			int jj = x / DVP, e = x % DVP, j = s0 + jj;
 			float val = 0.0;
-			if (j < j1) {
+			if (INB(j < j1)) {
 				float w = exp(last - cs[h * L + j]);
 				if (e < DV) val = w * v[(h * L + j) * DV + e];
 #ifdef NORM
@@ -179,7 +187,7 @@ void main() {
 #else
 		for (int x = t; x < KS * RT; x += NT) {
 			int jj = x / RT, pp = x % RT, j = s0 + jj, p = p0 + pp;
-			Ph[jj][pp >> 2][pp & 3] = (j < j1 && p < F) ? k[(h * L + j) * DK + p] : 0.0;
+			Ph[jj][pp >> 2][pp & 3] = (INB(j < j1) && p < F) ? k[(h * L + j) * DK + p] : 0.0;
 		}
 #endif
 		barrier();
@@ -284,13 +292,14 @@ void main() {
 	int o = hl * nch * per + idx;
 	float s = 0.0;
 	int c = 0;
-	for (; c + 8 <= nch; c += 8) {
-		float tv[8], dc[8];
-		for (int u = 0; u < 8; u++) {
+	// SCANU (8 or 16) chunks' loads in flight a thread
+	for (; c + SCANU <= nch; c += SCANU) {
+		float tv[SCANU], dc[SCANU];
+		for (int u = 0; u < SCANU; u++) {
 			tv[u] = T[o + (c + u) * per];
 			dc[u] = exp(cs[h * L + min((c + u) * CH + CH, L) - 1]);
 		}
-		for (int u = 0; u < 8; u++) {
+		for (int u = 0; u < SCANU; u++) {
 			T[o + (c + u) * per] = s;
 			s = dc[u] * s + tv[u];
 		}
@@ -331,7 +340,7 @@ void main() {
 	// 4 features (a scalar load of one feature per row is 32 sectors a warp)
 	for (int x = t; x < RT * DK / 4; x += NT) {
 		int ii = x % RT, a = 4 * (x / RT), i = i0 + ii;
-		vec4 qv = i < iend ? q4[(h * L + i) * (DK / 4) + a / 4] : vec4(0.0);
+		vec4 qv = INB(i < iend) ? q4[(h * L + i) * (DK / 4) + a / 4] : vec4(0.0);
 		QT[a][ii >> 2][ii & 3] = qv.x;
 		QT[a + 1][ii >> 2][ii & 3] = qv.y;
 		QT[a + 2][ii >> 2][ii & 3] = qv.z;
@@ -340,7 +349,7 @@ void main() {
 #else
 	for (int x = t; x < RT * DK; x += NT) {
 		int ii = x % RT, a = x / RT, i = i0 + ii;
-		QT[a][ii >> 2][ii & 3] = i < iend ? q[(h * L + i) * DK + a] : 0.0;
+		QT[a][ii >> 2][ii & 3] = INB(i < iend) ? q[(h * L + i) * DK + a] : 0.0;
 	}
 #endif
 	barrier();
@@ -400,7 +409,7 @@ void main() {
 		}
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + ti * RPT + r;
-			float m = i < iend ? exp(cs[h * L + i]) : 0.0;
+			float m = INB(i < iend) ? exp(cs[h * L + i]) : 0.0;
 #ifndef ORDER2
 			m *= scale;
 #endif
@@ -417,7 +426,7 @@ void main() {
 #ifdef VLOAD
 		for (int x = t; x < RT * DK / 4; x += NT) {
 			int jj = x % RT, a = 4 * (x / RT), j = jb + jj;
-			vec4 kv = j < jend ? k4[(h * L + j) * (DK / 4) + a / 4] : vec4(0.0);
+			vec4 kv = INB(j < jend) ? k4[(h * L + j) * (DK / 4) + a / 4] : vec4(0.0);
 			KP[a][jj >> 2][jj & 3] = kv.x;
 			KP[a + 1][jj >> 2][jj & 3] = kv.y;
 			KP[a + 2][jj >> 2][jj & 3] = kv.z;
@@ -426,7 +435,7 @@ void main() {
 #else
 		for (int x = t; x < RT * DK; x += NT) {
 			int jj = x % RT, a = x / RT, j = jb + jj;
-			KP[a][jj >> 2][jj & 3] = j < jend ? k[(h * L + j) * DK + a] : 0.0;
+			KP[a][jj >> 2][jj & 3] = INB(j < jend) ? k[(h * L + j) * DK + a] : 0.0;
 		}
 #endif
 		barrier();
@@ -450,7 +459,7 @@ void main() {
 #ifdef ORDER2
 					s *= s;
 #endif
-					sc[r][u] = (j <= i && j < jend && i < iend) ? s * exp(ci[r] - cj[u]) : 0.0;
+					sc[r][u] = (j <= i && INB(j < jend && i < iend)) ? s * exp(ci[r] - cj[u]) : 0.0;
 				}
 			}
 		}
@@ -467,7 +476,7 @@ void main() {
 			for (int x = t; x < KS * DVP; x += NT) {
 				int jj = x / DVP, e = x % DVP, j = jb + s0 + jj;
 				float val = 0.0;
-				if (j < jend) {
+				if (INB(j < jend)) {
 					if (e < DV) val = v[(h * L + j) * DV + e];
 #ifdef NORM
 					else if (e == DV) val = 1.0;
@@ -498,7 +507,7 @@ void main() {
 	// no break or continue here: acc keeps constant indices once unrolled
 	for (int r = 0; r < RPT; r++) {
 		int i = i0 + ti * RPT + r;
-		bool ok = i < iend;
+		bool ok = INB(i < iend);
 #ifdef NORM
 		float dd = den[ti * RPT + r];
 		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);

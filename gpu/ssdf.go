@@ -87,6 +87,15 @@ var ssdOutNB = true
 // OUTNB (benchmarks and tests compare it off).
 var ssdVecIO = true
 
+// ssdFull drops ssdf.comp's bounds checks along the sequence where L is a
+// multiple of the chunk and the chunk of the row tile (FULL; benchmarks
+// and tests compare it off).
+var ssdFull = true
+
+// ssdScanUnroll is how many chunks' loads each thread of SCAN has in
+// flight (8 or 16; benchmarks compare).
+var ssdScanUnroll = 16
+
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
 
@@ -198,6 +207,10 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		if ssdVecIO && dk%4 == 0 {
 			defs = append(defs, "VLOAD")
+		}
+		defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
+		if ssdFull && L%chunk == 0 && chunk%c.rt == 0 && chunk%(c.rt/c.rpt) == 0 {
+			defs = append(defs, "FULL")
 		}
 		return defs
 	}
