@@ -329,7 +329,7 @@ func BenchmarkAttention(b *testing.B) {
 // BenchmarkSSDStages times each dispatch of the fused chunked SSD (with
 // glFinish between them) at B=1, H=16, d=64, softmax norm, and reports the
 // median ms of each stage. With FURIOUS_GL_DUMP=dir it also writes the
-// driver's binaries of the programs used into dir.
+// driver's binaries of the programs used into dir (dumpPrograms).
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
 	ssdStateWide = !*benchNarrow
@@ -388,13 +388,22 @@ func BenchmarkSSDStages(b *testing.B) {
 			})
 		}
 	}
-	if dir := os.Getenv("FURIOUS_GL_DUMP"); dir != "" {
-		for name, bin := range d.ProgramBinaries() {
-			if strings.HasPrefix(name, "ssdf.comp") {
-				fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
-				if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
-					b.Fatal(err)
-				}
+	dumpPrograms(b, d)
+}
+
+// dumpPrograms writes the driver's binaries of the ssdf.comp and
+// matmul.comp programs compiled so far into the folder FURIOUS_GL_DUMP
+// names, if set (NVIDIA's hold the generated assembly as text).
+func dumpPrograms(b *testing.B, d *Device) {
+	dir := os.Getenv("FURIOUS_GL_DUMP")
+	if dir == "" {
+		return
+	}
+	for name, bin := range d.ProgramBinaries() {
+		if strings.HasPrefix(name, "ssdf.comp") || strings.HasPrefix(name, "matmul.comp") {
+			fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
+			if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
+				b.Fatal(err)
 			}
 		}
 	}

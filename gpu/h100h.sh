@@ -3,7 +3,8 @@
 # v4 and v24 (default); the fused SSD's stages with and without FULL
 # (-ssd.nofull) and with SCAN unrolled by 8 (-ssd.scanu 8); SSDAuto at each
 # L and order in a process of its own (the final table); the chunked form
-# of order 2 at 2K (crossover). Every benchmark warms up for 0.5 s.
+# of order 2 at 2K (crossover). Every benchmark warms up for 0.5 s. The driver's binaries
+# of SGEMM v4, v24 and the order-1 SSD programs go to $OUT/bin (NVIDIA's hold the assembly).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 for f in .gl/perf/*.deb; do dpkg -x "$f" /; done
@@ -20,10 +21,11 @@ short() { grep -E "^Benchmark|FAIL|panic" | sed -E 's/ +[0-9]+ ns\/op//; s/-16 +
 timeout 240 $T -test.v -test.count=1 >"$OUT/conf.log" 2>&1
 echo "conformance rc=$? checks=$(grep -c 'largest relative' "$OUT/conf.log")"
 grep -E "^(--- (FAIL|SKIP)|ok|PASS|FAIL)" "$OUT/conf.log" | sort | uniq -c | head -20
-echo "== sgemm"; timeout 100 $T -test.run '^$' -test.bench 'SGEMM/v(4|24)/' -test.benchtime 20x 2>&1 | tee -a "$OUT/bench.log" | short
+echo "== sgemm"; mkdir -p "$OUT/bin"; FURIOUS_GL_DUMP="$OUT/bin" timeout 100 $T -test.run '^$' -test.bench 'SGEMM/v(4|24)/' -test.benchtime 20x 2>&1 | tee -a "$OUT/bench.log" | short
 st() { echo "== stages $*"; timeout 90 $T -test.run '^$' -test.bench "SSDStages/order=$1/chunk=$2/rpt=4/L=$3\$" -test.benchtime 10x "${@:4}" 2>&1 | tee -a "$OUT/bench.log" | short; }
 st 1 64 32768
-st 1 64 131072
+FURIOUS_GL_DUMP="$OUT/bin" st 1 64 131072
+ls -la "$OUT/bin"
 st 1 64 131072 -ssd.nofull
 st 1 64 131072 -ssd.scanu 8
 st 2 256 32768

@@ -115,7 +115,8 @@ func TestMatMulPublic(t *testing.T) {
 
 // BenchmarkSGEMM times every kernel version at n×n×n (n from -sgemm.n, 4096
 // on a real GPU, 256 on a software renderer) and reports TFLOP/s: the
-// median over runs, each between glFinish calls, after a warm-up.
+// median over runs, each between glFinish calls, after a warm-up. With
+// FURIOUS_GL_DUMP=dir it writes the driver's binaries into dir.
 func BenchmarkSGEMM(b *testing.B) {
 	d := device(b)
 	n := *sgemmN
@@ -158,6 +159,7 @@ func BenchmarkSGEMM(b *testing.B) {
 			b.ReportMetric(med*1e3, "ms/median")
 		})
 	}
+	dumpPrograms(b, d)
 }
 
 func median(x []float64) float64 {
