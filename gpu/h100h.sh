@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gpuperf's last call (BENCH.md, 2026-11-23b): the conformance suite, SGEMM
+# gpuperf's fourth call (BENCH.md, 2026-11-23b): the conformance suite, SGEMM
 # v4 and v24 (default); the fused SSD's stages with and without FULL
 # (-ssd.nofull) and with SCAN unrolled by 8 (-ssd.scanu 8); SSDAuto at each
 # L and order in a process of its own (the final table); the chunked form

@@ -82,9 +82,10 @@ var ssdUnrollNV bool
 // over acc (benchmarks compare it off).
 var ssdOutNB = true
 
-// ssdVecIO reads OUT's q and k tiles as vec4s where dk is a multiple of 4
-// (VLOAD) and writes y as vec4s where dv is (VSTORE), and only with
-// OUTNB (benchmarks and tests compare it off).
+// ssdVecIO moves whole vec4s in ssdf.comp: q and k tiles where dk is a
+// multiple of 4 (VLOAD), v where dv is (VV), the order-2 features (VPH),
+// and writes y as vec4s where dv is a multiple of 4 and OUTNB is on
+// (VSTORE) (benchmarks and tests compare it off).
 var ssdVecIO = true
 
 // ssdFull drops ssdf.comp's bounds checks along the sequence where L is a
@@ -207,6 +208,12 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		if ssdVecIO && dk%4 == 0 {
 			defs = append(defs, "VLOAD")
+		}
+		if ssdVecIO && dv%4 == 0 {
+			defs = append(defs, "VV")
+		}
+		if ssdVecIO {
+			defs = append(defs, "VPH")
 		}
 		defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
 		if ssdFull && L%chunk == 0 && chunk%c.rt == 0 && chunk%(c.rt/c.rpt) == 0 {
