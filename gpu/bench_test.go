@@ -14,13 +14,25 @@ import (
 )
 
 // benchLs are the sequence lengths of the SSD and attention benchmarks:
-// the table on a real GPU, one small size on a software renderer.
+// the table on a real GPU (or those of -bench.ls), one small size
+// on a software renderer.
 func benchLs(d *Device, max int) []int {
 	if d.Software() {
 		return []int{256}
 	}
+	all := []int{2048, 8192, 32768, 131072}
+	if *benchLsFlag != "" {
+		all = nil
+		for _, f := range strings.Split(*benchLsFlag, ",") {
+			l, err := strconv.Atoi(f)
+			if err != nil {
+				panic("-bench.ls: " + err.Error())
+			}
+			all = append(all, l)
+		}
+	}
 	var ls []int
-	for _, l := range []int{2048, 8192, 32768, 131072} {
+	for _, l := range all {
 		if l <= max {
 			ls = append(ls, l)
 		}
@@ -45,6 +57,8 @@ func logGLDebug(b *testing.B, d *Device, when string) {
 		b.Logf("gl debug (%s): %s", when, m)
 	}
 }
+
+var benchLsFlag = flag.String("bench.ls", "", "the SSD and attention benchmarks' lengths on a hardware GPU, comma-separated (default 2048,8192,32768,131072)")
 
 var benchWarm = flag.Duration("bench.warm", 500*time.Millisecond, "how long the benchmarks repeat a call before timing it on a hardware GPU")
 
