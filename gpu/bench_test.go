@@ -63,9 +63,9 @@ var benchLsFlag = flag.String("bench.ls", "", "the SSD and attention benchmarks'
 var benchWarm = flag.Duration("bench.warm", 500*time.Millisecond, "how long the benchmarks repeat a call before timing it on a hardware GPU")
 
 // warmUp runs f once (compiling its programs), then on a hardware GPU
-// again and again for -bench.warm (0.5 s): an idle H100 sits at a 345 MHz
-// SM clock and reaches its 1980 MHz only after 0.1–0.3 s of load, so
-// shorter calls timed without this ran at the low clock (BENCH.md,
+// again and again for -bench.warm (0.5 s): on the H100 the first 0.1–0.25 s
+// of repeated calls ran up to 4× slower (an idle H100 drops to a 345 MHz
+// SM clock), so short calls timed without this were often slow (BENCH.md,
 // "Erratic 32K").
 func warmUp(d *Device, f func() error) error {
 	if err := f(); err != nil {
