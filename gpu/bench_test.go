@@ -7,19 +7,32 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
 // benchLs are the sequence lengths of the SSD and attention benchmarks:
-// the table on a real GPU, one small size on a software renderer.
+// the table on a real GPU (or those of -bench.ls), one small size
+// on a software renderer.
 func benchLs(d *Device, max int) []int {
 	if d.Software() {
 		return []int{256}
 	}
+	all := []int{2048, 8192, 32768, 131072}
+	if *benchLsFlag != "" {
+		all = nil
+		for _, f := range strings.Split(*benchLsFlag, ",") {
+			l, err := strconv.Atoi(f)
+			if err != nil {
+				panic("-bench.ls: " + err.Error())
+			}
+			all = append(all, l)
+		}
+	}
 	var ls []int
-	for _, l := range []int{2048, 8192, 32768, 131072} {
+	for _, l := range all {
 		if l <= max {
 			ls = append(ls, l)
 		}
@@ -27,13 +40,62 @@ func benchLs(d *Device, max int) []int {
 	return ls
 }
 
-// timeMedian runs f once to warm up, then b.N times between glFinish calls,
-// and reports the median in ms and flops/median in TFLOP/s.
-func timeMedian(b *testing.B, d *Device, flops float64, f func() error) {
+// glDebugOn and glDebugDrain turn on the GL driver's debug output and
+// return what it logged since (set by a build with the gl tag; -gl.debug).
+var (
+	glDebugOn    func(*Device)
+	glDebugDrain func(*Device) []string
+	benchGLDebug = flag.Bool("gl.debug", false, "benchmarks log the GL driver's debug messages (buffer placement on NVIDIA)")
+)
+
+// logGLDebug logs the driver's debug messages gathered since the last call.
+func logGLDebug(b *testing.B, d *Device, when string) {
+	if !*benchGLDebug || glDebugDrain == nil {
+		return
+	}
+	for _, m := range glDebugDrain(d) {
+		b.Logf("gl debug (%s): %s", when, m)
+	}
+}
+
+var benchLsFlag = flag.String("bench.ls", "", "the SSD and attention benchmarks' lengths on a hardware GPU, comma-separated (default 2048,8192,32768,131072)")
+
+var benchWarm = flag.Duration("bench.warm", 500*time.Millisecond, "how long the benchmarks repeat a call before timing it on a hardware GPU")
+
+// warmUp runs f once (compiling its programs), then on a hardware GPU
+// again and again for -bench.warm (0.5 s): on the H100 the first 0.1–0.25 s
+// of repeated calls ran up to 4× slower (an idle H100 drops to a 345 MHz
+// SM clock), so short calls timed without this were often slow (BENCH.md,
+// "Erratic 32K").
+func warmUp(d *Device, f func() error) error {
 	if err := f(); err != nil {
-		b.Fatal(err)
+		return err
 	}
 	d.Finish()
+	if d.Software() {
+		return nil
+	}
+	for start := time.Now(); time.Since(start) < *benchWarm; {
+		if err := f(); err != nil {
+			return err
+		}
+		d.Finish()
+	}
+	return nil
+}
+
+// timeMedian warms up (warmUp), then runs f b.N times between glFinish calls,
+// and reports the median in ms and flops/median in TFLOP/s. With -ssd.all
+// it also logs every run's time.
+func timeMedian(b *testing.B, d *Device, flops float64, f func() error) {
+	if *benchGLDebug && glDebugOn != nil {
+		glDebugOn(d)
+	}
+	logGLDebug(b, d, "before")
+	if err := warmUp(d, f); err != nil {
+		b.Fatal(err)
+	}
+	logGLDebug(b, d, "warm-up")
 	times := make([]float64, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -45,10 +107,20 @@ func timeMedian(b *testing.B, d *Device, flops float64, f func() error) {
 		times = append(times, time.Since(start).Seconds())
 	}
 	b.StopTimer()
+	logGLDebug(b, d, "timed")
+	if *benchAll {
+		ms := make([]string, len(times))
+		for i, t := range times {
+			ms[i] = fmt.Sprintf("%.3g", t*1e3)
+		}
+		b.Logf("ms of each run: %s", strings.Join(ms, " "))
+	}
 	med := median(times)
 	b.ReportMetric(med*1e3, "ms/median")
 	b.ReportMetric(flops/med/1e12, "TFLOP/s")
 }
+
+var benchAll = flag.Bool("ssd.all", false, "the SSD benchmarks log the time of every run")
 
 // ssdInputs uploads q, k (ReLU'd), v and decays a = −softplus(x) for
 // B=1, H=16, d=64 at length L.
@@ -74,7 +146,8 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
-	defer func() { ssdRPT = 0 }()
+	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
+	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -83,6 +156,16 @@ func BenchmarkSSD(b *testing.B) {
 		chunks := []int{64}
 		if order == 2 {
 			chunks = []int{128, 256}
+		}
+		if *benchChunk1 != "" && order == 1 {
+			chunks = nil
+			for _, f := range strings.Split(*benchChunk1, ",") {
+				c, err := strconv.Atoi(f)
+				if err != nil {
+					b.Fatalf("-ssd.chunk1: %v", err)
+				}
+				chunks = append(chunks, c)
+			}
 		}
 		for _, chunk := range chunks {
 			for _, rpt := range rpts {
@@ -107,14 +190,18 @@ func BenchmarkSSD(b *testing.B) {
 }
 
 var (
-	benchRPT8   = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
-	benchNarrow = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
-	benchNoPad  = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
-	benchS8KS   = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
-	benchOutBrk = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
-	benchUnroll = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
-	benchNoPref = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
-	benchState8 = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
+	benchRPT8    = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
+	benchChunk1  = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
+	benchNarrow  = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
+	benchNoPad   = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
+	benchS8KS    = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
+	benchOutBrk  = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
+	benchUnroll  = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
+	benchNoPref  = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
+	benchScanU   = flag.Int("ssd.scanu", 16, "chunks' loads in flight a thread of ssdf.comp's SCAN (8 or 16)")
+	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
+	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
+	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
@@ -131,8 +218,10 @@ func BenchmarkSSDAuto(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	defer func() {
+		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
+	}()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -254,7 +343,7 @@ func BenchmarkAttention(b *testing.B) {
 // BenchmarkSSDStages times each dispatch of the fused chunked SSD (with
 // glFinish between them) at B=1, H=16, d=64, softmax norm, and reports the
 // median ms of each stage. With FURIOUS_GL_DUMP=dir it also writes the
-// driver's binaries of the programs used into dir.
+// driver's binaries of the programs used into dir (dumpPrograms).
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
 	ssdStateWide = !*benchNarrow
@@ -266,8 +355,10 @@ func BenchmarkSSDStages(b *testing.B) {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch = !*benchOutBrk, *benchUnroll, !*benchNoPref
-	defer func() { ssdOutNB, ssdUnrollNV, ssdPrefetch = true, false, true }()
+	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	defer func() {
+		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
+	}()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {
@@ -281,31 +372,52 @@ func BenchmarkSSDStages(b *testing.B) {
 					}
 				}()
 				stages := map[string][]float64{}
-				for i := 0; i <= b.N; i++ {
+				if *benchGLDebug && glDebugOn != nil {
+					glDebugOn(d)
+				}
+				defer logGLDebug(b, d, "stages")
+				if err := warmUp(d, func() error { return d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true) }); err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < b.N; i++ {
 					ssdProfile = map[string]float64{}
 					if err := d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true); err != nil {
 						b.Fatal(err)
 					}
-					if i > 0 { // the first call compiles
-						for s, t := range ssdProfile {
-							stages[s] = append(stages[s], t)
-						}
+					for s, t := range ssdProfile {
+						stages[s] = append(stages[s], t)
 					}
 				}
 				ssdProfile = nil
 				for s, ts := range stages {
 					b.ReportMetric(median(ts)*1e3, s+"-ms")
+					if *benchAll {
+						ms := make([]string, len(ts))
+						for i, t := range ts {
+							ms[i] = fmt.Sprintf("%.3g", t*1e3)
+						}
+						b.Logf("%s ms of each run: %s", s, strings.Join(ms, " "))
+					}
 				}
 			})
 		}
 	}
-	if dir := os.Getenv("FURIOUS_GL_DUMP"); dir != "" {
-		for name, bin := range d.ProgramBinaries() {
-			if strings.HasPrefix(name, "ssdf.comp") {
-				fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
-				if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
-					b.Fatal(err)
-				}
+	dumpPrograms(b, d)
+}
+
+// dumpPrograms writes the driver's binaries of the ssdf.comp and
+// matmul.comp programs compiled so far into the folder FURIOUS_GL_DUMP
+// names, if set (NVIDIA's hold the generated assembly as text).
+func dumpPrograms(b *testing.B, d *Device) {
+	dir := os.Getenv("FURIOUS_GL_DUMP")
+	if dir == "" {
+		return
+	}
+	for name, bin := range d.ProgramBinaries() {
+		if strings.HasPrefix(name, "ssdf.comp") || strings.HasPrefix(name, "matmul.comp") {
+			fn := strings.NewReplacer(" ", "", ";", "_", "[", "_", "]", "").Replace(name)
+			if err := os.WriteFile(filepath.Join(dir, fn+".bin"), bin, 0o644); err != nil {
+				b.Fatal(err)
 			}
 		}
 	}

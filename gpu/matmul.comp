@@ -7,6 +7,14 @@
 // optional TRANS_A TRANS_B, VEC4 (16-byte global loads; needs aligned
 // leading dimensions, offsets and contiguous extents), DOUBLE (two shared
 // buffers, next slice loaded into registers while this one is used).
+// Later versions (12 on): REGS names the prefetch registers (where ≤ 4 of
+// each, else the arrays; an array of them may be placed in local memory), EXACT drops the bounds
+// checks of the loads (set by matmul.go when M, N, K are tile multiples),
+// LOCALREG keeps the prefetch registers local to
+// main (a global array may be placed in local memory), WTX lays each warp's
+// 32 threads out as (32/WTX)×WTX thread blocks of the tile (so a warp reads
+// few distinct vec4s of each shared slice), VEC4C writes C as vec4s (needs
+// N, ldc, offC, strideC multiples of 4) with no break or continue.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
 // 4.30 needs a literal local size).
@@ -23,6 +31,9 @@ layout(std430, binding = 0) readonly buffer BufA { float A[]; };
 layout(std430, binding = 1) readonly buffer BufB { float B[]; };
 #endif
 layout(std430, binding = 2) buffer BufC { float C[]; };
+#ifdef VEC4C
+layout(std430, binding = 2) buffer BufC4 { vec4 C4[]; };
+#endif
 
 uniform int M, N, K;                 // C is M×N, the product's inner size is K
 uniform int lda, ldb, ldc;           // leading dimensions, in floats
@@ -42,112 +53,162 @@ shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 #ifdef VEC4
 #define LA (BM * BK / 4 / NT)
 #define LB (BN * BK / 4 / NT)
-vec4 ra[LA];
-vec4 rb[LB];
+#define RTYPE vec4
 #else
 #define LA (BM * BK / NT)
 #define LB (BN * BK / NT)
-float ra[LA];
-float rb[LB];
+#define RTYPE float
+#endif
+#ifndef LOCALREG
+RTYPE ra[LA];
+RTYPE rb[LB];
+#define RPARAMS
+#define RARGS
+#else
+#define RPARAMS , inout RTYPE ra[LA], inout RTYPE rb[LB]
+#define RARGS , ra, rb
+#endif
+
+#ifdef EXACT // M, N, K multiples of BM, BN, BK: no bounds checks in the loads
+#define INB(c) true
+#else
+#define INB(c) (c)
 #endif
 
 void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
 void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
 
-// loadTile reads the slice k0..k0+BK of op(A) rows m0.. and op(B) columns
-// n0.. into registers, zero outside the matrices.
-void loadTile(int baseA, int baseB, int m0, int n0, int k0) {
-	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) {
-		int e = t + i * NT;
+// loadA returns element e (of LA a thread, e = t + i·NT) of the slice
+// k0..k0+BK of op(A) rows m0..; loadB the same of op(B) columns n0..;
+// zero outside the matrices.
+RTYPE loadA(int baseA, int m0, int k0, int e) {
 #ifdef VEC4
 #ifdef TRANS_A  // A is K×M: vec4 along m
-		int m = (e % (BM / 4)) * 4, k = e / (BM / 4);
-		bool in_ = m0 + m < M && k0 + k < K;
-		ra[i] = in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
+	int m = (e % (BM / 4)) * 4, k = e / (BM / 4);
+	bool in_ = INB(m0 + m < M && k0 + k < K);
+	return in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
 #else           // A is M×K: vec4 along k
-		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
-		bool in_ = m0 + m < M && k0 + k < K;
-		ra[i] = in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
+	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	bool in_ = INB(m0 + m < M && k0 + k < K);
+	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
 #endif
 #else
 #ifdef TRANS_A
-		int m = e % BM, k = e / BM;
-		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
+	int m = e % BM, k = e / BM;
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
 #else
-		int k = e % BK, m = e / BK;
-		ra[i] = (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
+	int k = e % BK, m = e / BK;
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
 #endif
 #endif
-	}
-	for (int i = 0; i < LB; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_B  // B is N×K: vec4 along k
-		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
-		bool in_ = n0 + n < N && k0 + k < K;
-		rb[i] = in_ ? B[(baseB + (n0 + n) * ldb + k0 + k) >> 2] : vec4(0.0);
-#else           // B is K×N: vec4 along n
-		int n = (e % (BN / 4)) * 4, k = e / (BN / 4);
-		bool in_ = n0 + n < N && k0 + k < K;
-		rb[i] = in_ ? B[(baseB + (k0 + k) * ldb + n0 + n) >> 2] : vec4(0.0);
-#endif
-#else
-#ifdef TRANS_B
-		int k = e % BK, n = e / BK;
-		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (n0 + n) * ldb + k0 + k] : 0.0;
-#else
-		int n = e % BN, k = e / BN;
-		rb[i] = (n0 + n < N && k0 + k < K) ? B[baseB + (k0 + k) * ldb + n0 + n] : 0.0;
-#endif
-#endif
-	}
 }
 
-// storeTile writes the registers of loadTile into shared buffer buf.
-void storeTile(int buf) {
+RTYPE loadB(int baseB, int n0, int k0, int e) {
+#ifdef VEC4
+#ifdef TRANS_B  // B is N×K: vec4 along k
+	int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+	bool in_ = INB(n0 + n < N && k0 + k < K);
+	return in_ ? B[(baseB + (n0 + n) * ldb + k0 + k) >> 2] : vec4(0.0);
+#else           // B is K×N: vec4 along n
+	int n = (e % (BN / 4)) * 4, k = e / (BN / 4);
+	bool in_ = INB(n0 + n < N && k0 + k < K);
+	return in_ ? B[(baseB + (k0 + k) * ldb + n0 + n) >> 2] : vec4(0.0);
+#endif
+#else
+#ifdef TRANS_B
+	int k = e % BK, n = e / BK;
+	return (n0 + n < N && k0 + k < K) ? B[baseB + (n0 + n) * ldb + k0 + k] : 0.0;
+#else
+	int n = e % BN, k = e / BN;
+	return (n0 + n < N && k0 + k < K) ? B[baseB + (k0 + k) * ldb + n0 + n] : 0.0;
+#endif
+#endif
+}
+
+// storeA and storeB write element e of loadA or loadB into shared buffer buf.
+void storeA(int buf, int e, RTYPE r) {
+#ifdef VEC4
+#ifdef TRANS_A
+	As[buf][e / (BM / 4)][e % (BM / 4)] = r;
+#else
+	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	setA(buf, k, m, r.x); setA(buf, k + 1, m, r.y);
+	setA(buf, k + 2, m, r.z); setA(buf, k + 3, m, r.w);
+#endif
+#else
+#ifdef TRANS_A
+	setA(buf, e / BM, e % BM, r);
+#else
+	setA(buf, e % BK, e / BK, r);
+#endif
+#endif
+}
+
+void storeB(int buf, int e, RTYPE r) {
+#ifdef VEC4
+#ifdef TRANS_B
+	int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
+	setB(buf, k, n, r.x); setB(buf, k + 1, n, r.y);
+	setB(buf, k + 2, n, r.z); setB(buf, k + 3, n, r.w);
+#else
+	Bs[buf][e / (BN / 4)][e % (BN / 4)] = r;
+#endif
+#else
+#ifdef TRANS_B
+	setB(buf, e % BK, e / BK, r);
+#else
+	setB(buf, e / BN, e % BN, r);
+#endif
+#endif
+}
+
+// loadTile reads this thread's elements of the next slices into registers,
+// storeTile writes them into shared buffer buf.
+void loadTile(int baseA, int baseB, int m0, int n0, int k0 RPARAMS) {
 	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_A
-		As[buf][e / (BM / 4)][e % (BM / 4)] = ra[i];
-#else
-		int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
-		setA(buf, k, m, ra[i].x); setA(buf, k + 1, m, ra[i].y);
-		setA(buf, k + 2, m, ra[i].z); setA(buf, k + 3, m, ra[i].w);
-#endif
-#else
-#ifdef TRANS_A
-		setA(buf, e / BM, e % BM, ra[i]);
-#else
-		setA(buf, e % BK, e / BK, ra[i]);
-#endif
-#endif
-	}
-	for (int i = 0; i < LB; i++) {
-		int e = t + i * NT;
-#ifdef VEC4
-#ifdef TRANS_B
-		int k = (e % (BK / 4)) * 4, n = e / (BK / 4);
-		setB(buf, k, n, rb[i].x); setB(buf, k + 1, n, rb[i].y);
-		setB(buf, k + 2, n, rb[i].z); setB(buf, k + 3, n, rb[i].w);
-#else
-		Bs[buf][e / (BN / 4)][e % (BN / 4)] = rb[i];
-#endif
-#else
-#ifdef TRANS_B
-		setB(buf, e % BK, e / BK, rb[i]);
-#else
-		setB(buf, e / BN, e % BN, rb[i]);
-#endif
-#endif
-	}
+	for (int i = 0; i < LA; i++) ra[i] = loadA(baseA, m0, k0, t + i * NT);
+	for (int i = 0; i < LB; i++) rb[i] = loadB(baseB, n0, k0, t + i * NT);
+}
+
+void storeTile(int buf RPARAMS) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int i = 0; i < LA; i++) storeA(buf, t + i * NT, ra[i]);
+	for (int i = 0; i < LB; i++) storeB(buf, t + i * NT, rb[i]);
 }
 
 void main() {
+#ifdef WTX
+	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
+#define WTY (32 / WTX)
+	int lane = int(gl_LocalInvocationIndex) % 32, w = int(gl_LocalInvocationIndex) / 32;
+	int tx = (w % (TX / WTX)) * WTX + lane % WTX;
+	int ty = (w / (TX / WTX)) * WTY + lane / WTX;
+#else
 	int tx = int(gl_LocalInvocationIndex) % TX;
 	int ty = int(gl_LocalInvocationIndex) / TX;
+#endif
+#ifdef LOCALREG
+	RTYPE ra[LA];
+	RTYPE rb[LB];
+#endif
+#if defined(REGS) && LA <= 4 && LB <= 4
+	// up to 4 registers each, named: the conditions are constants
+	RTYPE ra0, ra1, ra2, ra3, rb0, rb1, rb2, rb3;
+	int tl = int(gl_LocalInvocationIndex);
+#define LOADT(k0) { \
+	ra0 = loadA(baseA, m0, k0, tl); if (LA > 1) ra1 = loadA(baseA, m0, k0, tl + NT); \
+	if (LA > 2) ra2 = loadA(baseA, m0, k0, tl + 2 * NT); if (LA > 3) ra3 = loadA(baseA, m0, k0, tl + 3 * NT); \
+	rb0 = loadB(baseB, n0, k0, tl); if (LB > 1) rb1 = loadB(baseB, n0, k0, tl + NT); \
+	if (LB > 2) rb2 = loadB(baseB, n0, k0, tl + 2 * NT); if (LB > 3) rb3 = loadB(baseB, n0, k0, tl + 3 * NT); }
+#define STORET(buf) { \
+	storeA(buf, tl, ra0); if (LA > 1) storeA(buf, tl + NT, ra1); \
+	if (LA > 2) storeA(buf, tl + 2 * NT, ra2); if (LA > 3) storeA(buf, tl + 3 * NT, ra3); \
+	storeB(buf, tl, rb0); if (LB > 1) storeB(buf, tl + NT, rb1); \
+	if (LB > 2) storeB(buf, tl + 2 * NT, rb2); if (LB > 3) storeB(buf, tl + 3 * NT, rb3); }
+#else
+#define LOADT(k0) loadTile(baseA, baseB, m0, n0, k0 RARGS)
+#define STORET(buf) storeTile(buf RARGS)
+#endif
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
 	int z = int(gl_WorkGroupID.z);
@@ -160,13 +221,13 @@ void main() {
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
 
 	int tiles = (K + BK - 1) / BK;
-	loadTile(baseA, baseB, m0, n0, 0);
-	storeTile(0);
+	LOADT(0);
+	STORET(0);
 	barrier();
 	for (int t = 0; t < tiles; t++) {
 #ifdef DOUBLE
 		int cur = t & 1;
-		if (t + 1 < tiles) loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
+		if (t + 1 < tiles) LOADT((t + 1) * BK);
 #else
 		int cur = 0;
 #endif
@@ -180,19 +241,33 @@ void main() {
 			}
 		}
 #ifdef DOUBLE
-		if (t + 1 < tiles) storeTile(cur ^ 1);
+		if (t + 1 < tiles) STORET(cur ^ 1);
 		barrier();
 #else
 		barrier();
 		if (t + 1 < tiles) {
-			loadTile(baseA, baseB, m0, n0, (t + 1) * BK);
-			storeTile(0);
+			LOADT((t + 1) * BK);
+			STORET(0);
 		}
 		barrier();
 #endif
 	}
 
 	int baseC = offC + z * strideC;
+#ifdef VEC4C
+	for (int i = 0; i < TM; i++) {
+		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
+		for (int g = 0; g < TN / 4; g++) {
+			int n = n0 + g * (BN * 4 / TN) + 4 * tx;
+			int idx = (baseC + m * ldc + n) >> 2;
+			vec4 v = alpha * acc[i][g];
+			if (m < M && n < N) {
+				if (beta != 0.0) v += beta * C4[idx];
+				C4[idx] = v;
+			}
+		}
+	}
+#else
 	for (int i = 0; i < TM; i++) {
 		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
 		if (m >= M) continue;
@@ -208,4 +283,5 @@ void main() {
 			}
 		}
 	}
+#endif
 }

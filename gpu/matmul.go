@@ -31,6 +31,11 @@ type sgemmVersion struct {
 	bm, bn, bk, tm, tn int
 	double, vec4       bool
 	unroll             bool // #pragma optionNV(unroll all), for NVIDIA's compiler
+	localReg           bool // prefetch registers local to main (LOCALREG)
+	regs               bool // prefetch registers named, not an array (REGS)
+	exact              bool // no bounds checks in the loads where M, N, K are tile multiples (EXACT)
+	wtx                int  // threads of a warp along a tile row (WTX); 0: rows of TX threads
+	vec4c              bool // C written as vec4s where aligned (VEC4C)
 }
 
 // shared is the shared memory the version needs, in bytes.
@@ -55,12 +60,30 @@ var sgemmVersions = []sgemmVersion{
 	7:  {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
 	8:  {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, unroll: true},
 	9:  {bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, double: true, vec4: true, unroll: true},
-	10: {bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},  // 8×8 per thread, 128 threads: more groups per SM
-	11: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true}, // the same, deeper slices
+	10: {bm: 64, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true},                                                 // 8×8 per thread, 128 threads: more groups per SM
+	11: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true},                                                // the same, deeper slices
+	12: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true},                   // v4 + local prefetch registers, vec4 stores
+	13: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4},           // + warps as 8×4 thread blocks
+	14: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4},          // + 16-deep slices (33,280 B shared)
+	15: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true},                  // v12 with 16-deep slices
+	16: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8},           // warps as 4×8 thread blocks
+	17: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 4},           // v11 with local registers, warps 8×4
+	18: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8},          // v14 with warps 4×8
+	19: {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, localReg: true, vec4c: true, wtx: 8},           // v10 deeper, local registers, warps 4×8
+	20: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8},              // v18 with named prefetch registers
+	21: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 4},              // v14 with named prefetch registers
+	22: {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8},               // v19 with named prefetch registers
+	23: {bm: 128, bn: 64, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 4},               // v17 with named prefetch registers
+	24: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true},  // v16, no bounds checks where tiles fit
+	25: {bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true}, // v20, no bounds checks where tiles fit
+	26: {bm: 64, bn: 128, bk: 16, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 8, exact: true},  // v22, no bounds checks where tiles fit
+	27: {bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, double: true, vec4: true, regs: true, vec4c: true, wtx: 4, exact: true},  // v24 with warps 8×4
 }
 
-// sgemmDefault is the version Gemm uses.
-var sgemmDefault = 4
+// sgemmDefault is the version Gemm uses: 24, the fastest on the H100
+// (26.8 TFLOP/s at 4096², gpu/BENCH.md); its 16,640 bytes of shared
+// memory fit every device with compute shaders (llvmpipe has 32 KiB).
+var sgemmDefault = 24
 
 // MatMul computes C = op(A)·op(B) for packed row-major batches:
 // A (batch, m, k) or (batch, k, m) when transA, B (batch, k, n) or
@@ -154,6 +177,21 @@ func (d *Device) gemm(g Gemm, version int) error {
 	}
 	if v.unroll {
 		defs = append(defs, "UNROLL")
+	}
+	if v.localReg {
+		defs = append(defs, "LOCALREG")
+	}
+	if v.regs {
+		defs = append(defs, "REGS")
+	}
+	if v.exact && vec4 && g.M%v.bm == 0 && g.N%v.bn == 0 && g.K%v.bk == 0 {
+		defs = append(defs, "EXACT")
+	}
+	if v.wtx > 0 {
+		defs = append(defs, fmt.Sprintf("WTX %d", v.wtx))
+	}
+	if v.vec4c && g.N%4 == 0 && g.LDC%4 == 0 && g.OffC%4 == 0 && g.StrideC%4 == 0 {
+		defs = append(defs, "VEC4C")
 	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {

@@ -84,6 +84,9 @@ func TestMatMul(t *testing.T) {
 				testGemm(t, d, r, v, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1, TransA: tr[0], TransB: tr[1]})
 			}
 		}
+		// Whole tiles (EXACT where the version has it), one and two slices deep.
+		testGemm(t, d, r, v, Gemm{M: 128, N: 128, K: 16, Alpha: 1})
+		testGemm(t, d, r, v, Gemm{M: 256, N: 128, K: 32, Alpha: 1, TransA: true})
 		// Batched, with α and β, at sizes whose rows allow 16-byte loads.
 		testGemm(t, d, r, v, Gemm{M: 36, N: 20, K: 12, Batch: 3, Alpha: 0.5, Beta: -2})
 		testGemm(t, d, r, v, Gemm{M: 9, N: 8, K: 5, Batch: 2, Alpha: 1, TransB: true})
@@ -112,7 +115,8 @@ func TestMatMulPublic(t *testing.T) {
 
 // BenchmarkSGEMM times every kernel version at n×n×n (n from -sgemm.n, 4096
 // on a real GPU, 256 on a software renderer) and reports TFLOP/s: the
-// median over runs, each between glFinish calls, after a warm-up.
+// median over runs, each between glFinish calls, after a warm-up. With
+// FURIOUS_GL_DUMP=dir it writes the driver's binaries into dir.
 func BenchmarkSGEMM(b *testing.B) {
 	d := device(b)
 	n := *sgemmN
@@ -135,10 +139,9 @@ func BenchmarkSGEMM(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("v%d/n=%d", v, n), func(b *testing.B) {
 			g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C}
-			if err := d.gemm(g, v); err != nil { // warm-up, compiles
+			if err := warmUp(d, func() error { return d.gemm(g, v) }); err != nil {
 				b.Fatal(err)
 			}
-			d.Finish()
 			var times []float64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -156,6 +159,7 @@ func BenchmarkSGEMM(b *testing.B) {
 			b.ReportMetric(med*1e3, "ms/median")
 		})
 	}
+	dumpPrograms(b, d)
 }
 
 func median(x []float64) float64 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +50,7 @@ func refSSD(q, k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm 
 func TestSSD(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(19, 20))
-	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}} {
+	for _, s := range [][5]int{{1, 1, 1, 1, 1}, {2, 7, 3, 2, 3}, {1, 40, 8, 5, 16}, {3, 100, 16, 16, 64}, {1, 130, 64, 64, 64}, {1, 65, 8, 4, 1000}, {2, 256, 16, 8, 128}} {
 		bh, L, dk, dv, chunk := s[0], s[1], s[2], s[3], s[4]
 		q, k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
 		a := randFloats(r, bh*L)
@@ -82,6 +83,19 @@ func TestSSD(t *testing.T) {
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
+		}
+	}
+	// The last shape's chunks are whole: ssdf.comp ran without its bounds
+	// checks along the sequence (FULL) there.
+	if _, ok := d.ssdFusedConfig(16, 8, true); ok {
+		full := false
+		d.mu.Lock()
+		for key := range d.programs {
+			full = full || strings.HasPrefix(key, "ssdf.comp[") && strings.Contains(key, ";FULL")
+		}
+		d.mu.Unlock()
+		if !full {
+			t.Error("no shape ran ssdf.comp with FULL")
 		}
 	}
 }
@@ -123,7 +137,8 @@ func TestSSDHeadBatches(t *testing.T) {
 // per thread) and the four-stage shader on one shape with several row
 // tiles per chunk and a partial last chunk, and the STATE stage at order 2
 // with 8×8 (40 or 128 features a group) and 4×4 outputs a
-// thread, OUT's old output loop and no prefetching, against the float64 oracle.
+// thread, OUT's old output loop, no prefetching and scalar q, k, y access
+// (novecio), against the float64 oracle.
 func TestSSDVariants(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(31, 32))
@@ -142,10 +157,14 @@ func TestSSDVariants(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch = 0, false, 0, true, true }()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch = 0, false, 0, true, true
+	defer func() {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
+	}()
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
 		switch variant {
+		case "novecio":
+			ssdVecIO = false
 		case "noprefetch":
 			ssdPrefetch = false
 		case "outbreak":
@@ -183,7 +202,7 @@ func TestSSDForm(t *testing.T) {
 		L, order int
 		want     string
 	}{{64, 1, "quadratic"}, {2048, 1, "chunked"}, {131072, 1, "chunked"},
-		{1024, 2, "quadratic"}, {2048, 2, "quadratic"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
+		{1024, 2, "quadratic"}, {2048, 2, "chunked"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
 		if got, _ := SSDForm(c.L, 64, 64, c.order); got != c.want {
 			t.Errorf("SSDForm(L=%d, order %d) = %s, want %s", c.L, c.order, got, c.want)
 		}
@@ -215,6 +234,42 @@ func TestSSDForm(t *testing.T) {
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
+		}
+	}
+}
+
+// TestSSDScanUnroll runs the fused shader on 38 chunks (two unrolled
+// rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
+// 6), orders 1 and 2 with the norm, against the float64 oracle.
+func TestSSDScanUnroll(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	const bh, L, dk, dv, chunk = 2, 300, 4, 4, 8
+	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
+	for i := range q {
+		q[i] = float32(math.Abs(float64(q[i])))
+		k[i] = float32(math.Abs(float64(k[i])))
+	}
+	for i := range a { // slow decays: early chunks still count at the end
+		a[i] = -0.05 * float32(math.Log1p(math.Exp(float64(a[i]))))
+	}
+	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+	defer func() {
+		for _, b := range []*Buffer{Q, K, V, A} {
+			b.Release()
+		}
+	}()
+	defer func() { ssdScanUnroll = 16 }()
+	for _, u := range []int{8, 16} {
+		ssdScanUnroll = u
+		for _, order := range []int{1, 2} {
+			Y := poisoned(t, d, bh*L*dv)
+			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
+				t.Fatal(err)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
+			compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d", order, u), download(t, Y), want, mag, 1e-4)
+			Y.Release()
 		}
 	}
 }

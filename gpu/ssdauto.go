@@ -2,13 +2,14 @@ package gpu
 
 // Measured throughput of the two SSD forms on an NVIDIA H100 (gpu/BENCH.md,
 // 2026-11-23, B=1, H=16, d=64, softmax norm), in TFLOP/s as counted by
-// SSDFlops: the quadratic form (attention.comp) 3.2–4.7, the fused chunked
-// form (ssdf.comp) about 3 at order 1 and 5.5 at order 2. SSDForm compares
-// the two forms' FLOPs at these rates.
+// SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
+// form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L)
+// and 12.8–13.2 at order 2. SSDForm compares the two forms' FLOPs at
+// these rates.
 const (
 	rateQuadratic = 4.0
-	rateChunked1  = 3.0
-	rateChunked2  = 5.5
+	rateChunked1  = 6.0
+	rateChunked2  = 13.0
 )
 
 // SSDChunk is the chunk length the automatic choice uses: 64 positions at
@@ -41,8 +42,8 @@ func SSDFlops(form string, L, dk, dv, chunk, order int) float64 {
 // SSDForm chooses between the quadratic and the chunked form of SSD for a
 // shape: the one with the smaller time estimated as FLOPs over the form's
 // measured rate. It returns "quadratic" or "chunked" and the chunk length
-// the chunked form uses. On the H100 the crossover falls near L = 2.5K at
-// order 2 (quadratic below) and near L = 200 at order 1.
+// the chunked form uses. On the H100 the crossover falls near L = 1.4K at
+// order 2 (quadratic below) and near L = 260 at order 1.
 func SSDForm(L, dk, dv, order int) (form string, chunk int) {
 	chunk = SSDChunk(order)
 	rc := rateChunked1

@@ -39,6 +39,18 @@
 #define RQ (RT / 4)     // vec4s per row tile
 #define RV (RPT / 4)    // vec4s of rows per thread
 #define SQRT2 1.4142135623730951
+// Shared tiles are vec4 arrays: a store of one float at a computed
+// component (X[i][e >> 2][e & 3] = f) compiles to a four-way branch on
+// NVIDIA, so VV (values), VLOAD (q, k, as 4×4 blocks transposed in
+// registers) and VPH (order-2 features) stage whole vec4s instead.
+// FULL (set where L is a multiple of CH and CH of RT): every row and key
+// index of a chunk is inside the sequence, so STATE's and OUT's loads and
+// masks drop those bounds checks.
+#ifdef FULL
+#define INB(c) true
+#else
+#define INB(c) (c)
+#endif
 
 #ifdef SCAN
 layout(local_size_x = 256) in;
@@ -55,6 +67,16 @@ layout(std430, binding = 4) buffer BufT { float T[]; };
 layout(std430, binding = 4) buffer BufT { vec4 T4[]; };
 #endif
 layout(std430, binding = 5) writeonly buffer BufY { float y[]; };
+#ifdef VLOAD // DK % 4 == 0: OUT reads the q and k tiles as vec4s
+layout(std430, binding = 0) readonly buffer BufQ4 { vec4 q4[]; };
+layout(std430, binding = 1) readonly buffer BufK4 { vec4 k4[]; };
+#endif
+#ifdef VV // DV % 4 == 0: STATE and OUT stage v as whole vec4s
+layout(std430, binding = 2) readonly buffer BufV4 { vec4 v4[]; };
+#endif
+#ifdef VSTORE // DV % 4 == 0: OUT writes y as vec4s
+layout(std430, binding = 5) writeonly buffer BufY4 { vec4 y4[]; };
+#endif
 uniform int BH, H0, L, nch, G; // BH heads from H0 in this dispatch; G = BH·nch groups
 uniform float scale;
 
@@ -89,9 +111,29 @@ shared float pc[RT];
 // features and products are computed (PREF at order 2).
 #define NVL ((KS * DVP + NT - 1) / NT)
 #define NKL ((KS * DK + NT - 1) / NT)
-float vr[NVL], kr[NKL];
+#define NVL4 ((KS * TC + NT - 1) / NT)
+#ifdef VV
+vec4 vr[NVL4];
+#else
+float vr[NVL];
+#endif
+float kr[NKL];
 void loadSlice(int h, int s0, int j1, float last) {
 	int t = int(gl_LocalInvocationIndex);
+#ifdef VV
+	for (int u = 0; u < NVL4; u++) {
+		int x = t + u * NT, e4 = x % TC, j = s0 + x / TC;
+		vec4 val = vec4(0.0);
+		if (x < KS * TC && j < j1) {
+			float w = exp(last - cs[h * L + j]);
+			if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+			else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
+#endif
+		}
+		vr[u] = val;
+	}
+#else
 	for (int u = 0; u < NVL; u++) {
 		int x = t + u * NT, jj = x / DVP, e = x % DVP, j = s0 + jj;
 		float val = 0.0;
@@ -104,6 +146,7 @@ void loadSlice(int h, int s0, int j1, float last) {
 		}
 		vr[u] = val;
 	}
+#endif
 	for (int u = 0; u < NKL; u++) {
 		int x = t + u * NT, j = s0 + x / DK;
 		kr[u] = x < KS * DK && j < j1 ? k[(h * L + j) * DK + x % DK] : 0.0;
@@ -132,21 +175,41 @@ void main() {
 #endif
 	for (int s0 = j0; s0 < j1; s0 += KS) {
 #if defined(PREF) && defined(ORDER2)
+#ifdef VV
+		for (int u = 0; u < NVL4; u++) {
+			int x = t + u * NT;
+			if (x < KS * TC) Vs[x / TC][x % TC] = vr[u];
+		}
+#else
 		for (int u = 0; u < NVL; u++) {
 			int x = t + u * NT, e = x % DVP;
 			if (x < KS * DVP) Vs[x / DVP][e >> 2][e & 3] = vr[u];
 		}
+#endif
 		for (int u = 0; u < NKL; u++) {
 			int x = t + u * NT;
 			if (x < KS * DK) Kr[x / DK][x % DK] = kr[u];
 		}
 		barrier();
 		if (s0 + KS < j1) loadSlice(h, s0 + KS, j1, last);
+#elif defined(VV)
+		for (int x = t; x < KS * TC; x += NT) {
+			int jj = x / TC, e4 = x % TC, j = s0 + jj;
+			vec4 val = vec4(0.0);
+			if (INB(j < j1)) {
+				float w = exp(last - cs[h * L + j]);
+				if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+				else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
+#endif
+			}
+			Vs[jj][e4] = val;
+		}
 #else
 		for (int x = t; x < KS * DVP; x += NT) {
 			int jj = x / DVP, e = x % DVP, j = s0 + jj;
 			float val = 0.0;
-			if (j < j1) {
+			if (INB(j < j1)) {
 				float w = exp(last - cs[h * L + j]);
 				if (e < DV) val = w * v[(h * L + j) * DV + e];
 #ifdef NORM
@@ -164,15 +227,30 @@ void main() {
 		}
 		barrier();
 #endif
+#ifdef VPH
+		for (int x = t; x < KS * RQ; x += NT) {
+			int jj = x / RQ, p4 = 4 * (x % RQ);
+			ivec2 a0 = pr[p4], a1 = pr[p4 + 1], a2 = pr[p4 + 2], a3 = pr[p4 + 3];
+			vec4 ph = vec4(pc[p4] * Kr[jj][a0.x] * Kr[jj][a0.y], pc[p4 + 1] * Kr[jj][a1.x] * Kr[jj][a1.y],
+				pc[p4 + 2] * Kr[jj][a2.x] * Kr[jj][a2.y], pc[p4 + 3] * Kr[jj][a3.x] * Kr[jj][a3.y]);
+			Ph[jj][p4 >> 2] = mix(vec4(0.0), ph, lessThan(ivec4(p0 + p4) + ivec4(0, 1, 2, 3), ivec4(F)));
+		}
+#else
 		for (int x = t; x < KS * RT; x += NT) {
 			int jj = x / RT, pp = x % RT;
 			ivec2 ab = pr[pp];
 			Ph[jj][pp >> 2][pp & 3] = p0 + pp < F ? pc[pp] * Kr[jj][ab.x] * Kr[jj][ab.y] : 0.0;
 		}
+#endif
+#elif defined(VLOAD) // order 1, F = DK a multiple of 4: whole vec4s of k
+		for (int x = t; x < KS * RQ; x += NT) {
+			int jj = x / RQ, p4 = x % RQ, j = s0 + jj, p = p0 + 4 * p4;
+			Ph[jj][p4] = (INB(j < j1) && p < F) ? k4[(h * L + j) * (DK / 4) + p / 4] : vec4(0.0);
+		}
 #else
 		for (int x = t; x < KS * RT; x += NT) {
 			int jj = x / RT, pp = x % RT, j = s0 + jj, p = p0 + pp;
-			Ph[jj][pp >> 2][pp & 3] = (j < j1 && p < F) ? k[(h * L + j) * DK + p] : 0.0;
+			Ph[jj][pp >> 2][pp & 3] = (INB(j < j1) && p < F) ? k[(h * L + j) * DK + p] : 0.0;
 		}
 #endif
 		barrier();
@@ -277,13 +355,14 @@ void main() {
 	int o = hl * nch * per + idx;
 	float s = 0.0;
 	int c = 0;
-	for (; c + 8 <= nch; c += 8) {
-		float tv[8], dc[8];
-		for (int u = 0; u < 8; u++) {
+	// SCANU (8 or 16) chunks' loads in flight a thread
+	for (; c + SCANU <= nch; c += SCANU) {
+		float tv[SCANU], dc[SCANU];
+		for (int u = 0; u < SCANU; u++) {
 			tv[u] = T[o + (c + u) * per];
 			dc[u] = exp(cs[h * L + min((c + u) * CH + CH, L) - 1]);
 		}
-		for (int u = 0; u < 8; u++) {
+		for (int u = 0; u < SCANU; u++) {
 			T[o + (c + u) * per] = s;
 			s = dc[u] * s + tv[u];
 		}
@@ -319,10 +398,26 @@ void main() {
 	int iend = min(i0 + RT, cend);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
 	// rows fastest: the transposing stores of a warp hit 32 banks
+#ifdef VLOAD
+	// 4 rows × 4 features a thread, 16-byte loads (a scalar load of one
+	// feature per row is 32 sectors a warp), transposed in registers
+	for (int x = t; x < RQ * DK / 4; x += NT) {
+		int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
+		vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
+		vec4 q1 = INB(i + 1 < iend) ? q4[o + DK / 4] : vec4(0.0);
+		vec4 q2 = INB(i + 2 < iend) ? q4[o + DK / 2] : vec4(0.0);
+		vec4 q3 = INB(i + 3 < iend) ? q4[o + 3 * DK / 4] : vec4(0.0);
+		QT[a][r4] = vec4(q0.x, q1.x, q2.x, q3.x);
+		QT[a + 1][r4] = vec4(q0.y, q1.y, q2.y, q3.y);
+		QT[a + 2][r4] = vec4(q0.z, q1.z, q2.z, q3.z);
+		QT[a + 3][r4] = vec4(q0.w, q1.w, q2.w, q3.w);
+	}
+#else
 	for (int x = t; x < RT * DK; x += NT) {
 		int ii = x % RT, a = x / RT, i = i0 + ii;
-		QT[a][ii >> 2][ii & 3] = i < iend ? q[(h * L + i) * DK + a] : 0.0;
+		QT[a][ii >> 2][ii & 3] = INB(i < iend) ? q[(h * L + i) * DK + a] : 0.0;
 	}
+#endif
 	barrier();
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
@@ -351,10 +446,17 @@ void main() {
 			bool ok = f0 + ff < F;
 			int qa = min(pa, DK - 1), qb = min(pb, DK - 1);
 			float coef = pa == pb ? 1.0 : SQRT2;
+#ifdef VPH
+			for (int x = t; x < KS * RQ; x += NT) {
+				int i4 = x / KS;
+				Ph[ff][i4] = ok ? coef * QT[qa][i4] * QT[qb][i4] : vec4(0.0);
+			}
+#else
 			for (int x = t; x < KS * RT; x += NT) {
 				int ii = x / KS;
 				Ph[ff][ii >> 2][ii & 3] = ok ? coef * QT[qa][ii >> 2][ii & 3] * QT[qb][ii >> 2][ii & 3] : 0.0;
 			}
+#endif
 			pb += KS; // advance this thread's pair by KS features
 			while (pb >= DK && pa < DK) {
 				pa++;
@@ -380,7 +482,7 @@ void main() {
 		}
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + ti * RPT + r;
-			float m = i < iend ? exp(cs[h * L + i]) : 0.0;
+			float m = INB(i < iend) ? exp(cs[h * L + i]) : 0.0;
 #ifndef ORDER2
 			m *= scale;
 #endif
@@ -394,10 +496,24 @@ void main() {
 	for (int r = 0; r < RPT; r++) ci[r] = cs[h * L + min(i0 + si * RPT + r, L - 1)];
 	for (int kt = 0; kt <= rt; kt++) {
 		int jb = c0 + kt * RT, jend = min(jb + RT, cend);
+#ifdef VLOAD
+		for (int x = t; x < RQ * DK / 4; x += NT) {
+			int r4 = x % RQ, a = 4 * (x / RQ), j = jb + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
+			vec4 k0 = INB(j < jend) ? k4[o] : vec4(0.0);
+			vec4 k1 = INB(j + 1 < jend) ? k4[o + DK / 4] : vec4(0.0);
+			vec4 k2 = INB(j + 2 < jend) ? k4[o + DK / 2] : vec4(0.0);
+			vec4 k3 = INB(j + 3 < jend) ? k4[o + 3 * DK / 4] : vec4(0.0);
+			KP[a][r4] = vec4(k0.x, k1.x, k2.x, k3.x);
+			KP[a + 1][r4] = vec4(k0.y, k1.y, k2.y, k3.y);
+			KP[a + 2][r4] = vec4(k0.z, k1.z, k2.z, k3.z);
+			KP[a + 3][r4] = vec4(k0.w, k1.w, k2.w, k3.w);
+		}
+#else
 		for (int x = t; x < RT * DK; x += NT) {
 			int jj = x % RT, a = x / RT, j = jb + jj;
-			KP[a][jj >> 2][jj & 3] = j < jend ? k[(h * L + j) * DK + a] : 0.0;
+			KP[a][jj >> 2][jj & 3] = INB(j < jend) ? k[(h * L + j) * DK + a] : 0.0;
 		}
+#endif
 		barrier();
 		vec4 sc[RPT];
 		if (sthr) {
@@ -419,7 +535,7 @@ void main() {
 #ifdef ORDER2
 					s *= s;
 #endif
-					sc[r][u] = (j <= i && j < jend && i < iend) ? s * exp(ci[r] - cj[u]) : 0.0;
+					sc[r][u] = (j <= i && INB(j < jend && i < iend)) ? s * exp(ci[r] - cj[u]) : 0.0;
 				}
 			}
 		}
@@ -433,10 +549,23 @@ void main() {
 		}
 		barrier();
 		for (int s0 = 0; s0 < jend - jb; s0 += KS) {
+#ifdef VV
+			for (int x = t; x < KS * TC; x += NT) {
+				int jj = x / TC, e4 = x % TC, j = jb + s0 + jj;
+				vec4 val = vec4(0.0);
+				if (INB(j < jend)) {
+					if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+					else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
+#endif
+				}
+				Ss[jj][e4] = val;
+			}
+#else
 			for (int x = t; x < KS * DVP; x += NT) {
 				int jj = x / DVP, e = x % DVP, j = jb + s0 + jj;
 				float val = 0.0;
-				if (j < jend) {
+				if (INB(j < jend)) {
 					if (e < DV) val = v[(h * L + j) * DV + e];
 #ifdef NORM
 					else if (e == DV) val = 1.0;
@@ -444,6 +573,7 @@ void main() {
 				}
 				Ss[jj][e >> 2][e & 3] = val;
 			}
+#endif
 			barrier();
 			// keys past this thread's last row carry zero weight: skip them
 			for (int jj = 0; jj < (jb + s0 <= i0 + ti * RPT + RPT - 1 ? KS : 0); jj++) {
@@ -467,17 +597,21 @@ void main() {
 	// no break or continue here: acc keeps constant indices once unrolled
 	for (int r = 0; r < RPT; r++) {
 		int i = i0 + ti * RPT + r;
-		bool ok = i < iend;
+		bool ok = INB(i < iend);
 #ifdef NORM
 		float dd = den[ti * RPT + r];
 		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
 #else
 		vec4 o = acc[r];
 #endif
+#ifdef VSTORE
+		if (ok && 4 * tj < DV) y4[(h * L + i) * (DV / 4) + tj] = o;
+#else
 		if (ok && 4 * tj < DV) y[(h * L + i) * DV + 4 * tj] = o.x;
 		if (ok && 4 * tj + 1 < DV) y[(h * L + i) * DV + 4 * tj + 1] = o.y;
 		if (ok && 4 * tj + 2 < DV) y[(h * L + i) * DV + 4 * tj + 2] = o.z;
 		if (ok && 4 * tj + 3 < DV) y[(h * L + i) * DV + 4 * tj + 3] = o.w;
+#endif
 	}
 #else
 	for (int r = 0; r < RPT; r++) {

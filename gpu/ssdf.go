@@ -82,6 +82,21 @@ var ssdUnrollNV bool
 // over acc (benchmarks compare it off).
 var ssdOutNB = true
 
+// ssdVecIO moves whole vec4s in ssdf.comp: q and k tiles where dk is a
+// multiple of 4 (VLOAD), v where dv is (VV), the order-2 features (VPH),
+// and writes y as vec4s where dv is a multiple of 4 and OUTNB is on
+// (VSTORE) (benchmarks and tests compare it off).
+var ssdVecIO = true
+
+// ssdFull drops ssdf.comp's bounds checks along the sequence where L is a
+// multiple of the chunk and the chunk of the row tile (FULL; benchmarks
+// and tests compare it off).
+var ssdFull = true
+
+// ssdScanUnroll is how many chunks' loads each thread of SCAN has in
+// flight (8 or 16; benchmarks compare).
+var ssdScanUnroll = 16
+
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
 
@@ -187,6 +202,22 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		if ssdOutNB {
 			defs = append(defs, "OUTNB")
+			if ssdVecIO && dv%4 == 0 {
+				defs = append(defs, "VSTORE")
+			}
+		}
+		if ssdVecIO && dk%4 == 0 {
+			defs = append(defs, "VLOAD")
+		}
+		if ssdVecIO && dv%4 == 0 {
+			defs = append(defs, "VV")
+		}
+		if ssdVecIO {
+			defs = append(defs, "VPH")
+		}
+		defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
+		if ssdFull && L%chunk == 0 && chunk%c.rt == 0 && chunk%(c.rt/c.rpt) == 0 {
+			defs = append(defs, "FULL")
 		}
 		return defs
 	}
