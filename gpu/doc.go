@@ -80,7 +80,7 @@
 //
 // SSDAuto runs the form SSDForm chooses for the shape: the quadratic form for
 // short sequences, the chunked one for long (on the H100 the order-2 crossover
-// lies between L = 2K and 8K; BENCH.md). The chunked form keeps its decays and
+// lies between L = 1K and 2K; BENCH.md). The chunked form keeps its decays and
 // chunk states in scratch buffers between calls (FreeScratch releases them).
 //
 // Buffers are immutable storage (glBufferStorage with only

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/furious-lab/furious/gpu"
 	"github.com/furious-lab/furious/ssd"
@@ -61,6 +62,11 @@ func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) (string, er
 	return bc.form, dev.Quadratic(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
 }
 
+// gpuWarm is how long each row keeps a hardware GPU busy before it is timed:
+// an idle H100 lowers its clock, and the first 0.1–0.25 s of calls ran up to
+// 4× slower (gpu/BENCH.md, "Erratic 32K").
+const gpuWarm = 500 * time.Millisecond
+
 // benchGPU times the GPU shaders with glFinish around each call, and checks
 // each against the float64 oracle at checkL.
 func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
@@ -85,6 +91,12 @@ func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 			}
 			var runErr error
 			form := bc.form
+			if !dev.Software() {
+				for start := time.Now(); time.Since(start) < gpuWarm && runErr == nil; {
+					_, runErr = runGPU(dev, bc, in, c.chunk)
+					dev.Finish()
+				}
+			}
 			ms := medianMS(c.reps, func() {
 				f, e := runGPU(dev, bc, in, c.chunk)
 				if e != nil && runErr == nil {
