@@ -30,6 +30,7 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 		p[i] = a
 		shape[i] = t.shape[a]
 	}
+	hostFallback(op, nil, t)
 	y := like(op, t, shape)
 	if t.dtype == Float64 {
 		permuteInto(y.f64, t.f64, t.shape, p)
@@ -203,6 +204,7 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 	}
 	shape := t.Shape()
 	shape[ax] = to - from
+	hostFallback(op, nil, t)
 	y := like(op, t, shape)
 	outer, _, inner := split(t.shape, ax)
 	m := (to - from) * inner
@@ -236,6 +238,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		total += t.shape[ax]
 	}
 	shape[ax] = total
+	hostFallback(op, nil, ts...)
 	y := like(op, first, shape)
 	outer, _, inner := split(shape, ax)
 	row := total * inner
@@ -261,6 +264,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 func Cumsum(x *Tensor, axis int) *Tensor {
 	const op = "tensor.Cumsum"
 	ax := axisOf(op, axis, x.shape)
+	hostFallback(op, nil, x)
 	y := like(op, x, x.shape)
 	outer, n, inner := split(x.shape, ax)
 	if x.dtype == Float64 {

@@ -55,6 +55,7 @@ func MinAll(x *Tensor) float64 { return reduceAll("tensor.MinAll", redMin, x) }
 // Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
 // scaled internally so that it neither overflows nor underflows.
 func Norm(x *Tensor) float64 {
+	hostFallback("tensor.Norm", nil, x)
 	scale := 0.0
 	for i := 0; i < x.Len(); i++ {
 		if a := math.Abs(x.flat(i)); a > scale || a != a {
@@ -75,6 +76,7 @@ func Norm(x *Tensor) float64 {
 // reduceAll reduces every element, returning the float64 accumulator
 // unrounded even for float32 data.
 func reduceAll(name string, op reduceOp, x *Tensor) float64 {
+	hostFallback(name, nil, x)
 	n := x.Len()
 	if n == 0 && (op == redMax || op == redMin) {
 		panic(&Error{Op: name, Arg: "x", Got: x.Shape(), Msg: "(cannot take max or min of an empty tensor)", Kind: ErrShape})
@@ -89,6 +91,7 @@ func reduceAll(name string, op reduceOp, x *Tensor) float64 {
 }
 
 func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor {
+	hostFallback(name, nil, x)
 	ax := axisOf(name, axis, x.shape)
 	outer, n, inner := split(x.shape, ax)
 	if n == 0 && (op == redMax || op == redMin) {
