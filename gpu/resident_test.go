@@ -1,0 +1,386 @@
+package gpu
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/furious-lab/furious/backend"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// residentSetup opens the device (skipping without an EGL context), lets
+// a software renderer count as available, keeps the active device on the
+// CPU (so that host operations are today's) and captures tensor's notices.
+func residentSetup(t *testing.T) (*Device, *bytes.Buffer) {
+	t.Helper()
+	d := device(t)
+	t.Setenv("FURIOUS_GPU_SOFTWARE", "1")
+	if err := tensor.SetDevice("cpu"); err != nil {
+		t.Fatal(err)
+	}
+	var notices bytes.Buffer
+	old := tensor.SetNoticeWriter(&notices)
+	t.Cleanup(func() { tensor.SetNoticeWriter(old) })
+	return d, &notices
+}
+
+func downloads() int64 { _, d := tensor.Transfers(); return d }
+func uploads() int64   { u, _ := tensor.Transfers(); return u }
+
+// TestResidentRoundTrip checks that To("gpu") then To("cpu") gives back
+// exactly the same float32s (bits) for odd sizes, one element and a rank-0
+// tensor, with one upload and one download, and that Device reports GPU.
+func TestResidentRoundTrip(t *testing.T) {
+	residentSetup(t)
+	for _, shape := range [][]int{{1}, {}, {3, 37, 19}, {1, 1, 1, 1}, {1000003}} {
+		x := tensor.Randn(11, shape...)
+		x.Float32s()[0] = float32(math.Inf(-1)) // non-finite values pass through too
+		if x.Len() > 1 {
+			x.Float32s()[1] = float32(math.SmallestNonzeroFloat32)
+		}
+		u0, d0 := uploads(), downloads()
+		r := x.To("gpu")
+		if r.Device() != backend.GPU || x.Device() != backend.CPU {
+			t.Fatalf("%v: devices %v, %v after To(\"gpu\")", shape, r.Device(), x.Device())
+		}
+		if !equalShapes(r.Shape(), x.Shape()) || r.Len() != x.Len() {
+			t.Fatalf("%v: resident shape %v, len %d", shape, r.Shape(), r.Len())
+		}
+		h := r.To("cpu")
+		if h.Device() != backend.CPU {
+			t.Fatalf("%v: To(\"cpu\") is on %v", shape, h.Device())
+		}
+		if u, dl := uploads()-u0, downloads()-d0; u != 1 || dl != 1 {
+			t.Fatalf("%v: %d uploads and %d downloads for a round trip, want 1 and 1", shape, u, dl)
+		}
+		for i, v := range h.Float32s() {
+			if math.Float32bits(v) != math.Float32bits(x.Float32s()[i]) {
+				t.Fatalf("%v: element %d came back as %v, want %v", shape, i, v, x.Float32s()[i])
+			}
+		}
+		r.Release()
+	}
+}
+
+func equalShapes(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestResidentLazyChain checks that three device operations in a row read
+// nothing back, that the first host access reads once, that later ones read
+// nothing, and that the value is right.
+func TestResidentLazyChain(t *testing.T) {
+	residentSetup(t)
+	x := tensor.Randn(3, 5, 129)
+	r := x.To("gpu")
+	d0 := downloads()
+	y := tensor.Exp(tensor.Scale(tensor.Add(r, r), 0.25)) // exp((x + x)/4)
+	if y.Device() != backend.GPU {
+		t.Fatalf("result of a device chain is on %v", y.Device())
+	}
+	if n := downloads() - d0; n != 0 {
+		t.Fatalf("a chain of 3 device operations made %d downloads, want 0", n)
+	}
+	_ = y.String() // first host access
+	if n := downloads() - d0; n != 1 {
+		t.Fatalf("String made %d downloads, want 1", n)
+	}
+	_, _, _ = y.At(4, 128), y.Data(), y.Float32s()
+	if n := downloads() - d0; n != 1 {
+		t.Fatalf("later host reads made %d more downloads, want 0", n-1)
+	}
+	want := tensor.Exp(tensor.Scale(tensor.Add(x, x), 0.25))
+	// exp of |z| ≲ 3 in float32 on the GPU: GLSL's exp is within 3 ulp
+	// (llvmpipe, NVIDIA); 1e-6 relative is 8 ulp.
+	if d := tensor.MaxRelDiff(y, want); d > 1e-6 {
+		t.Fatalf("exp((x+x)/4) on the device differs by %g relative", d)
+	}
+	if y.Device() != backend.GPU {
+		t.Fatalf("a host read moved the tensor: %v", y.Device())
+	}
+}
+
+// matmulBound is the float32 error bound of a product computed in another
+// summation order: |Δc_ij| ≤ 2k·u·(|A||B|)_ij, u = 2⁻²⁴ (Higham's γ_k for
+// each of the two orders).
+func matmulBound(a, b *tensor.Tensor, transA, transB bool) *tensor.Tensor {
+	aa, bb := tensor.Abs(a.As(tensor.Float64)), tensor.Abs(b.As(tensor.Float64))
+	k := a.Dim(-1)
+	if transA {
+		k = a.Dim(-2)
+	}
+	return tensor.Scale(tensor.MatMulT(aa, bb, transA, transB), 2*float64(k)*math.Pow(2, -24))
+}
+
+// TestResidentMatMul compares device products with the CPU's float64
+// product within matmulBound, for packed and shared batches, transposes,
+// sizes that are not multiples of any tile, 1×1 and a host operand.
+func TestResidentMatMul(t *testing.T) {
+	residentSetup(t)
+	cases := []struct {
+		a, b           []int
+		transA, transB bool
+	}{
+		{[]int{1, 1}, []int{1, 1}, false, false},
+		{[]int{37, 19}, []int{19, 23}, false, false},
+		{[]int{3, 37, 19}, []int{3, 19, 23}, false, false},
+		{[]int{3, 37, 19}, []int{19, 23}, false, false},    // b shared
+		{[]int{19, 37}, []int{2, 4, 19, 5}, true, false},   // a shared, transposed
+		{[]int{2, 3, 65, 17}, []int{2, 3, 33, 17}, false, true},
+		{[]int{2, 17, 65}, []int{2, 33, 17}, true, true},
+		{[]int{4, 1, 129}, []int{4, 129, 1}, false, false}, // L = 1 rows, a dot product
+	}
+	for i, c := range cases {
+		a, b := tensor.Randn(uint64(10+i), c.a...), tensor.Randn(uint64(50+i), c.b...)
+		want := tensor.MatMulT(a.As(tensor.Float64), b.As(tensor.Float64), c.transA, c.transB)
+		bound := matmulBound(a, b, c.transA, c.transB)
+		for _, mode := range []string{"both", "a", "b"} {
+			ra, rb := a.To("gpu"), b.To("gpu")
+			switch mode {
+			case "a":
+				rb = b
+			case "b":
+				ra = a
+			}
+			u0 := uploads()
+			y := tensor.MatMulT(ra, rb, c.transA, c.transB)
+			if y.Device() != backend.GPU {
+				t.Fatalf("case %d (%s resident): result on %v", i, mode, y.Device())
+			}
+			if mode != "both" && uploads()-u0 != 1 {
+				t.Fatalf("case %d (%s resident): %d uploads, want 1 (the host operand)", i, mode, uploads()-u0)
+			}
+			checkWithin(t, "MatMul", y, want, bound)
+		}
+	}
+}
+
+// checkWithin fails when some |got − want| exceeds bound (elementwise).
+func checkWithin(t *testing.T, what string, got, want, bound *tensor.Tensor) {
+	t.Helper()
+	g, w, b := got.Data(), want.Data(), bound.Data()
+	worst := 0.0
+	for i := range g {
+		d := math.Abs(g[i] - w[i])
+		if !(d <= b[i]+1e-30) {
+			t.Fatalf("%s %v: element %d is %g, want %g ± %g", what, got.Shape(), i, g[i], w[i], b[i])
+		}
+		if b[i] > 0 {
+			worst = max(worst, d/b[i])
+		}
+	}
+	t.Logf("%s %v: largest error %.3f of the bound", what, got.Shape(), worst)
+}
+
+// TestResidentElementwise compares each device elementwise function with
+// the CPU's, on a size that is not a multiple of the 256-thread groups.
+// Neg, Scale by −1, Square, Add, Sub and Mul are single IEEE operations
+// and must match exactly; Div within 3 ulp (GLSL's division may be 2.5 ulp);
+// Exp within 8 ulp; Softplus within 8 ulp plus 2⁻²³ absolute (GLSL has no
+// log1p: rounding 1 + eˣ to float32 moves ln by up to 2⁻²⁴); Scale and AddScalar (a·x + b in one
+// expression, possibly fused) within 1 ulp of the result.
+func TestResidentElementwise(t *testing.T) {
+	residentSetup(t)
+	x, z := tensor.Randn(5, 7, 301), tensor.Rand(6, 0.5, 2, 7, 301)
+	rx, rz := x.To("gpu"), z.To("gpu")
+	const ulp = 1.0 / (1 << 23)
+	cases := []struct {
+		name      string
+		got, want *tensor.Tensor
+		rel       float64
+	}{
+		{"Neg", tensor.Neg(rx), tensor.Neg(x), 0},
+		{"Square", tensor.Square(rx), tensor.Square(x), 0},
+		{"Scale", tensor.Scale(rx, -1), tensor.Scale(x, -1), 0},
+		{"Scale", tensor.Scale(rx, 0.3), tensor.Scale(x, 0.3), ulp},
+		{"AddScalar", tensor.AddScalar(rx, 1.7), tensor.AddScalar(x, 1.7), ulp},
+		{"Exp", tensor.Exp(rx), tensor.Exp(x), 8 * ulp},
+		{"Softplus", tensor.Softplus(rx), tensor.Softplus(x), -1},
+		{"Add", tensor.Add(rx, rz), tensor.Add(x, z), 0},
+		{"Sub", tensor.Sub(rx, rz), tensor.Sub(x, z), 0},
+		{"Mul", tensor.Mul(rx, rz), tensor.Mul(x, z), 0},
+		{"Div", tensor.Div(rx, rz), tensor.Div(x, z), 3 * ulp},
+		{"Add (host b)", tensor.Add(rx, z), tensor.Add(x, z), 0},
+		{"Mul (host a)", tensor.Mul(x, rz), tensor.Mul(x, z), 0},
+	}
+	for _, c := range cases {
+		if c.got.Device() != backend.GPU {
+			t.Fatalf("%s: result on %v, want gpu", c.name, c.got.Device())
+		}
+		g, w := c.got.Float32s(), c.want.Float32s()
+		for i := range g {
+			bound := c.rel * math.Abs(float64(w[i]))
+			if c.rel < 0 { // softplus: ln(1 + eˣ) with 1 + eˣ rounded to float32 first
+				bound = 8*ulp*math.Abs(float64(w[i])) + ulp
+			}
+			if d := math.Abs(float64(g[i]) - float64(w[i])); d > bound {
+				t.Fatalf("%s: element %d is %v, want %v (relative bound %g)", c.name, i, g[i], w[i], c.rel)
+			}
+		}
+	}
+}
+
+// TestResidentFallback checks that operations without a device kernel
+// (Sqrt, Sum, broadcast Add, Permute) on resident tensors run on the CPU,
+// return correct host tensors, and print the notice naming the operation.
+func TestResidentFallback(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.Rand(8, 0.1, 4, 3, 5, 7)
+	bias := tensor.Randn(9, 7)
+	r := x.To("gpu")
+	checks := []struct {
+		op        string
+		got, want *tensor.Tensor
+	}{
+		{"tensor.Sqrt", tensor.Sqrt(r), tensor.Sqrt(x)},
+		{"tensor.Sum", tensor.Sum(r, 1, false), tensor.Sum(x, 1, false)},
+		{"tensor.Add", tensor.Add(r, bias), tensor.Add(x, bias)},
+		{"tensor.Permute", r.Permute(2, 0, 1), x.Permute(2, 0, 1)},
+	}
+	for _, c := range checks {
+		if c.got.Device() != backend.CPU {
+			t.Fatalf("%s fell back but its result is on %v", c.op, c.got.Device())
+		}
+		if d := tensor.MaxAbsDiff(c.got, c.want); d != 0 {
+			t.Fatalf("%s on a resident tensor differs from the host by %g", c.op, d)
+		}
+		if !strings.Contains(notices.String(), c.op+" on gpu-resident tensors") {
+			t.Fatalf("no notice naming %s; notices:\n%s", c.op, notices.String())
+		}
+	}
+	if r.Device() != backend.GPU {
+		t.Fatalf("a fallback moved its resident input to %v", r.Device())
+	}
+}
+
+// TestResidentHostWrites checks that Set and writes through Float32s on a
+// resident tensor reach the device before its next device operation.
+func TestResidentHostWrites(t *testing.T) {
+	residentSetup(t)
+	r := tensor.Randn(1, 4, 6).To("gpu")
+	r.Set(5, 1, 2)
+	r.Float32s()[0] = -3
+	y := tensor.Neg(r)
+	if y.At(1, 2) != -5 || y.At(0, 0) != 3 {
+		t.Fatalf("Neg after host writes gave %v and %v, want -5 and 3", y.At(1, 2), y.At(0, 0))
+	}
+	v := r.Reshape(24) // shares the device buffer
+	if v.Device() != backend.GPU {
+		t.Fatalf("Reshape of a resident tensor is on %v", v.Device())
+	}
+	if w := tensor.Neg(v); w.At(8) != -5 {
+		t.Fatalf("Neg of the reshaped tensor gave %v at 8, want -5", w.At(8))
+	}
+	c := r.Clone()
+	r.Set(7, 0, 0)
+	if c.Device() != backend.GPU || c.At(0, 0) != -3 {
+		t.Fatalf("Clone: device %v, value %v, want gpu and -3", c.Device(), c.At(0, 0))
+	}
+}
+
+// TestResidentFloat64Refused checks the error for a float64 tensor.
+func TestResidentFloat64Refused(t *testing.T) {
+	residentSetup(t)
+	err := tensor.Catch(func() { tensor.Randn64(1, 3).To("gpu") })
+	if err == nil || !strings.Contains(err.Error(), "tensor.To") || !strings.Contains(err.Error(), "float64") || !strings.Contains(err.Error(), "As(tensor.Float32)") {
+		t.Fatalf("float64 To(\"gpu\") gave %v, want an error naming tensor.To, float64 and As(tensor.Float32)", err)
+	}
+	err = tensor.Catch(func() { tensor.Add(tensor.Randn(1, 3).To("gpu"), tensor.Randn64(1, 3)) })
+	if err == nil || !strings.Contains(err.Error(), "tensor.Add") {
+		t.Fatalf("float32 resident + float64 gave %v, want a dtype error naming tensor.Add", err)
+	}
+}
+
+// TestResidentOutOfMemory checks that a device allocation the device
+// refuses is an error wrapping backend.ErrOutOfMemory, and that an
+// operation turns it into a tensor *Error of kind ErrMemory.
+func TestResidentOutOfMemory(t *testing.T) {
+	d, _ := residentSetup(t)
+	if d.info.MaxSSBOBytes <= 0 || d.info.MaxSSBOBytes >= 1<<40 {
+		t.Skipf("the device reports no storage-buffer limit (%d) to exceed", d.info.MaxSSBOBytes)
+	}
+	n := d.info.MaxSSBOBytes/4 + 1
+	_, err := tensor.DeviceAlloc(Backend{}, n)
+	if !errors.Is(err, backend.ErrOutOfMemory) {
+		t.Fatalf("allocating %d floats: %v, want backend.ErrOutOfMemory", n, err)
+	}
+	perr := tensor.Catch(func() { tensor.DeviceFail("tensor.Test", err) })
+	if !errors.Is(perr, tensor.ErrMemory) || !strings.Contains(perr.Error(), "out of memory") {
+		t.Fatalf("DeviceFail gave %v, want tensor.ErrMemory saying out of memory", perr)
+	}
+}
+
+// settle collects garbage until the device's buffer count stops falling
+// (buffers dropped by earlier tests are freed by cleanups, asynchronously).
+func settle(d *Device) {
+	last := -1
+	for i := 0; i < 100; i++ {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		n := d.Stats().Buffers
+		if n == last {
+			return
+		}
+		last = n
+	}
+}
+
+// TestResidentNoLeak runs 1,000 cycles of upload, two device operations
+// and Release of the three tensors (Release reads a result back first), then 1,000 without Release left to the garbage collector,
+// and checks that the device's live buffers and bytes return to where
+// they were.
+func TestResidentNoLeak(t *testing.T) {
+	d, _ := residentSetup(t)
+	x := tensor.Randn(2, 64, 257)
+	cycle := func(release bool) {
+		r := x.To("gpu")
+		m := tensor.Mul(r, r)
+		y := tensor.Exp(m)
+		if release {
+			y.Release()
+			m.Release()
+			r.Release()
+		}
+	}
+	cycle(true)
+	settle(d)
+	before := d.Stats()
+	for i := 0; i < 1000; i++ {
+		cycle(true)
+	}
+	after := d.Stats()
+	if after.Buffers != before.Buffers || after.Bytes != before.Bytes {
+		t.Fatalf("after 1,000 released cycles: %d buffers, %d bytes; before %d, %d", after.Buffers, after.Bytes, before.Buffers, before.Bytes)
+	}
+	for i := 0; i < 1000; i++ {
+		cycle(false)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+		after = d.Stats()
+		if after.Buffers <= before.Buffers && after.Bytes <= before.Bytes {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("1,000 unreleased cycles left %d buffers, %d bytes after GC; before %d, %d", after.Buffers, after.Bytes, before.Buffers, before.Bytes)
+		}
+	}
+	if got := tensor.DeviceBytes(); got != after.Bytes && tensor.ActiveBackend().Name() == "gpu" {
+		t.Fatalf("tensor.DeviceBytes() = %d, device Stats().Bytes = %d", got, after.Bytes)
+	}
+}
