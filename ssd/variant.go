@@ -215,7 +215,7 @@ func (v Variant) Core(form Form, q, k, val, a, dt, z *tensor.Tensor) *tensor.Ten
 	case FormRecurrent:
 		y, _ = Recurrent(q, k, vin, a, o, nil)
 	case FormChunked:
-		y, _ = Chunked(q, k, vin, a, o, v.chunk(), nil)
+		y, _ = chunked("ssd.Chunked", q, k, vin, a, o, v.chunk(), nil, false)
 	case FormBlockwise:
 		y = Blockwise(q, k, vin, a, o, v.chunk())
 	}
