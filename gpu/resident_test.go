@@ -137,8 +137,8 @@ func TestResidentMatMul(t *testing.T) {
 		{[]int{1, 1}, []int{1, 1}, false, false},
 		{[]int{37, 19}, []int{19, 23}, false, false},
 		{[]int{3, 37, 19}, []int{3, 19, 23}, false, false},
-		{[]int{3, 37, 19}, []int{19, 23}, false, false},    // b shared
-		{[]int{19, 37}, []int{2, 4, 19, 5}, true, false},   // a shared, transposed
+		{[]int{3, 37, 19}, []int{19, 23}, false, false},  // b shared
+		{[]int{19, 37}, []int{2, 4, 19, 5}, true, false}, // a shared, transposed
 		{[]int{2, 3, 65, 17}, []int{2, 3, 33, 17}, false, true},
 		{[]int{2, 17, 65}, []int{2, 33, 17}, true, true},
 		{[]int{4, 1, 129}, []int{4, 129, 1}, false, false}, // L = 1 rows, a dot product
