@@ -41,6 +41,15 @@
 // picks it when a hardware context can be made: a software renderer such as
 // llvmpipe counts as unavailable unless FURIOUS_GPU_SOFTWARE=1.
 //
+// Backend also keeps tensors resident (resident.go): it implements
+// backend.Resident (Upload32, Alloc32, DeviceBytes; a *Buffer is a
+// backend.DeviceBuffer) and the device-side op sets package tensor and
+// package ssd dispatch to for resident operands: DeviceMatMuler (Gemm),
+// DeviceElementwiser (exp, softplus, neg, square, scale, addscalar; add,
+// sub, mul, div; AllFinite32, a NaN/Inf check that reads back one float),
+// and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
+// the final state of a sequence by FeatureMap2 and two batched GEMMs).
+//
 // # Buffers
 //
 // A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
