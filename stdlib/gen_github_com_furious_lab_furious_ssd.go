@@ -16,6 +16,7 @@ func init() {
 		"ActReLU":          reflect.ValueOf(ssd.ActReLU),
 		"ActSiLU":          reflect.ValueOf(ssd.ActSiLU),
 		"Activate":         reflect.ValueOf(ssd.Activate),
+		"Auto":             reflect.ValueOf(ssd.Auto),
 		"Blockwise":        reflect.ValueOf(ssd.Blockwise),
 		"CausalConv1d":     reflect.ValueOf(ssd.CausalConv1d),
 		"Chunked":          reflect.ValueOf(ssd.Chunked),
