@@ -3,7 +3,9 @@ package gpu
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -382,5 +384,128 @@ func TestResidentNoLeak(t *testing.T) {
 	}
 	if got := tensor.DeviceBytes(); got != after.Bytes && tensor.ActiveBackend().Name() == "gpu" {
 		t.Fatalf("tensor.DeviceBytes() = %d, device Stats().Bytes = %d", got, after.Bytes)
+	}
+}
+
+// refState is the state after the sequence in float64, straight from its
+// definition: S_h[f, c] = Σ_j w_j·ψ(k_j)_f·[v_j, 1]_c with
+// w_j = scale^p·exp(Σ_{u>j} a_u) and ψ the order-p feature map (p = 2: the
+// row-major upper triangle of k kᵀ, √2 off the diagonal).
+func refState(k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm bool) []float64 {
+	F, W := dk, dv
+	if order == 2 {
+		F = dk * (dk + 1) / 2
+	}
+	if norm {
+		W++
+	}
+	S := make([]float64, bh*F*W)
+	phi := make([]float64, F)
+	for h := 0; h < bh; h++ {
+		for j := 0; j < L; j++ {
+			decay := 0.0
+			for u := j + 1; u < L; u++ {
+				decay += float64(a[h*L+u])
+			}
+			w := math.Pow(scale, float64(order)) * math.Exp(decay)
+			kj := k[(h*L+j)*dk : (h*L+j+1)*dk]
+			if order == 1 {
+				for f := range phi {
+					phi[f] = float64(kj[f])
+				}
+			} else {
+				f := 0
+				for x := 0; x < dk; x++ {
+					for y := x; y < dk; y++ {
+						c := math.Sqrt2
+						if x == y {
+							c = 1
+						}
+						phi[f] = c * float64(kj[x]) * float64(kj[y])
+						f++
+					}
+				}
+			}
+			for f := 0; f < F; f++ {
+				for c := 0; c < W; c++ {
+					x := 1.0
+					if c < dv {
+						x = float64(v[(h*L+j)*dv+c])
+					}
+					S[(h*F+f)*W+c] += w * phi[f] * x
+				}
+			}
+		}
+	}
+	return S
+}
+
+// TestSSDState32 checks the device state against refState, with the heads
+// in one group and in groups of one (a lowered stateMaxFeatures), for
+// orders 1 and 2, with and without the norm column, L = 1 and L = 45.
+func TestSSDState32(t *testing.T) {
+	d, _ := residentSetup(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	defer func(v int) { stateMaxFeatures = v }(stateMaxFeatures)
+	for _, L := range []int{1, 45} {
+		for _, order := range []int{1, 2} {
+			for _, norm := range []bool{false, true} {
+				for _, cap := range []int{1 << 26, 1} {
+					stateMaxFeatures = cap
+					bh, dk, dv := 3, 6, 5
+					k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
+					a := make([]float32, bh*L)
+					for i := range a {
+						a[i] = -0.3 * r.Float32()
+					}
+					F, W := dk, dv
+					if order == 2 {
+						F = FeatureMapDim(dk)
+					}
+					if norm {
+						W++
+					}
+					K, V, A := upload(t, d, k), upload(t, d, v), upload(t, d, a)
+					S := poisoned(t, d, bh*F*W)
+					p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: 0.4}
+					if err := (Backend{}).SSDState32(p, K, V, A, S); err != nil {
+						t.Fatal(err)
+					}
+					want := refState(k, v, a, bh, L, dk, dv, order, float64(float32(0.4)), norm)
+					compare(t, fmt.Sprintf("SSDState32 L=%d order %d norm %v group cap %d", L, order, norm, cap), download(t, S), want, nil, 1e-5)
+				}
+			}
+		}
+	}
+}
+
+// TestAllFinite32 checks the device NaN/Inf check on both sides of its
+// 1,024-value rows: a NaN, +Inf or −Inf anywhere is found, finite data passes.
+func TestAllFinite32(t *testing.T) {
+	d, _ := residentSetup(t)
+	for _, n := range []int{1, 1023, 1024, 3000, 1 << 16} {
+		for _, pos := range []int{-1, 0, n / 2, n - 1} {
+			for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(i%7) - 3e38*float32(i%2) // large but finite
+				}
+				if pos >= 0 {
+					x[pos] = bad
+				}
+				B := upload(t, d, x)
+				ok, err := (Backend{}).AllFinite32(B)
+				B.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok != (pos < 0) {
+					t.Fatalf("n=%d, %v at %d: AllFinite32 = %v", n, bad, pos, ok)
+				}
+				if pos < 0 {
+					break
+				}
+			}
+		}
 	}
 }

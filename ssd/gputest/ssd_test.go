@@ -260,3 +260,35 @@ func TestNotFiniteOnDevice(t *testing.T) {
 		t.Fatalf("overflowing inputs on the device gave %v, want ErrNotFinite naming ssd.Quadratic", err)
 	}
 }
+
+// TestFormsLong runs the device forms at a paper-like head size and a
+// sequence long enough for many key blocks (L = 1024, d = d_v = 64), where
+// Auto picks the quadratic form on a hardware GPU at order 2. (On llvmpipe
+// every device form runs as the chunked shader: see gpu.Backend.SSDDevice32.)
+func TestFormsLong(t *testing.T) {
+	setup(t)
+	for _, c := range []config{
+		{1, 2, 1024, 64, 64, 2, ssd.NormSoftmax, true, 256},
+		{1, 2, 1024, 64, 64, 1, ssd.NormNone, true, 64},
+	} {
+		q, k, v, a := inputs(77, c.B, c.H, c.L, c.d, c.dv, c.decay, c.norm == ssd.NormSoftmax)
+		o := ssd.Options{Order: c.order, Norm: c.norm}
+		want := ssd.Quadratic(f64(q), f64(k), f64(v), f64(a), o)
+		r := gpuAll(q, k, v, a)
+		yc, _ := ssd.Chunked(r[0], r[1], r[2], r[3], o, c.chunk, nil)
+		for name, y := range map[string]*tensor.Tensor{
+			"Quadratic": ssd.Quadratic(r[0], r[1], r[2], r[3], o),
+			"Chunked":   yc,
+			"Auto":      ssd.Auto(r[0], r[1], r[2], r[3], o),
+		} {
+			if y.Device() != backend.GPU {
+				t.Fatalf("%s %s: result on %v", name, c, y.Device())
+			}
+			if d := tensor.MaxRelDiff(y, want); d > tol {
+				t.Fatalf("%s %s: relative difference %.3g from the float64 oracle, want ≤ %g", name, c, d, tol)
+			} else {
+				t.Logf("%s %s: %.2g", name, c, d)
+			}
+		}
+	}
+}
