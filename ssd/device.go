@@ -3,6 +3,7 @@ package ssd
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/tensor"
@@ -10,11 +11,22 @@ import (
 
 // Device dispatch of the quadratic and chunked forms (see "Devices" in
 // doc.go). A float32 call runs on a device when some input is resident
-// there (tensor's To("gpu")), and then its result stays resident, or when
-// all inputs are host tensors and the active backend (tensor.SetDevice,
-// FURIOUS_DEVICE) is a device, and then the inputs are uploaded and the
-// result read back. The backend must implement backend.DeviceSSD; options
-// it lacks run on the CPU after tensor's one-time notice.
+// there (tensor's To("gpu")), and then its result stays resident, or, after
+// SetHostDispatch(true), when all inputs are host tensors and the active
+// backend (tensor.SetDevice, FURIOUS_DEVICE) is a device, and then the
+// inputs are uploaded and the result read back. The backend must implement
+// backend.DeviceSSD; options it lacks run on the CPU after tensor's
+// one-time notice.
+
+var hostDispatch atomic.Bool
+
+// SetHostDispatch chooses whether Quadratic, Chunked and Auto on host
+// float32 inputs run on the active device when it is a GPU (upload,
+// compute, read back the result as a host tensor), and returns the previous
+// setting. It is off by default: package nn calls these forms on host
+// tensors and keeps the CPU's results under FURIOUS_DEVICE=gpu for what its
+// own GPU path does not take. Resident inputs run on their device either way.
+func SetHostDispatch(on bool) bool { return hostDispatch.Swap(on) }
 
 // deviceRun is one SSD call placed on a device.
 type deviceRun struct {
@@ -36,7 +48,7 @@ func deviceFor(q, k, v, a *tensor.Tensor) (backend.Backend, bool) {
 	if b := tensor.ResidentBackend(q, k, v, a); b != nil {
 		return b, true
 	}
-	if b := tensor.ActiveBackend(); b.Kind() != backend.CPU {
+	if b := tensor.ActiveBackend(); hostDispatch.Load() && b.Kind() != backend.CPU {
 		return b, false
 	}
 	return nil, false

@@ -57,7 +57,9 @@
 // there (tensor's To("gpu")): their results, and Chunked's final state,
 // are then resident too, and nothing is read back but one float of the
 // NaN/Inf check. With host inputs they run there when the active device is
-// the gpu (tensor.SetDevice, FURIOUS_DEVICE): upload, compute, read back.
+// the gpu (tensor.SetDevice, FURIOUS_DEVICE) and SetHostDispatch(true) was
+// called: upload, compute, read back (off by default, so that package nn,
+// which calls them on host tensors, keeps the CPU's results).
 //
 //	on the device   orders 1 and 2; NormNone, NormSoftmax, NormOutput (its RMSNorm
 //	                on the host, so that result is read back); a nil or per-step a;

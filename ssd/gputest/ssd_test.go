@@ -179,13 +179,28 @@ func TestChunkedStateOnResident(t *testing.T) {
 	}
 }
 
-// TestHostInputsOnActiveGPU checks that with the gpu as the active device,
-// host inputs are computed there and the result comes back as a host tensor.
+// TestHostInputsOnActiveGPU checks that with the gpu as the active device
+// and ssd.SetHostDispatch(true), host inputs are computed there and the
+// result comes back as a host tensor; and that without it they stay on
+// the CPU (package nn's expectation).
 func TestHostInputsOnActiveGPU(t *testing.T) {
 	setup(t)
 	if err := tensor.SetDevice("gpu"); err != nil {
 		t.Fatal(err)
 	}
+	{
+		q, k, v, a := inputs(9, 1, 2, 20, 4, 4, true, false)
+		o := ssd.Options{Order: 1}
+		want := ssd.Quadratic(q, k, v, a, o)
+		u0, _ := tensor.Transfers()
+		tensor.SetDevice("cpu")
+		cpu := ssd.Quadratic(q, k, v, a, o)
+		tensor.SetDevice("gpu")
+		if u1, _ := tensor.Transfers(); u1 != u0 || tensor.MaxAbsDiff(want, cpu) != 0 {
+			t.Fatalf("host dispatch off: %d uploads, difference %g from the CPU; want 0, 0", u1-u0, tensor.MaxAbsDiff(want, cpu))
+		}
+	}
+	defer ssd.SetHostDispatch(ssd.SetHostDispatch(true))
 	c := configs[2]
 	q, k, v, a := inputs(7, c.B, c.H, c.L, c.d, c.dv, true, true)
 	o := ssd.Options{Order: 2, Norm: ssd.NormSoftmax}
