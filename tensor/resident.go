@@ -170,7 +170,9 @@ func (t *Tensor) host() []float32 {
 		transfers.down.Add(1)
 		d.hostStale = false
 	}
-	t.f32 = d.host
+	if len(t.f32) != len(d.host) { // set once per view, so concurrent readers rarely write
+		t.f32 = d.host
+	}
 	return d.host
 }
 
