@@ -45,8 +45,8 @@
 // backend.Resident (Upload32, Alloc32, DeviceBytes; a *Buffer is a
 // backend.DeviceBuffer) and the device-side op sets package tensor and
 // package ssd dispatch to for resident operands: DeviceMatMuler (Gemm),
-// DeviceElementwiser (exp, softplus, neg, square, scale, addscalar; add,
-// sub, mul, div; AllFinite32, a NaN/Inf check that reads back one float),
+// DeviceElementwiser (exp, softplus, neg, square, scale, addscalar, abs,
+// relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div; AllFinite32, a NaN/Inf check that reads back one float),
 // and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
 // the final state of a sequence by FeatureMap2 and two batched GEMMs).
 //
@@ -70,6 +70,7 @@
 //
 //	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
+//	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)

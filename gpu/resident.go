@@ -141,8 +141,10 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 
 // UnaryDevice32 implements backend.DeviceElementwiser for the functions
 // with a shader: "exp", "softplus", "neg" (−x), "square" (x²), "scale"
-// (s·x) and "addscalar" (x + s). Any other name returns an error wrapping
-// backend.ErrNotImplemented.
+// (s·x) and "addscalar" (x + s) in elementwise.comp, and "abs", "relu",
+// "log", "sqrt", "sigmoid", "logsigmoid", "silu" in unary.comp (Unary):
+// all of package tensor's unary functions. Any other name returns an error
+// wrapping backend.ErrNotImplemented.
 func (Backend) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) error {
 	d, bs, err := bufs("UnaryDevice32", x, y)
 	if err != nil {
@@ -165,6 +167,8 @@ func (Backend) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) er
 		err = d.Scale(Y, X, float32(s), 0)
 	case "addscalar":
 		err = d.Scale(Y, X, 1, float32(s))
+	case "abs", "relu", "log", "sqrt", "sigmoid", "logsigmoid", "silu":
+		err = d.Unary(op, Y, X)
 	default:
 		return fmt.Errorf("gpu.UnaryDevice32(%q): no shader: %w", op, backend.ErrNotImplemented)
 	}

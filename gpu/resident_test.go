@@ -222,6 +222,9 @@ func TestResidentElementwise(t *testing.T) {
 		if c.got.Device() != backend.GPU {
 			t.Fatalf("%s: result on %v, want gpu", c.name, c.got.Device())
 		}
+		if !c.want.IsFinite() || !c.got.IsFinite() {
+			t.Fatalf("%s: non-finite values on finite inputs", c.name)
+		}
 		g, w := c.got.Float32s(), c.want.Float32s()
 		for i := range g {
 			bound := c.rel * math.Abs(float64(w[i]))
@@ -235,8 +238,68 @@ func TestResidentElementwise(t *testing.T) {
 	}
 }
 
+// TestResidentUnaryShader compares unary.comp's functions on resident
+// tensors with the CPU's, on random values and on the edges: ±0, ±Inf,
+// NaN inputs and non-finite results (log and sqrt of negatives, log 0)
+// must match exactly (NaN with NaN).
+// Bounds on finite values, from GLSL 4.30's precision table: abs and relu
+// exact; sqrt 3 ulp; log 3 ulp, or 2⁻²¹ absolute in [0.5, 2]; sigmoid,
+// logsigmoid and silu, built of exp, log and a division, 8 ulp plus 2⁻²³
+// absolute (|x|·2⁻²³ for silu), logsigmoid having no log1p.
+func TestResidentUnaryShader(t *testing.T) {
+	residentSetup(t)
+	const ulp = 1.0 / (1 << 23)
+	x := tensor.Randn(21, 3, 1001)
+	pos := tensor.Rand(22, 1e-3, 50, 3, 1001)
+	nan := float32(math.NaN())
+	edges := tensor.FromFloat32([]float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan, -1, -1e-30, 1e-30, 30, -30, 100, -100})
+	cases := []struct {
+		name string
+		f    func(*tensor.Tensor) *tensor.Tensor
+		rel  float64
+		abs  func(x float64) float64
+	}{
+		{"Abs", tensor.Abs, 0, func(float64) float64 { return 0 }},
+		{"ReLU", tensor.ReLU, 0, func(float64) float64 { return 0 }},
+		{"Sqrt", tensor.Sqrt, 3 * ulp, func(float64) float64 { return 0 }},
+		{"Log", tensor.Log, 3 * ulp, func(x float64) float64 {
+			if x >= 0.5 && x <= 2 {
+				return 1.0 / (1 << 21)
+			}
+			return 0
+		}},
+		{"Sigmoid", tensor.Sigmoid, 8 * ulp, func(float64) float64 { return ulp }},
+		{"LogSigmoid", tensor.LogSigmoid, 8 * ulp, func(float64) float64 { return ulp }},
+		{"SiLU", tensor.SiLU, 8 * ulp, func(x float64) float64 { return ulp * math.Max(1, math.Abs(x)) }},
+	}
+	for _, c := range cases {
+		for _, in := range []*tensor.Tensor{x, pos, edges} {
+			if (c.name == "Sqrt" || c.name == "Log") && in == x {
+				continue
+			}
+			got := c.f(in.To("gpu"))
+			if got.Device() != backend.GPU {
+				t.Fatalf("%s: result on %v, want gpu", c.name, got.Device())
+			}
+			want := c.f(in)
+			g, w, xs := got.Float32s(), want.Float32s(), in.Float32s()
+			for i := range g {
+				gi, wi := float64(g[i]), float64(w[i])
+				switch {
+				case xs[i] == 0 || math.IsInf(float64(xs[i]), 0) || xs[i] != xs[i] || math.IsInf(wi, 0) || math.IsNaN(wi):
+					if !(gi == wi || (math.IsNaN(gi) && math.IsNaN(wi))) {
+						t.Fatalf("%s(%v) = %v on the device, %v on the cpu", c.name, xs[i], gi, wi)
+					}
+				case math.Abs(gi-wi) > c.rel*math.Abs(wi)+c.abs(float64(xs[i])):
+					t.Fatalf("%s(%v) = %v on the device, %v on the cpu: beyond %g relative + %g", c.name, xs[i], gi, wi, c.rel, c.abs(float64(xs[i])))
+				}
+			}
+		}
+	}
+}
+
 // TestResidentFallback checks that operations without a device kernel
-// (Sqrt, Sum, broadcast Add, Permute) on resident tensors run on the CPU,
+// (Maximum, Sum, broadcast Add, Permute) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
@@ -247,7 +310,7 @@ func TestResidentFallback(t *testing.T) {
 		op        string
 		got, want *tensor.Tensor
 	}{
-		{"tensor.Sqrt", tensor.Sqrt(r), tensor.Sqrt(x)},
+		{"tensor.Maximum", tensor.Maximum(r, r), tensor.Maximum(x, x)},
 		{"tensor.Sum", tensor.Sum(r, 1, false), tensor.Sum(x, 1, false)},
 		{"tensor.Add", tensor.Add(r, bias), tensor.Add(x, bias)},
 		{"tensor.Permute", r.Permute(2, 0, 1), x.Permute(2, 0, 1)},

@@ -76,12 +76,14 @@
 // SetNoticeWriter writer). Operations on host tensors only keep the rule of
 // "Devices" above (the active backend over host slices).
 //
-//	on the device: MatMul, MatMulT (packed or shared batches); Exp, Softplus, Neg,
-//	               Square, Scale, AddScalar; Add, Sub, Mul, Div of one shape;
-//	               ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto of
-//	               orders 1 and 2
-//	on the cpu:    the other elementwise functions, broadcasting, Maximum, Minimum,
-//	               reductions, Permute, Slice, Concat, Cumsum, Apply (with the notice)
+//	on the device: MatMul, MatMulT (packed or shared batches); every unary function
+//	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
+//	               Softplus, Sigmoid, LogSigmoid, SiLU); Add, Sub, Mul, Div of one
+//	               shape; ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto
+//	               of orders 1 and 2
+//	on the cpu:    broadcasting, Maximum, Minimum, reductions, Permute, Slice,
+//	               Concat, Cumsum, Apply, MatMul with other batch broadcasts
+//	               (with the notice)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
 //
 // Lazy synchronisation. A result computed on the device is not copied to
