@@ -107,7 +107,8 @@ func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor,
 		return nil, nil
 	}
 	opName := map[binaryOp]string{opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div"}[op]
-	if opName == "" {
+	e, ok := resident(a, b).(backend.DeviceElementwiser)
+	if opName == "" || !ok {
 		return nil, nil
 	}
 	p := planDevice(name, a, b)
@@ -115,10 +116,6 @@ func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor,
 		return nil, nil
 	}
 	defer p.done()
-	e, ok := p.b.(backend.DeviceElementwiser)
-	if !ok {
-		return nil, nil
-	}
 	y, err := p.alloc(shape)
 	if err != nil {
 		deviceError(name, err)

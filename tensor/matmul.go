@@ -167,7 +167,8 @@ func uniformStride(offs []int) (int, bool) {
 // (backend.DeviceMatMuler) when each operand's batch is packed or shared;
 // a nil result leaves it to the CPU (err says why, when the device refused).
 func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []int, offA, offB []int) (*Tensor, error) {
-	if resident(a, b) == nil || a.dtype != Float32 {
+	mm, ok := resident(a, b).(backend.DeviceMatMuler)
+	if !ok || a.dtype != Float32 {
 		return nil, nil
 	}
 	ua, okA := uniformStride(offA)
@@ -180,10 +181,6 @@ func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []in
 		return nil, nil
 	}
 	defer p.done()
-	mm, ok := p.b.(backend.DeviceMatMuler)
-	if !ok {
-		return nil, nil
-	}
 	y, err := p.alloc(shape)
 	if err != nil {
 		deviceError("tensor.MatMul", err)

@@ -78,7 +78,8 @@ func Apply(x *Tensor, f func(float64) float64) *Tensor {
 // unaryDevice runs op on the device of a resident x (backend.DeviceElementwiser);
 // a nil result leaves it to the CPU, err saying why when the device refused.
 func unaryDevice(name, op string, x *Tensor, s float64) (*Tensor, error) {
-	if resident(x) == nil {
+	e, ok := resident(x).(backend.DeviceElementwiser)
+	if !ok {
 		return nil, nil
 	}
 	p := planDevice(name, x)
@@ -86,10 +87,6 @@ func unaryDevice(name, op string, x *Tensor, s float64) (*Tensor, error) {
 		return nil, nil
 	}
 	defer p.done()
-	e, ok := p.b.(backend.DeviceElementwiser)
-	if !ok {
-		return nil, nil
-	}
 	y, err := p.alloc(x.shape)
 	if err != nil {
 		deviceError(name, err)
