@@ -138,3 +138,14 @@ type DeviceSSD interface {
 	SSDDevice32(p SSDParams, q, k, v, a, y DeviceBuffer) (form string, err error)
 	SSDState32(p SSDParams, k, v, a, s DeviceBuffer) error
 }
+
+// DeviceGatherer copies strided views on device buffers (the layout
+// operations of package tensor: Permute, Transpose, Slice): for every
+// row-major index (i_0, …, i_{r−1}) of shape, in order,
+//
+//	y[flat(i)] = x[base + Σ_d i_d·strides[d]]
+//
+// with r = len(shape) = len(strides) ≤ 8 and y of product(shape) values.
+type DeviceGatherer interface {
+	GatherDevice32(x DeviceBuffer, base int, shape, strides []int, y DeviceBuffer) error
+}

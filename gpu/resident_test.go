@@ -298,8 +298,46 @@ func TestResidentUnaryShader(t *testing.T) {
 	}
 }
 
+// TestResidentLayout checks Permute, Transpose and Slice on resident
+// tensors (gather.comp) against the CPU: copies, so exactly equal; ranks 1
+// to 5, odd sizes, negative and empty slices, and a chain that stays on
+// the device until read.
+func TestResidentLayout(t *testing.T) {
+	residentSetup(t)
+	x := tensor.Randn(31, 2, 3, 5, 7, 4)
+	r := x.To("gpu")
+	d0 := downloads()
+	cases := []struct {
+		name      string
+		got, want *tensor.Tensor
+	}{
+		{"Permute(0,2,1,3,4)", r.Permute(0, 2, 1, 3, 4), x.Permute(0, 2, 1, 3, 4)},
+		{"Permute(4,3,2,1,0)", r.Permute(4, 3, 2, 1, 0), x.Permute(4, 3, 2, 1, 0)},
+		{"Transpose(-1,-2)", r.Transpose(-1, -2), x.Transpose(-1, -2)},
+		{"Slice(2,1,4)", r.Slice(2, 1, 4), x.Slice(2, 1, 4)},
+		{"Slice(-1,-2,100)", r.Slice(-1, -2, 100), x.Slice(-1, -2, 100)},
+		{"Slice(0,1,1)", r.Slice(0, 1, 1), x.Slice(0, 1, 1)},
+		{"Slice then Permute", r.Slice(3, 2, 7).Permute(3, 1, 0, 2, 4), x.Slice(3, 2, 7).Permute(3, 1, 0, 2, 4)},
+		{"rank 1", r.Reshape(-1).Slice(0, 17, 200), x.Reshape(-1).Slice(0, 17, 200)},
+		{"rank 2 transpose", r.Reshape(30, 28).Transpose(0, 1), x.Reshape(30, 28).Transpose(0, 1)},
+	}
+	for _, c := range cases {
+		if c.got.Device() != backend.GPU {
+			t.Fatalf("%s: result on %v, want gpu", c.name, c.got.Device())
+		}
+	}
+	if n := downloads() - d0; n != 0 {
+		t.Fatalf("layout operations made %d downloads before any read", n)
+	}
+	for _, c := range cases {
+		if !equalShapes(c.got.Shape(), c.want.Shape()) || tensor.MaxAbsDiff(c.got, c.want) != 0 {
+			t.Fatalf("%s: shape %v, difference %g from the CPU", c.name, c.got.Shape(), tensor.MaxAbsDiff(c.got, c.want))
+		}
+	}
+}
+
 // TestResidentFallback checks that operations without a device kernel
-// (Maximum, Sum, broadcast Add, Permute) on resident tensors run on the CPU,
+// (Maximum, Sum, broadcast Add, Cumsum) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
@@ -313,7 +351,7 @@ func TestResidentFallback(t *testing.T) {
 		{"tensor.Maximum", tensor.Maximum(r, r), tensor.Maximum(x, x)},
 		{"tensor.Sum", tensor.Sum(r, 1, false), tensor.Sum(x, 1, false)},
 		{"tensor.Add", tensor.Add(r, bias), tensor.Add(x, bias)},
-		{"tensor.Permute", r.Permute(2, 0, 1), x.Permute(2, 0, 1)},
+		{"tensor.Cumsum", tensor.Cumsum(r, 1), tensor.Cumsum(x, 1)},
 	}
 	for _, c := range checks {
 		if c.got.Device() != backend.CPU {

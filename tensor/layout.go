@@ -1,7 +1,10 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Layout operations: Permute, Transpose, Slice, Concat and Cumsum move
@@ -30,7 +33,15 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 		p[i] = a
 		shape[i] = t.shape[a]
 	}
-	hostFallback(op, nil, t)
+	st, gs := strides(t.shape), make([]int, r)
+	for i, a := range p {
+		gs[i] = st[a]
+	}
+	if y, err := gatherDevice(op, t, 0, shape, gs); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, t)
+	}
 	y := like(op, t, shape)
 	if t.dtype == Float64 {
 		permuteInto(y.f64, t.f64, t.shape, p)
@@ -204,7 +215,12 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 	}
 	shape := t.Shape()
 	shape[ax] = to - from
-	hostFallback(op, nil, t)
+	st := strides(t.shape)
+	if y, err := gatherDevice(op, t, from*st[ax], shape, st); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, t)
+	}
 	y := like(op, t, shape)
 	outer, _, inner := split(t.shape, ax)
 	m := (to - from) * inner
@@ -290,4 +306,32 @@ func cumsumInto[T float](y, x []T, outer, n, inner int) {
 			}
 		}
 	}
+}
+
+// gatherDevice copies the strided view (base, shape, strides) of a
+// resident t on its device (backend.DeviceGatherer) into a new resident
+// tensor; a nil result leaves the operation to the CPU (err says why, when
+// the device refused).
+func gatherDevice(op string, t *Tensor, base int, shape, strides []int) (*Tensor, error) {
+	g, ok := resident(t).(backend.DeviceGatherer)
+	if !ok {
+		return nil, nil
+	}
+	p := planDevice(op, t)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(op, err)
+	}
+	if err := g.GatherDevice32(p.bufs[0], base, shape, strides, y.dev.buf); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(op, err)
+		}
+		return nil, err
+	}
+	return y, nil
 }
