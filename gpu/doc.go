@@ -46,8 +46,9 @@
 // backend.DeviceBuffer) and the device-side op sets package tensor and
 // package ssd dispatch to for resident operands: DeviceMatMuler (Gemm),
 // DeviceElementwiser (exp, softplus, neg, square, scale, addscalar, abs,
-// relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div; AllFinite32, a NaN/Inf check that reads back one float),
-// and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
+// relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div;
+// AllFinite32, a NaN/Inf check that reads back one float), DeviceGatherer
+// (Gather: Permute, Transpose, Slice) and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
 // the final state of a sequence by FeatureMap2 and two batched GEMMs).
 //
 // # Buffers
