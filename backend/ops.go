@@ -149,3 +149,14 @@ type DeviceSSD interface {
 type DeviceGatherer interface {
 	GatherDevice32(x DeviceBuffer, base int, shape, strides []int, y DeviceBuffer) error
 }
+
+// DeviceBroadcaster applies a binary function with broadcasting on device
+// buffers: for every row-major index i of shape (rank ≤ 8),
+//
+//	y[flat(i)] = a[Σ_d i_d·stridesA[d]] ∘ b[Σ_d i_d·stridesB[d]]
+//
+// where a broadcast axis has stride 0, and ∘ is "add", "sub", "mul",
+// "div", "maximum" or "minimum" (NaN when either operand is NaN).
+type DeviceBroadcaster interface {
+	BroadcastDevice32(op string, a DeviceBuffer, stridesA []int, b DeviceBuffer, stridesB []int, shape []int, y DeviceBuffer) error
+}

@@ -336,21 +336,64 @@ func TestResidentLayout(t *testing.T) {
 	}
 }
 
+// TestResidentBroadcast checks binary operations with broadcasting on
+// resident tensors (broadcast.comp) against the CPU: add, sub, mul, min,
+// max exactly, div within 3 ulp; NaN propagates through Maximum/Minimum.
+func TestResidentBroadcast(t *testing.T) {
+	residentSetup(t)
+	const ulp = 1.0 / (1 << 23)
+	x := tensor.Randn(41, 2, 3, 5, 7)
+	x.Set(math.NaN(), 0, 1, 2, 3)
+	others := []*tensor.Tensor{
+		tensor.Randn(42, 7),          // bias over the last axis
+		tensor.Rand(43, 0.5, 2, 1),   // scalar
+		tensor.Randn(44, 3, 1, 1),    // per channel
+		tensor.Randn(45, 2, 1, 5, 1), // two axes
+		tensor.Randn(46, 2, 3, 5, 7), // same shape (Maximum, Minimum)
+	}
+	ops := []struct {
+		name string
+		f    func(a, b *tensor.Tensor) *tensor.Tensor
+		rel  float64
+	}{{"Add", tensor.Add, 0}, {"Sub", tensor.Sub, 0}, {"Mul", tensor.Mul, 0}, {"Div", tensor.Div, 3 * ulp},
+		{"Maximum", tensor.Maximum, 0}, {"Minimum", tensor.Minimum, 0}}
+	for _, o := range others {
+		for _, op := range ops {
+			for _, flip := range []bool{false, true} {
+				a, b := x, o
+				if flip {
+					a, b = o, x
+				}
+				got, want := op.f(a.To("gpu"), b), op.f(a, b)
+				if got.Device() != backend.GPU || !equalShapes(got.Shape(), want.Shape()) {
+					t.Fatalf("%s %v %v: result on %v, shape %v", op.name, a.Shape(), b.Shape(), got.Device(), got.Shape())
+				}
+				g, w := got.Float32s(), want.Float32s()
+				for i := range g {
+					gi, wi := float64(g[i]), float64(w[i])
+					if math.IsNaN(wi) != math.IsNaN(gi) || math.Abs(gi-wi) > op.rel*math.Abs(wi) {
+						t.Fatalf("%s %v %v: element %d is %v, want %v", op.name, a.Shape(), b.Shape(), i, gi, wi)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestResidentFallback checks that operations without a device kernel
-// (Maximum, Sum, broadcast Add, Cumsum) on resident tensors run on the CPU,
+// (Concat, Sum, Apply, Cumsum) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
 	x := tensor.Rand(8, 0.1, 4, 3, 5, 7)
-	bias := tensor.Randn(9, 7)
 	r := x.To("gpu")
 	checks := []struct {
 		op        string
 		got, want *tensor.Tensor
 	}{
-		{"tensor.Maximum", tensor.Maximum(r, r), tensor.Maximum(x, x)},
+		{"tensor.Concat", tensor.Concat(1, r, r), tensor.Concat(1, x, x)},
 		{"tensor.Sum", tensor.Sum(r, 1, false), tensor.Sum(x, 1, false)},
-		{"tensor.Add", tensor.Add(r, bias), tensor.Add(x, bias)},
+		{"tensor.Apply", tensor.Apply(r, math.Cbrt), tensor.Apply(x, math.Cbrt)},
 		{"tensor.Cumsum", tensor.Cumsum(r, 1), tensor.Cumsum(x, 1)},
 	}
 	for _, c := range checks {

@@ -99,16 +99,21 @@ func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 	return y
 }
 
-// binaryDevice runs a + b, a − b, a ⊙ b or a / b on the device of a
-// resident operand when both have one shape; a nil result leaves the
-// operation to the CPU (err says why, when the device refused).
+// binaryDevice runs the operation on the device of a resident operand:
+// backend.DeviceElementwiser for Add, Sub, Mul, Div of one shape,
+// backend.DeviceBroadcaster for the other shapes and for Maximum, Minimum.
+// A nil result leaves the operation to the CPU (err says why, when the
+// device refused).
 func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor, error) {
-	if resident(a, b) == nil || a.dtype != Float32 || !slices.Equal(a.shape, b.shape) {
+	dev := resident(a, b)
+	if dev == nil || a.dtype != Float32 {
 		return nil, nil
 	}
-	opName := map[binaryOp]string{opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div"}[op]
-	e, ok := resident(a, b).(backend.DeviceElementwiser)
-	if opName == "" || !ok {
+	opName := [...]string{opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div", opMaximum: "maximum", opMinimum: "minimum"}[op]
+	e, same := dev.(backend.DeviceElementwiser)
+	same = same && slices.Equal(a.shape, b.shape) && op <= opDiv
+	bc, ok := dev.(backend.DeviceBroadcaster)
+	if !same && (!ok || len(shape) > 8) {
 		return nil, nil
 	}
 	p := planDevice(name, a, b)
@@ -120,7 +125,12 @@ func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor,
 	if err != nil {
 		deviceError(name, err)
 	}
-	if err := e.BinaryDevice32(opName, p.bufs[0], p.bufs[1], y.dev.buf); err != nil {
+	if same {
+		err = e.BinaryDevice32(opName, p.bufs[0], p.bufs[1], y.dev.buf)
+	} else {
+		err = bc.BroadcastDevice32(opName, p.bufs[0], bstrides(a.shape, shape), p.bufs[1], bstrides(b.shape, shape), shape, y.dev.buf)
+	}
+	if err != nil {
 		y.drop()
 		if errors.Is(err, backend.ErrOutOfMemory) {
 			deviceError(name, err)
