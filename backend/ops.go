@@ -160,3 +160,12 @@ type DeviceGatherer interface {
 type DeviceBroadcaster interface {
 	BroadcastDevice32(op string, a DeviceBuffer, stridesA []int, b DeviceBuffer, stridesB []int, shape []int, y DeviceBuffer) error
 }
+
+// DeviceReducer reduces one axis on device buffers: x is (outer, n,
+// inner) row-major and y (outer, inner) receives, for op "sum", "mean",
+// "max" or "min", the reduction over n, accumulated as package tensor's
+// CPU code does (float64 sums in order, rounded once; max and min
+// propagating NaN).
+type DeviceReducer interface {
+	ReduceDevice32(op string, x DeviceBuffer, outer, n, inner int, y DeviceBuffer) error
+}

@@ -380,8 +380,45 @@ func TestResidentBroadcast(t *testing.T) {
 	}
 }
 
+// TestResidentReduce checks Sum, Mean, Max and Min over each axis of a
+// resident tensor against the CPU: the same float64 accumulation in the
+// same order, so Sum, Max and Min are exactly equal and Mean within one
+// float32 rounding (GLSL's double division); NaN propagates through Max
+// and Min; keepdim keeps the axis.
+func TestResidentReduce(t *testing.T) {
+	residentSetup(t)
+	x := tensor.Randn(51, 3, 37, 5)
+	x.Set(math.NaN(), 1, 4, 2)
+	y := tensor.Randn(52, 300, 2)
+	type red func(*tensor.Tensor, int, bool) *tensor.Tensor
+	for _, in := range []*tensor.Tensor{x, y} {
+		r := in.To("gpu")
+		for _, op := range []struct {
+			name string
+			f    red
+			rel  float64
+		}{{"Sum", tensor.Sum, 0}, {"Mean", tensor.Mean, 1.0 / (1 << 23)}, {"Max", tensor.Max, 0}, {"Min", tensor.Min, 0}} {
+			for axis := -1; axis < in.Rank(); axis++ {
+				for _, keep := range []bool{false, true} {
+					got, want := op.f(r, axis, keep), op.f(in, axis, keep)
+					if got.Device() != backend.GPU || !equalShapes(got.Shape(), want.Shape()) {
+						t.Fatalf("%s(axis %d, keepdim %v): device %v, shape %v, want gpu, %v", op.name, axis, keep, got.Device(), got.Shape(), want.Shape())
+					}
+					g, w := got.Float32s(), want.Float32s()
+					for i := range g {
+						gi, wi := float64(g[i]), float64(w[i])
+						if math.IsNaN(gi) != math.IsNaN(wi) || math.Abs(gi-wi) > op.rel*math.Abs(wi) {
+							t.Fatalf("%s(axis %d) of %v: element %d is %v, want %v", op.name, axis, in.Shape(), i, gi, wi)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestResidentFallback checks that operations without a device kernel
-// (Concat, Sum, Apply, Cumsum) on resident tensors run on the CPU,
+// (Concat, a MatMul whose batch broadcasts both ways, Apply, Cumsum) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
@@ -392,7 +429,7 @@ func TestResidentFallback(t *testing.T) {
 		got, want *tensor.Tensor
 	}{
 		{"tensor.Concat", tensor.Concat(1, r, r), tensor.Concat(1, x, x)},
-		{"tensor.Sum", tensor.Sum(r, 1, false), tensor.Sum(x, 1, false)},
+		{"tensor.MatMul", tensor.MatMul(r.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2)), tensor.MatMul(x.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2))},
 		{"tensor.Apply", tensor.Apply(r, math.Cbrt), tensor.Apply(x, math.Cbrt)},
 		{"tensor.Cumsum", tensor.Cumsum(r, 1), tensor.Cumsum(x, 1)},
 	}

@@ -69,8 +69,8 @@
 // Dispatch rule. An operation whose float32 operands include a resident
 // tensor runs on that tensor's device when the backend has a device-side
 // implementation for it (backend.DeviceMatMuler, backend.DeviceElementwiser,
-// backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceSSD in
-// package ssd); host operands are uploaded for the
+// backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
+// backend.DeviceSSD in package ssd); host operands are uploaded for the
 // call, and the result is resident. Otherwise the operands are copied to
 // the host, the operation runs on the CPU and returns a host tensor, after
 // a one-line notice naming the operation (once per operation, to the
@@ -81,10 +81,11 @@
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
 //	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function (Add,
 //	               Sub, Mul, Div, Maximum, Minimum, with broadcasting up to rank 8);
-//	               Permute, Transpose, Slice (rank ≤ 8); ssd.Quadratic,
+//	               Permute, Transpose, Slice (rank ≤ 8); Sum, Mean, Max, Min over an
+//	               axis (the CPU's float64 accumulation: equal results); ssd.Quadratic,
 //	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
-//	on the cpu:    reductions (Sum, Mean, Max, Min, SumAll, Norm, ...), Concat,
-//	               Cumsum, Apply, MatMul with other batch broadcasts (with the notice)
+//	on the cpu:    the float64 *All reductions and Norm, Concat, Cumsum, Apply,
+//	               MatMul with other batch broadcasts (with the notice)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
 //
 // Lazy synchronisation. A result computed on the device is not copied to

@@ -1,7 +1,10 @@
 package tensor
 
 import (
+	"errors"
 	"math"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Reductions along one axis, or over every element (the *All forms, which
@@ -91,7 +94,6 @@ func reduceAll(name string, op reduceOp, x *Tensor) float64 {
 }
 
 func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor {
-	hostFallback(name, nil, x)
 	ax := axisOf(name, axis, x.shape)
 	outer, n, inner := split(x.shape, ax)
 	if n == 0 && (op == redMax || op == redMin) {
@@ -103,6 +105,11 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 		shape = append(shape, 1)
 	}
 	shape = append(shape, x.shape[ax+1:]...)
+	if y, err := reduceDevice(name, op, x, outer, n, inner, shape); y != nil {
+		return y
+	} else {
+		hostFallback(name, err, x)
+	}
 	y := like(name, x, shape)
 	acc := make([]float64, outer*inner)
 	if x.dtype == Float64 {
@@ -164,4 +171,31 @@ func reduceInto[T float](op reduceOp, acc []float64, x []T, outer, n, inner int)
 			}
 		}
 	}
+}
+
+// reduceDevice reduces a resident x on its device (backend.DeviceReducer),
+// with the CPU's accumulation, into a new resident tensor; a nil result
+// leaves the operation to the CPU (err says why, when the device refused).
+func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shape []int) (*Tensor, error) {
+	r, ok := resident(x).(backend.DeviceReducer)
+	if !ok {
+		return nil, nil
+	}
+	p := planDevice(name, x)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(name, err)
+	}
+	if err := r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min"}[op], p.bufs[0], outer, n, inner, y.dev.buf); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(name, err)
+		}
+		return nil, err
+	}
+	return y, nil
 }
