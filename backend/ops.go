@@ -165,7 +165,8 @@ type DeviceBroadcaster interface {
 // inner) row-major and y (outer, inner) receives, for op "sum", "mean",
 // "max" or "min", the reduction over n, accumulated as package tensor's
 // CPU code does (float64 sums in order, rounded once; max and min
-// propagating NaN).
+// propagating NaN); for op "cumsum" y is (outer, n, inner) and receives
+// the inclusive running sums over n (float64, each rounded once).
 type DeviceReducer interface {
 	ReduceDevice32(op string, x DeviceBuffer, outer, n, inner int, y DeviceBuffer) error
 }

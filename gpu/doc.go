@@ -75,7 +75,7 @@
 //	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
 //	gather.comp        strided copies: Permute, Transpose, Slice of resident tensors (Gather)
 //	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
-//	reduceaxis.comp    sum, mean (double accumulation), max, min over one axis (ReduceAxis)
+//	reduceaxis.comp    sum, mean, cumsum (double accumulation), max, min over one axis (ReduceAxis)
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)

@@ -1,7 +1,8 @@
 #version 430
 // One axis of a resident tensor reduced: a is (outer, n, inner), o is
 // (outer, inner); SUM and MEAN accumulate in double in index order and round
-// once, MAX and MIN propagate NaN: the same results as package tensor's
+// once, MAX and MIN propagate NaN, CUMSUM writes the running sums (o is
+// then (outer, n, inner)): the same results as package tensor's
 // CPU code (reduceaxis.go). One output per invocation, grid-stride.
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
@@ -13,7 +14,13 @@ void main() {
 	int m = outer * inner;
 	for (int idx = int(gl_GlobalInvocationID.x); idx < m; idx += step) {
 		int base = (idx / inner) * n * inner + idx % inner;
-#if defined(SUM) || defined(MEAN)
+#if defined(CUMSUM) // o is (outer, n, inner): inclusive running sums
+		double acc = 0.0lf;
+		for (int j = 0; j < n; j++) {
+			acc += double(a[base + j * inner]);
+			o[base + j * inner] = float(acc);
+		}
+#elif defined(SUM) || defined(MEAN)
 		double acc = 0.0lf;
 		for (int j = 0; j < n; j++) acc += double(a[base + j * inner]);
 #ifdef MEAN

@@ -14,16 +14,22 @@ var reduceAxisSrc string
 // ReduceAxis reduces the middle axis of a (outer, n, inner) into out
 // (outer, inner): op "sum" or "mean" accumulate in double in index order
 // and round once, "max" and "min" propagate NaN, as package tensor's CPU
-// code does. One invocation per output: made for the reductions of
-// resident tensors, not for one huge sum. n ≥ 1 for max and min.
+// code does; "cumsum" writes the inclusive running sums (double, rounded
+// once each) into out (outer, n, inner). One invocation per output row:
+// made for the reductions of resident tensors, not for one huge sum.
+// n ≥ 1 for max and min.
 func (d *Device) ReduceAxis(op string, out, a *Buffer, outer, n, inner int) error {
 	const name = "reduceaxis.comp"
 	switch op {
-	case "sum", "mean", "max", "min":
+	case "sum", "mean", "max", "min", "cumsum":
 	default:
-		argPanic(name, op, "unknown reduction (want sum, mean, max or min)")
+		argPanic(name, op, "unknown reduction (want sum, mean, max, min or cumsum)")
 	}
-	if outer < 0 || n < 0 || inner < 0 || a.Len() < outer*n*inner || out.Len() < outer*inner ||
+	nOut := outer * inner
+	if op == "cumsum" {
+		nOut *= n
+	}
+	if outer < 0 || n < 0 || inner < 0 || a.Len() < outer*n*inner || out.Len() < nOut ||
 		((op == "max" || op == "min") && n == 0 && outer*inner > 0) {
 		argPanic(name, op, "(outer %d, n %d, inner %d) from %d floats into %d", outer, n, inner, a.Len(), out.Len())
 	}
@@ -48,7 +54,7 @@ func (Backend) ReduceDevice32(op string, x backend.DeviceBuffer, outer, n, inner
 		return err
 	}
 	switch op {
-	case "sum", "mean", "max", "min":
+	case "sum", "mean", "max", "min", "cumsum":
 	default:
 		return fmt.Errorf("gpu.ReduceDevice32(%q): %w", op, backend.ErrNotImplemented)
 	}

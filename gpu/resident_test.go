@@ -380,7 +380,7 @@ func TestResidentBroadcast(t *testing.T) {
 	}
 }
 
-// TestResidentReduce checks Sum, Mean, Max and Min over each axis of a
+// TestResidentReduce checks Sum, Mean, Max, Min and Cumsum over each axis of a
 // resident tensor against the CPU: the same float64 accumulation in the
 // same order, so Sum, Max and Min are exactly equal and Mean within one
 // float32 rounding (GLSL's double division); NaN propagates through Max
@@ -397,7 +397,8 @@ func TestResidentReduce(t *testing.T) {
 			name string
 			f    red
 			rel  float64
-		}{{"Sum", tensor.Sum, 0}, {"Mean", tensor.Mean, 1.0 / (1 << 23)}, {"Max", tensor.Max, 0}, {"Min", tensor.Min, 0}} {
+		}{{"Sum", tensor.Sum, 0}, {"Mean", tensor.Mean, 1.0 / (1 << 23)}, {"Max", tensor.Max, 0}, {"Min", tensor.Min, 0},
+			{"Cumsum", func(x *tensor.Tensor, axis int, keep bool) *tensor.Tensor { return tensor.Cumsum(x, axis) }, 0}} {
 			for axis := -1; axis < in.Rank(); axis++ {
 				for _, keep := range []bool{false, true} {
 					got, want := op.f(r, axis, keep), op.f(in, axis, keep)
@@ -418,7 +419,7 @@ func TestResidentReduce(t *testing.T) {
 }
 
 // TestResidentFallback checks that operations without a device kernel
-// (Concat, a MatMul whose batch broadcasts both ways, Apply, Cumsum) on resident tensors run on the CPU,
+// (Concat, a MatMul whose batch broadcasts both ways, Apply, MeanAll) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
@@ -431,7 +432,7 @@ func TestResidentFallback(t *testing.T) {
 		{"tensor.Concat", tensor.Concat(1, r, r), tensor.Concat(1, x, x)},
 		{"tensor.MatMul", tensor.MatMul(r.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2)), tensor.MatMul(x.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2))},
 		{"tensor.Apply", tensor.Apply(r, math.Cbrt), tensor.Apply(x, math.Cbrt)},
-		{"tensor.Cumsum", tensor.Cumsum(r, 1), tensor.Cumsum(x, 1)},
+		{"tensor.MeanAll", tensor.Full(tensor.MeanAll(r), 1), tensor.Full(tensor.MeanAll(x), 1)},
 	}
 	for _, c := range checks {
 		if c.got.Device() != backend.CPU {

@@ -280,9 +280,13 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 func Cumsum(x *Tensor, axis int) *Tensor {
 	const op = "tensor.Cumsum"
 	ax := axisOf(op, axis, x.shape)
-	hostFallback(op, nil, x)
-	y := like(op, x, x.shape)
 	outer, n, inner := split(x.shape, ax)
+	if y, err := reduceDevice(op, redCumsum, x, outer, n, inner, x.shape); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, x)
+	}
+	y := like(op, x, x.shape)
 	if x.dtype == Float64 {
 		cumsumInto(y.f64, x.f64, outer, n, inner)
 	} else {

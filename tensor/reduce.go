@@ -21,6 +21,7 @@ const (
 	redMean
 	redMax
 	redMin
+	redCumsum // Cumsum's running sums (layout.go), on a device only
 )
 
 // Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).
@@ -190,7 +191,7 @@ func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shap
 	if err != nil {
 		deviceError(name, err)
 	}
-	if err := r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min"}[op], p.bufs[0], outer, n, inner, y.dev.buf); err != nil {
+	if err := r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum"}[op], p.bufs[0], outer, n, inner, y.dev.buf); err != nil {
 		y.drop()
 		if errors.Is(err, backend.ErrOutOfMemory) {
 			deviceError(name, err)
