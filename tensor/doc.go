@@ -82,7 +82,8 @@
 //	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function (Add,
 //	               Sub, Mul, Div, Maximum, Minimum, with broadcasting up to rank 8);
 //	               Permute, Transpose, Slice (rank ≤ 8); Sum, Mean, Max, Min, Cumsum
-//	               over an axis (the CPU's float64 accumulation: equal results);
+//	               over an axis (the CPU's float64 accumulation: equal results, Mean
+//	               to one rounding); Clone;
 //	               ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto of
 //	               orders 1 and 2
 //	on the cpu:    the float64 *All reductions and Norm, Concat, Apply, MatMul
