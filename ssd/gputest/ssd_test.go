@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/gpu"
@@ -305,5 +307,53 @@ func TestFormsLong(t *testing.T) {
 				t.Logf("%s %s: %.2g", name, c, d)
 			}
 		}
+	}
+}
+
+// TestNoLeak runs 300 Chunked calls (output and state) and Quadratic calls
+// on resident inputs, releasing the results, then 100 left to the garbage
+// collector (gpu's TestResidentNoLeak runs 1,000 cycles of tensor ops),
+// and checks that the device's live buffers and bytes return to where they
+// were (the SSD shaders' scratch buffers are kept between calls, so the
+// baseline is taken after one call).
+func TestNoLeak(t *testing.T) {
+	setup(t)
+	d, _ := gpu.Default()
+	q, k, v, a := inputs(8, 1, 2, 40, 8, 8, true, true)
+	r := gpuAll(q, k, v, a)
+	o := ssd.Options{Order: 2, Norm: ssd.NormSoftmax}
+	call := func(release bool) {
+		y, s := ssd.Chunked(r[0], r[1], r[2], r[3], o, 16, nil)
+		y2 := ssd.Quadratic(r[0], tensor.Neg(r[1]), r[2], nil, o) // a host-free chain with a nil decay
+		if release {
+			y.Release()
+			s.S.Release()
+			y2.Release()
+		}
+	}
+	call(true)
+	settle := func() gpu.Stats {
+		var st gpu.Stats
+		for i, last := 0, -1; i < 200; i++ {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+			st = d.Stats()
+			if st.Buffers == last {
+				break
+			}
+			last = st.Buffers
+		}
+		return st
+	}
+	before := settle()
+	for i := 0; i < 300; i++ {
+		call(true)
+	}
+	for i := 0; i < 100; i++ {
+		call(false)
+	}
+	after := settle()
+	if after.Buffers > before.Buffers || after.Bytes > before.Bytes {
+		t.Fatalf("after 400 calls: %d buffers, %d bytes; before %d, %d", after.Buffers, after.Bytes, before.Buffers, before.Bytes)
 	}
 }
