@@ -29,12 +29,14 @@ const DefaultChunk = 64
 // both are resident when an input was; with s0 != nil the CPU runs it,
 // after tensor's one-time notice.
 func Chunked(q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State) (*tensor.Tensor, *State) {
-	return chunked("ssd.Chunked", q, k, v, a, o, chunk, s0, true)
+	return chunked("ssd.Chunked", "chunked", q, k, v, a, o, chunk, s0, true)
 }
 
 // chunked is Chunked; without withState a device run skips the final state
-// and returns nil for it (Variant.Core and Auto discard it).
-func chunked(op string, q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State, withState bool) (*tensor.Tensor, *State) {
+// and returns nil for it (Variant.Core and Auto discard it). form is the
+// device form: "chunked", or "auto" to let the backend choose between the
+// chunked and quadratic forms (then withState must be false).
+func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State, withState bool) (*tensor.Tensor, *State) {
 	o.check(op)
 	if o.Exp {
 		tensor.Errorf(op, "Exp", "exp attention has no finite state: use Quadratic or Blockwise")
@@ -44,7 +46,7 @@ func chunked(op string, q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *Sta
 	}
 	dm := checkInputs(op, q, k, v, a)
 	if s0 == nil {
-		if y, s := chunkedDevice(op, "chunked", q, k, v, a, o, dm, chunk, withState); y != nil {
+		if y, s := chunkedDevice(op, form, q, k, v, a, o, dm, chunk, withState); y != nil {
 			return y, s // on a device (device.go)
 		}
 	} else if b, _ := deviceFor(q, k, v, a); b != nil {

@@ -250,12 +250,9 @@ func Auto(q, k, v, a *tensor.Tensor, o Options) *tensor.Tensor {
 	const op = "ssd.Auto"
 	o.check(op)
 	dm := checkInputs(op, q, k, v, a)
-	if y, _ := chunkedDevice(op, "auto", q, k, v, a, o, dm, DefaultChunk, false); y != nil {
-		return y
-	}
 	switch {
 	case !o.Exp:
-		y, _ := chunked(op, q, k, v, a, o, DefaultChunk, nil, false)
+		y, _ := chunked(op, "auto", q, k, v, a, o, DefaultChunk, nil, false)
 		return y
 	case dm.L <= 256:
 		return Quadratic(q, k, v, a, o)

@@ -74,7 +74,9 @@
 // recursion unrolled), not chunk by chunk; it equals the CPU's state to
 // float32 accuracy (tested against the float64 state), and State.Step
 // continues from it (on the CPU, reading it back once). Variant.Core and
-// Auto skip the state.
+// Auto skip the state; on a device, Auto and Variant.Core's FormAuto let
+// the backend choose between the chunked and quadratic forms for the shape
+// (gpu.SSDForm).
 //
 // # Errors
 //

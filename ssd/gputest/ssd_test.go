@@ -357,3 +357,28 @@ func TestNoLeak(t *testing.T) {
 		t.Fatalf("after 400 calls: %d buffers, %d bytes; before %d, %d", after.Buffers, after.Bytes, before.Buffers, before.Bytes)
 	}
 }
+
+// TestVariantCoreOnResident runs every finite-order preset's Core in
+// FormAuto (the device's choice of form) and FormChunked on resident
+// inputs, and compares with the float64 quadratic form on the host.
+func TestVariantCoreOnResident(t *testing.T) {
+	setup(t)
+	const B, H, L, d = 1, 2, 45, 8
+	for _, v := range ssd.Presets() {
+		if v.Exp {
+			continue
+		}
+		v.Chunk = 16
+		q, k, val, a := inputs(31, B, H, L, d, d, v.Mask != ssd.MaskNone, true)
+		dt := ssd.DT(tensor.Randn(5, B, H, L), nil)
+		z := tensor.Randn(6, B, H, L, d)
+		want := v.Core(ssd.FormQuadratic, f64(q), f64(k), f64(val), f64(a), f64(dt), f64(z))
+		r := gpuAll(q, k, val, a)
+		for _, f := range []ssd.Form{ssd.FormAuto, ssd.FormChunked} {
+			got := v.Core(f, r[0], r[1], r[2], r[3], dt, z)
+			if e := tensor.MaxRelDiff(got, want); e > tol {
+				t.Fatalf("%s %s on resident inputs: relative difference %.3g from the float64 quadratic form", v.Name, f, e)
+			}
+		}
+	}
+}
