@@ -202,3 +202,31 @@ func TestResidentOutOfMemoryFake(t *testing.T) {
 		t.Fatalf("To beyond the device's memory: %v, want ErrMemory naming tensor.To", err)
 	}
 }
+
+// TestResidentConcurrentReads reads a fresh device result from several
+// goroutines at once (run with -race): one download, the same values.
+func TestResidentConcurrentReads(t *testing.T) {
+	withFakeDevice(t, &fakeDevice{})
+	x := Randn(3, 64, 33)
+	y := Neg(x.To("gpu"))
+	_, d0 := Transfers()
+	done := make(chan float64)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			s := 0.0
+			for i := 0; i < 64; i++ {
+				s += y.At(i, g) + y.Reshape(-1).At(i*33+g)
+			}
+			done <- s
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		<-done
+	}
+	if _, d := transfersSince(0, d0); d != 1 {
+		t.Fatalf("%d downloads for concurrent reads, want 1", d)
+	}
+	if MaxAbsDiff(y, Neg(x)) != 0 {
+		t.Fatal("concurrent reads changed the values")
+	}
+}
