@@ -140,14 +140,15 @@ type DeviceSSD interface {
 }
 
 // DeviceGatherer copies strided views on device buffers (the layout
-// operations of package tensor: Permute, Transpose, Slice): for every
-// row-major index (i_0, …, i_{r−1}) of shape, in order,
+// operations of package tensor: Permute, Transpose, Slice, Concat): for
+// every index (i_0, …, i_{r−1}) of shape,
 //
-//	y[flat(i)] = x[base + Σ_d i_d·strides[d]]
+//	y[ybase + Σ_d i_d·ystrides[d]] = x[base + Σ_d i_d·strides[d]]
 //
-// with r = len(shape) = len(strides) ≤ 8 and y of product(shape) values.
+// with r = len(shape) ≤ 8 and nil ystrides meaning y's row-major strides
+// for shape (a contiguous result). Other elements of y are left as they are.
 type DeviceGatherer interface {
-	GatherDevice32(x DeviceBuffer, base int, shape, strides []int, y DeviceBuffer) error
+	GatherDevice32(x DeviceBuffer, base int, strides []int, y DeviceBuffer, ybase int, ystrides []int, shape []int) error
 }
 
 // DeviceBroadcaster applies a binary function with broadcasting on device

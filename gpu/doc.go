@@ -49,7 +49,7 @@
 // relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div;
 // AllFinite32, a NaN/Inf check that reads back one float),
 // DeviceBroadcaster (Broadcast), DeviceGatherer (Gather: Permute,
-// Transpose, Slice), DeviceReducer (ReduceAxis) and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
+// Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
 // the final state of a sequence by FeatureMap2 and two batched GEMMs).
 //
 // # Buffers
@@ -73,7 +73,7 @@
 //	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
 //	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
-//	gather.comp        strided copies: Permute, Transpose, Slice of resident tensors (Gather)
+//	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather)
 //	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
 //	reduceaxis.comp    sum, mean, cumsum (double accumulation), max, min over one axis (ReduceAxis)
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)

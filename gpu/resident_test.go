@@ -298,10 +298,10 @@ func TestResidentUnaryShader(t *testing.T) {
 	}
 }
 
-// TestResidentLayout checks Permute, Transpose and Slice on resident
-// tensors (gather.comp) against the CPU: copies, so exactly equal; ranks 1
-// to 5, odd sizes, negative and empty slices, and a chain that stays on
-// the device until read.
+// TestResidentLayout checks Permute, Transpose, Slice and Concat on
+// resident tensors (gather.comp) against the CPU: copies, so exactly equal;
+// ranks 1 to 5, odd sizes, negative and empty slices, a host piece in a
+// Concat, and a chain that stays on the device until read.
 func TestResidentLayout(t *testing.T) {
 	residentSetup(t)
 	x := tensor.Randn(31, 2, 3, 5, 7, 4)
@@ -320,6 +320,9 @@ func TestResidentLayout(t *testing.T) {
 		{"Slice then Permute", r.Slice(3, 2, 7).Permute(3, 1, 0, 2, 4), x.Slice(3, 2, 7).Permute(3, 1, 0, 2, 4)},
 		{"rank 1", r.Reshape(-1).Slice(0, 17, 200), x.Reshape(-1).Slice(0, 17, 200)},
 		{"rank 2 transpose", r.Reshape(30, 28).Transpose(0, 1), x.Reshape(30, 28).Transpose(0, 1)},
+		{"Concat(1) with a host operand", tensor.Concat(1, r, x.Slice(1, 0, 1), r.Slice(1, 1, 3)), tensor.Concat(1, x, x.Slice(1, 0, 1), x.Slice(1, 1, 3))},
+		{"Concat(-1)", tensor.Concat(-1, r, r.Slice(-1, 0, 1)), tensor.Concat(-1, x, x.Slice(-1, 0, 1))},
+		{"Concat(0) with an empty piece", tensor.Concat(0, r.Slice(0, 0, 0), r, r), tensor.Concat(0, x.Slice(0, 0, 0), x, x)},
 	}
 	for _, c := range cases {
 		if c.got.Device() != backend.GPU {
@@ -419,7 +422,7 @@ func TestResidentReduce(t *testing.T) {
 }
 
 // TestResidentFallback checks that operations without a device kernel
-// (Concat, a MatMul whose batch broadcasts both ways, Apply, MeanAll) on resident tensors run on the CPU,
+// (a MatMul whose batch broadcasts both ways, Apply, MeanAll) on resident tensors run on the CPU,
 // return correct host tensors, and print the notice naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
@@ -429,7 +432,6 @@ func TestResidentFallback(t *testing.T) {
 		op        string
 		got, want *tensor.Tensor
 	}{
-		{"tensor.Concat", tensor.Concat(1, r, r), tensor.Concat(1, x, x)},
 		{"tensor.MatMul", tensor.MatMul(r.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2)), tensor.MatMul(x.Reshape(3, 5, 7), tensor.Randn(9, 5, 1, 7, 2))},
 		{"tensor.Apply", tensor.Apply(r, math.Cbrt), tensor.Apply(x, math.Cbrt)},
 		{"tensor.MeanAll", tensor.Full(tensor.MeanAll(r), 1), tensor.Full(tensor.MeanAll(x), 1)},

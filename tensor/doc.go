@@ -81,13 +81,13 @@
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
 //	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function (Add,
 //	               Sub, Mul, Div, Maximum, Minimum, with broadcasting up to rank 8);
-//	               Permute, Transpose, Slice (rank ≤ 8); Sum, Mean, Max, Min, Cumsum
+//	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max, Min, Cumsum
 //	               over an axis (the CPU's float64 accumulation: equal results, Mean
 //	               to one rounding); Clone;
 //	               ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto of
 //	               orders 1 and 2
-//	on the cpu:    the float64 *All reductions and Norm, Concat, Apply, MatMul
-//	               with other batch broadcasts (with the notice)
+//	on the cpu:    the float64 *All reductions and Norm, Apply, MatMul with other
+//	               batch broadcasts (with the notice)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
 //
 // Lazy synchronisation. A result computed on the device is not copied to

@@ -254,7 +254,11 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		total += t.shape[ax]
 	}
 	shape[ax] = total
-	hostFallback(op, nil, ts...)
+	if y, err := concatDevice(op, ax, ts, shape); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, ts...)
+	}
 	y := like(op, first, shape)
 	outer, _, inner := split(shape, ax)
 	row := total * inner
@@ -330,12 +334,47 @@ func gatherDevice(op string, t *Tensor, base int, shape, strides []int) (*Tensor
 	if err != nil {
 		deviceError(op, err)
 	}
-	if err := g.GatherDevice32(p.bufs[0], base, shape, strides, y.dev.buf); err != nil {
+	if err := g.GatherDevice32(p.bufs[0], base, strides, y.dev.buf, 0, nil, shape); err != nil {
 		y.drop()
 		if errors.Is(err, backend.ErrOutOfMemory) {
 			deviceError(op, err)
 		}
 		return nil, err
+	}
+	return y, nil
+}
+
+// concatDevice joins ts along ax on the device of a resident operand
+// (backend.DeviceGatherer, one strided copy per input); a nil result leaves
+// the operation to the CPU (err says why, when the device refused).
+func concatDevice(op string, ax int, ts []*Tensor, shape []int) (*Tensor, error) {
+	g, ok := resident(ts...).(backend.DeviceGatherer)
+	if !ok || ts[0].dtype != Float32 {
+		return nil, nil
+	}
+	p := planDevice(op, ts...)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(op, err)
+	}
+	outer, total, inner := split(shape, ax)
+	row, pos := total*inner, 0
+	for i, t := range ts {
+		m := t.shape[ax] * inner // (outer, m) of t into columns [pos, pos+m) of y's (outer, row)
+		if outer > 0 && m > 0 {
+			if err := g.GatherDevice32(p.bufs[i], 0, []int{m, 1}, y.dev.buf, pos, []int{row, 1}, []int{outer, m}); err != nil {
+				y.drop()
+				if errors.Is(err, backend.ErrOutOfMemory) {
+					deviceError(op, err)
+				}
+				return nil, err
+			}
+		}
+		pos += m
 	}
 	return y, nil
 }
