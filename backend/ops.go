@@ -88,11 +88,12 @@ type Resident interface {
 }
 
 // DeviceMatMuler is MatMuler on device buffers of the same backend: for i
-// in [0, batch), C_i = op(A_i)·op(B_i), A_i at a[i·strideA] (m×k, stored
-// k×m when transA), B_i at b[i·strideB] (k×n, stored n×k when transB), C_i
-// at c[i·m·n]; a stride of 0 shares one matrix across the batch.
+// in [0, batch), C_i = op(A_i)·op(B_i), A_i at a[offA + i·strideA] (m×k,
+// stored k×m when transA), B_i at b[offB + i·strideB] (k×n, stored n×k
+// when transB), C_i at c[offC + i·m·n]; a stride of 0 shares one matrix
+// across the batch.
 type DeviceMatMuler interface {
-	MatMulDevice32(transA, transB bool, batch, m, n, k int, a DeviceBuffer, strideA int, b DeviceBuffer, strideB int, c DeviceBuffer) error
+	MatMulDevice32(transA, transB bool, batch, m, n, k int, a DeviceBuffer, offA, strideA int, b DeviceBuffer, offB, strideB int, c DeviceBuffer, offC int) error
 }
 
 // DeviceElementwiser applies elementwise functions on device buffers:

@@ -105,30 +105,31 @@ func (d *Device) zeros(n int) (*Buffer, error) {
 }
 
 // MatMulDevice32 implements backend.DeviceMatMuler: C_i = op(A_i)·op(B_i)
-// for i < batch on buffers of the default device, with MatMul32's layout.
-func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend.DeviceBuffer, strideA int, b backend.DeviceBuffer, strideB int, c backend.DeviceBuffer) error {
+// for i < batch on buffers of the default device, with MatMul32's layout
+// from the offsets offA, offB, offC.
+func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend.DeviceBuffer, offA, strideA int, b backend.DeviceBuffer, offB, strideB int, c backend.DeviceBuffer, offC int) error {
 	d, bs, err := bufs("MatMulDevice32", a, b, c)
 	if err != nil {
 		return err
 	}
 	A, B, C := bs[0], bs[1], bs[2]
-	if batch < 0 || m < 0 || n < 0 || k < 0 || strideA < 0 || strideB < 0 {
-		return fmt.Errorf("gpu.MatMulDevice32: negative size (batch %d, m %d, n %d, k %d, strides %d, %d)", batch, m, n, k, strideA, strideB)
+	if batch < 0 || m < 0 || n < 0 || k < 0 || strideA < 0 || strideB < 0 || offA < 0 || offB < 0 || offC < 0 {
+		return fmt.Errorf("gpu.MatMulDevice32: negative size (batch %d, m %d, n %d, k %d, strides %d, %d, offsets %d, %d, %d)", batch, m, n, k, strideA, strideB, offA, offB, offC)
 	}
 	if batch == 0 || m == 0 || n == 0 {
 		return nil
 	}
-	needA, needB := (batch-1)*strideA+m*k, (batch-1)*strideB+k*n
-	if A.Len() < needA || B.Len() < needB || C.Len() < batch*m*n {
-		return fmt.Errorf("gpu.MatMulDevice32: a, b, c have %d, %d, %d values, the batch needs %d, %d, %d", A.Len(), B.Len(), C.Len(), needA, needB, batch*m*n)
+	needA, needB := offA+(batch-1)*strideA+m*k, offB+(batch-1)*strideB+k*n
+	if A.Len() < needA || B.Len() < needB || C.Len() < offC+batch*m*n {
+		return fmt.Errorf("gpu.MatMulDevice32: a, b, c have %d, %d, %d values, the batch needs %d, %d, %d", A.Len(), B.Len(), C.Len(), needA, needB, offC+batch*m*n)
 	}
 	if k == 0 {
-		return oom(C.Write(make([]float32, batch*m*n)))
+		return oom(C.WriteAt(offC, make([]float32, batch*m*n)))
 	}
-	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C}
+	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C, OffA: offA, OffB: offB, OffC: offC}
 	if (strideA == 0 || strideB == 0) && batch > 1 {
 		for i := 0; i < batch; i++ { // Gemm reads a zero stride as "packed"
-			g.OffA, g.OffB, g.OffC = i*strideA, i*strideB, i*m*n
+			g.OffA, g.OffB, g.OffC = offA+i*strideA, offB+i*strideB, offC+i*m*n
 			if err := d.Gemm(g); err != nil {
 				return oom(err)
 			}

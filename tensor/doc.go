@@ -77,7 +77,7 @@
 // SetNoticeWriter writer). Operations on host tensors only keep the rule of
 // "Devices" above (the active backend over host slices).
 //
-//	on the device: MatMul, MatMulT (packed or shared batches); every unary function
+//	on the device: MatMul, MatMulT (any batch broadcast); every unary function
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
 //	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function (Add,
 //	               Sub, Mul, Div, Maximum, Minimum, with broadcasting up to rank 8);
@@ -86,8 +86,8 @@
 //	               to one rounding); Clone;
 //	               ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto of
 //	               orders 1 and 2
-//	on the cpu:    the float64 *All reductions and Norm, Apply, MatMul with other
-//	               batch broadcasts (with the notice)
+//	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
+//	               the notice)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
 //
 // Lazy synchronisation. A result computed on the device is not copied to

@@ -173,9 +173,6 @@ func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []in
 	}
 	ua, okA := uniformStride(offA)
 	ub, okB := uniformStride(offB)
-	if !okA || !okB {
-		return nil, fmt.Errorf("batch axes broadcast in a pattern the device product does not take: %w", backend.ErrNotImplemented)
-	}
 	p := planDevice("tensor.MatMul", a, b)
 	if p == nil {
 		return nil, nil
@@ -185,7 +182,14 @@ func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []in
 	if err != nil {
 		deviceError("tensor.MatMul", err)
 	}
-	if err := mm.MatMulDevice32(transA, transB, nb, m, n, k, p.bufs[0], ua*m*k, p.bufs[1], ub*k*n, y.dev.buf); err != nil {
+	if okA && okB {
+		err = mm.MatMulDevice32(transA, transB, nb, m, n, k, p.bufs[0], 0, ua*m*k, p.bufs[1], 0, ub*k*n, y.dev.buf, 0)
+	} else { // batch axes broadcast both ways: one product per output matrix
+		for i := 0; i < nb && err == nil; i++ {
+			err = mm.MatMulDevice32(transA, transB, 1, m, n, k, p.bufs[0], offA[i]*m*k, 0, p.bufs[1], offB[i]*k*n, 0, y.dev.buf, i*m*n)
+		}
+	}
+	if err != nil {
 		y.drop()
 		if errors.Is(err, backend.ErrOutOfMemory) {
 			deviceError("tensor.MatMul", err)

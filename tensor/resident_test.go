@@ -58,7 +58,7 @@ func (f *fakeDevice) Upload32(x []float32) (backend.DeviceBuffer, error) {
 	return b, err
 }
 func (f *fakeDevice) DeviceBytes() int64 { return 0 }
-func (f *fakeDevice) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend.DeviceBuffer, strideA int, b backend.DeviceBuffer, strideB int, c backend.DeviceBuffer) error {
+func (f *fakeDevice) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend.DeviceBuffer, offA, strideA int, b backend.DeviceBuffer, offB, strideB int, c backend.DeviceBuffer, offC int) error {
 	return fmt.Errorf("fake: no product: %w", backend.ErrNotImplemented)
 }
 func (f *fakeDevice) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) error {
