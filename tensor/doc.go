@@ -79,13 +79,12 @@
 //
 //	on the device: MatMul, MatMulT (any batch broadcast); every unary function
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
-//	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function (Add,
-//	               Sub, Mul, Div, Maximum, Minimum, with broadcasting up to rank 8);
-//	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max, Min, Cumsum
-//	               over an axis (the CPU's float64 accumulation: equal results, Mean
-//	               to one rounding); Clone;
-//	               ssd.Quadratic, ssd.Chunked (from the zero state), ssd.Auto of
-//	               orders 1 and 2
+//	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function
+//	               (Add, Sub, Mul, Div, Maximum, Minimum; broadcasting up to rank 8);
+//	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max,
+//	               Min, Cumsum over an axis (the CPU's float64 accumulation: equal
+//	               results, Mean to one rounding); Clone; ssd.Quadratic,
+//	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
 //	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
 //	               the notice)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
