@@ -14,6 +14,10 @@ var ErrNotImplemented = errors.New("backend: not implemented")
 // wrapped message says what is missing and how to get it.
 var ErrUnavailable = errors.New("backend: unavailable")
 
+// ErrOutOfMemory is wrapped by the errors of a backend whose device refused
+// an allocation (Resident.Upload32, Alloc32, or an operation's scratch).
+var ErrOutOfMemory = errors.New("backend: device out of memory")
+
 // Kind names where a tensor's data lives.
 type Kind uint8
 

@@ -62,3 +62,113 @@ type Attentioner interface {
 	Attention32(p AttnParams, q, k, v, a, y []float32) error
 	AttentionBackward32(p AttnParams, q, k, v, a, dO, dq, dk, dv, da []float32) error
 }
+
+// DeviceBuffer is float32 data held in a backend's device memory (a GPU
+// storage buffer), Len() values long. Read32 copies the first len(dst)
+// values to the host (waiting for the work that writes them), Write32
+// copies src into the first len(src). Release frees the memory now;
+// releasing twice is harmless, and a buffer dropped unreleased is freed
+// later by the garbage collector.
+type DeviceBuffer interface {
+	Len() int
+	Read32(dst []float32) error
+	Write32(src []float32) error
+	Release()
+}
+
+// Resident is implemented by a backend that keeps float32 data on its
+// device between operations. Upload32 allocates a buffer holding a copy
+// of x, Alloc32 one of n uninitialised values; a refusal for lack of
+// device memory is an error wrapping ErrOutOfMemory.
+// DeviceBytes is the memory held by the backend's live buffers.
+type Resident interface {
+	Upload32(x []float32) (DeviceBuffer, error)
+	Alloc32(n int) (DeviceBuffer, error)
+	DeviceBytes() int64
+}
+
+// DeviceMatMuler is MatMuler on device buffers of the same backend: for i
+// in [0, batch), C_i = op(A_i)·op(B_i), A_i at a[offA + i·strideA] (m×k,
+// stored k×m when transA), B_i at b[offB + i·strideB] (k×n, stored n×k
+// when transB), C_i at c[offC + i·m·n]; a stride of 0 shares one matrix
+// across the batch.
+type DeviceMatMuler interface {
+	MatMulDevice32(transA, transB bool, batch, m, n, k int, a DeviceBuffer, offA, strideA int, b DeviceBuffer, offB, strideB int, c DeviceBuffer, offC int) error
+}
+
+// DeviceElementwiser applies elementwise functions on device buffers:
+// UnaryDevice32 sets y_i = f(x_i) for the names of Elementwiser plus
+// "scale" (s·x) and "addscalar" (x + s); BinaryDevice32 sets y_i = a_i ∘ b_i
+// for op "add", "sub", "mul" or "div", all three of one length. A name the
+// backend has no kernel for returns an error wrapping ErrNotImplemented.
+// AllFinite32 reports whether no value of x is NaN or ±Inf.
+type DeviceElementwiser interface {
+	UnaryDevice32(op string, s float64, x, y DeviceBuffer) error
+	BinaryDevice32(op string, a, b, y DeviceBuffer) error
+	AllFinite32(x DeviceBuffer) (bool, error)
+}
+
+// SSDParams describes one forward call of a DeviceSSD over BH independent
+// (batch, head) slices of L steps, key dimension D and value dimension DV:
+//
+//	s_ij = Scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 when a is nil),
+//	y_i = Σ_{j≤i} s_ij^Order·AM_ij·v_j  [/ Σ_{j≤i} s_ij^Order·AM_ij with Norm;
+//	a zero denominator gives 0]
+//
+// Form is "quadratic", "chunked" (chunks of Chunk steps) or "auto" (the
+// backend picks, and reports its choice). Order is 1 or 2.
+type SSDParams struct {
+	BH, L, D, DV int
+	Order        int
+	Norm         bool
+	Scale        float32
+	Form         string
+	Chunk        int
+}
+
+// DeviceSSD computes the SSD forward of SSDParams on device buffers: q, k
+// (BH, L, D), v, y (BH, L, DV), a (BH, L) or nil. It returns the form it
+// ran. SSDState32 writes the state after the whole sequence, from the zero
+// state, S_h = Σ_j exp(Σ_{u=j+1}^{L} a_u)·ψ(Scale·k_j)·[v_j, 1]ᵀ, into s
+// (BH, F, W): ψ is the order-Order symmetric feature map (F = D, or
+// D(D+1)/2 at order 2, row-major upper triangle with √2 off the diagonal)
+// and W = DV+1 with Norm (the last column is the denominator z), else DV.
+// A shape the backend does not take returns an error wrapping
+// ErrNotImplemented.
+type DeviceSSD interface {
+	SSDDevice32(p SSDParams, q, k, v, a, y DeviceBuffer) (form string, err error)
+	SSDState32(p SSDParams, k, v, a, s DeviceBuffer) error
+}
+
+// DeviceGatherer copies strided views on device buffers (the layout
+// operations of package tensor: Permute, Transpose, Slice, Concat): for
+// every index (i_0, …, i_{r−1}) of shape,
+//
+//	y[ybase + Σ_d i_d·ystrides[d]] = x[base + Σ_d i_d·strides[d]]
+//
+// with r = len(shape) ≤ 8 and nil ystrides meaning y's row-major strides
+// for shape (a contiguous result). Other elements of y are left as they are.
+type DeviceGatherer interface {
+	GatherDevice32(x DeviceBuffer, base int, strides []int, y DeviceBuffer, ybase int, ystrides []int, shape []int) error
+}
+
+// DeviceBroadcaster applies a binary function with broadcasting on device
+// buffers: for every row-major index i of shape (rank ≤ 8),
+//
+//	y[flat(i)] = a[Σ_d i_d·stridesA[d]] ∘ b[Σ_d i_d·stridesB[d]]
+//
+// where a broadcast axis has stride 0, and ∘ is "add", "sub", "mul",
+// "div", "maximum" or "minimum" (NaN when either operand is NaN).
+type DeviceBroadcaster interface {
+	BroadcastDevice32(op string, a DeviceBuffer, stridesA []int, b DeviceBuffer, stridesB []int, shape []int, y DeviceBuffer) error
+}
+
+// DeviceReducer reduces one axis on device buffers: x is (outer, n,
+// inner) row-major and y (outer, inner) receives, for op "sum", "mean",
+// "max" or "min", the reduction over n, accumulated as package tensor's
+// CPU code does (float64 sums in order, rounded once; max and min
+// propagating NaN); for op "cumsum" y is (outer, n, inner) and receives
+// the inclusive running sums over n (float64, each rounded once).
+type DeviceReducer interface {
+	ReduceDevice32(op string, x DeviceBuffer, outer, n, inner int, y DeviceBuffer) error
+}

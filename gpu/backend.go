@@ -21,7 +21,9 @@ func init() { tensor.Register(Backend{}) }
 // Backend is the registered gpu backend: a handle on Default. It
 // implements backend.Backend, backend.Prober, backend.MatMuler,
 // backend.Elementwiser and backend.Attentioner over host slices (upload,
-// compute, download).
+// compute, download), and, for tensors resident on the device,
+// backend.Resident, backend.DeviceMatMuler, backend.DeviceElementwiser and
+// backend.DeviceSSD over *Buffer (resident.go).
 type Backend struct{}
 
 var (

@@ -41,6 +41,17 @@
 // picks it when a hardware context can be made: a software renderer such as
 // llvmpipe counts as unavailable unless FURIOUS_GPU_SOFTWARE=1.
 //
+// Backend also keeps tensors resident (resident.go): it implements
+// backend.Resident (Upload32, Alloc32, DeviceBytes; a *Buffer is a
+// backend.DeviceBuffer) and the device-side op sets package tensor and
+// package ssd dispatch to for resident operands: DeviceMatMuler (Gemm),
+// DeviceElementwiser (exp, softplus, neg, square, scale, addscalar, abs,
+// relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div;
+// AllFinite32, a NaN/Inf check that reads back one float),
+// DeviceBroadcaster (Broadcast), DeviceGatherer (Gather: Permute,
+// Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
+// the final state of a sequence by FeatureMap2 and two batched GEMMs).
+//
 // # Buffers
 //
 // A Buffer is a shader storage buffer of float32s: NewBuffer, Upload, Write,
@@ -61,6 +72,10 @@
 //
 //	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
+//	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
+//	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather)
+//	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
+//	reduceaxis.comp    sum, mean, cumsum (double accumulation), max, min over one axis (ReduceAxis)
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)

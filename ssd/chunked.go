@@ -22,8 +22,21 @@ const DefaultChunk = 64
 // that Chunked on a prefix followed by State.Step on the rest equals the whole
 // sequence. Softmax norm appends a ones column to V: its output is Σ_j P_ij.
 // Cost O(L·(chunk·d + D·d_v)) per head.
+//
+// On a device (see "Devices" in doc.go) the form runs from the zero state
+// only: with s0 == nil the output and the final state are computed there
+// (the state from k, v, a in one pass, spec §e.2, not chunk by chunk), and
+// both are resident when an input was; with s0 != nil the CPU runs it,
+// after tensor's one-time notice.
 func Chunked(q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State) (*tensor.Tensor, *State) {
-	const op = "ssd.Chunked"
+	return chunked("ssd.Chunked", "chunked", q, k, v, a, o, chunk, s0, true)
+}
+
+// chunked is Chunked; without withState a device run skips the final state
+// and returns nil for it (Variant.Core and Auto discard it). form is the
+// device form: "chunked", or "auto" to let the backend choose between the
+// chunked and quadratic forms (then withState must be false).
+func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State, withState bool) (*tensor.Tensor, *State) {
 	o.check(op)
 	if o.Exp {
 		tensor.Errorf(op, "Exp", "exp attention has no finite state: use Quadratic or Blockwise")
@@ -32,6 +45,13 @@ func Chunked(q, k, v, a *tensor.Tensor, o Options, chunk int, s0 *State) (*tenso
 		tensor.Errorf(op, "chunk", "is %d, want ≥ 1", chunk)
 	}
 	dm := checkInputs(op, q, k, v, a)
+	if s0 == nil {
+		if y, s := chunkedDevice(op, form, q, k, v, a, o, dm, chunk, withState); y != nil {
+			return y, s // on a device (device.go)
+		}
+	} else if b, _ := deviceFor(q, k, v, a); b != nil {
+		deviceNotice(op, b, "an initial state s0 has no device form")
+	}
 	s := startState(op, s0, dm, o, q.DType())
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
 	if q.DType() == tensor.Float64 {

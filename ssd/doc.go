@@ -21,6 +21,7 @@
 //	Chunked     the SSD algorithm: diagonal blocks with s^p, states passed between chunks
 //	Blockwise   online (flash-attention style), also for exp
 //	State.Step, KVCache.Step   one token at a time (decoding)
+//	Auto        the fastest form where it runs (on a device the backend's choice)
 //
 // ψ is the order-p symmetric feature map (Feature): C(d+p−1, p) features with
 // φ_p(x)·φ_p(y) = (x·y)^p; for p = 2 the row-major upper triangle of x xᵀ with
@@ -48,6 +49,34 @@
 // float32 weights below 1e-30 are flushed to zero (subnormal arithmetic is
 // 10-20x slower, and such a weight is far below float32 precision next to the
 // current token's weight 1).
+//
+// # Devices
+//
+// Quadratic, Chunked and Auto run on a device (package gpu's shaders, via
+// backend.DeviceSSD) when their float32 inputs include a tensor resident
+// there (tensor's To("gpu")): their results, and Chunked's final state,
+// are then resident too, and nothing is read back but one float of the
+// NaN/Inf check. With host inputs they run there when the active device is
+// the gpu (tensor.SetDevice, FURIOUS_DEVICE) and SetHostDispatch(true) was
+// called: upload, compute, read back (off by default, so that package nn,
+// which calls them on host tensors, keeps the CPU's results).
+//
+//	on the device   orders 1 and 2; NormNone, NormSoftmax, NormOutput (its RMSNorm
+//	                on the host, so that result is read back); a nil or per-step a;
+//	                any scale; d, d_v ≤ 256; chunk ≤ 1024 (the fused chunked shader
+//	                for d ≤ 64, the staged one above)
+//	on the cpu      Exp (softmax) attention, order ≥ 3, Chunked from a state s0 ≠ nil,
+//	                Recurrent, Blockwise, State.Step, and float64: with resident
+//	                inputs after tensor's one-time notice naming the primitive
+//
+// Chunked's final state on the device is computed from k, v and a in one
+// pass, S = Σ_j exp(Σ_{u=j+1}^{L} a_u)·ψ(k_j·scale)·[v_j, 1]ᵀ (the state
+// recursion unrolled), not chunk by chunk; it equals the CPU's state to
+// float32 accuracy (tested against the float64 state), and State.Step
+// continues from it (on the CPU, reading it back once). Variant.Core and
+// Auto skip the state; on a device, Auto and Variant.Core's FormAuto let
+// the backend choose between the chunked and quadratic forms for the shape
+// (gpu.SSDForm).
 //
 // # Errors
 //

@@ -16,6 +16,9 @@ func Quadratic(q, k, v, a *tensor.Tensor, o Options) *tensor.Tensor {
 	const op = "ssd.Quadratic"
 	o.check(op)
 	dm := checkInputs(op, q, k, v, a)
+	if y := quadraticDevice(op, q, k, v, a, o, dm); y != nil {
+		return y // on a device (device.go)
+	}
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
 	if q.DType() == tensor.Float64 {
 		forHeads[float64](dm, q, k, v, a, y, func(_ int, q, k, v []float64, a []float64, y []float64) {

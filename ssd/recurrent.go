@@ -108,6 +108,7 @@ func (s *State) Step(q, k, v, a *tensor.Tensor) *tensor.Tensor {
 func Recurrent(q, k, v, a *tensor.Tensor, o Options, s0 *State) (*tensor.Tensor, *State) {
 	const op = "ssd.Recurrent"
 	o.check(op)
+	residentNotice(op, q, k, v, a)
 	if o.Exp {
 		tensor.Errorf(op, "Exp", "exp attention has no finite state: use Quadratic, Blockwise or a KVCache")
 	}

@@ -22,6 +22,7 @@ import (
 func Blockwise(q, k, v, a *tensor.Tensor, o Options, block int) *tensor.Tensor {
 	const op = "ssd.Blockwise"
 	o.check(op)
+	residentNotice(op, q, k, v, a)
 	if block <= 0 {
 		tensor.Errorf(op, "block", "is %d, want ≥ 1", block)
 	}

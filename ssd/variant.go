@@ -198,6 +198,10 @@ func (v Variant) Core(form Form, q, k, val, a, dt, z *tensor.Tensor) *tensor.Ten
 	if v.ZGate && z == nil {
 		tensor.Errorf(op, "z", "is nil but the variant %q gates the output (ZGate)", v.Name)
 	}
+	devForm := "chunked" // on a device, FormAuto lets the backend choose (ssd.Auto)
+	if form == FormAuto {
+		devForm = "auto"
+	}
 	form = v.Resolve(form, q.Dim(2))
 	q, k = Activate(q, v.QKAct), Activate(k, v.QKAct)
 	vin := val
@@ -215,7 +219,7 @@ func (v Variant) Core(form Form, q, k, val, a, dt, z *tensor.Tensor) *tensor.Ten
 	case FormRecurrent:
 		y, _ = Recurrent(q, k, vin, a, o, nil)
 	case FormChunked:
-		y, _ = Chunked(q, k, vin, a, o, v.chunk(), nil)
+		y, _ = chunked("ssd.Chunked", devForm, q, k, vin, a, o, v.chunk(), nil, false)
 	case FormBlockwise:
 		y = Blockwise(q, k, vin, a, o, v.chunk())
 	}

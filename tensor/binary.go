@@ -1,8 +1,11 @@
 package tensor
 
 import (
-	"github.com/furious-lab/furious/backend/cpu"
+	"errors"
 	"slices"
+
+	"github.com/furious-lab/furious/backend"
+	"github.com/furious-lab/furious/backend/cpu"
 )
 
 // Elementwise functions of two tensors with NumPy broadcasting: shapes are
@@ -82,6 +85,11 @@ func bstrides(shape, out []int) []int {
 func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 	sameDType(name, a, b)
 	shape := BroadcastShape(name, a.shape, b.shape)
+	if y, err := binaryDevice(name, op, a, b, shape); y != nil {
+		return y
+	} else {
+		hostFallback(name, err, a, b)
+	}
 	y := like(name, a, shape)
 	if a.dtype == Float64 {
 		binaryInto(op, y.f64, a.f64, b.f64, a.shape, b.shape, shape)
@@ -89,6 +97,47 @@ func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 		binaryInto(op, y.f32, a.f32, b.f32, a.shape, b.shape, shape)
 	}
 	return y
+}
+
+// binaryDevice runs the operation on the device of a resident operand:
+// backend.DeviceElementwiser for Add, Sub, Mul, Div of one shape,
+// backend.DeviceBroadcaster for the other shapes and for Maximum, Minimum.
+// A nil result leaves the operation to the CPU (err says why, when the
+// device refused).
+func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor, error) {
+	dev := resident(a, b)
+	if dev == nil || a.dtype != Float32 {
+		return nil, nil
+	}
+	opName := [...]string{opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div", opMaximum: "maximum", opMinimum: "minimum"}[op]
+	e, same := dev.(backend.DeviceElementwiser)
+	same = same && slices.Equal(a.shape, b.shape) && op <= opDiv
+	bc, ok := dev.(backend.DeviceBroadcaster)
+	if !same && (!ok || len(shape) > 8) {
+		return nil, nil
+	}
+	p := planDevice(name, a, b)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(name, err)
+	}
+	if same {
+		err = e.BinaryDevice32(opName, p.bufs[0], p.bufs[1], y.dev.buf)
+	} else {
+		err = bc.BroadcastDevice32(opName, p.bufs[0], bstrides(a.shape, shape), p.bufs[1], bstrides(b.shape, shape), shape, y.dev.buf)
+	}
+	if err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(name, err)
+		}
+		return nil, err
+	}
+	return y, nil
 }
 
 // binaryInto writes op(a, b) into y (shape out). Fast paths: same shape, and

@@ -59,11 +59,9 @@ func strides(shape []int) []int {
 	return st
 }
 
-// like allocates a zero tensor with x's dtype and device and the given shape,
+// like allocates a zero host tensor with x's dtype and the given shape,
 // through CheckAlloc.
 func like(op string, x *Tensor, shape []int) *Tensor {
 	CheckAlloc(op, x.dtype, shape)
-	t := newUnchecked(x.dtype, shape)
-	t.device = x.device
-	return t
+	return newUnchecked(x.dtype, shape)
 }

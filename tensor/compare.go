@@ -11,6 +11,7 @@ import (
 // shapes must be equal. Values are compared in float64.
 
 func sameShapeFor(op string, a, b *Tensor) {
+	syncHost(a, b)
 	if !slices.Equal(a.shape, b.shape) {
 		ShapeMismatch(op, "b", b.shape, a.shape, "(same as a)")
 	}
@@ -79,6 +80,7 @@ func AllClose(a, b *Tensor, rtol, atol float64) bool {
 func (t *Tensor) IsFinite() bool { return t.firstNotFinite() < 0 }
 
 func (t *Tensor) firstNotFinite() int {
+	syncHost(t)
 	if t.dtype == Float64 {
 		for i, v := range t.f64 {
 			if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -3,8 +3,8 @@
 // # Overview
 //
 // A Tensor has a shape, a dtype (Float32 by default, Float64 for reference
-// checks on the CPU), a device (backend.CPU today) and row-major (C order)
-// host data. Shapes follow the paper: queries, keys and values are
+// checks on the CPU), a device (backend.CPU, or backend.GPU for a resident
+// tensor, see below) and row-major (C order) data. Shapes follow the paper: queries, keys and values are
 // (B, H, L, d), per-step log-decays are (B, H, L).
 //
 // # Operations
@@ -56,6 +56,51 @@
 // CPU, and a one-line notice is written once per backend and operation to
 // the writer set by SetNoticeWriter (os.Stderr by default).
 //
+// # Resident tensors
+//
+// t.To("gpu") uploads a float32 tensor to the gpu backend's device and
+// returns a resident tensor: Device() is backend.GPU, the data lives in a
+// backend.DeviceBuffer, and the host copy is made only when needed.
+// t.To("cpu") returns a host tensor, t.Release() frees the device memory
+// now (the garbage collector frees it otherwise, later), and the tensor
+// stays usable on the host. Float64 tensors cannot go to the gpu: To panics
+// with an *Error naming the dtype (convert with As(Float32)).
+//
+// Dispatch rule. An operation whose float32 operands include a resident
+// tensor runs on that tensor's device when the backend has a device-side
+// implementation for it (backend.DeviceMatMuler, backend.DeviceElementwiser,
+// backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
+// backend.DeviceSSD in package ssd); host operands are uploaded for the
+// call, and the result is resident. Otherwise the operands are copied to
+// the host, the operation runs on the CPU and returns a host tensor, after
+// a one-line notice naming the operation (once per operation, to the
+// SetNoticeWriter writer). Operations on host tensors only keep the rule of
+// "Devices" above (the active backend over host slices).
+//
+//	on the device: MatMul, MatMulT (any batch broadcast); every unary function
+//	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
+//	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function
+//	               (Add, Sub, Mul, Div, Maximum, Minimum; broadcasting up to rank 8);
+//	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max,
+//	               Min, Cumsum over an axis (the CPU's float64 accumulation: equal
+//	               results, Mean to one rounding); Clone; ssd.Quadratic,
+//	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
+//	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
+//	               the notice)
+//	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
+//
+// Lazy synchronisation. A result computed on the device is not copied to
+// the host until something reads it there: At, Data, Float32s, String,
+// HTML, Save and WriteNpy, the comparisons (MaxAbsDiff, AllClose, ...),
+// IsFinite, As, To("cpu"), Release, or a CPU fallback. The copy is made
+// once and kept (Transfers counts them). Set, Fill and Float32s make the
+// host copy the newer one; the next device operation uploads it.
+//
+// Memory. DeviceBytes reports the bytes held by the device's live buffers.
+// A device that runs out of memory makes the operation panic with an
+// *Error of kind ErrMemory naming the operation (errors.Is(err,
+// backend.ErrOutOfMemory) on the device's own error).
+//
 // # Errors
 //
 // Shape mistakes and other programmer errors panic with an *Error whose
@@ -79,7 +124,8 @@
 //
 // # Invariants
 //
-// len(data) == product(shape) always; a rank-0 tensor holds one value.
+// len(data) == product(shape) always (for a resident tensor once its host
+// copy exists); a rank-0 tensor holds one value.
 // Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported
 // functions are not generic so that yaegi can export them to notebooks.
 package tensor

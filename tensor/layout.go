@@ -1,7 +1,10 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Layout operations: Permute, Transpose, Slice, Concat and Cumsum move
@@ -29,6 +32,15 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 		seen[a] = true
 		p[i] = a
 		shape[i] = t.shape[a]
+	}
+	st, gs := strides(t.shape), make([]int, r)
+	for i, a := range p {
+		gs[i] = st[a]
+	}
+	if y, err := gatherDevice(op, t, 0, shape, gs); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, t)
 	}
 	y := like(op, t, shape)
 	if t.dtype == Float64 {
@@ -203,6 +215,12 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 	}
 	shape := t.Shape()
 	shape[ax] = to - from
+	st := strides(t.shape)
+	if y, err := gatherDevice(op, t, from*st[ax], shape, st); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, t)
+	}
 	y := like(op, t, shape)
 	outer, _, inner := split(t.shape, ax)
 	m := (to - from) * inner
@@ -236,6 +254,11 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		total += t.shape[ax]
 	}
 	shape[ax] = total
+	if y, err := concatDevice(op, ax, ts, shape); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, ts...)
+	}
 	y := like(op, first, shape)
 	outer, _, inner := split(shape, ax)
 	row := total * inner
@@ -261,8 +284,13 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 func Cumsum(x *Tensor, axis int) *Tensor {
 	const op = "tensor.Cumsum"
 	ax := axisOf(op, axis, x.shape)
-	y := like(op, x, x.shape)
 	outer, n, inner := split(x.shape, ax)
+	if y, err := reduceDevice(op, redCumsum, x, outer, n, inner, x.shape); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, x)
+	}
+	y := like(op, x, x.shape)
 	if x.dtype == Float64 {
 		cumsumInto(y.f64, x.f64, outer, n, inner)
 	} else {
@@ -286,4 +314,67 @@ func cumsumInto[T float](y, x []T, outer, n, inner int) {
 			}
 		}
 	}
+}
+
+// gatherDevice copies the strided view (base, shape, strides) of a
+// resident t on its device (backend.DeviceGatherer) into a new resident
+// tensor; a nil result leaves the operation to the CPU (err says why, when
+// the device refused).
+func gatherDevice(op string, t *Tensor, base int, shape, strides []int) (*Tensor, error) {
+	g, ok := resident(t).(backend.DeviceGatherer)
+	if !ok {
+		return nil, nil
+	}
+	p := planDevice(op, t)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(op, err)
+	}
+	if err := g.GatherDevice32(p.bufs[0], base, strides, y.dev.buf, 0, nil, shape); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(op, err)
+		}
+		return nil, err
+	}
+	return y, nil
+}
+
+// concatDevice joins ts along ax on the device of a resident operand
+// (backend.DeviceGatherer, one strided copy per input); a nil result leaves
+// the operation to the CPU (err says why, when the device refused).
+func concatDevice(op string, ax int, ts []*Tensor, shape []int) (*Tensor, error) {
+	g, ok := resident(ts...).(backend.DeviceGatherer)
+	if !ok || ts[0].dtype != Float32 {
+		return nil, nil
+	}
+	p := planDevice(op, ts...)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(op, err)
+	}
+	outer, total, inner := split(shape, ax)
+	row, pos := total*inner, 0
+	for i, t := range ts {
+		m := t.shape[ax] * inner // (outer, m) of t into columns [pos, pos+m) of y's (outer, row)
+		if outer > 0 && m > 0 {
+			if err := g.GatherDevice32(p.bufs[i], 0, []int{m, 1}, y.dev.buf, pos, []int{row, 1}, []int{outer, m}); err != nil {
+				y.drop()
+				if errors.Is(err, backend.ErrOutOfMemory) {
+					deviceError(op, err)
+				}
+				return nil, err
+			}
+		}
+		pos += m
+	}
+	return y, nil
 }

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -46,16 +47,21 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	batchA, batchB := a.shape[:ra-2], b.shape[:rb-2]
 	batch := broadcastBatch(op, a.shape, b.shape, batchA, batchB)
 	shape := append(append([]int{}, batch...), m, n)
-	y := like(op, a, shape)
 	nb := 1
 	for _, s := range batch {
 		nb *= s
 	}
+	// Batch offsets (in matrices) of a and b for each output matrix.
+	offA, offB := batchOffsets(batchA, batch), batchOffsets(batchB, batch)
+	if y, err := matmulDevice(transA, transB, nb, m, n, k, a, b, shape, offA, offB); y != nil {
+		return y
+	} else {
+		hostFallback(op, err, a, b)
+	}
+	y := like(op, a, shape)
 	if y.Len() == 0 {
 		return y
 	}
-	// Batch offsets (in matrices) of a and b for each output matrix.
-	offA, offB := batchOffsets(batchA, batch), batchOffsets(batchB, batch)
 	if a.dtype == Float32 && matmulAccel(transA, transB, nb, m, n, k, a, b, y, offA, offB) {
 		return y
 	}
@@ -155,6 +161,42 @@ func uniformStride(offs []int) (int, bool) {
 		return 0, true
 	}
 	return 1, isRange(offs)
+}
+
+// matmulDevice runs the product on the device of a resident operand
+// (backend.DeviceMatMuler) when each operand's batch is packed or shared;
+// a nil result leaves it to the CPU (err says why, when the device refused).
+func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []int, offA, offB []int) (*Tensor, error) {
+	mm, ok := resident(a, b).(backend.DeviceMatMuler)
+	if !ok || a.dtype != Float32 {
+		return nil, nil
+	}
+	ua, okA := uniformStride(offA)
+	ub, okB := uniformStride(offB)
+	p := planDevice("tensor.MatMul", a, b)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError("tensor.MatMul", err)
+	}
+	if okA && okB {
+		err = mm.MatMulDevice32(transA, transB, nb, m, n, k, p.bufs[0], 0, ua*m*k, p.bufs[1], 0, ub*k*n, y.dev.buf, 0)
+	} else { // batch axes broadcast both ways: one product per output matrix
+		for i := 0; i < nb && err == nil; i++ {
+			err = mm.MatMulDevice32(transA, transB, 1, m, n, k, p.bufs[0], offA[i]*m*k, 0, p.bufs[1], offB[i]*k*n, 0, y.dev.buf, i*m*n)
+		}
+	}
+	if err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError("tensor.MatMul", err)
+		}
+		return nil, err
+	}
+	return y, nil
 }
 
 // matmulAccel offers the product to a non-CPU backend implementing

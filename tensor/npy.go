@@ -173,6 +173,7 @@ func readData(r io.Reader, t *Tensor) error {
 
 // WriteNpy writes t to w in .npy format.
 func (t *Tensor) WriteNpy(w io.Writer) error {
+	syncHost(t)
 	descr := "<f4"
 	if t.dtype == Float64 {
 		descr = "<f8"

@@ -1,7 +1,10 @@
 package tensor
 
 import (
+	"errors"
 	"math"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // Reductions along one axis, or over every element (the *All forms, which
@@ -18,6 +21,7 @@ const (
 	redMean
 	redMax
 	redMin
+	redCumsum // Cumsum's running sums (layout.go), on a device only
 )
 
 // Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).
@@ -55,6 +59,7 @@ func MinAll(x *Tensor) float64 { return reduceAll("tensor.MinAll", redMin, x) }
 // Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
 // scaled internally so that it neither overflows nor underflows.
 func Norm(x *Tensor) float64 {
+	hostFallback("tensor.Norm", nil, x)
 	scale := 0.0
 	for i := 0; i < x.Len(); i++ {
 		if a := math.Abs(x.flat(i)); a > scale || a != a {
@@ -75,6 +80,7 @@ func Norm(x *Tensor) float64 {
 // reduceAll reduces every element, returning the float64 accumulator
 // unrounded even for float32 data.
 func reduceAll(name string, op reduceOp, x *Tensor) float64 {
+	hostFallback(name, nil, x)
 	n := x.Len()
 	if n == 0 && (op == redMax || op == redMin) {
 		panic(&Error{Op: name, Arg: "x", Got: x.Shape(), Msg: "(cannot take max or min of an empty tensor)", Kind: ErrShape})
@@ -100,6 +106,11 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 		shape = append(shape, 1)
 	}
 	shape = append(shape, x.shape[ax+1:]...)
+	if y, err := reduceDevice(name, op, x, outer, n, inner, shape); y != nil {
+		return y
+	} else {
+		hostFallback(name, err, x)
+	}
 	y := like(name, x, shape)
 	acc := make([]float64, outer*inner)
 	if x.dtype == Float64 {
@@ -161,4 +172,31 @@ func reduceInto[T float](op reduceOp, acc []float64, x []T, outer, n, inner int)
 			}
 		}
 	}
+}
+
+// reduceDevice reduces a resident x on its device (backend.DeviceReducer),
+// with the CPU's accumulation, into a new resident tensor; a nil result
+// leaves the operation to the CPU (err says why, when the device refused).
+func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shape []int) (*Tensor, error) {
+	r, ok := resident(x).(backend.DeviceReducer)
+	if !ok {
+		return nil, nil
+	}
+	p := planDevice(name, x)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(name, err)
+	}
+	if err := r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum"}[op], p.bufs[0], outer, n, inner, y.dev.buf); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(name, err)
+		}
+		return nil, err
+	}
+	return y, nil
 }

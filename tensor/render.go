@@ -13,7 +13,8 @@ import (
 //	 [2 0 1]]
 func (t *Tensor) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Tensor%s %s %s", ShapeString(t.shape), t.dtype, t.device)
+	fmt.Fprintf(&b, "Tensor%s %s %s", ShapeString(t.shape), t.dtype, t.Device())
+	syncHost(t)
 	if t.Len() == 0 {
 		return b.String() + " []"
 	}
@@ -87,7 +88,8 @@ const (
 func (t *Tensor) HTML() string {
 	var b strings.Builder
 	b.WriteString(`<div class="furious-tensor">`)
-	fmt.Fprintf(&b, `<div><b>Tensor</b> %s %s %s`, ShapeString(t.shape), t.dtype, t.device)
+	fmt.Fprintf(&b, `<div><b>Tensor</b> %s %s %s`, ShapeString(t.shape), t.dtype, t.Device())
+	syncHost(t)
 	if t.Len() > 1 {
 		b.WriteString(` <span style="color:#777">` + t.summary() + `</span>`)
 	}

@@ -13,9 +13,10 @@ type Tensor struct {
 	dtype DType
 	f32   []float32 // host data when dtype == Float32
 	f64   []float64 // host data when dtype == Float64
-	// device is where the data lives. Every tensor is on the CPU today; a
-	// GPU backend will add a lazily synced device buffer beside the host data.
-	device backend.Kind
+	// dev is the device copy of a resident tensor (resident.go), nil for a
+	// host tensor. f32 is then the lazily synced host copy: read it only
+	// after t.host() (or syncHost, hostFallback), which sets it.
+	dev *devData
 }
 
 // New returns a zero tensor of the given dtype and shape.
@@ -135,14 +136,24 @@ func (t *Tensor) Dim(i int) int {
 
 // Len is the number of elements.
 func (t *Tensor) Len() int {
+	if t.dev != nil {
+		return t.dev.n
+	}
 	if t.dtype == Float64 {
 		return len(t.f64)
 	}
 	return len(t.f32)
 }
 
-// Device returns where the tensor's data lives (backend.CPU or backend.GPU).
-func (t *Tensor) Device() backend.Kind { return t.device }
+// Device returns where the tensor's data lives: backend.GPU for a tensor
+// moved there with To("gpu") or computed there from one (until Release),
+// else backend.CPU.
+func (t *Tensor) Device() backend.Kind {
+	if b := resident(t); b != nil {
+		return b.Kind()
+	}
+	return backend.CPU
+}
 
 // DType returns the element type.
 func (t *Tensor) DType() DType { return t.dtype }
@@ -151,12 +162,15 @@ func (t *Tensor) DType() DType { return t.dtype }
 func (t *Tensor) Bytes() int64 { return int64(t.Len()) * int64(t.dtype.Size()) }
 
 // Float32s returns the float32 host data (shared, not copied). It panics for
-// a float64 tensor; use As(Float32) first.
+// a float64 tensor; use As(Float32) first. For a resident tensor it is the
+// host copy, read back from the device when stale; since the caller may
+// write it, the next device operation on t uploads it again (writes made
+// after that operation are not seen by the device: call Float32s again).
 func (t *Tensor) Float32s() []float32 {
 	if t.dtype != Float32 {
 		Errorf("tensor.Float32s", "", "tensor is %s; call As(tensor.Float32) first", t.dtype)
 	}
-	return t.f32
+	return t.hostWrite()
 }
 
 // Float64s returns the float64 host data (shared, not copied). It panics for
@@ -170,6 +184,7 @@ func (t *Tensor) Float64s() []float64 {
 
 // Data returns a float64 copy of the data, whatever the dtype.
 func (t *Tensor) Data() []float64 {
+	syncHost(t)
 	out := make([]float64, t.Len())
 	if t.dtype == Float64 {
 		copy(out, t.f64)
@@ -212,13 +227,26 @@ func (t *Tensor) offset(op string, idx []int) int {
 }
 
 // At returns the element at idx as a float64.
-func (t *Tensor) At(idx ...int) float64 { return t.flat(t.offset("tensor.At", idx)) }
+func (t *Tensor) At(idx ...int) float64 {
+	syncHost(t)
+	return t.flat(t.offset("tensor.At", idx))
+}
 
 // Set writes v at idx (rounded to float32 for a float32 tensor).
-func (t *Tensor) Set(v float64, idx ...int) { t.setFlat(t.offset("tensor.Set", idx), v) }
+// On a resident tensor it writes the host copy; the next device operation
+// uploads it.
+func (t *Tensor) Set(v float64, idx ...int) {
+	if t.dev != nil {
+		t.hostWrite()
+	}
+	t.setFlat(t.offset("tensor.Set", idx), v)
+}
 
 // Fill sets every element to v and returns t.
 func (t *Tensor) Fill(v float64) *Tensor {
+	if t.dev != nil {
+		t.hostWrite()
+	}
 	if t.dtype == Float64 {
 		for i := range t.f64 {
 			t.f64[i] = v
@@ -232,9 +260,18 @@ func (t *Tensor) Fill(v float64) *Tensor {
 	return t
 }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy, on t's device: a resident tensor's clone is
+// resident too (its data passes through the host).
 func (t *Tensor) Clone() *Tensor {
-	c := &Tensor{shape: t.Shape(), dtype: t.dtype, device: t.device}
+	if resident(t) != nil {
+		c := t.To("cpu")
+		if c == t {
+			c = c.Clone()
+		}
+		return c.To("gpu")
+	}
+	syncHost(t)
+	c := &Tensor{shape: t.Shape(), dtype: t.dtype}
 	if t.dtype == Float64 {
 		c.f64 = append([]float64(nil), t.f64...)
 	} else {
@@ -248,6 +285,7 @@ func (t *Tensor) As(dtype DType) *Tensor {
 	if t.dtype == dtype {
 		return t
 	}
+	syncHost(t)
 	c := New(dtype, t.shape...)
 	for i := 0; i < t.Len(); i++ {
 		c.setFlat(i, t.flat(i))
@@ -279,5 +317,5 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	if numel("tensor.Reshape", shape) != t.Len() {
 		ShapeMismatch("tensor.Reshape", "t", t.shape, shape, fmt.Sprintf("(%d elements cannot take the new shape)", t.Len()))
 	}
-	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, device: t.device}
+	return &Tensor{shape: shape, dtype: t.dtype, f32: t.f32, f64: t.f64, dev: t.dev}
 }

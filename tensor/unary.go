@@ -1,6 +1,8 @@
 package tensor
 
 import (
+	"errors"
+
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/backend/cpu"
 )
@@ -55,6 +57,7 @@ func SiLU(x *Tensor) *Tensor { return unary("tensor.SiLU", "silu", x, 0) }
 // Apply returns f(x_i) for every element, computed in float64 and rounded to
 // x's dtype. f must be safe to call from several goroutines.
 func Apply(x *Tensor, f func(float64) float64) *Tensor {
+	hostFallback("tensor.Apply", nil, x)
 	y := like("tensor.Apply", x, x.shape)
 	if x.dtype == Float64 {
 		cpu.Parallel(len(x.f64), grain, func(lo, hi int) {
@@ -72,11 +75,42 @@ func Apply(x *Tensor, f func(float64) float64) *Tensor {
 	return y
 }
 
+// unaryDevice runs op on the device of a resident x (backend.DeviceElementwiser);
+// a nil result leaves it to the CPU, err saying why when the device refused.
+func unaryDevice(name, op string, x *Tensor, s float64) (*Tensor, error) {
+	e, ok := resident(x).(backend.DeviceElementwiser)
+	if !ok {
+		return nil, nil
+	}
+	p := planDevice(name, x)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(x.shape)
+	if err != nil {
+		deviceError(name, err)
+	}
+	if err := e.UnaryDevice32(op, s, p.bufs[0], y.dev.buf); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(name, err)
+		}
+		return nil, err
+	}
+	return y, nil
+}
+
 // grain is the smallest number of elements worth a goroutine.
 const grain = 1 << 15
 
 func unary(name, op string, x *Tensor, s float64) *Tensor {
-	y := like(name, x, x.shape)
+	y, err := unaryDevice(name, op, x, s)
+	if y != nil {
+		return y
+	}
+	hostFallback(name, err, x)
+	y = like(name, x, x.shape)
 	if x.dtype == Float32 && op != "scale" && op != "addscalar" {
 		if b := accelerator(); b != nil {
 			if e, ok := b.(backend.Elementwiser); ok && !fallback(b, name, e.Unary32(op, x.f32, y.f32)) {
@@ -84,7 +118,6 @@ func unary(name, op string, x *Tensor, s float64) *Tensor {
 			}
 		}
 	}
-	var err error
 	if x.dtype == Float64 {
 		err = cpu.Map64(op, s, x.f64, y.f64)
 	} else {

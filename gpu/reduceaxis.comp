@@ -1,0 +1,44 @@
+#version 430
+// One axis of a resident tensor reduced: a is (outer, n, inner), o is
+// (outer, inner); SUM and MEAN accumulate in double in index order and round
+// once, MAX and MIN propagate NaN, CUMSUM writes the running sums (o is
+// then (outer, n, inner)): the same results as package tensor's
+// CPU code (reduceaxis.go). One output per invocation, grid-stride.
+layout(local_size_x = 256) in;
+layout(std430, binding = 0) readonly buffer BufA { float a[]; };
+layout(std430, binding = 1) writeonly buffer BufO { float o[]; };
+uniform int outer, n, inner;
+
+void main() {
+	int step = int(gl_NumWorkGroups.x * gl_WorkGroupSize.x);
+	int m = outer * inner;
+	for (int idx = int(gl_GlobalInvocationID.x); idx < m; idx += step) {
+		int base = (idx / inner) * n * inner + idx % inner;
+#if defined(CUMSUM) // o is (outer, n, inner): inclusive running sums
+		double acc = 0.0lf;
+		for (int j = 0; j < n; j++) {
+			acc += double(a[base + j * inner]);
+			o[base + j * inner] = float(acc);
+		}
+#elif defined(SUM) || defined(MEAN)
+		double acc = 0.0lf;
+		for (int j = 0; j < n; j++) acc += double(a[base + j * inner]);
+#ifdef MEAN
+		acc /= double(n);
+#endif
+		o[idx] = float(acc);
+#else
+		float acc = a[base];
+		for (int j = 1; j < n; j++) {
+			float f = a[base + j * inner];
+			if (isnan(acc)) break;
+#ifdef MAX
+			if (isnan(f) || f > acc) acc = f;
+#else
+			if (isnan(f) || f < acc) acc = f;
+#endif
+		}
+		o[idx] = acc;
+#endif
+	}
+}

@@ -1,0 +1,461 @@
+package gpu
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/furious-lab/furious/backend"
+)
+
+// Resident tensors: the gpu backend keeps float32 data in *Buffer between
+// operations (backend.Resident) and runs matrix products, elementwise
+// functions and the SSD forward on them (backend.DeviceMatMuler,
+// backend.DeviceElementwiser, backend.DeviceSSD). Package tensor's
+// To("gpu") and its device dispatch sit on these.
+
+var (
+	_ backend.DeviceBuffer       = (*Buffer)(nil)
+	_ backend.Resident           = Backend{}
+	_ backend.DeviceMatMuler     = Backend{}
+	_ backend.DeviceElementwiser = Backend{}
+	_ backend.DeviceSSD          = Backend{}
+)
+
+// Read32 is Read: it implements backend.DeviceBuffer.
+func (b *Buffer) Read32(dst []float32) error { return b.Read(dst) }
+
+// Write32 is Write: it implements backend.DeviceBuffer.
+func (b *Buffer) Write32(src []float32) error { return b.Write(src) }
+
+// oom adds backend.ErrOutOfMemory to a device refusal, so that package
+// tensor tells it apart without importing gpu.
+func oom(err error) error {
+	if err != nil && errors.Is(err, ErrOutOfMemory) && !errors.Is(err, backend.ErrOutOfMemory) {
+		return fmt.Errorf("%w (%w)", err, backend.ErrOutOfMemory)
+	}
+	return err
+}
+
+// Upload32 implements backend.Resident: a buffer on the default device
+// holding a copy of x.
+func (Backend) Upload32(x []float32) (backend.DeviceBuffer, error) {
+	d, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.Upload(x)
+	if err != nil {
+		return nil, oom(err)
+	}
+	return b, nil
+}
+
+// Alloc32 implements backend.Resident: n uninitialised float32s on the
+// default device.
+func (Backend) Alloc32(n int) (backend.DeviceBuffer, error) {
+	d, err := Default()
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.NewBuffer(n)
+	if err != nil {
+		return nil, oom(err)
+	}
+	return b, nil
+}
+
+// DeviceBytes implements backend.Resident: the bytes in the default
+// device's live buffers (Stats().Bytes), 0 when it is not open.
+func (Backend) DeviceBytes() int64 {
+	d, err := Default()
+	if err != nil {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.bytes
+}
+
+// bufs returns the default device and xs as its *Buffers; a buffer of
+// another backend or device, or a released one, is an error wrapping
+// backend.ErrNotImplemented (the caller then works on the host).
+func bufs(op string, xs ...backend.DeviceBuffer) (*Device, []*Buffer, error) {
+	d, err := Default()
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]*Buffer, len(xs))
+	for i, x := range xs {
+		if x == nil {
+			continue
+		}
+		b, ok := x.(*Buffer)
+		if !ok || b == nil || b.d != d || b.id == 0 {
+			return nil, nil, fmt.Errorf("gpu.%s: operand %d is not a live buffer of the default device: %w", op, i, backend.ErrNotImplemented)
+		}
+		out[i] = b
+	}
+	return d, out, nil
+}
+
+// zeros returns a buffer of n zeros.
+func (d *Device) zeros(n int) (*Buffer, error) {
+	return d.Upload(make([]float32, n))
+}
+
+// MatMulDevice32 implements backend.DeviceMatMuler: C_i = op(A_i)·op(B_i)
+// for i < batch on buffers of the default device, with MatMul32's layout
+// from the offsets offA, offB, offC.
+func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend.DeviceBuffer, offA, strideA int, b backend.DeviceBuffer, offB, strideB int, c backend.DeviceBuffer, offC int) error {
+	d, bs, err := bufs("MatMulDevice32", a, b, c)
+	if err != nil {
+		return err
+	}
+	A, B, C := bs[0], bs[1], bs[2]
+	if batch < 0 || m < 0 || n < 0 || k < 0 || strideA < 0 || strideB < 0 || offA < 0 || offB < 0 || offC < 0 {
+		return fmt.Errorf("gpu.MatMulDevice32: negative size (batch %d, m %d, n %d, k %d, strides %d, %d, offsets %d, %d, %d)", batch, m, n, k, strideA, strideB, offA, offB, offC)
+	}
+	if batch == 0 || m == 0 || n == 0 {
+		return nil
+	}
+	needA, needB := offA+(batch-1)*strideA+m*k, offB+(batch-1)*strideB+k*n
+	if A.Len() < needA || B.Len() < needB || C.Len() < offC+batch*m*n {
+		return fmt.Errorf("gpu.MatMulDevice32: a, b, c have %d, %d, %d values, the batch needs %d, %d, %d", A.Len(), B.Len(), C.Len(), needA, needB, offC+batch*m*n)
+	}
+	if k == 0 {
+		return oom(C.WriteAt(offC, make([]float32, batch*m*n)))
+	}
+	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C, OffA: offA, OffB: offB, OffC: offC}
+	if (strideA == 0 || strideB == 0) && batch > 1 {
+		for i := 0; i < batch; i++ { // Gemm reads a zero stride as "packed"
+			g.OffA, g.OffB, g.OffC = offA+i*strideA, offB+i*strideB, offC+i*m*n
+			if err := d.Gemm(g); err != nil {
+				return oom(err)
+			}
+		}
+		return nil
+	}
+	g.Batch, g.StrideA, g.StrideB, g.StrideC = batch, strideA, strideB, m*n
+	return oom(d.Gemm(g))
+}
+
+// UnaryDevice32 implements backend.DeviceElementwiser for the functions
+// with a shader: "exp", "softplus", "neg" (−x), "square" (x²), "scale"
+// (s·x) and "addscalar" (x + s) in elementwise.comp, and "abs", "relu",
+// "log", "sqrt", "sigmoid", "logsigmoid", "silu" in unary.comp (Unary):
+// all of package tensor's unary functions. Any other name returns an error
+// wrapping backend.ErrNotImplemented.
+func (Backend) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) error {
+	d, bs, err := bufs("UnaryDevice32", x, y)
+	if err != nil {
+		return err
+	}
+	X, Y := bs[0], bs[1]
+	if X.Len() != Y.Len() {
+		return fmt.Errorf("gpu.UnaryDevice32(%q): x has %d values, y %d", op, X.Len(), Y.Len())
+	}
+	switch op {
+	case "exp":
+		err = d.Exp(Y, X)
+	case "softplus":
+		err = d.Softplus(Y, X)
+	case "neg":
+		err = d.Scale(Y, X, -1, 0)
+	case "square":
+		err = d.Mul(Y, X, X)
+	case "scale":
+		err = d.Scale(Y, X, float32(s), 0)
+	case "addscalar":
+		err = d.Scale(Y, X, 1, float32(s))
+	case "abs", "relu", "log", "sqrt", "sigmoid", "logsigmoid", "silu":
+		err = d.Unary(op, Y, X)
+	default:
+		return fmt.Errorf("gpu.UnaryDevice32(%q): no shader: %w", op, backend.ErrNotImplemented)
+	}
+	return oom(err)
+}
+
+// BinaryDevice32 implements backend.DeviceElementwiser: y = a ∘ b for
+// "add", "sub", "mul", "div" on three buffers of one length.
+func (Backend) BinaryDevice32(op string, a, b, y backend.DeviceBuffer) error {
+	d, bs, err := bufs("BinaryDevice32", a, b, y)
+	if err != nil {
+		return err
+	}
+	A, B, Y := bs[0], bs[1], bs[2]
+	if A.Len() != Y.Len() || B.Len() != Y.Len() {
+		return fmt.Errorf("gpu.BinaryDevice32(%q): a, b, y have %d, %d, %d values", op, A.Len(), B.Len(), Y.Len())
+	}
+	switch op {
+	case "add":
+		err = d.Add(Y, A, B)
+	case "sub":
+		err = d.Sub(Y, A, B)
+	case "mul":
+		err = d.Mul(Y, A, B)
+	case "div":
+		err = d.Div(Y, A, B)
+	default:
+		return fmt.Errorf("gpu.BinaryDevice32(%q): no shader: %w", op, backend.ErrNotImplemented)
+	}
+	return oom(err)
+}
+
+// finiteCols is the row length of AllFinite32's first reduction.
+const finiteCols = 1024
+
+// AllFinite32 implements backend.DeviceElementwiser: it reports whether x
+// holds no NaN or ±Inf, reading back one float (plus fewer than 1024 tail
+// values): t = 0·x is 0 where x is finite and NaN elsewhere, and the sums
+// of t's rows of 1024, then of those sums, are NaN exactly when some x is.
+func (Backend) AllFinite32(x backend.DeviceBuffer) (bool, error) {
+	d, bs, err := bufs("AllFinite32", x)
+	if err != nil {
+		return false, err
+	}
+	X := bs[0]
+	n := X.Len()
+	rows := n / finiteCols
+	if rows > 0 {
+		T, err := d.NewBuffer(rows * finiteCols)
+		if err != nil {
+			return false, oom(err)
+		}
+		defer T.Release()
+		R, err := d.NewBuffer(rows)
+		if err != nil {
+			return false, oom(err)
+		}
+		defer R.Release()
+		one, err := d.NewBuffer(1)
+		if err != nil {
+			return false, oom(err)
+		}
+		defer one.Release()
+		if err := d.Scale(T, X, 0, 0); err != nil {
+			return false, err
+		}
+		if err := d.SumRows(R, T, rows, finiteCols); err != nil {
+			return false, err
+		}
+		if err := d.SumRows(one, R, 1, rows); err != nil {
+			return false, err
+		}
+		var s [1]float32
+		if err := one.Read(s[:]); err != nil {
+			return false, err
+		}
+		if s[0] != 0 { // NaN, or (impossible) a nonzero sum of zeros
+			return false, nil
+		}
+	}
+	tail := make([]float32, n-rows*finiteCols)
+	if err := X.ReadAt(rows*finiteCols, tail); err != nil {
+		return false, err
+	}
+	for _, v := range tail {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ssdShape returns an error wrapping backend.ErrNotImplemented for
+// parameters the SSD shaders do not take; form says whether p.Form and
+// p.Chunk matter.
+func ssdShape(op string, p backend.SSDParams, form bool) error {
+	switch {
+	case p.Order != 1 && p.Order != 2:
+		return fmt.Errorf("gpu.%s: order %d (the shaders take 1 and 2): %w", op, p.Order, backend.ErrNotImplemented)
+	case p.D < 1 || p.DV < 1 || p.D > 256 || p.DV > 256:
+		return fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shaders take 1 to 256): %w", op, p.D, p.DV, backend.ErrNotImplemented)
+	case form && p.Form == "chunked" && (p.Chunk < 1 || p.Chunk > 1024):
+		return fmt.Errorf("gpu.%s: chunk %d (the shaders take 1 to 1024): %w", op, p.Chunk, backend.ErrNotImplemented)
+	case form && p.Form != "chunked" && p.Form != "quadratic" && p.Form != "auto":
+		return fmt.Errorf("gpu.%s: form %q: %w", op, p.Form, backend.ErrNotImplemented)
+	case p.BH < 0 || p.L < 0:
+		return fmt.Errorf("gpu.%s: negative size BH=%d L=%d", op, p.BH, p.L)
+	}
+	return nil
+}
+
+// SSDDevice32 implements backend.DeviceSSD with Quadratic (attention.comp),
+// SSD (ssdf.comp / ssd.comp) or SSDAuto, as p.Form says. A nil a is no
+// decay (a buffer of zeros for the chunked shaders).
+//
+// On a software renderer (Mesa's llvmpipe) every form runs as the chunked
+// SSD, which computes the same function: there attention.comp leaves the
+// output rows of late query blocks unwritten when a work group loops over
+// many key blocks with large d, d_v (seen with d = d_v = 64 from L = 480,
+// and d = 16, d_v = 64 at L = 1024; rows from block 14 on).
+func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
+	d, err := Default()
+	if err == nil && d.Software() && p.Form != "chunked" {
+		p.Form, p.Chunk = "chunked", SSDChunk(p.Order)
+	}
+	return ssdDevice32(p, q, k, v, a, y)
+}
+
+func ssdDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
+	if err := ssdShape("SSDDevice32", p, true); err != nil {
+		return "", err
+	}
+	d, bs, err := bufs("SSDDevice32", q, k, v, a, y)
+	if err != nil {
+		return "", err
+	}
+	Q, K, V, A, Y := bs[0], bs[1], bs[2], bs[3], bs[4]
+	n := p.BH * p.L
+	if Q.Len() < n*p.D || K.Len() < n*p.D || V.Len() < n*p.DV || Y.Len() < n*p.DV || (A != nil && A.Len() < n) {
+		return "", fmt.Errorf("gpu.SSDDevice32: BH=%d L=%d d=%d d_v=%d: q %d, k %d, v %d, y %d, a %d floats", p.BH, p.L, p.D, p.DV, Q.Len(), K.Len(), V.Len(), Y.Len(), lenOf(A))
+	}
+	if n == 0 {
+		return p.Form, nil
+	}
+	form, chunk := p.Form, p.Chunk
+	if form == "auto" {
+		form, chunk = SSDForm(p.L, p.D, p.DV, p.Order)
+	}
+	if form == "quadratic" {
+		return form, oom(d.Quadratic(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, p.Order, p.Scale, p.Norm))
+	}
+	if A == nil {
+		if A, err = d.zeros(n); err != nil {
+			return "", oom(err)
+		}
+		defer A.Release()
+	}
+	return form, oom(d.SSD(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, chunk, p.Order, p.Scale, p.Norm))
+}
+
+// stateMaxFeatures caps the feature rows SSDState32 holds at once
+// (heads × L × F floats); tests lower it to exercise the groups.
+var stateMaxFeatures = 1 << 26
+
+// SSDState32 implements backend.DeviceSSD: the state after the sequence,
+//
+//	S_h = Σ_j w_j·ψ(k_j)·[v_j, 1]ᵀ,  w_j = Scale^Order·exp(Σ_{u=j+1}^{L} a_u)
+//
+// into s (BH, F, W). The weights are summed in float64 on the host from a
+// (BH·L floats read back) and flushed to 0 below 1e-30, as package ssd does;
+// ψ(K) is K at order 1 and FeatureMap2(K) at order 2; then per head
+// S[:, :DV] = ψ(K)ᵀ·(w ⊙ V) and, with Norm, S[:, DV] = ψ(K)ᵀ·w by the
+// SGEMM shader, over groups of heads that keep ψ(K) under 2²⁶ floats.
+func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) error {
+	if err := ssdShape("SSDState32", p, false); err != nil {
+		return err
+	}
+	d, bs, err := bufs("SSDState32", k, v, a, s)
+	if err != nil {
+		return err
+	}
+	K, V, A, S := bs[0], bs[1], bs[2], bs[3]
+	F, W := p.D, p.DV
+	if p.Order == 2 {
+		F = FeatureMapDim(p.D)
+	}
+	if p.Norm {
+		W++
+	}
+	n := p.BH * p.L
+	if K.Len() < n*p.D || V.Len() < n*p.DV || S.Len() < p.BH*F*W || (A != nil && A.Len() < n) {
+		return fmt.Errorf("gpu.SSDState32: BH=%d L=%d d=%d d_v=%d F=%d: k %d, v %d, s %d, a %d floats", p.BH, p.L, p.D, p.DV, F, K.Len(), V.Len(), S.Len(), lenOf(A))
+	}
+	if p.BH == 0 {
+		return nil
+	}
+	if p.L == 0 {
+		return oom(S.Write(make([]float32, p.BH*F*W)))
+	}
+	// w_j per head, on the host in float64.
+	av := make([]float32, n)
+	if A != nil {
+		if err := A.Read(av); err != nil {
+			return err
+		}
+	}
+	scp := float64(p.Scale)
+	if p.Order == 2 {
+		scp *= scp
+	}
+	w := make([]float32, n)
+	wv := make([]float32, n*p.DV) // w_j repeated over v_j's columns
+	for h := 0; h < p.BH; h++ {
+		acc := 0.0 // Σ_{u=j+1}^{L} a_u
+		for j := p.L - 1; j >= 0; j-- {
+			x := scp * math.Exp(acc)
+			if math.Abs(x) < 1e-30 {
+				x = 0
+			}
+			w[h*p.L+j] = float32(x)
+			row := wv[(h*p.L+j)*p.DV : (h*p.L+j+1)*p.DV]
+			for c := range row {
+				row[c] = float32(x)
+			}
+			acc += float64(av[h*p.L+j])
+		}
+	}
+	Wb, err := d.Upload(w)
+	if err != nil {
+		return oom(err)
+	}
+	defer Wb.Release()
+	WV, err := d.Upload(wv)
+	if err != nil {
+		return oom(err)
+	}
+	defer WV.Release()
+	if err := d.Mul(WV, WV, V); err != nil { // w ⊙ V
+		return oom(err)
+	}
+	group := max(1, min(p.BH, stateMaxFeatures/max(1, p.L*F)))
+	Phi := K
+	if p.Order == 2 {
+		if Phi, err = d.NewBuffer(group * p.L * F); err != nil {
+			return oom(err)
+		}
+		defer Phi.Release()
+	}
+	for h0 := 0; h0 < p.BH; h0 += group {
+		g := min(group, p.BH-h0)
+		offPhi := h0 * p.L * F
+		if p.Order == 2 {
+			tmp := K
+			if h0 > 0 { // FeatureMap2 reads from the start of its input
+				if tmp, err = d.NewBuffer(g * p.L * p.D); err != nil {
+					return oom(err)
+				}
+				if err := tmp.CopyFrom(K, h0*p.L*p.D, 0, g*p.L*p.D); err != nil {
+					tmp.Release()
+					return err
+				}
+			}
+			err = d.FeatureMap2(Phi, tmp, g*p.L, p.D, 1)
+			if tmp != K {
+				tmp.Release()
+			}
+			if err != nil {
+				return oom(err)
+			}
+			offPhi = 0
+		}
+		// S_h[:, :DV] = ψ(K_h)ᵀ (w ⊙ V_h): (F, L)·(L, DV), rows of W.
+		gm := Gemm{TransA: true, M: F, N: p.DV, K: p.L, Alpha: 1, A: Phi, B: WV, C: S,
+			LDA: F, LDB: p.DV, LDC: W, OffA: offPhi, OffB: h0 * p.L * p.DV, OffC: h0 * F * W,
+			Batch: g, StrideA: p.L * F, StrideB: p.L * p.DV, StrideC: F * W}
+		if err := d.Gemm(gm); err != nil {
+			return oom(err)
+		}
+		if p.Norm { // S_h[:, DV] = ψ(K_h)ᵀ w_h
+			gz := Gemm{TransA: true, M: F, N: 1, K: p.L, Alpha: 1, A: Phi, B: Wb, C: S,
+				LDA: F, LDB: 1, LDC: W, OffA: offPhi, OffB: h0 * p.L, OffC: h0*F*W + p.DV,
+				Batch: g, StrideA: p.L * F, StrideB: p.L, StrideC: F * W}
+			if err := d.Gemm(gz); err != nil {
+				return oom(err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package ssd
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/furious-lab/furious/backend"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// Device dispatch of the quadratic and chunked forms (see "Devices" in
+// doc.go). A float32 call runs on a device when some input is resident
+// there (tensor's To("gpu")), and then its result stays resident, or, after
+// SetHostDispatch(true), when all inputs are host tensors and the active
+// backend (tensor.SetDevice, FURIOUS_DEVICE) is a device, and then the
+// inputs are uploaded and the result read back. The backend must implement
+// backend.DeviceSSD; options it lacks run on the CPU after tensor's
+// one-time notice.
+
+var hostDispatch atomic.Bool
+
+// SetHostDispatch chooses whether Quadratic, Chunked and Auto on host
+// float32 inputs run on the active device when it is a GPU (upload,
+// compute, read back the result as a host tensor), and returns the previous
+// setting. It is off by default: package nn calls these forms on host
+// tensors and keeps the CPU's results under FURIOUS_DEVICE=gpu for what its
+// own GPU path does not take. Resident inputs run on their device either way.
+func SetHostDispatch(on bool) bool { return hostDispatch.Swap(on) }
+
+// deviceRun is one SSD call placed on a device.
+type deviceRun struct {
+	b        backend.Backend
+	ssd      backend.DeviceSSD
+	bufs     []backend.DeviceBuffer // q, k, v, a (nil when a is nil)
+	done     func()                 // frees the uploads of host inputs
+	p        backend.SSDParams
+	dm       dims
+	resident bool // some input was resident: results stay on the device
+}
+
+// deviceFor returns the device a float32 call should run on, and whether
+// an input is resident there; nil when the call belongs on the CPU.
+func deviceFor(q, k, v, a *tensor.Tensor) (backend.Backend, bool) {
+	if q.DType() != tensor.Float32 {
+		return nil, false
+	}
+	if b := tensor.ResidentBackend(q, k, v, a); b != nil {
+		return b, true
+	}
+	if b := tensor.ActiveBackend(); hostDispatch.Load() && b.Kind() != backend.CPU {
+		return b, false
+	}
+	return nil, false
+}
+
+// deviceNotice writes the one-time notice that op runs on the CPU rather
+// than on b, and why.
+func deviceNotice(op string, b backend.Backend, why string) {
+	tensor.Notice("ssd/"+b.Name()+"/"+op+"/"+why, fmt.Sprintf("%s on %s: %s; running it on the cpu (a resident input is copied to the host, and the result is a host tensor)", op, b.Name(), why))
+}
+
+// residentNotice writes the notice for a form without a device version
+// (Recurrent, Blockwise) called on resident inputs: they are read back and
+// the form runs on the CPU.
+func residentNotice(op string, q, k, v, a *tensor.Tensor) {
+	if b := tensor.ResidentBackend(q, k, v, a); b != nil {
+		deviceNotice(op, b, "this form has no device version")
+	}
+}
+
+// planDevice returns the device run of op in form ("quadratic", "chunked"
+// or "auto"), or nil when it runs on the CPU (after the notice when a
+// device was meant to run it).
+func planDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, chunk int) *deviceRun {
+	b, res := deviceFor(q, k, v, a)
+	if b == nil {
+		return nil
+	}
+	why := ""
+	ds, ok := b.(backend.DeviceSSD)
+	switch {
+	case !ok:
+		why = "the backend has no device SSD"
+	case o.Exp:
+		why = "exp (softmax) attention has no device form here"
+	case o.Order != 1 && o.Order != 2:
+		why = fmt.Sprintf("order %d has no device form (orders 1 and 2 do)", o.Order)
+	}
+	if why != "" {
+		deviceNotice(op, b, why)
+		return nil
+	}
+	p := backend.SSDParams{BH: dm.B * dm.H, L: dm.L, D: dm.d, DV: dm.dv, Order: o.Order,
+		Norm: o.Norm == NormSoftmax, Scale: float32(o.scale(dm.d)), Form: form, Chunk: min(chunk, max(dm.L, 1))}
+	_, bufs, done := tensor.DeviceOperands(op, b, q, k, v, a)
+	if bufs == nil {
+		deviceNotice(op, b, "the backend keeps no data on its device")
+		return nil
+	}
+	return &deviceRun{b: b, ssd: ds, bufs: bufs, done: done, p: p, dm: dm, resident: res}
+}
+
+// fail handles a device error: out of memory panics (tensor.ErrMemory),
+// anything else is noticed and the caller runs the CPU code.
+func (r *deviceRun) fail(op string, err error) {
+	r.done()
+	if errors.Is(err, backend.ErrOutOfMemory) {
+		tensor.DeviceFail(op, err)
+	}
+	why := err.Error()
+	if errors.Is(err, backend.ErrNotImplemented) {
+		why = "not implemented: " + why
+	}
+	deviceNotice(op, r.b, why)
+}
+
+// alloc returns a resident float32 tensor of shape on r's device.
+func (r *deviceRun) alloc(op string, shape ...int) *tensor.Tensor {
+	t, err := tensor.DeviceAlloc(r.b, shape...)
+	if err != nil {
+		r.done()
+		tensor.DeviceFail(op, err)
+	}
+	return t
+}
+
+// discard frees a result tensor that will not be returned.
+func discard(t *tensor.Tensor) {
+	if buf, _ := t.DeviceBuffer(); buf != nil {
+		buf.Release()
+	}
+}
+
+// forward runs the SSD forward of r into a new tensor (B, H, L, d_v), or
+// returns nil when the device refused (the caller runs the CPU code). The
+// output is checked for NaN and Inf on the device (one value read back);
+// NormOutput's RMSNorm runs on the host (the result is read back once).
+// The result is resident when an input was, else a host tensor.
+func (r *deviceRun) forward(op string, o Options) *tensor.Tensor {
+	dm := r.dm
+	y := r.alloc(op, dm.B, dm.H, dm.L, dm.dv)
+	ybuf, _ := y.DeviceBuffer()
+	if _, err := r.ssd.SSDDevice32(r.p, r.bufs[0], r.bufs[1], r.bufs[2], r.bufs[3], ybuf); err != nil {
+		discard(y)
+		r.fail(op, err)
+		return nil
+	}
+	if e, ok := r.b.(backend.DeviceElementwiser); ok {
+		fin, err := e.AllFinite32(ybuf)
+		if err != nil {
+			discard(y)
+			r.fail(op, err)
+			return nil
+		}
+		if !fin {
+			r.done()
+			checkFinite(op, y) // reads y back and panics naming the first bad index
+		}
+	}
+	finishOutputNorm(y, o)
+	if o.Norm == NormOutput {
+		checkFinite(op, y)
+	}
+	return y
+}
+
+// host returns t as the caller should see it: resident when r's inputs
+// were, else read back to a host tensor (and its device copy freed).
+func (r *deviceRun) host(t *tensor.Tensor) *tensor.Tensor {
+	if r.resident || t == nil {
+		return t
+	}
+	h := t.To("cpu")
+	t.Release()
+	return h
+}
+
+// quadraticDevice is Quadratic on a device, nil when it runs on the CPU.
+func quadraticDevice(op string, q, k, v, a *tensor.Tensor, o Options, dm dims) *tensor.Tensor {
+	r := planDevice(op, "quadratic", q, k, v, a, o, dm, 1)
+	if r == nil {
+		return nil
+	}
+	y := r.forward(op, o)
+	if y == nil {
+		return nil
+	}
+	r.done()
+	return r.host(y)
+}
+
+// chunkedDevice is Chunked from the zero state on a device, with the final
+// state when withState (computed on the device from k, v and a, see
+// backend.DeviceSSD.SSDState32); nil when it runs on the CPU. form is
+// "chunked", or "auto" to let the backend choose between the chunked and
+// quadratic forms.
+func chunkedDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, chunk int, withState bool) (*tensor.Tensor, *State) {
+	r := planDevice(op, form, q, k, v, a, o, dm, chunk)
+	if r == nil {
+		return nil, nil
+	}
+	y := r.forward(op, o)
+	if y == nil {
+		return nil, nil
+	}
+	if !withState {
+		r.done()
+		return r.host(y), nil
+	}
+	f := getFeatMap(dm.d, o.Order)
+	W := dm.dv
+	if o.Norm == NormSoftmax {
+		W++
+	}
+	S := r.alloc(op, dm.B, dm.H, f.D, W)
+	sbuf, _ := S.DeviceBuffer()
+	if err := r.ssd.SSDState32(r.p, r.bufs[1], r.bufs[2], r.bufs[3], sbuf); err != nil {
+		discard(S)
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			r.done()
+			tensor.DeviceFail(op, err)
+		}
+		// The output is right; only the state is missing: compute it on
+		// the CPU with the recurrent-free chunked code.
+		r.fail(op+" (final state)", err)
+		return r.host(y), cpuFinalState(op, q, k, v, a, o, dm, chunk)
+	}
+	r.done()
+	s := &State{Opts: o, B: dm.B, H: dm.H, Dk: dm.d, Dv: dm.dv, D: f.D, S: r.host(S), Tokens: dm.L, feat: f}
+	return r.host(y), s
+}
+
+// cpuFinalState runs the chunked form on the CPU for its state only.
+func cpuFinalState(op string, q, k, v, a *tensor.Tensor, o Options, dm dims, chunk int) *State {
+	s := startState(op, nil, dm, o, tensor.Float32)
+	y := tensor.New(tensor.Float32, dm.B, dm.H, dm.L, dm.dv)
+	chunkAll[float32](dm, q, k, v, a, y, s, chunk)
+	return s
+}
+
+// Auto computes the SSD output y (B, H, L, d_v) of q, k, v, a and o in the
+// form that is fastest where it runs: on a device (resident inputs, or the
+// active backend a device) the backend chooses between the quadratic and
+// chunked forms for the shape (gpu.SSDForm); on the CPU, and for what the
+// device lacks, Variant.Resolve's choice: Chunked with DefaultChunk for
+// finite orders, Quadratic (L ≤ 256) or Blockwise for exp. No state is
+// returned; use Chunked for one.
+func Auto(q, k, v, a *tensor.Tensor, o Options) *tensor.Tensor {
+	const op = "ssd.Auto"
+	o.check(op)
+	dm := checkInputs(op, q, k, v, a)
+	switch {
+	case !o.Exp:
+		y, _ := chunked(op, "auto", q, k, v, a, o, DefaultChunk, nil, false)
+		return y
+	case dm.L <= 256:
+		return Quadratic(q, k, v, a, o)
+	}
+	return Blockwise(q, k, v, a, o, DefaultChunk)
+}
