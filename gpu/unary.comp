@@ -12,6 +12,15 @@ uniform int n;
 const float NAN = uintBitsToFloat(0x7fc00000u);
 const float NEG_INF = uintBitsToFloat(0xff800000u);
 
+// log1p(u) for u ≥ 0: below 1/16 the series u − u²/2 + … − u⁶/6 (relative
+// error under u⁶/7 < 1e-8), since log(1 + u) there keeps only the bits of u
+// that survive the rounding of 1 + u (and GLSL's log has an absolute error
+// bound near 1); log(1 + u) above.
+float log1pPos(float u) {
+	if (u < 0.0625) return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * (0.25 - u * (0.2 - u / 6.0)))));
+	return log(1.0 + u);
+}
+
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); } // 1/(1 + Inf) = 0 for x ≪ 0
 
 float op(float x) {
@@ -32,7 +41,7 @@ float op(float x) {
 	return sigmoid(x);
 #elif defined(LOGSIGMOID)
 	// ln σ(x) = min(x, 0) − ln(1 + e^−|x|)
-	return min(x, 0.0) - log(1.0 + exp(-abs(x)));
+	return min(x, 0.0) - log1pPos(exp(-abs(x)));
 #elif defined(SILU)
 	return x * sigmoid(x);
 #endif
