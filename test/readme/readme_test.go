@@ -11,24 +11,29 @@ import (
 	"testing"
 
 	"github.com/furious-lab/furious/dsl"
+	_ "github.com/furious-lab/furious/gpu" // registers the gpu backend, as the furious binary does
+	"github.com/furious-lab/furious/tensor"
 )
 
 // apiBlock returns the first ```go block after the heading "The API in ten lines".
-func apiBlock(t *testing.T) string {
+func apiBlock(t *testing.T) string { return goBlockAfter(t, "## The API in ten lines") }
+
+// goBlockAfter returns the first ```go block after the heading.
+func goBlockAfter(t *testing.T, heading string) string {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
-	i := strings.Index(s, "## The API in ten lines")
+	i := strings.Index(s, heading)
 	if i < 0 {
-		t.Fatal("README.md has no section \"The API in ten lines\"")
+		t.Fatalf("README.md has no section %q", heading)
 	}
 	s = s[i:]
 	start := strings.Index(s, "```go\n")
 	end := strings.Index(s[start+6:], "```")
 	if start < 0 || end < 0 {
-		t.Fatal("no ```go block in the API section")
+		t.Fatalf("no ```go block in the section %q", heading)
 	}
 	return s[start+6 : start+6+end]
 }
@@ -63,5 +68,29 @@ func TestAPIBlockRunsInANotebookSession(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "1057.75") {
 		t.Errorf("the memory line does not show the crossover 1057.75:\n%s", out.String())
+	}
+}
+
+// TestGPUBlockRunsInANotebookSession runs the README's resident-tensor
+// example: on Mesa's llvmpipe in CI (FURIOUS_GPU_SOFTWARE=1), skipped only
+// where no GPU backend can be made, saying why.
+func TestGPUBlockRunsInANotebookSession(t *testing.T) {
+	code := goBlockAfter(t, "### Tensors on the GPU")
+	t.Setenv("FURIOUS_GPU_SOFTWARE", "1")
+	if err := tensor.SetDevice("gpu"); err != nil {
+		t.Skipf("no GPU backend here: %v", err)
+	}
+	tensor.SetDevice("auto")
+	var out, errb bytes.Buffer
+	s, err := dsl.New(dsl.Options{Stdout: &out, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Eval(context.Background(), code); err != nil {
+		t.Fatalf("README GPU block: %v\nstderr: %s", err, errb.String())
+	}
+	t.Logf("printed:\n%s", out.String())
+	if !strings.HasPrefix(out.String(), "gpu gpu ") || strings.Contains(out.String(), "NaN") {
+		t.Errorf("want y and the state on the gpu and finite values, printed:\n%s", out.String())
 	}
 }
