@@ -11,7 +11,7 @@ import (
 // The gpu backend of package tensor: importing this package registers it
 // under "gpu", so that tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or
 // "auto" where a hardware GL 4.3 context can be made, send float32 matrix
-// products and the elementwise functions exp, softplus, neg and square here,
+// products and every unary elementwise function (Unary32) here,
 // and nn's quadratic attention forward and backward (Attention32,
 // AttentionBackward32 in attnback.go, L ≤ AttnMaxL). Other operations run on
 // the CPU, with tensor's one-time notice. The
@@ -151,15 +151,14 @@ func (d *Device) MatMul32(transA, transB bool, batch, m, n, k int, a []float32, 
 }
 
 // Unary32 computes y_i = f(x_i) on host slices for the functions with a
-// shader: "exp", "softplus", "neg" (−x) and "square" (x²); any other name
-// returns backend.ErrNotImplemented, so the caller runs it on the CPU.
+// shader (Device.unary: every unary function package tensor names); any
+// other name returns backend.ErrNotImplemented, so the caller runs it on
+// the CPU.
 func (d *Device) Unary32(op string, x, y []float32) error {
 	if len(y) != len(x) {
 		return fmt.Errorf("gpu.Unary32(%q): x has %d values, y %d", op, len(x), len(y))
 	}
-	switch op {
-	case "exp", "softplus", "neg", "square":
-	default:
+	if !hasUnary(op) || op == "scale" || op == "addscalar" { // those two need the scalar
 		return fmt.Errorf("gpu.Unary32(%q): %w", op, backend.ErrNotImplemented)
 	}
 	if len(x) == 0 {
@@ -175,17 +174,7 @@ func (d *Device) Unary32(op string, x, y []float32) error {
 		return err
 	}
 	defer Y.Release()
-	switch op {
-	case "exp":
-		err = d.Exp(Y, X)
-	case "softplus":
-		err = d.Softplus(Y, X)
-	case "neg":
-		err = d.Scale(Y, X, -1, 0)
-	case "square":
-		err = d.Mul(Y, X, X)
-	}
-	if err != nil {
+	if err := d.unary(op, 0, Y, X); err != nil {
 		return err
 	}
 	return Y.Read(y)

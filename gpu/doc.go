@@ -35,7 +35,7 @@
 //
 // Importing the package registers Backend under "gpu" with package tensor:
 // tensor.SetDevice("gpu") or FURIOUS_DEVICE=gpu sends float32 matrix
-// products (MatMul32) and exp, softplus, neg and square (Unary32) to the
+// products (MatMul32) and the unary elementwise functions (Unary32) to the
 // default device, over host slices (upload, compute, download); every other
 // operation runs on the CPU after tensor's one-time notice. FURIOUS_DEVICE=auto
 // picks it when a hardware context can be made: a software renderer such as

@@ -140,12 +140,8 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 	return oom(d.Gemm(g))
 }
 
-// UnaryDevice32 implements backend.DeviceElementwiser for the functions
-// with a shader: "exp", "softplus", "neg" (−x), "square" (x²), "scale"
-// (s·x) and "addscalar" (x + s) in elementwise.comp, and "abs", "relu",
-// "log", "sqrt", "sigmoid", "logsigmoid", "silu" in unary.comp (Unary):
-// all of package tensor's unary functions. Any other name returns an error
-// wrapping backend.ErrNotImplemented.
+// UnaryDevice32 implements backend.DeviceElementwiser with Device.unary:
+// all of package tensor's unary functions.
 func (Backend) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) error {
 	d, bs, err := bufs("UnaryDevice32", x, y)
 	if err != nil {
@@ -155,25 +151,43 @@ func (Backend) UnaryDevice32(op string, s float64, x, y backend.DeviceBuffer) er
 	if X.Len() != Y.Len() {
 		return fmt.Errorf("gpu.UnaryDevice32(%q): x has %d values, y %d", op, X.Len(), Y.Len())
 	}
+	return oom(d.unary(op, s, Y, X))
+}
+
+// unary computes Y = f(X) for the functions with a shader: "exp",
+// "softplus", "neg" (−x), "square" (x²), "scale" (s·x) and "addscalar"
+// (x + s) in elementwise.comp, and "abs", "relu", "log", "sqrt", "sigmoid",
+// "logsigmoid", "silu" in unary.comp (Unary). Any other name returns an
+// error wrapping backend.ErrNotImplemented (hasUnary says which in advance).
+func (d *Device) unary(op string, s float64, Y, X *Buffer) error {
+	if !hasUnary(op) {
+		return fmt.Errorf("gpu: unary %q: no shader: %w", op, backend.ErrNotImplemented)
+	}
 	switch op {
 	case "exp":
-		err = d.Exp(Y, X)
+		return d.Exp(Y, X)
 	case "softplus":
-		err = d.Softplus(Y, X)
+		return d.Softplus(Y, X)
 	case "neg":
-		err = d.Scale(Y, X, -1, 0)
+		return d.Scale(Y, X, -1, 0)
 	case "square":
-		err = d.Mul(Y, X, X)
+		return d.Mul(Y, X, X)
 	case "scale":
-		err = d.Scale(Y, X, float32(s), 0)
+		return d.Scale(Y, X, float32(s), 0)
 	case "addscalar":
-		err = d.Scale(Y, X, 1, float32(s))
-	case "abs", "relu", "log", "sqrt", "sigmoid", "logsigmoid", "silu":
-		err = d.Unary(op, Y, X)
-	default:
-		return fmt.Errorf("gpu.UnaryDevice32(%q): no shader: %w", op, backend.ErrNotImplemented)
+		return d.Scale(Y, X, 1, float32(s))
 	}
-	return oom(err)
+	return d.Unary(op, Y, X)
+}
+
+// hasUnary reports whether unary has a shader for op.
+func hasUnary(op string) bool {
+	switch op {
+	case "exp", "softplus", "neg", "square", "scale", "addscalar",
+		"abs", "relu", "log", "sqrt", "sigmoid", "logsigmoid", "silu":
+		return true
+	}
+	return false
 }
 
 // BinaryDevice32 implements backend.DeviceElementwiser: y = a ∘ b for
