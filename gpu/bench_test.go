@@ -158,12 +158,12 @@ func BenchmarkSSD(b *testing.B) {
 		if order == 2 {
 			chunks = []int{128, 256}
 		}
-		if *benchChunk1 != "" && order == 1 {
+		if list := map[int]string{1: *benchChunk1, 2: *benchChunk2}[order]; list != "" {
 			chunks = nil
-			for _, f := range strings.Split(*benchChunk1, ",") {
+			for _, f := range strings.Split(list, ",") {
 				c, err := strconv.Atoi(f)
 				if err != nil {
-					b.Fatalf("-ssd.chunk1: %v", err)
+					b.Fatalf("-ssd.chunk%d: %v", order, err)
 				}
 				chunks = append(chunks, c)
 			}
@@ -203,17 +203,22 @@ var (
 	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
+	benchRT32    = flag.Bool("ssd.rt32", false, "ssdf.comp with 32-row tiles")
+	benchChunk2  = flag.String("ssd.chunk2", "", "BenchmarkSSD's chunk lengths at order 2, comma-separated (default 128,256)")
 	benchRuns    = flag.Int("ssd.runs", -1, "chunks a run of ssdf.comp's STATE with SCAN fused in (RUNS; 0: separate SCAN; -1: the default)")
 )
 
 // setRuns applies -ssd.runs and returns the function that restores the
 // default.
 func setRuns() func() {
-	old := ssdRunChunks
+	old, rt := ssdRunChunks, ssdRT
 	if *benchRuns >= 0 {
 		ssdRunChunks = *benchRuns
 	}
-	return func() { ssdRunChunks = old }
+	if *benchRT32 {
+		ssdRT = 32
+	}
+	return func() { ssdRunChunks, ssdRT = old, rt }
 }
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,

@@ -161,11 +161,13 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks = 0, false, 0, true, true, true, 0
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks, ssdRT = 0, false, 0, true, true, true, 0, 0
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "runs=1", "runs=1 noprefetch"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks = 0, false, 0, true, true, true, 0
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "runs=1", "runs=1 noprefetch", "rt=32 runs=1"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks, ssdRT = 0, false, 0, true, true, true, 0, 0
 		switch variant {
+		case "rt=32 runs=1":
+			ssdRT, ssdRunChunks = 32, 1
 		case "runs=1": // two chunks (the second partial), each a run of its own
 			ssdRunChunks = 1
 		case "runs=1 noprefetch":

@@ -28,6 +28,10 @@ func (c ssdfConfig) sharedBytes(dk int) int {
 // vec4s (1; benchmarks compare 0).
 var ssdQPad = 1
 
+// ssdRT, when 32, makes ssdf.comp take 32-row tiles even where 64 fit
+// (benchmarks and tests compare).
+var ssdRT int
+
 // ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
 // (benchmarks and tests compare the two).
 var ssdRPT int
@@ -42,7 +46,11 @@ func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
 	if norm {
 		dve++
 	}
-	for _, rt := range []int{64, 32} {
+	rts := []int{64, 32}
+	if ssdRT == 32 {
+		rts = rts[1:]
+	}
+	for _, rt := range rts {
 		rpt := 4 // 8 measured slower on the H100 (gpu/BENCH.md)
 		if ssdRPT == 4 || ssdRPT == 8 {
 			rpt = ssdRPT
