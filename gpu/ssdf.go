@@ -29,7 +29,8 @@ func (c ssdfConfig) sharedBytes(dk int) int {
 var ssdQPad = 1
 
 // ssdRT, when 32, makes ssdf.comp take 32-row tiles even where 64 fit
-// (benchmarks and tests compare).
+// (benchmarks and tests compare; slower on the H100 at both orders,
+// gpu/BENCH.md, 2026-11-23c).
 var ssdRT int
 
 // ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
@@ -111,7 +112,9 @@ var ssdScanUnroll = 16
 // a small RSCAN pass turns the totals into the carries into each run, and
 // OUT adds a chunk's carry, decayed, to its state as it loads it. The full
 // chunk states then cross memory twice (STATE's write, OUT's read) instead
-// of four times. 0: STATE, SCAN and OUT as three passes over every state.
+// of four times. 0: STATE, SCAN and OUT as three passes over every state,
+// the default: RUNS measured slower on the H100 (STATE twice as slow at
+// both orders, gpu/BENCH.md, 2026-11-23c).
 var ssdRunChunks = 0
 
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
