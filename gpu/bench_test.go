@@ -145,7 +145,6 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 // is selectable with -ssd.rpt8). FLOPs as counted by SSDFlops.
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
-	defer setRuns()()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
 	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
@@ -158,12 +157,12 @@ func BenchmarkSSD(b *testing.B) {
 		if order == 2 {
 			chunks = []int{128, 256}
 		}
-		if list := map[int]string{1: *benchChunk1, 2: *benchChunk2}[order]; list != "" {
+		if *benchChunk1 != "" && order == 1 {
 			chunks = nil
-			for _, f := range strings.Split(list, ",") {
+			for _, f := range strings.Split(*benchChunk1, ",") {
 				c, err := strconv.Atoi(f)
 				if err != nil {
-					b.Fatalf("-ssd.chunk%d: %v", order, err)
+					b.Fatalf("-ssd.chunk1: %v", err)
 				}
 				chunks = append(chunks, c)
 			}
@@ -203,30 +202,13 @@ var (
 	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
-	benchRT32    = flag.Bool("ssd.rt32", false, "ssdf.comp with 32-row tiles")
-	benchChunk2  = flag.String("ssd.chunk2", "", "BenchmarkSSD's chunk lengths at order 2, comma-separated (default 128,256)")
-	benchRuns    = flag.Int("ssd.runs", -1, "chunks a run of ssdf.comp's STATE with SCAN fused in (RUNS; 0: separate SCAN; -1: the default)")
 )
-
-// setRuns applies -ssd.runs and returns the function that restores the
-// default.
-func setRuns() func() {
-	old, rt := ssdRunChunks, ssdRT
-	if *benchRuns >= 0 {
-		ssdRunChunks = *benchRuns
-	}
-	if *benchRT32 {
-		ssdRT = 32
-	}
-	return func() { ssdRunChunks, ssdRT = old, rt }
-}
 
 // BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
 // d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
 // which form ran. FLOPs as counted by SSDFlops for that form.
 func BenchmarkSSDAuto(b *testing.B) {
 	d := device(b)
-	defer setRuns()()
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0
@@ -364,7 +346,6 @@ func BenchmarkAttention(b *testing.B) {
 // driver's binaries of the programs used into dir (dumpPrograms).
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
-	defer setRuns()()
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0

@@ -111,10 +111,7 @@ func TestSSDHeadBatches(t *testing.T) {
 		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
 	}
 	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
-	defer func() { ssdRunChunks = 0 }()
-	for _, oc := range [][2]int{{1, 0}, {2, 0}, {1, 2}, {2, 2}} {
-		order := oc[0]
-		ssdRunChunks = oc[1] // 7 chunks: 4 runs of 2 at most (RUNS)
+	for _, order := range []int{1, 2} {
 		Y := poisoned(t, d, bh*L*dv)
 		nch := (L + chunk - 1) / chunk
 		nf := FeatureMapDim(dk)
@@ -131,7 +128,7 @@ func TestSSDHeadBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 		want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, false)
-		compare(t, fmt.Sprintf("SSD order %d in batches of one head, runs of %d chunks", order, oc[1]), download(t, Y), want, mag, 1e-4)
+		compare(t, fmt.Sprintf("SSD order %d in batches of one head", order), download(t, Y), want, mag, 1e-4)
 		Y.Release()
 	}
 }
@@ -161,17 +158,11 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks, ssdRT = 0, false, 0, true, true, true, 0, 0
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "runs=1", "runs=1 noprefetch", "rt=32 runs=1"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdRunChunks, ssdRT = 0, false, 0, true, true, true, 0, 0
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
 		switch variant {
-		case "rt=32 runs=1":
-			ssdRT, ssdRunChunks = 32, 1
-		case "runs=1": // two chunks (the second partial), each a run of its own
-			ssdRunChunks = 1
-		case "runs=1 noprefetch":
-			ssdRunChunks, ssdPrefetch = 1, false
 		case "novecio":
 			ssdVecIO = false
 		case "noprefetch":
@@ -268,7 +259,7 @@ func TestSSDScanUnroll(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdScanUnroll, ssdRunChunks = 16, 0 }()
+	defer func() { ssdScanUnroll = 16 }()
 	for _, u := range []int{8, 16} {
 		ssdScanUnroll = u
 		for _, order := range []int{1, 2} {
@@ -281,36 +272,4 @@ func TestSSDScanUnroll(t *testing.T) {
 			Y.Release()
 		}
 	}
-	// SCAN fused into STATE (RUNS): 38 runs of 1 chunk (RSCAN: four rounds
-	// of 8 runs and a tail of 6), 10 runs of 4 (a partial last run), 8 of 5
-	// (one round, no tail).
-	for _, runc := range []int{1, 4, 5} {
-		ssdRunChunks = runc
-		for _, order := range []int{1, 2} {
-			Y := poisoned(t, d, bh*L*dv)
-			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
-				t.Fatal(err)
-			}
-			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
-			compare(t, fmt.Sprintf("SSD order %d, 38 chunks in runs of %d", order, runc), download(t, Y), want, mag, 1e-4)
-			Y.Release()
-		}
-	}
-	ssdRunChunks = 0
-	if !programRan(d, ";RUNS;RUNC 4;RSCAN") {
-		t.Error("ssdf.comp's RSCAN stage never ran")
-	}
-}
-
-// programRan reports whether a program whose key contains s was compiled
-// (and so dispatched) on d.
-func programRan(d *Device, s string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for key := range d.programs {
-		if strings.HasPrefix(key, "ssdf.comp[") && strings.Contains(key, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -52,7 +52,7 @@
 #define INB(c) (c)
 #endif
 
-#if defined(SCAN) || defined(RSCAN)
+#ifdef SCAN
 layout(local_size_x = 256) in;
 #else
 layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take no expressions)
@@ -77,13 +77,7 @@ layout(std430, binding = 2) readonly buffer BufV4 { vec4 v4[]; };
 #ifdef VSTORE // DV % 4 == 0: OUT writes y as vec4s
 layout(std430, binding = 5) writeonly buffer BufY4 { vec4 y4[]; };
 #endif
-#if defined(RSCAN)
-layout(std430, binding = 6) buffer BufR { float R[]; };
-#elif defined(RUNS)
-layout(std430, binding = 6) buffer BufR { vec4 R4[]; };
-#endif
-uniform int BH, H0, L, nch, G; // BH heads from H0 in this dispatch; G = BH·nch groups (BH·nrun in STATE under RUNS)
-uniform int nrun; // RUNS: runs of RUNC chunks a head
+uniform int BH, H0, L, nch, G; // BH heads from H0 in this dispatch; G = BH·nch groups
 uniform float scale;
 
 // pairOf maps feature p to (a, b), a ≤ b, row-major over the upper triangle.
@@ -162,18 +156,11 @@ void loadSlice(int h, int s0, int j1, float last) {
 void main() {
 	int g = groupIndex();
 	if (g >= G) return; // uniform over the group
-#ifdef RUNS
-	// one group per (feature tile, head, run of RUNC chunks): the chunks in
-	// order, the run's scan kept in registers (S, the state entering c)
-	int hl = g / nrun, run = g % nrun, ca = run * RUNC, cb = min(ca + RUNC, nch);
-	vec4 S[RPT];
-	for (int r = 0; r < RPT; r++) S[r] = vec4(0.0);
-#else
-	int hl = g / nch, ca = g % nch, cb = ca + 1;
-#endif
-	int h = H0 + hl;
+	int hl = g / nch, c = g % nch, h = H0 + hl;
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
 	int p0 = int(gl_WorkGroupID.x) * RT;
+	int j0 = c * CH, j1 = min(j0 + CH, L);
+	float last = cs[h * L + j1 - 1];
 #ifdef ORDER2
 	for (int x = t; x < RT; x += NT) {
 		ivec2 ab = pairOf(min(p0 + x, F - 1));
@@ -181,9 +168,6 @@ void main() {
 		pc[x] = (ab.x == ab.y ? 1.0 : SQRT2) * scale * scale;
 	}
 #endif
-	for (int c = ca; c < cb; c++) {
-	int j0 = c * CH, j1 = min(j0 + CH, L);
-	float last = cs[h * L + j1 - 1];
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
 #if defined(PREF) && defined(ORDER2)
@@ -279,27 +263,10 @@ void main() {
 		}
 		barrier();
 	}
-	int gc = hl * nch + c;
-#ifdef RUNS
-	float dc = exp(last);
 	for (int r = 0; r < RPT; r++) {
 		int p = p0 + ti * RPT + r;
-		if (p < F) T4[(gc * F + p) * TC + tj] = S[r];
-		S[r] = dc * S[r] + acc[r];
+		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
 	}
-#else
-	for (int r = 0; r < RPT; r++) {
-		int p = p0 + ti * RPT + r;
-		if (p < F) T4[(gc * F + p) * TC + tj] = acc[r];
-	}
-#endif
-	} // chunks
-#ifdef RUNS
-	for (int r = 0; r < RPT; r++) {
-		int p = p0 + ti * RPT + r;
-		if (p < F) R4[((hl * nrun + run) * F + p) * TC + tj] = S[r];
-	}
-#endif
 }
 
 #elif defined(STATE8)
@@ -407,38 +374,6 @@ void main() {
 	}
 }
 
-#elif defined(RSCAN)
-// RUNS: the carries between runs, in place, R_r ← C_r with C_0 = 0,
-// C_{r+1} = D_r·C_r + R_r, D_r = exp(Σ_{c ∈ run r} cs_last(c)); one thread
-// per state entry, 8 runs' loads in flight.
-void main() {
-	int x = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
-	int per = F * DVP;
-	if (x >= BH * per) return;
-	int hl = x / per, idx = x % per, h = H0 + hl;
-	int o = hl * nrun * per + idx;
-	float s = 0.0;
-	int r = 0;
-	for (; r + 8 <= nrun; r += 8) {
-		float rv[8], ls[8];
-		for (int u = 0; u < 8; u++) {
-			rv[u] = R[o + (r + u) * per];
-			ls[u] = 0.0;
-			for (int c = (r + u) * RUNC; c < min((r + u) * RUNC + RUNC, nch); c++) ls[u] += cs[h * L + min(c * CH + CH, L) - 1];
-		}
-		for (int u = 0; u < 8; u++) {
-			R[o + (r + u) * per] = s;
-			s = exp(ls[u]) * s + rv[u];
-		}
-	}
-	for (; r < nrun; r++) {
-		float rv = R[o + r * per], ls = 0.0;
-		for (int c = r * RUNC; c < min(r * RUNC + RUNC, nch); c++) ls += cs[h * L + min(c * CH + CH, L) - 1];
-		R[o + r * per] = s;
-		s = exp(ls) * s + rv;
-	}
-}
-
 #elif defined(OUT)
 #if DK > RT
 #define KPR DK
@@ -488,17 +423,6 @@ void main() {
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
 	if (c > 0) { // S_0 = 0
 		int so = g * F * TC;
-#ifdef RUNS
-		// S_c = (the run's scan, from STATE) + exp(Σ cs_last over the run's
-		// chunks before c)·(the carry into the run, from RSCAN)
-		int run = c / RUNC, ro = (hl * nrun + run) * F * TC;
-		float ls = 0.0;
-		for (int c2 = run * RUNC; c2 < c; c2++) ls += cs[h * L + c2 * CH + CH - 1];
-		float dcar = exp(ls);
-#define SLOAD(f, e4) (T4[so + (f) * TC + (e4)] + dcar * R4[ro + (f) * TC + (e4)])
-#else
-#define SLOAD(f, e4) T4[so + (f) * TC + (e4)]
-#endif
 #ifdef ORDER2
 		int ff = t % KS; // this thread's feature within each slice (NT is a multiple of KS)
 		ivec2 ab = pairOf(min(ff, F - 1));
@@ -507,7 +431,7 @@ void main() {
 #ifdef PREF
 		// KS·TC = NT: each thread moves one vec4 of S_c a slice (ti, tj);
 		// the next slice's is loaded during this slice's products
-		vec4 snext = ti < F ? SLOAD(ti, tj) : vec4(0.0);
+		vec4 snext = ti < F ? T4[so + ti * TC + tj] : vec4(0.0);
 #endif
 		for (int f0 = 0; f0 < F; f0 += KS) {
 #ifdef PREF
@@ -515,7 +439,7 @@ void main() {
 #else
 			for (int x = t; x < KS * TC; x += NT) {
 				int fr = x / TC, e4 = x % TC;
-				Ss[fr][e4] = f0 + fr < F ? SLOAD(f0 + fr, e4) : vec4(0.0);
+				Ss[fr][e4] = f0 + fr < F ? T4[so + (f0 + fr) * TC + e4] : vec4(0.0);
 			}
 #endif
 #ifdef ORDER2
@@ -541,7 +465,7 @@ void main() {
 #endif
 			barrier();
 #ifdef PREF
-			snext = f0 + KS + ti < F ? SLOAD(f0 + KS + ti, tj) : vec4(0.0);
+			snext = f0 + KS + ti < F ? T4[so + (f0 + KS + ti) * TC + tj] : vec4(0.0);
 #endif
 			for (int f = 0; f < KS; f++) {
 				vec4 b = Ss[f][tj];

@@ -28,11 +28,6 @@ func (c ssdfConfig) sharedBytes(dk int) int {
 // vec4s (1; benchmarks compare 0).
 var ssdQPad = 1
 
-// ssdRT, when 32, makes ssdf.comp take 32-row tiles even where 64 fit
-// (benchmarks and tests compare; slower on the H100 at both orders,
-// gpu/BENCH.md, 2026-11-23c).
-var ssdRT int
-
 // ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
 // (benchmarks and tests compare the two).
 var ssdRPT int
@@ -47,11 +42,7 @@ func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
 	if norm {
 		dve++
 	}
-	rts := []int{64, 32}
-	if ssdRT == 32 {
-		rts = rts[1:]
-	}
-	for _, rt := range rts {
+	for _, rt := range []int{64, 32} {
 		rpt := 4 // 8 measured slower on the H100 (gpu/BENCH.md)
 		if ssdRPT == 4 || ssdRPT == 8 {
 			rpt = ssdRPT
@@ -105,17 +96,6 @@ var ssdFull = true
 // ssdScanUnroll is how many chunks' loads each thread of SCAN has in
 // flight (8 or 16; benchmarks compare).
 var ssdScanUnroll = 16
-
-// ssdRunChunks, when positive, fuses SCAN into STATE (RUNS): each STATE
-// group takes a run of that many chunks in order and writes the states
-// entering them with the run's start as zero, plus the run's total state;
-// a small RSCAN pass turns the totals into the carries into each run, and
-// OUT adds a chunk's carry, decayed, to its state as it loads it. The full
-// chunk states then cross memory twice (STATE's write, OUT's read) instead
-// of four times. 0: STATE, SCAN and OUT as three passes over every state,
-// the default: RUNS measured slower on the H100 (STATE twice as slow at
-// both orders, gpu/BENCH.md, 2026-11-23c).
-var ssdRunChunks = 0
 
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
@@ -205,23 +185,6 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 	if order == 2 && ssdState8RT > 0 {
 		nt8, ks8, s8 = d.state8Shape(ssdState8RT, dk, cfg.dvp)
 	}
-	runc := ssdRunChunks // STATE8 has no RUNS
-	if s8 || runc >= nch {
-		runc = 0
-	}
-	nrun := 1
-	bufs := []*Buffer{q, k, v, cs, T, y}
-	stages := []string{"STATE", "SCAN", "OUT"}
-	if runc > 0 {
-		nrun = ceilDiv(nch, runc)
-		R, freeR, err := d.takeScratch("ssd.R", hb*nrun*nf*cfg.dvp)
-		if err != nil {
-			return err
-		}
-		defer freeR()
-		bufs = append(bufs, R)
-		stages = []string{"STATE", "RSCAN", "OUT"}
-	}
 	defsFor := func(c ssdfConfig) []string {
 		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
 			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
@@ -253,24 +216,19 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			defs = append(defs, "VPH")
 		}
 		defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
-		if runc > 0 {
-			defs = append(defs, "RUNS", fmt.Sprintf("RUNC %d", runc))
-		}
 		if ssdFull && L%chunk == 0 && chunk%c.rt == 0 && chunk%(c.rt/c.rpt) == 0 {
 			defs = append(defs, "FULL")
 		}
 		return defs
 	}
+	bufs := []*Buffer{q, k, v, cs, T, y}
 	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
-		for _, stage := range stages {
-			G := n * nch
-			if stage == "STATE" && runc > 0 {
-				G = n * nrun
-			}
-			args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("nrun", nrun), iarg("G", G), farg("scale", scale)}
-			gy, gz := min(G, 65535), ceilDiv(G, 65535)
+		G := n * nch
+		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
+		gy, gz := min(G, 65535), ceilDiv(G, 65535)
+		for _, stage := range []string{"STATE", "SCAN", "OUT"} {
 			c := cfg
 			if stage == "STATE" {
 				c = st
@@ -292,7 +250,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				if s8 {
 					groups[0] = ceilDiv(nf, ssdState8RT)
 				}
-			case "SCAN", "RSCAN":
+			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
 			case "OUT":
 				groups = [3]int{rowTiles, gy, gz}
