@@ -1,18 +1,13 @@
 #!/usr/bin/env bash
-# The device call of bench/results/train-h100-2026-11-23.txt (build first:
-#   go test -c -tags gl,egl -o .gl/grad/gpu.test ./gpu
-#   go test -c -tags gl,egl -o .gl/grad/gputest.test ./nn/gputest
-# and copy this script and the five glvnd loader .debs to .gl/grad/; run
-# with .gl/grad carried): GPU attention gradients vs nn's CPU oracle,
-# one training step per preset gpu vs cpu, then MatMul / Attention / Train
-# benchmarks (cpu on the machine's cores vs the gpu backend).
+# GPU attention gradients vs nn's CPU oracle, one training step per preset
+# gpu vs cpu, then MatMul / Attention / Train benchmarks (cpu on the
+# machine's cores vs the gpu backend), on a lent NVIDIA machine: the call of
+# bench/results/train-h100-2026-11-23.txt. Build first (bench/device/README.md)
+#   go test -c -tags gl,egl -o $GL/gpu.test ./gpu
+#   go test -c -tags gl,egl -o $GL/gputest.test ./nn/gputest
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-for f in .gl/grad/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
-G=.gl/grad/gpu.test; T=.gl/grad/gputest.test
+source bench/device/env.sh
+G=$GL/gpu.test; T=$GL/gputest.test
 {
 date -u
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
