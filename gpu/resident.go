@@ -395,7 +395,6 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		scp *= scp
 	}
 	w := make([]float32, n)
-	wv := make([]float32, n*p.DV) // w_j repeated over v_j's columns
 	for h := 0; h < p.BH; h++ {
 		acc := 0.0 // Σ_{u=j+1}^{L} a_u
 		for j := p.L - 1; j >= 0; j-- {
@@ -404,10 +403,6 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 				x = 0
 			}
 			w[h*p.L+j] = float32(x)
-			row := wv[(h*p.L+j)*p.DV : (h*p.L+j+1)*p.DV]
-			for c := range row {
-				row[c] = float32(x)
-			}
 			acc += float64(av[h*p.L+j])
 		}
 	}
@@ -416,12 +411,14 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		return oom(err)
 	}
 	defer Wb.Release()
-	WV, err := d.Upload(wv)
+	WV, err := d.NewBuffer(n * p.DV)
 	if err != nil {
 		return oom(err)
 	}
 	defer WV.Release()
-	if err := d.Mul(WV, WV, V); err != nil { // w ⊙ V
+	// w ⊙ V: w_j broadcast over v_j's columns, on the device (only w, n
+	// floats, crosses the bus).
+	if err := d.Broadcast("mul", WV, V, []int{p.DV, 1}, Wb, []int{1, 0}, []int{n, p.DV}); err != nil {
 		return oom(err)
 	}
 	group := max(1, min(p.BH, stateMaxFeatures/max(1, p.L*F)))
