@@ -356,7 +356,8 @@ var stateMaxFeatures = 1 << 26
 // (BH·L floats read back) and flushed to 0 below 1e-30, as package ssd does;
 // ψ(K) is K at order 1 and FeatureMap2(K) at order 2; then per head
 // S[:, :DV] = ψ(K)ᵀ·(w ⊙ V) and, with Norm, S[:, DV] = ψ(K)ᵀ·w by the
-// SGEMM shader, over groups of heads that keep ψ(K) under 2²⁶ floats.
+// SGEMM shader (split along the sequence: stateProducts), over groups of
+// heads that keep ψ(K) under 2²⁶ floats.
 func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) error {
 	if err := ssdShape("SSDState32", p, false); err != nil {
 		return err
@@ -452,21 +453,95 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 			}
 			offPhi = 0
 		}
-		// S_h[:, :DV] = ψ(K_h)ᵀ (w ⊙ V_h): (F, L)·(L, DV), rows of W.
-		gm := Gemm{TransA: true, M: F, N: p.DV, K: p.L, Alpha: 1, A: Phi, B: WV, C: S,
-			LDA: F, LDB: p.DV, LDC: W, OffA: offPhi, OffB: h0 * p.L * p.DV, OffC: h0 * F * W,
-			Batch: g, StrideA: p.L * F, StrideB: p.L * p.DV, StrideC: F * W}
-		if err := d.Gemm(gm); err != nil {
-			return oom(err)
-		}
-		if p.Norm { // S_h[:, DV] = ψ(K_h)ᵀ w_h
-			gz := Gemm{TransA: true, M: F, N: 1, K: p.L, Alpha: 1, A: Phi, B: Wb, C: S,
-				LDA: F, LDB: 1, LDC: W, OffA: offPhi, OffB: h0 * p.L, OffC: h0*F*W + p.DV,
-				Batch: g, StrideA: p.L * F, StrideB: p.L, StrideC: F * W}
-			if err := d.Gemm(gz); err != nil {
-				return oom(err)
-			}
+		if err := d.stateProducts(Phi, offPhi, WV, Wb, S, h0, g, p.L, F, p.DV, W, p.Norm); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// stateSplitRows is the length of the slices of the sequence that
+// SSDState32's products are split into (split-K): one product over all L
+// rows has only ⌈F/128⌉·⌈DV/128⌉ output tiles a head, each summing L rows
+// alone, too few work groups to fill a GPU at long L. The partial states of
+// the slices are then summed (in double, ReduceAxis). Tests lower it.
+var stateSplitRows = 512
+
+// statePartialMax caps the floats of partial states held at once.
+const statePartialMax = 1 << 25
+
+// stateProducts sets S_h[:, :DV] = ψ(K_h)ᵀ (w ⊙ V_h) ((F, L)·(L, DV), rows
+// of W) and, with norm, S_h[:, DV] = ψ(K_h)ᵀ w_h, for the g heads from h0;
+// ψ(K) of head h0+i starts at Phi[offPhi + i·L·F].
+func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g, L, F, DV, W int, norm bool) error {
+	P := L / stateSplitRows
+	if P > 1 {
+		P = min(P, statePartialMax/(g*F*W))
+	}
+	if P <= 1 { // one product a head over all L rows
+		return d.stateGemms(stateOperands{Phi, offPhi, L * F, WV, h0 * L * DV, L * DV, Wb, h0 * L, L, S, h0 * F * W, F * W},
+			g, L, F, DV, W, norm, 0)
+	}
+	Lp := L / P
+	Pt, err := d.NewBuffer(g * P * F * W)
+	if err != nil {
+		return oom(err)
+	}
+	defer Pt.Release()
+	for i := 0; i < g; i++ { // the P slices of Lp rows of head h0+i, each into a partial state
+		h := h0 + i
+		if err := d.stateGemms(stateOperands{Phi, offPhi + i*L*F, Lp * F, WV, h * L * DV, Lp * DV, Wb, h * L, Lp, Pt, i * P * F * W, F * W},
+			P, Lp, F, DV, W, norm, 0); err != nil {
+			return err
+		}
+	}
+	Sum, err := d.NewBuffer(g * F * W)
+	if err != nil {
+		return oom(err)
+	}
+	defer Sum.Release()
+	if err := d.ReduceAxis("sum", Sum, Pt, g, P, F*W); err != nil {
+		return oom(err)
+	}
+	if err := S.CopyFrom(Sum, 0, h0*F*W, g*F*W); err != nil {
+		return err
+	}
+	if rem := L - P*Lp; rem > 0 { // the last rem rows of every head, added to S (β = 1)
+		return d.stateGemms(stateOperands{Phi, offPhi + P*Lp*F, L * F, WV, h0*L*DV + P*Lp*DV, L * DV, Wb, h0*L + P*Lp, L, S, h0 * F * W, F * W},
+			g, rem, F, DV, W, norm, 1)
+	}
+	return nil
+}
+
+// stateOperands places a batch of state products: entry b reads ψ(K) rows
+// from Phi[offA + b·strideA] (F floats a row), w ⊙ V rows from
+// WV[offB + b·strideB] (DV a row), w from Wb[offW + b·strideW], and writes
+// C[offC + b·strideC] (F rows of W).
+type stateOperands struct {
+	Phi           *Buffer
+	offA, strideA int
+	WV            *Buffer
+	offB, strideB int
+	Wb            *Buffer
+	offW, strideW int
+	C             *Buffer
+	offC, strideC int
+}
+
+// stateGemms computes, for each of batch entries, C[:, :DV] = ψᵀ (w ⊙ V) +
+// β·C[:, :DV] over K rows, and with norm C[:, DV] = ψᵀ w + β·C[:, DV].
+func (d *Device) stateGemms(o stateOperands, batch, K, F, DV, W int, norm bool, beta float32) error {
+	gm := Gemm{TransA: true, M: F, N: DV, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.WV, C: o.C,
+		LDA: F, LDB: DV, LDC: W, OffA: o.offA, OffB: o.offB, OffC: o.offC,
+		Batch: batch, StrideA: o.strideA, StrideB: o.strideB, StrideC: o.strideC}
+	if err := d.Gemm(gm); err != nil {
+		return oom(err)
+	}
+	if !norm {
+		return nil
+	}
+	gz := Gemm{TransA: true, M: F, N: 1, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.Wb, C: o.C,
+		LDA: F, LDB: 1, LDC: W, OffA: o.offA, OffB: o.offW, OffC: o.offC + DV,
+		Batch: batch, StrideA: o.strideA, StrideB: o.strideW, StrideC: o.strideC}
+	return oom(d.Gemm(gz))
 }

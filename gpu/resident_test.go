@@ -631,33 +631,36 @@ func refState(k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm b
 func TestSSDState32(t *testing.T) {
 	d, _ := residentSetup(t)
 	r := rand.New(rand.NewPCG(3, 4))
-	defer func(v int) { stateMaxFeatures = v }(stateMaxFeatures)
-	for _, L := range []int{1, 45} {
+	defer func(v, w int) { stateMaxFeatures, stateSplitRows = v, w }(stateMaxFeatures, stateSplitRows)
+	for _, L := range []int{1, 45, 700} {
 		for _, order := range []int{1, 2} {
 			for _, norm := range []bool{false, true} {
 				for _, cap := range []int{1 << 26, 1} {
-					stateMaxFeatures = cap
-					bh, dk, dv := 3, 6, 5
-					k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
-					a := make([]float32, bh*L)
-					for i := range a {
-						a[i] = -0.3 * r.Float32()
+					// whole rows; slices of 16 (45 = 2·16 + 13: a remainder); 700 at the default 512
+					for _, split := range []int{1 << 20, 16, 512} {
+						stateMaxFeatures, stateSplitRows = cap, split
+						bh, dk, dv := 3, 6, 5
+						k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
+						a := make([]float32, bh*L)
+						for i := range a {
+							a[i] = -0.3 * r.Float32()
+						}
+						F, W := dk, dv
+						if order == 2 {
+							F = FeatureMapDim(dk)
+						}
+						if norm {
+							W++
+						}
+						K, V, A := upload(t, d, k), upload(t, d, v), upload(t, d, a)
+						S := poisoned(t, d, bh*F*W)
+						p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: 0.4}
+						if err := (Backend{}).SSDState32(p, K, V, A, S); err != nil {
+							t.Fatal(err)
+						}
+						want := refState(k, v, a, bh, L, dk, dv, order, float64(float32(0.4)), norm)
+						compare(t, fmt.Sprintf("SSDState32 L=%d order %d norm %v group cap %d split %d", L, order, norm, cap, split), download(t, S), want, nil, 1e-5)
 					}
-					F, W := dk, dv
-					if order == 2 {
-						F = FeatureMapDim(dk)
-					}
-					if norm {
-						W++
-					}
-					K, V, A := upload(t, d, k), upload(t, d, v), upload(t, d, a)
-					S := poisoned(t, d, bh*F*W)
-					p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: 0.4}
-					if err := (Backend{}).SSDState32(p, K, V, A, S); err != nil {
-						t.Fatal(err)
-					}
-					want := refState(k, v, a, bh, L, dk, dv, order, float64(float32(0.4)), norm)
-					compare(t, fmt.Sprintf("SSDState32 L=%d order %d norm %v group cap %d", L, order, norm, cap), download(t, S), want, nil, 1e-5)
 				}
 			}
 		}
