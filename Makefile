@@ -9,7 +9,7 @@ TAGS ?= $(shell scripts/buildtags.sh)
 GO   ?= go
 BIN  := bin/furious
 
-.PHONY: build test test-go test-nocgo test-jupyter test-notebooks bench bench-compare bench-train tutorial generate clean
+.PHONY: build test test-go test-nocgo test-jupyter test-notebooks bench bench-compare bench-train bench-kernel tutorial generate clean
 
 build:
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/furious
@@ -50,6 +50,11 @@ bench:
 # with its gradients checked against the float64 CPU model; DEVICE=gpu for the GPU.
 bench-train: build
 	$(BIN) bench --train --device $(or $(DEVICE),cpu) --reps 5
+
+# Kernel launch time, execute round trip and idle memory through jupyter_client,
+# written to bench/results/kernel-latency.json (also printed as a BENCH line).
+bench-kernel:
+	FURIOUS_BENCH_OUT=$(CURDIR)/bench/results/kernel-latency.json $(GO) test -count=1 -v -run 'TestJupyterClients/jupyter_client' ./test/jupyter/ | grep -E 'BENCH|^(ok|FAIL|---)'
 
 # Go chunked SSD vs the same algorithm in PyTorch CPU (needs Debian's python3-torch).
 bench-compare:
