@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"errors"
 	"slices"
 
 	"github.com/furious-lab/furious/backend"
@@ -116,28 +115,12 @@ func binaryDevice(name string, op binaryOp, a, b *Tensor, shape []int) (*Tensor,
 	if !same && (!ok || len(shape) > 8) {
 		return nil, nil
 	}
-	p := planDevice(name, a, b)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(shape)
-	if err != nil {
-		deviceError(name, err)
-	}
-	if same {
-		err = e.BinaryDevice32(opName, p.bufs[0], p.bufs[1], y.dev.buf)
-	} else {
-		err = bc.BroadcastDevice32(opName, p.bufs[0], bstrides(a.shape, shape), p.bufs[1], bstrides(b.shape, shape), shape, y.dev.buf)
-	}
-	if err != nil {
-		y.drop()
-		if errors.Is(err, backend.ErrOutOfMemory) {
-			deviceError(name, err)
+	return onDevice(name, shape, []*Tensor{a, b}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		if same {
+			return e.BinaryDevice32(opName, in[0], in[1], out)
 		}
-		return nil, err
-	}
-	return y, nil
+		return bc.BroadcastDevice32(opName, in[0], bstrides(a.shape, shape), in[1], bstrides(b.shape, shape), shape, out)
+	})
 }
 
 // binaryInto writes op(a, b) into y (shape out). Fast paths: same shape, and

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -325,23 +324,9 @@ func gatherDevice(op string, t *Tensor, base int, shape, strides []int) (*Tensor
 	if !ok {
 		return nil, nil
 	}
-	p := planDevice(op, t)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(shape)
-	if err != nil {
-		deviceError(op, err)
-	}
-	if err := g.GatherDevice32(p.bufs[0], base, strides, y.dev.buf, 0, nil, shape); err != nil {
-		y.drop()
-		if errors.Is(err, backend.ErrOutOfMemory) {
-			deviceError(op, err)
-		}
-		return nil, err
-	}
-	return y, nil
+	return onDevice(op, shape, []*Tensor{t}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		return g.GatherDevice32(in[0], base, strides, out, 0, nil, shape)
+	})
 }
 
 // concatDevice joins ts along ax on the device of a resident operand
@@ -352,29 +337,18 @@ func concatDevice(op string, ax int, ts []*Tensor, shape []int) (*Tensor, error)
 	if !ok || ts[0].dtype != Float32 {
 		return nil, nil
 	}
-	p := planDevice(op, ts...)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(shape)
-	if err != nil {
-		deviceError(op, err)
-	}
 	outer, total, inner := split(shape, ax)
-	row, pos := total*inner, 0
-	for i, t := range ts {
-		m := t.shape[ax] * inner // (outer, m) of t into columns [pos, pos+m) of y's (outer, row)
-		if outer > 0 && m > 0 {
-			if err := g.GatherDevice32(p.bufs[i], 0, []int{m, 1}, y.dev.buf, pos, []int{row, 1}, []int{outer, m}); err != nil {
-				y.drop()
-				if errors.Is(err, backend.ErrOutOfMemory) {
-					deviceError(op, err)
+	return onDevice(op, shape, ts, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		row, pos := total*inner, 0
+		for i, t := range ts {
+			m := t.shape[ax] * inner // (outer, m) of t into columns [pos, pos+m) of y's (outer, row)
+			if outer > 0 && m > 0 {
+				if err := g.GatherDevice32(in[i], 0, []int{m, 1}, out, pos, []int{row, 1}, []int{outer, m}); err != nil {
+					return err
 				}
-				return nil, err
 			}
+			pos += m
 		}
-		pos += m
-	}
-	return y, nil
+		return nil
+	})
 }

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -173,30 +172,17 @@ func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []in
 	}
 	ua, okA := uniformStride(offA)
 	ub, okB := uniformStride(offB)
-	p := planDevice("tensor.MatMul", a, b)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(shape)
-	if err != nil {
-		deviceError("tensor.MatMul", err)
-	}
-	if okA && okB {
-		err = mm.MatMulDevice32(transA, transB, nb, m, n, k, p.bufs[0], 0, ua*m*k, p.bufs[1], 0, ub*k*n, y.dev.buf, 0)
-	} else { // batch axes broadcast both ways: one product per output matrix
-		for i := 0; i < nb && err == nil; i++ {
-			err = mm.MatMulDevice32(transA, transB, 1, m, n, k, p.bufs[0], offA[i]*m*k, 0, p.bufs[1], offB[i]*k*n, 0, y.dev.buf, i*m*n)
+	return onDevice("tensor.MatMul", shape, []*Tensor{a, b}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		if okA && okB {
+			return mm.MatMulDevice32(transA, transB, nb, m, n, k, in[0], 0, ua*m*k, in[1], 0, ub*k*n, out, 0)
 		}
-	}
-	if err != nil {
-		y.drop()
-		if errors.Is(err, backend.ErrOutOfMemory) {
-			deviceError("tensor.MatMul", err)
+		for i := 0; i < nb; i++ { // batch axes broadcast both ways: one product per output matrix
+			if err := mm.MatMulDevice32(transA, transB, 1, m, n, k, in[0], offA[i]*m*k, 0, in[1], offB[i]*k*n, 0, out, i*m*n); err != nil {
+				return err
+			}
 		}
-		return nil, err
-	}
-	return y, nil
+		return nil
+	})
 }
 
 // matmulAccel offers the product to a non-CPU backend implementing

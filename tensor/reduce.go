@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"errors"
 	"math"
 
 	"github.com/furious-lab/furious/backend"
@@ -182,21 +181,7 @@ func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shap
 	if !ok {
 		return nil, nil
 	}
-	p := planDevice(name, x)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(shape)
-	if err != nil {
-		deviceError(name, err)
-	}
-	if err := r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum"}[op], p.bufs[0], outer, n, inner, y.dev.buf); err != nil {
-		y.drop()
-		if errors.Is(err, backend.ErrOutOfMemory) {
-			deviceError(name, err)
-		}
-		return nil, err
-	}
-	return y, nil
+	return onDevice(name, shape, []*Tensor{x}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		return r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum"}[op], in[0], outer, n, inner, out)
+	})
 }

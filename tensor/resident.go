@@ -326,6 +326,32 @@ func (p *devicePlan) alloc(shape []int) (*Tensor, error) {
 	return &Tensor{shape: append([]int{}, shape...), dtype: Float32, dev: &devData{b: p.b, buf: buf, n: n, hostStale: true}}, nil
 }
 
+// onDevice runs an operation on the device of the resident operands among
+// ts: run gets their buffers (host operands uploaded for the call, nil for
+// nil operands) and the buffer of a new resident result of shape. A nil
+// result leaves the operation to the CPU: with a nil error when no operand
+// is resident, else with why the device refused. Out of memory panics
+// (deviceError) naming op.
+func onDevice(op string, shape []int, ts []*Tensor, run func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error) (*Tensor, error) {
+	p := planDevice(op, ts...)
+	if p == nil {
+		return nil, nil
+	}
+	defer p.done()
+	y, err := p.alloc(shape)
+	if err != nil {
+		deviceError(op, err)
+	}
+	if err := run(p.bufs, y.dev.buf); err != nil {
+		y.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(op, err)
+		}
+		return nil, err
+	}
+	return y, nil
+}
+
 // NewResident wraps buf, a buffer of b's device holding the float32s of
 // shape in row-major order, as a resident tensor (not copied; the tensor
 // releases it). Packages that compute on a device (ssd) return their

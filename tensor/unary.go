@@ -1,8 +1,6 @@
 package tensor
 
 import (
-	"errors"
-
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/backend/cpu"
 )
@@ -82,23 +80,9 @@ func unaryDevice(name, op string, x *Tensor, s float64) (*Tensor, error) {
 	if !ok {
 		return nil, nil
 	}
-	p := planDevice(name, x)
-	if p == nil {
-		return nil, nil
-	}
-	defer p.done()
-	y, err := p.alloc(x.shape)
-	if err != nil {
-		deviceError(name, err)
-	}
-	if err := e.UnaryDevice32(op, s, p.bufs[0], y.dev.buf); err != nil {
-		y.drop()
-		if errors.Is(err, backend.ErrOutOfMemory) {
-			deviceError(name, err)
-		}
-		return nil, err
-	}
-	return y, nil
+	return onDevice(name, x.shape, []*Tensor{x}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+		return e.UnaryDevice32(op, s, in[0], out)
+	})
 }
 
 // grain is the smallest number of elements worth a goroutine.
