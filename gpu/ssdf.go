@@ -99,13 +99,29 @@ var ssdScanUnroll = 16
 
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
-// step, 5 barriers a group instead of 2 a 16-deep slice); tests and
-// benchmarks compare it.
-var ssdOutWhole = false
+// step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
+// at 128K 3.82 ms against 4.50 with OWP (gpu/BENCH.md, 2026-11-23d);
+// tests and benchmarks compare it off.
+var ssdOutWhole = true
+
+// ssdStateWhole stages STATE's operands for the whole chunk at once at
+// order 1 (SWH in ssdf.comp: one barrier a group); tests and benchmarks
+// compare it.
+var ssdStateWhole = false
+
+// swhFits reports whether STATE's whole-chunk variant (SWH) applies:
+// order 1, k and v moved as vec4s, the chunk's k and w∘v within the
+// device's shared memory.
+func (d *Device) swhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
+	if !ssdStateWhole || order != 1 || dk%4 != 0 || dv%4 != 0 || !ssdVecIO {
+		return false
+	}
+	return 16*chunk*(c.rt/4+c.dvp/4) <= d.info.MaxSharedBytes
+}
 
 // ssdOutWholePref, with ssdOutWhole, loads OUT's k tile and values into
 // registers a stage ahead of their shared-memory stores (OWP).
-var ssdOutWholePref = false
+var ssdOutWholePref = true
 
 // owhFits reports whether OUT's whole-operand variant (OWH) applies: order
 // 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
@@ -257,6 +273,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				c = st
 			}
 			defs := append(defsFor(c), stage)
+			if stage == "STATE" && !s8 && d.swhFits(st, dk, dv, chunk, order) {
+				defs = append(defs, "SWH")
+			}
 			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
