@@ -148,8 +148,8 @@ func BenchmarkSSD(b *testing.B) {
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
 	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref, ssdStateWhole = *benchOutW, *benchOutWP, *benchStateW
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdStateWhole = true, true, false }()
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -205,7 +205,6 @@ var (
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
-	benchStateW  = flag.Bool("ssd.statew", false, "ssdf.comp's STATE stages the whole chunk at once at order 1 (SWH)")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
@@ -224,8 +223,8 @@ func BenchmarkSSDAuto(b *testing.B) {
 	}
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref, ssdStateWhole = *benchOutW, *benchOutWP, *benchStateW
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdStateWhole = true, true, false }()
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	defer func() {
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 	}()
@@ -363,8 +362,8 @@ func BenchmarkSSDStages(b *testing.B) {
 	}
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref, ssdStateWhole = *benchOutW, *benchOutWP, *benchStateW
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdStateWhole = true, true, false }()
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	defer func() {
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 	}()

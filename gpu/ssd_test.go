@@ -275,15 +275,14 @@ func TestSSDScanUnroll(t *testing.T) {
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP) and STATE's whole-chunk variant (SWH,
-// also with a chunk of two row tiles) against the float64 oracle with and
-// without the norm, with full chunks (FULL) and a partial last chunk, at
-// small and the benchmark's head sizes (where 48 KiB shared memory gives
-// 64-row tiles, else 32), and that they apply.
+// row tile; with and without OWP, and with 8 rows a thread) against the
+// float64 oracle with and without the norm, with full chunks (FULL) and a
+// partial last chunk, at small and the benchmark's head sizes (where 48 KiB
+// shared memory gives 64-row tiles, else 32), and that it applies.
 func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdStateWhole, ssdRPT = true, true, false, 0 }()
+	defer func() { ssdOutWhole, ssdOutWholePref, ssdRPT = true, true, 0 }()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
 		cfg, ok := d.ssdFusedConfig(sz.dk, sz.dv, true)
@@ -314,24 +313,13 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				// swh2: STATE's whole-chunk staging (SWH) with a chunk of two row tiles
-				for _, variant := range []string{"owh", "owh+owp", "off", "swh+owh+owp", "swh2", "owh+owp rpt=8"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8
 					}
-					ssdStateWhole = strings.HasPrefix(variant, "swh")
 					chunk := cfg.rt
-					if variant == "swh2" {
-						chunk = 2 * cfg.rt
-					}
-					if variant == "swh2" && !d.swhFits(cfg, sz.dk, sz.dv, chunk, 1) {
-						continue // 2 row tiles of k and w∘v exceed shared memory (the H100 at dk 64)
-					}
-					if ssdStateWhole && !d.swhFits(cfg, sz.dk, sz.dv, chunk, 1) {
-						t.Fatalf("SWH does not fit at dk %d dv %d chunk %d", sz.dk, sz.dv, chunk)
-					}
 					Y := poisoned(t, d, bh*L*sz.dv)
 					if err := d.SSD(Y, Q, K, V, A, bh, L, sz.dk, sz.dv, chunk, 1, 0.3, norm); err != nil {
 						t.Fatal(err)

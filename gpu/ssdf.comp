@@ -98,53 +98,7 @@ int groupIndex() { return int(gl_WorkGroupID.z) * 65535 + int(gl_WorkGroupID.y);
 	acc[4 * (m)] += (a).x * (b); acc[4 * (m) + 1] += (a).y * (b); \
 	acc[4 * (m) + 2] += (a).z * (b); acc[4 * (m) + 3] += (a).w * (b);
 
-#if defined(STATE) && defined(SWH)
-// STATE at order 1 with q, k, v moved as vec4s (VLOAD, VV), staging the
-// whole chunk's k and w∘v at once: one barrier a group instead of two a
-// KS-deep slice. Same output as STATE.
-shared vec4 Ph[CH][RQ]; // k_j for the chunk, this tile's features
-shared vec4 Vs[CH][TC]; // w_j·[v_j, 1, 0…]
-void main() {
-	int g = groupIndex();
-	if (g >= G) return; // uniform over the group
-	int hl = g / nch, c = g % nch, h = H0 + hl;
-	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
-	int p0 = int(gl_WorkGroupID.x) * RT;
-	int j0 = c * CH, j1 = min(j0 + CH, L);
-	float last = cs[h * L + j1 - 1];
-	for (int x = t; x < CH * TC; x += NT) {
-		int jj = x / TC, e4 = x % TC, j = j0 + jj;
-		vec4 val = vec4(0.0);
-		if (INB(j < j1)) {
-			float w = exp(last - cs[h * L + j]);
-			if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
-#ifdef NORM
-			else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
-#endif
-		}
-		Vs[jj][e4] = val;
-	}
-	for (int x = t; x < CH * RQ; x += NT) {
-		int jj = x / RQ, p4 = x % RQ, j = j0 + jj, p = p0 + 4 * p4;
-		Ph[jj][p4] = (INB(j < j1) && p < F) ? k4[(h * L + j) * (DK / 4) + p / 4] : vec4(0.0);
-	}
-	barrier();
-	vec4 acc[RPT];
-	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
-	for (int jj = 0; jj < CH; jj++) {
-		vec4 b = Vs[jj][tj];
-		for (int m = 0; m < RV; m++) {
-			vec4 a = Ph[jj][ti * RV + m];
-			FMA4(acc, m, a, b)
-		}
-	}
-	for (int r = 0; r < RPT; r++) {
-		int p = p0 + ti * RPT + r;
-		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
-	}
-}
-
-#elif defined(STATE)
+#if defined(STATE)
 shared vec4 Ph[KS][RQ]; // φ(k_j) for the slice, this tile's features
 shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
 #ifdef ORDER2

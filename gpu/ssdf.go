@@ -104,21 +104,6 @@ var ssdScanUnroll = 16
 // tests and benchmarks compare it off.
 var ssdOutWhole = true
 
-// ssdStateWhole stages STATE's operands for the whole chunk at once at
-// order 1 (SWH in ssdf.comp: one barrier a group); tests and benchmarks
-// compare it.
-var ssdStateWhole = false
-
-// swhFits reports whether STATE's whole-chunk variant (SWH) applies:
-// order 1, k and v moved as vec4s, the chunk's k and w∘v within the
-// device's shared memory.
-func (d *Device) swhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
-	if !ssdStateWhole || order != 1 || dk%4 != 0 || dv%4 != 0 || !ssdVecIO {
-		return false
-	}
-	return 16*chunk*(c.rt/4+c.dvp/4) <= d.info.MaxSharedBytes
-}
-
 // ssdOutWholePref, with ssdOutWhole, loads OUT's k tile and values into
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
@@ -273,9 +258,6 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				c = st
 			}
 			defs := append(defsFor(c), stage)
-			if stage == "STATE" && !s8 && d.swhFits(st, dk, dv, chunk, order) {
-				defs = append(defs, "SWH")
-			}
 			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
