@@ -148,6 +148,8 @@ func BenchmarkSSD(b *testing.B) {
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
 	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -201,6 +203,8 @@ var (
 	benchScanU   = flag.Int("ssd.scanu", 16, "chunks' loads in flight a thread of ssdf.comp's SCAN (8 or 16)")
 	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
+	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
+	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
@@ -219,6 +223,8 @@ func BenchmarkSSDAuto(b *testing.B) {
 	}
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	defer func() {
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 	}()
@@ -356,6 +362,8 @@ func BenchmarkSSDStages(b *testing.B) {
 	}
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
+	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
 	defer func() {
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 	}()

@@ -273,3 +273,67 @@ func TestSSDScanUnroll(t *testing.T) {
 		}
 	}
 }
+
+// TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
+// row tile; with and without OWP, and with 8 rows a thread) against the
+// float64 oracle with and without the norm, with full chunks (FULL) and a
+// partial last chunk, at small and the benchmark's head sizes (where 48 KiB
+// shared memory gives 64-row tiles, else 32), and that it applies.
+func TestSSDOutWhole(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(41, 42))
+	defer func() { ssdOutWhole, ssdOutWholePref, ssdRPT = true, true, 0 }()
+	ran := 0
+	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
+		cfg, ok := d.ssdFusedConfig(sz.dk, sz.dv, true)
+		if !ok {
+			t.Fatalf("no fused config for dk %d", sz.dk)
+		}
+		ssdOutWhole = true
+		if !d.owhFits(cfg, sz.dk, sz.dv, cfg.rt, 1) {
+			t.Logf("OWH does not fit at dk %d dv %d chunk %d (%d B shared)", sz.dk, sz.dv, cfg.rt, d.info.MaxSharedBytes)
+			continue
+		}
+		ran++
+		for _, L := range []int{3 * cfg.rt, 2*cfg.rt + 17} {
+			const bh = 2
+			q, k, v, a := randFloats(r, bh*L*sz.dk), randFloats(r, bh*L*sz.dk), randFloats(r, bh*L*sz.dv), randFloats(r, bh*L)
+			for i := range a {
+				a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
+			}
+			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+			for _, norm := range []bool{false, true} {
+				if norm {
+					for i := range q { // positive scores keep the denominators away from 0
+						q[i] = float32(math.Abs(float64(q[i])))
+						k[i] = float32(math.Abs(float64(k[i])))
+					}
+					Q.Release()
+					K.Release()
+					Q, K = upload(t, d, q), upload(t, d, k)
+				}
+				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8"} {
+					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
+					ssdRPT = 0
+					if strings.HasSuffix(variant, "rpt=8") {
+						ssdRPT = 8
+					}
+					chunk := cfg.rt
+					Y := poisoned(t, d, bh*L*sz.dv)
+					if err := d.SSD(Y, Q, K, V, A, bh, L, sz.dk, sz.dv, chunk, 1, 0.3, norm); err != nil {
+						t.Fatal(err)
+					}
+					compare(t, fmt.Sprintf("SSD %s dk %d dv %d L %d chunk %d norm=%v", variant, sz.dk, sz.dv, L, chunk, norm), download(t, Y), want, mag, 1e-4)
+					Y.Release()
+				}
+			}
+			for _, b := range []*Buffer{Q, K, V, A} {
+				b.Release()
+			}
+		}
+	}
+	if ran == 0 {
+		t.Fatal("OWH fits at no size tested")
+	}
+}

@@ -97,6 +97,30 @@ var ssdFull = true
 // flight (8 or 16; benchmarks compare).
 var ssdScanUnroll = 16
 
+// ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
+// one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
+// step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
+// at 128K 3.82 ms against 4.50 with OWP (gpu/BENCH.md, 2026-11-23d);
+// tests and benchmarks compare it off.
+var ssdOutWhole = true
+
+// ssdOutWholePref, with ssdOutWhole, loads OUT's k tile and values into
+// registers a stage ahead of their shared-memory stores (OWP).
+var ssdOutWholePref = true
+
+// owhFits reports whether OUT's whole-operand variant (OWH) applies: order
+// 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
+// arrays within the device's shared memory.
+func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
+	if !ssdOutWhole || order != 1 || chunk != c.rt || dk%4 != 0 || dv%4 != 0 || !ssdVecIO || !ssdOutNB {
+		return false
+	}
+	rq, tc := c.rt/4, c.dvp/4
+	sa := max(dk*(rq+ssdQPad), c.rt*tc)
+	sw := max(dk*tc, dk*rq, c.rt*rq)
+	return 16*(sa+sw)+4*c.rt <= d.info.MaxSharedBytes
+}
+
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
 
@@ -234,6 +258,12 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				c = st
 			}
 			defs := append(defsFor(c), stage)
+			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
+				defs = append(defs, "OWH")
+				if ssdOutWholePref {
+					defs = append(defs, "OWP")
+				}
+			}
 			if stage == "STATE" && s8 {
 				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
 				defs = slices.DeleteFunc(defs, func(s string) bool { return strings.HasPrefix(s, "RT ") || strings.HasPrefix(s, "NTHREADS ") })
