@@ -302,8 +302,14 @@ func ssdShape(op string, p backend.SSDParams, form bool) error {
 // On a software renderer (Mesa's llvmpipe) every form runs as the chunked
 // SSD, which computes the same function: there attention.comp leaves the
 // output rows of late query blocks unwritten when a work group loops over
-// many key blocks with large d, d_v (seen with d = d_v = 64 from L = 480,
-// and d = 16, d_v = 64 at L = 1024; rows from block 14 on).
+// many key blocks with large d, d_v and a decay (seen with d = d_v = 64
+// from L = 480, and d = 16, d_v = 64 at L = 1024; rows from block 14 on).
+// The cause is attention.comp's per-thread localSum loops: with them
+// replaced by a constant, every row is written (checked 2026-11-23), which
+// fits llvmpipe's loop-iteration limiter ending long-running invocations.
+// Reading within-block cumulative sums from a ChunkCumsum pass instead
+// would remove those loops; that change waits for a GPU to time it on.
+// The H100 computes these shapes correctly (ssd/gputest TestFormsLong).
 func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
 	d, err := Default()
 	if err == nil && d.Software() && p.Form != "chunked" {
