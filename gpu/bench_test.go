@@ -208,26 +208,33 @@ var (
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
-// BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
-// d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
-// which form ran. FLOPs as counted by SSDFlops for that form.
-func BenchmarkSSDAuto(b *testing.B) {
-	d := device(b)
+// setSSDFlags sets ssdf.comp's variant switches from the -ssd.* flags and
+// returns the function that restores the defaults.
+func setSSDFlags() (restore func()) {
+	rt := ssdState8RT
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0
 	}
-	defer func(rt int) { ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt }(ssdState8RT)
 	if *benchState8 >= 0 {
 		ssdState8RT = *benchState8
 	}
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
-	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
-	defer func() {
+	return func() {
+		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
-	}()
+		ssdOutWhole, ssdOutWholePref = true, true
+	}
+}
+
+// BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
+// d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
+// which form ran. FLOPs as counted by SSDFlops for that form.
+func BenchmarkSSDAuto(b *testing.B) {
+	d := device(b)
+	defer setSSDFlags()()
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
@@ -352,21 +359,7 @@ func BenchmarkAttention(b *testing.B) {
 // driver's binaries of the programs used into dir (dumpPrograms).
 func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
-	ssdStateWide = !*benchNarrow
-	if *benchNoPad {
-		ssdQPad = 0
-	}
-	defer func(rt int) { ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt }(ssdState8RT)
-	if *benchState8 >= 0 {
-		ssdState8RT = *benchState8
-	}
-	ssdState8KS = *benchS8KS
-	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
-	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
-	defer func() {
-		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
-	}()
+	defer setSSDFlags()()
 	const bh, dk = 16, 64
 	defer func() { ssdRPT, ssdProfile = 0, nil }()
 	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {
