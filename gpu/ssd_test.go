@@ -54,17 +54,12 @@ func TestSSD(t *testing.T) {
 		bh, L, dk, dv, chunk := s[0], s[1], s[2], s[3], s[4]
 		q, k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
 		a := randFloats(r, bh*L)
-		for i := range a {
-			a[i] = -float32(math.Log1p(math.Exp(float64(a[i])))) // −softplus(x)
-		}
+		negSoftplus(a, 1) // −softplus(x)
 		scale := 1 / math.Sqrt(float64(dk))
 		for _, on := range [][2]int{{1, 0}, {1, 1}, {2, 0}, {2, 1}} {
 			order, norm := on[0], on[1] == 1
 			if norm { // non-negative features keep the denominator away from 0
-				for i := range q {
-					q[i] = float32(math.Abs(float64(q[i])))
-					k[i] = float32(math.Abs(float64(k[i])))
-				}
+				absAll(q, k)
 			}
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			Y := poisoned(t, d, bh*L*dv)
@@ -107,9 +102,7 @@ func TestSSDHeadBatches(t *testing.T) {
 	r := rand.New(rand.NewPCG(27, 28))
 	const bh, L, dk, dv, chunk = 3, 50, 4, 3, 8
 	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
-	for i := range a {
-		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
-	}
+	negSoftplus(a, 1)
 	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 	for _, order := range []int{1, 2} {
 		Y := poisoned(t, d, bh*L*dv)
@@ -144,13 +137,8 @@ func TestSSDVariants(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	const bh, L, dk, dv, chunk = 2, 150, 12, 7, 80
 	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
-	for i := range q {
-		q[i] = float32(math.Abs(float64(q[i])))
-		k[i] = float32(math.Abs(float64(k[i])))
-	}
-	for i := range a {
-		a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
-	}
+	absAll(q, k)
+	negSoftplus(a, 1)
 	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 	defer func() {
 		for _, b := range []*Buffer{Q, K, V, A} {
@@ -213,13 +201,8 @@ func TestSSDForm(t *testing.T) {
 	for _, L := range []int{3, 300} {
 		for _, order := range []int{1, 2} {
 			q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
-			for i := range q {
-				q[i] = float32(math.Abs(float64(q[i])))
-				k[i] = float32(math.Abs(float64(k[i])))
-			}
-			for i := range a {
-				a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
-			}
+			absAll(q, k)
+			negSoftplus(a, 1)
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			Y := poisoned(t, d, bh*L*dv)
 			form, err := d.SSDAuto(Y, Q, K, V, A, bh, L, dk, dv, order, 0.4, true)
@@ -246,13 +229,8 @@ func TestSSDScanUnroll(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	const bh, L, dk, dv, chunk = 2, 300, 4, 4, 8
 	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
-	for i := range q {
-		q[i] = float32(math.Abs(float64(q[i])))
-		k[i] = float32(math.Abs(float64(k[i])))
-	}
-	for i := range a { // slow decays: early chunks still count at the end
-		a[i] = -0.05 * float32(math.Log1p(math.Exp(float64(a[i]))))
-	}
+	absAll(q, k)
+	negSoftplus(a, 0.05) // slow decays: early chunks still count at the end
 	Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 	defer func() {
 		for _, b := range []*Buffer{Q, K, V, A} {
@@ -298,16 +276,11 @@ func TestSSDOutWhole(t *testing.T) {
 		for _, L := range []int{3 * cfg.rt, 2*cfg.rt + 17} {
 			const bh = 2
 			q, k, v, a := randFloats(r, bh*L*sz.dk), randFloats(r, bh*L*sz.dk), randFloats(r, bh*L*sz.dv), randFloats(r, bh*L)
-			for i := range a {
-				a[i] = -float32(math.Log1p(math.Exp(float64(a[i]))))
-			}
+			negSoftplus(a, 1)
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			for _, norm := range []bool{false, true} {
 				if norm {
-					for i := range q { // positive scores keep the denominators away from 0
-						q[i] = float32(math.Abs(float64(q[i])))
-						k[i] = float32(math.Abs(float64(k[i])))
-					}
+					absAll(q, k) // positive scores keep the denominators away from 0
 					Q.Release()
 					K.Release()
 					Q, K = upload(t, d, q), upload(t, d, k)
@@ -335,5 +308,22 @@ func TestSSDOutWhole(t *testing.T) {
 	}
 	if ran == 0 {
 		t.Fatal("OWH fits at no size tested")
+	}
+}
+
+// absAll replaces every value of the slices by its magnitude: non-negative
+// features keep the norm's denominators away from 0.
+func absAll(xs ...[]float32) {
+	for _, x := range xs {
+		for i := range x {
+			x[i] = float32(math.Abs(float64(x[i])))
+		}
+	}
+}
+
+// negSoftplus maps each a_i to −s·softplus(a_i), per-step log-decays ≤ 0.
+func negSoftplus(a []float32, s float64) {
+	for i := range a {
+		a[i] = float32(-s * math.Log1p(math.Exp(float64(a[i]))))
 	}
 }
