@@ -304,12 +304,13 @@ func ssdShape(op string, p backend.SSDParams, form bool) error {
 // output rows of late query blocks unwritten when a work group loops over
 // many key blocks with large d, d_v and a decay (seen with d = d_v = 64
 // from L = 480, and d = 16, d_v = 64 at L = 1024; rows from block 14 on).
-// The cause is attention.comp's per-thread localSum loops: with them
-// replaced by a constant, every row is written (checked 2026-11-23), which
-// fits llvmpipe's loop-iteration limiter ending long-running invocations.
-// Reading within-block cumulative sums from a ChunkCumsum pass instead
-// would remove those loops; that change waits for a GPU to time it on.
-// The H100 computes these shapes correctly (ssd/gputest TestFormsLong).
+// The pattern fits llvmpipe's loop limiter, which ends an invocation after
+// about 65,535 loop iterations: an invocation of a late query block loops
+// over every earlier key block, d + d_v times per key. Checked 2026-11-23:
+// reading the decays' within-block sums from a ChunkCumsum pass instead of
+// the per-thread localSum loops fixed d = d_v = 64 at L = 512 but not
+// d = 16, d_v = 64 at L = 1024 (rows from 960 on), so it was not kept. The
+// H100 computes these shapes correctly (ssd/gputest TestFormsLong).
 func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
 	d, err := Default()
 	if err == nil && d.Software() && p.Form != "chunked" {
