@@ -169,17 +169,7 @@ func TestFeatureMap2(t *testing.T) {
 		}
 		want := make([]float64, rows*D)
 		for i := 0; i < rows; i++ {
-			p := 0
-			for a := 0; a < dim; a++ {
-				for b := a; b < dim; b++ {
-					c := math.Sqrt2
-					if a == b {
-						c = 1
-					}
-					want[i*D+p] = c * float64(sc) * float64(x[i*dim+a]) * float64(sc) * float64(x[i*dim+b])
-					p++
-				}
-			}
+			refPhi2(want[i*D:(i+1)*D], x[i*dim:(i+1)*dim], float64(sc))
 		}
 		got := download(t, out)
 		compare(t, fmt.Sprintf("FeatureMap2 rows=%d d=%d", rows, dim), got, want, nil, 1e-5)
@@ -198,5 +188,22 @@ func TestFeatureMap2(t *testing.T) {
 		}
 		X.Release()
 		out.Release()
+	}
+}
+
+// refPhi2 writes the order-2 feature map of s·x into dst, in float64:
+// s²·x_a·x_b for a ≤ b, times √2 off the diagonal (FeatureMapDim(len(x))
+// entries, the order FeatureMap2 uses).
+func refPhi2(dst []float64, x []float32, s float64) {
+	p := 0
+	for a := range x {
+		for b := a; b < len(x); b++ {
+			c := math.Sqrt2
+			if a == b {
+				c = 1
+			}
+			dst[p] = c * s * float64(x[a]) * s * float64(x[b])
+			p++
+		}
 	}
 }

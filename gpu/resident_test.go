@@ -599,17 +599,7 @@ func refState(k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm b
 					phi[f] = float64(kj[f])
 				}
 			} else {
-				f := 0
-				for x := 0; x < dk; x++ {
-					for y := x; y < dk; y++ {
-						c := math.Sqrt2
-						if x == y {
-							c = 1
-						}
-						phi[f] = c * float64(kj[x]) * float64(kj[y])
-						f++
-					}
-				}
+				refPhi2(phi, kj, 1)
 			}
 			for f := 0; f < F; f++ {
 				for c := 0; c < W; c++ {
