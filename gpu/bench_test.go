@@ -211,7 +211,7 @@ var (
 // setSSDFlags sets ssdf.comp's variant switches from the -ssd.* flags and
 // returns the function that restores the defaults.
 func setSSDFlags() (restore func()) {
-	rt := ssdState8RT
+	rt, restoreX := ssdState8RT, setSSDXFlags() // ssdx_bench_test.go
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0
@@ -223,6 +223,7 @@ func setSSDFlags() (restore func()) {
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	return func() {
+		restoreX()
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true
