@@ -180,8 +180,6 @@ void main() {
 #define NKV ((KS * DK + NT - 1) / NT) // key floats a thread a step
 #define NPB ((KS * RQ + NT - 1) / NT) // φ vec4s a thread a step
 shared float Kr[3][KS][DK]; // keys of steps s + 1 (φ built now) and s + 2 (stored now)
-shared int pr[RX];          // feature p0 + x is the pair (pr & 255, pr >> 8)
-shared float pc[RX];        // its coefficient, scale² (×√2 off the diagonal; 0 past F)
 void main() {
 	int g = groupIndex();
 	if (g >= G) return; // uniform over the group
@@ -190,10 +188,19 @@ void main() {
 	int p0 = int(gl_WorkGroupID.x) * RX;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
 	float last = cs[h * L + j1 - 1];
-	for (int x = t; x < RX; x += NT) {
-		ivec2 ab = pairOf(min(p0 + x, F - 1));
-		pr[x] = ab.x | (ab.y << 8);
-		pc[x] = p0 + x < F ? (ab.x == ab.y ? 1.0 : SQRT2) * scale * scale : 0.0;
+	// this thread's φ entries of each step: key x / RQ of the step, features
+	// p0 + 4·(x % RQ)…, x = t + u·NT, the same every step: their pairs
+	// (pa, pb) and coefficients (scale², ×√2 off the diagonal, 0 past F)
+	ivec4 pa[NPB], pb[NPB];
+	vec4 pcf[NPB];
+	for (int u = 0; u < NPB; u++) {
+		int f = p0 + 4 * ((t + u * NT) % RQ);
+		for (int e = 0; e < 4; e++) {
+			ivec2 ab = pairOf(min(f + e, F - 1));
+			pa[u][e] = ab.x;
+			pb[u][e] = ab.y;
+			pcf[u][e] = f + e < F ? (ab.x == ab.y ? 1.0 : SQRT2) * scale * scale : 0.0;
+		}
 	}
 	vec4 vr[NVV];
 	float kr[NKV];
@@ -240,12 +247,9 @@ void main() {
 	for (int u = 0; u < NPB; u++) { \
 		int x = t + u * NT; \
 		if (x < KS * RQ) { \
-			int jj = x / RQ, f4 = 4 * (x % RQ); \
-			int a0 = pr[f4], a1 = pr[f4 + 1], a2 = pr[f4 + 2], a3 = pr[f4 + 3]; \
-			Ph[b][jj][f4 >> 2] = vec4(pc[f4] * Kr[kb][jj][a0 & 255] * Kr[kb][jj][a0 >> 8], \
-				pc[f4 + 1] * Kr[kb][jj][a1 & 255] * Kr[kb][jj][a1 >> 8], \
-				pc[f4 + 2] * Kr[kb][jj][a2 & 255] * Kr[kb][jj][a2 >> 8], \
-				pc[f4 + 3] * Kr[kb][jj][a3 & 255] * Kr[kb][jj][a3 >> 8]); \
+			int jj = x / RQ; \
+			Ph[b][jj][x % RQ] = pcf[u] * vec4(Kr[kb][jj][pa[u].x], Kr[kb][jj][pa[u].y], Kr[kb][jj][pa[u].z], Kr[kb][jj][pa[u].w]) \
+				* vec4(Kr[kb][jj][pb[u].x], Kr[kb][jj][pb[u].y], Kr[kb][jj][pb[u].z], Kr[kb][jj][pb[u].w]); \
 		} \
 	}
 	vec4 acc[TM][TNV];
@@ -260,7 +264,7 @@ void main() {
 		LOADK(j0 + KS)
 		STOREK(1)
 	}
-	barrier(); // pr, pc, Kr[0], Kr[1], Ss[0]
+	barrier(); // Kr[0], Kr[1], Ss[0]
 	BUILDPH(0, 0)
 	barrier();
 	for (int s = 0; s < steps; s++) {

@@ -23,7 +23,7 @@ func (c ssdxConfig) sharedBytes(stage string, dk, dvp int) int {
 	if stage == "OUTX" {
 		return b + 16*dk*c.rx/4
 	}
-	return b + 4*3*c.ks*dk + 8*c.rx
+	return b + 4*3*c.ks*dk
 }
 
 // ssdOutXCfg and ssdStateXCfg are the preferred tilings of OUTX and STATEX
@@ -31,7 +31,7 @@ func (c ssdxConfig) sharedBytes(stage string, dk, dvp int) int {
 // the stage off: ssdf.comp's order-2 paths run instead (benchmarks and
 // tests compare both).
 var (
-	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 8, tnv: 2, ks: 8}
+	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 8, tnv: 1, ks: 8}
 	ssdStateXCfg = ssdxConfig{}
 )
 

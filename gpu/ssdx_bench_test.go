@@ -14,15 +14,17 @@ var ssdxVariants = []struct {
 	out, sta ssdxConfig
 }{
 	{"base", ssdxConfig{}, ssdxConfig{}},
-	{"ox128", ssdxConfig{128, 8, 2, 8}, ssdxConfig{}},
-	{"ox64", ssdxConfig{64, 8, 2, 8}, ssdxConfig{}},
-	{"ox128t16x4", ssdxConfig{128, 16, 1, 8}, ssdxConfig{}},
 	{"ox128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{}},
-	{"sx128", ssdxConfig{}, ssdxConfig{128, 8, 2, 8}},
-	{"sx256", ssdxConfig{}, ssdxConfig{256, 8, 2, 8}},
-	{"sx128t16x4", ssdxConfig{}, ssdxConfig{128, 16, 1, 8}},
-	{"sx128k16", ssdxConfig{}, ssdxConfig{128, 8, 2, 16}},
-	{"ox128+sx128", ssdxConfig{128, 8, 2, 8}, ssdxConfig{128, 8, 2, 8}},
+	{"ox128t8x4k4", ssdxConfig{128, 8, 1, 4}, ssdxConfig{}},
+	{"ox64t8x4k16", ssdxConfig{64, 8, 1, 16}, ssdxConfig{}},
+	{"ox128t4x4", ssdxConfig{128, 4, 1, 8}, ssdxConfig{}},
+	{"ox64t4x4", ssdxConfig{64, 4, 1, 8}, ssdxConfig{}},
+	{"ox128t4x8", ssdxConfig{128, 4, 2, 8}, ssdxConfig{}},
+	{"ox+sx128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 8}},
+	{"ox+sx128t8x4k16", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 16}},
+	{"ox+sx256t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{256, 8, 1, 8}},
+	{"ox+sx64t4x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{64, 4, 1, 8}},
+	{"ox+sx128t4x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}},
 }
 
 var benchXOut = flag.String("ssdx.out", "", "OUTX's tiling in the SSD benchmarks: rx,tm,tnv,ks, or off (default: the code's)")
