@@ -172,7 +172,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, cfg.dvp, maxFloats)}
 	}
 	hb := min(bh, maxFloats/perHead)
-	xp := d.ssdxPlanFor(order, dk, cfg.dvp, L, maxFloats, &hb) // ssdx.go: OUTX, STATEX
+	xp := d.ssdxPlanFor(order, dk, dv, cfg.dvp, L, norm, maxFloats, &hb) // ssdx.go: OUTX, STATEX
 	cs, freeCS, err := d.takeScratch("ssd.cs", bh*L)
 	if err != nil {
 		return err

@@ -18,10 +18,21 @@
 // the next step is built in shared memory from the q tile (OUTX; staged
 // once, transposed) or from the keys of the step after it (STATEX; three
 // key buffers) while this step's product runs.
+// DENB (under NORM, DV a multiple of 4): the denominator column (column DV,
+// the sums over the ones column) is left out of the products and summed
+// by the threads that build the φ slices instead, each over the entries
+// it builds (φ·S_c[f, DV] in OUTX, φ·w_j in STATEX), then reduced in
+// shared memory: the products' columns are DV, not DV + 4, and the thread
+// count a multiple of 32 where DV is 64.
 #define F (DK * (DK + 1) / 2)
 #define TC (DVP / 4)            // vec4s of a state row
-#define NC ((TC + TNV - 1) / TNV) // thread columns
-#define SW (NC * TNV)           // vec4s of a staged state (or value) row, ≥ TC
+#ifdef DENB // NORM, DV % 4 == 0: the products run over the DV value columns only
+#define TCP (DV / 4)
+#else
+#define TCP TC                  // vec4s of a row in the products
+#endif
+#define NC ((TCP + TNV - 1) / TNV) // thread columns
+#define SW (NC * TNV)           // vec4s of a staged state (or value) row, ≥ TCP
 #define TMV (TM / 4)            // row vec4s a thread
 #define TY (RX / TM)            // thread rows
 #define NT (TY * NC)
@@ -122,7 +133,7 @@ void main() {
 #define LOADS(f0) \
 	for (int u = 0; u < NSV; u++) { \
 		int x = t + u * NT, fr = x / SW, e4 = x % SW; \
-		sr[u] = x < KS * SW && (f0) + fr < F && e4 < TC ? T4[so + ((f0) + fr) * TC + e4] : vec4(0.0); \
+		sr[u] = x < KS * SW && (f0) + fr < F && e4 < TCP ? T4[so + ((f0) + fr) * TC + e4] : vec4(0.0); \
 	}
 #define STORES(b) \
 	for (int u = 0; u < NSV; u++) { \
@@ -136,11 +147,20 @@ void main() {
 			int fl = x / RQ, i4 = x % RQ; \
 			int pa = min(pp[u].x, DK - 1), pb = min(pp[u].y, DK - 1); \
 			float coef = (f0) + fl < F ? (pa == pb ? 1.0 : SQRT2) : 0.0; \
-			Ph[b][fl][i4] = coef * QT[pa][i4] * QT[pb][i4]; \
+			vec4 ph = coef * QT[pa][i4] * QT[pb][i4]; \
+			Ph[b][fl][i4] = ph; \
+			DENO(u, ph, (f0) + fl) \
 		} \
 		pp[u].y += KS; \
 		while (pp[u].y >= DK && pp[u].x < DK) { pp[u].x++; pp[u].y = pp[u].y - DK + pp[u].x; } \
 	}
+#ifdef DENB
+	vec4 dacc[NPB]; // Σ over this thread's features of φ(q)·S_c[f, DV], rows 4·i4…
+	for (int u = 0; u < NPB; u++) dacc[u] = vec4(0.0);
+#define DENO(u, ph, f) dacc[u] += (ph) * ((f) < F ? T4[so + (f) * TC + DV / 4].x : 0.0);
+#else
+#define DENO(u, ph, f)
+#endif
 	vec4 acc[TM][TNV];
 	for (int r = 0; r < TM; r++)
 		for (int n = 0; n < TNV; n++) acc[r][n] = vec4(0.0);
@@ -169,10 +189,29 @@ void main() {
 			float m = exp(cs[h * L + i]);
 			for (int n = 0; n < TNV; n++) {
 				int e4 = n * NC + tx;
-				if (e4 < TC) X4[(hl * L + i) * TC + e4] = m * acc[r][n];
+				if (e4 < TCP) X4[(hl * L + i) * TC + e4] = m * acc[r][n];
 			}
 		}
 	}
+#ifdef DENB
+	// the partial denominators of each row quad, over the KS feature slots
+	for (int u = 0; u < NPB; u++) {
+		int x = t + u * NT;
+		if (x < KS * RQ) Ph[0][x / RQ][x % RQ] = dacc[u];
+	}
+	barrier();
+	for (int i4 = t; i4 < RQ; i4 += NT) {
+		vec4 dn = vec4(0.0);
+		for (int f = 0; f < KS; f++) dn += Ph[0][f][i4];
+		for (int e = 0; e < 4; e++) {
+			int i = i0 + 4 * i4 + e;
+			if (INB(i < iend)) {
+				X4[(hl * L + i) * TC + DV / 4] = vec4(exp(cs[h * L + i]) * dn[e], 0.0, 0.0, 0.0);
+				for (int e4 = DV / 4 + 1; e4 < TC; e4++) X4[(hl * L + i) * TC + e4] = vec4(0.0);
+			}
+		}
+	}
+#endif
 }
 
 #elif defined(STATEX)
@@ -214,7 +253,9 @@ void main() {
 		} \
 		vr[u] = val; \
 	}
-#ifdef VV
+#ifdef DENB
+#define LOADV1 if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
+#elif defined(VV)
 #ifdef NORM
 #define LOADV1 if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4]; else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
 #else
@@ -243,15 +284,24 @@ void main() {
 		int x = t + u * NT; \
 		if (x < KS * DK) Kr[b][x / DK][x % DK] = kr[u]; \
 	}
-#define BUILDPH(b, kb) \
+#define BUILDPH(b, kb, s0) \
 	for (int u = 0; u < NPB; u++) { \
 		int x = t + u * NT; \
 		if (x < KS * RQ) { \
 			int jj = x / RQ; \
-			Ph[b][jj][x % RQ] = pcf[u] * vec4(Kr[kb][jj][pa[u].x], Kr[kb][jj][pa[u].y], Kr[kb][jj][pa[u].z], Kr[kb][jj][pa[u].w]) \
+			vec4 ph = pcf[u] * vec4(Kr[kb][jj][pa[u].x], Kr[kb][jj][pa[u].y], Kr[kb][jj][pa[u].z], Kr[kb][jj][pa[u].w]) \
 				* vec4(Kr[kb][jj][pb[u].x], Kr[kb][jj][pb[u].y], Kr[kb][jj][pb[u].z], Kr[kb][jj][pb[u].w]); \
+			Ph[b][jj][x % RQ] = ph; \
+			DENS(u, ph, (s0) + jj) \
 		} \
 	}
+#ifdef DENB
+	vec4 dacc[NPB]; // Σ over this thread's keys of w_j·φ(k_j), features 4·(x % RQ)…
+	for (int u = 0; u < NPB; u++) dacc[u] = vec4(0.0);
+#define DENS(u, ph, j) if ((j) < j1) dacc[u] += (ph) * exp(last - cs[h * L + (j)]);
+#else
+#define DENS(u, ph, j)
+#endif
 	vec4 acc[TM][TNV];
 	for (int r = 0; r < TM; r++)
 		for (int n = 0; n < TNV; n++) acc[r][n] = vec4(0.0);
@@ -265,13 +315,13 @@ void main() {
 		STOREK(1)
 	}
 	barrier(); // Kr[0], Kr[1], Ss[0]
-	BUILDPH(0, 0)
+	BUILDPH(0, 0, j0)
 	barrier();
 	for (int s = 0; s < steps; s++) {
 		int cur = s & 1;
 		if (s + 1 < steps) LOADV(j0 + (s + 1) * KS)
 		if (s + 2 < steps) LOADK(j0 + (s + 2) * KS)
-		if (s + 1 < steps) BUILDPH(cur ^ 1, (s + 1) % 3)
+		if (s + 1 < steps) BUILDPH(cur ^ 1, (s + 1) % 3, j0 + (s + 1) * KS)
 		PRODUCT(acc, cur)
 		if (s + 1 < steps) STOREV(cur ^ 1)
 		if (s + 2 < steps) STOREK((s + 2) % 3)
@@ -282,9 +332,28 @@ void main() {
 		if (p < F) {
 			for (int n = 0; n < TNV; n++) {
 				int e4 = n * NC + tx;
-				if (e4 < TC) T4[(g * F + p) * TC + e4] = acc[r][n];
+				if (e4 < TCP) T4[(g * F + p) * TC + e4] = acc[r][n];
 			}
 		}
 	}
+#ifdef DENB
+	// the partial denominators of each feature quad, over the KS key slots
+	for (int u = 0; u < NPB; u++) {
+		int x = t + u * NT;
+		if (x < KS * RQ) Ph[0][x / RQ][x % RQ] = dacc[u];
+	}
+	barrier();
+	for (int f4 = t; f4 < RQ; f4 += NT) {
+		vec4 dn = vec4(0.0);
+		for (int jj = 0; jj < KS; jj++) dn += Ph[0][jj][f4];
+		for (int e = 0; e < 4; e++) {
+			int p = p0 + 4 * f4 + e;
+			if (p < F) {
+				T4[(g * F + p) * TC + DV / 4] = vec4(dn[e], 0.0, 0.0, 0.0);
+				for (int e4 = DV / 4 + 1; e4 < TC; e4++) T4[(g * F + p) * TC + e4] = vec4(0.0);
+			}
+		}
+	}
+#endif
 }
 #endif

@@ -13,12 +13,13 @@ var ssdxSrc string
 // features (OUTX) or keys (STATEX) a step.
 type ssdxConfig struct{ rx, tm, tnv, ks int }
 
-// threads is the work-group size for dvp value columns.
-func (c ssdxConfig) threads(dvp int) int { return c.rx / c.tm * ceilDiv(dvp/4, c.tnv) }
+// threads is the work-group size for products over c4 vec4s of columns.
+func (c ssdxConfig) threads(c4 int) int { return c.rx / c.tm * ceilDiv(c4, c.tnv) }
 
-// sharedBytes is the stage's shared memory for dk key features.
-func (c ssdxConfig) sharedBytes(stage string, dk, dvp int) int {
-	sw := ceilDiv(dvp/4, c.tnv) * c.tnv
+// sharedBytes is the stage's shared memory for dk key features and
+// products over c4 vec4s of columns.
+func (c ssdxConfig) sharedBytes(stage string, dk, c4 int) int {
+	sw := ceilDiv(c4, c.tnv) * c.tnv
 	b := 16 * (2*c.ks*c.rx/4 + 2*c.ks*sw)
 	if stage == "OUTX" {
 		return b + 16*dk*c.rx/4
@@ -32,17 +33,23 @@ func (c ssdxConfig) sharedBytes(stage string, dk, dvp int) int {
 // tests compare both).
 var (
 	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 8, tnv: 1, ks: 8}
-	ssdStateXCfg = ssdxConfig{}
+	ssdStateXCfg = ssdxConfig{rx: 128, tm: 4, tnv: 1, ks: 8}
 )
 
+// ssdxDenB sums the denominator column apart from the products (DENB in
+// ssdx.comp) where the norm is on and dv is a multiple of 4 (benchmarks
+// and tests compare it off).
+var ssdxDenB = true
+
 // ssdxFit returns the largest tiling like c (rx halved down to tm·4) that
-// the device holds for stage, and whether one does.
-func (d *Device) ssdxFit(c ssdxConfig, stage string, dk, dvp int) (ssdxConfig, bool) {
+// the device holds for stage with products over c4 vec4s of columns, and
+// whether one does.
+func (d *Device) ssdxFit(c ssdxConfig, stage string, dk, c4 int) (ssdxConfig, bool) {
 	if c.rx <= 0 || c.tm%4 != 0 || c.tnv < 1 || c.ks < 1 {
 		return c, false
 	}
 	for ; c.rx >= c.tm && c.rx%c.tm == 0; c.rx /= 2 {
-		if c.threads(dvp) <= min(d.info.MaxInvocations, 1024) && c.sharedBytes(stage, dk, dvp) <= d.info.MaxSharedBytes {
+		if c.threads(c4) <= min(d.info.MaxInvocations, 1024) && c.sharedBytes(stage, dk, c4) <= d.info.MaxSharedBytes {
 			return c, true
 		}
 	}
@@ -55,19 +62,24 @@ func (d *Device) ssdxFit(c ssdxConfig, stage string, dk, dvp int) (ssdxConfig, b
 type ssdxPlan struct {
 	out, state     ssdxConfig
 	outOn, stateOn bool
+	denb           bool // DENB: the products run over dv/4 vec4s of columns, not dvp/4
+	c4             int  // vec4s of columns in the products
 	x              *Buffer
 }
 
 // ssdxPlanFor decides the ssdx.comp stages of an order-2 call: OUTX where
 // one head's X (L·dvp floats) fits a storage buffer of maxFloats; it caps
 // the heads a batch (*hb) so that the batch's X does.
-func (d *Device) ssdxPlanFor(order, dk, dvp, L int, maxFloats int, hb *int) *ssdxPlan {
+func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm bool, maxFloats int, hb *int) *ssdxPlan {
 	if order != 2 {
 		return nil
 	}
-	p := &ssdxPlan{}
-	p.out, p.outOn = d.ssdxFit(ssdOutXCfg, "OUTX", dk, dvp)
-	p.state, p.stateOn = d.ssdxFit(ssdStateXCfg, "STATEX", dk, dvp)
+	p := &ssdxPlan{denb: ssdxDenB && norm && dv%4 == 0, c4: dvp / 4}
+	if p.denb {
+		p.c4 = dv / 4
+	}
+	p.out, p.outOn = d.ssdxFit(ssdOutXCfg, "OUTX", dk, p.c4)
+	p.state, p.stateOn = d.ssdxFit(ssdStateXCfg, "STATEX", dk, p.c4)
 	if p.outOn {
 		if n := maxFloats / (L * dvp); n >= 1 {
 			*hb = min(*hb, n)
@@ -85,9 +97,12 @@ func (d *Device) ssdxPlanFor(order, dk, dvp, L int, maxFloats int, hb *int) *ssd
 func (p *ssdxPlan) defs(stage string, c ssdxConfig, L, dk, dv, dvp, chunk int, norm bool) []string {
 	defs := []string{stage, fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
 		fmt.Sprintf("DVP %d", dvp), fmt.Sprintf("RX %d", c.rx), fmt.Sprintf("TM %d", c.tm), fmt.Sprintf("TNV %d", c.tnv),
-		fmt.Sprintf("KS %d", c.ks), fmt.Sprintf("NTHREADS %d", c.threads(dvp))}
+		fmt.Sprintf("KS %d", c.ks), fmt.Sprintf("NTHREADS %d", c.threads(p.c4))}
 	if norm {
 		defs = append(defs, "NORM")
+	}
+	if p.denb {
+		defs = append(defs, "DENB")
 	}
 	if dk%4 == 0 {
 		defs = append(defs, "VLOAD")

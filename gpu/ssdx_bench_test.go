@@ -12,19 +12,16 @@ import (
 var ssdxVariants = []struct {
 	name     string
 	out, sta ssdxConfig
+	nodenb   bool // DENB off
 }{
-	{"base", ssdxConfig{}, ssdxConfig{}},
-	{"ox128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{}},
-	{"ox128t8x4k4", ssdxConfig{128, 8, 1, 4}, ssdxConfig{}},
-	{"ox64t8x4k16", ssdxConfig{64, 8, 1, 16}, ssdxConfig{}},
-	{"ox128t4x4", ssdxConfig{128, 4, 1, 8}, ssdxConfig{}},
-	{"ox64t4x4", ssdxConfig{64, 4, 1, 8}, ssdxConfig{}},
-	{"ox128t4x8", ssdxConfig{128, 4, 2, 8}, ssdxConfig{}},
-	{"ox+sx128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 8}},
-	{"ox+sx128t8x4k16", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 16}},
-	{"ox+sx256t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{256, 8, 1, 8}},
-	{"ox+sx64t4x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{64, 4, 1, 8}},
-	{"ox+sx128t4x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}},
+	{"base", ssdxConfig{}, ssdxConfig{}, false},
+	{"oxsx", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
+	{"oxsx-nodenb", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}, true},
+	{"ox128t8x8+sx", ssdxConfig{128, 8, 2, 8}, ssdxConfig{128, 4, 1, 8}, false},
+	{"ox128t4x4+sx", ssdxConfig{128, 4, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
+	{"ox+sx256t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{256, 8, 1, 8}, false},
+	{"ox+sx128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 8}, false},
+	{"ox+sx128t4x8", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 2, 8}, false},
 }
 
 var benchXOut = flag.String("ssdx.out", "", "OUTX's tiling in the SSD benchmarks: rx,tm,tnv,ks, or off (default: the code's)")
@@ -63,12 +60,12 @@ func BenchmarkSSDX(b *testing.B) {
 	d := device(b)
 	defer setSSDFlags()()
 	const bh, dk = 16, 64
-	defer func(o, s ssdxConfig) { ssdOutXCfg, ssdStateXCfg, ssdProfile = o, s, nil }(ssdOutXCfg, ssdStateXCfg)
+	defer func(o, s ssdxConfig) { ssdOutXCfg, ssdStateXCfg, ssdxDenB, ssdProfile = o, s, true, nil }(ssdOutXCfg, ssdStateXCfg)
 	for _, vr := range ssdxVariants {
 		for _, chunk := range []int{256, 512} {
 			for _, L := range benchLs(d, 131072) {
 				b.Run(fmt.Sprintf("v=%s/chunk=%d/L=%d", vr.name, chunk, L), func(b *testing.B) {
-					ssdOutXCfg, ssdStateXCfg = vr.out, vr.sta
+					ssdOutXCfg, ssdStateXCfg, ssdxDenB = vr.out, vr.sta, !vr.nodenb
 					q, k, v, a, y := ssdInputs(b, d, L)
 					defer func() {
 						for _, x := range []*Buffer{q, k, v, a, y} {

@@ -16,7 +16,7 @@ import (
 func TestSSDX(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(51, 52))
-	defer func(o, s ssdxConfig) { ssdOutXCfg, ssdStateXCfg = o, s }(ssdOutXCfg, ssdStateXCfg)
+	defer func(o, s ssdxConfig) { ssdOutXCfg, ssdStateXCfg, ssdxDenB = o, s, true }(ssdOutXCfg, ssdStateXCfg)
 	variants := []struct {
 		name     string
 		out, sta ssdxConfig
@@ -52,12 +52,18 @@ func TestSSDX(t *testing.T) {
 					continue // the large shape in two tilings only (llvmpipe time)
 				}
 				ssdOutXCfg, ssdStateXCfg = vr.out, vr.sta
-				Y := poisoned(t, d, bh*L*dv)
-				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, 2, float32(scale), norm); err != nil {
-					t.Fatal(err)
+				for _, denb := range []bool{true, false} {
+					if !denb && (!norm || dv%4 != 0) {
+						continue // DENB applies only under the norm with dv a multiple of 4
+					}
+					ssdxDenB = denb
+					Y := poisoned(t, d, bh*L*dv)
+					if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, 2, float32(scale), norm); err != nil {
+						t.Fatal(err)
+					}
+					compare(t, fmt.Sprintf("SSD order 2 %s denb=%v bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", vr.name, denb, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
+					Y.Release()
 				}
-				compare(t, fmt.Sprintf("SSD order 2 %s bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", vr.name, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
-				Y.Release()
 			}
 			for _, b := range []*Buffer{Q, K, V, A} {
 				b.Release()
@@ -74,6 +80,7 @@ func TestSSDX(t *testing.T) {
 			if strings.HasPrefix(key, "ssdx.comp["+st+";") {
 				ran[st] = true
 				ran[st+" FULL"] = ran[st+" FULL"] || strings.Contains(key, ";FULL")
+				ran[st+" DENB"] = ran[st+" DENB"] || strings.Contains(key, ";DENB")
 			}
 		}
 		if strings.HasPrefix(key, "ssdf.comp[") && strings.Contains(key, ";XIN") {
@@ -81,7 +88,7 @@ func TestSSDX(t *testing.T) {
 		}
 	}
 	d.mu.Unlock()
-	for _, st := range []string{"OUTX", "STATEX", "OUTX FULL", "STATEX FULL", "XIN"} {
+	for _, st := range []string{"OUTX", "STATEX", "OUTX FULL", "STATEX FULL", "OUTX DENB", "STATEX DENB", "XIN"} {
 		if !ran[st] {
 			t.Errorf("no shape ran %s", st)
 		}
