@@ -32,7 +32,7 @@ func (c ssdxConfig) sharedBytes(stage string, dk, c4 int) int {
 // the stage off: ssdf.comp's order-2 paths run instead (benchmarks and
 // tests compare both).
 var (
-	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 8, tnv: 1, ks: 8}
+	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 4, tnv: 1, ks: 8}
 	ssdStateXCfg = ssdxConfig{rx: 128, tm: 4, tnv: 1, ks: 8}
 )
 

@@ -15,13 +15,13 @@ var ssdxVariants = []struct {
 	nodenb   bool // DENB off
 }{
 	{"base", ssdxConfig{}, ssdxConfig{}, false},
-	{"oxsx", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
-	{"oxsx-nodenb", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 1, 8}, true},
-	{"ox128t8x8+sx", ssdxConfig{128, 8, 2, 8}, ssdxConfig{128, 4, 1, 8}, false},
-	{"ox128t4x4+sx", ssdxConfig{128, 4, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
-	{"ox+sx256t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{256, 8, 1, 8}, false},
-	{"ox+sx128t8x4", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 8, 1, 8}, false},
-	{"ox+sx128t4x8", ssdxConfig{128, 8, 1, 8}, ssdxConfig{128, 4, 2, 8}, false},
+	{"oxsx", ssdxConfig{128, 4, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
+	{"oxsx-nodenb", ssdxConfig{128, 4, 1, 8}, ssdxConfig{128, 4, 1, 8}, true},
+	{"ox64t4x4+sx", ssdxConfig{64, 4, 1, 8}, ssdxConfig{128, 4, 1, 8}, false},
+	{"ox128t4x4k4+sx", ssdxConfig{128, 4, 1, 4}, ssdxConfig{128, 4, 1, 8}, false},
+	{"ox+sx256t4x4", ssdxConfig{128, 4, 1, 8}, ssdxConfig{256, 4, 1, 8}, false},
+	{"ox+sx64t4x4", ssdxConfig{128, 4, 1, 8}, ssdxConfig{64, 4, 1, 8}, false},
+	{"ox+sx128t4x4k4", ssdxConfig{128, 4, 1, 8}, ssdxConfig{128, 4, 1, 4}, false},
 }
 
 var benchXOut = flag.String("ssdx.out", "", "OUTX's tiling in the SSD benchmarks: rx,tm,tnv,ks, or off (default: the code's)")
