@@ -30,9 +30,12 @@ func (c ssdxConfig) sharedBytes(stage string, dk, c4 int) int {
 // ssdOutXCfg and ssdStateXCfg are the preferred tilings of OUTX and STATEX
 // (smaller row tiles are taken where the device holds less); rx = 0 turns
 // the stage off: ssdf.comp's order-2 paths run instead (benchmarks and
-// tests compare both).
+// tests compare both). On the H100 (gpu/BENCH.md, 2026-11-23e, order 2 at
+// 32K, with DENB): OUTX 64 rows, 4 × 4 a thread, 8-feature steps 5.97 ms
+// (128 rows 6.25, 8 × 4 6.54 without DENB, 8 × 8 9.8); STATEX 128
+// features, 4 × 4, 8-key steps 6.75 ms (8.65 for ssdf.comp's STATE).
 var (
-	ssdOutXCfg   = ssdxConfig{rx: 128, tm: 4, tnv: 1, ks: 8}
+	ssdOutXCfg   = ssdxConfig{rx: 64, tm: 4, tnv: 1, ks: 8}
 	ssdStateXCfg = ssdxConfig{rx: 128, tm: 4, tnv: 1, ks: 8}
 )
 
