@@ -154,6 +154,23 @@ func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 // registers). FLOPs per position and head: 2·F·DVP for the state, the same
 // for its use, and about 2·CH·(dk + DVP) within the chunk.
 func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	return d.ssdFusedRun(cfg, y, nil, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+}
+
+// ssdFusedState writes the state after the whole sequence, from the zero
+// state, into s (bh, F, W), W = dv+1 with norm, else dv: ChunkCumsum, STATE,
+// then FINAL (ssdstate.comp) in place of SCAN and OUT,
+//
+//	S = Σ_c exp(Σ of a over the chunks after c)·T_c,  times scale at order 1
+//
+// (ψ(scale·k) = scale·k there; at order 2 STATE's φ₂(scale·k) has it).
+func (d *Device) ssdFusedState(cfg ssdfConfig, s, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	return d.ssdFusedRun(cfg, nil, s, k, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+}
+
+// ssdFusedRun is ssdFused where y is not nil, and ssdFusedState where it
+// is (then q is not read).
+func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
 	const name = "ssdf.comp"
 	nch := ceilDiv(L, chunk)
 	nf := dk
@@ -246,13 +263,25 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		return defs
 	}
 	bufs := []*Buffer{q, k, v, cs, T, y}
+	stages := []string{"STATE", "SCAN", "OUT"}
+	if y == nil {
+		bufs[5] = T // bound, not read
+		stages = []string{"STATE", "FINAL"}
+	}
 	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
 		G := n * nch
 		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
 		gy, gz := min(G, 65535), ceilDiv(G, 65535)
-		for _, stage := range []string{"STATE", "SCAN", "OUT"} {
+		for _, stage := range stages {
+			if stage == "FINAL" {
+				if err := d.ssdFinal(s, T, cs, n, h0, L, nch, chunk, nf, cfg.dvp, dv, order, scale, norm); err != nil {
+					return err
+				}
+				lap(stage)
+				continue
+			}
 			c := cfg
 			if stage == "STATE" {
 				c = st
