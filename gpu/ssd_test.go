@@ -223,7 +223,9 @@ func TestSSDForm(t *testing.T) {
 
 // TestSSDScanUnroll runs the fused shader on 38 chunks (two unrolled
 // rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
-// 6), orders 1 and 2 with the norm, against the float64 oracle.
+// 6), orders 1 and 2 with the norm, against the float64 oracle; at order 1
+// also the segmented SCAN with 2 segments (rounds of 16 or 32 chunks, the
+// last partial) and 16 (one round, most segments empty).
 func TestSSDScanUnroll(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
@@ -237,17 +239,23 @@ func TestSSDScanUnroll(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdScanUnroll = 16 }()
+	defer func() { ssdScanUnroll, ssdScanSegs = 16, 16 }()
 	for _, u := range []int{8, 16} {
 		ssdScanUnroll = u
 		for _, order := range []int{1, 2} {
-			Y := poisoned(t, d, bh*L*dv)
-			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
-				t.Fatal(err)
-			}
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
-			compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d", order, u), download(t, Y), want, mag, 1e-4)
-			Y.Release()
+			for _, segs := range []int{0, 2, 16} {
+				if order == 2 && segs > 0 {
+					continue // segmented only at order 1
+				}
+				ssdScanSegs = segs
+				Y := poisoned(t, d, bh*L*dv)
+				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
+					t.Fatal(err)
+				}
+				compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d, %d segments", order, u, segs), download(t, Y), want, mag, 1e-4)
+				Y.Release()
+			}
 		}
 	}
 }

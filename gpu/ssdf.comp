@@ -52,7 +52,9 @@
 #define INB(c) (c)
 #endif
 
-#ifdef SCAN
+#if defined(SCAN) && defined(SCANS)
+layout(local_size_x = SCANNT) in; // SCANE entries × SCANS segments, a literal
+#elif defined(SCAN)
 layout(local_size_x = 256) in;
 #else
 layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take no expressions)
@@ -343,6 +345,58 @@ void main() {
 			T4[(g * F + p) * TC + 2 * tj] = acc[2 * r];
 			if (c1) T4[(g * F + p) * TC + 2 * tj + 1] = acc[2 * r + 1];
 		}
+	}
+}
+
+#elif defined(SCAN) && defined(SCANS)
+// SCAN with the chunks split into segments (SCANS, set at order 1): a work
+// group holds SCANE entries of one head's state (warps along the entries:
+// 128-byte loads) × SCANS segments and walks the chunks in rounds of
+// SCANS·SCANU. In a round each thread loads its segment's SCANU chunk
+// states into registers, composes them into one affine step S ↦ A·S + B
+// (A the product of the segment's decays), the steps of the segments
+// before it (in shared memory) give the state entering its segment, and it
+// writes its chunks' entering states. T crosses memory once each way, as
+// in the sequential SCAN, with SCANS times its threads in flight; the
+// decays of a round are computed once a group.
+shared float sA[SCANS][SCANE], sB[SCANS][SCANE];
+shared float dcs[SCANS * SCANU];
+void main() {
+	int per = F * DVP;
+	int t = int(gl_LocalInvocationIndex), e = t % SCANE, s = t / SCANE;
+	int idx = int(gl_WorkGroupID.x) * SCANE + e, hl = int(gl_WorkGroupID.y), h = H0 + hl;
+	bool ok = idx < per;
+	int o = hl * nch * per + idx;
+	float carry = 0.0;
+	for (int r0 = 0; r0 < nch; r0 += SCANS * SCANU) {
+		for (int x = t; x < SCANS * SCANU; x += SCANS * SCANE) {
+			int c = r0 + x;
+			dcs[x] = c < nch ? exp(cs[h * L + min(c * CH + CH, L) - 1]) : 1.0;
+		}
+		barrier();
+		int cb = r0 + s * SCANU;
+		float tv[SCANU];
+		for (int u = 0; u < SCANU; u++) tv[u] = ok && cb + u < nch ? T[o + (cb + u) * per] : 0.0;
+		float A = 1.0, B = 0.0;
+		for (int u = 0; u < SCANU; u++) {
+			float dc = dcs[s * SCANU + u];
+			B = dc * B + tv[u];
+			A *= dc;
+		}
+		sA[s][e] = A;
+		sB[s][e] = B;
+		barrier();
+		float S = carry, sin = 0.0; // sin: the state entering this segment
+		for (int s2 = 0; s2 < SCANS; s2++) {
+			if (s2 == s) sin = S;
+			S = sA[s2][e] * S + sB[s2][e];
+		}
+		carry = S;
+		for (int u = 0; u < SCANU; u++) {
+			if (ok && cb + u < nch) T[o + (cb + u) * per] = sin;
+			sin = dcs[s * SCANU + u] * sin + tv[u];
+		}
+		barrier(); // sA, sB and dcs are rewritten next round
 	}
 }
 

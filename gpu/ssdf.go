@@ -97,6 +97,16 @@ var ssdFull = true
 // flight (8 or 16; benchmarks compare).
 var ssdScanUnroll = 16
 
+// ssdScanSegs, when not 0, is the number of segments the chunks of
+// ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
+// ssdScanEntries entries × ssdScanSegs segments, SCANU chunks a segment in
+// registers); 0 keeps the sequential SCAN (tests and benchmarks compare).
+var ssdScanSegs = 16
+
+// ssdScanEntries is the state entries a work group of the segmented SCAN
+// (a multiple of 32: one warp's loads are 128 contiguous bytes).
+const ssdScanEntries = 32
+
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
 // step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
@@ -264,6 +274,10 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 					defs = append(defs, "OWP")
 				}
 			}
+			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
+			if scanSegs {
+				defs = append(defs, fmt.Sprintf("SCANS %d", ssdScanSegs), fmt.Sprintf("SCANE %d", ssdScanEntries), fmt.Sprintf("SCANNT %d", ssdScanSegs*ssdScanEntries))
+			}
 			if stage == "STATE" && s8 {
 				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
 				defs = slices.DeleteFunc(defs, func(s string) bool { return strings.HasPrefix(s, "RT ") || strings.HasPrefix(s, "NTHREADS ") })
@@ -282,6 +296,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				}
 			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
+				if scanSegs {
+					groups = [3]int{ceilDiv(nf*cfg.dvp, ssdScanEntries), n, 1}
+				}
 			case "OUT":
 				groups = [3]int{rowTiles, gy, gz}
 			}
