@@ -130,8 +130,9 @@ func TestSSDHeadBatches(t *testing.T) {
 // per thread) and the four-stage shader on one shape with several row
 // tiles per chunk and a partial last chunk, and the STATE stage at order 2
 // with 8×8 (40 or 128 features a group) and 4×4 outputs a
-// thread, OUT's old output loop, no prefetching and scalar q, k, y access
-// (novecio), against the float64 oracle.
+// thread, OUT's old output loop, no prefetching, scalar q, k, y access
+// (novecio) and ChunkCumsum apart at order 1 (nocsf; the others fold it
+// into STATE), against the float64 oracle.
 func TestSSDVariants(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(31, 32))
@@ -146,11 +147,13 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "nocsf"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
 		switch variant {
+		case "nocsf":
+			ssdCumsumFused = false
 		case "novecio":
 			ssdVecIO = false
 		case "noprefetch":

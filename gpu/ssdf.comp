@@ -62,7 +62,12 @@ layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take n
 layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
 layout(std430, binding = 1) readonly buffer BufK { float k[]; };
 layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+#ifdef CSF // STATE writes cs from the decays a (order 1; ChunkCumsum is skipped)
+layout(std430, binding = 3) writeonly buffer BufC { float cs[]; };
+layout(std430, binding = 6) readonly buffer BufA { float la[]; };
+#else
 layout(std430, binding = 3) readonly buffer BufC { float cs[]; };
+#endif
 #ifdef SCAN
 layout(std430, binding = 4) buffer BufT { float T[]; };
 #else
@@ -107,6 +112,18 @@ shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
 shared float Kr[KS][DK];
 shared ivec2 pr[RT];
 shared float pc[RT];
+#endif
+#ifdef CSF
+#ifdef ORDER2
+#error CSF is an order-1 path
+#endif
+// CSF (order 1): the group sums its chunk's decays itself (al), keeps the
+// weights w_j = exp(Σ_{u>j} a_u) in wl, and the first feature tile writes
+// cs_j = Σ_{u≤j} a_u for SCAN and OUT: one dispatch less.
+shared float al[CH], wl[CH];
+#define WJ(j) wl[(j) - j0]
+#else
+#define WJ(j) exp(last - cs[h * L + (j)])
 #endif
 #if defined(PREF) && defined(ORDER2)
 // The next slice's w∘v and k, loaded into registers while this slice's
@@ -162,7 +179,23 @@ void main() {
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
 	int p0 = int(gl_WorkGroupID.x) * RT;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
+#ifdef CSF
+	for (int x = t; x < CH; x += NT) al[x] = INB(j0 + x < j1) ? la[h * L + j0 + x] : 0.0;
+	barrier();
+	for (int x = t; x < CH; x += NT) {
+		float pre = 0.0, suf = 0.0; // in order from the chunk's start
+		for (int u = 0; u < CH; u++) {
+			float au = al[u];
+			if (u <= x) pre += au;
+			else suf += au;
+		}
+		wl[x] = exp(suf);
+		if (gl_WorkGroupID.x == 0u && INB(j0 + x < j1)) cs[h * L + j0 + x] = pre;
+	}
+	barrier();
+#else
 	float last = cs[h * L + j1 - 1];
+#endif
 #ifdef ORDER2
 	for (int x = t; x < RT; x += NT) {
 		ivec2 ab = pairOf(min(p0 + x, F - 1));
@@ -199,7 +232,7 @@ void main() {
 			int jj = x / TC, e4 = x % TC, j = s0 + jj;
 			vec4 val = vec4(0.0);
 			if (INB(j < j1)) {
-				float w = exp(last - cs[h * L + j]);
+				float w = WJ(j);
 				if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
 #ifdef NORM
 				else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
@@ -212,7 +245,7 @@ void main() {
 			int jj = x / DVP, e = x % DVP, j = s0 + jj;
 			float val = 0.0;
 			if (INB(j < j1)) {
-				float w = exp(last - cs[h * L + j]);
+				float w = WJ(j);
 				if (e < DV) val = w * v[(h * L + j) * DV + e];
 #ifdef NORM
 				else if (e == DV) val = w;

@@ -107,6 +107,12 @@ var ssdScanSegs = 16
 // (a multiple of 32: one warp's loads are 128 contiguous bytes).
 const ssdScanEntries = 32
 
+// ssdCumsumFused folds ChunkCumsum into ssdf.comp's STATE at order 1
+// where the chunk is at most 256 positions (CSF: each STATE group sums its
+// chunk's decays, the first feature tile writes cs); tests and benchmarks
+// compare it off.
+var ssdCumsumFused = true
+
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
 // step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
@@ -157,7 +163,8 @@ func (d *Device) state8Shape(rt, dk, dvp int) (threads, ks int, ok bool) {
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 
 // ssdFused runs SSD as four dispatches with no host round trip between
-// them: ChunkCumsum, then ssdf.comp's STATE (T_c = Φ(K_c)ᵀ(w∘V_c), a
+// them (three at order 1, where STATE does ChunkCumsum's work: CSF):
+// ChunkCumsum, then ssdf.comp's STATE (T_c = Φ(K_c)ᵀ(w∘V_c), a
 // register-tiled product per (feature tile, head, chunk)), SCAN (the
 // states entering each chunk, in place) and OUT (φ(Q)·S_c plus the masked
 // within-chunk product, fused per (row tile, head, chunk), normalised in
@@ -204,10 +211,13 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			t0 = time.Now()
 		}
 	}
-	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
-		return err
+	csf := order == 1 && ssdCumsumFused && chunk <= 256
+	if !csf {
+		if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
+			return err
+		}
+		lap("cumsum")
 	}
-	lap("cumsum")
 	// STATE has no row tile of q in shared memory and its features come in
 	// thousands at order 2: there it takes 128 features a group, 8 a thread.
 	st := cfg
@@ -255,7 +265,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		return defs
 	}
-	bufs := []*Buffer{q, k, v, cs, T, y}
+	bufs := []*Buffer{q, k, v, cs, T, y, a}
 	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
@@ -277,6 +287,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
 			if scanSegs {
 				defs = append(defs, fmt.Sprintf("SCANS %d", ssdScanSegs), fmt.Sprintf("SCANE %d", ssdScanEntries), fmt.Sprintf("SCANNT %d", ssdScanSegs*ssdScanEntries))
+			}
+			if stage == "STATE" && csf {
+				defs = append(defs, "CSF")
 			}
 			if stage == "STATE" && s8 {
 				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
