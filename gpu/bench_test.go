@@ -146,10 +146,8 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
-	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
-	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref, ssdScanSegs, ssdCumsumFused = *benchOutW, *benchOutWP, *benchScanS, !*benchNoCSF
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdScanSegs, ssdCumsumFused = true, true, 16, true }()
+	defer setSSDFlags()()
+	defer func() { ssdRPT = 0 }()
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -205,6 +203,8 @@ var (
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
+	benchOutWPV  = flag.Bool("ssd.outwpv", true, "with -ssd.outwp, OWP prefetches the values too (false: OWNV)")
+	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 16, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
@@ -224,9 +224,9 @@ func setSSDFlags() (restore func()) {
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
-	ssdScanSegs, ssdCumsumFused = *benchScanS, !*benchNoCSF
+	ssdScanSegs, ssdCumsumFused, ssdOutWholePrefV, ssdOutWholeTri = *benchScanS, !*benchNoCSF, *benchOutWPV, *benchOutWT
 	return func() {
-		ssdScanSegs, ssdCumsumFused = 16, true
+		ssdScanSegs, ssdCumsumFused, ssdOutWholePrefV, ssdOutWholeTri = 16, true, true, true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

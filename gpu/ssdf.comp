@@ -552,7 +552,7 @@ void main() {
 	}
 #endif
 	barrier();
-#ifdef OWP
+#if defined(OWP) && !defined(OWNV)
 	vec4 vr[NVP];
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
@@ -567,10 +567,21 @@ void main() {
 	}
 #endif
 	bool sthr = t < TR * RQ;
+#if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
+	// OWT: each warp a block of 8 row groups × 4 key groups (lanes along
+	// the rows: the stores of P fill the banks), so that the warps whose
+	// keys all lie past their rows (2 of 8 at RT 64) skip the scores; the
+	// q and k reads of a warp are 8 and 4 vec4s
+	int wq = t & 31, wb = t >> 5;
+	int si = (wb % (TR / 8)) * 8 + (wq & 7), sj = (wb / (TR / 8)) * 4 + (wq >> 3);
+	bool sact = sthr && 4 * sj <= si * RPT + RPT - 1;
+#else
 	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
+	bool sact = sthr;
+#endif
 	vec4 sc[RPT];
-	if (sthr) {
-		for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+	for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+	if (sact) {
 		for (int a = 0; a < DK; a++) {
 			vec4 kb = KP_(a, sj);
 			for (int m = 0; m < RV; m++) {
@@ -597,7 +608,7 @@ void main() {
 			}
 		}
 	}
-#ifdef OWP
+#if defined(OWP) && !defined(OWNV)
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT;
 		if (x < RT * TC) SA[x] = vr[u];

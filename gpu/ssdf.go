@@ -124,6 +124,15 @@ var ssdOutWhole = true
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
 
+// ssdOutWholePrefV, with ssdOutWholePref, includes the values in OWP's
+// prefetch (off: OWNV, 16 registers fewer during the scores).
+var ssdOutWholePrefV = true
+
+// ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
+// of 8 row groups × 4 key groups, so that the warps whose keys all lie
+// past their rows skip the scores (OWT).
+var ssdOutWholeTri = true
+
 // owhFits reports whether OUT's whole-operand variant (OWH) applies: order
 // 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
 // arrays within the device's shared memory.
@@ -282,6 +291,12 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
+					if !ssdOutWholePrefV {
+						defs = append(defs, "OWNV")
+					}
+				}
+				if ssdOutWholeTri {
+					defs = append(defs, "OWT")
 				}
 			}
 			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
