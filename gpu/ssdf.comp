@@ -125,6 +125,40 @@ shared float al[CH], wl[CH];
 #else
 #define WJ(j) exp(last - cs[h * L + (j)])
 #endif
+#ifdef SPF
+#ifdef ORDER2
+#error SPF is an order-1 path
+#endif
+// SPF (order 1, VV and VLOAD): the next slice's w∘v and k are loaded into
+// registers while this slice's products run.
+#define NV1 ((KS * TC + NT - 1) / NT)
+#define NK1 ((KS * RQ + NT - 1) / NT)
+vec4 vn[NV1], kn[NK1];
+void loadSlice1(int h, int s0, int j0, int j1, int p0, float last) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int u = 0; u < NV1; u++) {
+		int x = t + u * NT, e4 = x % TC, j = s0 + x / TC;
+		vec4 val = vec4(0.0);
+		if (x < KS * TC && INB(j < j1)) {
+			float w = WJ(j);
+			if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+			else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
+#endif
+		}
+		vn[u] = val;
+	}
+	for (int u = 0; u < NK1; u++) {
+		int x = t + u * NT, p4 = x % RQ, j = s0 + x / RQ, p = p0 + 4 * p4;
+		kn[u] = x < KS * RQ && INB(j < j1) && p < F ? k4[(h * L + j) * (DK / 4) + p / 4] : vec4(0.0);
+	}
+}
+#ifdef CSF
+#define LAST 0.0 // WJ reads wl
+#else
+#define LAST last
+#endif
+#endif
 #if defined(PREF) && defined(ORDER2)
 // The next slice's w∘v and k, loaded into registers while this slice's
 // features and products are computed (PREF at order 2).
@@ -208,7 +242,22 @@ void main() {
 #if defined(PREF) && defined(ORDER2)
 	loadSlice(h, j0, j1, last);
 #endif
+#ifdef SPF
+	loadSlice1(h, j0, j0, j1, p0, LAST);
+#endif
 	for (int s0 = j0; s0 < j1; s0 += KS) {
+#ifdef SPF
+		for (int u = 0; u < NV1; u++) {
+			int x = t + u * NT;
+			if (x < KS * TC) Vs[x / TC][x % TC] = vn[u];
+		}
+		for (int u = 0; u < NK1; u++) {
+			int x = t + u * NT;
+			if (x < KS * RQ) Ph[x / RQ][x % RQ] = kn[u];
+		}
+		barrier();
+		if (s0 + KS < j1) loadSlice1(h, s0 + KS, j0, j1, p0, LAST);
+#else
 #if defined(PREF) && defined(ORDER2)
 #ifdef VV
 		for (int u = 0; u < NVL4; u++) {
@@ -289,6 +338,7 @@ void main() {
 		}
 #endif
 		barrier();
+#endif // SPF
 		for (int jj = 0; jj < KS; jj++) {
 			vec4 b = Vs[jj][tj];
 			for (int m = 0; m < RV; m++) {

@@ -113,6 +113,11 @@ const ssdScanEntries = 32
 // compare it off.
 var ssdCumsumFused = true
 
+// ssdStatePref1 loads the next key slice's k and w∘v into registers during
+// this slice's products in ssdf.comp's STATE at order 1 where q, k, v move
+// as vec4s (SPF; tests and benchmarks compare it off).
+var ssdStatePref1 = true
+
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
 // step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
@@ -305,6 +310,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			}
 			if stage == "STATE" && csf {
 				defs = append(defs, "CSF")
+			}
+			if stage == "STATE" && order == 1 && ssdStatePref1 && ssdVecIO && dk%4 == 0 && dv%4 == 0 {
+				defs = append(defs, "SPF")
 			}
 			if stage == "STATE" && s8 {
 				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
