@@ -205,6 +205,7 @@ var (
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
 	benchOutWPV  = flag.Bool("ssd.outwpv", true, "with -ssd.outwp, OWP prefetches the values too (false: OWNV)")
 	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
+	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 16, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
@@ -226,8 +227,10 @@ func setSSDFlags() (restore func()) {
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	ssdScanSegs, ssdCumsumFused, ssdOutWholePrefV, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWPV, *benchOutWT, !*benchNoSPF
+	ssdOutWholeCS = *benchOutWC
 	return func() {
 		ssdScanSegs, ssdCumsumFused, ssdOutWholePrefV, ssdOutWholeTri, ssdStatePref1 = 16, true, true, true, true
+		ssdOutWholeCS = true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

@@ -266,7 +266,8 @@ func TestSSDScanUnroll(t *testing.T) {
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
 // row tile; with and without OWP, OWP without the values (novpref), the
 // score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
-// and STATE without its order-1 prefetch (nospf)) against the
+// the decays read from global memory (nocs; OWC stages them), and STATE
+// without its order-1 prefetch (nospf)) against the
 // float64 oracle with and without the norm, with full chunks (FULL) and a
 // partial last chunk, at small and the benchmark's head sizes (where 48 KiB
 // shared memory gives 64-row tiles, else 32), and that it applies.
@@ -274,7 +275,7 @@ func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
-		ssdOutWhole, ssdOutWholePref, ssdOutWholePrefV, ssdOutWholeTri, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
+		ssdOutWhole, ssdOutWholePref, ssdOutWholePrefV, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, true, 0
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -301,10 +302,10 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp novpref", "owh+owp notri rpt=8", "owh+owp nospf"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp novpref", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
 					ssdOutWholePrefV, ssdOutWholeTri = !strings.Contains(variant, "novpref"), !strings.Contains(variant, "notri")
-					ssdStatePref1 = !strings.Contains(variant, "nospf")
+					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8

@@ -521,6 +521,15 @@ void main() {
 shared vec4 SA[MX(DK * (RQ + QPAD), RT * TC)];
 shared vec4 SW[MX(MX(F * TC, DK * RQ), RT * RQ)];
 shared float den[RT];
+#ifdef OWC
+// OWC: the chunk's cumulative decays staged in shared memory with the q
+// tile, so that the row factors and the score weights wait on no global
+// load in the middle of the products
+shared float csh[RT];
+#define CSI(i) csh[(i) - i0]
+#else
+#define CSI(i) cs[h * L + (i)]
+#endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
 void main() {
@@ -529,6 +538,9 @@ void main() {
 	int hl = g / nch, c = g % nch, h = H0 + hl;
 	int i0 = c * CH, iend = min(i0 + CH, L);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
+#ifdef OWC
+	for (int x = t; x < RT; x += NT) csh[x] = cs[h * L + min(i0 + x, L - 1)];
+#endif
 	for (int x = t; x < RQ * DK / 4; x += NT) {
 		int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
 		vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
@@ -573,7 +585,7 @@ void main() {
 		}
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + ti * RPT + r;
-			acc[r] *= INB(i < iend) ? scale * exp(cs[h * L + i]) : 0.0;
+			acc[r] *= INB(i < iend) ? scale * exp(CSI(i)) : 0.0;
 		}
 	}
 	barrier();
@@ -640,10 +652,10 @@ void main() {
 			}
 		}
 		float cj[4];
-		for (int u = 0; u < 4; u++) cj[u] = cs[h * L + min(i0 + 4 * sj + u, L - 1)];
+		for (int u = 0; u < 4; u++) cj[u] = CSI(min(i0 + 4 * sj + u, L - 1));
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + si * RPT + r;
-			float ci = cs[h * L + min(i, L - 1)];
+			float ci = CSI(min(i, L - 1));
 			for (int u = 0; u < 4; u++) {
 				int j = i0 + 4 * sj + u;
 				sc[r][u] = (j <= i && INB(i < iend)) ? scale * sc[r][u] * exp(ci - cj[u]) : 0.0;

@@ -138,6 +138,10 @@ var ssdOutWholePrefV = true
 // past their rows skip the scores (OWT).
 var ssdOutWholeTri = true
 
+// ssdOutWholeCS, with ssdOutWhole, stages the chunk's cumulative decays in
+// shared memory with the q tile (OWC).
+var ssdOutWholeCS = true
+
 // owhFits reports whether OUT's whole-operand variant (OWH) applies: order
 // 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
 // arrays within the device's shared memory.
@@ -148,7 +152,7 @@ func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
 	rq, tc := c.rt/4, c.dvp/4
 	sa := max(dk*(rq+ssdQPad), c.rt*tc)
 	sw := max(dk*tc, dk*rq, c.rt*rq)
-	return 16*(sa+sw)+4*c.rt <= d.info.MaxSharedBytes
+	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and OWC's cs
 }
 
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
@@ -302,6 +306,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				}
 				if ssdOutWholeTri {
 					defs = append(defs, "OWT")
+				}
+				if ssdOutWholeCS {
+					defs = append(defs, "OWC")
 				}
 			}
 			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
