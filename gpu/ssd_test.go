@@ -228,7 +228,8 @@ func TestSSDForm(t *testing.T) {
 // rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
 // 6), orders 1 and 2 with the norm, against the float64 oracle; at order 1
 // also the segmented SCAN with 2 segments (rounds of 16 or 32 chunks, the
-// last partial) and 16 (one round, most segments empty).
+// last partial), 8 and 16 (one round, most segments empty) and the sequential
+// SCAN (0 segments).
 func TestSSDScanUnroll(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
@@ -242,12 +243,12 @@ func TestSSDScanUnroll(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdScanUnroll, ssdScanSegs = 16, 16 }()
+	defer func() { ssdScanUnroll, ssdScanSegs = 16, 8 }()
 	for _, u := range []int{8, 16} {
 		ssdScanUnroll = u
 		for _, order := range []int{1, 2} {
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
-			for _, segs := range []int{0, 2, 16} {
+			for _, segs := range []int{0, 2, 8, 16} {
 				if order == 2 && segs > 0 {
 					continue // segmented only at order 1
 				}
@@ -264,8 +265,7 @@ func TestSSDScanUnroll(t *testing.T) {
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP, OWP without the values (novpref), the
-// score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
+// row tile; with and without OWP, the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
 // the decays read from global memory (nocs; OWC stages them), and STATE
 // without its order-1 prefetch (nospf)) against the
 // float64 oracle with and without the norm, with full chunks (FULL) and a
@@ -275,7 +275,7 @@ func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
-		ssdOutWhole, ssdOutWholePref, ssdOutWholePrefV, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, true, 0
+		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -302,9 +302,9 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp novpref", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
-					ssdOutWholePrefV, ssdOutWholeTri = !strings.Contains(variant, "novpref"), !strings.Contains(variant, "notri")
+					ssdOutWholeTri = !strings.Contains(variant, "notri")
 					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {

@@ -614,7 +614,7 @@ void main() {
 	}
 #endif
 	barrier();
-#if defined(OWP) && !defined(OWNV)
+#ifdef OWP
 	vec4 vr[NVP];
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
@@ -670,7 +670,7 @@ void main() {
 			}
 		}
 	}
-#if defined(OWP) && !defined(OWNV)
+#ifdef OWP
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT;
 		if (x < RT * TC) SA[x] = vr[u];

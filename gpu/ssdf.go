@@ -101,7 +101,9 @@ var ssdScanUnroll = 16
 // ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
 // ssdScanEntries entries × ssdScanSegs segments, SCANU chunks a segment in
 // registers); 0 keeps the sequential SCAN (tests and benchmarks compare).
-var ssdScanSegs = 16
+// On the H100 at 128K: 0.57 ms with 8, 0.60–0.66 with 16, 0.92 with 32,
+// 0.82–0.91 sequential (gpu/BENCH.md, 2026-11-23e).
+var ssdScanSegs = 8
 
 // ssdScanEntries is the state entries a work group of the segmented SCAN
 // (a multiple of 32: one warp's loads are 128 contiguous bytes).
@@ -128,10 +130,6 @@ var ssdOutWhole = true
 // ssdOutWholePref, with ssdOutWhole, loads OUT's k tile and values into
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
-
-// ssdOutWholePrefV, with ssdOutWholePref, includes the values in OWP's
-// prefetch (off: OWNV, 16 registers fewer during the scores).
-var ssdOutWholePrefV = true
 
 // ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
 // of 8 row groups × 4 key groups, so that the warps whose keys all lie
@@ -300,9 +298,6 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
-					if !ssdOutWholePrefV {
-						defs = append(defs, "OWNV")
-					}
 				}
 				if ssdOutWholeTri {
 					defs = append(defs, "OWT")
