@@ -205,7 +205,6 @@ var (
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
 	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
 	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
-	benchOutWN   = flag.Int("ssd.outwn", 4, "with -ssd.outw, tiles a group of OUT, the next one's operands loaded during this one's P·V (OWN; 0: one)")
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 8, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
@@ -227,10 +226,10 @@ func setSSDFlags() (restore func()) {
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
-	ssdOutWholeCS, ssdOutWholeNext = *benchOutWC, *benchOutWN
+	ssdOutWholeCS = *benchOutWC
 	return func() {
 		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
-		ssdOutWholeCS, ssdOutWholeNext = true, 4
+		ssdOutWholeCS = true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

@@ -266,9 +266,7 @@ func TestSSDScanUnroll(t *testing.T) {
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
 // row tile; with and without OWP, the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
-// the decays read from global memory (nocs; OWC stages them), 1, 2, 3 or
-// 4 tiles a group (next=N; 4 is the default, 3 leaves a partial last
-// group and groups that cross heads), and STATE
+// the decays read from global memory (nocs; OWC stages them), and STATE
 // without its order-1 prefetch (nospf)) against the
 // float64 oracle with and without the norm, with full chunks (FULL) and a
 // partial last chunk, at small and the benchmark's head sizes (where 48 KiB
@@ -278,7 +276,6 @@ func TestSSDOutWhole(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
 		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
-		ssdOutWholeNext = 4
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -305,14 +302,10 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs", "owh+owp next=0", "owh+owp next=3", "owh+owp next=2 nocs", "owh next=4"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
 					ssdOutWholeTri = !strings.Contains(variant, "notri")
 					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
-					ssdOutWholeNext = 4
-					if _, after, ok := strings.Cut(variant, "next="); ok {
-						ssdOutWholeNext = int(after[0] - '0')
-					}
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8

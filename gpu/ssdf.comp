@@ -516,8 +516,7 @@ void main() {
 // read as vec4s (VLOAD, VV): each operand is staged whole, so the group
 // passes 5 barriers instead of 2 per 16-deep slice. SA holds the q tile
 // transposed, then the chunk's values; SW holds S_c, then the k tile
-// transposed, then the weights P transposed. Same result as OUT. With OWN
-// a group runs NCG tiles in turn (groups ⌈G/NCG⌉ along y, z).
+// transposed, then the weights P transposed. Same result as OUT.
 #define MX(a, b) ((a) > (b) ? (a) : (b))
 shared vec4 SA[MX(DK * (RQ + QPAD), RT * TC)];
 shared vec4 SW[MX(MX(F * TC, DK * RQ), RT * RQ)];
@@ -533,256 +532,186 @@ shared float csh[RT];
 #endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
-#ifdef OWN
-// OWN: a group runs NCG consecutive (head, chunk) tiles and loads the next
-// tile's q, S_c and decays into registers during this one's P·V, so that
-// only its first tile waits on them.
-#define NQP ((RQ * DK / 4 + NT - 1) / NT)
-#define NSP ((F * TC + NT - 1) / NT)
-#define NCP ((RT + NT - 1) / NT)
-vec4 qn[4 * NQP], sn[NSP];
-float cn[NCP];
-void loadNext(int g) {
-	int hl = g / nch, c = g % nch, h = H0 + hl, i0 = c * CH, iend = min(i0 + CH, L);
-	int t = int(gl_LocalInvocationIndex);
-	for (int u = 0; u < NQP; u++) {
-		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
-		bool ok = x < RQ * DK / 4;
-		qn[4 * u] = ok && INB(i < iend) ? q4[o] : vec4(0.0);
-		qn[4 * u + 1] = ok && INB(i + 1 < iend) ? q4[o + DK / 4] : vec4(0.0);
-		qn[4 * u + 2] = ok && INB(i + 2 < iend) ? q4[o + DK / 2] : vec4(0.0);
-		qn[4 * u + 3] = ok && INB(i + 3 < iend) ? q4[o + 3 * DK / 4] : vec4(0.0);
-	}
-	for (int u = 0; u < NSP; u++) {
-		int x = t + u * NT;
-		sn[u] = c > 0 && x < F * TC ? T4[g * F * TC + x] : vec4(0.0);
-	}
-	for (int u = 0; u < NCP; u++) {
-		int x = t + u * NT;
-		cn[u] = x < RT ? cs[h * L + min(i0 + x, L - 1)] : 0.0;
-	}
-}
-#else
-#define NCG 1
-#endif
 void main() {
-	int g0 = groupIndex() * NCG;
-	if (g0 >= G) return; // uniform over the group
+	int g = groupIndex();
+	if (g >= G) return; // uniform over the group
+	int hl = g / nch, c = g % nch, h = H0 + hl;
+	int i0 = c * CH, iend = min(i0 + CH, L);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
-#ifdef OWN
-	loadNext(g0);
-#endif
-	for (int n = 0; n < NCG; n++) {
-		int g = g0 + n;
-		if (g >= G) break; // uniform over the group
-		int hl = g / nch, c = g % nch, h = H0 + hl;
-		int i0 = c * CH, iend = min(i0 + CH, L);
-#ifdef OWN
-		for (int u = 0; u < NQP; u++) {
-			int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ);
-			if (x < RQ * DK / 4) {
-				vec4 q0 = qn[4 * u], q1 = qn[4 * u + 1], q2 = qn[4 * u + 2], q3 = qn[4 * u + 3];
-				QT_(a, r4) = vec4(q0.x, q1.x, q2.x, q3.x);
-				QT_(a + 1, r4) = vec4(q0.y, q1.y, q2.y, q3.y);
-				QT_(a + 2, r4) = vec4(q0.z, q1.z, q2.z, q3.z);
-				QT_(a + 3, r4) = vec4(q0.w, q1.w, q2.w, q3.w);
-			}
-		}
-		for (int u = 0; u < NSP; u++) {
-			int x = t + u * NT;
-			if (x < F * TC) SW[x] = sn[u];
-		}
 #ifdef OWC
-		for (int u = 0; u < NCP; u++) {
-			int x = t + u * NT;
-			if (x < RT) csh[x] = cn[u];
-		}
+	for (int x = t; x < RT; x += NT) csh[x] = cs[h * L + min(i0 + x, L - 1)];
 #endif
-#else
-#ifdef OWC
-		for (int x = t; x < RT; x += NT) csh[x] = cs[h * L + min(i0 + x, L - 1)];
-#endif
-		for (int x = t; x < RQ * DK / 4; x += NT) {
-			int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
-			vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
-			vec4 q1 = INB(i + 1 < iend) ? q4[o + DK / 4] : vec4(0.0);
-			vec4 q2 = INB(i + 2 < iend) ? q4[o + DK / 2] : vec4(0.0);
-			vec4 q3 = INB(i + 3 < iend) ? q4[o + 3 * DK / 4] : vec4(0.0);
-			QT_(a, r4) = vec4(q0.x, q1.x, q2.x, q3.x);
-			QT_(a + 1, r4) = vec4(q0.y, q1.y, q2.y, q3.y);
-			QT_(a + 2, r4) = vec4(q0.z, q1.z, q2.z, q3.z);
-			QT_(a + 3, r4) = vec4(q0.w, q1.w, q2.w, q3.w);
-		}
-#endif
+	for (int x = t; x < RQ * DK / 4; x += NT) {
+		int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
+		vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
+		vec4 q1 = INB(i + 1 < iend) ? q4[o + DK / 4] : vec4(0.0);
+		vec4 q2 = INB(i + 2 < iend) ? q4[o + DK / 2] : vec4(0.0);
+		vec4 q3 = INB(i + 3 < iend) ? q4[o + 3 * DK / 4] : vec4(0.0);
+		QT_(a, r4) = vec4(q0.x, q1.x, q2.x, q3.x);
+		QT_(a + 1, r4) = vec4(q0.y, q1.y, q2.y, q3.y);
+		QT_(a + 2, r4) = vec4(q0.z, q1.z, q2.z, q3.z);
+		QT_(a + 3, r4) = vec4(q0.w, q1.w, q2.w, q3.w);
+	}
 #ifdef OWP
-		// OWP: the k tile and later the values are loaded into registers a
-		// stage ahead of their shared-memory stores (kr during Q·S_c, vr
-		// during the scores)
+	// OWP: the k tile and later the values are loaded into registers a
+	// stage ahead of their shared-memory stores (kr during Q·S_c, vr
+	// during the scores)
 #define NKP ((RQ * DK / 4 + NT - 1) / NT)
 #define NVP ((RT * TC + NT - 1) / NT)
-		vec4 kr[4 * NKP];
-		for (int u = 0; u < NKP; u++) {
-			int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
-			bool ok = x < RQ * DK / 4;
-			kr[4 * u] = ok && INB(j < iend) ? k4[o] : vec4(0.0);
-			kr[4 * u + 1] = ok && INB(j + 1 < iend) ? k4[o + DK / 4] : vec4(0.0);
-			kr[4 * u + 2] = ok && INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
-			kr[4 * u + 3] = ok && INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
-		}
+	vec4 kr[4 * NKP];
+	for (int u = 0; u < NKP; u++) {
+		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
+		bool ok = x < RQ * DK / 4;
+		kr[4 * u] = ok && INB(j < iend) ? k4[o] : vec4(0.0);
+		kr[4 * u + 1] = ok && INB(j + 1 < iend) ? k4[o + DK / 4] : vec4(0.0);
+		kr[4 * u + 2] = ok && INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
+		kr[4 * u + 3] = ok && INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
+	}
 #endif
-#ifndef OWN
-		int so = g * F * TC;
-		if (c > 0) { // S_c is F rows of TC vec4s, as SW lays them out: one copy
-			for (int x = t; x < F * TC; x += NT) SW[x] = T4[so + x];
-		}
-#endif
-		barrier();
-		vec4 acc[RPT];
-		for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
-		if (c > 0) { // S_0 = 0
-			for (int f = 0; f < F; f++) {
-				vec4 b = SW[f * TC + tj];
-				for (int m = 0; m < RV; m++) {
-					vec4 a = QT_(f, ti * RV + m);
-					FMA4(acc, m, a, b)
-				}
-			}
-			for (int r = 0; r < RPT; r++) {
-				int i = i0 + ti * RPT + r;
-				acc[r] *= INB(i < iend) ? scale * exp(CSI(i)) : 0.0;
+	int so = g * F * TC;
+	if (c > 0) { // S_c is F rows of TC vec4s, as SW lays them out: one copy
+		for (int x = t; x < F * TC; x += NT) SW[x] = T4[so + x];
+	}
+	barrier();
+	vec4 acc[RPT];
+	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+	if (c > 0) { // S_0 = 0
+		for (int f = 0; f < F; f++) {
+			vec4 b = SW[f * TC + tj];
+			for (int m = 0; m < RV; m++) {
+				vec4 a = QT_(f, ti * RV + m);
+				FMA4(acc, m, a, b)
 			}
 		}
-		barrier();
+		for (int r = 0; r < RPT; r++) {
+			int i = i0 + ti * RPT + r;
+			acc[r] *= INB(i < iend) ? scale * exp(CSI(i)) : 0.0;
+		}
+	}
+	barrier();
 #ifdef OWP
-		for (int u = 0; u < NKP; u++) {
-			int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ);
-			if (x < RQ * DK / 4) {
-				vec4 k0 = kr[4 * u], k1 = kr[4 * u + 1], k2 = kr[4 * u + 2], k3 = kr[4 * u + 3];
-				KP_(a, r4) = vec4(k0.x, k1.x, k2.x, k3.x);
-				KP_(a + 1, r4) = vec4(k0.y, k1.y, k2.y, k3.y);
-				KP_(a + 2, r4) = vec4(k0.z, k1.z, k2.z, k3.z);
-				KP_(a + 3, r4) = vec4(k0.w, k1.w, k2.w, k3.w);
-			}
-		}
-#else
-		for (int x = t; x < RQ * DK / 4; x += NT) {
-			int r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
-			vec4 k0 = INB(j < iend) ? k4[o] : vec4(0.0);
-			vec4 k1 = INB(j + 1 < iend) ? k4[o + DK / 4] : vec4(0.0);
-			vec4 k2 = INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
-			vec4 k3 = INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
+	for (int u = 0; u < NKP; u++) {
+		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ);
+		if (x < RQ * DK / 4) {
+			vec4 k0 = kr[4 * u], k1 = kr[4 * u + 1], k2 = kr[4 * u + 2], k3 = kr[4 * u + 3];
 			KP_(a, r4) = vec4(k0.x, k1.x, k2.x, k3.x);
 			KP_(a + 1, r4) = vec4(k0.y, k1.y, k2.y, k3.y);
 			KP_(a + 2, r4) = vec4(k0.z, k1.z, k2.z, k3.z);
 			KP_(a + 3, r4) = vec4(k0.w, k1.w, k2.w, k3.w);
 		}
+	}
+#else
+	for (int x = t; x < RQ * DK / 4; x += NT) {
+		int r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
+		vec4 k0 = INB(j < iend) ? k4[o] : vec4(0.0);
+		vec4 k1 = INB(j + 1 < iend) ? k4[o + DK / 4] : vec4(0.0);
+		vec4 k2 = INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
+		vec4 k3 = INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
+		KP_(a, r4) = vec4(k0.x, k1.x, k2.x, k3.x);
+		KP_(a + 1, r4) = vec4(k0.y, k1.y, k2.y, k3.y);
+		KP_(a + 2, r4) = vec4(k0.z, k1.z, k2.z, k3.z);
+		KP_(a + 3, r4) = vec4(k0.w, k1.w, k2.w, k3.w);
+	}
 #endif
-		barrier();
+	barrier();
 #ifdef OWP
-		vec4 vr[NVP];
-		for (int u = 0; u < NVP; u++) {
-			int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
-			vec4 val = vec4(0.0);
-			if (x < RT * TC && INB(j < iend)) {
-				if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
+	vec4 vr[NVP];
+	for (int u = 0; u < NVP; u++) {
+		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
+		vec4 val = vec4(0.0);
+		if (x < RT * TC && INB(j < iend)) {
+			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
 #ifdef NORM
-				else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
+			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
 #endif
-			}
-			vr[u] = val;
 		}
+		vr[u] = val;
+	}
 #endif
-		bool sthr = t < TR * RQ;
+	bool sthr = t < TR * RQ;
 #if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
-		// OWT: each warp a block of 8 row groups × 4 key groups (lanes along
-		// the rows: the stores of P fill the banks), so that the warps whose
-		// keys all lie past their rows (2 of 8 at RT 64) skip the scores; the
-		// q and k reads of a warp are 8 and 4 vec4s
-		int wq = t & 31, wb = t >> 5;
-		int si = (wb % (TR / 8)) * 8 + (wq & 7), sj = (wb / (TR / 8)) * 4 + (wq >> 3);
-		bool sact = sthr && 4 * sj <= si * RPT + RPT - 1;
+	// OWT: each warp a block of 8 row groups × 4 key groups (lanes along
+	// the rows: the stores of P fill the banks), so that the warps whose
+	// keys all lie past their rows (2 of 8 at RT 64) skip the scores; the
+	// q and k reads of a warp are 8 and 4 vec4s
+	int wq = t & 31, wb = t >> 5;
+	int si = (wb % (TR / 8)) * 8 + (wq & 7), sj = (wb / (TR / 8)) * 4 + (wq >> 3);
+	bool sact = sthr && 4 * sj <= si * RPT + RPT - 1;
 #else
-		int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
-		bool sact = sthr;
+	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
+	bool sact = sthr;
 #endif
-		vec4 sc[RPT];
-		for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
-		if (sact) {
-			for (int a = 0; a < DK; a++) {
-				vec4 kb = KP_(a, sj);
-				for (int m = 0; m < RV; m++) {
-					vec4 qa = QT_(a, si * RV + m);
-					FMA4(sc, m, qa, kb)
-				}
-			}
-			float cj[4];
-			for (int u = 0; u < 4; u++) cj[u] = CSI(min(i0 + 4 * sj + u, L - 1));
-			for (int r = 0; r < RPT; r++) {
-				int i = i0 + si * RPT + r;
-				float ci = CSI(min(i, L - 1));
-				for (int u = 0; u < 4; u++) {
-					int j = i0 + 4 * sj + u;
-					sc[r][u] = (j <= i && INB(i < iend)) ? scale * sc[r][u] * exp(ci - cj[u]) : 0.0;
-				}
-			}
-		}
-		barrier();
-		if (sthr) {
-			for (int u = 0; u < 4; u++) {
-				for (int m = 0; m < RV; m++) {
-					KP_(4 * sj + u, si * RV + m) = vec4(sc[4 * m][u], sc[4 * m + 1][u], sc[4 * m + 2][u], sc[4 * m + 3][u]);
-				}
-			}
-		}
-#ifdef OWP
-		for (int u = 0; u < NVP; u++) {
-			int x = t + u * NT;
-			if (x < RT * TC) SA[x] = vr[u];
-		}
-#else
-		for (int x = t; x < RT * TC; x += NT) { // the chunk's values into SA, rows of TC vec4s
-			int jj = x / TC, e4 = x % TC, j = i0 + jj;
-			vec4 val = vec4(0.0);
-			if (INB(j < iend)) {
-				if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#ifdef NORM
-				else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
-#endif
-			}
-			SA[x] = val;
-		}
-#endif
-#ifdef OWN
-		if (n + 1 < NCG && g + 1 < G) loadNext(g + 1); // in flight during P·V
-#endif
-		barrier();
-		// keys past this thread's last row carry zero weight: skip them
-		for (int jj = 0; jj < ti * RPT + RPT; jj++) {
-			vec4 b = SA[jj * TC + tj];
+	vec4 sc[RPT];
+	for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+	if (sact) {
+		for (int a = 0; a < DK; a++) {
+			vec4 kb = KP_(a, sj);
 			for (int m = 0; m < RV; m++) {
-				vec4 a = KP_(jj, ti * RV + m);
-				FMA4(acc, m, a, b)
+				vec4 qa = QT_(a, si * RV + m);
+				FMA4(sc, m, qa, kb)
 			}
 		}
-#ifdef NORM
-		if (tj == DV / 4) {
-			for (int r = 0; r < RPT; r++) den[ti * RPT + r] = acc[r][DV & 3];
-		}
-		barrier();
-#endif
+		float cj[4];
+		for (int u = 0; u < 4; u++) cj[u] = CSI(min(i0 + 4 * sj + u, L - 1));
 		for (int r = 0; r < RPT; r++) {
-			int i = i0 + ti * RPT + r;
-#ifdef NORM
-			float dd = den[ti * RPT + r];
-			vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
-#else
-			vec4 o = acc[r];
-#endif
-			if (INB(i < iend) && 4 * tj < DV) y4[(h * L + i) * (DV / 4) + tj] = o;
+			int i = i0 + si * RPT + r;
+			float ci = CSI(min(i, L - 1));
+			for (int u = 0; u < 4; u++) {
+				int j = i0 + 4 * sj + u;
+				sc[r][u] = (j <= i && INB(i < iend)) ? scale * sc[r][u] * exp(ci - cj[u]) : 0.0;
+			}
 		}
-#if defined(OWN) && !defined(NORM)
-		barrier(); // P·V's reads of SA and SW before the next tile's stores
+	}
+	barrier();
+	if (sthr) {
+		for (int u = 0; u < 4; u++) {
+			for (int m = 0; m < RV; m++) {
+				KP_(4 * sj + u, si * RV + m) = vec4(sc[4 * m][u], sc[4 * m + 1][u], sc[4 * m + 2][u], sc[4 * m + 3][u]);
+			}
+		}
+	}
+#ifdef OWP
+	for (int u = 0; u < NVP; u++) {
+		int x = t + u * NT;
+		if (x < RT * TC) SA[x] = vr[u];
+	}
+#else
+	for (int x = t; x < RT * TC; x += NT) { // the chunk's values into SA, rows of TC vec4s
+		int jj = x / TC, e4 = x % TC, j = i0 + jj;
+		vec4 val = vec4(0.0);
+		if (INB(j < iend)) {
+			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
 #endif
+		}
+		SA[x] = val;
+	}
+#endif
+	barrier();
+	// keys past this thread's last row carry zero weight: skip them
+	for (int jj = 0; jj < ti * RPT + RPT; jj++) {
+		vec4 b = SA[jj * TC + tj];
+		for (int m = 0; m < RV; m++) {
+			vec4 a = KP_(jj, ti * RV + m);
+			FMA4(acc, m, a, b)
+		}
+	}
+#ifdef NORM
+	if (tj == DV / 4) {
+		for (int r = 0; r < RPT; r++) den[ti * RPT + r] = acc[r][DV & 3];
+	}
+	barrier();
+#endif
+	for (int r = 0; r < RPT; r++) {
+		int i = i0 + ti * RPT + r;
+#ifdef NORM
+		float dd = den[ti * RPT + r];
+		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
+#else
+		vec4 o = acc[r];
+#endif
+		if (INB(i < iend) && 4 * tj < DV) y4[(h * L + i) * (DV / 4) + tj] = o;
 	}
 }
 

@@ -136,12 +136,6 @@ var ssdOutWholePref = true
 // past their rows skip the scores (OWT).
 var ssdOutWholeTri = true
 
-// ssdOutWholeNext, when above 1, is the number of consecutive (head,
-// chunk) tiles a work group of OUT's whole-operand variant runs, loading
-// the next tile's q, S_c and decays into registers during this one's P·V
-// (OWN, NCG); 0 or 1: a tile a group.
-var ssdOutWholeNext = 4
-
 // ssdOutWholeCS, with ssdOutWhole, stages the chunk's cumulative decays in
 // shared memory with the q tile (OWC).
 var ssdOutWholeCS = true
@@ -311,9 +305,6 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				if ssdOutWholeCS {
 					defs = append(defs, "OWC")
 				}
-				if ssdOutWholeNext > 1 {
-					defs = append(defs, "OWN", fmt.Sprintf("NCG %d", ssdOutWholeNext))
-				}
 			}
 			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
 			if scanSegs {
@@ -348,10 +339,6 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				}
 			case "OUT":
 				groups = [3]int{rowTiles, gy, gz}
-				if slices.Contains(defs, "OWN") {
-					gn := ceilDiv(G, ssdOutWholeNext)
-					groups = [3]int{rowTiles, min(gn, 65535), ceilDiv(gn, 65535)}
-				}
 			}
 			if err := d.run(p, groups, bufs, args...); err != nil {
 				return err
