@@ -101,8 +101,8 @@ var ssdScanUnroll = 16
 // ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
 // ssdScanEntries entries × ssdScanSegs segments, SCANU chunks a segment in
 // registers); 0 keeps the sequential SCAN (tests and benchmarks compare).
-// On the H100 at 128K: 0.57 ms with 8, 0.60–0.66 with 16, 0.92 with 32,
-// 0.82–0.91 sequential (gpu/BENCH.md, 2026-11-23e).
+// On the H100 at 128K: 0.57–0.64 ms with 8, 0.60–0.66 with 16, 0.92
+// with 32, 0.82–0.91 sequential (gpu/BENCH.md, 2026-11-23e, o1).
 var ssdScanSegs = 8
 
 // ssdScanEntries is the state entries a work group of the segmented SCAN
