@@ -1,10 +1,12 @@
 #version 430
 // Fused chunked SSD of order 1 or 2 (ORDER2), three dispatches after the
-// within-chunk cumulative log-decays cs (ChunkCumsum):
+// within-chunk cumulative log-decays cs (ChunkCumsum; at order 1 STATE
+// computes them itself and writes cs: CSF):
 //   STATE: T_c = Φ(K_c)ᵀ·(w ∘ V_c), w_j = exp(cs_last − cs_j)          (heads, nch, F, DVP)
 //          one work group per (feature tile of RT features, head, chunk)
 //   SCAN:  in place, T_c ← S_c with S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c
-//          one thread per state entry, sequential over chunks
+//          one thread per state entry, sequential over chunks (at order 1
+//          SCANS: the chunks split into segments composed in shared memory)
 //   OUT:   y_i = exp(cs_i)·φ(q_i)ᵀS_c + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j
 //          one work group per (tile of RT rows, head, chunk): the first
 //          term a register-tiled product over the F features, the second
