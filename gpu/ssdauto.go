@@ -3,9 +3,10 @@ package gpu
 // Measured throughput of the two SSD forms on an NVIDIA H100 (gpu/BENCH.md,
 // 2026-11-23, B=1, H=16, d=64, softmax norm), in TFLOP/s as counted by
 // SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
-// form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L)
-// and 12.8–13.2 at order 2. SSDForm compares the two forms' FLOPs at
-// these rates.
+// form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L;
+// 3.3–9.9 since 2026-11-23e, the rate below left as it was, so the
+// crossover stays where it was measured) and 12.8–13.2 at order 2.
+// SSDForm compares the two forms' FLOPs at these rates.
 const (
 	rateQuadratic = 4.0
 	rateChunked1  = 6.0
