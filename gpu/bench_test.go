@@ -146,10 +146,8 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
-	defer func() { ssdRPT, ssdVecIO, ssdFull, ssdScanUnroll = 0, true, true, 16 }()
-	ssdVecIO, ssdFull, ssdScanUnroll = !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
-	defer func() { ssdOutWhole, ssdOutWholePref = true, true }()
+	defer setSSDFlags()()
+	defer func() { ssdRPT = 0 }()
 	rpts := []int{4}
 	if *benchRPT8 {
 		rpts = append(rpts, 8)
@@ -205,6 +203,11 @@ var (
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
+	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
+	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
+	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
+	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
+	benchScanS   = flag.Int("ssd.scans", 8, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
 	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
@@ -222,8 +225,12 @@ func setSSDFlags() (restore func()) {
 	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
+	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
+	ssdOutWholeCS = *benchOutWC
 	return func() {
 		restoreX()
+		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
+		ssdOutWholeCS = true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

@@ -355,11 +355,18 @@ func ssdDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (strin
 // (heads × L × F floats); tests lower it to exercise the groups.
 var stateMaxFeatures = 1 << 26
 
+// stateNoFused makes SSDState32 take its general path where the fused one
+// applies (tests compare the two).
+var stateNoFused bool
+
 // SSDState32 implements backend.DeviceSSD: the state after the sequence,
 //
 //	S_h = Σ_j w_j·ψ(k_j)·[v_j, 1]ᵀ,  w_j = Scale^Order·exp(Σ_{u=j+1}^{L} a_u)
 //
-// into s (BH, F, W). The weights are summed in float64 on the host from a
+// into s (BH, F, W). Where ssdf.comp takes the shape (d ≤ 64) it runs that
+// shader's chunk states and sums them over the chunks (ssdFusedState): all
+// on the device, with no buffer allocated once warm. Otherwise the general
+// path below: the weights are summed in float64 on the host from a
 // (BH·L floats read back) and flushed to 0 below 1e-30, as package ssd does;
 // ψ(K) is K at order 1 and FeatureMap2(K) at order 2; then per head
 // S[:, :DV] = ψ(K)ᵀ·(w ⊙ V) and, with Norm, S[:, DV] = ψ(K)ᵀ·w by the
@@ -390,6 +397,15 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 	}
 	if p.L == 0 {
 		return oom(S.Write(make([]float32, p.BH*F*W)))
+	}
+	if cfg, ok := d.ssdFusedConfig(p.D, p.DV, p.Norm); ok && !ssdNoFused && !stateNoFused {
+		if A == nil {
+			if A, err = d.zeros(n); err != nil {
+				return oom(err)
+			}
+			defer A.Release()
+		}
+		return oom(d.ssdFusedState(cfg, S, K, V, A, p.BH, p.L, p.D, p.DV, SSDChunk(p.Order), p.Order, p.Scale, p.Norm))
 	}
 	// w_j per head, on the host in float64.
 	av := make([]float32, n)

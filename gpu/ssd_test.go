@@ -130,8 +130,9 @@ func TestSSDHeadBatches(t *testing.T) {
 // per thread) and the four-stage shader on one shape with several row
 // tiles per chunk and a partial last chunk, and the STATE stage at order 2
 // with 8×8 (40 or 128 features a group) and 4×4 outputs a
-// thread, OUT's old output loop, no prefetching and scalar q, k, y access
-// (novecio), against the float64 oracle.
+// thread, OUT's old output loop, no prefetching, scalar q, k, y access
+// (novecio) and ChunkCumsum apart at order 1 (nocsf; the others fold it
+// into STATE), against the float64 oracle.
 func TestSSDVariants(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(31, 32))
@@ -146,11 +147,13 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO = 0, false, 0, true, true, true
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "nocsf"} {
+		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
 		switch variant {
+		case "nocsf":
+			ssdCumsumFused = false
 		case "novecio":
 			ssdVecIO = false
 		case "noprefetch":
@@ -223,7 +226,10 @@ func TestSSDForm(t *testing.T) {
 
 // TestSSDScanUnroll runs the fused shader on 38 chunks (two unrolled
 // rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
-// 6), orders 1 and 2 with the norm, against the float64 oracle.
+// 6), orders 1 and 2 with the norm, against the float64 oracle; at order 1
+// also the segmented SCAN with 2 segments (rounds of 16 or 32 chunks, the
+// last partial), 8 and 16 (one round, most segments empty) and the sequential
+// SCAN (0 segments).
 func TestSSDScanUnroll(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
@@ -237,30 +243,40 @@ func TestSSDScanUnroll(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdScanUnroll = 16 }()
+	defer func() { ssdScanUnroll, ssdScanSegs = 16, 8 }()
 	for _, u := range []int{8, 16} {
 		ssdScanUnroll = u
 		for _, order := range []int{1, 2} {
-			Y := poisoned(t, d, bh*L*dv)
-			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
-				t.Fatal(err)
-			}
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
-			compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d", order, u), download(t, Y), want, mag, 1e-4)
-			Y.Release()
+			for _, segs := range []int{0, 2, 8, 16} {
+				if order == 2 && segs > 0 {
+					continue // segmented only at order 1
+				}
+				ssdScanSegs = segs
+				Y := poisoned(t, d, bh*L*dv)
+				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
+					t.Fatal(err)
+				}
+				compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d, %d segments", order, u, segs), download(t, Y), want, mag, 1e-4)
+				Y.Release()
+			}
 		}
 	}
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP, and with 8 rows a thread) against the
+// row tile; with and without OWP, the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
+// the decays read from global memory (nocs; OWC stages them), and STATE
+// without its order-1 prefetch (nospf)) against the
 // float64 oracle with and without the norm, with full chunks (FULL) and a
 // partial last chunk, at small and the benchmark's head sizes (where 48 KiB
 // shared memory gives 64-row tiles, else 32), and that it applies.
 func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
-	defer func() { ssdOutWhole, ssdOutWholePref, ssdRPT = true, true, 0 }()
+	defer func() {
+		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
+	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
 		cfg, ok := d.ssdFusedConfig(sz.dk, sz.dv, true)
@@ -286,8 +302,10 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
+					ssdOutWholeTri = !strings.Contains(variant, "notri")
+					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8

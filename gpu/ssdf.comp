@@ -1,10 +1,12 @@
 #version 430
 // Fused chunked SSD of order 1 or 2 (ORDER2), three dispatches after the
-// within-chunk cumulative log-decays cs (ChunkCumsum):
+// within-chunk cumulative log-decays cs (ChunkCumsum; at order 1 STATE
+// computes them itself and writes cs: CSF):
 //   STATE: T_c = Φ(K_c)ᵀ·(w ∘ V_c), w_j = exp(cs_last − cs_j)          (heads, nch, F, DVP)
 //          one work group per (feature tile of RT features, head, chunk)
 //   SCAN:  in place, T_c ← S_c with S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c
-//          one thread per state entry, sequential over chunks
+//          one thread per state entry, sequential over chunks (at order 1
+//          SCANS: the chunks split into segments composed in shared memory)
 //   OUT:   y_i = exp(cs_i)·φ(q_i)ᵀS_c + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j
 //          one work group per (tile of RT rows, head, chunk): the first
 //          term a register-tiled product over the F features, the second
@@ -52,7 +54,9 @@
 #define INB(c) (c)
 #endif
 
-#ifdef SCAN
+#if defined(SCAN) && defined(SCANS)
+layout(local_size_x = SCANNT) in; // SCANE entries × SCANS segments, a literal
+#elif defined(SCAN)
 layout(local_size_x = 256) in;
 #else
 layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take no expressions)
@@ -60,7 +64,12 @@ layout(local_size_x = NTHREADS) in; // = NT, a literal (GLSL 4.30 layouts take n
 layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
 layout(std430, binding = 1) readonly buffer BufK { float k[]; };
 layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+#ifdef CSF // STATE writes cs from the decays a (order 1; ChunkCumsum is skipped)
+layout(std430, binding = 3) writeonly buffer BufC { float cs[]; };
+layout(std430, binding = 6) readonly buffer BufA { float la[]; };
+#else
 layout(std430, binding = 3) readonly buffer BufC { float cs[]; };
+#endif
 #ifdef SCAN
 layout(std430, binding = 4) buffer BufT { float T[]; };
 #else
@@ -105,6 +114,52 @@ shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
 shared float Kr[KS][DK];
 shared ivec2 pr[RT];
 shared float pc[RT];
+#endif
+#ifdef CSF
+#ifdef ORDER2
+#error CSF is an order-1 path
+#endif
+// CSF (order 1): the group sums its chunk's decays itself (al), keeps the
+// weights w_j = exp(Σ_{u>j} a_u) in wl, and the first feature tile writes
+// cs_j = Σ_{u≤j} a_u for SCAN and OUT: one dispatch less.
+shared float al[CH], wl[CH];
+#define WJ(j) wl[(j) - j0]
+#else
+#define WJ(j) exp(last - cs[h * L + (j)])
+#endif
+#ifdef SPF
+#ifdef ORDER2
+#error SPF is an order-1 path
+#endif
+// SPF (order 1, VV and VLOAD): the next slice's w∘v and k are loaded into
+// registers while this slice's products run.
+#define NV1 ((KS * TC + NT - 1) / NT)
+#define NK1 ((KS * RQ + NT - 1) / NT)
+vec4 vn[NV1], kn[NK1];
+void loadSlice1(int h, int s0, int j0, int j1, int p0, float last) {
+	int t = int(gl_LocalInvocationIndex);
+	for (int u = 0; u < NV1; u++) {
+		int x = t + u * NT, e4 = x % TC, j = s0 + x / TC;
+		vec4 val = vec4(0.0);
+		if (x < KS * TC && INB(j < j1)) {
+			float w = WJ(j);
+			if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
+#ifdef NORM
+			else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
+#endif
+		}
+		vn[u] = val;
+	}
+	for (int u = 0; u < NK1; u++) {
+		int x = t + u * NT, p4 = x % RQ, j = s0 + x / RQ, p = p0 + 4 * p4;
+		kn[u] = x < KS * RQ && INB(j < j1) && p < F ? k4[(h * L + j) * (DK / 4) + p / 4] : vec4(0.0);
+	}
+}
+#ifdef CSF
+#define LAST 0.0 // WJ reads wl
+#else
+#define LAST last
+#endif
 #endif
 #if defined(PREF) && defined(ORDER2)
 // The next slice's w∘v and k, loaded into registers while this slice's
@@ -160,7 +215,23 @@ void main() {
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
 	int p0 = int(gl_WorkGroupID.x) * RT;
 	int j0 = c * CH, j1 = min(j0 + CH, L);
+#ifdef CSF
+	for (int x = t; x < CH; x += NT) al[x] = INB(j0 + x < j1) ? la[h * L + j0 + x] : 0.0;
+	barrier();
+	for (int x = t; x < CH; x += NT) {
+		float pre = 0.0, suf = 0.0; // in order from the chunk's start
+		for (int u = 0; u < CH; u++) {
+			float au = al[u];
+			if (u <= x) pre += au;
+			else suf += au;
+		}
+		wl[x] = exp(suf);
+		if (gl_WorkGroupID.x == 0u && INB(j0 + x < j1)) cs[h * L + j0 + x] = pre;
+	}
+	barrier();
+#else
 	float last = cs[h * L + j1 - 1];
+#endif
 #ifdef ORDER2
 	for (int x = t; x < RT; x += NT) {
 		ivec2 ab = pairOf(min(p0 + x, F - 1));
@@ -173,7 +244,22 @@ void main() {
 #if defined(PREF) && defined(ORDER2)
 	loadSlice(h, j0, j1, last);
 #endif
+#ifdef SPF
+	loadSlice1(h, j0, j0, j1, p0, LAST);
+#endif
 	for (int s0 = j0; s0 < j1; s0 += KS) {
+#ifdef SPF
+		for (int u = 0; u < NV1; u++) {
+			int x = t + u * NT;
+			if (x < KS * TC) Vs[x / TC][x % TC] = vn[u];
+		}
+		for (int u = 0; u < NK1; u++) {
+			int x = t + u * NT;
+			if (x < KS * RQ) Ph[x / RQ][x % RQ] = kn[u];
+		}
+		barrier();
+		if (s0 + KS < j1) loadSlice1(h, s0 + KS, j0, j1, p0, LAST);
+#else
 #if defined(PREF) && defined(ORDER2)
 #ifdef VV
 		for (int u = 0; u < NVL4; u++) {
@@ -197,7 +283,7 @@ void main() {
 			int jj = x / TC, e4 = x % TC, j = s0 + jj;
 			vec4 val = vec4(0.0);
 			if (INB(j < j1)) {
-				float w = exp(last - cs[h * L + j]);
+				float w = WJ(j);
 				if (e4 < DV / 4) val = w * v4[(h * L + j) * (DV / 4) + e4];
 #ifdef NORM
 				else if (e4 == DV / 4) val = vec4(w, 0.0, 0.0, 0.0);
@@ -210,7 +296,7 @@ void main() {
 			int jj = x / DVP, e = x % DVP, j = s0 + jj;
 			float val = 0.0;
 			if (INB(j < j1)) {
-				float w = exp(last - cs[h * L + j]);
+				float w = WJ(j);
 				if (e < DV) val = w * v[(h * L + j) * DV + e];
 #ifdef NORM
 				else if (e == DV) val = w;
@@ -254,6 +340,7 @@ void main() {
 		}
 #endif
 		barrier();
+#endif // SPF
 		for (int jj = 0; jj < KS; jj++) {
 			vec4 b = Vs[jj][tj];
 			for (int m = 0; m < RV; m++) {
@@ -346,6 +433,58 @@ void main() {
 	}
 }
 
+#elif defined(SCAN) && defined(SCANS)
+// SCAN with the chunks split into segments (SCANS, set at order 1): a work
+// group holds SCANE entries of one head's state (warps along the entries:
+// 128-byte loads) × SCANS segments and walks the chunks in rounds of
+// SCANS·SCANU. In a round each thread loads its segment's SCANU chunk
+// states into registers, composes them into one affine step S ↦ A·S + B
+// (A the product of the segment's decays), the steps of the segments
+// before it (in shared memory) give the state entering its segment, and it
+// writes its chunks' entering states. T crosses memory once each way, as
+// in the sequential SCAN, with SCANS times its threads in flight; the
+// decays of a round are computed once a group.
+shared float sA[SCANS][SCANE], sB[SCANS][SCANE];
+shared float dcs[SCANS * SCANU];
+void main() {
+	int per = F * DVP;
+	int t = int(gl_LocalInvocationIndex), e = t % SCANE, s = t / SCANE;
+	int idx = int(gl_WorkGroupID.x) * SCANE + e, hl = int(gl_WorkGroupID.y), h = H0 + hl;
+	bool ok = idx < per;
+	int o = hl * nch * per + idx;
+	float carry = 0.0;
+	for (int r0 = 0; r0 < nch; r0 += SCANS * SCANU) {
+		for (int x = t; x < SCANS * SCANU; x += SCANS * SCANE) {
+			int c = r0 + x;
+			dcs[x] = c < nch ? exp(cs[h * L + min(c * CH + CH, L) - 1]) : 1.0;
+		}
+		barrier();
+		int cb = r0 + s * SCANU;
+		float tv[SCANU];
+		for (int u = 0; u < SCANU; u++) tv[u] = ok && cb + u < nch ? T[o + (cb + u) * per] : 0.0;
+		float A = 1.0, B = 0.0;
+		for (int u = 0; u < SCANU; u++) {
+			float dc = dcs[s * SCANU + u];
+			B = dc * B + tv[u];
+			A *= dc;
+		}
+		sA[s][e] = A;
+		sB[s][e] = B;
+		barrier();
+		float S = carry, sin = 0.0; // sin: the state entering this segment
+		for (int s2 = 0; s2 < SCANS; s2++) {
+			if (s2 == s) sin = S;
+			S = sA[s2][e] * S + sB[s2][e];
+		}
+		carry = S;
+		for (int u = 0; u < SCANU; u++) {
+			if (ok && cb + u < nch) T[o + (cb + u) * per] = sin;
+			sin = dcs[s * SCANU + u] * sin + tv[u];
+		}
+		barrier(); // sA, sB and dcs are rewritten next round
+	}
+}
+
 #elif defined(SCAN)
 void main() {
 	int x = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
@@ -384,6 +523,15 @@ void main() {
 shared vec4 SA[MX(DK * (RQ + QPAD), RT * TC)];
 shared vec4 SW[MX(MX(F * TC, DK * RQ), RT * RQ)];
 shared float den[RT];
+#ifdef OWC
+// OWC: the chunk's cumulative decays staged in shared memory with the q
+// tile, so that the row factors and the score weights wait on no global
+// load in the middle of the products
+shared float csh[RT];
+#define CSI(i) csh[(i) - i0]
+#else
+#define CSI(i) cs[h * L + (i)]
+#endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
 void main() {
@@ -392,6 +540,9 @@ void main() {
 	int hl = g / nch, c = g % nch, h = H0 + hl;
 	int i0 = c * CH, iend = min(i0 + CH, L);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
+#ifdef OWC
+	for (int x = t; x < RT; x += NT) csh[x] = cs[h * L + min(i0 + x, L - 1)];
+#endif
 	for (int x = t; x < RQ * DK / 4; x += NT) {
 		int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
 		vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
@@ -436,7 +587,7 @@ void main() {
 		}
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + ti * RPT + r;
-			acc[r] *= INB(i < iend) ? scale * exp(cs[h * L + i]) : 0.0;
+			acc[r] *= INB(i < iend) ? scale * exp(CSI(i)) : 0.0;
 		}
 	}
 	barrier();
@@ -480,10 +631,21 @@ void main() {
 	}
 #endif
 	bool sthr = t < TR * RQ;
+#if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
+	// OWT: each warp a block of 8 row groups × 4 key groups (lanes along
+	// the rows: the stores of P fill the banks), so that the warps whose
+	// keys all lie past their rows (2 of 8 at RT 64) skip the scores; the
+	// q and k reads of a warp are 8 and 4 vec4s
+	int wq = t & 31, wb = t >> 5;
+	int si = (wb % (TR / 8)) * 8 + (wq & 7), sj = (wb / (TR / 8)) * 4 + (wq >> 3);
+	bool sact = sthr && 4 * sj <= si * RPT + RPT - 1;
+#else
 	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks
+	bool sact = sthr;
+#endif
 	vec4 sc[RPT];
-	if (sthr) {
-		for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+	for (int r = 0; r < RPT; r++) sc[r] = vec4(0.0);
+	if (sact) {
 		for (int a = 0; a < DK; a++) {
 			vec4 kb = KP_(a, sj);
 			for (int m = 0; m < RV; m++) {
@@ -492,10 +654,10 @@ void main() {
 			}
 		}
 		float cj[4];
-		for (int u = 0; u < 4; u++) cj[u] = cs[h * L + min(i0 + 4 * sj + u, L - 1)];
+		for (int u = 0; u < 4; u++) cj[u] = CSI(min(i0 + 4 * sj + u, L - 1));
 		for (int r = 0; r < RPT; r++) {
 			int i = i0 + si * RPT + r;
-			float ci = cs[h * L + min(i, L - 1)];
+			float ci = CSI(min(i, L - 1));
 			for (int u = 0; u < 4; u++) {
 				int j = i0 + 4 * sj + u;
 				sc[r][u] = (j <= i && INB(i < iend)) ? scale * sc[r][u] * exp(ci - cj[u]) : 0.0;
@@ -570,7 +732,7 @@ shared vec4 Ph[KS][RQ];  // φ(q) for a feature slice (order 2)
 #else
 // XIN (order 2, ssdx.go): ssdx.comp's OUTX has written exp(cs_i)·φ(q_i)ᵀS_c
 // for the rows of chunks c > 0, (heads of the batch, L, DVP)
-layout(std430, binding = 6) readonly buffer BufX { vec4 X4[]; };
+layout(std430, binding = 7) readonly buffer BufX { vec4 X4[]; };
 #endif
 shared vec4 Ss[KS][TC];  // a slice of S_c, or of the key tile's values
 shared float den[RT];

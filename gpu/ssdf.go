@@ -97,6 +97,29 @@ var ssdFull = true
 // flight (8 or 16; benchmarks compare).
 var ssdScanUnroll = 16
 
+// ssdScanSegs, when not 0, is the number of segments the chunks of
+// ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
+// ssdScanEntries entries × ssdScanSegs segments, SCANU chunks a segment in
+// registers); 0 keeps the sequential SCAN (tests and benchmarks compare).
+// On the H100 at 128K: 0.57–0.64 ms with 8, 0.60–0.66 with 16, 0.92
+// with 32, 0.82–0.91 sequential (gpu/BENCH.md, 2026-11-23e, o1).
+var ssdScanSegs = 8
+
+// ssdScanEntries is the state entries a work group of the segmented SCAN
+// (a multiple of 32: one warp's loads are 128 contiguous bytes).
+const ssdScanEntries = 32
+
+// ssdCumsumFused folds ChunkCumsum into ssdf.comp's STATE at order 1
+// where the chunk is at most 256 positions (CSF: each STATE group sums its
+// chunk's decays, the first feature tile writes cs); tests and benchmarks
+// compare it off.
+var ssdCumsumFused = true
+
+// ssdStatePref1 loads the next key slice's k and w∘v into registers during
+// this slice's products in ssdf.comp's STATE at order 1 where q, k, v move
+// as vec4s (SPF; tests and benchmarks compare it off).
+var ssdStatePref1 = true
+
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
 // step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
@@ -108,6 +131,15 @@ var ssdOutWhole = true
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
 
+// ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
+// of 8 row groups × 4 key groups, so that the warps whose keys all lie
+// past their rows skip the scores (OWT).
+var ssdOutWholeTri = true
+
+// ssdOutWholeCS, with ssdOutWhole, stages the chunk's cumulative decays in
+// shared memory with the q tile (OWC).
+var ssdOutWholeCS = true
+
 // owhFits reports whether OUT's whole-operand variant (OWH) applies: order
 // 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
 // arrays within the device's shared memory.
@@ -118,7 +150,7 @@ func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
 	rq, tc := c.rt/4, c.dvp/4
 	sa := max(dk*(rq+ssdQPad), c.rt*tc)
 	sw := max(dk*tc, dk*rq, c.rt*rq)
-	return 16*(sa+sw)+4*c.rt <= d.info.MaxSharedBytes
+	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and OWC's cs
 }
 
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
@@ -147,13 +179,31 @@ func (d *Device) state8Shape(rt, dk, dvp int) (threads, ks int, ok bool) {
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 
 // ssdFused runs SSD as four dispatches with no host round trip between
-// them: ChunkCumsum, then ssdf.comp's STATE (T_c = Φ(K_c)ᵀ(w∘V_c), a
+// them (three at order 1, where STATE does ChunkCumsum's work: CSF):
+// ChunkCumsum, then ssdf.comp's STATE (T_c = Φ(K_c)ᵀ(w∘V_c), a
 // register-tiled product per (feature tile, head, chunk)), SCAN (the
 // states entering each chunk, in place) and OUT (φ(Q)·S_c plus the masked
 // within-chunk product, fused per (row tile, head, chunk), normalised in
 // registers). FLOPs per position and head: 2·F·DVP for the state, the same
 // for its use, and about 2·CH·(dk + DVP) within the chunk.
 func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	return d.ssdFusedRun(cfg, y, nil, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+}
+
+// ssdFusedState writes the state after the whole sequence, from the zero
+// state, into s (bh, F, W), W = dv+1 with norm, else dv: ChunkCumsum, STATE,
+// then FINAL (ssdstate.comp) in place of SCAN and OUT,
+//
+//	S = Σ_c exp(Σ of a over the chunks after c)·T_c,  times scale at order 1
+//
+// (ψ(scale·k) = scale·k there; at order 2 STATE's φ₂(scale·k) has it).
+func (d *Device) ssdFusedState(cfg ssdfConfig, s, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+	return d.ssdFusedRun(cfg, nil, s, k, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+}
+
+// ssdFusedRun is ssdFused where y is not nil, and ssdFusedState where it
+// is (then q is not read).
+func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
 	const name = "ssdf.comp"
 	nch := ceilDiv(L, chunk)
 	nf := dk
@@ -172,7 +222,7 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, cfg.dvp, maxFloats)}
 	}
 	hb := min(bh, maxFloats/perHead)
-	xp := d.ssdxPlanFor(order, dk, dv, cfg.dvp, L, norm, maxFloats, &hb) // ssdx.go: OUTX, STATEX
+	xp := d.ssdxPlanFor(order, dk, dv, cfg.dvp, L, norm, y != nil, maxFloats, &hb) // ssdx.go: OUTX, STATEX
 	cs, freeCS, err := d.takeScratch("ssd.cs", bh*L)
 	if err != nil {
 		return err
@@ -203,10 +253,13 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			t0 = time.Now()
 		}
 	}
-	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
-		return err
+	csf := order == 1 && ssdCumsumFused && chunk <= 256
+	if !csf {
+		if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
+			return err
+		}
+		lap("cumsum")
 	}
-	lap("cumsum")
 	// STATE has no row tile of q in shared memory and its features come in
 	// thousands at order 2: there it takes 128 features a group, 8 a thread.
 	st := cfg
@@ -254,14 +307,26 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 		}
 		return defs
 	}
-	bufs := []*Buffer{q, k, v, cs, T, y}
+	bufs := []*Buffer{q, k, v, cs, T, y, a}
+	stages := []string{"STATE", "SCAN", "OUT"}
+	if y == nil {
+		bufs[5] = T // bound, not read
+		stages = []string{"STATE", "FINAL"}
+	}
 	rowTiles := ceilDiv(min(chunk, L), cfg.rt)
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
 		G := n * nch
 		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
 		gy, gz := min(G, 65535), ceilDiv(G, 65535)
-		for _, stage := range []string{"STATE", "SCAN", "OUT"} {
+		for _, stage := range stages {
+			if stage == "FINAL" {
+				if err := d.ssdFinal(s, T, cs, n, h0, L, nch, chunk, nf, cfg.dvp, dv, order, scale, norm); err != nil {
+					return err
+				}
+				lap(stage)
+				continue
+			}
 			c := cfg
 			if stage == "STATE" {
 				c = st
@@ -279,13 +344,29 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 			defs := append(defsFor(c), stage)
 			sb := bufs
 			if stage == "OUT" && xp != nil && xp.outOn {
-				defs, sb = append(defs, "XIN"), append(bufs[:6:6], xp.x)
+				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
 			}
 			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
 				}
+				if ssdOutWholeTri {
+					defs = append(defs, "OWT")
+				}
+				if ssdOutWholeCS {
+					defs = append(defs, "OWC")
+				}
+			}
+			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
+			if scanSegs {
+				defs = append(defs, fmt.Sprintf("SCANS %d", ssdScanSegs), fmt.Sprintf("SCANE %d", ssdScanEntries), fmt.Sprintf("SCANNT %d", ssdScanSegs*ssdScanEntries))
+			}
+			if stage == "STATE" && csf {
+				defs = append(defs, "CSF")
+			}
+			if stage == "STATE" && order == 1 && ssdStatePref1 && ssdVecIO && dk%4 == 0 && dv%4 == 0 {
+				defs = append(defs, "SPF")
 			}
 			if stage == "STATE" && s8 {
 				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
@@ -305,6 +386,9 @@ func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, 
 				}
 			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
+				if scanSegs {
+					groups = [3]int{ceilDiv(nf*cfg.dvp, ssdScanEntries), n, 1}
+				}
 			case "OUT":
 				groups = [3]int{rowTiles, gy, gz}
 			}

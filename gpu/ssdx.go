@@ -70,10 +70,11 @@ type ssdxPlan struct {
 	x              *Buffer
 }
 
-// ssdxPlanFor decides the ssdx.comp stages of an order-2 call: OUTX where
-// one head's X (L·dvp floats) fits a storage buffer of maxFloats; it caps
-// the heads a batch (*hb) so that the batch's X does.
-func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm bool, maxFloats int, hb *int) *ssdxPlan {
+// ssdxPlanFor decides the ssdx.comp stages of an order-2 call: STATEX, and
+// OUTX where the call has an output (out) and one head's X (L·dvp floats)
+// fits a storage buffer of maxFloats; it caps the heads a batch (*hb) so
+// that the batch's X does.
+func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm, out bool, maxFloats int, hb *int) *ssdxPlan {
 	if order != 2 {
 		return nil
 	}
@@ -82,6 +83,7 @@ func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm bool, maxFloats int
 		p.c4 = dv / 4
 	}
 	p.out, p.outOn = d.ssdxFit(ssdOutXCfg, "OUTX", dk, p.c4)
+	p.outOn = p.outOn && out
 	p.state, p.stateOn = d.ssdxFit(ssdStateXCfg, "STATEX", dk, p.c4)
 	if p.outOn {
 		if n := maxFloats / (L * dvp); n >= 1 {
