@@ -214,7 +214,7 @@ var (
 // setSSDFlags sets ssdf.comp's variant switches from the -ssd.* flags and
 // returns the function that restores the defaults.
 func setSSDFlags() (restore func()) {
-	rt := ssdState8RT
+	rt, restoreX := ssdState8RT, setSSDXFlags() // ssdx_bench_test.go
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0
@@ -228,6 +228,7 @@ func setSSDFlags() (restore func()) {
 	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
 	ssdOutWholeCS = *benchOutWC
 	return func() {
+		restoreX()
 		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
 		ssdOutWholeCS = true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt

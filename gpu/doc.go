@@ -88,7 +88,13 @@
 //	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,
 //	                   for d_k ≤ 64); both products load their next slice into registers while
 //	                   they multiply the current one
-//	ssd.comp           the same in four stages, one output per thread (SSD for d_k > 64)
+//	ssd.comp           ssdf.comp's SSD in four stages, one output per thread (SSD for d_k > 64)
+//	ssdx.comp          ssdf.comp's two state products at order 2 as SGEMM-style products
+//	                   (double-buffered slices, one barrier a slice, the φ slice of the next
+//	                   step built during this one's product): OUTX, exp(cs_i)·φ(q_i)ᵀS_c into a
+//	                   scratch that ssdf.comp's OUT adds to the within-chunk part, and STATEX in
+//	                   place of STATE; under the norm the denominator column is summed apart
+//	                   (SSD at order 2)
 //	attnback.comp      nn's quadratic attention for training (orders 1, 2, exp; mask; norm): float64
 //	                   decay cumsums, the probabilities, dS and the decay gradients, around
 //	                   matmul.comp's products (Attention32, AttentionBackward32; L ≤ AttnMaxL)

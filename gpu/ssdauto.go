@@ -5,12 +5,16 @@ package gpu
 // SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
 // form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L;
 // 3.3–9.9 since 2026-11-23e, the rate below left as it was, so the
-// crossover stays where it was measured) and 12.8–13.2 at order 2.
-// SSDForm compares the two forms' FLOPs at these rates.
+// crossover stays where it was measured) and, with ssdx.comp's state
+// products, 7.7 at L = 1K and 11.1, 17.8, 19.0, 19.0 at order 2 for L =
+// 2K, 8K, 32K, 128K (2026-11-23e). SSDForm compares the two forms' FLOPs
+// at these rates; 14 at order 2 puts the crossover near L = 1.27K, where
+// the measured times cross (quadratic 0.90 ms at 1K; chunked 1.22 ms at
+// 1K, 1.70 ms at 2K).
 const (
 	rateQuadratic = 4.0
 	rateChunked1  = 6.0
-	rateChunked2  = 13.0
+	rateChunked2  = 14.0
 )
 
 // SSDChunk is the chunk length the automatic choice uses: 64 positions at
@@ -43,7 +47,7 @@ func SSDFlops(form string, L, dk, dv, chunk, order int) float64 {
 // SSDForm chooses between the quadratic and the chunked form of SSD for a
 // shape: the one with the smaller time estimated as FLOPs over the form's
 // measured rate. It returns "quadratic" or "chunked" and the chunk length
-// the chunked form uses. On the H100 the crossover falls near L = 1.4K at
+// the chunked form uses. On the H100 the crossover falls near L = 1.3K at
 // order 2 (quadratic below) and near L = 260 at order 1.
 func SSDForm(L, dk, dv, order int) (form string, chunk int) {
 	chunk = SSDChunk(order)

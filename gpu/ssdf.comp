@@ -727,7 +727,13 @@ void main() {
 // of it at one column, which without padding fall into one bank.
 shared vec4 QT[DK][RQ + QPAD]; // q of the row tile, transposed
 shared vec4 KP[KPR][RQ]; // k of a key tile transposed, then the weights P transposed
+#ifndef XIN
 shared vec4 Ph[KS][RQ];  // φ(q) for a feature slice (order 2)
+#else
+// XIN (order 2, ssdx.go): ssdx.comp's OUTX has written exp(cs_i)·φ(q_i)ᵀS_c
+// for the rows of chunks c > 0, (heads of the batch, L, DVP)
+layout(std430, binding = 7) readonly buffer BufX { vec4 X4[]; };
+#endif
 shared vec4 Ss[KS][TC];  // a slice of S_c, or of the key tile's values
 shared float den[RT];
 void main() {
@@ -764,6 +770,14 @@ void main() {
 	barrier();
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+#ifdef XIN
+	if (c > 0) { // S_0 = 0
+		for (int r = 0; r < RPT; r++) {
+			int i = i0 + ti * RPT + r;
+			acc[r] = INB(i < iend) ? X4[(hl * L + i) * TC + tj] : vec4(0.0);
+		}
+	}
+#else
 	if (c > 0) { // S_0 = 0
 		int so = g * F * TC;
 #ifdef ORDER2
@@ -832,6 +846,7 @@ void main() {
 			acc[r] *= m;
 		}
 	}
+#endif
 	// within the chunk: key tiles 0..rt
 	bool sthr = t < TR * RQ;
 	int si = t % TR, sj = t / TR; // row groups fastest: the stores of P spread over the banks

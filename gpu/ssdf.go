@@ -222,6 +222,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, cfg.dvp, maxFloats)}
 	}
 	hb := min(bh, maxFloats/perHead)
+	xp := d.ssdxPlanFor(order, dk, dv, cfg.dvp, L, norm, y != nil, maxFloats, &hb) // ssdx.go: OUTX, STATEX
 	cs, freeCS, err := d.takeScratch("ssd.cs", bh*L)
 	if err != nil {
 		return err
@@ -232,6 +233,14 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 		return err
 	}
 	defer freeT()
+	if xp != nil && xp.outOn {
+		X, freeX, err := d.takeScratch("ssd.X", hb*L*cfg.dvp)
+		if err != nil {
+			return err
+		}
+		defer freeX()
+		xp.x = X
+	}
 	prof := ssdProfile
 	if prof != nil {
 		d.Finish()
@@ -322,7 +331,21 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 			if stage == "STATE" {
 				c = st
 			}
+			if xp != nil && (stage == "STATE" && xp.stateOn || stage == "OUT" && xp.outOn) {
+				xs := map[string]string{"STATE": "STATEX", "OUT": "OUTX"}[stage]
+				if err := xp.run(d, xs, bufs, n, L, nch, dk, dv, cfg.dvp, chunk, norm, args); err != nil {
+					return err
+				}
+				lap(xs)
+				if stage == "STATE" {
+					continue
+				}
+			}
 			defs := append(defsFor(c), stage)
+			sb := bufs
+			if stage == "OUT" && xp != nil && xp.outOn {
+				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
+			}
 			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
 				defs = append(defs, "OWH")
 				if ssdOutWholePref {
@@ -369,7 +392,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 			case "OUT":
 				groups = [3]int{rowTiles, gy, gz}
 			}
-			if err := d.run(p, groups, bufs, args...); err != nil {
+			if err := d.run(p, groups, sb, args...); err != nil {
 				return err
 			}
 			lap(stage)
