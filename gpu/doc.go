@@ -49,8 +49,10 @@
 // relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div;
 // AllFinite32, a NaN/Inf check that reads back one float),
 // DeviceBroadcaster (Broadcast), DeviceGatherer (Gather: Permute,
-// Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32,
-// the final state of a sequence by FeatureMap2 and two batched GEMMs).
+// Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD
+// (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32, the final state
+// of a sequence: ssdf.comp's chunk states summed by ssdstate.comp for
+// d_k ≤ 64, else FeatureMap2 and two batched GEMMs).
 //
 // # Buffers
 //
@@ -88,6 +90,8 @@
 //	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,
 //	                   for d_k ≤ 64); both products load their next slice into registers while
 //	                   they multiply the current one
+//	ssdstate.comp      the state after a sequence from ssdf.comp's chunk states, one thread an
+//	                   entry walking the chunks (SSDState32)
 //	ssd.comp           ssdf.comp's SSD in four stages, one output per thread (SSD for d_k > 64)
 //	ssdx.comp          ssdf.comp's two state products at order 2 as SGEMM-style products
 //	                   (double-buffered slices, one barrier a slice, the φ slice of the next

@@ -69,18 +69,20 @@
 //	                Recurrent, Blockwise, State.Step, and float64: with resident
 //	                inputs after tensor's one-time notice naming the primitive
 //
-// Chunked's final state on the device is computed from k, v and a in one
-// pass, S = Σ_j exp(Σ_{u=j+1}^{L} a_u)·ψ(k_j·scale)·[v_j, 1]ᵀ (the state
-// recursion unrolled), not chunk by chunk; it equals the CPU's state to
-// float32 accuracy (tested against the float64 state), and State.Step
-// continues from it (on the CPU, reading it back once). Variant.Core and
-// Auto skip the state; on a device, Auto and Variant.Core's FormAuto let
-// the backend choose between the chunked and quadratic forms for the shape
-// (gpu.SSDForm). The state has a price: on an H100 (B=1, H=16, d=64)
-// Chunked with its state takes 99 ms at order 2, L = 32K, against 23.8 ms
-// for Auto, and 198 against 8.4 ms at order 1, L = 128K
-// (bench/results/resident-chunked-h100-2026-11-23.txt): call Auto when the
-// state is not needed.
+// Chunked's final state on the device, S = Σ_j exp(Σ_{u=j+1}^{L} a_u)·
+// ψ(k_j·scale)·[v_j, 1]ᵀ, is summed from the fused shader's chunk states
+// where it takes the shape (d ≤ 64): each chunk's state, then one pass over
+// the chunks, all on the device; for larger d from k, v and a in one pass
+// (the recursion unrolled). Either equals the CPU's state to float32
+// accuracy (tested against the float64 state), and State.Step continues
+// from it (on the CPU, reading it back once). Variant.Core and Auto skip
+// the state; on a device, Auto and Variant.Core's FormAuto let the backend
+// choose between the chunked and quadratic forms for the shape
+// (gpu.SSDForm). The state costs a second pass over k and v: on an H100
+// (B=1, H=16, d=64) Chunked with its state takes 8.3 ms at order 1, L =
+// 128K, against 8.0 ms for Auto, and 24.1 against 16.5 ms at order 2, L =
+// 32K (bench/results/h100-2026-11-23f-lead.txt): call Auto when the state
+// is not needed.
 //
 // # Errors
 //
