@@ -265,7 +265,8 @@ func TestSSDScanUnroll(t *testing.T) {
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP, the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
+// row tile; with and without OWP, with the denominators summed apart (DENB)
+// or as the ones column of the products (nodenb), the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
 // the decays read from global memory (nocs; OWC stages them), and STATE
 // without its order-1 prefetch (nospf)) against the
 // float64 oracle with and without the norm, with full chunks (FULL) and a
@@ -276,6 +277,7 @@ func TestSSDOutWhole(t *testing.T) {
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
 		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
+		ssdOutDenB = true
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -302,10 +304,11 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs", "owh+owp nodenb", "owh+owp nodenb rpt=8", "owh nodenb"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
 					ssdOutWholeTri = !strings.Contains(variant, "notri")
 					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
+					ssdOutDenB = !strings.Contains(variant, "nodenb")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8
