@@ -110,6 +110,20 @@ int groupIndex() { return int(gl_WorkGroupID.z) * 65535 + int(gl_WorkGroupID.y);
 #if defined(STATE)
 shared vec4 Ph[KS][RQ]; // φ(k_j) for the slice, this tile's features
 shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
+#ifdef SDENB
+#ifdef ORDER2
+#error SDENB is an order-1 path
+#endif
+// SDENB (NORM, order 1, DVP = DV here): the ones column is left out of the
+// products (no column group for one useful column); T's rows are TTC =
+// DV/4 + 1 vec4s and the ones column, z_c = Σ_j w_j·φ(k_j), is summed
+// apart: thread (ti, tj) adds the keys tj, tj + TC, … of each slice for its
+// features, the TC partials meet in Dz at the end.
+#define TROW TTC
+shared vec4 Dz[TC * RQ];
+#else
+#define TROW TC
+#endif
 #ifdef ORDER2
 shared float Kr[KS][DK];
 shared ivec2 pr[RT];
@@ -241,6 +255,10 @@ void main() {
 #endif
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
+#ifdef SDENB
+	vec4 dz[RV];
+	for (int m = 0; m < RV; m++) dz[m] = vec4(0.0);
+#endif
 #if defined(PREF) && defined(ORDER2)
 	loadSlice(h, j0, j1, last);
 #endif
@@ -341,6 +359,14 @@ void main() {
 #endif
 		barrier();
 #endif // SPF
+#ifdef SDENB
+		for (int jj = tj; jj < KS; jj += TC) {
+			int j = s0 + jj;
+			float w = 0.0;
+			if (INB(j < j1)) w = WJ(j);
+			for (int m = 0; m < RV; m++) dz[m] += Ph[jj][ti * RV + m] * w;
+		}
+#endif
 		for (int jj = 0; jj < KS; jj++) {
 			vec4 b = Vs[jj][tj];
 			for (int m = 0; m < RV; m++) {
@@ -352,8 +378,18 @@ void main() {
 	}
 	for (int r = 0; r < RPT; r++) {
 		int p = p0 + ti * RPT + r;
-		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
+		if (p < F) T4[(g * F + p) * TROW + tj] = acc[r];
 	}
+#ifdef SDENB
+	for (int m = 0; m < RV; m++) Dz[tj * RQ + ti * RV + m] = dz[m];
+	barrier();
+	for (int x = t; x < RT; x += NT) {
+		int p = p0 + x;
+		float z = 0.0;
+		for (int s = 0; s < TC; s++) z += Dz[s * RQ + (x >> 2)][x & 3];
+		if (p < F) T4[(g * F + p) * TTC + DV / 4] = vec4(z, 0.0, 0.0, 0.0);
+	}
+#endif
 }
 
 #elif defined(STATE8)

@@ -160,6 +160,12 @@ func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
 // and the row sums of the weights P; tests and benchmarks compare it off.
 var ssdOutDenB = true
 
+// ssdStateDenB leaves the ones column out of STATE's products at order 1
+// under the norm where dv is a multiple of 4 and at least the feature tile
+// (SDENB in ssdf.comp: 256 threads a group at d = 64, not 272; z_c =
+// Σ_j w_j·k_j summed apart); tests and benchmarks compare it off.
+var ssdStateDenB = true
+
 // owhDenB returns the product width of OWH with DENB (value columns padded
 // to a multiple of 4 and to at least the row tile) and whether DENB
 // applies: the norm on and the device's shared memory holding its arrays.
@@ -370,7 +376,14 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 					c.dvp = dvpb
 				}
 			}
+			sdenb := stage == "STATE" && order == 1 && norm && ssdStateDenB && !s8 && dv%4 == 0 && dv >= c.rt && cfg.dvp == dv+4
+			if sdenb {
+				c.dvp = dv
+			}
 			defs := append(defsFor(c), stage)
+			if sdenb {
+				defs = append(defs, "SDENB", fmt.Sprintf("TTC %d", cfg.dvp/4))
+			}
 			sb := bufs
 			if stage == "OUT" && xp != nil && xp.outOn {
 				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
