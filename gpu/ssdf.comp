@@ -583,6 +583,26 @@ shared float csh[RT];
 #else
 #define CSI(i) cs[h * L + (i)]
 #endif
+#ifdef OWP
+#define NVP ((RT * TC + NT - 1) / NT)
+// loadValues puts the chunk's values into vr (OWP): before the scores, or
+// after their products where OWPL is set (then vr is not live beside sc
+// and acc through the score loop: fewer registers, less latency hidden).
+vec4 vr[NVP];
+void loadValues(int h, int i0, int iend, int t) {
+	for (int u = 0; u < NVP; u++) {
+		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
+		vec4 val = vec4(0.0);
+		if (x < RT * TC && INB(j < iend)) {
+			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
+#if defined(NORM) && !defined(DENB)
+			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
+#endif
+		}
+		vr[u] = val;
+	}
+}
+#endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
 void main() {
@@ -610,7 +630,6 @@ void main() {
 	// stage ahead of their shared-memory stores (kr during Q·S_c, vr
 	// during the scores)
 #define NKP ((RQ * DK / 4 + NT - 1) / NT)
-#define NVP ((RT * TC + NT - 1) / NT)
 	vec4 kr[4 * NKP];
 	for (int u = 0; u < NKP; u++) {
 		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
@@ -685,19 +704,8 @@ void main() {
 	}
 #endif
 	barrier();
-#ifdef OWP
-	vec4 vr[NVP];
-	for (int u = 0; u < NVP; u++) {
-		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
-		vec4 val = vec4(0.0);
-		if (x < RT * TC && INB(j < iend)) {
-			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#if defined(NORM) && !defined(DENB)
-			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
-#endif
-		}
-		vr[u] = val;
-	}
+#if defined(OWP) && !defined(OWPL)
+	loadValues(h, i0, iend, t);
 #endif
 	bool sthr = t < TR * RQ;
 #if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
@@ -739,6 +747,9 @@ void main() {
 		}
 #endif
 	}
+#if defined(OWP) && defined(OWPL)
+	loadValues(h, i0, iend, t);
+#endif
 	barrier();
 	if (sthr) {
 		for (int u = 0; u < 4; u++) {

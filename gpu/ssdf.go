@@ -131,6 +131,11 @@ var ssdOutWhole = true
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
 
+// ssdOutWholeLateV, with ssdOutWholePref, loads the values after the
+// score products rather than before them (OWPL: fewer live registers
+// through the score loop, less latency hidden).
+var ssdOutWholeLateV = false
+
 // ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
 // of 8 row groups × 4 key groups, so that the warps whose keys all lie
 // past their rows skip the scores (OWT).
@@ -395,6 +400,9 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 				}
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
+					if ssdOutWholeLateV {
+						defs = append(defs, "OWPL")
+					}
 				}
 				if ssdOutWholeTri {
 					defs = append(defs, "OWT")
