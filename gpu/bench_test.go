@@ -205,8 +205,6 @@ var (
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
 	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
 	benchOutWD   = flag.Bool("ssd.outwdenb", true, "with -ssd.outw and the norm, OUT sums the denominators apart from its products (DENB)")
-	benchSDenB   = flag.Bool("ssd.sdenb", true, "at order 1 with the norm, STATE sums the ones column apart from its products (SDENB)")
-	benchOutWLV  = flag.Bool("ssd.outwlv", false, "with -ssd.outwp, OUT loads the values after the score products (OWPL)")
 	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
@@ -229,11 +227,11 @@ func setSSDFlags() (restore func()) {
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
-	ssdOutWholeCS, ssdOutDenB, ssdStateDenB, ssdOutWholeLateV = *benchOutWC, *benchOutWD, *benchSDenB, *benchOutWLV
+	ssdOutWholeCS, ssdOutDenB = *benchOutWC, *benchOutWD
 	return func() {
 		restoreX()
 		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
-		ssdOutWholeCS, ssdOutDenB, ssdStateDenB, ssdOutWholeLateV = true, true, true, false
+		ssdOutWholeCS, ssdOutDenB = true, true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

@@ -110,20 +110,6 @@ int groupIndex() { return int(gl_WorkGroupID.z) * 65535 + int(gl_WorkGroupID.y);
 #if defined(STATE)
 shared vec4 Ph[KS][RQ]; // φ(k_j) for the slice, this tile's features
 shared vec4 Vs[KS][TC]; // w_j·[v_j, 1, 0…]
-#ifdef SDENB
-#ifdef ORDER2
-#error SDENB is an order-1 path
-#endif
-// SDENB (NORM, order 1, DVP = DV here): the ones column is left out of the
-// products (no column group for one useful column); T's rows are TTC =
-// DV/4 + 1 vec4s and the ones column, z_c = Σ_j w_j·φ(k_j), is summed
-// apart: thread (ti, tj) adds the keys tj, tj + TC, … of each slice for its
-// features, the TC partials meet in Dz at the end.
-#define TROW TTC
-shared vec4 Dz[TC * RQ];
-#else
-#define TROW TC
-#endif
 #ifdef ORDER2
 shared float Kr[KS][DK];
 shared ivec2 pr[RT];
@@ -255,10 +241,6 @@ void main() {
 #endif
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
-#ifdef SDENB
-	vec4 dz[RV];
-	for (int m = 0; m < RV; m++) dz[m] = vec4(0.0);
-#endif
 #if defined(PREF) && defined(ORDER2)
 	loadSlice(h, j0, j1, last);
 #endif
@@ -359,14 +341,6 @@ void main() {
 #endif
 		barrier();
 #endif // SPF
-#ifdef SDENB
-		for (int jj = tj; jj < KS; jj += TC) {
-			int j = s0 + jj;
-			float w = 0.0;
-			if (INB(j < j1)) w = WJ(j);
-			for (int m = 0; m < RV; m++) dz[m] += Ph[jj][ti * RV + m] * w;
-		}
-#endif
 		for (int jj = 0; jj < KS; jj++) {
 			vec4 b = Vs[jj][tj];
 			for (int m = 0; m < RV; m++) {
@@ -378,18 +352,8 @@ void main() {
 	}
 	for (int r = 0; r < RPT; r++) {
 		int p = p0 + ti * RPT + r;
-		if (p < F) T4[(g * F + p) * TROW + tj] = acc[r];
+		if (p < F) T4[(g * F + p) * TC + tj] = acc[r];
 	}
-#ifdef SDENB
-	for (int m = 0; m < RV; m++) Dz[tj * RQ + ti * RV + m] = dz[m];
-	barrier();
-	for (int x = t; x < RT; x += NT) {
-		int p = p0 + x;
-		float z = 0.0;
-		for (int s = 0; s < TC; s++) z += Dz[s * RQ + (x >> 2)][x & 3];
-		if (p < F) T4[(g * F + p) * TTC + DV / 4] = vec4(z, 0.0, 0.0, 0.0);
-	}
-#endif
 }
 
 #elif defined(STATE8)
@@ -583,26 +547,6 @@ shared float csh[RT];
 #else
 #define CSI(i) cs[h * L + (i)]
 #endif
-#ifdef OWP
-#define NVP ((RT * TC + NT - 1) / NT)
-// loadValues puts the chunk's values into vr (OWP): before the scores, or
-// after their products where OWPL is set (then vr is not live beside sc
-// and acc through the score loop: fewer registers, less latency hidden).
-vec4 vr[NVP];
-void loadValues(int h, int i0, int iend, int t) {
-	for (int u = 0; u < NVP; u++) {
-		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
-		vec4 val = vec4(0.0);
-		if (x < RT * TC && INB(j < iend)) {
-			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#if defined(NORM) && !defined(DENB)
-			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
-#endif
-		}
-		vr[u] = val;
-	}
-}
-#endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
 void main() {
@@ -630,6 +574,7 @@ void main() {
 	// stage ahead of their shared-memory stores (kr during Q·S_c, vr
 	// during the scores)
 #define NKP ((RQ * DK / 4 + NT - 1) / NT)
+#define NVP ((RT * TC + NT - 1) / NT)
 	vec4 kr[4 * NKP];
 	for (int u = 0; u < NKP; u++) {
 		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
@@ -704,8 +649,19 @@ void main() {
 	}
 #endif
 	barrier();
-#if defined(OWP) && !defined(OWPL)
-	loadValues(h, i0, iend, t);
+#ifdef OWP
+	vec4 vr[NVP];
+	for (int u = 0; u < NVP; u++) {
+		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
+		vec4 val = vec4(0.0);
+		if (x < RT * TC && INB(j < iend)) {
+			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
+#if defined(NORM) && !defined(DENB)
+			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
+#endif
+		}
+		vr[u] = val;
+	}
 #endif
 	bool sthr = t < TR * RQ;
 #if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
@@ -747,9 +703,6 @@ void main() {
 		}
 #endif
 	}
-#if defined(OWP) && defined(OWPL)
-	loadValues(h, i0, iend, t);
-#endif
 	barrier();
 	if (sthr) {
 		for (int u = 0; u < 4; u++) {

@@ -131,11 +131,6 @@ var ssdOutWhole = true
 // registers a stage ahead of their shared-memory stores (OWP).
 var ssdOutWholePref = true
 
-// ssdOutWholeLateV, with ssdOutWholePref, loads the values after the
-// score products rather than before them (OWPL: fewer live registers
-// through the score loop, less latency hidden).
-var ssdOutWholeLateV = false
-
 // ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
 // of 8 row groups × 4 key groups, so that the warps whose keys all lie
 // past their rows skip the scores (OWT).
@@ -163,13 +158,9 @@ func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
 // columns (64 at d = 64, not 68: 256 threads a group, not 272) and the
 // denominators are summed apart from q·z_c (z_c the state's ones column)
 // and the row sums of the weights P; tests and benchmarks compare it off.
+// On the H100 at 128K: OUT 2.75–2.78 ms against 3.74 (gpu/BENCH.md,
+// 2026-11-23f, o3).
 var ssdOutDenB = true
-
-// ssdStateDenB leaves the ones column out of STATE's products at order 1
-// under the norm where dv is a multiple of 4 and at least the feature tile
-// (SDENB in ssdf.comp: 256 threads a group at d = 64, not 272; z_c =
-// Σ_j w_j·k_j summed apart); tests and benchmarks compare it off.
-var ssdStateDenB = true
 
 // owhDenB returns the product width of OWH with DENB (value columns padded
 // to a multiple of 4 and to at least the row tile) and whether DENB
@@ -381,14 +372,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 					c.dvp = dvpb
 				}
 			}
-			sdenb := stage == "STATE" && order == 1 && norm && ssdStateDenB && !s8 && dv%4 == 0 && dv >= c.rt && cfg.dvp == dv+4
-			if sdenb {
-				c.dvp = dv
-			}
 			defs := append(defsFor(c), stage)
-			if sdenb {
-				defs = append(defs, "SDENB", fmt.Sprintf("TTC %d", cfg.dvp/4))
-			}
 			sb := bufs
 			if stage == "OUT" && xp != nil && xp.outOn {
 				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
@@ -400,9 +384,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 				}
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
-					if ssdOutWholeLateV {
-						defs = append(defs, "OWPL")
-					}
 				}
 				if ssdOutWholeTri {
 					defs = append(defs, "OWT")
