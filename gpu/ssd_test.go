@@ -266,12 +266,13 @@ func TestSSDScanUnroll(t *testing.T) {
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
 // row tile; with and without OWP, with the denominators summed apart (DENB)
-// or as the ones column of the products (nodenb), ChunkCumsum apart (nocsf), the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
-// the decays read from global memory (nocs; OWC stages them), and STATE
-// without its order-1 prefetch (nospf)) against the
-// float64 oracle with and without the norm, with full chunks (FULL) and a
-// partial last chunk, at small and the benchmark's head sizes (where 48 KiB
-// shared memory gives 64-row tiles, else 32), and that it applies.
+// or as the ones column of the products (nodenb), ChunkCumsum apart
+// (nocsf), the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows
+// a thread, the decays read from global memory (nocs; OWC stages them), and
+// STATE without its order-1 prefetch (nospf)) against the float64 oracle
+// with and without the norm, with full chunks (FULL) and a partial last
+// chunk, at small and the benchmark's head sizes (where 48 KiB shared
+// memory gives 64-row tiles, else 32), and that it applies.
 func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
