@@ -204,6 +204,7 @@ var (
 	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
 	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
 	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
+	benchOutWD   = flag.Bool("ssd.outwdenb", true, "with -ssd.outw and the norm, OUT sums the denominators apart from its products (DENB)")
 	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
@@ -226,11 +227,11 @@ func setSSDFlags() (restore func()) {
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
-	ssdOutWholeCS = *benchOutWC
+	ssdOutWholeCS, ssdOutDenB = *benchOutWC, *benchOutWD
 	return func() {
 		restoreX()
 		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
-		ssdOutWholeCS = true
+		ssdOutWholeCS, ssdOutDenB = true, true
 		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true

@@ -265,17 +265,20 @@ func TestSSDScanUnroll(t *testing.T) {
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP, the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows a thread,
-// the decays read from global memory (nocs; OWC stages them), and STATE
-// without its order-1 prefetch (nospf)) against the
-// float64 oracle with and without the norm, with full chunks (FULL) and a
-// partial last chunk, at small and the benchmark's head sizes (where 48 KiB
-// shared memory gives 64-row tiles, else 32), and that it applies.
+// row tile; with and without OWP, with the denominators summed apart (DENB)
+// or as the ones column of the products (nodenb), ChunkCumsum apart
+// (nocsf), the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows
+// a thread, the decays read from global memory (nocs; OWC stages them), and
+// STATE without its order-1 prefetch (nospf)) against the float64 oracle
+// with and without the norm, with full chunks (FULL) and a partial last
+// chunk, at small and the benchmark's head sizes (where 48 KiB shared
+// memory gives 64-row tiles, else 32), and that it applies.
 func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
 		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
+		ssdOutDenB, ssdCumsumFused = true, true
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -302,10 +305,11 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs"} {
+				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs", "owh+owp nodenb", "owh+owp nodenb rpt=8", "owh nodenb", "owh+owp nocsf", "owh+owp nospf nocsf"} {
 					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
 					ssdOutWholeTri = !strings.Contains(variant, "notri")
 					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
+					ssdOutDenB, ssdCumsumFused = !strings.Contains(variant, "nodenb"), !strings.Contains(variant, "nocsf")
 					ssdRPT = 0
 					if strings.HasSuffix(variant, "rpt=8") {
 						ssdRPT = 8

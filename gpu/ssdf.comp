@@ -522,7 +522,22 @@ void main() {
 #define MX(a, b) ((a) > (b) ? (a) : (b))
 shared vec4 SA[MX(DK * (RQ + QPAD), RT * TC)];
 shared vec4 SW[MX(MX(F * TC, DK * RQ), RT * RQ)];
+#ifdef DENB
+// DENB (NORM): the ones column is left out of the products, so DVP is the
+// product width here (no column group for one useful column) and T's rows
+// are TTC vec4s, the ones column at DV. The denominator of row i,
+// scale·exp(cs_i)·q_i·z_c + Σ_j P_ij with z_c = S_c[:, DV], is summed apart:
+// thread (ti, tj) writes q_i·z_c over the features tj, tj + TC, … into
+// Dp[tj][rows], the score thread (si, sj) adds its rows' sums of P over its
+// 4 keys into Dp[sj][rows] (RQ ≤ TC), and each thread adds up the TC
+// partials of its rows at the end.
+#define TROW TTC
+shared float zc[F];
+shared vec4 Dp[TC * RQ];
+#else
+#define TROW TC
 shared float den[RT];
+#endif
 #ifdef OWC
 // OWC: the chunk's cumulative decays staged in shared memory with the q
 // tile, so that the row factors and the score weights wait on no global
@@ -570,9 +585,14 @@ void main() {
 		kr[4 * u + 3] = ok && INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
 	}
 #endif
-	int so = g * F * TC;
+	int so = g * F * TROW;
 	if (c > 0) { // S_c is F rows of TC vec4s, as SW lays them out: one copy
+#ifdef DENB
+		for (int x = t; x < F * TC; x += NT) SW[x] = T4[so + (x / TC) * TTC + x % TC];
+		for (int x = t; x < F; x += NT) zc[x] = T4[so + x * TTC + DV / 4].x;
+#else
 		for (int x = t; x < F * TC; x += NT) SW[x] = T4[so + x];
+#endif
 	}
 	barrier();
 	vec4 acc[RPT];
@@ -590,6 +610,19 @@ void main() {
 			acc[r] *= INB(i < iend) ? scale * exp(CSI(i)) : 0.0;
 		}
 	}
+#ifdef DENB
+	for (int m = 0; m < RV; m++) {
+		vec4 dz = vec4(0.0);
+		if (c > 0) {
+			for (int f = tj; f < F; f += TC) dz += QT_(f, ti * RV + m) * zc[f];
+			for (int u = 0; u < 4; u++) {
+				int i = i0 + 4 * (ti * RV + m) + u;
+				dz[u] *= INB(i < iend) ? scale * exp(CSI(min(i, L - 1))) : 0.0;
+			}
+		}
+		Dp[tj * RQ + ti * RV + m] = dz;
+	}
+#endif
 	barrier();
 #ifdef OWP
 	for (int u = 0; u < NKP; u++) {
@@ -623,7 +656,7 @@ void main() {
 		vec4 val = vec4(0.0);
 		if (x < RT * TC && INB(j < iend)) {
 			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#ifdef NORM
+#if defined(NORM) && !defined(DENB)
 			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
 #endif
 		}
@@ -663,6 +696,12 @@ void main() {
 				sc[r][u] = (j <= i && INB(i < iend)) ? scale * sc[r][u] * exp(ci - cj[u]) : 0.0;
 			}
 		}
+#ifdef DENB
+		for (int m = 0; m < RV; m++) {
+			vec4 rs = vec4(dot(sc[4 * m], vec4(1.0)), dot(sc[4 * m + 1], vec4(1.0)), dot(sc[4 * m + 2], vec4(1.0)), dot(sc[4 * m + 3], vec4(1.0)));
+			Dp[sj * RQ + si * RV + m] += rs;
+		}
+#endif
 	}
 	barrier();
 	if (sthr) {
@@ -683,7 +722,7 @@ void main() {
 		vec4 val = vec4(0.0);
 		if (INB(j < iend)) {
 			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#ifdef NORM
+#if defined(NORM) && !defined(DENB)
 			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
 #endif
 		}
@@ -699,7 +738,13 @@ void main() {
 			FMA4(acc, m, a, b)
 		}
 	}
-#ifdef NORM
+#ifdef DENB
+	vec4 dn[RV];
+	for (int m = 0; m < RV; m++) {
+		dn[m] = vec4(0.0);
+		for (int s = 0; s < TC; s++) dn[m] += Dp[s * RQ + ti * RV + m];
+	}
+#elif defined(NORM)
 	if (tj == DV / 4) {
 		for (int r = 0; r < RPT; r++) den[ti * RPT + r] = acc[r][DV & 3];
 	}
@@ -707,7 +752,10 @@ void main() {
 #endif
 	for (int r = 0; r < RPT; r++) {
 		int i = i0 + ti * RPT + r;
-#ifdef NORM
+#ifdef DENB
+		float dd = dn[r >> 2][r & 3];
+		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
+#elif defined(NORM)
 		float dd = den[ti * RPT + r];
 		vec4 o = dd != 0.0 ? acc[r] / dd : vec4(0.0);
 #else

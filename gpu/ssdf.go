@@ -153,6 +153,29 @@ func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
 	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and OWC's cs
 }
 
+// ssdOutDenB, with OWH under the norm, leaves the ones column out of
+// OUT's products (DENB in ssdf.comp): the products run over max(dv, rt)
+// columns (64 at d = 64, not 68: 256 threads a group, not 272) and the
+// denominators are summed apart from q·z_c (z_c the state's ones column)
+// and the row sums of the weights P; tests and benchmarks compare it off.
+// On the H100 at 128K: OUT 2.75–2.78 ms against 3.74 (gpu/BENCH.md,
+// 2026-11-23f, o3).
+var ssdOutDenB = true
+
+// owhDenB returns the product width of OWH with DENB (value columns padded
+// to a multiple of 4 and to at least the row tile) and whether DENB
+// applies: the norm on and the device's shared memory holding its arrays.
+func (d *Device) owhDenB(c ssdfConfig, dk, dv int, norm bool) (int, bool) {
+	if !ssdOutDenB || !norm {
+		return 0, false
+	}
+	dvp := max(ceilDiv(dv, 4)*4, c.rt)
+	rq, tc := c.rt/4, dvp/4
+	sa := max(dk*(rq+ssdQPad), c.rt*tc)
+	sw := max(dk*tc, dk*rq, c.rt*rq)
+	return dvp, 16*(sa+sw+tc*rq)+4*(c.rt+dk) <= d.info.MaxSharedBytes
+}
+
 // ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
 var ssdState8KS int
 
@@ -341,13 +364,24 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 					continue
 				}
 			}
+			owh := stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order)
+			dvpb, denb := 0, false
+			if owh {
+				dvpb, denb = d.owhDenB(cfg, dk, dv, norm)
+				if denb {
+					c.dvp = dvpb
+				}
+			}
 			defs := append(defsFor(c), stage)
 			sb := bufs
 			if stage == "OUT" && xp != nil && xp.outOn {
 				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
 			}
-			if stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order) {
+			if owh {
 				defs = append(defs, "OWH")
+				if denb {
+					defs = append(defs, "DENB", fmt.Sprintf("TTC %d", cfg.dvp/4))
+				}
 				if ssdOutWholePref {
 					defs = append(defs, "OWP")
 				}
