@@ -4,8 +4,8 @@ package gpu
 // 2026-11-23, B=1, H=16, d=64, softmax norm), in TFLOP/s as counted by
 // SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
 // form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L;
-// 3.3–9.9 since 2026-11-23e, the rate below left as it was, so the
-// crossover stays where it was measured) and, with ssdx.comp's state
+// 3.3–9.9 since 2026-11-23e, 2.8–12 with 2026-11-23f's OUT; the rate
+// below left as it was, so the crossover stays where it was measured) and, with ssdx.comp's state
 // products, 7.7 at L = 1K and 11.1, 17.8, 19.0, 19.0 at order 2 for L =
 // 2K, 8K, 32K, 128K (2026-11-23e). SSDForm compares the two forms' FLOPs
 // at these rates; 14 at order 2 puts the crossover near L = 1.27K, where
