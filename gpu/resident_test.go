@@ -617,47 +617,43 @@ func refState(k, v, a []float32, bh, L, dk, dv, order int, scale float64, norm b
 
 // stateCase is one way through SSDState32: the fused chunk states
 // (fused, with the heads in one dispatch or, capped by
-// ssdMaxStateFloats, one a dispatch), or the general path with the heads
-// in one group or in groups of one (stateMaxFeatures) and the sequence in
-// slices of split rows.
+// ssdMaxStateFloats, one a dispatch: oneHead), or the general path with
+// the heads in one group or in groups of one (stateMaxFeatures) and the
+// sequence in slices of split rows.
 type stateCase struct {
-	fused         bool
-	cap, split    int
-	maxStateFloat int
+	fused, oneHead bool
+	cap, split     int
 }
 
 // TestSSDState32 checks the device state against refState through the
 // fused path and the general one (heads in one group and in groups of
 // one, the sequence whole and in slices), for orders 1 and 2, with and
-// without the norm column, at L = 1, 45 and 700 (not a multiple of either
-// chunk length, 64 and 256).
+// without the norm column, d_v = 5 (scalar value loads) and 8 (vec4 loads;
+// at order 2 with the norm, STATEX sums the denominator apart: DENB), at
+// L = 1, 45 and 700 (not a multiple of either chunk length, 64 and 256).
 func TestSSDState32(t *testing.T) {
 	d, _ := residentSetup(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	defer func(v, w int, nf bool, ms int) {
 		stateMaxFeatures, stateSplitRows, stateNoFused, ssdMaxStateFloats = v, w, nf, ms
 	}(stateMaxFeatures, stateSplitRows, stateNoFused, ssdMaxStateFloats)
-	var cases []stateCase
-	for _, ms := range []int{0, 1} { // 1: one head a dispatch (the cap is raised to one head's states)
-		cases = append(cases, stateCase{fused: true, maxStateFloat: ms})
-	}
+	cases := []stateCase{{fused: true}, {fused: true, oneHead: true}}
 	for _, cap := range []int{1 << 26, 1} {
 		// whole rows; slices of 16 (45 = 2·16 + 13: a remainder); 700 at the default 512
 		for _, split := range []int{1 << 20, 16, 512} {
 			cases = append(cases, stateCase{cap: cap, split: split})
 		}
 	}
+	const bh, dk = 3, 6
 	for _, L := range []int{1, 45, 700} {
-		for _, order := range []int{1, 2} {
-			for _, norm := range []bool{false, true} {
-				for _, sc := range cases {
-					{
+		for _, dv := range []int{5, 8} {
+			for _, order := range []int{1, 2} {
+				for _, norm := range []bool{false, true} {
+					for _, sc := range cases {
 						stateMaxFeatures, stateSplitRows, stateNoFused = sc.cap, sc.split, !sc.fused
 						if sc.fused {
 							stateMaxFeatures, stateSplitRows = 1<<26, 512
 						}
-						ssdMaxStateFloats = 0
-						bh, dk, dv := 3, 6, 5
 						k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
 						a := make([]float32, bh*L)
 						for i := range a {
@@ -670,22 +666,37 @@ func TestSSDState32(t *testing.T) {
 						if norm {
 							W++
 						}
-						K, V, A := upload(t, d, k), upload(t, d, v), upload(t, d, a)
-						if sc.fused && sc.maxStateFloat > 0 { // exactly one head's chunk states
+						ssdMaxStateFloats = 0
+						if sc.oneHead { // exactly one head's chunk states
 							cfg, _ := d.ssdFusedConfig(dk, dv, norm)
 							ssdMaxStateFloats = ssdStateFloats(ceilDiv(L, SSDChunk(order)), F, cfg)
 						}
+						K, V, A := upload(t, d, k), upload(t, d, v), upload(t, d, a)
 						S := poisoned(t, d, bh*F*W)
 						p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: 0.4}
 						if err := (Backend{}).SSDState32(p, K, V, A, S); err != nil {
 							t.Fatal(err)
 						}
 						want := refState(k, v, a, bh, L, dk, dv, order, float64(float32(0.4)), norm)
-						compare(t, fmt.Sprintf("SSDState32 L=%d order %d norm %v %+v", L, order, norm, sc), download(t, S), want, nil, 1e-5)
+						compare(t, fmt.Sprintf("SSDState32 L=%d d_v=%d order %d norm %v %+v", L, dv, order, norm, sc), download(t, S), want, nil, 1e-5)
 					}
 				}
 			}
 		}
+	}
+	// the fused path ran: ssdstate.comp, and at order 2 STATEX with DENB for these shapes
+	if _, ok := d.ssdFusedConfig(dk, 8, true); !ok {
+		return
+	}
+	var final, statex bool
+	d.mu.Lock()
+	for key := range d.programs {
+		final = final || strings.HasPrefix(key, "ssdstate.comp[")
+		statex = statex || strings.HasPrefix(key, "ssdx.comp[STATEX;") && strings.Contains(key, fmt.Sprintf(";DK %d;", dk)) && strings.Contains(key, ";DENB")
+	}
+	d.mu.Unlock()
+	if !final || !statex {
+		t.Errorf("fused state path: ssdstate.comp ran %v, STATEX with DENB at d = %d ran %v", final, dk, statex)
 	}
 }
 

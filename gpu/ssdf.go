@@ -355,7 +355,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 				c = st
 			}
 			if xp != nil && (stage == "STATE" && xp.stateOn || stage == "OUT" && xp.outOn) {
-				xs := map[string]string{"STATE": "STATEX", "OUT": "OUTX"}[stage]
+				xs := stage + "X" // ssdx.comp's STATEX or OUTX
 				if err := xp.run(d, xs, bufs, n, L, nch, dk, dv, cfg.dvp, chunk, norm, args); err != nil {
 					return err
 				}
