@@ -132,9 +132,12 @@ func TestSSDHeadBatches(t *testing.T) {
 // with 8×8 (40 or 128 features a group) and 4×4 outputs a
 // thread, OUT's old output loop, no prefetching, scalar q, k, y access
 // (novecio) and ChunkCumsum apart at order 1 (nocsf; the others fold it
-// into STATE), against the float64 oracle.
+// into STATE), against the float64 oracle. ssdx.comp is off here, so that
+// order 2 runs ssdf.comp's own STATE and OUT (TestSSDX tests ssdx.comp).
 func TestSSDVariants(t *testing.T) {
 	d := device(t)
+	defer func(o, s ssdxConfig) { ssdOutXCfg, ssdStateXCfg = o, s }(ssdOutXCfg, ssdStateXCfg)
+	ssdOutXCfg, ssdStateXCfg = ssdxConfig{}, ssdxConfig{}
 	r := rand.New(rand.NewPCG(31, 32))
 	const bh, L, dk, dv, chunk = 2, 150, 12, 7, 80
 	q, k, v, a := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv), randFloats(r, bh*L)
