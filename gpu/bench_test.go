@@ -194,7 +194,6 @@ var (
 	benchChunk1  = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
 	benchNarrow  = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
 	benchNoPad   = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
-	benchS8KS    = flag.Int("ssd.state8ks", 0, "caps the key slice of STATE8 (0: the largest that fits)")
 	benchOutBrk  = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
 	benchUnroll  = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
 	benchNoPref  = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
@@ -209,21 +208,16 @@ var (
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 8, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
-	benchState8  = flag.Int("ssd.state8", -1, "features a group of the SSD benchmarks' STATE8 stage at order 2 (0: STATE; -1: the default)")
 )
 
 // setSSDFlags sets ssdf.comp's variant switches from the -ssd.* flags and
 // returns the function that restores the defaults.
 func setSSDFlags() (restore func()) {
-	rt, restoreX := ssdState8RT, setSSDXFlags() // ssdx_bench_test.go
+	restoreX := setSSDXFlags() // ssdx_bench_test.go
 	ssdStateWide = !*benchNarrow
 	if *benchNoPad {
 		ssdQPad = 0
 	}
-	if *benchState8 >= 0 {
-		ssdState8RT = *benchState8
-	}
-	ssdState8KS = *benchS8KS
 	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
 	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
 	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
@@ -232,7 +226,7 @@ func setSSDFlags() (restore func()) {
 		restoreX()
 		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
 		ssdOutWholeCS, ssdOutDenB = true, true
-		ssdStateWide, ssdQPad, ssdState8RT = true, 1, rt
+		ssdStateWide, ssdQPad = true, 1
 		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
 		ssdOutWhole, ssdOutWholePref = true, true
 	}

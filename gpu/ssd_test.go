@@ -128,9 +128,7 @@ func TestSSDHeadBatches(t *testing.T) {
 
 // TestSSDVariants runs the other tilings of the fused shader (4 and 8 rows
 // per thread) and the four-stage shader on one shape with several row
-// tiles per chunk and a partial last chunk, and the STATE stage at order 2
-// with 8×8 (40 or 128 features a group) and 4×4 outputs a
-// thread, OUT's old output loop, no prefetching, scalar q, k, y access
+// tiles per chunk and a partial last chunk, OUT's old output loop, no prefetching, scalar q, k, y access
 // (novecio) and ChunkCumsum apart at order 1 (nocsf; the others fold it
 // into STATE), against the float64 oracle. ssdx.comp is off here, so that
 // order 2 runs ssdf.comp's own STATE and OUT (TestSSDX tests ssdx.comp).
@@ -150,10 +148,10 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
+		ssdRPT, ssdNoFused, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, true, true, true, true
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "state8=40", "state8=128", "outbreak", "noprefetch", "novecio", "nocsf"} {
-		ssdRPT, ssdNoFused, ssdState8RT, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, 0, true, true, true, true
+	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "outbreak", "noprefetch", "novecio", "nocsf"} {
+		ssdRPT, ssdNoFused, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, true, true, true, true
 		switch variant {
 		case "nocsf":
 			ssdCumsumFused = false
@@ -163,10 +161,6 @@ func TestSSDVariants(t *testing.T) {
 			ssdPrefetch = false
 		case "outbreak":
 			ssdOutNB = false
-		case "state8=40": // a partial last feature group at order 2 (F = 78)
-			ssdState8RT = 40
-		case "state8=128":
-			ssdState8RT = 128
 		case "rpt=4":
 			ssdRPT = 4
 		case "rpt=8":

@@ -3,8 +3,6 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -62,12 +60,6 @@ var ssdProfile map[string]float64
 // ssdStateWide selects 128-feature, 8-per-thread groups for the STATE
 // stage at order 2 (tests and benchmarks compare with it off).
 var ssdStateWide = true
-
-// ssdState8RT, when not 0, is the features per work group of the STATE8
-// variant of ssdf.comp's STATE stage at order 2 (8 features × 8 value
-// columns a thread); 0 keeps STATE, the default: STATE8 measured slower
-// on the H100 (gpu/BENCH.md, v2).
-var ssdState8RT = 0
 
 // ssdPrefetch loads the next slice of the chunk states into registers
 // while the products of this one run, in ssdf.comp's OUT and STATE stages
@@ -176,28 +168,6 @@ func (d *Device) owhDenB(c ssdfConfig, dk, dv int, norm bool) (int, bool) {
 	return dvp, 16*(sa+sw+tc*rq)+4*(c.rt+dk) <= d.info.MaxSharedBytes
 }
 
-// ssdState8KS, when not 0, caps the key slice of STATE8 (benchmarks).
-var ssdState8KS int
-
-// state8Shape returns the threads and key-slice length of STATE8 with rt
-// features a group, and whether the device holds it.
-func (d *Device) state8Shape(rt, dk, dvp int) (threads, ks int, ok bool) {
-	c8 := ceilDiv(dvp, 8)
-	threads = rt / 8 * c8
-	if rt%8 != 0 || threads > min(d.info.MaxInvocations, 1024) {
-		return 0, 0, false
-	}
-	for _, ks := range []int{32, 16, 8} {
-		if ssdState8KS > 0 && ks > ssdState8KS {
-			continue
-		}
-		if 4*(ks*rt+ks*8*c8+ks*dk)+12*rt <= d.info.MaxSharedBytes {
-			return threads, ks, true
-		}
-	}
-	return 0, 0, false
-}
-
 // ssdStateFloats is the size of one head's chunk states in ssdf.comp.
 func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 
@@ -288,11 +258,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 	st := cfg
 	if nf >= 128 && ssdStateWide && (ssdfConfig{rt: 128, rpt: 8, dvp: cfg.dvp}).threads() <= min(d.info.MaxInvocations, 1024) {
 		st.rt, st.rpt = 128, 8
-	}
-	var nt8, ks8 int
-	s8 := false
-	if order == 2 && ssdState8RT > 0 {
-		nt8, ks8, s8 = d.state8Shape(ssdState8RT, dk, cfg.dvp)
 	}
 	defsFor := func(c ssdfConfig) []string {
 		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
@@ -402,11 +367,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 			if stage == "STATE" && order == 1 && ssdStatePref1 && ssdVecIO && dk%4 == 0 && dv%4 == 0 {
 				defs = append(defs, "SPF")
 			}
-			if stage == "STATE" && s8 {
-				defs = append(defsFor(cfg), "STATE8", fmt.Sprintf("KS8 %d", ks8))
-				defs = slices.DeleteFunc(defs, func(s string) bool { return strings.HasPrefix(s, "RT ") || strings.HasPrefix(s, "NTHREADS ") })
-				defs = append(defs, fmt.Sprintf("RT %d", ssdState8RT), fmt.Sprintf("NTHREADS %d", nt8))
-			}
 			p, err := d.program(name, ssdfSrc, defs...)
 			if err != nil {
 				return err
@@ -415,9 +375,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 			switch stage {
 			case "STATE":
 				groups = [3]int{ceilDiv(nf, st.rt), gy, gz}
-				if s8 {
-					groups[0] = ceilDiv(nf, ssdState8RT)
-				}
 			case "SCAN":
 				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
 				if scanSegs {
