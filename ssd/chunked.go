@@ -49,7 +49,7 @@ func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s
 		if y, s := chunkedDevice(op, form, q, k, v, a, o, dm, chunk, withState); y != nil {
 			return y, s // on a device (device.go)
 		}
-	} else if b, _ := deviceFor(q, k, v, a); b != nil {
+	} else if b := deviceFor(q, k, v, a); b != nil {
 		deviceNotice(op, b, "an initial state s0 has no device form")
 	}
 	s := startState(op, s0, dm, o, q.DType())
@@ -60,7 +60,7 @@ func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s
 		chunkAll[float32](dm, q, k, v, a, y, s, chunk)
 	}
 	finishOutputNorm(y, o)
-	return checkFinite(op, y), s
+	return checkFinite(op, y).OnDeviceOf(q, k, v, a), s.onDeviceOf(q, k, v, a)
 }
 
 func chunkAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State, chunk int) {

@@ -3,61 +3,43 @@ package ssd
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/tensor"
 )
 
 // Device dispatch of the quadratic and chunked forms (see "Devices" in
-// doc.go). A float32 call runs on a device when some input is resident
-// there (tensor's To("gpu")), and then its result stays resident, or, after
-// SetHostDispatch(true), when all inputs are host tensors and the active
-// backend (tensor.SetDevice, FURIOUS_DEVICE) is a device, and then the
-// inputs are uploaded and the result read back. The backend must implement
-// backend.DeviceSSD; options it lacks run on the CPU after tensor's
-// one-time notice.
-
-var hostDispatch atomic.Bool
-
-// SetHostDispatch chooses whether Quadratic, Chunked and Auto on host
-// float32 inputs run on the active device when it is a GPU (upload,
-// compute, read back the result as a host tensor), and returns the previous
-// setting. It is off by default: package nn calls these forms on host
-// tensors and keeps the CPU's results under FURIOUS_DEVICE=gpu for what its
-// own GPU path does not take. Resident inputs run on their device either way.
-func SetHostDispatch(on bool) bool { return hostDispatch.Swap(on) }
+// doc.go), by tensor's one rule: a float32 call runs where its inputs live.
+// When they are resident on a device (tensor's To("gpu"), or placed there by
+// tensor.SetDevice) the call runs on that device and its results stay
+// there; host inputs run on the CPU. The backend must implement
+// backend.DeviceSSD; options it lacks run on the CPU after a one-time
+// notice, and their results move back to the device.
 
 // deviceRun is one SSD call placed on a device.
 type deviceRun struct {
-	b        backend.Backend
-	ssd      backend.DeviceSSD
-	bufs     []backend.DeviceBuffer // q, k, v, a (nil when a is nil)
-	done     func()                 // frees the uploads of host inputs
-	p        backend.SSDParams
-	dm       dims
-	resident bool // some input was resident: results stay on the device
+	b    backend.Backend
+	ssd  backend.DeviceSSD
+	bufs []backend.DeviceBuffer // q, k, v, a (nil when a is nil)
+	done func()                 // frees the uploads of host inputs
+	p    backend.SSDParams
+	dm   dims
 }
 
-// deviceFor returns the device a float32 call should run on, and whether
-// an input is resident there; nil when the call belongs on the CPU.
-func deviceFor(q, k, v, a *tensor.Tensor) (backend.Backend, bool) {
+// deviceFor returns the device a float32 call runs on: that of its
+// resident inputs, or nil for host inputs (and float64). Inputs on two
+// devices panic with tensor.ErrDevice naming both.
+func deviceFor(q, k, v, a *tensor.Tensor) backend.Backend {
 	if q.DType() != tensor.Float32 {
-		return nil, false
+		return nil
 	}
-	if b := tensor.ResidentBackend(q, k, v, a); b != nil {
-		return b, true
-	}
-	if b := tensor.ActiveBackend(); hostDispatch.Load() && b.Kind() != backend.CPU {
-		return b, false
-	}
-	return nil, false
+	return tensor.ResidentBackend(q, k, v, a)
 }
 
 // deviceNotice writes the one-time notice that op runs on the CPU rather
 // than on b, and why.
 func deviceNotice(op string, b backend.Backend, why string) {
-	tensor.Notice("ssd/"+b.Name()+"/"+op+"/"+why, fmt.Sprintf("%s on %s: %s; running it on the cpu (a resident input is copied to the host, and the result is a host tensor)", op, b.Name(), why))
+	tensor.Notice("ssd/"+b.Name()+"/"+op+"/"+why, fmt.Sprintf("%s on %s: %s; running it on the cpu (the resident inputs are copied to the host, and the results moved back)", op, b.Name(), why))
 }
 
 // residentNotice writes the notice for a form without a device version
@@ -73,7 +55,7 @@ func residentNotice(op string, q, k, v, a *tensor.Tensor) {
 // or "auto"), or nil when it runs on the CPU (after the notice when a
 // device was meant to run it).
 func planDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, chunk int) *deviceRun {
-	b, res := deviceFor(q, k, v, a)
+	b := deviceFor(q, k, v, a)
 	if b == nil {
 		return nil
 	}
@@ -98,7 +80,7 @@ func planDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, 
 		deviceNotice(op, b, "the backend keeps no data on its device")
 		return nil
 	}
-	return &deviceRun{b: b, ssd: ds, bufs: bufs, done: done, p: p, dm: dm, resident: res}
+	return &deviceRun{b: b, ssd: ds, bufs: bufs, done: done, p: p, dm: dm}
 }
 
 // fail handles a device error: out of memory panics (tensor.ErrMemory),
@@ -136,7 +118,7 @@ func discard(t *tensor.Tensor) {
 // returns nil when the device refused (the caller runs the CPU code). The
 // output is checked for NaN and Inf on the device (one value read back);
 // NormOutput's RMSNorm runs on the host (the result is read back once).
-// The result is resident when an input was, else a host tensor.
+// The result is resident on the inputs' device.
 func (r *deviceRun) forward(op string, o Options) *tensor.Tensor {
 	dm := r.dm
 	y := r.alloc(op, dm.B, dm.H, dm.L, dm.dv)
@@ -165,17 +147,6 @@ func (r *deviceRun) forward(op string, o Options) *tensor.Tensor {
 	return y
 }
 
-// host returns t as the caller should see it: resident when r's inputs
-// were, else read back to a host tensor (and its device copy freed).
-func (r *deviceRun) host(t *tensor.Tensor) *tensor.Tensor {
-	if r.resident || t == nil {
-		return t
-	}
-	h := t.To("cpu")
-	t.Release()
-	return h
-}
-
 // quadraticDevice is Quadratic on a device, nil when it runs on the CPU.
 func quadraticDevice(op string, q, k, v, a *tensor.Tensor, o Options, dm dims) *tensor.Tensor {
 	r := planDevice(op, "quadratic", q, k, v, a, o, dm, 1)
@@ -187,7 +158,7 @@ func quadraticDevice(op string, q, k, v, a *tensor.Tensor, o Options, dm dims) *
 		return nil
 	}
 	r.done()
-	return r.host(y)
+	return y
 }
 
 // chunkedDevice is Chunked from the zero state on a device, with the final
@@ -206,7 +177,7 @@ func chunkedDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dim
 	}
 	if !withState {
 		r.done()
-		return r.host(y), nil
+		return y, nil
 	}
 	f := getFeatMap(dm.d, o.Order)
 	W := dm.dv
@@ -224,11 +195,11 @@ func chunkedDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dim
 		// The output is right; only the state is missing: compute it on
 		// the CPU with the recurrent-free chunked code.
 		r.fail(op+" (final state)", err)
-		return r.host(y), cpuFinalState(op, q, k, v, a, o, dm, chunk)
+		return y, cpuFinalState(op, q, k, v, a, o, dm, chunk).onDeviceOf(q, k, v, a)
 	}
 	r.done()
-	s := &State{Opts: o, B: dm.B, H: dm.H, Dk: dm.d, Dv: dm.dv, D: f.D, S: r.host(S), Tokens: dm.L, feat: f}
-	return r.host(y), s
+	s := &State{Opts: o, B: dm.B, H: dm.H, Dk: dm.d, Dv: dm.dv, D: f.D, S: S, Tokens: dm.L, feat: f}
+	return y, s
 }
 
 // cpuFinalState runs the chunked form on the CPU for its state only.
@@ -240,8 +211,8 @@ func cpuFinalState(op string, q, k, v, a *tensor.Tensor, o Options, dm dims, chu
 }
 
 // Auto computes the SSD output y (B, H, L, d_v) of q, k, v, a and o in the
-// form that is fastest where it runs: on a device (resident inputs, or the
-// active backend a device) the backend chooses between the quadratic and
+// form that is fastest where it runs: on a device (resident inputs) the
+// backend chooses between the quadratic and
 // chunked forms for the shape (gpu.SSDForm); on the CPU, and for what the
 // device lacks, Variant.Resolve's choice: Chunked with DefaultChunk for
 // finite orders, Quadratic (L ≤ 256) or Blockwise for exp. No state is

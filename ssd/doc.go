@@ -52,14 +52,14 @@
 //
 // # Devices
 //
+// Every form follows tensor's one rule: it runs where its inputs live.
 // Quadratic, Chunked and Auto run on a device (package gpu's shaders, via
-// backend.DeviceSSD) when their float32 inputs include a tensor resident
-// there (tensor's To("gpu")): their results, and Chunked's final state,
-// are then resident too, and nothing is read back but one float of the
-// NaN/Inf check. With host inputs they run there when the active device is
-// the gpu (tensor.SetDevice, FURIOUS_DEVICE) and SetHostDispatch(true) was
-// called: upload, compute, read back (off by default, so that package nn,
-// which calls them on host tensors, keeps the CPU's results).
+// backend.DeviceSSD) when their float32 inputs are resident there
+// (tensor's To("gpu"), or constructors under tensor.SetDevice("gpu")):
+// their results, and Chunked's final state, are then resident too, and
+// nothing is read back but one float of the NaN/Inf check. Host inputs run
+// on the CPU; inputs on two devices are an error naming both
+// (tensor.ErrDevice).
 //
 //	on the device   orders 1 and 2; NormNone, NormSoftmax, NormOutput (its RMSNorm
 //	                on the host, so that result is read back); a nil or per-step a;
@@ -67,7 +67,8 @@
 //	                for d ≤ 64, the staged one above)
 //	on the cpu      Exp (softmax) attention, order ≥ 3, Chunked from a state s0 ≠ nil,
 //	                Recurrent, Blockwise, State.Step, and float64: with resident
-//	                inputs after tensor's one-time notice naming the primitive
+//	                inputs after tensor's one-time notice naming the primitive,
+//	                their results moved back to the inputs' device
 //
 // Chunked's final state on the device, S = Σ_j exp(Σ_{u=j+1}^{L} a_u)·
 // ψ(k_j·scale)·[v_j, 1]ᵀ, is summed from the fused shader's chunk states

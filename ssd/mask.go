@@ -54,7 +54,7 @@ func mapT(op, arg string, t *tensor.Tensor, f func(float64) float64) *tensor.Ten
 			o[i] = float32(f(float64(x)))
 		}
 	}
-	return checkFinite(op, out)
+	return checkFinite(op, out).OnDeviceOf(t) // computed on the CPU; the result follows t
 }
 
 // Softplus returns log(1 + eˣ) elementwise (any shape), computed exactly.

@@ -87,6 +87,7 @@ func checkInputs(op string, q, k, v, a *tensor.Tensor) dims {
 	if q == nil || k == nil || v == nil {
 		tensor.Errorf(op, "q, k, v", "must not be nil")
 	}
+	tensor.SameDevice(op, "q, k, v, a", q, k, v, a)
 	if q.Rank() != 4 {
 		tensor.CheckShape(op, "q", q.Shape(), "(B, H, L, d)", -1, -1, -1, -1)
 	}

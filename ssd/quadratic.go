@@ -30,7 +30,7 @@ func Quadratic(q, k, v, a *tensor.Tensor, o Options) *tensor.Tensor {
 		})
 	}
 	finishOutputNorm(y, o)
-	return checkFinite(op, y)
+	return checkFinite(op, y).OnDeviceOf(q, k, v, a)
 }
 
 // forHeads runs fn for every (b, h) in parallel with that head's slices; the

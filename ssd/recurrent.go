@@ -21,6 +21,13 @@ type State struct {
 	feat         *featMap
 }
 
+// onDeviceOf moves the state's tensor to the device of the resident
+// tensors among ts (a CPU form run for resident inputs), and returns s.
+func (s *State) onDeviceOf(ts ...*tensor.Tensor) *State {
+	s.S = s.S.OnDeviceOf(ts...)
+	return s
+}
+
 // NewState returns the zero state for q, k (B, H, ·, d), v (B, H, ·, dv).
 func NewState(dtype tensor.DType, B, H, d, dv int, o Options) *State {
 	const op = "ssd.NewState"
@@ -121,7 +128,7 @@ func Recurrent(q, k, v, a *tensor.Tensor, o Options, s0 *State) (*tensor.Tensor,
 		recAll[float32](dm, q, k, v, a, y, s)
 	}
 	finishOutputNorm(y, o)
-	return checkFinite(op, y), s
+	return checkFinite(op, y).OnDeviceOf(q, k, v, a), s.onDeviceOf(q, k, v, a)
 }
 
 // recAll runs the recurrence over dm.L tokens for every head, updating s.

@@ -39,7 +39,7 @@ func Blockwise(q, k, v, a *tensor.Tensor, o Options, block int) *tensor.Tensor {
 		})
 	}
 	finishOutputNorm(y, o)
-	return checkFinite(op, y)
+	return checkFinite(op, y).OnDeviceOf(q, k, v, a)
 }
 
 // blockHead computes one head of the blockwise form into y (L×dv).

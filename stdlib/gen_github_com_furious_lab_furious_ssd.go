@@ -57,7 +57,6 @@ func init() {
 		"RMSNorm":          reflect.ValueOf(ssd.RMSNorm),
 		"Recurrent":        reflect.ValueOf(ssd.Recurrent),
 		"SegSum":           reflect.ValueOf(ssd.SegSum),
-		"SetHostDispatch":  reflect.ValueOf(ssd.SetHostDispatch),
 		"SetWorkers":       reflect.ValueOf(ssd.SetWorkers),
 		"SiLU":             reflect.ValueOf(ssd.SiLU),
 		"Softmax":          reflect.ValueOf(&ssd.Softmax).Elem(),

@@ -84,18 +84,18 @@ func bstrides(shape, out []int) []int {
 func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 	sameDType(name, a, b)
 	shape := BroadcastShape(name, a.shape, b.shape)
-	if y, err := binaryDevice(name, op, a, b, shape); y != nil {
+	y, err := binaryDevice(name, op, a, b, shape)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(name, err, a, b)
 	}
-	y := like(name, a, shape)
+	place := hostFallback(name, err, a, b)
+	y = like(name, a, shape)
 	if a.dtype == Float64 {
 		binaryInto(op, y.f64, a.f64, b.f64, a.shape, b.shape, shape)
 	} else {
 		binaryInto(op, y.f32, a.f32, b.f32, a.shape, b.shape, shape)
 	}
-	return y
+	return place(y)
 }
 
 // binaryDevice runs the operation on the device of a resident operand:

@@ -1,7 +1,6 @@
 package tensor
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,11 +12,10 @@ import (
 	"github.com/furious-lab/furious/backend/cpu"
 )
 
-// The device registry: backends register by name, the active one is chosen
-// by SetDevice or the FURIOUS_DEVICE environment variable ("auto" by
-// default), and operations dispatch to it through the optional interfaces of
-// package backend (backend.MatMuler, backend.Elementwiser), falling back to
-// the CPU when it lacks one.
+// The device registry: backends register by name, and SetDevice or the
+// FURIOUS_DEVICE environment variable ("cpu" by default) chooses the one
+// where constructors place new float32 tensors and loaded data. Operations
+// never consult it: an operation runs where its operands live (resident.go).
 var devices struct {
 	sync.Mutex
 	byName   map[string]backend.Backend
@@ -56,9 +54,12 @@ func Backends() []string {
 	return names
 }
 
-// SetDevice chooses the backend operations run on: "cpu", "gpu" (or any
-// registered name), or "auto" (the GPU when a registered GPU backend is
-// available, else the CPU). It returns an error, and keeps the current
+// SetDevice chooses where the constructors (Zeros, Ones, Full, FromFloat32,
+// Randn, Rand) and the loaders (Load, ReadNpy) place new float32 tensors:
+// "cpu", "gpu" (or any registered name), or "auto" (the GPU when a
+// registered GPU backend is available, else the CPU). Operations do not
+// depend on it: each runs where its operands live. float64 tensors stay on
+// the CPU whatever the choice. It returns an error, and keeps the current
 // choice, for an unknown name or an unavailable backend; the error wraps
 // backend.ErrUnavailable.
 func SetDevice(name string) error {
@@ -79,14 +80,15 @@ func SetDevice(name string) error {
 	return nil
 }
 
-// Device describes the active backend and why it was chosen, e.g.
-// "cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (auto: no gpu backend registered)".
+// Device describes the backend new tensors are placed on and why it was
+// chosen, e.g. "cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (default)".
 func Device() string {
 	b, reason := activeBackend()
 	return b.Describe() + " (" + reason + ")"
 }
 
-// ActiveBackend returns the backend operations currently dispatch to.
+// ActiveBackend returns the backend new float32 tensors are placed on
+// (SetDevice, FURIOUS_DEVICE).
 func ActiveBackend() backend.Backend {
 	b, _ := activeBackend()
 	return b
@@ -131,11 +133,16 @@ func activeBackend() (backend.Backend, string) {
 	if want == "" {
 		want, source = strings.ToLower(strings.TrimSpace(os.Getenv("FURIOUS_DEVICE"))), "FURIOUS_DEVICE"
 		if want == "" {
-			want, source = "auto", "default"
+			want, source = "cpu", "default"
 		}
 	}
 	cpuB := devices.byName["cpu"]
 	switch want {
+	case "cpu":
+		devices.active, devices.reason = cpuB, source
+		if source != "default" {
+			devices.reason = source + " cpu"
+		}
 	case "auto":
 		gpu, ok := devices.byName["gpu"]
 		switch {
@@ -160,6 +167,20 @@ func activeBackend() (backend.Backend, string) {
 	return devices.active, devices.reason
 }
 
+// placed returns the new host tensor t on the device SetDevice chose: t
+// itself on the CPU or for float64, else a resident copy (the constructors
+// and loaders call it; operations never do).
+func placed(t *Tensor) *Tensor {
+	if t.dtype != Float32 {
+		return t
+	}
+	b, _ := activeBackend()
+	if b.Kind() == backend.CPU {
+		return t
+	}
+	return toBackend("tensor (placed by SetDevice)", t, b)
+}
+
 // noticeOnce writes msg once per key to the notice writer.
 func noticeOnce(key, msg string) {
 	devices.Lock()
@@ -171,30 +192,4 @@ func noticeOnce(key, msg string) {
 	if devices.noticeTo != nil {
 		fmt.Fprintln(devices.noticeTo, "furious: "+msg)
 	}
-}
-
-// fallback reports whether an operation the active backend was asked for
-// must run on the CPU instead: err is the backend's answer. A nil err means
-// the backend did the work. Any other error is reported once per backend and
-// operation, and the CPU takes over.
-func fallback(b backend.Backend, op string, err error) bool {
-	if err == nil {
-		return false
-	}
-	why := "not implemented"
-	if !errors.Is(err, backend.ErrNotImplemented) {
-		why = err.Error()
-	}
-	noticeOnce(b.Name()+"/"+op, fmt.Sprintf("%s on %s: %s; running it on the cpu", op, b.Name(), why))
-	return true
-}
-
-// accelerator returns the active backend when it is not the CPU, else nil: only
-// then is there anything to dispatch.
-func accelerator() backend.Backend {
-	b, _ := activeBackend()
-	if b.Kind() == backend.CPU {
-		return nil
-	}
-	return b
 }

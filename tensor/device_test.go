@@ -66,7 +66,7 @@ func withFakeGPU(t *testing.T, f *fakeGPU) *bytes.Buffer {
 
 func TestDefaultDeviceIsCPUWithReason(t *testing.T) {
 	withFakeGPU(t, nil)
-	if d := Device(); !strings.HasPrefix(d, "cpu: gonum") || !strings.HasSuffix(d, "(auto: no gpu backend registered)") {
+	if d := Device(); !strings.HasPrefix(d, "cpu: gonum") || !strings.HasSuffix(d, "(default)") {
 		t.Fatalf("Device() = %q", d)
 	}
 	if Zeros(1).Device() != backend.CPU || !strings.Contains(Zeros(1).String(), "float32 cpu") {
@@ -76,6 +76,9 @@ func TestDefaultDeviceIsCPUWithReason(t *testing.T) {
 	if !errors.Is(err, backend.ErrUnavailable) || !strings.Contains(err.Error(), "registered: cpu") {
 		t.Fatalf("SetDevice(gpu) without a gpu backend: %v", err)
 	}
+	if err := SetDevice("auto"); err != nil || !strings.HasSuffix(Device(), "(auto: no gpu backend registered)") {
+		t.Fatalf("SetDevice(auto): %v, %q", err, Device())
+	}
 	if err := SetDevice("cpu"); err != nil || ActiveBackend().Name() != "cpu" || !strings.HasSuffix(Device(), "(tensor.SetDevice cpu)") {
 		t.Fatalf("SetDevice(cpu): %v, %q", err, Device())
 	}
@@ -83,6 +86,7 @@ func TestDefaultDeviceIsCPUWithReason(t *testing.T) {
 
 func TestAutoSkipsUnavailableGPU(t *testing.T) {
 	withFakeGPU(t, &fakeGPU{unavailable: fmt.Errorf("no EGL device: %w", backend.ErrUnavailable)})
+	t.Setenv("FURIOUS_DEVICE", "auto")
 	if d := Device(); !strings.HasPrefix(d, "cpu:") || !strings.Contains(d, "auto: gpu unavailable: no EGL device") {
 		t.Fatalf("Device() = %q", d)
 	}
@@ -94,45 +98,72 @@ func TestAutoSkipsUnavailableGPU(t *testing.T) {
 	}
 }
 
-func TestDispatchAndFallbackWithNotice(t *testing.T) {
+// TestHostTensorsNeverLeaveTheHost checks the one rule from the host side:
+// whatever the device choice, an operation on host tensors runs on the
+// CPU; a backend that offers host-slice kernels (fakeGPU) is never called.
+func TestHostTensorsNeverLeaveTheHost(t *testing.T) {
 	f := &fakeGPU{}
-	notices := withFakeGPU(t, f)
-	if d := Device(); d != "gpu: fake (auto: gpu available)" {
+	withFakeGPU(t, f)
+	if err := SetDevice("gpu"); err != nil {
+		t.Fatal(err)
+	}
+	if d := Device(); d != "gpu: fake (tensor.SetDevice gpu)" {
 		t.Fatalf("Device() = %q", d)
 	}
-	x := FromFloat32([]float32{0, 1})
-	if y := Exp(x); f.unaryCalls != 1 || y.At(0) != 1001 {
-		t.Fatalf("Exp was not dispatched to the gpu backend: calls %d, y %v", f.unaryCalls, y)
+	x := New(Float32, 2)
+	x.Set(1, 1)
+	if y := Exp(x); f.unaryCalls != 0 || y.At(0) != 1 || y.Device() != backend.CPU {
+		t.Fatalf("Exp of a host tensor: %d backend calls, y %v", f.unaryCalls, y)
 	}
-	if y := Exp(x.As(Float64)); f.unaryCalls != 1 || y.At(0) != 1 {
-		t.Fatal("a float64 op went to a float32-only backend")
-	}
-	for i := 0; i < 3; i++ {
-		if y := MatMul(Ones(2, 3), Ones(3, 2)); y.At(1, 1) != 3 {
-			t.Fatal("MatMul fallback computed the wrong answer")
-		}
-		Sigmoid(x)
-	}
-	if f.matmulCalls != 3 {
-		t.Fatalf("MatMul offered to the backend %d times, want 3", f.matmulCalls)
-	}
-	n := notices.String()
-	if strings.Count(n, "tensor.MatMul on gpu: not implemented; running it on the cpu") != 1 ||
-		strings.Count(n, "tensor.Sigmoid on gpu: fake: sigmoid failed; running it on the cpu") != 1 {
-		t.Fatalf("notices (each wanted once):\n%s", n)
-	}
-	t.Setenv("FURIOUS_DEVICE", "cpu")
-	Register(f) // forces a new choice, which now reads FURIOUS_DEVICE
-	if d := Device(); !strings.HasSuffix(d, "(FURIOUS_DEVICE cpu)") {
-		t.Fatalf("FURIOUS_DEVICE=cpu: %q", d)
-	}
-	Exp(x)
-	if f.unaryCalls != 4 {
-		t.Fatalf("the gpu backend was used with FURIOUS_DEVICE=cpu (%d calls)", f.unaryCalls)
+	if y := MatMul(New(Float32, 2, 3).Fill(1), New(Float32, 3, 2).Fill(1)); f.matmulCalls != 0 || y.At(1, 1) != 3 {
+		t.Fatal("MatMul of host tensors went to the backend")
 	}
 	t.Setenv("FURIOUS_DEVICE", "tpu")
-	Register(f)
+	SetDevice("auto")
+	devices.Lock()
+	devices.want, devices.active = "", nil
+	devices.Unlock()
 	if d := Device(); !strings.Contains(d, `FURIOUS_DEVICE asked for "tpu", which is not registered; using cpu`) {
 		t.Fatalf("FURIOUS_DEVICE=tpu: %q", d)
+	}
+}
+
+// TestPlacementAndMixedDevices checks that SetDevice chooses where the
+// constructors and loaders put float32 tensors (float64 and New stay on
+// the host), that results follow their operands (also through a CPU
+// fallback), and that operands on two devices are an error naming both.
+func TestPlacementAndMixedDevices(t *testing.T) {
+	withFakeDevice(t, &fakeDevice{})
+	if err := SetDevice("gpu"); err != nil {
+		t.Fatal(err)
+	}
+	for name, x := range map[string]*Tensor{"Zeros": Zeros(2, 3), "Ones": Ones(2, 3), "Full": Full(2, 2, 3),
+		"Randn": Randn(1, 2, 3), "Rand": Rand(1, 0, 1, 2, 3), "FromFloat32": FromFloat32(make([]float32, 6), 2, 3)} {
+		if x.Device() != backend.GPU {
+			t.Fatalf("%s under SetDevice(gpu) is on %v", name, x.Device())
+		}
+	}
+	var buf bytes.Buffer
+	if err := Randn(1, 2, 3).WriteNpy(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := ReadNpy(&buf); err != nil || l.Device() != backend.GPU {
+		t.Fatalf("ReadNpy under SetDevice(gpu): %v, %v", err, l)
+	}
+	if Randn64(1, 3).Device() != backend.CPU || New(Float32, 3).Device() != backend.CPU {
+		t.Fatal("float64 or New left the host")
+	}
+	r := Randn(1, 4, 5)
+	if y := Exp(r); y.Device() != backend.GPU || MaxAbsDiff(y, Exp(r.To("cpu"))) != 0 { // Exp: a CPU fallback on the fake
+		t.Fatalf("a fallback result is on %v, want gpu", y.Device())
+	}
+	err := Catch(func() { Add(r, New(Float32, 4, 5)) })
+	if !errors.Is(err, ErrDevice) || !strings.Contains(err.Error(), "tensor.Add") ||
+		!strings.Contains(err.Error(), "operand 1 (shape (4,5)) is on cpu, operand 0 (shape (4,5)) on gpu") {
+		t.Fatalf("Add of a gpu and a cpu tensor: %v", err)
+	}
+	err = Catch(func() { Exp(r); Sum(Concat(0, r, New(Float32, 4, 5)), 0, false) })
+	if !errors.Is(err, ErrDevice) || !strings.Contains(err.Error(), "tensor.Concat") {
+		t.Fatalf("Concat of a gpu and a cpu tensor: %v", err)
 	}
 }

@@ -41,20 +41,22 @@
 //
 // # Devices
 //
+// One rule decides where an operation runs: where its operands live. A
+// host tensor's operations run on the CPU; a tensor resident on a device
+// (see below) has its operations run there; operands on two devices are an
+// error of kind ErrDevice naming both (move one with To). Nothing else
+// moves work between devices.
+//
 // Backends register by name (Register; the CPU backend is registered at
-// init). SetDevice("auto"|"cpu"|"gpu") or the FURIOUS_DEVICE environment
-// variable chooses one; "auto", the default, takes the GPU only when a
-// registered "gpu" backend reports itself available (backend.Prober), else
-// the CPU. Device() says which is in use and why, e.g.
+// init). SetDevice("cpu"|"gpu"|"auto") or the FURIOUS_DEVICE environment
+// variable only chooses where the float32 constructors (Zeros, Ones, Full,
+// FromFloat32, Randn, Rand) and loaders (Load, ReadNpy) place new tensors:
+// the CPU by default; "auto" takes the GPU when a registered "gpu" backend
+// reports itself available (backend.Prober). New and every float64 tensor
+// stay on the host (float64 is the CPU oracle). Device() says which is
+// chosen and why, e.g.
 //
-//	cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (auto: no gpu backend registered)
-//
-// Operations offer their float32 work to a non-CPU backend through the
-// optional interfaces of package backend (backend.MatMuler,
-// backend.Elementwiser). A backend without the method, or one that returns
-// an error (backend.ErrNotImplemented or a failure), leaves the work to the
-// CPU, and a one-line notice is written once per backend and operation to
-// the writer set by SetNoticeWriter (os.Stderr by default).
+//	cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (default)
 //
 // # Resident tensors
 //
@@ -66,16 +68,15 @@
 // stays usable on the host. Float64 tensors cannot go to the gpu: To panics
 // with an *Error naming the dtype (convert with As(Float32)).
 //
-// Dispatch rule. An operation whose float32 operands include a resident
-// tensor runs on that tensor's device when the backend has a device-side
-// implementation for it (backend.DeviceMatMuler, backend.DeviceElementwiser,
+// Dispatch on a device. An operation on resident float32 operands runs on
+// their device when the backend has a device-side implementation for it
+// (backend.DeviceMatMuler, backend.DeviceElementwiser,
 // backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
-// backend.DeviceSSD in package ssd); host operands are uploaded for the
-// call, and the result is resident. Otherwise the operands are copied to
-// the host, the operation runs on the CPU and returns a host tensor, after
-// a one-line notice naming the operation (once per operation, to the
-// SetNoticeWriter writer). Operations on host tensors only keep the rule of
-// "Devices" above (the active backend over host slices).
+// backend.DeviceSSD in package ssd), and the result is resident.
+// Otherwise the operands are copied to the host, the operation runs on the
+// CPU, and its result is moved back to the device, after a one-line notice
+// naming the operation (once per operation, to the SetNoticeWriter writer):
+// the result always lives where its operands do.
 //
 //	on the device: MatMul, MatMulT (any batch broadcast); every unary function
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
@@ -86,7 +87,7 @@
 //	               results, Mean to one rounding); Clone; ssd.Quadratic,
 //	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
 //	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
-//	               the notice)
+//	               the notice; Apply's result moves back to the device)
 //	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
 //
 // Lazy synchronisation. A result computed on the device is not copied to

@@ -13,6 +13,10 @@ var ErrShape = errors.New("tensor: shape mismatch")
 // ErrMemory is matched by errors.Is for allocations refused by the memory check.
 var ErrMemory = errors.New("tensor: not enough memory")
 
+// ErrDevice is matched by errors.Is when an operation's operands live on
+// different devices.
+var ErrDevice = errors.New("tensor: operands on different devices")
+
 // ErrNotFinite is matched by errors.Is when a primitive produced NaN or Inf.
 var ErrNotFinite = errors.New("tensor: NaN or Inf")
 
@@ -25,7 +29,7 @@ type Error struct {
 	Got  []int
 	Want []int // -1 stands for "any"
 	Msg  string
-	Kind error // ErrShape, ErrMemory, ErrNotFinite or nil
+	Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice or nil
 }
 
 func (e *Error) Error() string {
@@ -53,7 +57,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap lets errors.Is match ErrShape, ErrMemory and ErrNotFinite.
+// Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite and ErrDevice.
 func (e *Error) Unwrap() error { return e.Kind }
 
 // ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".

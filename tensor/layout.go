@@ -36,18 +36,18 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 	for i, a := range p {
 		gs[i] = st[a]
 	}
-	if y, err := gatherDevice(op, t, 0, shape, gs); y != nil {
+	y, err := gatherDevice(op, t, 0, shape, gs)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(op, err, t)
 	}
-	y := like(op, t, shape)
+	place := hostFallback(op, err, t)
+	y = like(op, t, shape)
 	if t.dtype == Float64 {
 		permuteInto(y.f64, t.f64, t.shape, p)
 	} else {
 		permuteInto(y.f32, t.f32, t.shape, p)
 	}
-	return y
+	return place(y)
 }
 
 // Transpose returns x with axes i and j swapped (negative counts from the
@@ -215,12 +215,12 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 	shape := t.Shape()
 	shape[ax] = to - from
 	st := strides(t.shape)
-	if y, err := gatherDevice(op, t, from*st[ax], shape, st); y != nil {
+	y, err := gatherDevice(op, t, from*st[ax], shape, st)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(op, err, t)
 	}
-	y := like(op, t, shape)
+	place := hostFallback(op, err, t)
+	y = like(op, t, shape)
 	outer, _, inner := split(t.shape, ax)
 	m := (to - from) * inner
 	for o := 0; o < outer; o++ {
@@ -231,7 +231,7 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 			copy(y.f32[o*m:(o+1)*m], t.f32[s:s+m])
 		}
 	}
-	return y
+	return place(y)
 }
 
 // Concat joins tensors along axis; all must have one dtype and the same
@@ -253,12 +253,12 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		total += t.shape[ax]
 	}
 	shape[ax] = total
-	if y, err := concatDevice(op, ax, ts, shape); y != nil {
+	y, err := concatDevice(op, ax, ts, shape)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(op, err, ts...)
 	}
-	y := like(op, first, shape)
+	place := hostFallback(op, err, ts...)
+	y = like(op, first, shape)
 	outer, _, inner := split(shape, ax)
 	row := total * inner
 	pos := 0
@@ -274,7 +274,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		}
 		pos += m
 	}
-	return y
+	return place(y)
 }
 
 // Cumsum returns the inclusive cumulative sum along axis:
@@ -284,18 +284,18 @@ func Cumsum(x *Tensor, axis int) *Tensor {
 	const op = "tensor.Cumsum"
 	ax := axisOf(op, axis, x.shape)
 	outer, n, inner := split(x.shape, ax)
-	if y, err := reduceDevice(op, redCumsum, x, outer, n, inner, x.shape); y != nil {
+	y, err := reduceDevice(op, redCumsum, x, outer, n, inner, x.shape)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(op, err, x)
 	}
-	y := like(op, x, x.shape)
+	place := hostFallback(op, err, x)
+	y = like(op, x, x.shape)
 	if x.dtype == Float64 {
 		cumsumInto(y.f64, x.f64, outer, n, inner)
 	} else {
 		cumsumInto(y.f32, x.f32, outer, n, inner)
 	}
-	return y
+	return place(y)
 }
 
 // cumsumInto views x as (outer, n, inner) and writes running sums over the

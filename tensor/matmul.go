@@ -52,16 +52,20 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	}
 	// Batch offsets (in matrices) of a and b for each output matrix.
 	offA, offB := batchOffsets(batchA, batch), batchOffsets(batchB, batch)
-	if y, err := matmulDevice(transA, transB, nb, m, n, k, a, b, shape, offA, offB); y != nil {
+	y, err := matmulDevice(transA, transB, nb, m, n, k, a, b, shape, offA, offB)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(op, err, a, b)
 	}
+	place := hostFallback(op, err, a, b)
+	return place(matmulHost(op, transA, transB, nb, m, n, k, a, b, shape, offA, offB))
+}
+
+// matmulHost is MatMulT on the CPU: one GEMM (cpu.Sgemm, cpu.Dgemm) per
+// output matrix, or one for the whole batch when B is shared and A's batch
+// is contiguous.
+func matmulHost(op string, transA, transB bool, nb, m, n, k int, a, b *Tensor, shape, offA, offB []int) *Tensor {
 	y := like(op, a, shape)
 	if y.Len() == 0 {
-		return y
-	}
-	if a.dtype == Float32 && matmulAccel(transA, transB, nb, m, n, k, a, b, y, offA, offB) {
 		return y
 	}
 	lda, ldb := k, n
@@ -183,24 +187,4 @@ func matmulDevice(transA, transB bool, nb, m, n, k int, a, b *Tensor, shape []in
 		}
 		return nil
 	})
-}
-
-// matmulAccel offers the product to a non-CPU backend implementing
-// backend.MatMuler; it reports whether that backend did the work.
-func matmulAccel(transA, transB bool, nb, m, n, k int, a, b, y *Tensor, offA, offB []int) bool {
-	acc := accelerator()
-	if acc == nil {
-		return false
-	}
-	mm, ok := acc.(backend.MatMuler)
-	if !ok {
-		return false
-	}
-	ua, okA := uniformStride(offA)
-	ub, okB := uniformStride(offB)
-	if !okA || !okB {
-		return false
-	}
-	err := mm.MatMul32(transA, transB, nb, m, n, k, a.f32, ua*m*k, b.f32, ub*k*n, y.f32)
-	return !fallback(acc, "tensor.MatMul", err)
 }

@@ -65,7 +65,8 @@ var (
 	npyShape   = regexp.MustCompile(`['"]shape['"]\s*:\s*\(([^)]*)\)`)
 )
 
-// ReadNpy reads one .npy array from r.
+// ReadNpy reads one .npy array from r; a float32 array is placed on the
+// device SetDevice chose (Load too).
 func ReadNpy(r io.Reader) (*Tensor, error) {
 	const op = "tensor.ReadNpy"
 	fail := func(format string, args ...any) (*Tensor, error) {
@@ -143,7 +144,7 @@ func ReadNpy(r io.Reader) (*Tensor, error) {
 		}
 		return fail("%v", err)
 	}
-	return t, nil
+	return placed(t), nil
 }
 
 // readData fills t from little-endian bytes, a chunk at a time.

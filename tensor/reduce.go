@@ -105,12 +105,12 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 		shape = append(shape, 1)
 	}
 	shape = append(shape, x.shape[ax+1:]...)
-	if y, err := reduceDevice(name, op, x, outer, n, inner, shape); y != nil {
+	y, err := reduceDevice(name, op, x, outer, n, inner, shape)
+	if y != nil {
 		return y
-	} else {
-		hostFallback(name, err, x)
 	}
-	y := like(name, x, shape)
+	place := hostFallback(name, err, x)
+	y = like(name, x, shape)
 	acc := make([]float64, outer*inner)
 	if x.dtype == Float64 {
 		reduceInto(op, acc, x.f64, outer, n, inner)
@@ -120,7 +120,7 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 	for i, v := range acc {
 		y.setFlat(i, v)
 	}
-	return y
+	return place(y)
 }
 
 // reduceInto views x as (outer, n, inner) and writes the reduction over the

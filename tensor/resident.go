@@ -214,22 +214,84 @@ func resident(ts ...*Tensor) backend.Backend {
 	return nil
 }
 
-// hostFallback prepares an operation with no device implementation: when
-// some operand is resident it writes the one-time notice naming op (and
-// why, when err says more than "not implemented"), and it syncs every
-// operand's host data. The operation then runs on the CPU and returns a
-// host tensor.
-func hostFallback(op string, err error, ts ...*Tensor) {
-	if b := resident(ts...); b != nil {
-		why := "it has no device implementation for these operands"
-		if err != nil && !errors.Is(err, backend.ErrNotImplemented) {
-			why = err.Error()
-		} else if err != nil {
-			why = "not implemented: " + err.Error()
-		}
-		noticeOnce("resident/"+op, fmt.Sprintf("%s on %s-resident tensors: %s; copied them to the host and ran it on the cpu (the result is a host tensor)", op, b.Name(), why))
+// hostFallback prepares an operation with no device implementation for its
+// operands: it checks that they live on one device (mixedDevices), and
+// when they are resident it writes the one-time notice naming op (and why,
+// when err says more than "not implemented") and syncs their host data.
+// The operation then runs on the CPU, and the returned place moves its
+// result to the operands' device, so that the result lives where its
+// operands do (place is the identity for host operands).
+func hostFallback(op string, err error, ts ...*Tensor) (place func(*Tensor) *Tensor) {
+	mixedDevices(op, ts...)
+	b := resident(ts...)
+	if b == nil {
+		return func(y *Tensor) *Tensor { return y }
 	}
+	why := "it has no device implementation for these operands"
+	if err != nil && !errors.Is(err, backend.ErrNotImplemented) {
+		why = err.Error()
+	} else if err != nil {
+		why = "not implemented: " + err.Error()
+	}
+	noticeOnce("resident/"+op, fmt.Sprintf("%s on %s-resident tensors: %s; copied them to the host, ran it on the cpu and moved the result back", op, b.Name(), why))
 	syncHost(ts...)
+	return func(y *Tensor) *Tensor { return toBackend(op, y, b) }
+}
+
+// mixedDevices panics with an *Error naming op and both devices when the
+// non-nil operands among ts live on different devices (a host tensor
+// beside a resident one, or two backends): an operation runs where its
+// operands live, so they must live in one place.
+func mixedDevices(op string, ts ...*Tensor) { namedDevices(op, nil, ts...) }
+
+// namedDevices is mixedDevices naming the operands (names[i] for ts[i];
+// "operand i" without names).
+func namedDevices(op string, names []string, ts ...*Tensor) {
+	name := func(i int) string {
+		if i < len(names) {
+			return names[i]
+		}
+		return fmt.Sprintf("operand %d", i)
+	}
+	first, where := -1, ""
+	for i, t := range ts {
+		if t == nil {
+			continue
+		}
+		w := t.where()
+		if first < 0 {
+			first, where = i, w
+			continue
+		}
+		if w != where {
+			panic(&Error{Op: op, Kind: ErrDevice,
+				Msg: fmt.Sprintf("operands on two devices: %s (shape %s) is on %s, %s (shape %s) on %s: an operation runs where its operands live; move them to one device with To(\"cpu\") or To(\"gpu\")", name(i), ShapeString(t.shape), w, name(first), ShapeString(ts[first].shape), where)})
+		}
+	}
+}
+
+// where names the device t lives on: "cpu", or the name of the backend
+// holding its buffer.
+func (t *Tensor) where() string {
+	if b := resident(t); b != nil {
+		return b.Name()
+	}
+	return "cpu"
+}
+
+// toBackend returns the host tensor y moved to b's device (y itself when it
+// is not float32, already resident, or b keeps no data on a device).
+func toBackend(op string, y *Tensor, b backend.Backend) *Tensor {
+	r, ok := b.(backend.Resident)
+	if !ok || y.dtype != Float32 || y.dev != nil {
+		return y
+	}
+	buf, err := r.Upload32(y.f32)
+	if err != nil {
+		deviceError(op, err)
+	}
+	transfers.up.Add(1)
+	return &Tensor{shape: y.shape, dtype: Float32, dev: &devData{b: b, buf: buf, n: y.Len(), host: y.f32}, f32: y.f32}
 }
 
 // devicePlan is one operation on a device: its backend, the operands'
@@ -264,6 +326,7 @@ func planOn(op string, b backend.Backend, ts ...*Tensor) *devicePlan {
 	if b == nil {
 		return nil
 	}
+	mixedDevices(op, ts...)
 	r, ok := b.(backend.Resident)
 	if !ok {
 		return nil
@@ -402,6 +465,30 @@ func DeviceAlloc(b backend.Backend, shape ...int) (*Tensor, error) {
 // DeviceFail panics as a device operation of op that failed with err does:
 // an *Error of kind ErrMemory when the device is out of memory.
 func DeviceFail(op string, err error) { deviceError(op, err) }
+
+// SameDevice panics with an *Error of kind ErrDevice naming op, the two
+// operands (names, comma-separated in the order of ts, e.g. "q, k, v, a")
+// and their devices when the non-nil tensors among ts live on different
+// devices. Packages with operations of their own (ssd, nn) call it on
+// their operands, as tensor's operations do.
+func SameDevice(op, names string, ts ...*Tensor) {
+	namedDevices(op, strings.Split(strings.ReplaceAll(names, " ", ""), ","), ts...)
+}
+
+// OnDeviceOf returns t on the device of the first resident tensor among ts
+// (uploaded once), or t itself when they are all host tensors or t is not
+// float32: the result of an operation computed on the CPU for resident
+// operands follows them back to their device.
+func (t *Tensor) OnDeviceOf(ts ...*Tensor) *Tensor {
+	if t == nil {
+		return nil
+	}
+	b := resident(ts...)
+	if b == nil {
+		return t
+	}
+	return toBackend("tensor.OnDeviceOf", t, b)
+}
 
 // ResidentBackend returns the backend holding the first resident operand
 // among ts, nil when all are host tensors.

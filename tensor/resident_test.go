@@ -128,8 +128,8 @@ func TestToGPUWithoutBackend(t *testing.T) {
 
 // TestResidentDispatchFake checks the dispatch rule and lazy
 // synchronisation on the fake device: device ops chain without reading
-// back, a host operand is uploaded once, the first host read downloads
-// once, an op without a device kernel syncs and falls back with the notice,
+// back, the first host read downloads once, an op without a device kernel
+// syncs, falls back with the notice and moves its result back,
 // host writes reach the device, and Release frees the buffer and keeps the
 // data.
 func TestResidentDispatchFake(t *testing.T) {
@@ -141,7 +141,7 @@ func TestResidentDispatchFake(t *testing.T) {
 	if r.Device() != backend.GPU || r.Len() != 20 || f.live != 1 {
 		t.Fatalf("To(\"gpu\"): device %v, len %d, %d live buffers", r.Device(), r.Len(), f.live)
 	}
-	y := Neg(Add(Add(r, h), r)) // −(x + h + x)
+	y := Neg(Add(Add(r, h.To("gpu")), r)) // −(x + h + x)
 	if up, down := transfersSince(u0, d0); up != 2 || down != 0 || y.Device() != backend.GPU {
 		t.Fatalf("chain: %d uploads, %d downloads, result on %v; want 2 (x, h), 0, gpu", up, down, y.Device())
 	}
@@ -162,7 +162,7 @@ func TestResidentDispatchFake(t *testing.T) {
 		op        string
 		got, want *Tensor
 	}{{"tensor.Exp", e, Exp(x)}, {"tensor.Sum", s, Sum(x, 0, false)}, {"tensor.MatMul", m, MatMulT(x, x, false, true)}} {
-		if c.got.Device() != backend.CPU || MaxAbsDiff(c.got, c.want) != 0 {
+		if c.got.Device() != backend.GPU || MaxAbsDiff(c.got, c.want) != 0 {
 			t.Fatalf("%s fallback: device %v, difference %g", c.op, c.got.Device(), MaxAbsDiff(c.got, c.want))
 		}
 		if !strings.Contains(notices.String(), c.op+" on gpu-resident tensors") {

@@ -19,7 +19,9 @@ type Tensor struct {
 	dev *devData
 }
 
-// New returns a zero tensor of the given dtype and shape.
+// New returns a zero tensor of the given dtype and shape on the host
+// (libraries allocate their CPU results with it). The float32 constructors
+// below place their tensor where SetDevice / FURIOUS_DEVICE say.
 func New(dtype DType, shape ...int) *Tensor {
 	CheckAlloc("tensor.New", dtype, shape)
 	return newUnchecked(dtype, shape)
@@ -36,8 +38,9 @@ func newUnchecked(dtype DType, shape []int) *Tensor {
 	return t
 }
 
-// Zeros returns a float32 tensor of zeros.
-func Zeros(shape ...int) *Tensor { return New(Float32, shape...) }
+// Zeros returns a float32 tensor of zeros, placed on the device SetDevice
+// chose (the CPU by default).
+func Zeros(shape ...int) *Tensor { return placed(New(Float32, shape...)) }
 
 // Zeros64 returns a float64 tensor of zeros.
 func Zeros64(shape ...int) *Tensor { return New(Float64, shape...) }
@@ -51,15 +54,18 @@ func Ones64(shape ...int) *Tensor { return New(Float64, shape...).Fill(1) }
 // Full64 returns a float64 tensor filled with v.
 func Full64(v float64, shape ...int) *Tensor { return New(Float64, shape...).Fill(v) }
 
-// Full returns a float32 tensor filled with v.
+// Full returns a float32 tensor filled with v, placed on the device
+// SetDevice chose.
 func Full(v float64, shape ...int) *Tensor {
-	t := Zeros(shape...)
+	t := New(Float32, shape...)
 	t.Fill(v)
-	return t
+	return placed(t)
 }
 
 // FromFloat32 wraps data (not copied) as a float32 tensor of the given shape;
-// with no shape it is a vector. len(data) must equal the shape's size.
+// with no shape it is a vector. len(data) must equal the shape's size. When
+// SetDevice chose a device, the tensor is placed there (data is uploaded,
+// and later writes to data are not seen by the device).
 func FromFloat32(data []float32, shape ...int) *Tensor {
 	if len(shape) == 0 {
 		shape = []int{len(data)}
@@ -67,7 +73,7 @@ func FromFloat32(data []float32, shape ...int) *Tensor {
 	if n := numel("tensor.FromFloat32", shape); n != len(data) {
 		Errorf("tensor.FromFloat32", "data", "has %d values, shape %s needs %d", len(data), ShapeString(shape), n)
 	}
-	return &Tensor{shape: append([]int{}, shape...), dtype: Float32, f32: data}
+	return placed(&Tensor{shape: append([]int{}, shape...), dtype: Float32, f32: data})
 }
 
 // FromFloat64 wraps data (not copied) as a float64 tensor of the given shape;
@@ -82,16 +88,18 @@ func FromFloat64(data []float64, shape ...int) *Tensor {
 	return &Tensor{shape: append([]int{}, shape...), dtype: Float64, f64: data}
 }
 
-// Randn returns a float32 tensor of standard normal numbers drawn from seed.
-// The numbers are the float32 roundings of Randn64(seed, shape...).
-func Randn(seed uint64, shape ...int) *Tensor { return randn(Float32, seed, shape) }
+// Randn returns a float32 tensor of standard normal numbers drawn from seed,
+// placed on the device SetDevice chose. The numbers are the float32
+// roundings of Randn64(seed, shape...).
+func Randn(seed uint64, shape ...int) *Tensor { return placed(randn(Float32, seed, shape)) }
 
 // Randn64 returns a float64 tensor of standard normal numbers drawn from seed.
 func Randn64(seed uint64, shape ...int) *Tensor { return randn(Float64, seed, shape) }
 
-// Rand returns a float32 tensor uniform in [lo, hi) drawn from seed.
+// Rand returns a float32 tensor uniform in [lo, hi) drawn from seed, placed
+// on the device SetDevice chose.
 func Rand(seed uint64, lo, hi float64, shape ...int) *Tensor {
-	return randu(Float32, seed, lo, hi, shape)
+	return placed(randu(Float32, seed, lo, hi, shape))
 }
 
 // Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.

@@ -22,8 +22,8 @@ var (
 // decay) five ways: the fused shader alone on the same device buffers
 // (gpu.SSDAuto: the floor), inputs resident on the gpu with the output and
 // the final state left there (Chunked) or the output alone (ssd.Auto), host
-// inputs sent to the active gpu (ssd.SetHostDispatch: upload, compute, read
-// back), and the CPU. Each GPU mode runs for -bench.warm first (an idle
+// inputs moved to the gpu for the call and the output read back
+// (host-to-gpu), and the CPU. Each GPU mode runs for -bench.warm first (an idle
 // H100 runs its first calls up to 4x slower) and waits for the GPU
 // (glFinish) in each iteration.
 //
@@ -43,18 +43,10 @@ func BenchmarkChunked(b *testing.B) {
 		for _, mode := range []string{"shader", "resident", "resident-auto", "host-to-gpu", "cpu"} {
 			b.Run(fmt.Sprintf("order%d/%s/L%d", order, mode, L), func(b *testing.B) {
 				in := []*tensor.Tensor{q, k, v, a}
-				device := "cpu"
 				switch mode {
 				case "shader", "resident", "resident-auto":
 					in = gpuAll(q, k, v, a)
-				case "host-to-gpu":
-					device = "gpu"
-					defer ssd.SetHostDispatch(ssd.SetHostDispatch(true))
 				}
-				if err := tensor.SetDevice(device); err != nil {
-					b.Fatal(err)
-				}
-				defer tensor.SetDevice("cpu")
 				call := func() {
 					var y *tensor.Tensor
 					var s *ssd.State
@@ -77,10 +69,18 @@ func BenchmarkChunked(b *testing.B) {
 						return
 					case "resident-auto":
 						y = ssd.Auto(in[0], in[1], in[2], in[3], o)
+					case "host-to-gpu":
+						r := gpuAll(q, k, v, a)
+						y, s = ssd.Chunked(r[0], r[1], r[2], r[3], o, chunk, nil)
+						y, s.S = y.To("cpu"), s.S.To("cpu")
+						for _, t := range r {
+							t.Release()
+						}
+						return
 					default:
 						y, s = ssd.Chunked(in[0], in[1], in[2], in[3], o, chunk, nil)
 					}
-					if device == "cpu" && mode != "cpu" {
+					if mode != "cpu" {
 						if y.Device() != backend.GPU {
 							b.Fatalf("result on %v", y.Device())
 						}

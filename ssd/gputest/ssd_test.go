@@ -181,43 +181,44 @@ func TestChunkedStateOnResident(t *testing.T) {
 	}
 }
 
-// TestHostInputsOnActiveGPU checks that with the gpu as the active device
-// and ssd.SetHostDispatch(true), host inputs are computed there and the
-// result comes back as a host tensor; and that without it they stay on
-// the CPU (package nn's expectation).
-func TestHostInputsOnActiveGPU(t *testing.T) {
+// TestOneRule checks that the forms run where their inputs live: with the
+// gpu chosen for placement, host inputs still run on the CPU (nothing is
+// uploaded); inputs placed by the constructors run on the gpu and their
+// output and final state stay there; inputs on two devices are an error
+// naming both.
+func TestOneRule(t *testing.T) {
 	setup(t)
 	if err := tensor.SetDevice("gpu"); err != nil {
 		t.Fatal(err)
 	}
+	defer tensor.SetDevice("cpu")
 	{
-		q, k, v, a := inputs(9, 1, 2, 20, 4, 4, true, false)
-		o := ssd.Options{Order: 1}
-		want := ssd.Quadratic(q, k, v, a, o)
+		q, k, v := tensor.New(tensor.Float32, 1, 2, 20, 4), tensor.New(tensor.Float32, 1, 2, 20, 4), tensor.New(tensor.Float32, 1, 2, 20, 4)
 		u0, _ := tensor.Transfers()
-		tensor.SetDevice("cpu")
-		cpu := ssd.Quadratic(q, k, v, a, o)
-		tensor.SetDevice("gpu")
-		if u1, _ := tensor.Transfers(); u1 != u0 || tensor.MaxAbsDiff(want, cpu) != 0 {
-			t.Fatalf("host dispatch off: %d uploads, difference %g from the CPU; want 0, 0", u1-u0, tensor.MaxAbsDiff(want, cpu))
+		y := ssd.Quadratic(q, k, v, nil, ssd.Options{Order: 1})
+		if u1, _ := tensor.Transfers(); u1 != u0 || y.Device() != backend.CPU {
+			t.Fatalf("host inputs with the gpu chosen: %d uploads, result on %v; want 0, cpu", u1-u0, y.Device())
 		}
 	}
-	defer ssd.SetHostDispatch(ssd.SetHostDispatch(true))
 	c := configs[2]
-	q, k, v, a := inputs(7, c.B, c.H, c.L, c.d, c.dv, true, true)
+	q, k, v, a := inputs(7, c.B, c.H, c.L, c.d, c.dv, true, true) // placed on the gpu by SetDevice
+	if q.Device() != backend.GPU || a.Device() != backend.GPU {
+		t.Fatalf("constructors under SetDevice(gpu) placed q on %v, a on %v", q.Device(), a.Device())
+	}
 	o := ssd.Options{Order: 2, Norm: ssd.NormSoftmax}
 	want := ssd.Quadratic(f64(q), f64(k), f64(v), f64(a), o)
 	u0, d0 := tensor.Transfers()
 	y, s := ssd.Chunked(q, k, v, a, o, 16, nil)
 	u1, d1 := tensor.Transfers()
-	if y.Device() != backend.CPU || s.S.Device() != backend.CPU {
-		t.Fatalf("host inputs on the active gpu: result on %v, state on %v, want cpu", y.Device(), s.S.Device())
-	}
-	if u1-u0 != 4 || d1-d0 != 2 {
-		t.Fatalf("%d uploads and %d downloads, want 4 (q, k, v, a) and 2 (y, state)", u1-u0, d1-d0)
+	if y.Device() != backend.GPU || s.S.Device() != backend.GPU || u1 != u0 || d1 != d0 {
+		t.Fatalf("placed inputs: result on %v, state on %v, %d uploads, %d downloads; want gpu, gpu, 0, 0", y.Device(), s.S.Device(), u1-u0, d1-d0)
 	}
 	if d := tensor.MaxRelDiff(y, want); d > tol {
-		t.Fatalf("Chunked on the active gpu differs by %.3g", d)
+		t.Fatalf("Chunked of placed inputs differs by %.3g", d)
+	}
+	err := tensor.Catch(func() { ssd.Chunked(q, k, v.To("cpu"), a, o, 16, nil) })
+	if !errors.Is(err, tensor.ErrDevice) || !strings.Contains(err.Error(), "v (shape") || !strings.Contains(err.Error(), "q (shape") {
+		t.Fatalf("Chunked with v on the cpu and q on the gpu: %v", err)
 	}
 }
 
@@ -251,8 +252,8 @@ func TestFallbacks(t *testing.T) {
 	}
 	for _, c := range cases {
 		got, want := c.got(), c.want()
-		if got.Device() != backend.CPU {
-			t.Fatalf("%s: the CPU fallback's result is on %v", c.what, got.Device())
+		if got.Device() != backend.GPU {
+			t.Fatalf("%s: the CPU fallback's result is on %v, want the inputs' gpu", c.what, got.Device())
 		}
 		if d := tensor.MaxAbsDiff(got, want); d != 0 {
 			t.Fatalf("%s on resident inputs differs from the host call by %g", c.what, d)
@@ -373,9 +374,9 @@ func TestVariantCoreOnResident(t *testing.T) {
 		dt := ssd.DT(tensor.Randn(5, B, H, L), nil)
 		z := tensor.Randn(6, B, H, L, d)
 		want := v.Core(ssd.FormQuadratic, f64(q), f64(k), f64(val), f64(a), f64(dt), f64(z))
-		r := gpuAll(q, k, val, a)
+		r := gpuAll(q, k, val, a, dt, z)
 		for _, f := range []ssd.Form{ssd.FormAuto, ssd.FormChunked} {
-			got := v.Core(f, r[0], r[1], r[2], r[3], dt, z)
+			got := v.Core(f, r[0], r[1], r[2], r[3], r[4], r[5])
 			if e := tensor.MaxRelDiff(got, want); e > tol {
 				t.Fatalf("%s %s on resident inputs: relative difference %.3g from the float64 quadratic form", v.Name, f, e)
 			}
