@@ -14,6 +14,7 @@ import (
 	"github.com/furious-lab/furious/tensor"
 )
 
+// float is the element type of the attention kernels (backend/cpu's Float).
 type float = cpu.Float
 
 // like returns a zero tensor with t's dtype and the given shape.
@@ -72,6 +73,7 @@ func gemm[T float](tA, tB bool, m, n, k int, alpha float64, a []T, lda int, b []
 // parallelFor runs f(0..n−1) on up to GOMAXPROCS goroutines.
 func parallelFor(n int, f func(i int)) { cpu.ParallelFor(n, runtime.GOMAXPROCS(0), f) }
 
+// slice64 is t's float64 data, nil for a nil t.
 func slice64(t *tensor.Tensor) []float64 {
 	if t == nil {
 		return nil
@@ -79,6 +81,7 @@ func slice64(t *tensor.Tensor) []float64 {
 	return t.Float64s()
 }
 
+// slice32 is t's float32 data, nil for a nil t.
 func slice32(t *tensor.Tensor) []float32 {
 	if t == nil {
 		return nil

@@ -41,6 +41,7 @@ func Transpose(x *Var, i, j int) *Var {
 	return Permute(x, perm...)
 }
 
+// checkPerm panics naming op unless perm is a permutation of shape's axes.
 func checkPerm(op string, shape, perm []int) {
 	ok := len(perm) == len(shape)
 	seen := make([]bool, len(shape))

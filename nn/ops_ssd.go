@@ -44,6 +44,7 @@ type kronIndex struct {
 
 var kronIndices sync.Map // d → *kronIndex
 
+// kronOf returns the (cached) pair indices and weights for dimension d.
 func kronOf(d int) *kronIndex {
 	if k, ok := kronIndices.Load(d); ok {
 		return k.(*kronIndex)

@@ -47,6 +47,8 @@ func convShapes(op string, x, w, bias *Tensor) (B, L, C, W int) {
 	return B, L, C, w.shape[1]
 }
 
+// convFwd writes the causal depthwise convolution of x (B, L, C) into y,
+// one float64 row of C sums per (b, t), rows in parallel.
 func convFwd[T float](y, x, w, bias []T, B, L, C, W int) {
 	cpu.Parallel(B*L, max(1, grain/max(C*W, 1)), func(lo, hi int) {
 		acc := make([]float64, C)
@@ -122,6 +124,7 @@ func CausalConv1dBackward(g, x, w *Tensor, withBias bool) (dx, dw, db *Tensor) {
 	return dx, dw, db
 }
 
+// convBwd writes dx (rows in parallel), dw and db (float64 sums over b, t).
 func convBwd[T float](dx, dw, db, g, x, w []T, B, L, C, W int) {
 	// dx: one pass per output row, in parallel.
 	cpu.Parallel(B*L, max(1, grain/max(C*W, 1)), func(lo, hi int) {

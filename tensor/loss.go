@@ -64,6 +64,8 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignore int, scale float64) *T
 	return y
 }
 
+// ceCheck checks logp and targets and returns the rows, the classes n and
+// the number of counted (not ignored) rows.
 func ceCheck(op string, logp *Tensor, targets []int, ignore int) (rows, n, count int) {
 	rows, n = rowsOf(op, "logp", logp)
 	if len(targets) != rows {
@@ -81,6 +83,7 @@ func ceCheck(op string, logp *Tensor, targets []int, ignore int) (rows, n, count
 	return rows, n, count
 }
 
+// ceGrad writes c·(e^{logp} − onehot(target)) on counted rows of y.
 func ceGrad[T float](y, logp []T, n int, targets []int, ignore int, c float64) {
 	cpu.Parallel(len(targets), max(1, grain/max(n, 1)/8), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -145,8 +148,10 @@ func AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int) {
 	}
 }
 
+// adamArgs are one AdamW step's hyper-parameters and bias corrections.
 type adamArgs struct{ lr, b1, b2, eps, wd, bc1, bc2 float64 }
 
+// adamStep updates p, m, v in place (float64 arithmetic, rounded once).
 func adamStep[P, M float](p, g []P, m, v []M, a adamArgs) {
 	cpu.Parallel(len(p), grain/4, func(lo, hi int) {
 		for j := lo; j < hi; j++ {

@@ -76,6 +76,7 @@ func ScatterAdd(g *Tensor, axis int, idx []int, n int) *Tensor {
 	return y
 }
 
+// checkIndex panics naming op when an index is outside [0, n) of axis ax.
 func checkIndex(op string, idx []int, n int, shape []int, ax int) {
 	for j, v := range idx {
 		if v < 0 || v >= n {
@@ -84,6 +85,7 @@ func checkIndex(op string, idx []int, n int, shape []int, ax int) {
 	}
 }
 
+// gatherInto writes y[o, j, :] = x[o, idx[j], :] for x (outer, n, inner).
 func gatherInto[T float](y, x []T, outer, n, inner int, idx []int) {
 	m := len(idx)
 	cpu.Parallel(outer*m, max(1, grain/max(inner, 1)), func(lo, hi int) {
@@ -95,6 +97,7 @@ func gatherInto[T float](y, x []T, outer, n, inner int, idx []int) {
 	})
 }
 
+// scatterAddInto adds g[o, j, :] into y[o, idx[j], :] for y (outer, n, inner).
 func scatterAddInto[T float](y, g []T, outer, n, inner int, idx []int) {
 	m := len(idx)
 	for o := 0; o < outer; o++ {
@@ -143,6 +146,7 @@ func Softmax(x *Tensor) *Tensor { return softmaxOf("tensor.Softmax", x, false) }
 // y_i = x_i − m − log Σ_j e^{x_j − m}, m = max_j x_j.
 func LogSoftmax(x *Tensor) *Tensor { return softmaxOf("tensor.LogSoftmax", x, true) }
 
+// softmaxOf is Softmax, or LogSoftmax when log, named op.
 func softmaxOf(op string, x *Tensor, log bool) *Tensor {
 	rows, n := rowsOf(op, "x", x)
 	if y, err := softmaxDevice(op, log, false, x, nil, rows, n); y != nil {
@@ -159,6 +163,8 @@ func softmaxOf(op string, x *Tensor, log bool) *Tensor {
 	return y
 }
 
+// softmaxRows writes the (log-)softmax of each row of x (rows, n) into y,
+// in float64 per row, rounded once.
 func softmaxRows[T float](y, x []T, rows, n int, log bool) {
 	cpu.Parallel(rows, max(1, grain/max(n, 1)/8), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -197,6 +203,7 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 	return softmaxBack("tensor.LogSoftmaxBackward", g, y, true)
 }
 
+// softmaxBack is SoftmaxBackward, or LogSoftmaxBackward when log, named op.
 func softmaxBack(op string, g, y *Tensor, log bool) *Tensor {
 	sameDType(op, y, g)
 	CheckShape(op, "g", g.shape, "(same as y)", y.shape...)
@@ -215,6 +222,7 @@ func softmaxBack(op string, g, y *Tensor, log bool) *Tensor {
 	return dx
 }
 
+// softmaxBackRows writes, per row, y(g − Σ g·y), or g − e^y·Σ g when log.
 func softmaxBackRows[T float](dx, g, y []T, rows, n int, log bool) {
 	cpu.Parallel(rows, max(1, grain/max(n, 1)/8), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -275,6 +283,8 @@ func CumsumReverse(x *Tensor, axis int) *Tensor {
 	return y
 }
 
+// cumsumRevInto views x as (outer, n, inner) and writes the running sums
+// from the end of the middle axis into y, accumulating in float64.
 func cumsumRevInto[T float](y, x []T, outer, n, inner int) {
 	acc := make([]float64, inner)
 	for o := 0; o < outer; o++ {
@@ -317,6 +327,7 @@ func RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor) {
 	return y, r
 }
 
+// f64s is t's float64 data, nil for a nil t.
 func f64s(t *Tensor) []float64 {
 	if t == nil {
 		return nil
@@ -324,6 +335,7 @@ func f64s(t *Tensor) []float64 {
 	return t.f64
 }
 
+// f32s is t's float32 host data, nil for a nil t.
 func f32s(t *Tensor) []float32 {
 	if t == nil {
 		return nil
@@ -331,6 +343,7 @@ func f32s(t *Tensor) []float32 {
 	return t.f32
 }
 
+// rmsFwd writes y = x·r ⊙ w (w nil: 1) and r = 1/√(mean(x²)+eps) per row.
 func rmsFwd[T float](y, r, x, w []T, rows, n int, eps float64) {
 	cpu.Parallel(rows, max(1, grain/max(n, 1)/4), func(lo, hi int) {
 		for row := lo; row < hi; row++ {
@@ -397,6 +410,8 @@ func RMSNormBackward(g, x, w, r *Tensor) (dx, dw *Tensor) {
 	return dx, dw
 }
 
+// rmsBwd writes dx = r(ĝ − x̂·mean(ĝ ⊙ x̂)) per row and, when dw is not
+// nil, dw = Σ_rows g ⊙ x̂ (per-worker float64 sums, added in order).
 func rmsBwd[T float](dx, dw, g, x, w, r []T, rows, n int) {
 	var parts [][]float64 // Σ_rows g ⊙ x̂, one per worker
 	var mu sync.Mutex
@@ -531,6 +546,8 @@ func Rotary(x, cos, sin *Tensor) *Tensor {
 	return y
 }
 
+// rotaryInto rotates the pairs of each row of x (…, L, d) by the angles of
+// its position t = row mod L.
 func rotaryInto[T float](y, x, cos, sin []T, L, d int) {
 	if d == 0 {
 		return
@@ -614,6 +631,7 @@ func UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor {
 	return dx
 }
 
+// sub is x[lo:hi], nil for a nil x.
 func sub[T float](x []T, lo, hi int) []T {
 	if x == nil {
 		return nil
@@ -621,6 +639,7 @@ func sub[T float](x []T, lo, hi int) []T {
 	return x[lo:hi]
 }
 
+// sigm is σ(v) = 1/(1 + e⁻ᵛ).
 func sigm(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
 
 // unaryGradLoop writes dx_i = g_i·f'(x_i, y_i) for UnaryGradNames[k].
@@ -751,51 +770,14 @@ func BroadcastTo(x *Tensor, shape ...int) *Tensor {
 	} else {
 		hostFallback(op, err, x)
 	}
-	y := like(op, x, shape)
+	// y = x + 0 through binary.go's broadcasting walk (one copy of it).
+	y, zero := like(op, x, shape), []int{1}
 	if x.dtype == Float64 {
-		broadcastInto(y.f64, x.f64, x.shape, shape, st)
+		binaryInto(opAdd, y.f64, x.f64, []float64{0}, x.shape, zero, shape)
 	} else {
-		broadcastInto(y.f32, x.f32, x.shape, shape, st)
+		binaryInto(opAdd, y.f32, x.f32, []float32{0}, x.shape, zero, shape)
 	}
 	return y
-}
-
-func broadcastInto[T float](y, x []T, xs, out, st []int) {
-	n := len(y)
-	if n == 0 {
-		return
-	}
-	if isSuffix(xs, out) {
-		p := len(x)
-		for s := 0; s < n; s += p {
-			copy(y[s:s+p], x)
-		}
-		return
-	}
-	r := len(out)
-	last := out[r-1]
-	idx := make([]int, r-1)
-	for row := 0; row < n/last; row++ {
-		o := 0
-		for d, v := range idx {
-			o += v * st[d]
-		}
-		yr := y[row*last : (row+1)*last]
-		if st[r-1] == 0 {
-			for i := range yr {
-				yr[i] = x[o]
-			}
-		} else {
-			copy(yr, x[o:o+last])
-		}
-		for d := r - 2; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < out[d] {
-				break
-			}
-			idx[d] = 0
-		}
-	}
 }
 
 // Axpy adds alpha·x to y in place (y += alpha·x), both of one shape and
