@@ -168,7 +168,85 @@ type DeviceBroadcaster interface {
 // "max" or "min", the reduction over n, accumulated as package tensor's
 // CPU code does (float64 sums in order, rounded once; max and min
 // propagating NaN); for op "cumsum" y is (outer, n, inner) and receives
-// the inclusive running sums over n (float64, each rounded once).
+// the inclusive running sums over n (float64, each rounded once), for
+// "reversecumsum" the running sums from the end (y_j = Σ_{i≥j} x_i). An op
+// the backend has no kernel for returns an error wrapping ErrNotImplemented.
 type DeviceReducer interface {
 	ReduceDevice32(op string, x DeviceBuffer, outer, n, inner int, y DeviceBuffer) error
+}
+
+// The interfaces below are the device side of package tensor's model
+// operations (tensor/nnops.go, conv.go, loss.go). Each works on device
+// buffers of one backend, row-major, float32; an operation a backend cannot
+// do for some shape returns an error wrapping ErrNotImplemented and package
+// tensor runs it on the CPU. A nil buffer stands for an absent optional
+// operand or result.
+
+// DeviceIndexer gathers and scatter-adds along one axis: with x viewed as
+// (outer, n, inner), GatherIndexDevice32 writes y (outer, len(idx), inner),
+// y[o,j,i] = x[o,idx[j],i]; ScatterAddDevice32 writes y (outer, n, inner)
+// = zeros plus, for each j, g[o,j,i] added at y[o,idx[j],i] (g is (outer,
+// len(idx), inner)).
+type DeviceIndexer interface {
+	GatherIndexDevice32(x DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
+	ScatterAddDevice32(g DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
+}
+
+// DeviceSoftmaxer computes row softmax over x (rows, n): y_i = e^{x_i−m}/Σ_j
+// e^{x_j−m}, or with log the log-softmax y_i = x_i − m − log Σ_j e^{x_j−m}
+// (m the row maximum); SoftmaxBackwardDevice32 writes dx for the output
+// gradient g at the output y: y_i(g_i − Σ_j g_j y_j), or with log
+// g_i − e^{y_i} Σ_j g_j.
+type DeviceSoftmaxer interface {
+	SoftmaxDevice32(log bool, x DeviceBuffer, rows, n int, y DeviceBuffer) error
+	SoftmaxBackwardDevice32(log bool, g, y DeviceBuffer, rows, n int, dx DeviceBuffer) error
+}
+
+// DeviceNormer computes RMSNorm over rows of x (rows, n) with weight w (n)
+// or nil: r_row = 1/√(mean(x²) + eps) into r (rows), y = x·r ⊙ w; and its
+// backward for the output gradient g: with x̂ = x·r, ĝ = g ⊙ w,
+// dx = r(ĝ − x̂·mean(ĝ ⊙ x̂)), dw = Σ_rows g ⊙ x̂ (dw nil when w is nil).
+type DeviceNormer interface {
+	RMSNormDevice32(x, w DeviceBuffer, rows, n int, eps float64, y, r DeviceBuffer) error
+	RMSNormBackwardDevice32(g, x, w, r DeviceBuffer, rows, n int, dx, dw DeviceBuffer) error
+}
+
+// DeviceRotator rotates pairs of x (batch, L, d): for position t and pair
+// i, (x_2i, x_2i+1) → (x_2i c − x_2i+1 s, x_2i s + x_2i+1 c) with c, s the
+// entries (t, i) of cos and sin (L, d/2).
+type DeviceRotator interface {
+	RotaryDevice32(x DeviceBuffer, batch, L, d int, cos, sin, y DeviceBuffer) error
+}
+
+// DeviceGrader writes the fused elementwise gradient dx_i = g_i·f'(x_i, y_i)
+// of the unary function named op (tensor.UnaryGradNames; s is the
+// parameter of "scale"); x or y is nil when op does not read it.
+type DeviceGrader interface {
+	UnaryGradDevice32(op string, s float64, g, x, y, dx DeviceBuffer) error
+}
+
+// DeviceConvolver computes the depthwise causal convolution of x (B, L, C)
+// with w (C, W) and bias (C) or nil, y[b,t,c] = bias[c] + Σ_κ
+// w[c,κ]·x[b,t−(W−1)+κ,c] (zero history), and its backward for g (B, L,
+// C): dx[b,s,c] = Σ_κ w[c,κ] g[b,s+W−1−κ,c], dw[c,κ] = Σ_{b,t} g[b,t,c]
+// x[b,t−(W−1)+κ,c], db[c] = Σ_{b,t} g[b,t,c] (db nil: not wanted).
+type DeviceConvolver interface {
+	CausalConv1dDevice32(x, w, bias DeviceBuffer, B, L, C, W int, y DeviceBuffer) error
+	CausalConv1dBackwardDevice32(g, x, w DeviceBuffer, B, L, C, W int, dx, dw, db DeviceBuffer) error
+}
+
+// DeviceLosser computes the cross-entropy over rows of a log-softmax logp
+// (rows, n): the mean of −logp[r, targets[r]] over the rows whose target is
+// not ignore (0 when there are none), and its gradient with respect to the
+// logits, scale·(e^{logp} − onehot) on counted rows and 0 on ignored ones.
+type DeviceLosser interface {
+	CrossEntropyDevice32(logp DeviceBuffer, rows, n int, targets []int, ignore int) (float64, error)
+	CrossEntropyGradDevice32(logp DeviceBuffer, rows, n int, targets []int, ignore int, scale float64, dx DeviceBuffer) error
+}
+
+// DeviceOptimizer applies one AdamW step in place to n parameters p with
+// gradient g and moments m, v (all float32 on the device): p ← p − lr·wd·p,
+// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr(m/bc1)/(√(v/bc2) + eps).
+type DeviceOptimizer interface {
+	AdamWDevice32(p, g, m, v DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error
 }

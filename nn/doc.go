@@ -19,7 +19,11 @@
 //	loss.Backward()                                  // w.Grad: (D, E)
 //
 // Each backward is a whole-tensor formula (a GEMM, a row-wise softmax
-// Jacobian, a reverse cumsum), never a tape of scalar operations.
+// Jacobian, a reverse cumsum), never a tape of scalar operations. nn owns
+// the graph, the gradient formulas and the layers; every kernel is a
+// package tensor operation (MatMulT, the broadcasting functions and SumTo,
+// UnaryGrad, Gather/ScatterAdd, RMSNorm, CausalConv1d, CrossEntropy, AdamW,
+// ...), so an op runs where tensor runs it.
 // Gradients accumulate across Backward calls until ZeroGrad; the graph is
 // released by Backward, so call it once per forward pass. NoGrad(f) runs f
 // without recording (evaluation, optimiser steps). New differentiable ops

@@ -28,7 +28,7 @@ func (in *Init) next() uint64 {
 // Normal returns N(0, std²) values of shape.
 func (in *Init) Normal(std float64, shape ...int) *tensor.Tensor {
 	t := tensor.Randn64(in.next(), shape...)
-	return scaleNew(t, std).As(in.DType)
+	return tensor.Scale(t, std).As(in.DType)
 }
 
 // Uniform returns U(−bound, bound) values of shape.

@@ -6,20 +6,9 @@ import (
 
 // Sum returns Σ x over all elements, shape ().
 func Sum(x *Var) *Var {
-	var s float64
-	if x.Value.DType() == tensor.Float64 {
-		for _, v := range x.Value.Float64s() {
-			s += v
-		}
-	} else {
-		for _, v := range x.Value.Float32s() {
-			s += float64(v)
-		}
-	}
-	out := like(x.Value)
-	out.Fill(s)
+	out := tensor.New(x.Value.DType()).Fill(tensor.SumAll(x.Value))
 	return NewOp(out, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{zerosLike(x.Value).Fill(g.Data()[0])}
+		return []*tensor.Tensor{tensor.BroadcastTo(g, x.Value.Shape()...)}
 	})
 }
 
@@ -30,18 +19,8 @@ func Mean(x *Var) *Var { return Scale(Sum(x), 1/float64(x.Value.Len())) }
 func SumAxis(x *Var, ax int) *Var {
 	xs := x.Value.Shape()
 	ax = axis("nn.SumAxis", ax, len(xs))
-	outer, n, inner := split3(xs, ax)
-	os := append(append([]int{}, xs[:ax]...), xs[ax+1:]...)
-	out := like(x.Value, os...)
-	for t := 0; t < n; t++ {
-		copyBlock(out, x.Value, outer, inner, 1, 0, n, t, 1, true)
-	}
-	return NewOp(out, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := like(g, xs...)
-		for t := 0; t < n; t++ {
-			copyBlock(gx, g, outer, inner, n, t, 1, 0, 1, false)
-		}
-		return []*tensor.Tensor{gx}
+	return NewOp(tensor.Sum(x.Value, ax, false), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.BroadcastTo(g.Unsqueeze(ax), xs...)}
 	})
 }
 
@@ -51,10 +30,11 @@ func MeanAxis(x *Var, ax int) *Var {
 	return Scale(SumAxis(x, ax), 1/float64(x.Value.Dim(ax)))
 }
 
-// MatMul returns the (batched) matrix product a·b:
+// MatMul returns the (batched) matrix product a·b (tensor.MatMulT):
 // a (..., m, k) · b (..., k, n) → (..., m, n) with equal leading dims, or
 // a (..., m, k) · b (k, n) → (..., m, n) with b shared by the batch (a
-// linear layer). Gradients: da = g·bᵀ, db = aᵀ·g (summed over a shared b's batch).
+// linear layer). Gradients: da = g·bᵀ, db = aᵀ·g (summed over a shared b's
+// batch: one GEMM over the stacked rows).
 func MatMul(a, b *Var) *Var {
 	as, bs := a.Value.Shape(), b.Value.Shape()
 	if len(as) < 2 || len(bs) < 2 {
@@ -63,7 +43,7 @@ func MatMul(a, b *Var) *Var {
 	if a.Value.DType() != b.Value.DType() {
 		tensor.Errorf("nn.MatMul", "b", "has dtype %s, want %s (same as a)", b.Value.DType(), a.Value.DType())
 	}
-	m, k, n := as[len(as)-2], as[len(as)-1], bs[len(bs)-1]
+	k := as[len(as)-1]
 	shared := len(bs) == 2
 	want := append([]int{}, as[:len(as)-2]...)
 	if shared {
@@ -71,72 +51,19 @@ func MatMul(a, b *Var) *Var {
 	}
 	want = append(want, k, -1)
 	tensor.CheckShape("nn.MatMul", "b", bs, "(a is "+tensor.ShapeString(as)+")", want...)
-	batch := numel(as[:len(as)-2])
-	os := append(append([]int{}, as[:len(as)-2]...), m, n)
-	out := like(a.Value, os...)
-	if a.Value.DType() == tensor.Float64 {
-		matmulFwd(out.Float64s(), a.Value.Float64s(), b.Value.Float64s(), batch, m, k, n, shared)
-	} else {
-		matmulFwd(out.Float32s(), a.Value.Float32s(), b.Value.Float32s(), batch, m, k, n, shared)
-	}
+	out := tensor.MatMulT(a.Value, b.Value, false, false)
 	return NewOp(out, []*Var{a, b}, func(g *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		if a.requiresGrad {
-			ga = like(g, as...)
+			ga = tensor.MatMulT(g, b.Value, false, true)
 		}
 		if b.requiresGrad {
-			gb = like(g, bs...)
-		}
-		if g.DType() == tensor.Float64 {
-			matmulBwd(slice64(ga), slice64(gb), g.Float64s(), a.Value.Float64s(), b.Value.Float64s(), batch, m, k, n, shared)
-		} else {
-			matmulBwd(slice32(ga), slice32(gb), g.Float32s(), a.Value.Float32s(), b.Value.Float32s(), batch, m, k, n, shared)
+			if shared { // (k, n) = aᵀ (k, batch·m) · g (batch·m, n)
+				gb = tensor.MatMulT(a.Value.Reshape(-1, k), g.Reshape(-1, bs[1]), true, false)
+			} else {
+				gb = tensor.MatMulT(a.Value, g, true, false)
+			}
 		}
 		return []*tensor.Tensor{ga, gb}
 	})
-}
-
-func slice64(t *tensor.Tensor) []float64 {
-	if t == nil {
-		return nil
-	}
-	return t.Float64s()
-}
-
-func slice32(t *tensor.Tensor) []float32 {
-	if t == nil {
-		return nil
-	}
-	return t.Float32s()
-}
-
-func matmulFwd[T float](c, a, b []T, batch, m, k, n int, shared bool) {
-	if shared {
-		gemm(false, false, batch*m, n, k, 1, a, k, b, n, 0, c, n)
-		return
-	}
-	for i := 0; i < batch; i++ {
-		gemm(false, false, m, n, k, 1, a[i*m*k:], k, b[i*k*n:], n, 0, c[i*m*n:], n)
-	}
-}
-
-func matmulBwd[T float](ga, gb, g, a, b []T, batch, m, k, n int, shared bool) {
-	if shared {
-		if ga != nil { // (batch·m, k) = g (batch·m, n) · bᵀ
-			gemm(false, true, batch*m, k, n, 1, g, n, b, n, 0, ga, k)
-		}
-		if gb != nil { // (k, n) = aᵀ (k, batch·m) · g
-			gemm(true, false, k, n, batch*m, 1, a, k, g, n, 0, gb, n)
-		}
-		return
-	}
-	for i := 0; i < batch; i++ {
-		gi := g[i*m*n:]
-		if ga != nil {
-			gemm(false, true, m, k, n, 1, gi, n, b[i*k*n:], n, 0, ga[i*m*k:], k)
-		}
-		if gb != nil {
-			gemm(true, false, k, n, m, 1, a[i*m*k:], k, gi, n, 0, gb[i*k*n:], n)
-		}
-	}
 }

@@ -15,7 +15,8 @@ func Reshape(x *Var, shape ...int) *Var {
 }
 
 // Permute reorders the axes of x: out dim i is x dim perm[i].
-// (B, L, H, d) with perm (0, 2, 1, 3) → (B, H, L, d).
+// (B, L, H, d) with perm (0, 2, 1, 3) → (B, H, L, d). The gradient is the
+// inverse permutation of g.
 func Permute(x *Var, perm ...int) *Var {
 	xs := x.Value.Shape()
 	checkPerm("nn.Permute", xs, perm)
@@ -23,8 +24,8 @@ func Permute(x *Var, perm ...int) *Var {
 	for i, p := range perm {
 		inv[p] = i
 	}
-	return NewOp(permuteT(x.Value, perm), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{permuteT(g, inv)}
+	return NewOp(x.Value.Permute(perm...), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{g.Permute(inv...)}
 	})
 }
 
@@ -40,6 +41,7 @@ func Transpose(x *Var, i, j int) *Var {
 	return Permute(x, perm...)
 }
 
+// checkPerm panics naming op unless perm is a permutation of shape's axes.
 func checkPerm(op string, shape, perm []int) {
 	ok := len(perm) == len(shape)
 	seen := make([]bool, len(shape))
@@ -66,104 +68,61 @@ func axis(op string, a, n int) int {
 	return a
 }
 
-func permuteT(t *tensor.Tensor, perm []int) *tensor.Tensor {
-	s := t.Shape()
-	os := make([]int, len(perm))
-	for i, p := range perm {
-		os[i] = s[p]
-	}
-	if t.DType() == tensor.Float64 {
-		return tensor.FromFloat64(permuteData(t.Float64s(), s, perm), os...)
-	}
-	return tensor.FromFloat32(permuteData(t.Float32s(), s, perm), os...)
-}
-
-// split3 views shape around axis ax as (outer, n, inner).
-func split3(shape []int, ax int) (outer, n, inner int) {
-	return numel(shape[:ax]), shape[ax], numel(shape[ax+1:])
-}
-
-// copyBlock copies, for each of outer rows, cnt·inner elements from src at
-// row offset so (row length sn·inner) to dst at offset do (row length dn·inner).
-func copyBlock(dst, src *tensor.Tensor, outer, inner, dn, do, sn, so, cnt int, add bool) {
-	if dst.DType() == tensor.Float64 {
-		copyRows(dst.Float64s(), src.Float64s(), outer, inner, dn, do, sn, so, cnt, add)
-	} else {
-		copyRows(dst.Float32s(), src.Float32s(), outer, inner, dn, do, sn, so, cnt, add)
-	}
-}
-
-func copyRows[T float](d, s []T, outer, inner, dn, do, sn, so, cnt int, add bool) {
-	for o := 0; o < outer; o++ {
-		dd := d[(o*dn+do)*inner : (o*dn+do+cnt)*inner]
-		ss := s[(o*sn+so)*inner : (o*sn+so+cnt)*inner]
-		if add {
-			for i := range dd {
-				dd[i] += ss[i]
-			}
-		} else {
-			copy(dd, ss)
-		}
-	}
-}
-
-// Slice returns x[..., start:end, ...] along axis (a copy).
+// Slice returns x[..., start:end, ...] along axis (a copy). The gradient
+// is g padded with zeros back to x's shape (a Concat).
 func Slice(x *Var, ax, start, end int) *Var {
 	xs := x.Value.Shape()
 	ax = axis("nn.Slice", ax, len(xs))
 	if start < 0 || end > xs[ax] || start > end {
 		tensor.Errorf("nn.Slice", "range", "[%d:%d] out of range for axis %d of %s", start, end, ax, tensor.ShapeString(xs))
 	}
-	outer, n, inner := split3(xs, ax)
-	os := append([]int{}, xs...)
-	os[ax] = end - start
-	out := like(x.Value, os...)
-	copyBlock(out, x.Value, outer, inner, end-start, 0, n, start, end-start, false)
-	return NewOp(out, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := like(g, xs...)
-		copyBlock(gx, g, outer, inner, n, start, end-start, 0, end-start, false)
-		return []*tensor.Tensor{gx}
+	return NewOp(x.Value.Slice(ax, start, end), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
+		parts := make([]*tensor.Tensor, 0, 3)
+		if start > 0 {
+			s := append([]int{}, xs...)
+			s[ax] = start
+			parts = append(parts, tensor.New(g.DType(), s...))
+		}
+		parts = append(parts, g)
+		if end < xs[ax] {
+			s := append([]int{}, xs...)
+			s[ax] = xs[ax] - end
+			parts = append(parts, tensor.New(g.DType(), s...))
+		}
+		if len(parts) == 1 {
+			return []*tensor.Tensor{g}
+		}
+		return []*tensor.Tensor{tensor.Concat(ax, parts...)}
 	})
 }
 
-// Concat joins xs along axis; all other dims must agree.
+// Concat joins xs along axis; all other dims must agree. The gradient of
+// each input is its slice of g.
 func Concat(ax int, xs ...*Var) *Var {
 	if len(xs) == 0 {
 		tensor.Errorf("nn.Concat", "xs", "no tensors to join")
 	}
 	s0 := xs[0].Value.Shape()
 	ax = axis("nn.Concat", ax, len(s0))
-	os := append([]int{}, s0...)
-	os[ax] = 0
+	vals := make([]*tensor.Tensor, len(xs))
 	for i, x := range xs {
-		s := x.Value.Shape()
 		want := append([]int{}, s0...)
 		want[ax] = -1
-		tensor.CheckShape("nn.Concat", fmt.Sprintf("xs[%d]", i), s, "(all dims but the joined axis must match xs[0])", want...)
+		tensor.CheckShape("nn.Concat", fmt.Sprintf("xs[%d]", i), x.Value.Shape(), "(all dims but the joined axis must match xs[0])", want...)
 		if x.Value.DType() != xs[0].Value.DType() {
 			tensor.Errorf("nn.Concat", fmt.Sprintf("xs[%d]", i), "has dtype %s, want %s", x.Value.DType(), xs[0].Value.DType())
 		}
-		os[ax] += s[ax]
+		vals[i] = x.Value
 	}
-	outer, total, inner := split3(os, ax)
-	out := like(xs[0].Value, os...)
-	offs := make([]int, len(xs))
-	o := 0
-	for i, x := range xs {
-		n := x.Value.Dim(ax)
-		offs[i] = o
-		copyBlock(out, x.Value, outer, inner, total, o, n, 0, n, false)
-		o += n
-	}
-	return NewOp(out, xs, func(g *tensor.Tensor) []*tensor.Tensor {
+	return NewOp(tensor.Concat(ax, vals...), xs, func(g *tensor.Tensor) []*tensor.Tensor {
 		gs := make([]*tensor.Tensor, len(xs))
+		o := 0
 		for i, x := range xs {
-			if !x.requiresGrad {
-				continue
-			}
 			n := x.Value.Dim(ax)
-			gs[i] = like(g, x.Value.Shape()...)
-			copyBlock(gs[i], g, outer, inner, n, 0, total, offs[i], n, false)
+			if x.requiresGrad {
+				gs[i] = g.Slice(ax, o, o+n)
+			}
+			o += n
 		}
 		return gs
 	})
@@ -174,45 +133,15 @@ func Concat(ax int, xs ...*Var) *Var {
 // dx_u = Σ_{t≥u} dy_t (how per-step log-decays a_t get their gradient from
 // the A-mask cumsum Acs).
 func Cumsum(x *Var, ax int) *Var {
-	xs := x.Value.Shape()
-	ax = axis("nn.Cumsum", ax, len(xs))
-	outer, n, inner := split3(xs, ax)
-	return NewOp(cumsumT(x.Value, outer, n, inner, false), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{cumsumT(g, outer, n, inner, true)}
+	ax = axis("nn.Cumsum", ax, x.Value.Rank())
+	return NewOp(tensor.Cumsum(x.Value, ax), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
+		return []*tensor.Tensor{tensor.CumsumReverse(g, ax)}
 	})
-}
-
-func cumsumT(t *tensor.Tensor, outer, n, inner int, reverse bool) *tensor.Tensor {
-	out := zerosLike(t)
-	if t.DType() == tensor.Float64 {
-		cumsumData(out.Float64s(), t.Float64s(), outer, n, inner, reverse)
-	} else {
-		cumsumData(out.Float32s(), t.Float32s(), outer, n, inner, reverse)
-	}
-	return out
-}
-
-func cumsumData[T float](dst, src []T, outer, n, inner int, reverse bool) {
-	for o := 0; o < outer; o++ {
-		base := o * n * inner
-		for i := 0; i < inner; i++ {
-			var acc float64
-			for s := 0; s < n; s++ {
-				t := s
-				if reverse {
-					t = n - 1 - s
-				}
-				k := base + t*inner + i
-				acc += float64(src[k])
-				dst[k] = T(acc)
-			}
-		}
-	}
 }
 
 // Embedding gathers rows of table (V, D) for ids; the result has shape
 // (shape..., D), where shape defaults to (len(ids)). The gradient is a
-// scatter-add into the rows used.
+// scatter-add into the rows used (tensor.ScatterAdd).
 func Embedding(table *Var, ids []int, shape ...int) *Var {
 	ts := table.Value.Shape()
 	tensor.CheckShape("nn.Embedding", "table", ts, "(want a 2-D (vocab, dim) table)", -1, -1)
@@ -228,15 +157,8 @@ func Embedding(table *Var, ids []int, shape ...int) *Var {
 			tensor.Errorf("nn.Embedding", "ids", "id %d out of range for a vocabulary of %d", id, V)
 		}
 	}
-	out := like(table.Value, append(append([]int{}, shape...), D)...)
-	for i, id := range ids {
-		copyBlock(out, table.Value, 1, D, len(ids), i, V, id, 1, false)
-	}
+	out := tensor.Gather(table.Value, 0, ids).Reshape(append(append([]int{}, shape...), D)...)
 	return NewOp(out, []*Var{table}, func(g *tensor.Tensor) []*tensor.Tensor {
-		gt := like(g, V, D)
-		for i, id := range ids {
-			copyBlock(gt, g, 1, D, V, id, len(ids), i, 1, true)
-		}
-		return []*tensor.Tensor{gt}
+		return []*tensor.Tensor{tensor.ScatterAdd(g.Reshape(len(ids), D), 0, ids, V)}
 	})
 }

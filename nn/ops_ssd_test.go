@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -96,5 +97,17 @@ func TestRoPERelative(t *testing.T) {
 	}
 	if math.Abs(dot(3, 1)-dot(4, 2)) > 1e-12 || math.Abs(dot(3, 1)-dot(3, 2)) < 1e-6 {
 		t.Fatalf("RoPE scores: (3,1) %v (4,2) %v (3,2) %v", dot(3, 1), dot(4, 2), dot(3, 2))
+	}
+}
+
+// CausalConv1d's forward (tensor.CausalConv1d) equals ssd.CausalConv1d
+// without SiLU, in both dtypes.
+func TestCausalConv1dMatchesSSD(t *testing.T) {
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		x, w, b := tensor.Randn64(1, 2, 9, 5).As(dt), tensor.Randn64(2, 5, 4).As(dt), tensor.Randn64(3, 5).As(dt)
+		got := CausalConv1d(Const(x), Const(w), Const(b)).Value
+		if e := RelErr(got, ssd.CausalConv1d(x, w, b, false)); !(e < 1e-15) {
+			t.Errorf("%s: rel err %v against ssd.CausalConv1d", dt, e)
+		}
 	}
 }

@@ -13,8 +13,9 @@ import (
 //	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
 //	p ← p − lr · (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
 //
-// The moments are kept in float64 whatever the parameter dtype. Parameters
-// with a nil Grad are skipped (their step count still advances).
+// The moments are kept in float64 whatever the parameter dtype; each
+// parameter is updated in one fused pass (tensor.AdamW). Parameters with a
+// nil Grad are skipped (their step count still advances).
 type AdamW struct {
 	Params      []*Var
 	LR          float64 // learning rate used by Step; StepLR overrides it
@@ -27,7 +28,7 @@ type AdamW struct {
 	Decay func(p *Var) bool
 	T     int // steps taken
 
-	m, v [][]float64
+	m, v []*tensor.Tensor // float64 moments, one per parameter (nil until its first gradient)
 }
 
 // NewAdamW returns AdamW over params with lr and PyTorch's defaults
@@ -42,41 +43,21 @@ func (o *AdamW) Step() { o.StepLR(o.LR) }
 // StepLR applies one update with learning rate lr (from a Schedule).
 func (o *AdamW) StepLR(lr float64) {
 	if o.m == nil {
-		o.m, o.v = make([][]float64, len(o.Params)), make([][]float64, len(o.Params))
+		o.m, o.v = make([]*tensor.Tensor, len(o.Params)), make([]*tensor.Tensor, len(o.Params))
 	}
 	o.T++
-	bc1 := 1 - math.Pow(o.Beta1, float64(o.T))
-	bc2 := 1 - math.Pow(o.Beta2, float64(o.T))
 	for i, p := range o.Params {
 		if p.Grad == nil {
 			continue
 		}
-		n := p.Value.Len()
 		if o.m[i] == nil {
-			o.m[i], o.v[i] = make([]float64, n), make([]float64, n)
+			o.m[i], o.v[i] = tensor.Zeros64(p.Value.Shape()...), tensor.Zeros64(p.Value.Shape()...)
 		}
-		decay := 0.0
+		wd := 0.0
 		if (o.Decay == nil && p.Value.Rank() >= 2) || (o.Decay != nil && o.Decay(p)) {
-			decay = lr * o.WeightDecay
+			wd = o.WeightDecay
 		}
-		m, v := o.m[i], o.v[i]
-		upd := func(j int, x, g float64) float64 {
-			x -= decay * x
-			m[j] = o.Beta1*m[j] + (1-o.Beta1)*g
-			v[j] = o.Beta2*v[j] + (1-o.Beta2)*g*g
-			return x - lr*(m[j]/bc1)/(math.Sqrt(v[j]/bc2)+o.Eps)
-		}
-		if p.Value.DType() == tensor.Float64 {
-			x, g := p.Value.Float64s(), p.Grad.Float64s()
-			for j := range x {
-				x[j] = upd(j, x[j], g[j])
-			}
-		} else {
-			x, g := p.Value.Float32s(), p.Grad.Float32s()
-			for j := range x {
-				x[j] = float32(upd(j, float64(x[j]), float64(g[j])))
-			}
-		}
+		tensor.AdamW(p.Value, p.Grad, o.m[i], o.v[i], lr, o.Beta1, o.Beta2, o.Eps, wd, o.T)
 	}
 }
 
@@ -96,7 +77,7 @@ func SGD(params []*Var, lr float64) {
 		if p.Grad == nil {
 			continue
 		}
-		addInto(p.Value, scaleNew(p.Grad, -lr))
+		tensor.Axpy(-lr, p.Grad, p.Value)
 	}
 }
 
@@ -107,9 +88,8 @@ func GradNorm(params []*Var) float64 {
 		if p.Grad == nil {
 			continue
 		}
-		for _, g := range p.Grad.Data() {
-			s += g * g
-		}
+		n := tensor.Norm(p.Grad)
+		s += n * n
 	}
 	return math.Sqrt(s)
 }
@@ -123,7 +103,7 @@ func ClipGradNorm(params []*Var, maxNorm float64) float64 {
 		c := maxNorm / n
 		for _, p := range params {
 			if p.Grad != nil {
-				p.Grad = scaleNew(p.Grad, c)
+				p.Grad = tensor.Scale(p.Grad, c)
 			}
 		}
 	}

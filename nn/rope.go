@@ -10,10 +10,10 @@ import (
 // interleaved pairs (rotary_embedding_torch's default): for position t and
 // pair i, ω_i = θ^(−2i/d) and
 //
-//	(x_{2i}, x_{2i+1}) → (x_{2i} cos tω_i − x_{2i+1} sin tω_i, x_{2i} sin tω_i + x_{2i+1} cos tω_i).
+//	(x_{2i}, x_{2i+1}) → (x_{2i} cos tω_i − x_{2i+1} sin tω_i, x_{2i} sin tω_i + x_{2i+1} cos tω_i)
 //
-// The backward pass rotates the gradient by −tω_i. θ is 10000 in the paper's
-// softmax baseline.
+// (tensor.Rotary). The backward pass rotates the gradient by −tω_i. θ is
+// 10000 in the paper's softmax baseline.
 func RoPE(x *Var, theta float64) *Var {
 	xs := x.Value.Shape()
 	if len(xs) < 2 || xs[len(xs)-1]%2 != 0 {
@@ -27,20 +27,10 @@ func RoPE(x *Var, theta float64) *Var {
 			cos[t*d/2+i], sin[t*d/2+i] = math.Cos(a), math.Sin(a)
 		}
 	}
-	rot := func(in []float64, sign float64) []float64 {
-		out := make([]float64, len(in))
-		for r := 0; r < len(in)/d; r++ {
-			t := r % L
-			for i := 0; i < d/2; i++ {
-				c, s := cos[t*d/2+i], sign*sin[t*d/2+i]
-				x1, x2 := in[r*d+2*i], in[r*d+2*i+1]
-				out[r*d+2*i], out[r*d+2*i+1] = x1*c-x2*s, x1*s+x2*c
-			}
-		}
-		return out
-	}
-	y := fromData(x.Value.DType(), rot(x.Value.Data(), 1), xs)
+	dt := x.Value.DType()
+	ct, st := fromData(dt, cos, []int{L, d / 2}), fromData(dt, sin, []int{L, d / 2})
+	y := tensor.Rotary(x.Value, ct, st)
 	return NewOp(y, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{fromData(g.DType(), rot(g.Data(), -1), xs)}
+		return []*tensor.Tensor{tensor.Rotary(g, ct, tensor.Neg(st))}
 	})
 }

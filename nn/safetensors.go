@@ -229,8 +229,8 @@ func SaveCheckpoint(path string, params []*Var, o *AdamW, metadata map[string]st
 			if o.m == nil || o.m[i] == nil {
 				continue
 			}
-			m[optimPrefix+"m/"+p.Name] = tensor.FromFloat64(o.m[i], p.Value.Shape()...)
-			m[optimPrefix+"v/"+p.Name] = tensor.FromFloat64(o.v[i], p.Value.Shape()...)
+			m[optimPrefix+"m/"+p.Name] = o.m[i]
+			m[optimPrefix+"v/"+p.Name] = o.v[i]
 		}
 	}
 	f, err := os.Create(path)
@@ -266,7 +266,7 @@ func LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, er
 		return nil, fmt.Errorf("nn.LoadCheckpoint: %s has no step in its metadata", path)
 	}
 	o.T = step
-	o.m, o.v = make([][]float64, len(o.Params)), make([][]float64, len(o.Params))
+	o.m, o.v = make([]*tensor.Tensor, len(o.Params)), make([]*tensor.Tensor, len(o.Params))
 	for i, p := range o.Params {
 		mt, vt := ts[optimPrefix+"m/"+p.Name], ts[optimPrefix+"v/"+p.Name]
 		if mt == nil || vt == nil {
@@ -275,7 +275,7 @@ func LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, er
 		if !slices.Equal(mt.Shape(), p.Value.Shape()) || !slices.Equal(vt.Shape(), p.Value.Shape()) {
 			return nil, fmt.Errorf("nn.LoadCheckpoint: %s: optimiser state of %q has shape %s, the parameter %s", path, p.Name, tensor.ShapeString(mt.Shape()), tensor.ShapeString(p.Value.Shape()))
 		}
-		o.m[i], o.v[i] = mt.As(tensor.Float64).Float64s(), vt.As(tensor.Float64).Float64s()
+		o.m[i], o.v[i] = mt.As(tensor.Float64), vt.As(tensor.Float64)
 	}
 	return meta, nil
 }

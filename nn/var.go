@@ -138,7 +138,7 @@ func (v *Var) BackwardWith(g *tensor.Tensor) {
 				continue
 			}
 			if old, ok := grads[p]; ok {
-				grads[p] = addNew(old, pg[j])
+				grads[p] = tensor.Add(old, pg[j])
 			} else {
 				grads[p] = pg[j]
 			}
@@ -147,12 +147,14 @@ func (v *Var) BackwardWith(g *tensor.Tensor) {
 	}
 }
 
+// accumLeaf adds g to the leaf's gradient (a copy of g the first time, so
+// that p.Grad never shares data with a graph tensor).
 func accumLeaf(p *Var, g *tensor.Tensor) {
 	if p.Grad == nil {
 		p.Grad = g.Clone()
 		return
 	}
-	addInto(p.Grad, g)
+	tensor.Axpy(1, g, p.Grad)
 }
 
 // topo returns the non-leaf nodes reachable from v in topological order

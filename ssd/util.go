@@ -4,18 +4,19 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
+	"github.com/furious-lab/furious/backend/cpu"
 	"github.com/furious-lab/furious/tensor"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
-// float is the element type of the internal kernels; the exported API is not
-// generic (yaegi cannot export generics), it dispatches on the tensor dtype.
-type float interface{ ~float32 | ~float64 }
+// float is the element type of the internal kernels (backend/cpu's one
+// constraint); the exported API is not generic (yaegi cannot export
+// generics), it dispatches on the tensor dtype.
+type float = cpu.Float
 
 // alloc returns a zeroed scratch slice of n elements, allocated through
 // tensor.New so that the memory cap applies.
@@ -46,37 +47,14 @@ func newT[T float](shape ...int) *tensor.Tensor {
 }
 
 // gemm computes C = alpha·op(A)·op(B) + beta·C on row-major slices,
-// op(A) m×k, op(B) k×n, through blas32 or blas64 (OpenBLAS when plugged in).
+// op(A) m×k, op(B) k×n: backend/cpu's Sgemm or Dgemm (OpenBLAS when
+// plugged in).
 func gemm[T float](tA, tB bool, m, n, k int, alpha float64, a []T, lda int, b []T, ldb int, beta float64, c []T, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if tA {
-		ta = blas.Trans
-	}
-	if tB {
-		tb = blas.Trans
-	}
-	ar, ac := m, k
-	if tA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if tB {
-		br, bc = n, k
-	}
 	switch cs := any(c).(type) {
 	case []float64:
-		blas64.Gemm(ta, tb, alpha,
-			blas64.General{Rows: ar, Cols: ac, Stride: lda, Data: any(a).([]float64)},
-			blas64.General{Rows: br, Cols: bc, Stride: ldb, Data: any(b).([]float64)},
-			beta, blas64.General{Rows: m, Cols: n, Stride: ldc, Data: cs})
+		cpu.Dgemm(tA, tB, m, n, k, alpha, any(a).([]float64), lda, any(b).([]float64), ldb, beta, cs, ldc)
 	case []float32:
-		blas32.Gemm(ta, tb, float32(alpha),
-			blas32.General{Rows: ar, Cols: ac, Stride: lda, Data: any(a).([]float32)},
-			blas32.General{Rows: br, Cols: bc, Stride: ldb, Data: any(b).([]float32)},
-			float32(beta), blas32.General{Rows: m, Cols: n, Stride: ldc, Data: cs})
+		cpu.Sgemm(tA, tB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), cs, ldc)
 	}
 }
 
@@ -93,59 +71,17 @@ func SetWorkers(n int) int {
 }
 
 // parallel runs fn(i) for i in [0, n) on up to GOMAXPROCS goroutines (or the
-// SetWorkers cap). A panic in a worker is re-raised in the caller.
+// SetWorkers cap) through backend/cpu's ParallelFor, checking for an
+// interrupt before each item. A panic in a worker is re-raised in the caller.
 func parallel(n int, fn func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if w := int(workerLimit.Load()); w > 0 && w < workers {
 		workers = w
 	}
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			tensor.CheckInterrupt("ssd")
-			fn(i)
-		}
-		return
-	}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		next     int
-		panicked any
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					if panicked == nil {
-						panicked = r
-					}
-					mu.Unlock()
-				}
-			}()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				stop := panicked != nil
-				mu.Unlock()
-				if i >= n || stop {
-					return
-				}
-				tensor.CheckInterrupt("ssd")
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
-	if panicked != nil {
-		panic(panicked)
-	}
+	cpu.ParallelFor(n, workers, func(i int) {
+		tensor.CheckInterrupt("ssd")
+		fn(i)
+	})
 }
 
 // checkFinite panics with an ErrNotFinite *tensor.Error naming op when t

@@ -1,9 +1,13 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
 
-// float is the element type constraint of the internal kernels.
-type float interface{ ~float32 | ~float64 }
+	"github.com/furious-lab/furious/backend/cpu"
+)
+
+// float is the element type constraint of the internal kernels (backend/cpu's).
+type float = cpu.Float
 
 // sameDType panics with an *Error naming op when a and b differ in dtype.
 func sameDType(op string, a, b *Tensor) {

@@ -31,6 +31,16 @@
 //     float32 data is accumulated in float64.
 //   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
 //     Unsqueeze, Squeeze (share data, like Reshape).
+//   - Model operations (nnops.go, conv.go, loss.go), what package nn's ops
+//     and gradients are composed of: Gather and ScatterAdd along an axis
+//     (embedding rows and their gradient), Softmax, LogSoftmax and their
+//     backward passes over the last axis, CumsumReverse (Cumsum's adjoint),
+//     RMSNorm and RMSNormBackward, Rotary (RoPE's rotation), UnaryGrad (the
+//     fused g·f'(x, y) of each unary function), SumTo and BroadcastTo (a
+//     broadcast operand's gradient and its adjoint), Axpy (y += αx in
+//     place), AdamW (one fused optimiser step), CausalConv1d and
+//     CausalConv1dBackward (depthwise, causal), CrossEntropy and
+//     CrossEntropyGrad over a log-softmax with an ignore index.
 //   - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
 //     (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
 //     CheckFinite (panics with ErrNotFinite naming the op and first bad index).
@@ -72,11 +82,13 @@
 // their device when the backend has a device-side implementation for it
 // (backend.DeviceMatMuler, backend.DeviceElementwiser,
 // backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
-// backend.DeviceSSD in package ssd), and the result is resident.
-// Otherwise the operands are copied to the host, the operation runs on the
-// CPU, and its result is moved back to the device, after a one-line notice
-// naming the operation (once per operation, to the SetNoticeWriter writer):
-// the result always lives where its operands do.
+// backend.DeviceSSD in package ssd, and for the model operations
+// backend.DeviceIndexer, DeviceSoftmaxer, DeviceNormer, DeviceRotator,
+// DeviceGrader, DeviceConvolver, DeviceLosser, DeviceOptimizer), and the
+// result is resident. Otherwise the operands are copied to the host, the
+// operation runs on the CPU, and its result is moved back to the device,
+// after a one-line notice naming the operation (once per operation, to the
+// SetNoticeWriter writer): the result always lives where its operands do.
 //
 //	on the device: MatMul, MatMulT (any batch broadcast); every unary function
 //	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,

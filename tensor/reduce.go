@@ -20,7 +20,8 @@ const (
 	redMean
 	redMax
 	redMin
-	redCumsum // Cumsum's running sums (layout.go), on a device only
+	redCumsum    // Cumsum's running sums (layout.go), on a device only
+	redCumsumRev // CumsumReverse's running sums (nnops.go), on a device only
 )
 
 // Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).
@@ -182,6 +183,6 @@ func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shap
 		return nil, nil
 	}
 	return onDevice(name, shape, []*Tensor{x}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
-		return r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum"}[op], in[0], outer, n, inner, out)
+		return r.ReduceDevice32([...]string{redSum: "sum", redMean: "mean", redMax: "max", redMin: "min", redCumsum: "cumsum", redCumsumRev: "reversecumsum"}[op], in[0], outer, n, inner, out)
 	})
 }

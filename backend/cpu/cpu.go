@@ -54,6 +54,9 @@ var Ops = []string{
 	"add", "sub", "mul", "div", "maximum", "minimum",
 	"sum", "mean", "max", "min", "norm",
 	"permute", "transpose", "slice", "concat", "cumsum",
+	"gather", "scatteradd", "softmax", "logsoftmax", "softmaxbackward", "logsoftmaxbackward",
+	"crossentropy", "crossentropygrad", "cumsumreverse", "rmsnorm", "rmsnormbackward", "rotary",
+	"unarygrad", "sumto", "broadcastto", "axpy", "adamw", "causalconv1d", "causalconv1dbackward",
 }
 
 // Capabilities: float32 and float64, and every operation in Ops.
@@ -132,4 +135,56 @@ func Parallel(n, grain int, fn func(lo, hi int)) {
 	}
 	fn(0, min(chunk, n))
 	wg.Wait()
+}
+
+// ParallelFor calls fn(i) for every i in [0, n) on up to workers goroutines
+// (Threads() when workers < 1), handing out indices one at a time so that
+// uneven items balance. With one worker it runs in order on the calling
+// goroutine. A panic in fn stops the hand-out and is re-raised in the
+// caller once every worker has returned.
+func ParallelFor(n, workers int, fn func(i int)) {
+	if workers < 1 {
+		workers = Threads()
+	}
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	var (
+		wg       sync.WaitGroup
+		next     atomic.Int64
+		stop     atomic.Bool
+		mu       sync.Mutex
+		panicked any
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if panicked == nil {
+						panicked = r
+					}
+					mu.Unlock()
+					stop.Store(true)
+				}
+			}()
+			for !stop.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
 }

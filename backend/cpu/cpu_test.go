@@ -167,3 +167,30 @@ func TestMapErrors(t *testing.T) {
 		t.Fatal("MatMul32 accepted a too-short a")
 	}
 }
+
+func TestParallelFor(t *testing.T) {
+	for _, workers := range []int{0, 1, 3} {
+		const n = 1000
+		hits := make([]int32, n)
+		ParallelFor(n, workers, func(i int) { atomic.AddInt32(&hits[i], 1) })
+		for i, h := range hits {
+			if h != 1 {
+				t.Fatalf("workers %d: index %d ran %d times", workers, i, h)
+			}
+		}
+	}
+	ParallelFor(0, 4, func(int) { t.Fatal("fn called for n = 0") })
+	func() {
+		defer func() {
+			if r := recover(); r != "boom 7" {
+				t.Fatalf("recovered %v, want the worker's panic", r)
+			}
+		}()
+		ParallelFor(100, 4, func(i int) {
+			if i == 7 {
+				panic("boom 7")
+			}
+		})
+		t.Fatal("ParallelFor returned after a panic")
+	}()
+}

@@ -100,10 +100,12 @@ func sigmoid(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
 
 func logSigmoid(v float64) float64 { return min(v, 0) - math.Log1p(math.Exp(-math.Abs(v))) }
 
-type float interface{ ~float32 | ~float64 }
+// Float is the element type constraint of the CPU kernels, shared by the
+// packages above (tensor, ssd, nn) so that it is declared once.
+type Float interface{ ~float32 | ~float64 }
 
 // unaryLoop writes op(src) into dst: one tight loop per op.
-func unaryLoop[T float](op unaryOp, s float64, dst, src []T) {
+func unaryLoop[T Float](op unaryOp, s float64, dst, src []T) {
 	dst = dst[:len(src)]
 	switch op {
 	case opNeg:
