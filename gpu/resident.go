@@ -276,28 +276,9 @@ func (Backend) AllFinite32(x backend.DeviceBuffer) (bool, error) {
 	return true, nil
 }
 
-// ssdShape returns an error wrapping backend.ErrNotImplemented for
-// parameters the SSD shaders do not take; form says whether p.Form and
-// p.Chunk matter.
-func ssdShape(op string, p backend.SSDParams, form bool) error {
-	switch {
-	case p.Order != 1 && p.Order != 2:
-		return fmt.Errorf("gpu.%s: order %d (the shaders take 1 and 2): %w", op, p.Order, backend.ErrNotImplemented)
-	case p.D < 1 || p.DV < 1 || p.D > 256 || p.DV > 256:
-		return fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shaders take 1 to 256): %w", op, p.D, p.DV, backend.ErrNotImplemented)
-	case form && p.Form == "chunked" && (p.Chunk < 1 || p.Chunk > 1024):
-		return fmt.Errorf("gpu.%s: chunk %d (the shaders take 1 to 1024): %w", op, p.Chunk, backend.ErrNotImplemented)
-	case form && p.Form != "chunked" && p.Form != "quadratic" && p.Form != "auto":
-		return fmt.Errorf("gpu.%s: form %q: %w", op, p.Form, backend.ErrNotImplemented)
-	case p.BH < 0 || p.L < 0:
-		return fmt.Errorf("gpu.%s: negative size BH=%d L=%d", op, p.BH, p.L)
-	}
-	return nil
-}
-
-// SSDDevice32 implements backend.DeviceSSD with Quadratic (attention.comp),
-// SSD (ssdf.comp / ssd.comp) or SSDAuto, as p.Form says. A nil a is no
-// decay (a buffer of zeros for the chunked shaders).
+// SSDDevice32 implements backend.DeviceSSD with Device.SSD, in the form
+// p.Form says (attention.comp, or ssdf.comp / ssd.comp chunked). A nil a is
+// no decay (a buffer of zeros for the chunked shaders).
 //
 // On a software renderer (Mesa's llvmpipe) every form runs as the chunked
 // SSD, which computes the same function: there attention.comp leaves the
@@ -320,35 +301,12 @@ func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuff
 }
 
 func ssdDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
-	if err := ssdShape("SSDDevice32", p, true); err != nil {
-		return "", err
-	}
 	d, bs, err := bufs("SSDDevice32", q, k, v, a, y)
 	if err != nil {
 		return "", err
 	}
-	Q, K, V, A, Y := bs[0], bs[1], bs[2], bs[3], bs[4]
-	n := p.BH * p.L
-	if Q.Len() < n*p.D || K.Len() < n*p.D || V.Len() < n*p.DV || Y.Len() < n*p.DV || (A != nil && A.Len() < n) {
-		return "", fmt.Errorf("gpu.SSDDevice32: BH=%d L=%d d=%d d_v=%d: q %d, k %d, v %d, y %d, a %d floats", p.BH, p.L, p.D, p.DV, Q.Len(), K.Len(), V.Len(), Y.Len(), lenOf(A))
-	}
-	if n == 0 {
-		return p.Form, nil
-	}
-	form, chunk := p.Form, p.Chunk
-	if form == "auto" {
-		form, chunk = SSDForm(p.L, p.D, p.DV, p.Order)
-	}
-	if form == "quadratic" {
-		return form, oom(d.Quadratic(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, p.Order, p.Scale, p.Norm))
-	}
-	if A == nil {
-		if A, err = d.zeros(n); err != nil {
-			return "", oom(err)
-		}
-		defer A.Release()
-	}
-	return form, oom(d.SSD(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, chunk, p.Order, p.Scale, p.Norm))
+	form, err := d.SSD(bs[4], bs[0], bs[1], bs[2], bs[3], p)
+	return form, oom(err)
 }
 
 // stateMaxFeatures caps the feature rows SSDState32 holds at once
@@ -373,7 +331,8 @@ var stateNoFused bool
 // SGEMM shader (split along the sequence: stateProducts), over groups of
 // heads that keep ψ(K) under 2²⁶ floats.
 func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) error {
-	if err := ssdShape("SSDState32", p, false); err != nil {
+	c, err := newSSDCall("SSDState32", p, nil, nil, nil, nil, nil)
+	if err != nil {
 		return err
 	}
 	d, bs, err := bufs("SSDState32", k, v, a, s)
@@ -381,13 +340,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		return err
 	}
 	K, V, A, S := bs[0], bs[1], bs[2], bs[3]
-	F, W := p.D, p.DV
-	if p.Order == 2 {
-		F = FeatureMapDim(p.D)
-	}
-	if p.Norm {
-		W++
-	}
+	F, W := c.nf, c.dve
 	n := p.BH * p.L
 	if K.Len() < n*p.D || V.Len() < n*p.DV || S.Len() < p.BH*F*W || (A != nil && A.Len() < n) {
 		return fmt.Errorf("gpu.SSDState32: BH=%d L=%d d=%d d_v=%d F=%d: k %d, v %d, s %d, a %d floats", p.BH, p.L, p.D, p.DV, F, K.Len(), V.Len(), S.Len(), lenOf(A))
@@ -405,7 +358,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 			}
 			defer A.Release()
 		}
-		return oom(d.ssdFusedState(cfg, S, K, V, A, p.BH, p.L, p.D, p.DV, SSDChunk(p.Order), p.Order, p.Scale, p.Norm))
+		return oom(d.ssdFusedState(cfg, c, S, K, V, A))
 	}
 	// w_j per head, on the host in float64.
 	av := make([]float32, n)
