@@ -429,7 +429,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 			}
 			offPhi = 0
 		}
-		if err := d.stateProducts(Phi, offPhi, WV, Wb, S, h0, g, p.L, F, p.DV, W, p.Norm); err != nil {
+		if err := d.stateProducts(c, Phi, offPhi, WV, Wb, S, h0, g); err != nil {
 			return err
 		}
 	}
@@ -447,16 +447,17 @@ var stateSplitRows = 512
 const statePartialMax = 1 << 25
 
 // stateProducts sets S_h[:, :DV] = ψ(K_h)ᵀ (w ⊙ V_h) ((F, L)·(L, DV), rows
-// of W) and, with norm, S_h[:, DV] = ψ(K_h)ᵀ w_h, for the g heads from h0;
-// ψ(K) of head h0+i starts at Phi[offPhi + i·L·F].
-func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g, L, F, DV, W int, norm bool) error {
+// of W) and, with Norm, S_h[:, DV] = ψ(K_h)ᵀ w_h, for the g heads from h0
+// of the call c (F = c.nf, W = c.dve); ψ(K) of head h0+i starts at
+// Phi[offPhi + i·L·F].
+func (d *Device) stateProducts(c ssdCall, Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g int) error {
+	L, F, DV, W := c.L, c.nf, c.DV, c.dve
 	P := L / stateSplitRows
 	if P > 1 {
 		P = min(P, statePartialMax/(g*F*W))
 	}
 	if P <= 1 { // one product a head over all L rows
-		return d.stateGemms(stateOperands{Phi, offPhi, L * F, WV, h0 * L * DV, L * DV, Wb, h0 * L, L, S, h0 * F * W, F * W},
-			g, L, F, DV, W, norm, 0)
+		return d.stateGemms(c, stateOperands{Phi, offPhi, L * F, WV, h0 * L * DV, L * DV, Wb, h0 * L, L, S, h0 * F * W, F * W}, g, L, 0)
 	}
 	Lp := L / P
 	Pt, err := d.NewBuffer(g * P * F * W)
@@ -466,8 +467,7 @@ func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g
 	defer Pt.Release()
 	for i := 0; i < g; i++ { // the P slices of Lp rows of head h0+i, each into a partial state
 		h := h0 + i
-		if err := d.stateGemms(stateOperands{Phi, offPhi + i*L*F, Lp * F, WV, h * L * DV, Lp * DV, Wb, h * L, Lp, Pt, i * P * F * W, F * W},
-			P, Lp, F, DV, W, norm, 0); err != nil {
+		if err := d.stateGemms(c, stateOperands{Phi, offPhi + i*L*F, Lp * F, WV, h * L * DV, Lp * DV, Wb, h * L, Lp, Pt, i * P * F * W, F * W}, P, Lp, 0); err != nil {
 			return err
 		}
 	}
@@ -483,8 +483,7 @@ func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g
 		return err
 	}
 	if rem := L - P*Lp; rem > 0 { // the last rem rows of every head, added to S (β = 1)
-		return d.stateGemms(stateOperands{Phi, offPhi + P*Lp*F, L * F, WV, h0*L*DV + P*Lp*DV, L * DV, Wb, h0*L + P*Lp, L, S, h0 * F * W, F * W},
-			g, rem, F, DV, W, norm, 1)
+		return d.stateGemms(c, stateOperands{Phi, offPhi + P*Lp*F, L * F, WV, h0*L*DV + P*Lp*DV, L * DV, Wb, h0*L + P*Lp, L, S, h0 * F * W, F * W}, g, rem, 1)
 	}
 	return nil
 }
@@ -505,15 +504,17 @@ type stateOperands struct {
 }
 
 // stateGemms computes, for each of batch entries, C[:, :DV] = ψᵀ (w ⊙ V) +
-// β·C[:, :DV] over K rows, and with norm C[:, DV] = ψᵀ w + β·C[:, DV].
-func (d *Device) stateGemms(o stateOperands, batch, K, F, DV, W int, norm bool, beta float32) error {
+// β·C[:, :DV] over K rows, and with c.Norm C[:, DV] = ψᵀ w + β·C[:, DV]
+// (F = c.nf features, rows of W = c.dve).
+func (d *Device) stateGemms(c ssdCall, o stateOperands, batch, K int, beta float32) error {
+	F, DV, W := c.nf, c.DV, c.dve
 	gm := Gemm{TransA: true, M: F, N: DV, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.WV, C: o.C,
 		LDA: F, LDB: DV, LDC: W, OffA: o.offA, OffB: o.offB, OffC: o.offC,
 		Batch: batch, StrideA: o.strideA, StrideB: o.strideB, StrideC: o.strideC}
 	if err := d.Gemm(gm); err != nil {
 		return oom(err)
 	}
-	if !norm {
+	if !c.Norm {
 		return nil
 	}
 	gz := Gemm{TransA: true, M: F, N: 1, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.Wb, C: o.C,
