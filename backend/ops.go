@@ -103,12 +103,12 @@ type DeviceElementwiser interface {
 // independent (batch, head) slices of L steps, query and key dimension D,
 // value dimension DV. Per slice, for q_i, k_j (D) and v_j (DV):
 //
-//	s_ij  = Scale·q_i·k_j                           (the caller resolves Scale, e.g. 1/√D)
-//	f(s)  = s^Order, Order = p ≥ 1; eˢ with Exp       (Order is not read with Exp)
-//	AM_ij = exp(Σ_{u=j+1}^{i} a_u)                   (1 when the log-decays a are nil)
-//	P_ij  = f(s_ij)·AM_ij for j ≤ i, 0 above the diagonal
-//	y_i   = Σ_j P_ij·v_j, divided by Σ_j P_ij with Norm (the softmax norm; a
-//	        zero denominator gives 0)
+//	s_ij  = Scale·q_i·k_j              (the caller resolves Scale, e.g. 1/√D)
+//	f(s)  = s^Order (Order = p ≥ 1)    or eˢ with Exp (Order is then not read)
+//	AM_ij = exp(Σ_{u=j+1}^{i} a_u)     (1 when the log-decays a are nil)
+//	P_ij  = f(s_ij)·AM_ij for j ≤ i,   0 above the diagonal
+//	y_i   = Σ_j P_ij·v_j               divided by Σ_j P_ij with Norm (the softmax
+//	                                   norm; a zero denominator gives 0)
 //
 // Exp with Norm is softmax attention under the decay bias. Form chooses how
 // a DeviceSSD computes it: "quadratic" (the L×L form), "chunked" (chunks of
