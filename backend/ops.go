@@ -32,35 +32,25 @@ type Elementwiser interface {
 	Unary32(op string, x, y []float32) error
 }
 
-// AttnParams describes one call of an Attentioner: BH independent (batch,
-// head) slices of L steps, query and key dimension D, value dimension DV.
-// Order is 1 (f(s) = s), 2 (f(s) = s²) or −1 (f(s) = eˢ); SMNorm divides
-// each output row by its normaliser Σ_j P_ij.
-type AttnParams struct {
-	BH, L, D, DV int
-	Order        int
-	SMNorm       bool
-}
-
 // Attentioner computes float32 causal attention in its quadratic form (the
-// attention of package nn, spec §e.1), forward and backward, per slice:
+// attention of package nn, spec §e.1), forward and backward, on host slices
+// for the SSDParams p (p.Form and p.Chunk are not read):
 //
-//	s_ij = q_i·k_j/√D,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 when a is nil),
-//	P_ij = f(s_ij)·AM_ij for j ≤ i, 0 above the diagonal,
-//	y_i = Σ_j P_ij v_j  [/ Σ_j P_ij with SMNorm; a row whose normaliser is exactly 0 gives 0]
+//	y_i = Σ_{j≤i} P_ij·v_j  [/ Σ_{j≤i} P_ij with p.Norm; a row whose normaliser is exactly 0 gives 0]
 //
-// q, k (BH, L, D), v, y, dO, dv (BH, L, DV), a and da (BH, L) per-step
-// log-decays or nil, all row-major. With OrderExp and SMNorm the row maximum
-// of s_ij + log AM_ij is subtracted before exponentiating; without SMNorm
-// nothing is, as in package ssd. AttentionBackward32 overwrites dq, dk, dv
-// with the gradients for the output gradient dO and, when a is not nil, da
-// with the gradient w.r.t. the per-step log-decays a (spec §f: the reverse
-// cumulative sum of the query- and key-side gradients w.r.t. the cumsum).
-// A backend returns an error wrapping ErrNotImplemented for a shape it does
-// not take (the caller then runs the CPU code).
+// with P_ij of SSDParams. q, k (BH, L, D), v, y, dO, dv (BH, L, DV), a and
+// da (BH, L) per-step log-decays or nil, all row-major. With p.Exp and
+// p.Norm the row maximum of s_ij + log AM_ij is subtracted before
+// exponentiating; without p.Norm nothing is, as in package ssd.
+// AttentionBackward32 overwrites dq, dk, dv with the gradients for the
+// output gradient dO and, when a is not nil, da with the gradient w.r.t.
+// the per-step log-decays a (spec §f: the reverse cumulative sum of the
+// query- and key-side gradients w.r.t. the cumsum). A backend returns an
+// error wrapping ErrNotImplemented for a record or shape it does not take
+// (the caller then runs the CPU code).
 type Attentioner interface {
-	Attention32(p AttnParams, q, k, v, a, y []float32) error
-	AttentionBackward32(p AttnParams, q, k, v, a, dO, dq, dk, dv, da []float32) error
+	Attention32(p SSDParams, q, k, v, a, y []float32) error
+	AttentionBackward32(p SSDParams, q, k, v, a, dO, dq, dk, dv, da []float32) error
 }
 
 // DeviceBuffer is float32 data held in a backend's device memory (a GPU
@@ -108,18 +98,28 @@ type DeviceElementwiser interface {
 	AllFinite32(x DeviceBuffer) (bool, error)
 }
 
-// SSDParams describes one forward call of a DeviceSSD over BH independent
-// (batch, head) slices of L steps, key dimension D and value dimension DV:
+// SSDParams describes one SSD (causal attention) call, from package nn
+// through a backend's Attentioner and DeviceSSD to its shaders: BH
+// independent (batch, head) slices of L steps, query and key dimension D,
+// value dimension DV. Per slice, for q_i, k_j (D) and v_j (DV):
 //
-//	s_ij = Scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 when a is nil),
-//	y_i = Σ_{j≤i} s_ij^Order·AM_ij·v_j  [/ Σ_{j≤i} s_ij^Order·AM_ij with Norm;
-//	a zero denominator gives 0]
+//	s_ij  = Scale·q_i·k_j              (the caller resolves Scale, e.g. 1/√D)
+//	f(s)  = s^Order (Order = p ≥ 1)    or eˢ with Exp (Order is then not read)
+//	AM_ij = exp(Σ_{u=j+1}^{i} a_u)     (1 when the log-decays a are nil)
+//	P_ij  = f(s_ij)·AM_ij for j ≤ i,   0 above the diagonal
+//	y_i   = Σ_j P_ij·v_j               divided by Σ_j P_ij with Norm (the softmax
+//	                                   norm; a zero denominator gives 0)
 //
-// Form is "quadratic", "chunked" (chunks of Chunk steps) or "auto" (the
-// backend picks, and reports its choice). Order is 1 or 2.
+// Exp with Norm is softmax attention under the decay bias. Form chooses how
+// a DeviceSSD computes it: "quadratic" (the L×L form), "chunked" (chunks of
+// Chunk steps, the state passed between them) or "auto" (the backend picks,
+// and reports its choice); the Attentioner reads neither Form nor Chunk.
+// A backend takes the orders, forms and sizes it has code for and returns
+// an error wrapping ErrNotImplemented for the others.
 type SSDParams struct {
 	BH, L, D, DV int
 	Order        int
+	Exp          bool
 	Norm         bool
 	Scale        float32
 	Form         string
@@ -131,7 +131,8 @@ type SSDParams struct {
 // ran. SSDState32 writes the state after the whole sequence, from the zero
 // state, S_h = Σ_j exp(Σ_{u=j+1}^{L} a_u)·ψ(Scale·k_j)·[v_j, 1]ᵀ, into s
 // (BH, F, W): ψ is the order-Order symmetric feature map (F = D, or
-// D(D+1)/2 at order 2, row-major upper triangle with √2 off the diagonal)
+// D(D+1)/2 at order 2, row-major upper triangle with √2 off the diagonal;
+// Form and Chunk are not read, and Exp has no finite state)
 // and W = DV+1 with Norm (the last column is the denominator z), else DV.
 // A shape the backend does not take returns an error wrapping
 // ErrNotImplemented.

@@ -1,13 +1,16 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
 )
 
-// refAttention is the float64 oracle of Attention, straight from the
+// refAttention is the float64 oracle of SSD with Exp and Norm (softmax attention), straight from the
 // formula: b_ij summed term by term, softmax with its row maximum removed.
 func refAttention(q, k, v, a []float32, bh, L, dk, dv int, scale float64) []float64 {
 	y := make([]float64, bh*L*dv)
@@ -45,6 +48,9 @@ func refAttention(q, k, v, a []float32, bh, L, dk, dv int, scale float64) []floa
 	return y
 }
 
+// TestAttention checks SSD with Exp and Norm (softmax attention under the
+// decay bias; "auto" picks the quadratic form, the only one with Exp)
+// against refAttention.
 func TestAttention(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(17, 18))
@@ -64,8 +70,9 @@ func TestAttention(t *testing.T) {
 			if bias {
 				ab, ar = A, a
 			}
-			if err := d.Attention(Y, Q, K, V, ab, bh, L, dk, dv, float32(scale)); err != nil {
-				t.Fatal(err)
+			p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Exp: true, Norm: true, Scale: float32(scale), Form: "auto"}
+			if form, err := d.SSD(Y, Q, K, V, ab, p); err != nil || form != "quadratic" {
+				t.Fatalf("SSD with Exp, form auto: ran %q, %v; want the quadratic form", form, err)
 			}
 			want := refAttention(q, k, v, ar, bh, L, dk, dv, scale)
 			// y is a convex combination of the v_j: |v| ≤ ~4 sets the scale.
@@ -76,5 +83,41 @@ func TestAttention(t *testing.T) {
 		K.Release()
 		V.Release()
 		A.Release()
+	}
+}
+
+// TestSSDCheck checks that SSD declines the records the shaders have no
+// code for with backend.ErrNotImplemented (so that package ssd and nn run
+// them on the CPU), and rejects malformed ones with another error, before
+// reading any buffer.
+func TestSSDCheck(t *testing.T) {
+	d := device(t)
+	B := upload(t, d, make([]float32, 64))
+	defer B.Release()
+	ok := backend.SSDParams{BH: 1, L: 4, D: 2, DV: 2, Order: 1, Scale: 1, Form: "chunked", Chunk: 2}
+	for _, c := range []struct {
+		name   string
+		edit   func(*backend.SSDParams)
+		notImp bool
+	}{
+		{"order 3", func(p *backend.SSDParams) { p.Order = 3 }, true},
+		{"exp chunked", func(p *backend.SSDParams) { p.Exp, p.Norm = true, true }, true},
+		{"exp without norm", func(p *backend.SSDParams) { p.Exp, p.Form = true, "quadratic" }, true},
+		{"d 257", func(p *backend.SSDParams) { p.D = 257 }, true},
+		{"chunk 0", func(p *backend.SSDParams) { p.Chunk = 0 }, true},
+		{"form blockwise", func(p *backend.SSDParams) { p.Form = "blockwise" }, true},
+		{"order 0", func(p *backend.SSDParams) { p.Order = 0 }, false},
+		{"negative L", func(p *backend.SSDParams) { p.L = -1 }, false},
+		{"short buffers", func(p *backend.SSDParams) { p.L = 64 }, false},
+	} {
+		p := ok
+		c.edit(&p)
+		_, err := d.SSD(B, B, B, B, nil, p)
+		if err == nil || errors.Is(err, backend.ErrNotImplemented) != c.notImp {
+			t.Errorf("%s: SSD returned %v, want an error (wrapping ErrNotImplemented: %v)", c.name, err, c.notImp)
+		}
+	}
+	if _, err := d.SSD(B, B, B, B, nil, ok); err != nil {
+		t.Errorf("SSD %+v: %v", ok, err)
 	}
 }

@@ -3,7 +3,6 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
-	"math"
 
 	"github.com/furious-lab/furious/backend"
 )
@@ -24,7 +23,7 @@ var attnMatFloats = 1 << 24
 var _ backend.Attentioner = Backend{}
 
 // Attention32 implements backend.Attentioner on the default device.
-func (Backend) Attention32(p backend.AttnParams, q, k, v, a, y []float32) error {
+func (Backend) Attention32(p backend.SSDParams, q, k, v, a, y []float32) error {
 	d, err := Default()
 	if err != nil {
 		return err
@@ -33,7 +32,7 @@ func (Backend) Attention32(p backend.AttnParams, q, k, v, a, y []float32) error 
 }
 
 // AttentionBackward32 implements backend.Attentioner on the default device.
-func (Backend) AttentionBackward32(p backend.AttnParams, q, k, v, a, dO, dq, dk, dv, da []float32) error {
+func (Backend) AttentionBackward32(p backend.SSDParams, q, k, v, a, dO, dq, dk, dv, da []float32) error {
 	d, err := Default()
 	if err != nil {
 		return err
@@ -45,12 +44,11 @@ func (Backend) AttentionBackward32(p backend.AttnParams, q, k, v, a, dO, dq, dk,
 // inputs uploaded, the per-head cumulative decays, and the head batch size.
 type attnJob struct {
 	d          *Device
-	p          backend.AttnParams
+	p          backend.SSDParams
 	Q, K, V, A *Buffer
-	acs        *Buffer // (BH, L) float64 cumsums of a, as 2·BH·L floats; nil without a
-	nb         int     // heads per batch of L×L matrices
-	scale      float32
-	defs       []string
+	acs        *Buffer  // (BH, L) float64 cumsums of a, as 2·BH·L floats; nil without a
+	nb         int      // heads per batch of L×L matrices
+	defs       []string // attnback.comp's macro set for p (attnDefs)
 	release    []func()
 }
 
@@ -83,40 +81,20 @@ func (j *attnJob) buffer(slot string, n int) (*Buffer, error) {
 }
 
 // newAttnJob checks the sizes, uploads q, k, v, a and runs ACS.
-func (d *Device) newAttnJob(op string, p backend.AttnParams, q, k, v, a []float32) (*attnJob, error) {
-	if p.BH < 0 || p.L < 0 || p.D < 1 || p.DV < 1 {
-		return nil, fmt.Errorf("gpu.%s: bad sizes %+v", op, p)
-	}
-	if p.Order != 1 && p.Order != 2 && p.Order != -1 {
-		return nil, fmt.Errorf("gpu.%s: order %d is not 1, 2 or -1 (exp)", op, p.Order)
-	}
-	if p.L > AttnMaxL {
-		return nil, fmt.Errorf("gpu.%s: L = %d > %d (the L×L matrices per head): %w", op, p.L, AttnMaxL, backend.ErrNotImplemented)
+func (d *Device) newAttnJob(op string, p backend.SSDParams, q, k, v, a []float32) (*attnJob, error) {
+	if err := ssdCheck(op, p, true); err != nil {
+		return nil, err
 	}
 	n, nv := p.BH*p.L*p.D, p.BH*p.L*p.DV
 	if len(q) < n || len(k) < n || len(v) < nv || (a != nil && len(a) < p.BH*p.L) {
 		return nil, fmt.Errorf("gpu.%s: q, k, v, a have %d, %d, %d, %d values for %+v", op, len(q), len(k), len(v), len(a), p)
 	}
-	j := &attnJob{d: d, p: p, scale: float32(1 / math.Sqrt(float64(p.D)))}
+	j := &attnJob{d: d, p: p, defs: attnDefs(p, a != nil)}
 	maxMat := attnMatFloats
 	if d.info.MaxSSBOBytes > 0 {
 		maxMat = min(maxMat, d.info.MaxSSBOBytes/4)
 	}
 	j.nb = max(1, min(p.BH, maxMat/max(p.L*p.L, 1), (1<<22)/max(p.L, 1)))
-	switch p.Order {
-	case 1:
-		j.defs = append(j.defs, "ORDER1")
-	case 2:
-		j.defs = append(j.defs, "ORDER2")
-	default:
-		j.defs = append(j.defs, "EXP")
-	}
-	if p.SMNorm {
-		j.defs = append(j.defs, "NORM")
-	}
-	if a != nil {
-		j.defs = append(j.defs, "MASKED")
-	}
 	var err error
 	ok := false
 	defer func() {
@@ -153,11 +131,32 @@ func (d *Device) newAttnJob(op string, p backend.AttnParams, q, k, v, a []float3
 	return j, nil
 }
 
-// probs computes, for heads h0 … h0+m−1, S = c·Q Kᵀ and W (P, or P/Σ_j P
+// attnDefs is attnback.comp's macro set for the record p (masked: a decay
+// is given): ORDER1, ORDER2 or EXP, NORM, MASKED.
+func attnDefs(p backend.SSDParams, masked bool) []string {
+	var defs []string
+	switch {
+	case p.Exp:
+		defs = append(defs, "EXP")
+	case p.Order == 1:
+		defs = append(defs, "ORDER1")
+	default:
+		defs = append(defs, "ORDER2")
+	}
+	if p.Norm {
+		defs = append(defs, "NORM")
+	}
+	if masked {
+		defs = append(defs, "MASKED")
+	}
+	return defs
+}
+
+// probs computes, for heads h0 … h0+m−1, S = Scale·Q Kᵀ and W (P, or P/Σ_j P
 // with the norm) into the L×L batches S and W, and inv (m·L).
 func (j *attnJob) probs(h0, m int, S, W, inv *Buffer) error {
 	p, d := j.p, j.d
-	if err := d.Gemm(Gemm{TransB: true, M: p.L, N: p.L, K: p.D, Alpha: j.scale,
+	if err := d.Gemm(Gemm{TransB: true, M: p.L, N: p.L, K: p.D, Alpha: p.Scale,
 		A: j.Q, OffA: h0 * p.L * p.D, StrideA: p.L * p.D,
 		B: j.K, OffB: h0 * p.L * p.D, StrideB: p.L * p.D,
 		C: S, StrideC: p.L * p.L, Batch: m}); err != nil {
@@ -177,9 +176,10 @@ func (j *attnJob) probs(h0, m int, S, W, inv *Buffer) error {
 
 // Attention32 computes nn's quadratic attention on host slices
 // (backend.Attentioner): q, k (BH, L, D), v, y (BH, L, DV), a (BH, L) or
-// nil. Per batch of heads: S = Q Kᵀ/√D (matmul.comp), W = P or P/Σ_j P
-// (attnback.comp PROB), Y = W V (matmul.comp). L ≤ AttnMaxL.
-func (d *Device) Attention32(p backend.AttnParams, q, k, v, a, y []float32) error {
+// nil; p.Form and p.Chunk are not read. Per batch of heads: S = Scale·Q Kᵀ
+// (matmul.comp), W = P or P/Σ_j P (attnback.comp PROB), Y = W V
+// (matmul.comp). L ≤ AttnMaxL.
+func (d *Device) Attention32(p backend.SSDParams, q, k, v, a, y []float32) error {
 	if p.BH == 0 || p.L == 0 {
 		return nil
 	}
@@ -226,10 +226,10 @@ func (d *Device) Attention32(p backend.AttnParams, q, k, v, a, y []float32) erro
 // AttentionBackward32 computes the gradients of Attention32 for the output
 // gradient dO (backend.Attentioner), by nn's formulas (spec §f, C.5 as
 // corrected), per batch of heads: S and W again, dV = Wᵀ dO, G = dO Vᵀ,
-// dS and dlogAM (attnback.comp DS), dQ = c·dS K, dK = c·dSᵀ Q
+// dS and dlogAM (attnback.comp DS), dQ = Scale·dS K, dK = Scale·dSᵀ Q
 // (matmul.comp), dA^M = −Σ_i dlogAM (COLSUM); then on the host
 // da_t = Σ_{u ≥ t} (dA^N_u + dA^M_u) in float64.
-func (d *Device) AttentionBackward32(p backend.AttnParams, q, k, v, a, dO, dq, dk, dv, da []float32) error {
+func (d *Device) AttentionBackward32(p backend.SSDParams, q, k, v, a, dO, dq, dk, dv, da []float32) error {
 	if p.BH == 0 || p.L == 0 {
 		return nil
 	}
@@ -297,11 +297,11 @@ func (d *Device) AttentionBackward32(p backend.AttnParams, q, k, v, a, dO, dq, d
 			return err
 		}
 		steps = []Gemm{
-			// dQ = c·dS K
-			{M: L, N: D, K: L, Alpha: j.scale, A: B["G"], StrideA: L * L,
+			// dQ = Scale·dS K
+			{M: L, N: D, K: L, Alpha: p.Scale, A: B["G"], StrideA: L * L,
 				B: j.K, OffB: h0 * L * D, StrideB: L * D, C: B["dQ"], OffC: h0 * L * D, StrideC: L * D, Batch: m},
-			// dK = c·dSᵀ Q
-			{TransA: true, M: L, N: D, K: L, Alpha: j.scale, A: B["G"], StrideA: L * L,
+			// dK = Scale·dSᵀ Q
+			{TransA: true, M: L, N: D, K: L, Alpha: p.Scale, A: B["G"], StrideA: L * L,
 				B: j.Q, OffB: h0 * L * D, StrideB: L * D, C: B["dK"], OffC: h0 * L * D, StrideC: L * D, Batch: m},
 		}
 		for _, g := range steps {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/furious-lab/furious/backend"
@@ -106,7 +107,8 @@ func TestAttentionGrad(t *testing.T) {
 				}
 				y := nn.AttentionForward(q, k, val, a, v.order, v.norm)
 				gr := nn.AttentionBackward(q, k, val, a, v.order, v.norm, dO)
-				p := backend.AttnParams{BH: sh.B * sh.H, L: sh.L, D: sh.d, DV: sh.dv, Order: v.order, SMNorm: v.norm}
+				p := backend.SSDParams{BH: sh.B * sh.H, L: sh.L, D: sh.d, DV: sh.dv, Order: v.order, Exp: v.order == nn.OrderExp,
+					Norm: v.norm, Scale: float32(1 / math.Sqrt(float64(sh.d)))}
 				gy := make([]float32, y.Len())
 				if err := dev.Attention32(p, to32(q), to32(k), to32(val), to32(a), gy); err != nil {
 					t.Fatal(err)
@@ -152,7 +154,7 @@ func TestAttentionGrad(t *testing.T) {
 func TestAttentionLimit(t *testing.T) {
 	dev := device(t)
 	L := AttnMaxL + 1
-	p := backend.AttnParams{BH: 1, L: L, D: 1, DV: 1, Order: 2}
+	p := backend.SSDParams{BH: 1, L: L, D: 1, DV: 1, Order: 2, Scale: 1}
 	x := make([]float32, L)
 	err := dev.Attention32(p, x, x, x, nil, make([]float32, L))
 	if !errors.Is(err, backend.ErrNotImplemented) {
@@ -161,6 +163,41 @@ func TestAttentionLimit(t *testing.T) {
 	err = dev.AttentionBackward32(p, x, x, x, nil, x, make([]float32, L), make([]float32, L), make([]float32, L), nil)
 	if !errors.Is(err, backend.ErrNotImplemented) {
 		t.Fatalf("AttentionBackward32 at L = %d: %v, want ErrNotImplemented", L, err)
+	}
+}
+
+// TestAttentionRecord checks that the Attentioner takes its score scale
+// from the record (scores c·q·k with c = p.Scale: the same output for q at
+// scale c and 2q at c/2, to float32 rounding) and declines order 3 with
+// backend.ErrNotImplemented.
+func TestAttentionRecord(t *testing.T) {
+	dev := device(t)
+	const bh, L, d, dv = 2, 9, 4, 3
+	r := rand.New(rand.NewPCG(7, 8))
+	q, k, v := randFloats(r, bh*L*d), randFloats(r, bh*L*d), randFloats(r, bh*L*dv)
+	q2 := make([]float32, len(q))
+	for i, x := range q {
+		q2[i] = 2 * x
+	}
+	for _, exp := range []bool{false, true} {
+		p := backend.SSDParams{BH: bh, L: L, D: d, DV: dv, Order: 2, Exp: exp, Norm: true, Scale: 0.7}
+		y, y2 := make([]float32, bh*L*dv), make([]float32, bh*L*dv)
+		if err := dev.Attention32(p, q, k, v, nil, y); err != nil {
+			t.Fatal(err)
+		}
+		p.Scale /= 2
+		if err := dev.Attention32(p, q2, k, v, nil, y2); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float64, len(y2))
+		for i, x := range y2 {
+			want[i] = float64(x)
+		}
+		compare(t, fmt.Sprintf("Attention32 exp=%v: q at scale 0.7 against 2q at 0.35", exp), y, want, nil, 1e-5)
+	}
+	p := backend.SSDParams{BH: bh, L: L, D: d, DV: dv, Order: 3, Scale: 1}
+	if err := dev.Attention32(p, q, k, v, nil, make([]float32, bh*L*dv)); !errors.Is(err, backend.ErrNotImplemented) {
+		t.Errorf("Attention32 at order 3: %v, want ErrNotImplemented", err)
 	}
 }
 
@@ -193,7 +230,7 @@ func TestAttentionZeroRow(t *testing.T) {
 				}
 				y := nn.AttentionForward(q, k, val, a, order, true)
 				gr := nn.AttentionBackward(q, k, val, a, order, true, dO)
-				p := backend.AttnParams{BH: 1, L: L, D: d, DV: dv, Order: order, SMNorm: true}
+				p := backend.SSDParams{BH: 1, L: L, D: d, DV: dv, Order: order, Norm: true, Scale: float32(1 / math.Sqrt(d))}
 				gy := make([]float32, L*dv)
 				if err := dev.Attention32(p, to32(q), to32(k), to32(val), to32(a), gy); err != nil {
 					t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // benchLs are the sequence lengths of the SSD and attention benchmarks:
@@ -178,8 +180,10 @@ func BenchmarkSSD(b *testing.B) {
 								x.Release()
 							}
 						}()
-						timeMedian(b, d, bh*SSDFlops("chunked", L, dk, dk, chunk, order), func() error {
-							return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, order, 0.125, true)
+						p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: order, Norm: true, Scale: 0.125, Form: "chunked", Chunk: chunk}
+						timeMedian(b, d, SSDFlops(p), func() error {
+							_, err := d.SSD(y, q, k, v, a, p)
+							return err
 						})
 						checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
 					})
@@ -232,7 +236,7 @@ func setSSDFlags() (restore func()) {
 	}
 }
 
-// BenchmarkSSDAuto times SSDAuto, the form chosen by shape, at B=1, H=16,
+// BenchmarkSSDAuto times SSD with form "auto" (the form SSDForm chooses by shape), at B=1, H=16,
 // d=64 with softmax norm, orders 1 and 2, L = 2K to 128K; the name says
 // which form ran. FLOPs as counted by SSDFlops for that form.
 func BenchmarkSSDAuto(b *testing.B) {
@@ -241,7 +245,8 @@ func BenchmarkSSDAuto(b *testing.B) {
 	const bh, dk = 16, 64
 	for _, order := range []int{1, 2} {
 		for _, L := range benchLs(d, 131072) {
-			form, chunk := SSDForm(L, dk, dk, order)
+			p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: order, Norm: true, Scale: 0.125, Form: "auto"}
+			form, _ := SSDForm(p)
 			b.Run(fmt.Sprintf("order=%d/L=%d/form=%s", order, L, form), func(b *testing.B) {
 				q, k, v, a, y := ssdInputs(b, d, L)
 				defer func() {
@@ -249,8 +254,8 @@ func BenchmarkSSDAuto(b *testing.B) {
 						x.Release()
 					}
 				}()
-				timeMedian(b, d, bh*SSDFlops(form, L, dk, dk, chunk, order), func() error {
-					_, err := d.SSDAuto(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
+				timeMedian(b, d, SSDFlops(p), func() error {
+					_, err := d.SSD(y, q, k, v, a, p)
 					return err
 				})
 				checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
@@ -327,8 +332,10 @@ func BenchmarkQuadratic(b *testing.B) {
 						x.Release()
 					}
 				}()
-				timeMedian(b, d, bh*SSDFlops("quadratic", L, dk, dk, 0, order), func() error {
-					return d.Quadratic(y, q, k, v, a, bh, L, dk, dk, order, 0.125, true)
+				p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: order, Norm: true, Scale: 0.125, Form: "quadratic"}
+				timeMedian(b, d, SSDFlops(p), func() error {
+					_, err := d.SSD(y, q, k, v, a, p)
+					return err
 				})
 			})
 		}
@@ -336,7 +343,7 @@ func BenchmarkQuadratic(b *testing.B) {
 }
 
 // BenchmarkAttention times causal softmax attention with the log-decay
-// bias at B=1, H=16, d=64; FLOPs counted: L²/2·(2d + 2d).
+// bias (SSD with Exp and Norm, quadratic form) at B=1, H=16, d=64; FLOPs counted: L²/2·(2d + 2d).
 func BenchmarkAttention(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
@@ -349,8 +356,10 @@ func BenchmarkAttention(b *testing.B) {
 				}
 			}()
 			flops := float64(bh) * float64(L) * float64(L) / 2 * 4 * dk
+			p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Exp: true, Norm: true, Scale: 0.125, Form: "quadratic"}
 			timeMedian(b, d, flops, func() error {
-				return d.Attention(y, q, k, v, a, bh, L, dk, dk, 0.125)
+				_, err := d.SSD(y, q, k, v, a, p)
+				return err
 			})
 		})
 	}
@@ -380,12 +389,13 @@ func BenchmarkSSDStages(b *testing.B) {
 					glDebugOn(d)
 				}
 				defer logGLDebug(b, d, "stages")
-				if err := warmUp(d, func() error { return d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true) }); err != nil {
+				p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: c.order, Norm: true, Scale: 0.125, Form: "chunked", Chunk: c.chunk}
+				if err := warmUp(d, func() error { _, err := d.SSD(y, q, k, v, a, p); return err }); err != nil {
 					b.Fatal(err)
 				}
 				for i := 0; i < b.N; i++ {
 					ssdProfile = map[string]float64{}
-					if err := d.SSD(y, q, k, v, a, bh, L, dk, dk, c.chunk, c.order, 0.125, true); err != nil {
+					if _, err := d.SSD(y, q, k, v, a, p); err != nil {
 						b.Fatal(err)
 					}
 					for s, t := range ssdProfile {

@@ -50,7 +50,7 @@
 // AllFinite32, a NaN/Inf check that reads back one float),
 // DeviceBroadcaster (Broadcast), DeviceGatherer (Gather: Permute,
 // Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD
-// (SSDDevice32 over Quadratic, SSD and SSDAuto; SSDState32, the final state
+// (SSDDevice32 over SSD; SSDState32, the final state
 // of a sequence: ssdf.comp's chunk states summed by ssdstate.comp for
 // d_k ≤ 64, else FeatureMap2 and two batched GEMMs).
 //
@@ -70,7 +70,9 @@
 // writes. Compile and link failures (with the driver's log), GL errors after
 // a dispatch, and GL_OUT_OF_MEMORY are returned as *Error naming the shader;
 // errors.Is(err, ErrOutOfMemory) picks out the last. Wrong sizes or released
-// buffers are programmer errors and panic with *Error.
+// buffers are programmer errors and panic with *Error; SSD alone returns an
+// error for a record or buffers it cannot take, since the backend
+// interfaces pass its record through and their callers fall back to the CPU.
 //
 //	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
@@ -81,14 +83,14 @@
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
-//	attention.comp     causal attention with log-decay bias: softmax with an online maximum
-//	                   (Attention), or SSD of order 1 / 2 in quadratic form (Quadratic)
+//	attention.comp     SSD's quadratic form with log-decay bias: order 1 / 2, or softmax (Exp)
+//	                   with an online maximum (SSD, form "quadratic")
 //	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted (RMSNorm)
 //	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D)
 //	ssdf.comp          chunked SSD of order 1 or 2, optional softmax norm, fused: a register-tiled
 //	                   chunk-state product, an in-place scan over chunks, and one output pass per
 //	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,
-//	                   for d_k ≤ 64); both products load their next slice into registers while
+//	                   form "chunked", for d_k ≤ 64); both products load their next slice into registers while
 //	                   they multiply the current one
 //	ssdstate.comp      the state after a sequence from ssdf.comp's chunk states, one thread an
 //	                   entry walking the chunks (SSDState32)
@@ -103,14 +105,27 @@
 //	                   decay cumsums, the probabilities, dS and the decay gradients, around
 //	                   matmul.comp's products (Attention32, AttentionBackward32; L ≤ AttnMaxL)
 //
-// SSDAuto runs the form SSDForm chooses for the shape: the quadratic form for
-// short sequences, the chunked one for long (on the H100 the order-2 crossover
-// lies between L = 1K and 2K; BENCH.md). The chunked form keeps its decays and
-// chunk states in scratch buffers between calls (FreeScratch releases them).
-//
 // Buffers are immutable storage (glBufferStorage with only
 // GL_DYNAMIC_STORAGE_BIT, where GL 4.4 or GL_ARB_buffer_storage offers it;
 // FURIOUS_GL_BUFFERDATA=1 goes back to glBufferData).
+//
+// # One record per SSD call
+//
+// One backend.SSDParams describes an SSD (causal attention) call from package
+// nn through the backend interfaces to the dispatchers here: BH, L, D, DV,
+// Order (p), Exp, Norm, Scale, Form and Chunk, with the maths on the type.
+// Device.SSD takes it and runs p.Form: "quadratic" (attention.comp),
+// "chunked" (ssdf.comp, with ssdx.comp at order 2, or ssd.comp) or "auto",
+// the form SSDForm chooses for the shape: the quadratic form for short
+// sequences, the chunked one for long (on the H100 the order-2 crossover lies
+// between L = 1K and 2K; BENCH.md). SSDDevice32, SSDState32, Attention32 and
+// AttentionBackward32 take the same record. ssdCheck validates it once for
+// every path (what no shader implements wraps backend.ErrNotImplemented, so
+// the caller runs the CPU code), and newSSDCall derives the sizes the chunked
+// dispatchers share (ssdCall); each shader's macro set is built from it by one
+// function (stagedDefs, fusedDefs, ssdxPlan.defs, quadraticDefs, attnDefs).
+// The chunked form keeps its decays and chunk states in scratch buffers
+// between calls (FreeScratch releases them).
 //
 // # Mesa llvmpipe
 //

@@ -276,28 +276,9 @@ func (Backend) AllFinite32(x backend.DeviceBuffer) (bool, error) {
 	return true, nil
 }
 
-// ssdShape returns an error wrapping backend.ErrNotImplemented for
-// parameters the SSD shaders do not take; form says whether p.Form and
-// p.Chunk matter.
-func ssdShape(op string, p backend.SSDParams, form bool) error {
-	switch {
-	case p.Order != 1 && p.Order != 2:
-		return fmt.Errorf("gpu.%s: order %d (the shaders take 1 and 2): %w", op, p.Order, backend.ErrNotImplemented)
-	case p.D < 1 || p.DV < 1 || p.D > 256 || p.DV > 256:
-		return fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shaders take 1 to 256): %w", op, p.D, p.DV, backend.ErrNotImplemented)
-	case form && p.Form == "chunked" && (p.Chunk < 1 || p.Chunk > 1024):
-		return fmt.Errorf("gpu.%s: chunk %d (the shaders take 1 to 1024): %w", op, p.Chunk, backend.ErrNotImplemented)
-	case form && p.Form != "chunked" && p.Form != "quadratic" && p.Form != "auto":
-		return fmt.Errorf("gpu.%s: form %q: %w", op, p.Form, backend.ErrNotImplemented)
-	case p.BH < 0 || p.L < 0:
-		return fmt.Errorf("gpu.%s: negative size BH=%d L=%d", op, p.BH, p.L)
-	}
-	return nil
-}
-
-// SSDDevice32 implements backend.DeviceSSD with Quadratic (attention.comp),
-// SSD (ssdf.comp / ssd.comp) or SSDAuto, as p.Form says. A nil a is no
-// decay (a buffer of zeros for the chunked shaders).
+// SSDDevice32 implements backend.DeviceSSD with Device.SSD, in the form
+// p.Form says (attention.comp, or ssdf.comp / ssd.comp chunked). A nil a is
+// no decay (a buffer of zeros for the chunked shaders).
 //
 // On a software renderer (Mesa's llvmpipe) every form runs as the chunked
 // SSD, which computes the same function: there attention.comp leaves the
@@ -320,35 +301,12 @@ func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuff
 }
 
 func ssdDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
-	if err := ssdShape("SSDDevice32", p, true); err != nil {
-		return "", err
-	}
 	d, bs, err := bufs("SSDDevice32", q, k, v, a, y)
 	if err != nil {
 		return "", err
 	}
-	Q, K, V, A, Y := bs[0], bs[1], bs[2], bs[3], bs[4]
-	n := p.BH * p.L
-	if Q.Len() < n*p.D || K.Len() < n*p.D || V.Len() < n*p.DV || Y.Len() < n*p.DV || (A != nil && A.Len() < n) {
-		return "", fmt.Errorf("gpu.SSDDevice32: BH=%d L=%d d=%d d_v=%d: q %d, k %d, v %d, y %d, a %d floats", p.BH, p.L, p.D, p.DV, Q.Len(), K.Len(), V.Len(), Y.Len(), lenOf(A))
-	}
-	if n == 0 {
-		return p.Form, nil
-	}
-	form, chunk := p.Form, p.Chunk
-	if form == "auto" {
-		form, chunk = SSDForm(p.L, p.D, p.DV, p.Order)
-	}
-	if form == "quadratic" {
-		return form, oom(d.Quadratic(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, p.Order, p.Scale, p.Norm))
-	}
-	if A == nil {
-		if A, err = d.zeros(n); err != nil {
-			return "", oom(err)
-		}
-		defer A.Release()
-	}
-	return form, oom(d.SSD(Y, Q, K, V, A, p.BH, p.L, p.D, p.DV, chunk, p.Order, p.Scale, p.Norm))
+	form, err := d.SSD(bs[4], bs[0], bs[1], bs[2], bs[3], p)
+	return form, oom(err)
 }
 
 // stateMaxFeatures caps the feature rows SSDState32 holds at once
@@ -373,7 +331,8 @@ var stateNoFused bool
 // SGEMM shader (split along the sequence: stateProducts), over groups of
 // heads that keep ψ(K) under 2²⁶ floats.
 func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) error {
-	if err := ssdShape("SSDState32", p, false); err != nil {
+	c, err := newSSDCall("SSDState32", p, nil, nil, nil, nil, nil)
+	if err != nil {
 		return err
 	}
 	d, bs, err := bufs("SSDState32", k, v, a, s)
@@ -381,13 +340,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		return err
 	}
 	K, V, A, S := bs[0], bs[1], bs[2], bs[3]
-	F, W := p.D, p.DV
-	if p.Order == 2 {
-		F = FeatureMapDim(p.D)
-	}
-	if p.Norm {
-		W++
-	}
+	F, W := c.nf, c.dve
 	n := p.BH * p.L
 	if K.Len() < n*p.D || V.Len() < n*p.DV || S.Len() < p.BH*F*W || (A != nil && A.Len() < n) {
 		return fmt.Errorf("gpu.SSDState32: BH=%d L=%d d=%d d_v=%d F=%d: k %d, v %d, s %d, a %d floats", p.BH, p.L, p.D, p.DV, F, K.Len(), V.Len(), S.Len(), lenOf(A))
@@ -405,7 +358,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 			}
 			defer A.Release()
 		}
-		return oom(d.ssdFusedState(cfg, S, K, V, A, p.BH, p.L, p.D, p.DV, SSDChunk(p.Order), p.Order, p.Scale, p.Norm))
+		return oom(d.ssdFusedState(cfg, c, S, K, V, A))
 	}
 	// w_j per head, on the host in float64.
 	av := make([]float32, n)
@@ -476,7 +429,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 			}
 			offPhi = 0
 		}
-		if err := d.stateProducts(Phi, offPhi, WV, Wb, S, h0, g, p.L, F, p.DV, W, p.Norm); err != nil {
+		if err := d.stateProducts(c, Phi, offPhi, WV, Wb, S, h0, g); err != nil {
 			return err
 		}
 	}
@@ -494,16 +447,17 @@ var stateSplitRows = 512
 const statePartialMax = 1 << 25
 
 // stateProducts sets S_h[:, :DV] = ψ(K_h)ᵀ (w ⊙ V_h) ((F, L)·(L, DV), rows
-// of W) and, with norm, S_h[:, DV] = ψ(K_h)ᵀ w_h, for the g heads from h0;
-// ψ(K) of head h0+i starts at Phi[offPhi + i·L·F].
-func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g, L, F, DV, W int, norm bool) error {
+// of W) and, with Norm, S_h[:, DV] = ψ(K_h)ᵀ w_h, for the g heads from h0
+// of the call c (F = c.nf, W = c.dve); ψ(K) of head h0+i starts at
+// Phi[offPhi + i·L·F].
+func (d *Device) stateProducts(c ssdCall, Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g int) error {
+	L, F, DV, W := c.L, c.nf, c.DV, c.dve
 	P := L / stateSplitRows
 	if P > 1 {
 		P = min(P, statePartialMax/(g*F*W))
 	}
 	if P <= 1 { // one product a head over all L rows
-		return d.stateGemms(stateOperands{Phi, offPhi, L * F, WV, h0 * L * DV, L * DV, Wb, h0 * L, L, S, h0 * F * W, F * W},
-			g, L, F, DV, W, norm, 0)
+		return d.stateGemms(c, stateOperands{Phi, offPhi, L * F, WV, h0 * L * DV, L * DV, Wb, h0 * L, L, S, h0 * F * W, F * W}, g, L, 0)
 	}
 	Lp := L / P
 	Pt, err := d.NewBuffer(g * P * F * W)
@@ -513,8 +467,7 @@ func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g
 	defer Pt.Release()
 	for i := 0; i < g; i++ { // the P slices of Lp rows of head h0+i, each into a partial state
 		h := h0 + i
-		if err := d.stateGemms(stateOperands{Phi, offPhi + i*L*F, Lp * F, WV, h * L * DV, Lp * DV, Wb, h * L, Lp, Pt, i * P * F * W, F * W},
-			P, Lp, F, DV, W, norm, 0); err != nil {
+		if err := d.stateGemms(c, stateOperands{Phi, offPhi + i*L*F, Lp * F, WV, h * L * DV, Lp * DV, Wb, h * L, Lp, Pt, i * P * F * W, F * W}, P, Lp, 0); err != nil {
 			return err
 		}
 	}
@@ -530,8 +483,7 @@ func (d *Device) stateProducts(Phi *Buffer, offPhi int, WV, Wb, S *Buffer, h0, g
 		return err
 	}
 	if rem := L - P*Lp; rem > 0 { // the last rem rows of every head, added to S (β = 1)
-		return d.stateGemms(stateOperands{Phi, offPhi + P*Lp*F, L * F, WV, h0*L*DV + P*Lp*DV, L * DV, Wb, h0*L + P*Lp, L, S, h0 * F * W, F * W},
-			g, rem, F, DV, W, norm, 1)
+		return d.stateGemms(c, stateOperands{Phi, offPhi + P*Lp*F, L * F, WV, h0*L*DV + P*Lp*DV, L * DV, Wb, h0*L + P*Lp, L, S, h0 * F * W, F * W}, g, rem, 1)
 	}
 	return nil
 }
@@ -552,15 +504,17 @@ type stateOperands struct {
 }
 
 // stateGemms computes, for each of batch entries, C[:, :DV] = ψᵀ (w ⊙ V) +
-// β·C[:, :DV] over K rows, and with norm C[:, DV] = ψᵀ w + β·C[:, DV].
-func (d *Device) stateGemms(o stateOperands, batch, K, F, DV, W int, norm bool, beta float32) error {
+// β·C[:, :DV] over K rows, and with c.Norm C[:, DV] = ψᵀ w + β·C[:, DV]
+// (F = c.nf features, rows of W = c.dve).
+func (d *Device) stateGemms(c ssdCall, o stateOperands, batch, K int, beta float32) error {
+	F, DV, W := c.nf, c.DV, c.dve
 	gm := Gemm{TransA: true, M: F, N: DV, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.WV, C: o.C,
 		LDA: F, LDB: DV, LDC: W, OffA: o.offA, OffB: o.offB, OffC: o.offC,
 		Batch: batch, StrideA: o.strideA, StrideB: o.strideB, StrideC: o.strideC}
 	if err := d.Gemm(gm); err != nil {
 		return oom(err)
 	}
-	if !norm {
+	if !c.Norm {
 		return nil
 	}
 	gz := Gemm{TransA: true, M: F, N: 1, K: K, Alpha: 1, Beta: beta, A: o.Phi, B: o.Wb, C: o.C,

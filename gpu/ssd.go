@@ -3,6 +3,8 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 //go:embed ssd.comp
@@ -12,76 +14,163 @@ var ssdSrc string
 // device's limit (tests use it to exercise the loop over head batches).
 var ssdMaxStateFloats int
 
-// SSD computes the chunked state-space dual of order 1 (linear attention
-// under a decay mask) or 2 (2Mamba), per head:
+// SSD computes one SSD call (backend.SSDParams, whose comment has the
+// maths) on the device, in the form p.Form names, and returns that form:
 //
-//	y_i = Σ_{j≤i} f(s_ij)·AM_ij·v_j,  s_ij = scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u)
-//	f(s) = s (order 1), s² (order 2)
+//	y_i = Σ_{j≤i} f(s_ij)·AM_ij·v_j,  s_ij = Scale·q_i·k_j,  AM_ij = exp(Σ_{u=j+1}^{i} a_u)
+//	f(s) = s (Order 1), s² (Order 2), eˢ (Exp: softmax attention, quadratic form with Norm only)
 //
-// and with norm (softmax norm) y_i divided by Σ_{j≤i} f(s_ij)·AM_ij (0 where
-// that is 0). q, k (bh, L, dk), v, y (bh, L, dv), a (bh, L) log-decays.
-// Chunks of chunk positions (≤ 1024; 64 is a good start): within a chunk the
-// quadratic form, across chunks the states S_c (F × dv, plus a ones column
-// under norm; F = dk, or dk(dk+1)/2 features φ(q), φ(scale·k) of order 2)
-// passed by S_{c+1} = exp(Σ_{u∈c} a_u)·S_c + T_c. The decays are
-// within-chunk cumulative sums, never one long float32 cumulative sum.
+// and with Norm (softmax norm) y_i divided by Σ_{j≤i} f(s_ij)·AM_ij (0 where
+// that is 0). q, k (BH, L, D), v, y (BH, L, DV), a (BH, L) log-decays or nil
+// (no decay); D, DV ≤ 256.
+//
+// "quadratic" runs attention.comp: cost quadratic in L and linear in d, the
+// better form for short sequences. It sums the decay bias within blocks of
+// 32 or 64 positions and across whole blocks, never as a difference of one
+// long cumulative sum; with Exp it subtracts an online row maximum.
+//
+// "chunked" runs chunks of p.Chunk positions (≤ 1024; 64 is a good start):
+// within a chunk the quadratic form, across chunks the states S_c (F × DV,
+// plus a ones column under Norm; F = D, or D(D+1)/2 features φ(q),
+// φ(Scale·k) of order 2) passed by S_{c+1} = exp(Σ_{u∈c} a_u)·S_c + T_c. The
+// decays are within-chunk cumulative sums, never one long float32
+// cumulative sum. Where the shapes allow (D ≤ 64, and the tiles fit the
+// device's shared memory) the fused shader ssdf.comp runs (see ssdFused),
+// else the four stages of ssd.comp.
+//
+// "auto" runs the form SSDForm chooses for the shape, with its chunk.
+//
 // Order-1 scores may be negative; the softmax norm assumes they are not
-// (use non-negative features such as ReLU(q), ReLU(k)).
-//
-// Where the shapes allow (dk ≤ 64, and the tiles fit the device's shared
-// memory) the fused shader ssdf.comp runs (see ssdFused), else the four
-// stages of ssd.comp.
-func (d *Device) SSD(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
-	ssdCheck(y, q, k, v, a, bh, L, dk, dv, chunk, order)
-	if bh == 0 || L == 0 {
-		return nil
+// (use non-negative features such as ReLU(q), ReLU(k)). A record the
+// shaders do not take (ssdCheck) returns an error wrapping
+// backend.ErrNotImplemented; buffers too short for it are an error too.
+func (d *Device) SSD(y, q, k, v, a *Buffer, p backend.SSDParams) (string, error) {
+	c, err := newSSDCall("SSD", p, q, k, v, a, y)
+	if err != nil {
+		return "", err
 	}
-	if cfg, ok := d.ssdFusedConfig(dk, dv, norm); ok && !ssdNoFused {
-		return d.ssdFused(cfg, y, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+	if c.BH == 0 || c.L == 0 {
+		return c.Form, nil
 	}
-	return d.ssdStaged(y, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+	if c.Form == "quadratic" {
+		return c.Form, d.quadratic(c, y, q, k, v, a)
+	}
+	if a == nil {
+		if a, err = d.zeros(c.BH * c.L); err != nil {
+			return "", err
+		}
+		defer a.Release()
+	}
+	if cfg, ok := d.ssdFusedConfig(c.D, c.DV, c.Norm); ok && !ssdNoFused {
+		return c.Form, d.ssdFused(cfg, c, y, q, k, v, a)
+	}
+	return c.Form, d.ssdStaged(c, y, q, k, v, a)
 }
 
 // ssdNoFused, when set, makes SSD use the four-stage shader (tests).
 var ssdNoFused bool
 
-// ssdCheck panics on arguments that no SSD form accepts.
-func ssdCheck(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int) {
-	const name = "ssd.comp"
-	if order != 1 && order != 2 {
-		argPanic(name, "dispatch", "order %d, want 1 or 2", order)
-	}
-	if bh < 0 || L < 0 || dk < 1 || dv < 1 || dk > 256 || dv > 256 || chunk < 1 || chunk > 1024 ||
-		q.Len() < bh*L*dk || k.Len() < bh*L*dk || v.Len() < bh*L*dv || y.Len() < bh*L*dv || a.Len() < bh*L {
-		argPanic(name, "dispatch", "bh=%d L=%d dk=%d dv=%d (≤ 256) chunk=%d (≤ 1024): q %d, k %d, v %d, y %d, a %d floats",
-			bh, L, dk, dv, chunk, q.Len(), k.Len(), v.Len(), y.Len(), a.Len())
-	}
+// ssdCall is a backend.SSDParams that ssdCheck accepted, its form
+// resolved ("auto" replaced by SSDForm's choice and chunk), with the sizes
+// the dispatchers derive from it.
+type ssdCall struct {
+	backend.SSDParams
+	nf  int // features of a chunk state: D at order 1, FeatureMapDim(D) at order 2
+	dve int // value columns of a state: DV, plus the ones column under Norm
+	nch int // chunks of Chunk positions (chunked form)
 }
 
-// ssdStaged is SSD in the four stages of ssd.comp, one output per thread.
-func (d *Device) ssdStaged(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
-	const name = "ssd.comp"
-	nch := ceilDiv(L, chunk)
-	dve, nf := dv, dk
-	if norm {
-		dve++
+// newSSDCall checks p for op (ssdCheck) and, where y is not nil, the
+// buffers' lengths: q, k (BH, L, D), v, y (BH, L, DV), a (BH, L) or nil;
+// y nil is a state call (q not read, Form not read: chunked with
+// SSDChunk(Order)).
+func newSSDCall(op string, p backend.SSDParams, q, k, v, a, y *Buffer) (ssdCall, error) {
+	if y == nil {
+		p.Form, p.Chunk = "chunked", SSDChunk(p.Order)
 	}
-	if order == 2 {
-		nf = FeatureMapDim(dk)
+	if err := ssdCheck(op, p, false); err != nil {
+		return ssdCall{}, err
 	}
-	// T and S hold one state per chunk for hb heads at a time: as many as
-	// one storage buffer may hold (GL_MAX_SHADER_STORAGE_BLOCK_SIZE).
-	perHead := nch * nf * dve
+	if p.Form == "auto" {
+		p.Form, p.Chunk = SSDForm(p)
+	}
+	c := ssdCall{SSDParams: p, nf: p.D, dve: p.DV}
+	if p.Order == 2 {
+		c.nf = FeatureMapDim(p.D)
+	}
+	if p.Norm {
+		c.dve++
+	}
+	if p.Form == "chunked" {
+		c.nch = ceilDiv(p.L, p.Chunk)
+	}
+	n := p.BH * p.L
+	if y != nil && (q.Len() < n*p.D || k.Len() < n*p.D || v.Len() < n*p.DV || y.Len() < n*p.DV || (a != nil && a.Len() < n)) {
+		return ssdCall{}, fmt.Errorf("gpu.%s: BH=%d L=%d d=%d d_v=%d: q %d, k %d, v %d, y %d, a %d floats",
+			op, p.BH, p.L, p.D, p.DV, q.Len(), k.Len(), v.Len(), y.Len(), lenOf(a))
+	}
+	return c, nil
+}
+
+// ssdCheck returns an error for a record p that op cannot run: negative
+// sizes, D or DV below 1, or an order below 1 without Exp, are errors; what
+// the shaders have no code for wraps backend.ErrNotImplemented. With attn
+// the limits are attnback.comp's (the Attentioner: orders 1 and 2, Exp with
+// or without Norm, L ≤ AttnMaxL; Form and Chunk not read), else those of
+// the SSD shaders (attention.comp, ssdf.comp, ssd.comp: orders 1 and 2 in
+// either form, Exp with Norm in the quadratic form; D, DV ≤ 256; Form
+// "quadratic", "chunked" with Chunk 1 to 1024, or "auto").
+func ssdCheck(op string, p backend.SSDParams, attn bool) error {
+	ni := backend.ErrNotImplemented
+	switch {
+	case p.BH < 0 || p.L < 0 || p.D < 1 || p.DV < 1:
+		return fmt.Errorf("gpu.%s: bad sizes BH=%d L=%d d=%d d_v=%d", op, p.BH, p.L, p.D, p.DV)
+	case !p.Exp && p.Order < 1:
+		return fmt.Errorf("gpu.%s: order %d, want p ≥ 1 (or Exp)", op, p.Order)
+	case !p.Exp && p.Order > 2:
+		return fmt.Errorf("gpu.%s: order %d (the shaders take 1, 2 and exp): %w", op, p.Order, ni)
+	case attn && p.L > AttnMaxL:
+		return fmt.Errorf("gpu.%s: L = %d > %d (the L×L matrices per head): %w", op, p.L, AttnMaxL, ni)
+	case attn:
+		return nil
+	case p.D > 256 || p.DV > 256:
+		return fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shaders take 1 to 256): %w", op, p.D, p.DV, ni)
+	case p.Form != "chunked" && p.Form != "quadratic" && p.Form != "auto":
+		return fmt.Errorf("gpu.%s: form %q: %w", op, p.Form, ni)
+	case p.Exp && (p.Form == "chunked" || !p.Norm):
+		return fmt.Errorf("gpu.%s: exp scores in form %q, norm %v (the shaders take softmax attention, exp with the norm, in the quadratic form): %w", op, p.Form, p.Norm, ni)
+	case p.Form == "chunked" && (p.Chunk < 1 || p.Chunk > 1024):
+		return fmt.Errorf("gpu.%s: chunk %d (the shaders take 1 to 1024): %w", op, p.Chunk, ni)
+	}
+	return nil
+}
+
+// ssdStateCap is the most floats of chunk states one storage buffer holds
+// for the chunked shaders (GL_MAX_SHADER_STORAGE_BLOCK_SIZE, at most 2 GiB
+// so that 32-bit indices stay in range; ssdMaxStateFloats in tests).
+func (d *Device) ssdStateCap() int {
 	maxFloats := d.info.MaxSSBOBytes / 4
 	if ssdMaxStateFloats > 0 {
 		maxFloats = ssdMaxStateFloats
 	}
 	if maxFloats <= 0 || maxFloats > 1<<29 {
-		maxFloats = 1 << 29 // 2 GiB: 32-bit indices stay in range
+		maxFloats = 1 << 29
 	}
+	return maxFloats
+}
+
+// ssdStaged is SSD in the four stages of ssd.comp, one output per thread.
+func (d *Device) ssdStaged(c ssdCall, y, q, k, v, a *Buffer) error {
+	const name = "ssd.comp"
+	nch, nf, dve := c.nch, c.nf, c.dve
+	// T and S hold one state per chunk for hb heads at a time: as many as
+	// one storage buffer may hold.
+	perHead := nch * nf * dve
+	maxFloats := d.ssdStateCap()
 	if perHead > maxFloats {
 		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, dve, maxFloats)}
 	}
+	bh, L := c.BH, c.L
 	hb := min(bh, maxFloats/perHead)
 	cs, err := d.NewBuffer(bh * L)
 	if err != nil {
@@ -103,24 +192,17 @@ func (d *Device) ssdStaged(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order in
 		return err
 	}
 	defer Z.Release()
-	if err := d.ChunkCumsum(cs, a, bh, L, chunk); err != nil {
+	if err := d.ChunkCumsum(cs, a, bh, L, c.Chunk); err != nil {
 		return err
 	}
-	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
-		fmt.Sprintf("ELS %d", ceilDiv(dve, 32)*32)}
-	if norm {
-		defs = append(defs, "NORM")
-	}
-	if order == 2 {
-		defs = append(defs, "ORDER2")
-	}
+	defs := c.stagedDefs()
 	if hb*nch > 65535 {
 		argPanic(name, "dispatch", "%d chunks per head exceed 65535: use a longer chunk", nch)
 	}
 	bufs := []*Buffer{q, k, v, cs, T, S, y, Z}
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
-		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), farg("scale", scale)}
+		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), farg("scale", c.Scale)}
 		for _, stage := range []string{"STATES", "PASS", "INTER", "OUTPUT"} {
 			p, err := d.program(name, ssdSrc, append(defs, stage)...)
 			if err != nil {
@@ -143,4 +225,18 @@ func (d *Device) ssdStaged(y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order in
 		}
 	}
 	return nil
+}
+
+// stagedDefs is ssd.comp's macro set for the call (the stage is added per
+// dispatch).
+func (c ssdCall) stagedDefs() []string {
+	defs := []string{fmt.Sprintf("CH %d", c.Chunk), fmt.Sprintf("DK %d", c.D), fmt.Sprintf("DV %d", c.DV),
+		fmt.Sprintf("ELS %d", ceilDiv(c.dve, 32)*32)}
+	if c.Norm {
+		defs = append(defs, "NORM")
+	}
+	if c.Order == 2 {
+		defs = append(defs, "ORDER2")
+	}
+	return defs
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // refSSD is the float64 oracle of SSD in its quadratic form, the decay
@@ -63,17 +65,17 @@ func TestSSD(t *testing.T) {
 			}
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			Y := poisoned(t, d, bh*L*dv)
-			if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, float32(scale), norm); err != nil {
+			if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: float32(scale), Form: "chunked", Chunk: chunk}); err != nil {
 				t.Fatal(err)
 			}
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, scale, norm)
 			compare(t, fmt.Sprintf("SSD order %d bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", order, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)
 			// The quadratic form computes the same function.
 			Y2 := poisoned(t, d, bh*L*dv)
-			if err := d.Quadratic(Y2, Q, K, V, A, bh, L, dk, dv, order, float32(scale), norm); err != nil {
+			if _, err := d.SSD(Y2, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: float32(scale), Form: "quadratic"}); err != nil {
 				t.Fatal(err)
 			}
-			compare(t, fmt.Sprintf("Quadratic order %d bh=%d L=%d dk=%d dv=%d norm=%v", order, bh, L, dk, dv, norm), download(t, Y2), want, mag, 1e-4)
+			compare(t, fmt.Sprintf("SSD quadratic order %d bh=%d L=%d dk=%d dv=%d norm=%v", order, bh, L, dk, dv, norm), download(t, Y2), want, mag, 1e-4)
 			Y2.Release()
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
@@ -115,7 +117,7 @@ func TestSSDHeadBatches(t *testing.T) {
 		if cfg, ok := d.ssdFusedConfig(dk, dv, false); ok {
 			ssdMaxStateFloats = ssdStateFloats(nch, nf, cfg)
 		}
-		err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, false)
+		_, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Scale: 0.5, Form: "chunked", Chunk: chunk})
 		ssdMaxStateFloats = 0
 		if err != nil {
 			t.Fatal(err)
@@ -171,7 +173,7 @@ func TestSSDVariants(t *testing.T) {
 		for _, order := range []int{1, 2} {
 			for _, norm := range []bool{false, true} {
 				Y := poisoned(t, d, bh*L*dv)
-				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.3, norm); err != nil {
+				if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: norm, Scale: 0.3, Form: "chunked", Chunk: chunk}); err != nil {
 					t.Fatal(err)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.3, norm)
@@ -184,14 +186,14 @@ func TestSSDVariants(t *testing.T) {
 
 // TestSSDForm checks the automatic choice at the benchmark's shapes (the
 // quadratic form for short sequences, the chunked form for long ones) and
-// that SSDAuto computes the same function in either form.
+// that SSD with form "auto" computes the same function in either form.
 func TestSSDForm(t *testing.T) {
 	for _, c := range []struct {
 		L, order int
 		want     string
 	}{{64, 1, "quadratic"}, {2048, 1, "chunked"}, {131072, 1, "chunked"},
 		{1024, 2, "quadratic"}, {2048, 2, "chunked"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
-		if got, _ := SSDForm(c.L, 64, 64, c.order); got != c.want {
+		if got, _ := SSDForm(backend.SSDParams{L: c.L, D: 64, DV: 64, Order: c.order}); got != c.want {
 			t.Errorf("SSDForm(L=%d, order %d) = %s, want %s", c.L, c.order, got, c.want)
 		}
 	}
@@ -205,15 +207,16 @@ func TestSSDForm(t *testing.T) {
 			negSoftplus(a, 1)
 			Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
 			Y := poisoned(t, d, bh*L*dv)
-			form, err := d.SSDAuto(Y, Q, K, V, A, bh, L, dk, dv, order, 0.4, true)
+			p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: true, Scale: 0.4, Form: "auto"}
+			form, err := d.SSD(Y, Q, K, V, A, p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want, _ := SSDForm(L, dk, dv, order); form != want {
-				t.Errorf("SSDAuto ran %s, SSDForm says %s", form, want)
+			if want, _ := SSDForm(p); form != want {
+				t.Errorf("SSD with form auto ran %s, SSDForm says %s", form, want)
 			}
 			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.4, true)
-			compare(t, fmt.Sprintf("SSDAuto (%s) order %d L=%d", form, order, L), download(t, Y), want, mag, 1e-4)
+			compare(t, fmt.Sprintf("SSD auto (%s) order %d L=%d", form, order, L), download(t, Y), want, mag, 1e-4)
 			for _, b := range []*Buffer{Q, K, V, A, Y} {
 				b.Release()
 			}
@@ -251,7 +254,7 @@ func TestSSDScanUnroll(t *testing.T) {
 				}
 				ssdScanSegs = segs
 				Y := poisoned(t, d, bh*L*dv)
-				if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, order, 0.5, true); err != nil {
+				if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: true, Scale: 0.5, Form: "chunked", Chunk: chunk}); err != nil {
 					t.Fatal(err)
 				}
 				compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d, %d segments", order, u, segs), download(t, Y), want, mag, 1e-4)
@@ -284,7 +287,7 @@ func TestSSDOutWhole(t *testing.T) {
 			t.Fatalf("no fused config for dk %d", sz.dk)
 		}
 		ssdOutWhole = true
-		if !d.owhFits(cfg, sz.dk, sz.dv, cfg.rt, 1) {
+		if !d.owhFits(cfg, ssdCall{SSDParams: backend.SSDParams{D: sz.dk, DV: sz.dv, Order: 1, Chunk: cfg.rt}}) {
 			t.Logf("OWH does not fit at dk %d dv %d chunk %d (%d B shared)", sz.dk, sz.dv, cfg.rt, d.info.MaxSharedBytes)
 			continue
 		}
@@ -313,7 +316,7 @@ func TestSSDOutWhole(t *testing.T) {
 					}
 					chunk := cfg.rt
 					Y := poisoned(t, d, bh*L*sz.dv)
-					if err := d.SSD(Y, Q, K, V, A, bh, L, sz.dk, sz.dv, chunk, 1, 0.3, norm); err != nil {
+					if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: sz.dk, DV: sz.dv, Order: 1, Norm: norm, Scale: 0.3, Form: "chunked", Chunk: chunk}); err != nil {
 						t.Fatal(err)
 					}
 					compare(t, fmt.Sprintf("SSD %s dk %d dv %d L %d chunk %d norm=%v", variant, sz.dk, sz.dv, L, chunk, norm), download(t, Y), want, mag, 1e-4)

@@ -1,5 +1,7 @@
 package gpu
 
+import "github.com/furious-lab/furious/backend"
+
 // Measured throughput of the two SSD forms on an NVIDIA H100 (gpu/BENCH.md,
 // 2026-11-23, B=1, H=16, d=64, softmax norm), in TFLOP/s as counted by
 // SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
@@ -27,47 +29,53 @@ func SSDChunk(order int) int {
 	return 64
 }
 
-// SSDFlops counts the floating-point operations of one SSD form per head:
-// quadratic L²/2·(2dk + 2(dv+1)); chunked (chunk c) L·c/2·(2dk + 2(dv+1))
-// within the chunks plus 4·L·F·(dv+1) for the states and their use, F = dk
-// (order 1) or dk(dk+1)/2 (order 2). The ones column of the softmax norm
-// is counted in both.
-func SSDFlops(form string, L, dk, dv, chunk, order int) float64 {
-	pair := float64(2*dk + 2*(dv+1))
-	if form == "quadratic" {
-		return float64(L) * float64(L) / 2 * pair
+// SSDFlops counts the floating-point operations of the SSD call p in the
+// form p.Form ("auto": the form and chunk SSDForm picks), over its BH heads.
+// Per head: quadratic L²/2·(2D + 2(DV+1)); chunked (chunk c = p.Chunk)
+// L·c/2·(2D + 2(DV+1)) within the chunks plus 4·L·F·(DV+1) for the states
+// and their use, F = D (order 1) or D(D+1)/2 (order 2). The ones column of
+// the softmax norm is counted in both, and eˢ (Exp) as one operation.
+func SSDFlops(p backend.SSDParams) float64 {
+	if p.Form == "auto" {
+		p.Form, p.Chunk = SSDForm(p)
 	}
-	nf := dk
-	if order == 2 {
-		nf = FeatureMapDim(dk)
-	}
-	return float64(L)*float64(min(chunk, L))/2*pair + 4*float64(L)*float64(nf)*float64(dv+1)
+	return float64(p.BH) * headFlops(p)
 }
 
-// SSDForm chooses between the quadratic and the chunked form of SSD for a
-// shape: the one with the smaller time estimated as FLOPs over the form's
-// measured rate. It returns "quadratic" or "chunked" and the chunk length
-// the chunked form uses. On the H100 the crossover falls near L = 1.3K at
-// order 2 (quadratic below) and near L = 260 at order 1.
-func SSDForm(L, dk, dv, order int) (form string, chunk int) {
-	chunk = SSDChunk(order)
+// headFlops is SSDFlops for one head, in the form p.Form.
+func headFlops(p backend.SSDParams) float64 {
+	L := float64(p.L)
+	pair := float64(2*p.D + 2*(p.DV+1))
+	if p.Form == "quadratic" {
+		return L * L / 2 * pair
+	}
+	nf := p.D
+	if p.Order == 2 {
+		nf = FeatureMapDim(p.D)
+	}
+	return L*float64(min(p.Chunk, p.L))/2*pair + 4*L*float64(nf)*float64(p.DV+1)
+}
+
+// SSDForm chooses between the quadratic and the chunked form of SSD for the
+// shape of p (L, D, DV, Order; p.Form and p.Chunk are not read): the one
+// with the smaller time estimated as FLOPs over the form's measured rate.
+// It returns "quadratic" or "chunked" and the chunk length the chunked form
+// uses. Exp has only the quadratic form. On the H100 the crossover falls
+// near L = 1.3K at order 2 (quadratic below) and near L = 260 at order 1.
+func SSDForm(p backend.SSDParams) (form string, chunk int) {
+	chunk = SSDChunk(p.Order)
+	if p.Exp {
+		return "quadratic", chunk
+	}
 	rc := rateChunked1
-	if order == 2 {
+	if p.Order == 2 {
 		rc = rateChunked2
 	}
-	if SSDFlops("quadratic", L, dk, dv, chunk, order)/rateQuadratic <= SSDFlops("chunked", L, dk, dv, chunk, order)/rc {
+	p.Chunk = chunk
+	q, c := p, p
+	q.Form, c.Form = "quadratic", "chunked"
+	if headFlops(q)/rateQuadratic <= headFlops(c)/rc {
 		return "quadratic", chunk
 	}
 	return "chunked", chunk
-}
-
-// SSDAuto computes SSD (same arguments and result as SSD, without the
-// chunk) in the form SSDForm chooses for the shape, and returns that
-// form's name.
-func (d *Device) SSDAuto(y, q, k, v, a *Buffer, bh, L, dk, dv, order int, scale float32, norm bool) (string, error) {
-	form, chunk := SSDForm(L, dk, dv, order)
-	if form == "quadratic" {
-		return form, d.Quadratic(y, q, k, v, a, bh, L, dk, dv, order, scale, norm)
-	}
-	return form, d.SSD(y, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
 }

@@ -132,11 +132,12 @@ var ssdOutWholeTri = true
 // shared memory with the q tile (OWC).
 var ssdOutWholeCS = true
 
-// owhFits reports whether OUT's whole-operand variant (OWH) applies: order
-// 1, the chunk one row tile, q, k, v, y moved as vec4s, and its two shared
-// arrays within the device's shared memory.
-func (d *Device) owhFits(c ssdfConfig, dk, dv, chunk, order int) bool {
-	if !ssdOutWhole || order != 1 || chunk != c.rt || dk%4 != 0 || dv%4 != 0 || !ssdVecIO || !ssdOutNB {
+// owhFits reports whether OUT's whole-operand variant (OWH) applies to the
+// call s with tiling c: order 1, the chunk one row tile, q, k, v, y moved
+// as vec4s, and its two shared arrays within the device's shared memory.
+func (d *Device) owhFits(c ssdfConfig, s ssdCall) bool {
+	dk := s.D
+	if !ssdOutWhole || s.Order != 1 || s.Chunk != c.rt || dk%4 != 0 || s.DV%4 != 0 || !ssdVecIO || !ssdOutNB {
 		return false
 	}
 	rq, tc := c.rt/4, c.dvp/4
@@ -156,12 +157,14 @@ var ssdOutDenB = true
 
 // owhDenB returns the product width of OWH with DENB (value columns padded
 // to a multiple of 4 and to at least the row tile) and whether DENB
-// applies: the norm on and the device's shared memory holding its arrays.
-func (d *Device) owhDenB(c ssdfConfig, dk, dv int, norm bool) (int, bool) {
-	if !ssdOutDenB || !norm {
+// applies to the call s with tiling c: the norm on and the device's shared
+// memory holding its arrays.
+func (d *Device) owhDenB(c ssdfConfig, s ssdCall) (int, bool) {
+	if !ssdOutDenB || !s.Norm {
 		return 0, false
 	}
-	dvp := max(ceilDiv(dv, 4)*4, c.rt)
+	dk := s.D
+	dvp := max(ceilDiv(s.DV, 4)*4, c.rt)
 	rq, tc := c.rt/4, dvp/4
 	sa := max(dk*(rq+ssdQPad), c.rt*tc)
 	sw := max(dk*tc, dk*rq, c.rt*rq)
@@ -179,43 +182,33 @@ func ssdStateFloats(nch, f int, c ssdfConfig) int { return nch * f * c.dvp }
 // within-chunk product, fused per (row tile, head, chunk), normalised in
 // registers). FLOPs per position and head: 2·F·DVP for the state, the same
 // for its use, and about 2·CH·(dk + DVP) within the chunk.
-func (d *Device) ssdFused(cfg ssdfConfig, y, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
-	return d.ssdFusedRun(cfg, y, nil, q, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+func (d *Device) ssdFused(cfg ssdfConfig, c ssdCall, y, q, k, v, a *Buffer) error {
+	return d.ssdFusedRun(cfg, c, y, nil, q, k, v, a)
 }
 
-// ssdFusedState writes the state after the whole sequence, from the zero
-// state, into s (bh, F, W), W = dv+1 with norm, else dv: ChunkCumsum, STATE,
-// then FINAL (ssdstate.comp) in place of SCAN and OUT,
+// ssdFusedState writes the state after the whole sequence of the call c,
+// from the zero state, into s (BH, F, W), W = DV+1 with Norm, else DV:
+// ChunkCumsum, STATE, then FINAL (ssdstate.comp) in place of SCAN and OUT,
 //
-//	S = Σ_c exp(Σ of a over the chunks after c)·T_c,  times scale at order 1
+//	S = Σ_c exp(Σ of a over the chunks after c)·T_c,  times Scale at order 1
 //
-// (ψ(scale·k) = scale·k there; at order 2 STATE's φ₂(scale·k) has it).
-func (d *Device) ssdFusedState(cfg ssdfConfig, s, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
-	return d.ssdFusedRun(cfg, nil, s, k, k, v, a, bh, L, dk, dv, chunk, order, scale, norm)
+// (ψ(Scale·k) = Scale·k there; at order 2 STATE's φ₂(Scale·k) has it).
+func (d *Device) ssdFusedState(cfg ssdfConfig, c ssdCall, s, k, v, a *Buffer) error {
+	return d.ssdFusedRun(cfg, c, nil, s, k, k, v, a)
 }
 
 // ssdFusedRun is ssdFused where y is not nil, and ssdFusedState where it
 // is (then q is not read).
-func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk, dv, chunk, order int, scale float32, norm bool) error {
+func (d *Device) ssdFusedRun(cfg ssdfConfig, c ssdCall, y, s, q, k, v, a *Buffer) error {
 	const name = "ssdf.comp"
-	nch := ceilDiv(L, chunk)
-	nf := dk
-	if order == 2 {
-		nf = FeatureMapDim(dk)
-	}
+	bh, L, chunk, order, nch, nf := c.BH, c.L, c.Chunk, c.Order, c.nch, c.nf
 	perHead := ssdStateFloats(nch, nf, cfg)
-	maxFloats := d.info.MaxSSBOBytes / 4
-	if ssdMaxStateFloats > 0 {
-		maxFloats = ssdMaxStateFloats
-	}
-	if maxFloats <= 0 || maxFloats > 1<<29 {
-		maxFloats = 1 << 29 // 2 GiB: 32-bit indices stay in range
-	}
+	maxFloats := d.ssdStateCap()
 	if perHead > maxFloats {
 		return &Error{Shader: name, Op: "dispatch", Err: fmt.Errorf("%d chunk states of %d×%d floats exceed one storage buffer (%d floats): use a longer chunk", nch, nf, cfg.dvp, maxFloats)}
 	}
 	hb := min(bh, maxFloats/perHead)
-	xp := d.ssdxPlanFor(order, dk, dv, cfg.dvp, L, norm, y != nil, maxFloats, &hb) // ssdx.go: OUTX, STATEX
+	xp := d.ssdxPlanFor(c, cfg.dvp, y != nil, maxFloats, &hb) // ssdx.go: OUTX, STATEX
 	cs, freeCS, err := d.takeScratch("ssd.cs", bh*L)
 	if err != nil {
 		return err
@@ -259,42 +252,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 	if nf >= 128 && ssdStateWide && (ssdfConfig{rt: 128, rpt: 8, dvp: cfg.dvp}).threads() <= min(d.info.MaxInvocations, 1024) {
 		st.rt, st.rpt = 128, 8
 	}
-	defsFor := func(c ssdfConfig) []string {
-		defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
-			fmt.Sprintf("DVP %d", c.dvp), fmt.Sprintf("RT %d", c.rt), fmt.Sprintf("RPT %d", c.rpt), fmt.Sprintf("NTHREADS %d", c.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
-		if norm {
-			defs = append(defs, "NORM")
-		}
-		if order == 2 {
-			defs = append(defs, "ORDER2")
-		}
-		if ssdPrefetch {
-			defs = append(defs, "PREF")
-		}
-		if ssdUnrollNV {
-			defs = append(defs, "UNROLLNV")
-		}
-		if ssdOutNB {
-			defs = append(defs, "OUTNB")
-			if ssdVecIO && dv%4 == 0 {
-				defs = append(defs, "VSTORE")
-			}
-		}
-		if ssdVecIO && dk%4 == 0 {
-			defs = append(defs, "VLOAD")
-		}
-		if ssdVecIO && dv%4 == 0 {
-			defs = append(defs, "VV")
-		}
-		if ssdVecIO {
-			defs = append(defs, "VPH")
-		}
-		defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
-		if ssdFull && L%chunk == 0 && chunk%c.rt == 0 && chunk%(c.rt/c.rpt) == 0 {
-			defs = append(defs, "FULL")
-		}
-		return defs
-	}
 	bufs := []*Buffer{q, k, v, cs, T, y, a}
 	stages := []string{"STATE", "SCAN", "OUT"}
 	if y == nil {
@@ -305,23 +262,23 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 	for h0 := 0; h0 < bh; h0 += hb {
 		n := min(hb, bh-h0)
 		G := n * nch
-		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", scale)}
+		args := []arg{iarg("BH", n), iarg("H0", h0), iarg("L", L), iarg("nch", nch), iarg("G", G), farg("scale", c.Scale)}
 		gy, gz := min(G, 65535), ceilDiv(G, 65535)
 		for _, stage := range stages {
 			if stage == "FINAL" {
-				if err := d.ssdFinal(s, T, cs, n, h0, L, nch, chunk, nf, cfg.dvp, dv, order, scale, norm); err != nil {
+				if err := d.ssdFinal(c, s, T, cs, n, h0, cfg.dvp); err != nil {
 					return err
 				}
 				lap(stage)
 				continue
 			}
-			c := cfg
+			t := cfg
 			if stage == "STATE" {
-				c = st
+				t = st
 			}
 			if xp != nil && (stage == "STATE" && xp.stateOn || stage == "OUT" && xp.outOn) {
 				xs := stage + "X" // ssdx.comp's STATEX or OUTX
-				if err := xp.run(d, xs, bufs, n, L, nch, dk, dv, cfg.dvp, chunk, norm, args); err != nil {
+				if err := xp.run(d, xs, c, bufs, n, cfg.dvp, args); err != nil {
 					return err
 				}
 				lap(xs)
@@ -329,15 +286,15 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 					continue
 				}
 			}
-			owh := stage == "OUT" && d.owhFits(cfg, dk, dv, chunk, order)
+			owh := stage == "OUT" && d.owhFits(cfg, c)
 			dvpb, denb := 0, false
 			if owh {
-				dvpb, denb = d.owhDenB(cfg, dk, dv, norm)
+				dvpb, denb = d.owhDenB(cfg, c)
 				if denb {
-					c.dvp = dvpb
+					t.dvp = dvpb
 				}
 			}
-			defs := append(defsFor(c), stage)
+			defs := append(c.fusedDefs(t), stage)
 			sb := bufs
 			if stage == "OUT" && xp != nil && xp.outOn {
 				defs, sb = append(defs, "XIN"), append(bufs[:7:7], xp.x)
@@ -364,7 +321,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 			if stage == "STATE" && csf {
 				defs = append(defs, "CSF")
 			}
-			if stage == "STATE" && order == 1 && ssdStatePref1 && ssdVecIO && dk%4 == 0 && dv%4 == 0 {
+			if stage == "STATE" && order == 1 && ssdStatePref1 && ssdVecIO && c.D%4 == 0 && c.DV%4 == 0 {
 				defs = append(defs, "SPF")
 			}
 			p, err := d.program(name, ssdfSrc, defs...)
@@ -390,4 +347,44 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, y, s, q, k, v, a *Buffer, bh, L, dk
 		}
 	}
 	return nil
+}
+
+// fusedDefs is ssdf.comp's macro set for the call with tiling t (the stage
+// and its variants are added per dispatch).
+func (c ssdCall) fusedDefs(t ssdfConfig) []string {
+	dk, dv, chunk := c.D, c.DV, c.Chunk
+	defs := []string{fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
+		fmt.Sprintf("DVP %d", t.dvp), fmt.Sprintf("RT %d", t.rt), fmt.Sprintf("RPT %d", t.rpt), fmt.Sprintf("NTHREADS %d", t.threads()), fmt.Sprintf("QPAD %d", ssdQPad)}
+	if c.Norm {
+		defs = append(defs, "NORM")
+	}
+	if c.Order == 2 {
+		defs = append(defs, "ORDER2")
+	}
+	if ssdPrefetch {
+		defs = append(defs, "PREF")
+	}
+	if ssdUnrollNV {
+		defs = append(defs, "UNROLLNV")
+	}
+	if ssdOutNB {
+		defs = append(defs, "OUTNB")
+		if ssdVecIO && dv%4 == 0 {
+			defs = append(defs, "VSTORE")
+		}
+	}
+	if ssdVecIO && dk%4 == 0 {
+		defs = append(defs, "VLOAD")
+	}
+	if ssdVecIO && dv%4 == 0 {
+		defs = append(defs, "VV")
+	}
+	if ssdVecIO {
+		defs = append(defs, "VPH")
+	}
+	defs = append(defs, fmt.Sprintf("SCANU %d", ssdScanUnroll))
+	if ssdFull && c.L%chunk == 0 && chunk%t.rt == 0 && chunk%(t.rt/t.rpt) == 0 {
+		defs = append(defs, "FULL")
+	}
+	return defs
 }

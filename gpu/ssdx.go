@@ -70,23 +70,24 @@ type ssdxPlan struct {
 	x              *Buffer
 }
 
-// ssdxPlanFor decides the ssdx.comp stages of an order-2 call: STATEX, and
-// OUTX where the call has an output (out) and one head's X (L·dvp floats)
-// fits a storage buffer of maxFloats; it caps the heads a batch (*hb) so
-// that the batch's X does.
-func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm, out bool, maxFloats int, hb *int) *ssdxPlan {
-	if order != 2 {
+// ssdxPlanFor decides the ssdx.comp stages of the call c at order 2 (nil
+// at order 1), with value columns padded to dvp: STATEX, and OUTX where the
+// call has an output (out) and one head's X (L·dvp floats) fits a storage
+// buffer of maxFloats; it caps the heads a batch (*hb) so that the batch's
+// X does.
+func (d *Device) ssdxPlanFor(c ssdCall, dvp int, out bool, maxFloats int, hb *int) *ssdxPlan {
+	if c.Order != 2 {
 		return nil
 	}
-	p := &ssdxPlan{denb: ssdxDenB && norm && dv%4 == 0, c4: dvp / 4}
+	p := &ssdxPlan{denb: ssdxDenB && c.Norm && c.DV%4 == 0, c4: dvp / 4}
 	if p.denb {
-		p.c4 = dv / 4
+		p.c4 = c.DV / 4
 	}
-	p.out, p.outOn = d.ssdxFit(ssdOutXCfg, "OUTX", dk, p.c4)
+	p.out, p.outOn = d.ssdxFit(ssdOutXCfg, "OUTX", c.D, p.c4)
 	p.outOn = p.outOn && out
-	p.state, p.stateOn = d.ssdxFit(ssdStateXCfg, "STATEX", dk, p.c4)
+	p.state, p.stateOn = d.ssdxFit(ssdStateXCfg, "STATEX", c.D, p.c4)
 	if p.outOn {
-		if n := maxFloats / (L * dvp); n >= 1 {
+		if n := maxFloats / (c.L * dvp); n >= 1 {
 			*hb = min(*hb, n)
 		} else {
 			p.outOn = false
@@ -98,45 +99,48 @@ func (d *Device) ssdxPlanFor(order, dk, dv, dvp, L int, norm, out bool, maxFloat
 	return p
 }
 
-// defs returns ssdx.comp's defines for stage with tiling c.
-func (p *ssdxPlan) defs(stage string, c ssdxConfig, L, dk, dv, dvp, chunk int, norm bool) []string {
-	defs := []string{stage, fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", dk), fmt.Sprintf("DV %d", dv),
-		fmt.Sprintf("DVP %d", dvp), fmt.Sprintf("RX %d", c.rx), fmt.Sprintf("TM %d", c.tm), fmt.Sprintf("TNV %d", c.tnv),
-		fmt.Sprintf("KS %d", c.ks), fmt.Sprintf("NTHREADS %d", c.threads(p.c4))}
-	if norm {
+// defs returns ssdx.comp's macro set for stage with tiling x in the call c
+// (value columns padded to dvp).
+func (p *ssdxPlan) defs(stage string, x ssdxConfig, c ssdCall, dvp int) []string {
+	L, chunk := c.L, c.Chunk
+	defs := []string{stage, fmt.Sprintf("CH %d", chunk), fmt.Sprintf("DK %d", c.D), fmt.Sprintf("DV %d", c.DV),
+		fmt.Sprintf("DVP %d", dvp), fmt.Sprintf("RX %d", x.rx), fmt.Sprintf("TM %d", x.tm), fmt.Sprintf("TNV %d", x.tnv),
+		fmt.Sprintf("KS %d", x.ks), fmt.Sprintf("NTHREADS %d", x.threads(p.c4))}
+	if c.Norm {
 		defs = append(defs, "NORM")
 	}
 	if p.denb {
 		defs = append(defs, "DENB")
 	}
-	if dk%4 == 0 {
+	if c.D%4 == 0 {
 		defs = append(defs, "VLOAD")
 	}
-	if dv%4 == 0 {
+	if c.DV%4 == 0 {
 		defs = append(defs, "VV")
 	}
 	// FULL: every row (OUTX) or key (STATEX) a group touches is inside the
 	// sequence and its chunk
-	if stage == "OUTX" && L%chunk == 0 && chunk%c.rx == 0 || stage == "STATEX" && L%chunk == 0 && chunk%c.ks == 0 {
+	if stage == "OUTX" && L%chunk == 0 && chunk%x.rx == 0 || stage == "STATEX" && L%chunk == 0 && chunk%x.ks == 0 {
 		defs = append(defs, "FULL")
 	}
 	return defs
 }
 
-// run dispatches stage ("OUTX" or "STATEX") of ssdx.comp over the n heads
-// of a batch (G = n·nch groups); bufs are ssdf.comp's q, k, v, cs, T.
-func (p *ssdxPlan) run(d *Device, stage string, bufs []*Buffer, n, L, nch, dk, dv, dvp, chunk int, norm bool, args []arg) error {
-	c, tiles := p.out, 0
+// run dispatches stage ("OUTX" or "STATEX") of ssdx.comp for the call c
+// over the n heads of a batch (G = n·nch groups); bufs are ssdf.comp's q,
+// k, v, cs, T.
+func (p *ssdxPlan) run(d *Device, stage string, c ssdCall, bufs []*Buffer, n, dvp int, args []arg) error {
+	x, tiles := p.out, 0
 	b := append([]*Buffer{}, bufs[:5]...)
 	if stage == "OUTX" {
 		b = append(b, p.x)
-		tiles = ceilDiv(min(chunk, L), c.rx)
+		tiles = ceilDiv(min(c.Chunk, c.L), x.rx)
 	} else {
-		c = p.state
-		tiles = ceilDiv(FeatureMapDim(dk), c.rx)
+		x = p.state
+		tiles = ceilDiv(c.nf, x.rx)
 	}
-	groups := [3]int{tiles, min(n*nch, 65535), ceilDiv(n*nch, 65535)}
-	prog, err := d.program("ssdx.comp", ssdxSrc, p.defs(stage, c, L, dk, dv, dvp, chunk, norm)...)
+	groups := [3]int{tiles, min(n*c.nch, 65535), ceilDiv(n*c.nch, 65535)}
+	prog, err := d.program("ssdx.comp", ssdxSrc, p.defs(stage, x, c, dvp)...)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // ssdxVariants are the tilings BenchmarkSSDX compares: OUTX and STATEX
@@ -72,8 +74,9 @@ func BenchmarkSSDX(b *testing.B) {
 							x.Release()
 						}
 					}()
-					call := func() error { return d.SSD(y, q, k, v, a, bh, L, dk, dk, chunk, 2, 0.125, true) }
-					timeMedian(b, d, bh*SSDFlops("chunked", L, dk, dk, chunk, 2), call)
+					p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: 2, Norm: true, Scale: 0.125, Form: "chunked", Chunk: chunk}
+					call := func() error { _, err := d.SSD(y, q, k, v, a, p); return err }
+					timeMedian(b, d, SSDFlops(p), call)
 					checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, 2, 0.125)
 					stages := map[string][]float64{}
 					for i := 0; i < b.N; i++ {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
 )
 
 // TestSSDX checks ssdx.comp's order-2 stages (OUTX before ssdf.comp's OUT
@@ -59,7 +61,7 @@ func TestSSDX(t *testing.T) {
 					}
 					ssdxDenB = denb
 					Y := poisoned(t, d, bh*L*dv)
-					if err := d.SSD(Y, Q, K, V, A, bh, L, dk, dv, chunk, 2, float32(scale), norm); err != nil {
+					if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: 2, Norm: norm, Scale: float32(scale), Form: "chunked", Chunk: chunk}); err != nil {
 						t.Fatal(err)
 					}
 					compare(t, fmt.Sprintf("SSD order 2 %s denb=%v bh=%d L=%d dk=%d dv=%d chunk=%d norm=%v", vr.name, denb, bh, L, dk, dv, chunk, norm), download(t, Y), want, mag, 1e-4)

@@ -67,9 +67,16 @@ func attnAccel(q *tensor.Tensor) (backend.Backend, backend.Attentioner) {
 	return b, at
 }
 
-func attnParams(q, v *tensor.Tensor, order int, smNorm bool) backend.AttnParams {
+// attnParams is the backend record of Attention's call: scale 1/√d, and
+// OrderExp as Exp.
+func attnParams(q, v *tensor.Tensor, order int, smNorm bool) backend.SSDParams {
 	s := q.Shape()
-	return backend.AttnParams{BH: s[0] * s[1], L: s[2], D: s[3], DV: v.Dim(3), Order: order, SMNorm: smNorm}
+	p := backend.SSDParams{BH: s[0] * s[1], L: s[2], D: s[3], DV: v.Dim(3), Order: order, Norm: smNorm,
+		Scale: float32(1 / math.Sqrt(float64(s[3])))}
+	if order == OrderExp {
+		p.Order, p.Exp = 0, true
+	}
+	return p
 }
 
 // attnForwardAccel is AttentionForward on the active backend, or nil when

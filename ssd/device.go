@@ -73,7 +73,7 @@ func planDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, 
 		deviceNotice(op, b, why)
 		return nil
 	}
-	p := backend.SSDParams{BH: dm.B * dm.H, L: dm.L, D: dm.d, DV: dm.dv, Order: o.Order,
+	p := backend.SSDParams{BH: dm.B * dm.H, L: dm.L, D: dm.d, DV: dm.dv, Order: o.Order, Exp: o.Exp,
 		Norm: o.Norm == NormSoftmax, Scale: float32(o.scale(dm.d)), Form: form, Chunk: min(chunk, max(dm.L, 1))}
 	_, bufs, done := tensor.DeviceOperands(op, b, q, k, v, a)
 	if bufs == nil {

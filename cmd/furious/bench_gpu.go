@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/gpu"
 	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
@@ -46,20 +47,18 @@ func (in *gpuInputs) release() {
 }
 
 // runGPU dispatches one case and returns the form it ran ("auto" lets
-// gpu.SSDAuto choose by length); the caller calls Finish to wait for it.
+// gpu's SSD choose by length); the caller calls Finish to wait for it.
 func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) (string, error) {
-	scale := float32(1 / math.Sqrt(float64(in.d)))
-	norm := bc.opts.Norm == ssd.NormSoftmax
-	switch bc.form {
-	case "chunked":
-		return bc.form, dev.SSD(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, chunk, bc.opts.Order, scale, norm)
-	case "blockwise":
-		return bc.form, dev.Attention(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, scale)
-	case "auto":
-		form, err := dev.SSDAuto(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
+	p := backend.SSDParams{BH: in.H, L: in.L, D: in.d, DV: in.d, Order: bc.opts.Order, Norm: bc.opts.Norm == ssd.NormSoftmax,
+		Scale: float32(1 / math.Sqrt(float64(in.d))), Form: bc.form, Chunk: chunk}
+	if bc.form == "blockwise" { // softmax attention under the decay bias
+		p.Form, p.Exp, p.Norm = "quadratic", true, true
+	}
+	form, err := dev.SSD(in.y, in.q, in.k, in.v, in.a, p)
+	if bc.form == "auto" {
 		return "auto:" + form, err
 	}
-	return bc.form, dev.Quadratic(in.y, in.q, in.k, in.v, in.a, in.H, in.L, in.d, in.d, bc.opts.Order, scale, norm)
+	return bc.form, err
 }
 
 // gpuWarm is how long each row keeps a hardware GPU busy before it is timed:

@@ -61,7 +61,7 @@ func BenchmarkChunked(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						if _, err := d.SSDAuto(out, bs[0], bs[1], bs[2], bs[3], H, L, 64, 64, order, 1/8.0, true); err != nil {
+						if _, err := d.SSD(out, bs[0], bs[1], bs[2], bs[3], backend.SSDParams{BH: H, L: L, D: 64, DV: 64, Order: order, Norm: true, Scale: 1 / 8.0, Form: "auto"}); err != nil {
 							b.Fatal(err)
 						}
 						d.Finish()
