@@ -1,9 +1,10 @@
 #version 430
 // One axis of a resident tensor reduced: a is (outer, n, inner), o is
 // (outer, inner); SUM and MEAN accumulate in double in index order and round
-// once, MAX and MIN propagate NaN, CUMSUM writes the running sums (o is
-// then (outer, n, inner)): the same results as package tensor's
-// CPU code (reduceaxis.go). One output per invocation, grid-stride.
+// once, MAX and MIN propagate NaN, CUMSUM writes the running sums and
+// REVERSECUMSUM those from the end (o is then (outer, n, inner)): the same
+// results as package tensor's CPU code (reduceaxis.go). One output per
+// invocation, grid-stride.
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) writeonly buffer BufO { float o[]; };
@@ -17,6 +18,12 @@ void main() {
 #if defined(CUMSUM) // o is (outer, n, inner): inclusive running sums
 		double acc = 0.0lf;
 		for (int j = 0; j < n; j++) {
+			acc += double(a[base + j * inner]);
+			o[base + j * inner] = float(acc);
+		}
+#elif defined(REVERSECUMSUM) // the running sums from the end, o_j = Σ_{i≥j} a_i
+		double acc = 0.0lf;
+		for (int j = n - 1; j >= 0; j--) {
 			acc += double(a[base + j * inner]);
 			o[base + j * inner] = float(acc);
 		}

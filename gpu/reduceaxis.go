@@ -15,18 +15,19 @@ var reduceAxisSrc string
 // (outer, inner): op "sum" or "mean" accumulate in double in index order
 // and round once, "max" and "min" propagate NaN, as package tensor's CPU
 // code does; "cumsum" writes the inclusive running sums (double, rounded
-// once each) into out (outer, n, inner). One invocation per output row:
+// once each) into out (outer, n, inner), "reversecumsum" those from the
+// end (out_j = Σ_{i≥j} a_i). One invocation per output row:
 // made for the reductions of resident tensors, not for one huge sum.
 // n ≥ 1 for max and min.
 func (d *Device) ReduceAxis(op string, out, a *Buffer, outer, n, inner int) error {
 	const name = "reduceaxis.comp"
 	switch op {
-	case "sum", "mean", "max", "min", "cumsum":
+	case "sum", "mean", "max", "min", "cumsum", "reversecumsum":
 	default:
-		argPanic(name, op, "unknown reduction (want sum, mean, max, min or cumsum)")
+		argPanic(name, op, "unknown reduction (want sum, mean, max, min, cumsum or reversecumsum)")
 	}
 	nOut := outer * inner
-	if op == "cumsum" {
+	if op == "cumsum" || op == "reversecumsum" {
 		nOut *= n
 	}
 	if outer < 0 || n < 0 || inner < 0 || a.Len() < outer*n*inner || out.Len() < nOut ||
@@ -54,7 +55,7 @@ func (Backend) ReduceDevice32(op string, x backend.DeviceBuffer, outer, n, inner
 		return err
 	}
 	switch op {
-	case "sum", "mean", "max", "min", "cumsum":
+	case "sum", "mean", "max", "min", "cumsum", "reversecumsum":
 	default:
 		return fmt.Errorf("gpu.ReduceDevice32(%q): %w", op, backend.ErrNotImplemented)
 	}

@@ -1,0 +1,254 @@
+package gpu
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/furious-lab/furious/backend"
+	"github.com/furious-lab/furious/tensor"
+)
+
+// Tests of the model operations on resident tensors (model.go and the
+// model_*.go dispatchers): each op of package tensor runs on resident
+// operands, its results must stay resident, nothing may cross the bus and
+// no CPU fallback may run, and the results must agree with the same op on
+// host copies (package tensor's CPU code, float64 sums rounded once) within
+// the bound each test states. Sizes are ragged (not multiples of 256 or 64).
+
+// onGPU uploads host tensors.
+func onGPU(ts ...*tensor.Tensor) []*tensor.Tensor {
+	out := make([]*tensor.Tensor, len(ts))
+	for i, x := range ts {
+		if x != nil {
+			out[i] = x.To("gpu")
+		}
+	}
+	return out
+}
+
+// stays runs f, which computes on resident tensors only, and fails when it
+// moved data between host and device or when package tensor wrote a
+// fallback notice (an op that ran on the CPU).
+func stays(t *testing.T, notices *bytes.Buffer, what string, f func()) {
+	t.Helper()
+	u0, d0 := tensor.Transfers()
+	f()
+	u, dl := tensor.Transfers()
+	if u != u0 || dl != d0 {
+		t.Errorf("%s: %d uploads and %d downloads, want none", what, u-u0, dl-d0)
+	}
+	if notices.Len() > 0 {
+		t.Errorf("%s fell back to the CPU: %s", what, notices)
+		notices.Reset()
+	}
+}
+
+// onDev fails unless every tensor is resident on the gpu.
+func onDev(t *testing.T, what string, ts ...*tensor.Tensor) {
+	t.Helper()
+	for i, x := range ts {
+		if x != nil && x.Device() != backend.GPU {
+			t.Errorf("%s: result %d is on %v, want the gpu", what, i, x.Device())
+		}
+	}
+}
+
+// near compares a resident result with the CPU's: the largest
+// |got − want| / (|want| + floor) must be at most tol (tol 0: equal bits).
+// It returns that largest difference (and logs it).
+func near(t *testing.T, what string, got, want *tensor.Tensor, tol, floor float64) float64 {
+	t.Helper()
+	return nearScaled(t, what, got, want, nil, tol, floor)
+}
+
+// nearScaled is near with |want| replaced by scale (element by element)
+// when scale is not nil: for sums, the sum of the terms' magnitudes.
+func nearScaled(t *testing.T, what string, got, want, scale *tensor.Tensor, tol, floor float64) float64 {
+	t.Helper()
+	g, w := got.To("cpu").Float32s(), want.Float32s()
+	if len(g) != len(w) {
+		t.Fatalf("%s: %d values, want %d", what, len(g), len(w))
+	}
+	var sc []float32
+	if scale != nil {
+		sc = scale.Float32s()
+	}
+	worst, at := 0.0, -1
+	for i := range w {
+		if tol == 0 {
+			if math.Float32bits(g[i]) != math.Float32bits(w[i]) {
+				t.Errorf("%s: element %d is %v, want %v (bit for bit)", what, i, g[i], w[i])
+				return math.Inf(1)
+			}
+			continue
+		}
+		s := math.Abs(float64(w[i]))
+		if sc != nil {
+			s = float64(sc[i])
+		}
+		e := math.Abs(float64(g[i])-float64(w[i])) / (s + floor)
+		if math.IsNaN(e) {
+			e = math.Inf(1)
+		}
+		if e > worst || at < 0 {
+			worst, at = e, i
+		}
+	}
+	if worst > tol {
+		t.Errorf("%s: largest difference %.3g (relative, floor %g) at %d: got %v, want %v; bound %g", what, worst, floor, at, g[at], w[at], tol)
+	} else {
+		t.Logf("%s: largest difference %.3g (bound %g)", what, worst, tol)
+	}
+	return worst
+}
+
+// TestModelIndex checks Gather and ScatterAdd along axes 0 and 1 with
+// repeated and unused indices: equal bits (ScatterAdd sums each target's
+// list in the CPU's order).
+func TestModelIndex(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, c := range []struct {
+		shape []int
+		axis  int
+		idx   []int
+	}{
+		{[]int{37, 19}, 0, []int{3, 0, 36, 3, 3, 17, 0, 5, 36, 36, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 3}},
+		{[]int{3, 11, 5}, 1, []int{10, 2, 2, 7, 2, 0, 10}},
+		{[]int{4, 300}, 1, []int{299, 0, 150, 150, 299, 1}},
+		{[]int{5, 3}, 0, []int{}},
+	} {
+		x := tensor.Randn(7, c.shape...)
+		X := onGPU(x)[0]
+		var Y, S *tensor.Tensor
+		gs := append([]int{}, c.shape...)
+		gs[c.axis] = len(c.idx)
+		g := tensor.Randn(8, gs...)
+		G := onGPU(g)[0]
+		what := fmt.Sprintf("axis %d of %v, %d indices", c.axis, c.shape, len(c.idx))
+		stays(t, notices, what, func() {
+			Y = tensor.Gather(X, c.axis, c.idx)
+			S = tensor.ScatterAdd(G, c.axis, c.idx, c.shape[c.axis])
+		})
+		onDev(t, what, Y, S)
+		near(t, "Gather "+what, Y, tensor.Gather(x, c.axis, c.idx), 0, 0)
+		near(t, "ScatterAdd "+what, S, tensor.ScatterAdd(g, c.axis, c.idx, c.shape[c.axis]), 0, 0)
+	}
+}
+
+// TestModelRotary checks Rotary (and its adjoint, Rotary with −sin) within
+// 4e-7 of (|x_2i| + |x_2i+1|) — the CPU rounds the same float32 products,
+// a fused multiply-add on the device rounds once less.
+func TestModelRotary(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][]int{{5, 2}, {2, 3, 7, 6}, {1, 300, 10}} {
+		L, d := s[len(s)-2], s[len(s)-1]
+		x := tensor.Randn(21, s...)
+		ang := tensor.Scale(tensor.Randn(22, L, d/2), 3)
+		cos, sin := tensor.Apply(ang, math.Cos), tensor.Apply(ang, math.Sin)
+		nsin := tensor.Neg(sin)
+		in := onGPU(x, cos, sin, nsin)
+		var Y, Z *tensor.Tensor
+		what := fmt.Sprint(s)
+		stays(t, notices, what, func() {
+			Y = tensor.Rotary(in[0], in[1], in[2])
+			Z = tensor.Rotary(Y, in[1], in[3])
+		})
+		onDev(t, what, Y, Z)
+		near(t, "Rotary "+what, Y, tensor.Rotary(x, cos, sin), 1e-6, 1)
+		near(t, "Rotary adjoint "+what, Z, tensor.Rotary(tensor.Rotary(x, cos, sin), cos, nsin), 2e-6, 1)
+	}
+}
+
+// TestModelUnaryGrad checks every fused unary gradient on 1000 values: the
+// products of float32 operands agree in bits with the CPU; those with a
+// sigmoid or a division within 2e-6 of |dx| + |g| (the derivatives are of
+// order 1, and silu's vanishes near x = −1.28 by cancellation).
+func TestModelUnaryGrad(t *testing.T) {
+	_, notices := residentSetup(t)
+	const n, s = 1000, -0.375
+	f := map[string]func(*tensor.Tensor) *tensor.Tensor{
+		"neg": tensor.Neg, "scale": func(x *tensor.Tensor) *tensor.Tensor { return tensor.Scale(x, s) },
+		"square": tensor.Square, "abs": tensor.Abs, "relu": tensor.ReLU, "exp": tensor.Exp, "log": tensor.Log,
+		"sqrt": tensor.Sqrt, "softplus": tensor.Softplus, "sigmoid": tensor.Sigmoid, "logsigmoid": tensor.LogSigmoid,
+		"silu": tensor.SiLU,
+	}
+	g := tensor.Randn(31, n)
+	for _, op := range tensor.UnaryGradNames {
+		x := tensor.Scale(tensor.Randn(32, n), 3)
+		if op == "log" || op == "sqrt" {
+			x = tensor.AddScalar(tensor.Abs(x), 0.1)
+		}
+		x.Float32s()[0] = 0 // the edges: sign, relu and silu at 0
+		if op == "log" || op == "sqrt" {
+			x.Float32s()[0] = 0.25
+		}
+		y := f[op](x)
+		in := onGPU(g, x, y)
+		var DX *tensor.Tensor
+		stays(t, notices, op, func() { DX = tensor.UnaryGrad(op, in[0], in[1], in[2], s) })
+		onDev(t, op, DX)
+		tol := 2e-6
+		switch op {
+		case "neg", "scale", "square", "abs", "relu", "exp", "log":
+			tol = 0
+		}
+		want := tensor.UnaryGrad(op, g, x, y, s)
+		nearScaled(t, "UnaryGrad "+op, DX, want, tensor.Add(tensor.Abs(want), tensor.Abs(g)), tol, 0)
+	}
+}
+
+// TestModelCumsumReverse checks CumsumReverse on each axis: double sums on
+// both sides, equal bits.
+func TestModelCumsumReverse(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.Randn(51, 3, 7, 300)
+	X := onGPU(x)[0]
+	for axis := 0; axis < 3; axis++ {
+		var Y *tensor.Tensor
+		what := fmt.Sprintf("axis %d", axis)
+		stays(t, notices, what, func() { Y = tensor.CumsumReverse(X, axis) })
+		onDev(t, what, Y)
+		near(t, "CumsumReverse "+what, Y, tensor.CumsumReverse(x, axis), 0, 0)
+	}
+}
+
+// TestModelAdamW checks three AdamW steps in place on resident p, m, v
+// against the CPU's (float64 arithmetic rounded once): p within 1e-6 of
+// |p| + 0.01 (lr), m within 1e-6 of the same recursion on |g| (m's terms,
+// which cancel), v within 1e-6 relative;
+// and that a host copy read before the steps is refreshed after them.
+func TestModelAdamW(t *testing.T) {
+	_, notices := residentSetup(t)
+	const n, lr, b1, b2, eps, wd = 1001, 1e-2, 0.9, 0.999, 1e-8, 0.1
+	p, m, v := tensor.Randn(61, n), tensor.Zeros(n), tensor.Zeros(n)
+	P, M, V := p.To("gpu"), m.To("gpu"), v.To("gpu")
+	_ = P.To("cpu")       // a host copy, which the steps must make stale
+	sm := tensor.Zeros(n) // Σ of |m|'s terms: sm ← β₁sm + (1−β₁)|g|
+	for step := 1; step <= 3; step++ {
+		g := tensor.Randn(uint64(62+step), n)
+		sm = tensor.Add(tensor.Scale(sm, b1), tensor.Scale(tensor.Abs(g), 1-b1))
+		G := g.To("gpu")
+		stays(t, notices, fmt.Sprint("step ", step), func() { tensor.AdamW(P, G, M, V, lr, b1, b2, eps, wd, step) })
+		tensor.AdamW(p, g, m, v, lr, b1, b2, eps, wd, step)
+	}
+	onDev(t, "AdamW", P, M, V)
+	near(t, "AdamW p", P, p, 1e-6, 0.01)
+	nearScaled(t, "AdamW m", M, m, sm, 1e-6, 1e-30)
+	near(t, "AdamW v", V, v, 1e-6, 1e-30)
+}
+
+// TestModelAxpy checks y += α·x in place on a resident y (the float32
+// product and sum of the CPU: equal bits, unless the device fuses them),
+// and that y's host copy is refreshed.
+func TestModelAxpy(t *testing.T) {
+	_, notices := residentSetup(t)
+	x, y := tensor.Randn(71, 3, 333), tensor.Randn(72, 3, 333)
+	X, Y := x.To("gpu"), y.To("gpu")
+	_ = Y.To("cpu")
+	stays(t, notices, "Axpy", func() { tensor.Axpy(-0.3, X, Y) })
+	tensor.Axpy(-0.3, x, y)
+	onDev(t, "Axpy", Y)
+	near(t, "Axpy", Y, y, 2e-7, 1)
+}
