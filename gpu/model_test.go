@@ -137,6 +137,88 @@ func TestModelIndex(t *testing.T) {
 	}
 }
 
+// TestModelSoftmax checks Softmax, LogSoftmax and their backward passes on
+// rows of 1 to 1000 (float32 sums in a tree): softmax within 2e-6 of each
+// probability plus 1e-7, log-softmax within 1e-6·(|y| + 1), the backward
+// passes within 1e-5·(|dx| + 1e-2)·… of the CPU.
+func TestModelSoftmax(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][]int{{1, 1}, {3, 7}, {2, 3, 257}, {5, 1000}} {
+		x := tensor.Scale(tensor.Randn(3, s...), 4)
+		g := tensor.Randn(4, s...)
+		y, ly := tensor.Softmax(x), tensor.LogSoftmax(x)
+		in := onGPU(x, g, y, ly)
+		var Y, LY, DX, LDX *tensor.Tensor
+		what := fmt.Sprint(s)
+		stays(t, notices, what, func() {
+			Y, LY = tensor.Softmax(in[0]), tensor.LogSoftmax(in[0])
+			DX, LDX = tensor.SoftmaxBackward(in[1], in[2]), tensor.LogSoftmaxBackward(in[1], in[3])
+		})
+		onDev(t, what, Y, LY, DX, LDX)
+		near(t, "Softmax "+what, Y, y, 2e-6, 0.05)
+		near(t, "LogSoftmax "+what, LY, ly, 1e-6, 1)
+		near(t, "SoftmaxBackward "+what, DX, tensor.SoftmaxBackward(g, y), 1e-5, 0.01)
+		near(t, "LogSoftmaxBackward "+what, LDX, tensor.LogSoftmaxBackward(g, ly), 1e-5, 1)
+	}
+}
+
+// TestModelCrossEntropy checks the loss (within 1e-6 relative: a double
+// sum on both sides) and its gradient (within 1e-6 of the row scale c) with
+// an ignored target, and that only the loss is read back.
+func TestModelCrossEntropy(t *testing.T) {
+	_, notices := residentSetup(t)
+	const ignore = -100
+	for _, c := range []struct {
+		rows, n int
+		tg      []int
+	}{
+		{5, 13, []int{3, ignore, 0, 12, 3}},
+		{300, 7, nil},
+		{2, 600, []int{ignore, ignore}},
+	} {
+		tg := c.tg
+		if tg == nil {
+			for r := 0; r < c.rows; r++ {
+				v := (r * 5) % c.n
+				if r%11 == 4 {
+					v = ignore
+				}
+				tg = append(tg, v)
+			}
+		}
+		logp := tensor.LogSoftmax(tensor.Scale(tensor.Randn(5, c.rows, c.n), 3))
+		P := onGPU(logp)[0]
+		what := fmt.Sprintf("%d×%d", c.rows, c.n)
+		u0, d0 := tensor.Transfers()
+		loss := tensor.CrossEntropy(P, tg, ignore)
+		if u, dl := tensor.Transfers(); u != u0 || dl != d0 {
+			t.Errorf("CrossEntropy %s: %d uploads, %d downloads of tensors, want none (only the loss comes back)", what, u-u0, dl-d0)
+		}
+		want := tensor.CrossEntropy(logp, tg, ignore)
+		if e := math.Abs(loss-want) / math.Max(math.Abs(want), 1e-30); e > 1e-6 && !(want == 0 && loss == 0) {
+			t.Errorf("CrossEntropy %s: %v, want %v (relative %.3g)", what, loss, want, e)
+		} else {
+			t.Logf("CrossEntropy %s: %v, CPU %v", what, loss, want)
+		}
+		var DX *tensor.Tensor
+		const scale = 0.7
+		stays(t, notices, what, func() { DX = tensor.CrossEntropyGrad(P, tg, ignore, scale) })
+		onDev(t, what, DX)
+		cnt := 0
+		for _, v := range tg {
+			if v != ignore {
+				cnt++
+			}
+		}
+		cs := scale / float64(max(cnt, 1))
+		// relative to the row scale c: |Δ| ≤ 1e-6·c (floor c, |want| ≤ c)
+		near(t, "CrossEntropyGrad "+what, DX, tensor.CrossEntropyGrad(logp, tg, ignore, scale), 2e-6, cs)
+	}
+	if notices.Len() > 0 {
+		t.Errorf("fell back to the CPU: %s", notices)
+	}
+}
+
 // TestModelRotary checks Rotary (and its adjoint, Rotary with −sin) within
 // 4e-7 of (|x_2i| + |x_2i+1|) — the CPU rounds the same float32 products,
 // a fused multiply-add on the device rounds once less.
