@@ -219,6 +219,43 @@ func TestModelCrossEntropy(t *testing.T) {
 	}
 }
 
+// TestModelRMSNorm checks RMSNorm (y, r) and its backward (dx, dw), with
+// and without a weight, on rows of 1 to 300 and more rows than one dw
+// block (64): y, r within 2e-6 relative, dx within 1e-5 of |dx| + 0.01,
+// dw within 1e-5 relative.
+func TestModelRMSNorm(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][]int{{1, 1}, {3, 5, 7}, {2, 70, 33}, {4, 300}} {
+		n := s[len(s)-1]
+		x, g := tensor.Randn(11, s...), tensor.Randn(12, s...)
+		for _, weighted := range []bool{false, true} {
+			var w *tensor.Tensor
+			if weighted {
+				w = tensor.AddScalar(tensor.Randn(13, n), 1)
+			}
+			y, r := tensor.RMSNorm(x, w, 1e-5)
+			dx, dw := tensor.RMSNormBackward(g, x, w, r)
+			in := onGPU(x, g, w)
+			var Y, R, DX, DW *tensor.Tensor
+			what := fmt.Sprintf("%v weighted %v", s, weighted)
+			stays(t, notices, what, func() {
+				Y, R = tensor.RMSNorm(in[0], in[2], 1e-5)
+				DX, DW = tensor.RMSNormBackward(in[1], in[0], in[2], R)
+			})
+			onDev(t, what, Y, R, DX)
+			near(t, "RMSNorm y "+what, Y, y, 2e-6, 1e-3)
+			near(t, "RMSNorm r "+what, R, r, 2e-6, 0)
+			near(t, "RMSNormBackward dx "+what, DX, dx, 1e-5, 0.01)
+			if weighted {
+				onDev(t, what, DW)
+				near(t, "RMSNormBackward dw "+what, DW, dw, 1e-5, 0.01)
+			} else if DW != nil {
+				t.Errorf("%s: dw without a weight", what)
+			}
+		}
+	}
+}
+
 // TestModelRotary checks Rotary (and its adjoint, Rotary with −sin) within
 // 4e-7 of (|x_2i| + |x_2i+1|) — the CPU rounds the same float32 products,
 // a fused multiply-add on the device rounds once less.
@@ -278,6 +315,51 @@ func TestModelUnaryGrad(t *testing.T) {
 		}
 		want := tensor.UnaryGrad(op, g, x, y, s)
 		nearScaled(t, "UnaryGrad "+op, DX, want, tensor.Add(tensor.Abs(want), tensor.Abs(g)), tol, 0)
+	}
+}
+
+// TestModelConv checks CausalConv1d and its backward for W = 1…4, with
+// and without a bias, channels past one work group (64) and more rows than
+// one weight block (64), each within tol·Σ|terms| (the same op on |x|, |w|,
+// |g|): y and dx (float32 sums of W + 1 terms) 4e-7, dw and db (float32
+// sums of 64 rows, then double) 4e-6 ≈ 64·2⁻²⁴.
+func TestModelConv(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][3]int{{1, 1, 1}, {2, 9, 5}, {3, 30, 70}} {
+		B, L, C := s[0], s[1], s[2]
+		for W := 1; W <= 4; W++ {
+			for _, withBias := range []bool{false, true} {
+				x, g := tensor.Randn(41, B, L, C), tensor.Randn(42, B, L, C)
+				w := tensor.Randn(43, C, W)
+				var b *tensor.Tensor
+				if withBias {
+					b = tensor.Randn(44, C)
+				}
+				in := onGPU(x, g, w, b)
+				var Y, DX, DW, DB *tensor.Tensor
+				what := fmt.Sprintf("B %d L %d C %d W %d bias %v", B, L, C, W, withBias)
+				stays(t, notices, what, func() {
+					Y = tensor.CausalConv1d(in[0], in[2], in[3])
+					DX, DW, DB = tensor.CausalConv1dBackward(in[1], in[0], in[2], withBias)
+				})
+				onDev(t, what, Y, DX, DW, DB)
+				dx, dw, db := tensor.CausalConv1dBackward(g, x, w, withBias)
+				ax, ag, aw := tensor.Abs(x), tensor.Abs(g), tensor.Abs(w)
+				var ab *tensor.Tensor
+				if b != nil {
+					ab = tensor.Abs(b)
+				}
+				sdx, sdw, sdb := tensor.CausalConv1dBackward(ag, ax, aw, withBias)
+				nearScaled(t, "CausalConv1d "+what, Y, tensor.CausalConv1d(x, w, b), tensor.CausalConv1d(ax, aw, ab), 4e-7, 1e-30)
+				nearScaled(t, "CausalConv1dBackward dx "+what, DX, dx, sdx, 4e-7, 1e-30)
+				nearScaled(t, "CausalConv1dBackward dw "+what, DW, dw, sdw, 4e-6, 1e-30)
+				if withBias {
+					nearScaled(t, "CausalConv1dBackward db "+what, DB, db, sdb, 4e-6, 1e-30)
+				} else if DB != nil {
+					t.Errorf("%s: db without a bias", what)
+				}
+			}
+		}
 	}
 }
 
