@@ -416,3 +416,21 @@ func TestModelAxpy(t *testing.T) {
 	onDev(t, "Axpy", Y)
 	near(t, "Axpy", Y, y, 2e-7, 1)
 }
+
+// TestModelClone checks that a resident tensor's clone is copied on the
+// device (no transfer), is resident, equals the original bit for bit, and
+// owns its data (an in-place update of the clone leaves the original).
+func TestModelClone(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.Randn(81, 3, 5, 7)
+	X := x.To("gpu")
+	var C *tensor.Tensor
+	stays(t, notices, "Clone", func() { C = X.Clone() })
+	onDev(t, "Clone", C)
+	if !equalShapes(C.Shape(), x.Shape()) {
+		t.Fatalf("Clone has shape %v, want %v", C.Shape(), x.Shape())
+	}
+	near(t, "Clone", C, x, 0, 0)
+	tensor.Axpy(1, X, C)
+	near(t, "Clone's original after an update of the clone", X, x, 0, 0)
+}
