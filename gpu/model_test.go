@@ -56,7 +56,8 @@ func onDev(t *testing.T, what string, ts ...*tensor.Tensor) {
 }
 
 // near compares a resident result with the CPU's: the largest
-// |got − want| / (|want| + floor) must be at most tol (tol 0: equal bits).
+// |got − want| / (|want| + floor) must be at most tol (tol 0: equal bits;
+// NaN agrees with NaN).
 // It returns that largest difference (and logs it).
 func near(t *testing.T, what string, got, want *tensor.Tensor, tol, floor float64) float64 {
 	t.Helper()
@@ -89,7 +90,10 @@ func nearScaled(t *testing.T, what string, got, want, scale *tensor.Tensor, tol,
 			s = float64(sc[i])
 		}
 		e := math.Abs(float64(g[i])-float64(w[i])) / (s + floor)
-		if math.IsNaN(e) {
+		switch {
+		case g[i] != g[i] && w[i] != w[i]: // NaN where the CPU has NaN
+			e = 0
+		case math.IsNaN(e):
 			e = math.Inf(1)
 		}
 		if e > worst || at < 0 {
@@ -97,9 +101,9 @@ func nearScaled(t *testing.T, what string, got, want, scale *tensor.Tensor, tol,
 		}
 	}
 	if worst > tol {
-		t.Errorf("%s: largest difference %.3g (relative, floor %g) at %d: got %v, want %v; bound %g", what, worst, floor, at, g[at], w[at], tol)
+		t.Errorf("%s: largest difference %.3g (relative, floor %g) at %d: got %v, want %v; bound %.3g", what, worst, floor, at, g[at], w[at], tol)
 	} else {
-		t.Logf("%s: largest difference %.3g (bound %g)", what, worst, tol)
+		t.Logf("%s: largest difference %.3g (bound %.3g)", what, worst, tol)
 	}
 	return worst
 }
@@ -433,4 +437,41 @@ func TestModelClone(t *testing.T) {
 	near(t, "Clone", C, x, 0, 0)
 	tensor.Axpy(1, X, C)
 	near(t, "Clone's original after an update of the clone", X, x, 0, 0)
+}
+
+// TestModelReduceLong checks Sum, Mean, Max and Min over a long axis with
+// few outputs, which ReduceAxis reduces in two passes (chunks of 1024,
+// then the partials): sums within 2⁻²³ of Σ|x| (a rounding of each partial
+// and of the result), Max and Min equal, NaN propagating; and the
+// reduction of a bias gradient, SumTo over 3000 rows.
+func TestModelReduceLong(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][]int{{2, 5000, 3}, {70001}} {
+		x := tensor.Randn(91, s...)
+		ax := len(s) / 2
+		for _, nan := range []bool{false, true} {
+			if nan {
+				x.Float32s()[x.Len()-2] = float32(math.NaN())
+			}
+			X := x.To("gpu")
+			what := fmt.Sprintf("%v axis %d NaN %v", s, ax, nan)
+			var S, M, MX, MN *tensor.Tensor
+			stays(t, notices, what, func() {
+				S, M = tensor.Sum(X, ax, false), tensor.Mean(X, ax, false)
+				MX, MN = tensor.Max(X, ax, false), tensor.Min(X, ax, false)
+			})
+			onDev(t, what, S, M, MX, MN)
+			abs := tensor.Sum(tensor.Abs(x), ax, false)
+			nearScaled(t, "Sum "+what, S, tensor.Sum(x, ax, false), abs, 1.0/(1<<23), 1e-30)
+			nearScaled(t, "Mean "+what, M, tensor.Mean(x, ax, false), tensor.Scale(abs, 1/float64(s[ax])), 1.0/(1<<23), 1e-30)
+			near(t, "Max "+what, MX, tensor.Max(x, ax, false), 0, 0)
+			near(t, "Min "+what, MN, tensor.Min(x, ax, false), 0, 0)
+		}
+	}
+	g := tensor.Randn(92, 3, 1000, 7)
+	G := g.To("gpu")
+	var B *tensor.Tensor
+	stays(t, notices, "SumTo", func() { B = tensor.SumTo(G, 7) })
+	onDev(t, "SumTo", B)
+	nearScaled(t, "SumTo (3, 1000, 7) → (7)", B, tensor.SumTo(g, 7), tensor.SumTo(tensor.Abs(g), 7), 1.0/(1<<23), 1e-30)
 }
