@@ -475,3 +475,45 @@ func TestModelReduceLong(t *testing.T) {
 	onDev(t, "SumTo", B)
 	nearScaled(t, "SumTo (3, 1000, 7) → (7)", B, tensor.SumTo(g, 7), tensor.SumTo(tensor.Abs(g), 7), 1.0/(1<<23), 1e-30)
 }
+
+// TestModelReduceAll checks SumAll, MeanAll, MaxAll, MinAll and Norm of
+// resident tensors: each reads back one value (Norm two: max|x|, then the
+// scaled sum of squares), and agrees with the host's float64 result within
+// 2⁻²³ of Σ|x| (the sum is rounded to float32 on the device; Norm scales
+// and squares in float32), Max and Min exactly.
+func TestModelReduceAll(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, s := range [][]int{{1}, {3, 37, 5}, {70001}} {
+		x := tensor.Randn(93, s...)
+		X := x.To("gpu")
+		abs := tensor.SumAll(tensor.Abs(x))
+		n := float64(x.Len())
+		for _, c := range []struct {
+			name      string
+			f         func(*tensor.Tensor) float64
+			scale     float64
+			downloads int64
+		}{
+			{"SumAll", tensor.SumAll, abs, 1}, {"MeanAll", tensor.MeanAll, abs / n, 1},
+			{"MaxAll", tensor.MaxAll, 0, 1}, {"MinAll", tensor.MinAll, 0, 1},
+			{"Norm", tensor.Norm, tensor.Norm(x), 2},
+		} {
+			u0, d0 := tensor.Transfers()
+			got := c.f(X)
+			u, d := tensor.Transfers()
+			if u != u0 || d-d0 != c.downloads {
+				t.Errorf("%s of %v: %d uploads, %d downloads, want 0 and %d", c.name, s, u-u0, d-d0, c.downloads)
+			}
+			want := c.f(x)
+			if e := math.Abs(got - want); e > c.scale/(1<<23) {
+				t.Errorf("%s of %v: %v, host %v (difference %.3g, bound %.3g)", c.name, s, got, want, e, c.scale/(1<<23))
+			} else {
+				t.Logf("%s of %v: difference %.3g of the scale %.3g", c.name, s, e/math.Max(c.scale, 1e-300), c.scale)
+			}
+		}
+		if notices.Len() > 0 {
+			t.Errorf("fell back to the CPU: %s", notices)
+			notices.Reset()
+		}
+	}
+}
