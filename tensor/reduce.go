@@ -92,16 +92,16 @@ func reduceAll(name string, op reduceOp, x *Tensor) float64 {
 	if n == 0 && (op == redMax || op == redMin) {
 		panic(&Error{Op: name, Arg: "x", Got: x.Shape(), Msg: "(cannot take max or min of an empty tensor)", Kind: ErrShape})
 	}
+	var err error
 	if n > 0 {
-		if y, err := reduceDevice(name, op, x, 1, n, 1, []int{}); y != nil {
+		var y *Tensor
+		if y, err = reduceDevice(name, op, x, 1, n, 1, []int{}); y != nil {
 			v := float64(y.host()[0])
 			y.Release()
 			return v
-		} else {
-			hostFallback(name, err, x)
 		}
 	}
-	hostFallback(name, nil, x)
+	hostFallback(name, err, x)
 	acc := make([]float64, 1)
 	if x.dtype == Float64 {
 		reduceInto(op, acc, x.f64, 1, n, 1)
