@@ -245,9 +245,13 @@ type DeviceLosser interface {
 	CrossEntropyGradDevice32(logp DeviceBuffer, rows, n int, targets []int, ignore int, scale float64, dx DeviceBuffer) error
 }
 
-// DeviceOptimizer applies one AdamW step in place to n parameters p with
-// gradient g and moments m, v (all float32 on the device): p ← p − lr·wd·p,
+// DeviceOptimizer updates parameters and gradients in place on the device.
+// AdamWDevice32 applies one AdamW step to n parameters p with gradient g
+// and moments m, v (all float32 on the device): p ← p − lr·wd·p,
 // m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr(m/bc1)/(√(v/bc2) + eps).
+// AxpyDevice32 sets y ← y + alpha·x (x and y of one length): gradient
+// accumulation and plain gradient descent.
 type DeviceOptimizer interface {
 	AdamWDevice32(p, g, m, v DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error
+	AxpyDevice32(alpha float64, x, y DeviceBuffer) error
 }

@@ -49,10 +49,25 @@
 // relu, log, sqrt, sigmoid, logsigmoid, silu; add, sub, mul, div;
 // AllFinite32, a NaN/Inf check that reads back one float),
 // DeviceBroadcaster (Broadcast), DeviceGatherer (Gather: Permute,
-// Transpose, Slice, Concat), DeviceReducer (ReduceAxis) and DeviceSSD
-// (SSDDevice32 over SSD; SSDState32, the final state
-// of a sequence: ssdf.comp's chunk states summed by ssdstate.comp for
-// d_k ≤ 64, else FeatureMap2 and two batched GEMMs).
+// Transpose, Slice, Concat), DeviceReducer (ReduceAxis, with the reverse
+// cumulative sum) and DeviceSSD (SSDDevice32 over SSD; SSDState32, the final state of a sequence: ssdf.comp's chunk
+// states summed by ssdstate.comp for d_k ≤ 64, else FeatureMap2 and two
+// batched GEMMs).
+//
+// The model operations of package tensor run on resident tensors too
+// (model.go), so that a training step's tensors stay on the device:
+// DeviceIndexer (gather and scatter-add along an axis: embeddings and their
+// gradient), DeviceSoftmaxer (softmax, log-softmax, their backward),
+// DeviceLosser (cross-entropy with an ignore index, and its gradient; the
+// loss is the one value read back), DeviceNormer (RMSNorm and backward),
+// DeviceConvolver (causal depthwise conv and backward), DeviceRotator
+// (rotary embeddings), DeviceGrader (the fused unary gradients) and
+// DeviceOptimizer (AdamW and axpy, in place). Index lists (gather,
+// scatter-add, targets) are host slices, written to a scratch buffer per
+// call. Row operations take one work group per row and reduce in shared
+// memory in float32; column sums over many rows (RMSNorm's dw, the conv's
+// dw and db) sum blocks of 64 rows in float32 and the blocks in double.
+// model_test.go states each op's bound against tensor's CPU code.
 //
 // # Buffers
 //
@@ -79,14 +94,23 @@
 //	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
 //	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather)
 //	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
-//	reduceaxis.comp    sum, mean, cumsum (double accumulation), max, min over one axis (ReduceAxis)
+//	reduceaxis.comp    sum, mean, cumsum and its reverse (double accumulation), max, min over one
+//	                   axis (ReduceAxis)
 //	reduce.comp        row sums and maxima (SumRows, MaxRows)
 //	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //	attention.comp     SSD's quadratic form with log-decay bias: order 1 / 2, or softmax (Exp)
 //	                   with an online maximum (SSD, form "quadratic")
-//	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted (RMSNorm)
-//	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D)
+//	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted, keeping 1/rms per row
+//	                   (RMSNorm); its backward, dx per row and dw by row blocks (RMSNormBackward)
+//	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D);
+//	                   its backward, dx per row and dw, db by row blocks (Conv1DBackward)
+//	model_index.comp   gather and scatter-add along an axis with an index buffer; scatter-add
+//	                   sums host-inverted index lists, without atomics (model_index.go)
+//	model_softmax.comp row softmax, log-softmax and their backward, one work group a row;
+//	                   cross-entropy loss (double sum) and gradient (model_softmax.go)
+//	model_pointwise.comp  fused unary gradients, rotary, AdamW and axpy in place, flat grid
+//	                   (model_pointwise.go)
 //	ssdf.comp          chunked SSD of order 1 or 2, optional softmax norm, fused: a register-tiled
 //	                   chunk-state product, an in-place scan over chunks, and one output pass per
 //	                   (row tile, chunk) that adds φ(Q)·S_c to the masked within-chunk product (SSD,

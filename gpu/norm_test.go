@@ -27,7 +27,7 @@ func TestRMSNorm(t *testing.T) {
 					wb = Wt
 				}
 				const eps = 1e-5
-				if err := d.RMSNorm(Y, X, zb, wb, rows, n, eps); err != nil {
+				if err := d.RMSNorm(Y, nil, X, zb, wb, rows, n, eps); err != nil {
 					t.Fatal(err)
 				}
 				want := make([]float64, rows*n)

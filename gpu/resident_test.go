@@ -429,10 +429,10 @@ func TestResidentReduce(t *testing.T) {
 	}
 }
 
-// TestResidentFallback checks that operations without a device kernel
-// (Norm, Apply, MeanAll) on resident tensors run on the CPU, return
-// correct results (Apply's tensor moved back to the gpu, where its operand
-// lives), and print the notice naming the operation.
+// TestResidentFallback checks that an operation without a device kernel
+// (Apply) on resident tensors runs on the CPU, returns a correct result
+// moved back to the gpu (where its operand lives), and prints the notice
+// naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
 	x := tensor.Rand(8, 0.1, 4, 3, 5, 7)
@@ -441,13 +441,11 @@ func TestResidentFallback(t *testing.T) {
 		op        string
 		got, want *tensor.Tensor
 	}{
-		{"tensor.Norm", tensor.Full(tensor.Norm(r), 1), tensor.Full(tensor.Norm(x), 1)},
 		{"tensor.Apply", tensor.Apply(r, math.Cbrt), tensor.Apply(x, math.Cbrt)},
-		{"tensor.MeanAll", tensor.Full(tensor.MeanAll(r), 1), tensor.Full(tensor.MeanAll(x), 1)},
 	}
 	for _, c := range checks {
-		if want := c.want.Device(); c.op == "tensor.Apply" && c.got.Device() != backend.GPU || c.op != "tensor.Apply" && c.got.Device() != want {
-			t.Fatalf("%s fell back and its result is on %v", c.op, c.got.Device())
+		if c.got.Device() != backend.GPU {
+			t.Fatalf("%s fell back and its result is on %v, want gpu", c.op, c.got.Device())
 		}
 		if d := tensor.MaxAbsDiff(c.got, c.want); d != 0 {
 			t.Fatalf("%s on a resident tensor differs from the host by %g", c.op, d)

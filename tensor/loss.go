@@ -132,6 +132,7 @@ func AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int) {
 		}
 		pl.done()
 		if err == nil {
+			deviceWrote(p, m, v)
 			return
 		}
 		hostFallback(op, err, p, g, m, v)

@@ -781,12 +781,27 @@ func BroadcastTo(x *Tensor, shape ...int) *Tensor {
 }
 
 // Axpy adds alpha·x to y in place (y += alpha·x), both of one shape and
-// dtype: gradient accumulation and plain gradient descent. On a resident y
-// it writes y's host copy, which the next device operation uploads.
+// dtype: gradient accumulation and plain gradient descent. A resident y is
+// updated on its device (backend.DeviceOptimizer; a host x is uploaded for
+// the call); without a device implementation Axpy writes y's host copy,
+// which the next device operation uploads.
 func Axpy(alpha float64, x, y *Tensor) {
 	const op = "tensor.Axpy"
 	sameDType(op, y, x)
 	CheckShape(op, "x", x.shape, "(same as y)", y.shape...)
+	if d, ok := resident(y).(backend.DeviceOptimizer); ok && y.dtype == Float32 {
+		p := planDevice(op, x, y)
+		err := d.AxpyDevice32(alpha, p.bufs[0], p.bufs[1])
+		p.done()
+		if err == nil {
+			deviceWrote(y)
+			return
+		}
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(op, err)
+		}
+		hostFallback(op, err, x, y)
+	}
 	hostFallback(op, nil, x, y)
 	if y.dtype == Float64 {
 		yd, xd := y.f64, x.f64

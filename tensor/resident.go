@@ -188,6 +188,20 @@ func (t *Tensor) hostWrite() []float32 {
 	return h
 }
 
+// deviceWrote records that a device operation wrote the buffers of the
+// resident tensors among ts in place (AdamW, Axpy): their host copies are
+// out of date, and the next host access reads them back.
+func deviceWrote(ts ...*Tensor) {
+	for _, t := range ts {
+		if t == nil || t.dev == nil {
+			continue
+		}
+		t.dev.mu.Lock()
+		t.dev.hostStale = t.dev.buf != nil
+		t.dev.mu.Unlock()
+	}
+}
+
 // syncHost makes the host data of ts current (a no-op for host tensors).
 func syncHost(ts ...*Tensor) {
 	for _, t := range ts {

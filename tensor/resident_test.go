@@ -80,11 +80,21 @@ func (f *fakeDevice) BinaryDevice32(op string, a, b, y backend.DeviceBuffer) err
 	return nil
 }
 func (f *fakeDevice) AllFinite32(x backend.DeviceBuffer) (bool, error) { return true, nil }
+func (f *fakeDevice) AxpyDevice32(alpha float64, x, y backend.DeviceBuffer) error {
+	for i, v := range x.(*fakeBuf).data {
+		y.(*fakeBuf).data[i] += float32(alpha) * v
+	}
+	return nil
+}
+func (f *fakeDevice) AdamWDevice32(p, g, m, v backend.DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error {
+	return fmt.Errorf("fake: no AdamW: %w", backend.ErrNotImplemented)
+}
 
 var (
 	_ backend.Resident           = (*fakeDevice)(nil)
 	_ backend.DeviceMatMuler     = (*fakeDevice)(nil)
 	_ backend.DeviceElementwiser = (*fakeDevice)(nil)
+	_ backend.DeviceOptimizer    = (*fakeDevice)(nil)
 )
 
 // withFakeDevice registers f as "gpu" for one test, with the CPU active.
@@ -228,5 +238,33 @@ func TestResidentConcurrentReads(t *testing.T) {
 	}
 	if MaxAbsDiff(y, Neg(x)) != 0 {
 		t.Fatal("concurrent reads changed the values")
+	}
+}
+
+// TestResidentAxpyFake checks an in-place device update (Axpy on a
+// resident y): nothing moves during it, and a host copy of y read before
+// it is read back again after it (the device data is newer).
+func TestResidentAxpyFake(t *testing.T) {
+	f := &fakeDevice{}
+	notices := withFakeDevice(t, f)
+	x, y := Randn(1, 3, 4), Randn(2, 3, 4)
+	X, Y := x.To("gpu"), y.To("gpu")
+	_ = Y.At(0, 0) // a host copy of y, current now
+	u0, d0 := Transfers()
+	Axpy(-0.5, X, Y)
+	if u, d := transfersSince(u0, d0); u != 0 || d != 0 {
+		t.Fatalf("Axpy on resident tensors: %d uploads, %d downloads", u, d)
+	}
+	Axpy(-0.5, x, y)
+	for i, v := range Y.To("cpu").Float32s() {
+		if v != y.Float32s()[i] {
+			t.Fatalf("element %d after a device Axpy reads %v, want %v (a stale host copy?)", i, v, y.Float32s()[i])
+		}
+	}
+	if _, d := transfersSince(u0, d0); d != 1 {
+		t.Fatalf("%d downloads to read y after the update, want 1", d)
+	}
+	if notices.Len() > 0 {
+		t.Fatalf("notices: %s", notices)
 	}
 }

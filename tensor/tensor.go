@@ -269,9 +269,15 @@ func (t *Tensor) Fill(v float64) *Tensor {
 }
 
 // Clone returns a deep copy, on t's device: a resident tensor's clone is
-// resident too (its data passes through the host).
+// resident too, copied on the device (backend.DeviceGatherer) or, without
+// a device copy, through the host.
 func (t *Tensor) Clone() *Tensor {
 	if resident(t) != nil {
+		if n := t.Len(); n > 0 {
+			if c, _ := gatherDevice("tensor.Clone", t, 0, []int{n}, []int{1}); c != nil {
+				return c.Reshape(t.shape...)
+			}
+		}
 		c := t.To("cpu")
 		if c == t {
 			c = c.Clone()
