@@ -1,0 +1,254 @@
+package gpu
+
+import (
+	_ "embed"
+	"fmt"
+
+	"github.com/furious-lab/furious/backend"
+)
+
+//go:embed attndev.comp
+var attndevSrc string
+
+var (
+	_ backend.DeviceAttentioner = Backend{}
+	_ backend.DeviceAttentioner = (*Device)(nil)
+)
+
+// AttentionDevice32 implements backend.DeviceAttentioner on the default
+// device.
+func (Backend) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
+	d, err := Default()
+	if err != nil {
+		return err
+	}
+	return oom(d.AttentionDevice32(p, b))
+}
+
+// AttentionBackwardDevice32 implements backend.DeviceAttentioner on the
+// default device.
+func (Backend) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
+	d, err := Default()
+	if err != nil {
+		return err
+	}
+	return oom(d.AttentionBackwardDevice32(p, b))
+}
+
+// attnDev is one DeviceAttentioner call: the record, its buffers as
+// *Buffer of the device (nil where absent), and the block size.
+type attnDev struct {
+	d                       *Device
+	p                       backend.SSDParams
+	q, k, v, a, y, stat, dO *Buffer
+	dq, dk, dv, da          *Buffer
+	block                   int
+	nb                      int      // blocks of block positions per head
+	defs                    []string // attndev.comp's macro set (without the stage)
+	release                 []func()
+}
+
+// attnDevMaxDim is the largest D and DV the shader takes (per-thread
+// register arrays of that length).
+const attnDevMaxDim = 256
+
+// attnDevBlock, when positive, forces the block size (tests use it to run
+// many blocks at small L).
+var attnDevBlock int
+
+// newAttnDev checks p and the buffers of b for op: forward (back false)
+// needs Q, K, V, Y, Stat and A or nil; backward also DO, DQ, DK, DV, and DA
+// or nil (DA only with A). A record the shader has no code for (D or DV
+// over 256, an order below 1 without Exp is an error) returns an error
+// wrapping backend.ErrNotImplemented.
+func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffers, back bool) (*attnDev, error) {
+	ni := backend.ErrNotImplemented
+	switch {
+	case p.BH < 0 || p.L < 0 || p.D < 1 || p.DV < 1:
+		return nil, fmt.Errorf("gpu.%s: bad sizes BH=%d L=%d d=%d d_v=%d", op, p.BH, p.L, p.D, p.DV)
+	case !p.Exp && p.Order < 1:
+		return nil, fmt.Errorf("gpu.%s: order %d, want p ≥ 1 (or Exp)", op, p.Order)
+	case p.D > attnDevMaxDim || p.DV > attnDevMaxDim:
+		return nil, fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shader takes 1 to %d): %w", op, p.D, p.DV, attnDevMaxDim, ni)
+	}
+	j := &attnDev{d: d, p: p}
+	n, nv, nr := p.BH*p.L*p.D, p.BH*p.L*p.DV, p.BH*p.L
+	type operand struct {
+		name string
+		buf  backend.DeviceBuffer
+		dst  **Buffer
+		need int
+		want bool // required
+	}
+	ops := []operand{
+		{"Q", b.Q, &j.q, n, true}, {"K", b.K, &j.k, n, true}, {"V", b.V, &j.v, nv, true},
+		{"A", b.A, &j.a, nr, false}, {"Y", b.Y, &j.y, nv, true}, {"Stat", b.Stat, &j.stat, nr, true},
+	}
+	if back {
+		ops = append(ops, operand{"DO", b.DO, &j.dO, nv, true}, operand{"DQ", b.DQ, &j.dq, n, true},
+			operand{"DK", b.DK, &j.dk, n, true}, operand{"DV", b.DV, &j.dv, nv, true}, operand{"DA", b.DA, &j.da, nr, false})
+	}
+	for _, o := range ops {
+		if o.buf == nil {
+			if o.want {
+				return nil, fmt.Errorf("gpu.%s: buffer %s is nil", op, o.name)
+			}
+			continue
+		}
+		x, ok := o.buf.(*Buffer)
+		if !ok || x == nil {
+			if ok && !o.want { // a typed nil *Buffer: absent
+				continue
+			}
+			return nil, fmt.Errorf("gpu.%s: %s is not a buffer of the gpu backend: %w", op, o.name, ni)
+		}
+		if x.d != d || x.id == 0 {
+			return nil, fmt.Errorf("gpu.%s: %s is not a live buffer of this device: %w", op, o.name, ni)
+		}
+		if x.Len() < o.need {
+			return nil, fmt.Errorf("gpu.%s: %s has %d floats, %+v needs %d", op, o.name, x.Len(), p, o.need)
+		}
+		*o.dst = x
+	}
+	if j.da != nil && j.a == nil {
+		return nil, fmt.Errorf("gpu.%s: DA given without A (no decay has no decay gradient)", op)
+	}
+	// The largest block of 64, 32, 16, 8 or 4 positions whose staged rows
+	// (DKV: B·(D + DV + 3) floats) fit in shared memory.
+	j.block = 64
+	for j.block > 4 && 4*j.block*(p.D+p.DV+3) > d.info.MaxSharedBytes {
+		j.block /= 2
+	}
+	if 4*j.block*(p.D+p.DV+3) > d.info.MaxSharedBytes {
+		return nil, fmt.Errorf("gpu.%s: d=%d, d_v=%d do not fit %d bytes of shared memory: %w", op, p.D, p.DV, d.info.MaxSharedBytes, ni)
+	}
+	if attnDevBlock > 0 {
+		j.block = attnDevBlock
+	}
+	j.nb = ceilDiv(p.L, j.block)
+	j.defs = []string{fmt.Sprintf("B %d", j.block), fmt.Sprintf("DK %d", p.D), fmt.Sprintf("DV %d", p.DV)}
+	if p.Exp {
+		j.defs = append(j.defs, "EXP")
+	} else {
+		j.defs = append(j.defs, fmt.Sprintf("ORDER %d", p.Order))
+	}
+	if p.Norm {
+		j.defs = append(j.defs, "NORM")
+	}
+	if j.a != nil {
+		j.defs = append(j.defs, "MASKED")
+	}
+	return j, nil
+}
+
+func (j *attnDev) free() {
+	for i := len(j.release) - 1; i >= 0; i-- {
+		j.release[i]()
+	}
+}
+
+// scratch returns n floats of the device's scratch slot name, kept
+// between calls so that a training loop does not allocate.
+func (j *attnDev) scratch(name string, n int) (*Buffer, error) {
+	b, give, err := j.d.takeScratch("attndev."+name, n)
+	if err != nil {
+		return nil, err
+	}
+	j.release = append(j.release, give)
+	return b, nil
+}
+
+// run dispatches attndev.comp's stage over groups with bufs bound in order
+// (a nil buffer is bound to q, unread) and the call's uniforms.
+func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
+	prog, err := j.d.program("attndev.comp", attndevSrc, append([]string{stage}, j.defs...)...)
+	if err != nil {
+		return err
+	}
+	for i, b := range bufs {
+		if b == nil {
+			bufs[i] = j.q
+		}
+	}
+	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), farg("scale", j.p.Scale))
+}
+
+// blockThreads is the dispatch of the one-thread-per-(head, block) passes
+// (64 threads a group).
+func (j *attnDev) blockThreads() [3]int { return rowGroups(ceilDiv(j.p.BH*j.nb, 64)) }
+
+// blockGroups is the dispatch of the one-group-per-(head, block) stages.
+func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
+
+// AttentionDevice32 implements backend.DeviceAttentioner: attndev.comp's
+// PREP (the within-block decay sums, with a decay) then FWD, writing b.Y
+// and b.Stat. Nothing is read back.
+func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
+	j, err := d.newAttnDev("AttentionDevice32", p, b, false)
+	if err != nil || p.BH == 0 || p.L == 0 {
+		return err
+	}
+	defer j.free()
+	var rows *Buffer
+	if j.a != nil {
+		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {
+			return err
+		}
+		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
+			return err
+		}
+	}
+	return j.run("FWD", j.blockGroups(), j.q, j.k, j.v, rows, j.y, j.stat)
+}
+
+// AttentionBackwardDevice32 implements backend.DeviceAttentioner:
+// attndev.comp's PREP with BACK (per row: the within-block decay sum, Stat
+// and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
+// (dk, dv, and the key-side decay gradient added into da), then, with
+// b.DA, DASUM and DASCAN (da's reverse cumulative sum in float64, by
+// blocks). Nothing is read back.
+func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
+	j, err := d.newAttnDev("AttentionBackwardDevice32", p, b, true)
+	if err != nil || p.BH == 0 || p.L == 0 {
+		return err
+	}
+	defer j.free()
+	rows, err := j.scratch("rows", 4*p.BH*p.L)
+	if err != nil {
+		return err
+	}
+	da := j.da
+	if j.a != nil && da == nil { // the decay gradient is not wanted, but DQ and DKV write it
+		if da, err = j.scratch("da", p.BH*p.L); err != nil {
+			return err
+		}
+	}
+	if err := j.runBack("PREP", j.blockThreads(), j.a, rows, j.stat, j.dO, j.y); err != nil {
+		return err
+	}
+	if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
+		return err
+	}
+	if err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da); err != nil {
+		return err
+	}
+	if j.da == nil {
+		return nil
+	}
+	bs, err := j.scratch("bs", 2*p.BH*j.nb) // doubles
+	if err != nil {
+		return err
+	}
+	if err := j.run("DASUM", j.blockThreads(), j.da, bs); err != nil {
+		return err
+	}
+	return j.run("DASCAN", j.blockThreads(), j.da, bs)
+}
+
+// runBack is run with the BACK define added (PREP for the backward).
+func (j *attnDev) runBack(stage string, groups [3]int, bufs ...*Buffer) error {
+	defs := j.defs
+	j.defs = append([]string{"BACK"}, defs...)
+	defer func() { j.defs = defs }()
+	return j.run(stage, groups, bufs...)
+}
