@@ -32,8 +32,12 @@
 // with W_ij = P_ij·stat_i (orders) or exp(s_ij + seg_ij − stat_i) (EXP),
 // G'_ij = dO_i·v_j − Δ_i, dS_ij = G'_ij·f'(s_ij)·exp(seg_ij)·stat_i
 // (orders) or G'_ij·W_ij (EXP), dl_ij = G'_ij·W_ij (the gradient w.r.t.
-// log AM_ij). Defines: B, DK, DV; one of PREP (optional BACK), FWD, DQ,
-// DKV, DASUM, DASCAN; ORDER p or EXP; optional NORM, MASKED.
+// log AM_ij). Rows of q, k, v, dO are held as vec4s (zero-padded to
+// DK4 = ⌈DK/4⌉, DV4 = ⌈DV/4⌉): vector loads from shared memory, and inner
+// loops short enough for llvmpipe to unroll (its loop limiter ends an
+// invocation after about 65,535 iterations of loops it keeps).
+// Defines: B, DK, DV; one of PREP (optional BACK), FWD, DQ, DKV, DASUM,
+// DASCAN; ORDER p or EXP; optional NORM, MASKED.
 #if defined(PREP) || defined(DASUM) || defined(DASCAN)
 layout(local_size_x = 64) in;
 #else
@@ -43,6 +47,20 @@ uniform int BH, L;
 uniform float scale;
 
 const float NEG_INF = uintBitsToFloat(0xff800000u);
+
+#define DK4 ((DK + 3) / 4)
+#define DV4 ((DV + 3) / 4)
+// LOAD4 is elements 4c … 4c+3 of the row of n floats at buf[base], zero
+// beyond n; STORE4 writes X there, dropping what lies beyond n.
+#define LOAD4(buf, base, c, n) vec4(buf[(base) + 4 * (c)], \
+	4 * (c) + 1 < (n) ? buf[(base) + 4 * (c) + 1] : 0.0, \
+	4 * (c) + 2 < (n) ? buf[(base) + 4 * (c) + 2] : 0.0, \
+	4 * (c) + 3 < (n) ? buf[(base) + 4 * (c) + 3] : 0.0)
+#define STORE4(buf, base, c, n, X) { \
+	buf[(base) + 4 * (c)] = (X).x; \
+	if (4 * (c) + 1 < (n)) buf[(base) + 4 * (c) + 1] = (X).y; \
+	if (4 * (c) + 2 < (n)) buf[(base) + 4 * (c) + 2] = (X).z; \
+	if (4 * (c) + 3 < (n)) buf[(base) + 4 * (c) + 3] = (X).w; }
 
 // group is the flat work-group index (dispatches over 65,535 groups are 2-D).
 int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
@@ -93,7 +111,7 @@ void main() {
 		rows[4 * r + 1] = stat[r];
 		float dl = 0.0;
 #ifdef NORM
-		for (int c = 0; c < DV; c++) dl += dO[r * DV + c] * y[r * DV + c];
+		for (int c = 0; c < DV4; c++) dl += dot(LOAD4(dO, r * DV, c, DV), LOAD4(y, r * DV, c, DV));
 #endif
 		rows[4 * r + 2] = dl;
 #endif
@@ -122,8 +140,8 @@ float blockTot(int h, int b) { return cbAt(h * L + min(b * B + B, L) - 1); }
 #ifdef FWD
 layout(std430, binding = 4) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
-shared float ks[B][DK];
-shared float vs[B][DV];
+shared vec4 ks[B][DK4];
+shared vec4 vs[B][DV4];
 shared float kc[B];
 
 void main() {
@@ -134,18 +152,18 @@ void main() {
 	int t = int(gl_LocalInvocationIndex);
 	int i = bi * B + t;
 	bool valid = i < L;
-	float qi[DK];
-	for (int c = 0; c < DK; c++) qi[c] = valid ? scale * q[(h * L + i) * DK + c] : 0.0;
+	vec4 qi[DK4];
+	for (int c = 0; c < DK4; c++) qi[c] = valid ? scale * LOAD4(q, (h * L + i) * DK, c, DK) : vec4(0.0);
 	float ci = valid ? cbAt(h * L + i) : 0.0;
-	float acc[DV];
-	for (int c = 0; c < DV; c++) acc[c] = 0.0;
+	vec4 acc[DV4];
+	for (int c = 0; c < DV4; c++) acc[c] = vec4(0.0);
 	float m = NEG_INF, l = 0.0;
 	float R = 0.0; // Σ a over the whole blocks strictly between key block and query block
 	for (int bj = bi; bj >= 0; bj--) {
 		int j = bj * B + t;
 		bool kin = j < L;
-		for (int c = 0; c < DK; c++) ks[t][c] = kin ? k[(h * L + j) * DK + c] : 0.0;
-		for (int c = 0; c < DV; c++) vs[t][c] = kin ? v[(h * L + j) * DV + c] : 0.0;
+		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) vs[t][c] = kin ? LOAD4(v, (h * L + j) * DV, c, DV) : vec4(0.0);
 		kc[t] = kin ? cbAt(h * L + j) : 0.0;
 		float tot = blockTot(h, bj);
 		barrier();
@@ -153,7 +171,7 @@ void main() {
 			int jn = bj == bi ? t + 1 : B; // blocks before the diagonal are whole
 			for (int jj = 0; jj < jn; jj++) {
 				float s = 0.0;
-				for (int c = 0; c < DK; c++) s += qi[c] * ks[jj][c];
+				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
 				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
 #ifdef EXP
 #ifdef NORM
@@ -161,16 +179,16 @@ void main() {
 				float mn = max(m, x);
 				float corr = exp(m - mn), p = exp(x - mn);
 				l = l * corr + p;
-				for (int c = 0; c < DV; c++) acc[c] = acc[c] * corr + p * vs[jj][c];
+				for (int c = 0; c < DV4; c++) acc[c] = acc[c] * corr + p * vs[jj][c];
 				m = mn;
 #else
 				float p = exp(s + sg);
-				for (int c = 0; c < DV; c++) acc[c] += p * vs[jj][c];
+				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
 #endif
 #else
 				float p = fpow(s) * exp(sg);
 				l += p;
-				for (int c = 0; c < DV; c++) acc[c] += p * vs[jj][c];
+				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
 #endif
 			}
 		}
@@ -192,7 +210,7 @@ void main() {
 	float mul = 1.0;
 	stat[r] = 1.0;
 #endif
-	for (int c = 0; c < DV; c++) y[r * DV + c] = acc[c] * mul;
+	for (int c = 0; c < DV4; c++) STORE4(y, r * DV, c, DV, acc[c] * mul);
 }
 #endif
 
@@ -219,8 +237,8 @@ float pair(float s, float sg, float g, float st, float dl0, out float w, out flo
 #ifdef DQ
 layout(std430, binding = 5) writeonly buffer BufDQ { float dq[]; };
 layout(std430, binding = 6) writeonly buffer BufDA { float da[]; };
-shared float ks[B][DK];
-shared float vs[B][DV];
+shared vec4 ks[B][DK4];
+shared vec4 vs[B][DV4];
 shared float kc[B];
 
 void main() {
@@ -232,19 +250,19 @@ void main() {
 	int i = bi * B + t;
 	bool valid = i < L;
 	int r = h * L + (valid ? i : 0);
-	float qi[DK], doi[DV], acc[DK];
-	for (int c = 0; c < DK; c++) {
-		qi[c] = valid ? scale * q[r * DK + c] : 0.0;
-		acc[c] = 0.0;
+	vec4 qi[DK4], doi[DV4], acc[DK4];
+	for (int c = 0; c < DK4; c++) {
+		qi[c] = valid ? scale * LOAD4(q, r * DK, c, DK) : vec4(0.0);
+		acc[c] = vec4(0.0);
 	}
-	for (int c = 0; c < DV; c++) doi[c] = valid ? dO[r * DV + c] : 0.0;
+	for (int c = 0; c < DV4; c++) doi[c] = valid ? LOAD4(dO, r * DV, c, DV) : vec4(0.0);
 	float ci = cbAt(r), st = rows[4 * r + 1], dl0 = rows[4 * r + 2];
 	float dan = 0.0, R = 0.0;
 	for (int bj = bi; bj >= 0; bj--) {
 		int j = bj * B + t;
 		bool kin = j < L;
-		for (int c = 0; c < DK; c++) ks[t][c] = kin ? k[(h * L + j) * DK + c] : 0.0;
-		for (int c = 0; c < DV; c++) vs[t][c] = kin ? v[(h * L + j) * DV + c] : 0.0;
+		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) vs[t][c] = kin ? LOAD4(v, (h * L + j) * DV, c, DV) : vec4(0.0);
 		kc[t] = kin ? cbAt(h * L + j) : 0.0;
 		float tot = blockTot(h, bj);
 		barrier();
@@ -252,12 +270,12 @@ void main() {
 			int jn = bj == bi ? t + 1 : B;
 			for (int jj = 0; jj < jn; jj++) {
 				float s = 0.0, gv = 0.0;
-				for (int c = 0; c < DK; c++) s += qi[c] * ks[jj][c];
-				for (int c = 0; c < DV; c++) gv += doi[c] * vs[jj][c];
+				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
+				for (int c = 0; c < DV4; c++) gv += dot(doi[c], vs[jj][c]);
 				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
 				float w, dl;
 				float ds = pair(s, sg, gv, st, dl0, w, dl);
-				for (int c = 0; c < DK; c++) acc[c] += ds * ks[jj][c];
+				for (int c = 0; c < DK4; c++) acc[c] += ds * ks[jj][c];
 				dan += dl;
 			}
 		}
@@ -265,7 +283,7 @@ void main() {
 		barrier();
 	}
 	if (!valid) return;
-	for (int c = 0; c < DK; c++) dq[r * DK + c] = scale * acc[c];
+	for (int c = 0; c < DK4; c++) STORE4(dq, r * DK, c, DK, scale * acc[c]);
 #ifdef MASKED
 #ifdef NORM
 	da[r] = 0.0;
@@ -280,8 +298,8 @@ void main() {
 layout(std430, binding = 5) writeonly buffer BufDK { float dk[]; };
 layout(std430, binding = 6) writeonly buffer BufDV { float dv[]; };
 layout(std430, binding = 7) buffer BufDA { float da[]; };
-shared float qs[B][DK]; // scale·q_i
-shared float os[B][DV]; // dO_i
+shared vec4 qs[B][DK4]; // scale·q_i
+shared vec4 os[B][DV4]; // dO_i
 shared float qc[B], qst[B], qdl[B];
 
 void main() {
@@ -293,14 +311,14 @@ void main() {
 	int j = bj * B + t;
 	bool valid = j < L;
 	int r = h * L + (valid ? j : 0);
-	float kj[DK], vj[DV], gk[DK], gv[DV];
-	for (int c = 0; c < DK; c++) {
-		kj[c] = valid ? k[r * DK + c] : 0.0;
-		gk[c] = 0.0;
+	vec4 kj[DK4], vj[DV4], gk[DK4], gv[DV4];
+	for (int c = 0; c < DK4; c++) {
+		kj[c] = valid ? LOAD4(k, r * DK, c, DK) : vec4(0.0);
+		gk[c] = vec4(0.0);
 	}
-	for (int c = 0; c < DV; c++) {
-		vj[c] = valid ? v[r * DV + c] : 0.0;
-		gv[c] = 0.0;
+	for (int c = 0; c < DV4; c++) {
+		vj[c] = valid ? LOAD4(v, r * DV, c, DV) : vec4(0.0);
+		gv[c] = vec4(0.0);
 	}
 	float cj = cbAt(r), totj = blockTot(h, bj);
 	float dam = 0.0, R = 0.0;
@@ -308,8 +326,8 @@ void main() {
 		int i = bi * B + t;
 		bool qin = i < L;
 		int ri = h * L + (qin ? i : 0);
-		for (int c = 0; c < DK; c++) qs[t][c] = qin ? scale * q[ri * DK + c] : 0.0;
-		for (int c = 0; c < DV; c++) os[t][c] = qin ? dO[ri * DV + c] : 0.0;
+		for (int c = 0; c < DK4; c++) qs[t][c] = qin ? scale * LOAD4(q, ri * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) os[t][c] = qin ? LOAD4(dO, ri * DV, c, DV) : vec4(0.0);
 		qc[t] = cbAt(ri);
 		qst[t] = rows[4 * ri + 1];
 		qdl[t] = rows[4 * ri + 2];
@@ -319,13 +337,13 @@ void main() {
 			int i0 = bi == bj ? t : 0, ie = min(B, L - bi * B);
 			for (int ii = i0; ii < ie; ii++) {
 				float s = 0.0, gg = 0.0;
-				for (int c = 0; c < DK; c++) s += qs[ii][c] * kj[c];
-				for (int c = 0; c < DV; c++) gg += os[ii][c] * vj[c];
+				for (int c = 0; c < DK4; c++) s += dot(qs[ii][c], kj[c]);
+				for (int c = 0; c < DV4; c++) gg += dot(os[ii][c], vj[c]);
 				float sg = bi == bj ? qc[ii] - cj : qc[ii] + R + (totj - cj);
 				float w, dl;
 				float ds = pair(s, sg, gg, qst[ii], qdl[ii], w, dl);
-				for (int c = 0; c < DK; c++) gk[c] += ds * qs[ii][c];
-				for (int c = 0; c < DV; c++) gv[c] += w * os[ii][c];
+				for (int c = 0; c < DK4; c++) gk[c] += ds * qs[ii][c];
+				for (int c = 0; c < DV4; c++) gv[c] += w * os[ii][c];
 				dam += dl;
 			}
 		}
@@ -333,8 +351,8 @@ void main() {
 		barrier();
 	}
 	if (!valid) return;
-	for (int c = 0; c < DK; c++) dk[r * DK + c] = gk[c];
-	for (int c = 0; c < DV; c++) dv[r * DV + c] = gv[c];
+	for (int c = 0; c < DK4; c++) STORE4(dk, r * DK, c, DK, gk[c]);
+	for (int c = 0; c < DV4; c++) STORE4(dv, r * DV, c, DV, gv[c]);
 #ifdef MASKED
 	da[r] -= dam;
 #endif

@@ -114,12 +114,14 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 		return nil, fmt.Errorf("gpu.%s: DA given without A (no decay has no decay gradient)", op)
 	}
 	// The largest block of 64, 32, 16, 8 or 4 positions whose staged rows
-	// (DKV: B·(D + DV + 3) floats) fit in shared memory.
+	// (DKV: B·(D' + DV' + 3) floats, D' and DV' rounded up to vec4s) fit
+	// in shared memory.
+	row := 4 * (4*ceilDiv(p.D, 4) + 4*ceilDiv(p.DV, 4) + 3)
 	j.block = 64
-	for j.block > 4 && 4*j.block*(p.D+p.DV+3) > d.info.MaxSharedBytes {
+	for j.block > 4 && j.block*row > d.info.MaxSharedBytes {
 		j.block /= 2
 	}
-	if 4*j.block*(p.D+p.DV+3) > d.info.MaxSharedBytes {
+	if j.block*row > d.info.MaxSharedBytes {
 		return nil, fmt.Errorf("gpu.%s: d=%d, d_v=%d do not fit %d bytes of shared memory: %w", op, p.D, p.DV, d.info.MaxSharedBytes, ni)
 	}
 	if attnDevBlock > 0 {

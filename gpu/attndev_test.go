@@ -306,7 +306,9 @@ func attnDevCase(t *testing.T, d *Device, p backend.SSDParams, masked bool, lo f
 // so the difference is float32 arithmetic: sums over up to L terms in
 // blocks (~√L·2⁻²⁴ relative in practice) with exp and the powers of the
 // scores amplifying relative errors by the score range; da is summed in
-// float64. Measured on llvmpipe: see the log (-v).
+// float64; at L = 1 with the norm the exactly-zero dq, dk are bounded
+// absolutely (below). Measured on llvmpipe, 2026-12-06, at L = 37 and
+// 300: y ≤ 8.2e-7, dv ≤ 1.0e-6, dq, dk ≤ 1.4e-6, da ≤ 2.2e-6.
 func TestAttentionDevice(t *testing.T) {
 	d := device(t)
 	type shape struct{ BH, L, D, DV, block int }
@@ -326,35 +328,49 @@ func TestAttentionDevice(t *testing.T) {
 							attnDevBlock = sh.block
 							defer func() { attnDevBlock = 0 }()
 						}
-						for k, e := range attnDevCase(t, d, p, masked, -0.1, uint64(sh.L+10*order), 3e-5, 6e-5) {
-							worst[k] = math.Max(worst[k], e)
+						tolG := 6e-5
+						if sh.L == 1 && norm && !p.Exp {
+							// dq and dk are 0 in exact arithmetic, and rounding
+							// noise: dS = (dO·v − dO·y)·p/s with y = v·(1 + ε),
+							// ~2⁻²⁴·|dO||v|·p/|s| (~1e-6 here); normErr's floor
+							// of 0.01 makes the bound 1e-5 absolute.
+							tolG = 1e-3
+						}
+						for k, e := range attnDevCase(t, d, p, masked, -0.1, uint64(sh.L+10*order), 3e-5, tolG) {
+							if sh.L > 1 {
+								worst[k] = math.Max(worst[k], e)
+							}
 						}
 					})
 				}
 			}
 		}
 	}
-	t.Logf("largest errors (of each tensor's largest entry): %v", worst)
+	t.Logf("largest errors at L > 1 (of each tensor's largest entry): %v", worst)
 }
 
 // TestAttentionDeviceLong checks the device attention at L = 2500 (40
 // blocks of 64, the last partial; beyond the host-slice path's 2048) for
-// orders 1, 2 and exp with a decay and with the norm, at d = d_v = 4 (small,
-// so that llvmpipe's loop limiter, which ends an invocation after about
-// 65,535 loop iterations, does not cut the per-thread loop over all keys
-// short; the H100 has no such limit). Bounds as TestAttentionDevice.
+// orders 1, 2 and exp, with and without a decay and the norm, at d = d_v =
+// 4, and at L = 1000 with d = d_v = 64 (order 2, decay, norm). On llvmpipe
+// the vec4 rows keep the per-key loops unrolled, so that its loop limiter
+// (about 65,535 iterations of the loops it keeps per invocation) is not
+// reached: before them, d = d_v = 64 failed from L = 600. Bounds as
+// TestAttentionDevice.
 func TestAttentionDeviceLong(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long sequence")
 	}
 	d := device(t)
 	for _, c := range []struct {
+		L, D   int
 		order  int
 		masked bool
 		norm   bool
-	}{{1, true, false}, {2, true, true}, {2, false, false}, {0, true, true}, {0, false, false}} {
-		p := backend.SSDParams{BH: 1, L: 2500, D: 4, DV: 4, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: 0.5}
-		t.Run(fmt.Sprintf("order=%d/mask=%v/norm=%v", c.order, c.masked, c.norm), func(t *testing.T) {
+	}{{2500, 4, 1, true, false}, {2500, 4, 2, true, true}, {2500, 4, 2, false, false}, {2500, 4, 0, true, true}, {2500, 4, 0, false, false},
+		{1000, 64, 2, true, true}} {
+		p := backend.SSDParams{BH: 1, L: c.L, D: c.D, DV: c.D, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(float64(c.D)))}
+		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v", c.L, c.D, c.order, c.masked, c.norm), func(t *testing.T) {
 			t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
 		})
 	}
