@@ -1,0 +1,81 @@
+package gpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/furious-lab/furious/backend"
+)
+
+// BenchmarkAttentionDevice times the device attention's forward
+// (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
+// at the attention shapes of issue 12's two training models: small (batch
+// 4 × 4 heads, L = 256, d = 32) and large (batch 8 × 8 heads, L = 1024,
+// d = 64), for 2Mamba (order 2, decay, norm), softmax with decay (exp,
+// norm) and linear (order 1, decay, no norm); on a software renderer the
+// small shape only. As a reference, "host" runs the host-slice
+// Attentioner (Attention32 + AttentionBackward32: GEMMs over L×L matrices,
+// with the uploads and downloads). FLOPs counted: forward L²/2·(2d + 2d_v)
+// per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
+func BenchmarkAttentionDevice(b *testing.B) {
+	d := device(b)
+	type shape struct {
+		name         string
+		bh, L, dk    int
+		softwareOnly bool
+	}
+	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}}
+	forms := []struct {
+		name            string
+		order           int
+		exp, norm, mask bool
+	}{{"2mamba", 2, false, true, true}, {"softmax", 0, true, true, true}, {"linear", 1, false, false, true}}
+	for _, sh := range shapes {
+		if d.Software() && !sh.softwareOnly {
+			continue
+		}
+		for _, f := range forms {
+			p := backend.SSDParams{BH: sh.bh, L: sh.L, D: sh.dk, DV: sh.dk, Order: f.order, Exp: f.exp, Norm: f.norm, Scale: float32(1 / math.Sqrt(float64(sh.dk)))}
+			r := rand.New(rand.NewPCG(uint64(sh.L), 5))
+			n, nr := sh.bh*sh.L*sh.dk, sh.bh*sh.L
+			q, k, v, dO := randFloats(r, n), randFloats(r, n), randFloats(r, n), randFloats(r, n)
+			a := randFloats(r, nr)
+			for i := range a {
+				a[i] = -float32(math.Log1p(math.Exp(float64(a[i])))) // −softplus
+			}
+			pairs := float64(sh.bh) * float64(sh.L) * float64(sh.L) / 2
+			fwd, back := pairs*float64(4*sh.dk), pairs*float64(10*sh.dk)
+			b.Run(fmt.Sprintf("%s/%s/device", sh.name, f.name), func(b *testing.B) {
+				bufs := backend.AttnBuffers{Q: upload(b, d, q), K: upload(b, d, k), V: upload(b, d, v), A: upload(b, d, a), DO: upload(b, d, dO),
+					Y: poisoned(b, d, n), Stat: poisoned(b, d, nr), DQ: poisoned(b, d, n), DK: poisoned(b, d, n), DV: poisoned(b, d, n), DA: poisoned(b, d, nr)}
+				defer func() {
+					for _, x := range []backend.DeviceBuffer{bufs.Q, bufs.K, bufs.V, bufs.A, bufs.DO, bufs.Y, bufs.Stat, bufs.DQ, bufs.DK, bufs.DV, bufs.DA} {
+						x.Release()
+					}
+				}()
+				b.Run("forward", func(b *testing.B) {
+					timeMedian(b, d, fwd, func() error { return d.AttentionDevice32(p, bufs) })
+				})
+				b.Run("forward+backward", func(b *testing.B) {
+					timeMedian(b, d, fwd+back, func() error {
+						if err := d.AttentionDevice32(p, bufs); err != nil {
+							return err
+						}
+						return d.AttentionBackwardDevice32(p, bufs)
+					})
+				})
+			})
+			b.Run(fmt.Sprintf("%s/%s/host", sh.name, f.name), func(b *testing.B) {
+				y, dq, dk, dv, da := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, nr)
+				timeMedian(b, d, fwd+back, func() error {
+					if err := d.Attention32(p, q, k, v, a, y); err != nil {
+						return err
+					}
+					return d.AttentionBackward32(p, q, k, v, a, dO, dq, dk, dv, da)
+				})
+			})
+		}
+	}
+}
