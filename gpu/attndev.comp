@@ -46,8 +46,6 @@ layout(local_size_x = B) in;
 uniform int BH, L;
 uniform float scale;
 
-const float NEG_INF = uintBitsToFloat(0xff800000u);
-
 #define DK4 ((DK + 3) / 4)
 #define DV4 ((DV + 3) / 4)
 // LOAD4 is elements 4c … 4c+3 of the row of n floats at buf[base], zero
@@ -157,7 +155,7 @@ void main() {
 	float ci = valid ? cbAt(h * L + i) : 0.0;
 	vec4 acc[DV4];
 	for (int c = 0; c < DV4; c++) acc[c] = vec4(0.0);
-	float m = NEG_INF, l = 0.0;
+	float m = uintBitsToFloat(0xff800000u), l = 0.0; // m = −∞
 	float R = 0.0; // Σ a over the whole blocks strictly between key block and query block
 	for (int bj = bi; bj >= 0; bj--) {
 		int j = bj * B + t;

@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/furious-lab/furious/backend"
 )
+
+var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's block size (positions per work group: 4 to 64; 0: the largest that fits shared memory)")
 
 // BenchmarkAttentionDevice times the device attention's forward
 // (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
@@ -19,8 +22,11 @@ import (
 // Attentioner (Attention32 + AttentionBackward32: GEMMs over L×L matrices,
 // with the uploads and downloads). FLOPs counted: forward L²/2·(2d + 2d_v)
 // per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
+// -attndev.block sets the block size of the device path.
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
+	attnDevBlock = *benchAttnBlock
+	defer func() { attnDevBlock = 0 }()
 	type shape struct {
 		name         string
 		bh, L, dk    int
