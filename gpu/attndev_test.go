@@ -240,6 +240,23 @@ func countTransfers(d *Device, f func() error) (up, down int, err error) {
 	return c.up, c.down, err
 }
 
+// TestCountTransfers checks that countTransfers sees an upload and a
+// download (so that attnDevCase's "nothing moved" can fail).
+func TestCountTransfers(t *testing.T) {
+	d := device(t)
+	x := poisoned(t, d, 4)
+	defer x.Release()
+	up, down, err := countTransfers(d, func() error {
+		if err := x.Write([]float32{1, 2, 3, 4}); err != nil {
+			return err
+		}
+		return x.Read(make([]float32, 4))
+	})
+	if err != nil || up != 1 || down != 1 {
+		t.Fatalf("countTransfers: %d uploads, %d downloads, %v; want 1, 1, nil", up, down, err)
+	}
+}
+
 // attnDevCase runs the forward and backward of p on the device for the
 // inputs of attnInputs and compares y, dq, dk, dv, da with attnRef:
 // normErr ≤ tolY for y and dv, ≤ tolG for dq, dk, da. It checks that the
