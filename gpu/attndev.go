@@ -57,11 +57,12 @@ const attnDevMaxDim = 256
 // to compare block sizes on a GPU).
 var attnDevBlock int
 
-// newAttnDev checks p and the buffers of b for op: forward (back false)
-// needs Q, K, V, Y, Stat and A or nil; backward also DO, DQ, DK, DV, and DA
-// or nil (DA only with A). A record the shader has no code for (D or DV
-// over 256, an order below 1 without Exp is an error) returns an error
-// wrapping backend.ErrNotImplemented.
+// newAttnDev checks p and the buffers of b for op and picks the block
+// size: the forward (back false) needs Q, K, V, Y, Stat and A or nil; the
+// backward also DO, DQ, DK, DV, and DA or nil (DA only with A). Bad sizes,
+// an order below 1 without Exp, a missing or short buffer are errors; D or
+// DV over 256, heads too wide for shared memory, or a buffer that is not a
+// live *Buffer of d return an error wrapping backend.ErrNotImplemented.
 func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffers, back bool) (*attnDev, error) {
 	ni := backend.ErrNotImplemented
 	switch {
