@@ -162,11 +162,14 @@ type AttnBuffers struct {
 	DQ, DK, DV, DA DeviceBuffer
 }
 
-// DeviceAttentioner computes the causal attention of SSDParams in its
-// quadratic form (spec §e.1) forward and backward on device buffers,
+// DeviceAttentioner computes the causal attention of SSDParams forward
+// and backward on device buffers. Form "chunked" (orders 1 and 2) runs the
+// chunked form (spec §e.3), linear in L: pairs within a chunk of Chunk
+// steps as below, earlier chunks through the states S_c and their
+// gradients. Any other Form runs the quadratic form (spec §e.1)
 // flash-attention style: key blocks are visited in tiles with the decay
 // mask built from within-block segment sums, and no L×L matrix is stored,
-// so any L runs (Form and Chunk are not read).
+// so any L runs.
 //
 // AttentionDevice32 writes b.Y (y_i = Σ_j P_ij·v_j, divided by Σ_j P_ij
 // with Norm, 0 for a zero sum; with Exp and Norm an online softmax) and

@@ -37,13 +37,16 @@
 // loops short enough for llvmpipe to unroll (its loop limiter ends an
 // invocation after about 65,535 iterations of loops it keeps).
 // Defines: B, DK, DV; one of PREP (optional BACK), FWD, DQ, DKV, DASUM,
-// DASCAN; ORDER p or EXP; optional NORM, MASKED.
+// DASCAN; ORDER p or EXP; optional NORM, MASKED, and CHUNKED (FWD: add
+// attnchunk.comp's inter-chunk outputs before normalising; with the
+// uniform CB > 0, FWD, DQ and DKV visit only the pairs within a chunk).
 #if defined(PREP) || defined(DASUM) || defined(DASCAN)
 layout(local_size_x = 64) in;
 #else
 layout(local_size_x = B) in;
 #endif
 uniform int BH, L;
+uniform int CB; // chunk length in blocks: key loops stay within the chunk (0: the whole sequence)
 uniform float scale;
 
 #define DK4 ((DK + 3) / 4)
@@ -133,11 +136,19 @@ float cbAt(int r) {
 #endif
 }
 float blockTot(int h, int b) { return cbAt(h * L + min(b * B + B, L) - 1); }
+
+// firstBlock is the first key block of query block bi's chunk (0 unchunked).
+int firstBlock(int bi) { return CB > 0 ? (bi / CB) * CB : 0; }
 #endif
 
 #ifdef FWD
 layout(std430, binding = 4) writeonly buffer BufY { float y[]; };
 layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
+#ifdef CHUNKED
+// The inter-chunk outputs (attnchunk.comp OINT): DV columns a row, and
+// with NORM a last one, Σ_j P_ij over the earlier chunks.
+layout(std430, binding = 6) readonly buffer BufOI { float oint[]; };
+#endif
 shared vec4 ks[B][DK4];
 shared vec4 vs[B][DV4];
 shared float kc[B];
@@ -157,7 +168,7 @@ void main() {
 	for (int c = 0; c < DV4; c++) acc[c] = vec4(0.0);
 	float m = uintBitsToFloat(0xff800000u), l = 0.0; // m = −∞
 	float R = 0.0; // Σ a over the whole blocks strictly between key block and query block
-	for (int bj = bi; bj >= 0; bj--) {
+	for (int bj = bi; bj >= firstBlock(bi); bj--) {
 		int j = bj * B + t;
 		bool kin = j < L;
 		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
@@ -195,6 +206,12 @@ void main() {
 	}
 	if (!valid) return;
 	int r = h * L + i;
+#if defined(CHUNKED) && defined(NORM)
+	for (int c = 0; c < DV4; c++) acc[c] += LOAD4(oint, r * (DV + 1), c, DV);
+	l += oint[r * (DV + 1) + DV];
+#elif defined(CHUNKED)
+	for (int c = 0; c < DV4; c++) acc[c] += LOAD4(oint, r * DV, c, DV);
+#endif
 #if defined(EXP) && defined(NORM)
 	float mul = 1.0 / l;
 	stat[r] = m + log(l);
@@ -256,7 +273,7 @@ void main() {
 	for (int c = 0; c < DV4; c++) doi[c] = valid ? LOAD4(dO, r * DV, c, DV) : vec4(0.0);
 	float ci = cbAt(r), st = rows[4 * r + 1], dl0 = rows[4 * r + 2];
 	float dan = 0.0, R = 0.0;
-	for (int bj = bi; bj >= 0; bj--) {
+	for (int bj = bi; bj >= firstBlock(bi); bj--) {
 		int j = bj * B + t;
 		bool kin = j < L;
 		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
@@ -320,7 +337,8 @@ void main() {
 	}
 	float cj = cbAt(r), totj = blockTot(h, bj);
 	float dam = 0.0, R = 0.0;
-	for (int bi = bj; bi < nb; bi++) {
+	int bend = CB > 0 ? min(nb, (bj / CB + 1) * CB) : nb;
+	for (int bi = bj; bi < bend; bi++) {
 		int i = bi * B + t;
 		bool qin = i < L;
 		int ri = h * L + (qin ? i : 0);

@@ -10,6 +10,9 @@ import (
 //go:embed attndev.comp
 var attndevSrc string
 
+//go:embed attnchunk.comp
+var attnchunkSrc string
+
 var (
 	_ backend.DeviceAttentioner = Backend{}
 	_ backend.DeviceAttentioner = (*Device)(nil)
@@ -44,6 +47,8 @@ type attnDev struct {
 	dq, dk, dv, da          *Buffer
 	block                   int
 	nb                      int      // blocks of block positions per head
+	chunk, nch              int      // chunked form: chunk length (a multiple of block) and chunks per head; 0 for the quadratic form
+	ff, ee                  int      // chunked form: state features ψ and value columns (DV, +1 with Norm)
 	defs                    []string // attndev.comp's macro set (without the stage)
 	release                 []func()
 }
@@ -132,6 +137,27 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 		}
 		j.block = attnDevBlock
 	}
+	if p.Form == "chunked" {
+		switch {
+		case p.Exp || p.Order > 2:
+			return nil, fmt.Errorf("gpu.%s: the chunked form takes orders 1 and 2, not %s: %w", op, orderName(p), ni)
+		case p.Chunk < 1:
+			return nil, fmt.Errorf("gpu.%s: chunk %d, want ≥ 1", op, p.Chunk)
+		case attnDevBlock > 0 && p.Chunk%attnDevBlock != 0:
+			return nil, fmt.Errorf("gpu.%s: chunk %d is not a multiple of the block %d", op, p.Chunk, attnDevBlock)
+		}
+		for p.Chunk%j.block != 0 { // blocks tile the chunks
+			j.block /= 2
+		}
+		j.chunk, j.nch = p.Chunk, ceilDiv(p.L, p.Chunk)
+		j.ff, j.ee = p.D, p.DV
+		if p.Order == 2 {
+			j.ff = FeatureMapDim(p.D)
+		}
+		if p.Norm {
+			j.ee++
+		}
+	}
 	j.nb = ceilDiv(p.L, j.block)
 	j.defs = []string{fmt.Sprintf("B %d", j.block), fmt.Sprintf("DK %d", p.D), fmt.Sprintf("DV %d", p.DV)}
 	if p.Exp {
@@ -145,7 +171,18 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 	if j.a != nil {
 		j.defs = append(j.defs, "MASKED")
 	}
+	if j.chunk > 0 {
+		j.defs = append(j.defs, "CHUNKED")
+	}
 	return j, nil
+}
+
+// orderName is "exp" or "order p" for error messages.
+func orderName(p backend.SSDParams) string {
+	if p.Exp {
+		return "exp"
+	}
+	return fmt.Sprintf("order %d", p.Order)
 }
 
 func (j *attnDev) free() {
@@ -177,7 +214,48 @@ func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
 			bufs[i] = j.q
 		}
 	}
-	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), farg("scale", j.p.Scale))
+	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("CB", j.chunk/j.block), farg("scale", j.p.Scale))
+}
+
+// runChunk dispatches attnchunk.comp's stage over n threads with bufs bound
+// in order (nil bound to q, unread), soff the offset of the gradient
+// states in the states buffer.
+func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
+	defs := []string{stage, fmt.Sprintf("DK %d", j.p.D), fmt.Sprintf("DV %d", j.p.DV), fmt.Sprintf("ORDER %d", j.p.Order)}
+	if j.p.Norm {
+		defs = append(defs, "NORM")
+	}
+	if j.a != nil {
+		defs = append(defs, "MASKED")
+	}
+	prog, err := j.d.program("attnchunk.comp", attnchunkSrc, defs...)
+	if err != nil {
+		return err
+	}
+	for i, b := range bufs {
+		if b == nil {
+			bufs[i] = j.q
+		}
+	}
+	return j.d.run(prog, rowGroups(ceilDiv(n, 64)), bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("C", j.chunk),
+		iarg("soff", soff), farg("scale", j.p.Scale))
+}
+
+// chunkStates runs the forward half of the chunked form's states into
+// states[0 : BH·nch·ff·ee] (attnchunk.comp CPREP with a decay, then LOC and
+// SCAN: H_c, the state entering each chunk), with the rows buffer.
+func (j *attnDev) chunkStates(rows, states *Buffer) error {
+	p := j.p
+	if j.a != nil {
+		if err := j.runChunk("CPREP", p.BH*j.nch, 0, j.a, rows); err != nil {
+			return err
+		}
+	}
+	fe := j.ff * j.ee
+	if err := j.runChunk("LOC", p.BH*j.nch*fe, 0, j.k, j.v, rows, states); err != nil {
+		return err
+	}
+	return j.runChunk("SCAN", p.BH*fe, 0, nil, nil, rows, states)
 }
 
 // blockThreads is the dispatch of the one-thread-per-(head, block) passes
@@ -189,14 +267,20 @@ func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
 
 // AttentionDevice32 implements backend.DeviceAttentioner: attndev.comp's
 // PREP (the within-block decay sums, with a decay) then FWD, writing b.Y
-// and b.Stat. Nothing is read back, so nothing is checked: exp scores
+// and b.Stat. In the chunked form attnchunk.comp first computes the states
+// entering each chunk (CPREP, LOC, SCAN) and their outputs (OINT), which
+// FWD, its key loops kept within the chunk, adds before normalising. Nothing is read back, so nothing is checked: exp scores
 // without the norm that overflow float32 give ±Inf or NaN in Y (the caller
 // may test with AllFinite32).
 //
-// Cost: per head L²/2 pairs at 2(d + d_v) FLOPs (the backward about 2.5×
-// that), every query block a work group of block threads looping over the
-// key blocks at or before it; memory O(BH·L) beyond the operands (no L×L
-// matrix), so any L runs. Blocks are 64 positions where the staged rows fit
+// Cost of the quadratic form: per head L²/2 pairs at 2(d + d_v) FLOPs (the
+// backward about 2.5× that), every query block a work group of block
+// threads looping over the key blocks at or before it; memory O(BH·L)
+// beyond the operands (no L×L matrix), so any L runs. The chunked form
+// costs L·Chunk/2 pairs plus O(L·F·d_v) for the states, and holds
+// BH·⌈L/Chunk⌉·F·(d_v+1) floats of them; its per-row stages loop over
+// F·(d_v+1) state entries (at order 2 and d = 64, 135,200: past llvmpipe's
+// loop limiter, so there test it at small d). Blocks are 64 positions where the staged rows fit
 // in shared memory (smaller for wide heads: 16 at d = d_v = 256 with 48 KiB).
 // On llvmpipe, its loop limiter (resident.go) has not cut these loops short
 // at the sizes tested (d = d_v = 4 at L = 2500, 64 at L = 1000, 128 at
@@ -207,16 +291,33 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		return err
 	}
 	defer j.free()
-	var rows *Buffer
-	if j.a != nil {
+	var rows, oint *Buffer
+	if j.a != nil || j.chunk > 0 {
 		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {
 			return err
 		}
+	}
+	if j.a != nil {
 		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
 			return err
 		}
 	}
-	return j.run("FWD", j.blockGroups(), j.q, j.k, j.v, rows, j.y, j.stat)
+	if j.chunk > 0 {
+		states, err := j.scratch("states", p.BH*j.nch*j.ff*j.ee)
+		if err != nil {
+			return err
+		}
+		if err := j.chunkStates(rows, states); err != nil {
+			return err
+		}
+		if oint, err = j.scratch("oint", p.BH*p.L*j.ee); err != nil {
+			return err
+		}
+		if err := j.runChunk("OINT", p.BH*p.L, 0, j.q, nil, rows, states, oint); err != nil {
+			return err
+		}
+	}
+	return j.run("FWD", j.blockGroups(), j.q, j.k, j.v, rows, j.y, j.stat, oint)
 }
 
 // AttentionBackwardDevice32 implements backend.DeviceAttentioner:
@@ -224,7 +325,11 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 // and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
 // (dk, dv, and the key-side decay gradient added into da), then, with
 // b.DA, DASUM and DASCAN (da's reverse cumulative sum in float64, by
-// blocks). Nothing is read back.
+// blocks). In the chunked form DQ and DKV keep to the chunk, and
+// attnchunk.comp adds the earlier chunks' part: the states H_c again, the
+// gradient states dH_c (DLOC, RSCAN), then IQ (dq, query-side da) and IK
+// (dk, dv, key-side da). Memory: 2·BH·⌈L/Chunk⌉·F·(DV+1) floats of states
+// (F = D, or D(D+1)/2 at order 2). Nothing is read back.
 func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
 	j, err := d.newAttnDev("AttentionBackwardDevice32", p, b, true)
 	if err != nil || p.BH == 0 || p.L == 0 {
@@ -249,6 +354,28 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	}
 	if err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da); err != nil {
 		return err
+	}
+	if j.chunk > 0 {
+		S := p.BH * j.nch * j.ff * j.ee // floats of one set of states: H_c, then dH_c
+		states, err := j.scratch("states", 2*S)
+		if err != nil {
+			return err
+		}
+		if err := j.chunkStates(rows, states); err != nil {
+			return err
+		}
+		if err := j.runChunk("DLOC", S, S, j.q, j.dO, rows, states); err != nil {
+			return err
+		}
+		if err := j.runChunk("RSCAN", p.BH*j.ff*j.ee, S, nil, nil, rows, states); err != nil {
+			return err
+		}
+		if err := j.runChunk("IQ", p.BH*p.L, 0, j.q, j.dO, rows, states, j.dq, da); err != nil {
+			return err
+		}
+		if err := j.runChunk("IK", p.BH*p.L, S, j.k, j.v, rows, states, j.dk, j.dv, da); err != nil {
+			return err
+		}
 	}
 	if j.da == nil {
 		return nil

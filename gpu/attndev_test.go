@@ -372,7 +372,8 @@ func TestAttentionDevice(t *testing.T) {
 // 4, and at L = 1000 with d = d_v = 64 (order 2, decay, norm). On llvmpipe
 // the vec4 rows keep the per-key loops unrolled, so that its loop limiter
 // (about 65,535 iterations of the loops it keeps per invocation) is not
-// reached: before them, d = d_v = 64 failed from L = 600. Bounds as
+// reached: before them, d = d_v = 64 failed from L = 600. The chunked form
+// (orders 1 and 2, chunks of 128) at L = 2500 too. Bounds as
 // TestAttentionDevice.
 func TestAttentionDeviceLong(t *testing.T) {
 	if testing.Short() {
@@ -384,10 +385,14 @@ func TestAttentionDeviceLong(t *testing.T) {
 		order  int
 		masked bool
 		norm   bool
-	}{{2500, 4, 1, true, false}, {2500, 4, 2, true, true}, {2500, 4, 2, false, false}, {2500, 4, 0, true, true}, {2500, 4, 0, false, false},
-		{1000, 64, 2, true, true}} {
+		chunk  int // 0: the quadratic form
+	}{{2500, 4, 1, true, false, 0}, {2500, 4, 2, true, true, 0}, {2500, 4, 2, false, false, 0}, {2500, 4, 0, true, true, 0}, {2500, 4, 0, false, false, 0},
+		{1000, 64, 2, true, true, 0}, {2500, 4, 1, true, false, 128}, {2500, 4, 2, true, true, 128}} {
 		p := backend.SSDParams{BH: 1, L: c.L, D: c.D, DV: c.D, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(float64(c.D)))}
-		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v", c.L, c.D, c.order, c.masked, c.norm), func(t *testing.T) {
+		if c.chunk > 0 {
+			p.Form, p.Chunk = "chunked", c.chunk
+		}
+		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v/chunk=%d", c.L, c.D, c.order, c.masked, c.norm, c.chunk), func(t *testing.T) {
 			t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
 		})
 	}
@@ -491,4 +496,33 @@ func TestAttentionDeviceRefuses(t *testing.T) {
 			t.Errorf("%+v: %v, want nil", q, err)
 		}
 	}
+}
+
+// TestAttentionDeviceChunked checks the chunked form (Form "chunked":
+// within-chunk pairs by the quadratic tiles, earlier chunks through the
+// states) against attnRef for orders 1 and 2 × decay × norm, at L = 37 with
+// chunks of 8 (blocks of 4: two blocks a chunk, the last chunk partial) and
+// L = 300 with chunks of 64 at d = 5, d_v = 3, and that nothing moves
+// between host and device. Bounds as TestAttentionDevice.
+func TestAttentionDeviceChunked(t *testing.T) {
+	d := device(t)
+	worst := map[string]float64{}
+	for _, sh := range []struct{ BH, L, D, DV, chunk, block int }{{2, 37, 5, 3, 8, 4}, {2, 300, 5, 3, 64, 0}} {
+		for _, order := range []int{1, 2} {
+			for _, masked := range []bool{false, true} {
+				for _, norm := range []bool{false, true} {
+					p := backend.SSDParams{BH: sh.BH, L: sh.L, D: sh.D, DV: sh.DV, Order: order, Norm: norm,
+						Scale: float32(1 / math.Sqrt(float64(sh.D))), Form: "chunked", Chunk: sh.chunk}
+					t.Run(fmt.Sprintf("L=%d/chunk=%d/order=%d/mask=%v/norm=%v", sh.L, sh.chunk, order, masked, norm), func(t *testing.T) {
+						attnDevBlock = sh.block
+						defer func() { attnDevBlock = 0 }()
+						for k, e := range attnDevCase(t, d, p, masked, -0.1, uint64(sh.L+10*order), 3e-5, 6e-5) {
+							worst[k] = math.Max(worst[k], e)
+						}
+					})
+				}
+			}
+		}
+	}
+	t.Logf("largest errors (of each tensor's largest entry): %v", worst)
 }
