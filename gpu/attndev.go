@@ -279,8 +279,9 @@ func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
 // beyond the operands (no L×L matrix), so any L runs. The chunked form
 // costs L·Chunk/2 pairs plus O(L·F·d_v) for the states, and holds
 // BH·⌈L/Chunk⌉·F·(d_v+1) floats of them; its per-row stages loop over
-// F·(d_v+1) state entries (at order 2 and d = 64, 135,200: past llvmpipe's
-// loop limiter, so there test it at small d). Blocks are 64 positions where the staged rows fit
+// F·(d_v+1) state entries: at order 2 and d = d_v = 64, 135,200, past
+// llvmpipe's loop limiter, which gave wrong values there (d = d_v = 32
+// agrees; TestAttentionDeviceChunkedWide). Blocks are 64 positions where the staged rows fit
 // in shared memory (smaller for wide heads: 16 at d = d_v = 256 with 48 KiB).
 // On llvmpipe, its loop limiter (resident.go) has not cut these loops short
 // at the sizes tested (d = d_v = 4 at L = 2500, 64 at L = 1000, 128 at

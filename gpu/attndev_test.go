@@ -526,3 +526,23 @@ func TestAttentionDeviceChunked(t *testing.T) {
 	}
 	t.Logf("largest errors (of each tensor's largest entry): %v", worst)
 }
+
+// TestAttentionDeviceChunkedWide checks the chunked form at order 2 with
+// d = d_v = 64 (F = 2080 state features; the 2Mamba head of issue 12's
+// large model), decay and norm, L = 200 in chunks of 64, and at d = d_v =
+// 32. On a software renderer only d = 32 runs: at d = 64 the per-row
+// stages loop over F·(d_v+1) = 135,200 state entries, past llvmpipe's loop
+// limiter (there d = 64 gave wrong values while d = 64 with d_v = 4, and
+// d = d_v = 32, 17,424 entries, agreed). Bounds as TestAttentionDevice.
+func TestAttentionDeviceChunkedWide(t *testing.T) {
+	d := device(t)
+	for _, dk := range []int{32, 64} {
+		t.Run(fmt.Sprintf("d=%d", dk), func(t *testing.T) {
+			if dk == 64 && d.Software() {
+				t.Skip("past llvmpipe's loop limiter (see the comment)")
+			}
+			p := backend.SSDParams{BH: 2, L: 200, D: dk, DV: dk, Order: 2, Norm: true, Scale: float32(1 / math.Sqrt(float64(dk))), Form: "chunked", Chunk: 64}
+			t.Logf("errors: %v", attnDevCase(t, d, p, true, -0.05, 9, 3e-5, 6e-5))
+		})
+	}
+}
