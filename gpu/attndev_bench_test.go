@@ -16,8 +16,10 @@ var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's bl
 // (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
 // at the attention shapes of issue 12's two training models: small (batch
 // 4 × 4 heads, L = 256, d = 32) and large (batch 8 × 8 heads, L = 1024,
-// d = 64), for 2Mamba (order 2, decay, norm), softmax with decay (exp,
-// norm) and linear (order 1, decay, no norm); on a software renderer the
+// d = 64), and long (16 heads, L = 8192, d = 64), for 2Mamba (order 2,
+// decay, norm), softmax with decay (exp, norm) and linear (order 1, decay,
+// no norm), and the first and last in the chunked form (chunks of 64; the
+// FLOPs counted are still the quadratic form's); on a software renderer the
 // small shape only. As a reference, "host" runs the host-slice
 // Attentioner (Attention32 + AttentionBackward32: GEMMs over L×L matrices,
 // with the uploads and downloads). FLOPs counted: forward L²/2·(2d + 2d_v)
@@ -32,18 +34,23 @@ func BenchmarkAttentionDevice(b *testing.B) {
 		bh, L, dk    int
 		softwareOnly bool
 	}
-	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}}
+	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}, {"long", 16, 8192, 64, false}}
 	forms := []struct {
 		name            string
 		order           int
 		exp, norm, mask bool
-	}{{"2mamba", 2, false, true, true}, {"softmax", 0, true, true, true}, {"linear", 1, false, false, true}}
+		chunk           int // the chunked form with chunks of chunk; 0: quadratic
+	}{{"2mamba", 2, false, true, true, 0}, {"softmax", 0, true, true, true, 0}, {"linear", 1, false, false, true, 0},
+		{"2mamba-chunked", 2, false, true, true, 64}, {"linear-chunked", 1, false, false, true, 64}}
 	for _, sh := range shapes {
 		if d.Software() && !sh.softwareOnly {
 			continue
 		}
 		for _, f := range forms {
 			p := backend.SSDParams{BH: sh.bh, L: sh.L, D: sh.dk, DV: sh.dk, Order: f.order, Exp: f.exp, Norm: f.norm, Scale: float32(1 / math.Sqrt(float64(sh.dk)))}
+			if f.chunk > 0 {
+				p.Form, p.Chunk = "chunked", f.chunk
+			}
 			r := rand.New(rand.NewPCG(uint64(sh.L), 5))
 			n, nr := sh.bh*sh.L*sh.dk, sh.bh*sh.L
 			q, k, v, dO := randFloats(r, n), randFloats(r, n), randFloats(r, n), randFloats(r, n)
@@ -73,6 +80,9 @@ func BenchmarkAttentionDevice(b *testing.B) {
 					})
 				})
 			})
+			if f.chunk > 0 || sh.L > AttnMaxL {
+				continue // the host-slice path has neither
+			}
 			b.Run(fmt.Sprintf("%s/%s/host", sh.name, f.name), func(b *testing.B) {
 				y, dq, dk, dv, da := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, nr)
 				timeMedian(b, d, fwd+back, func() error {
