@@ -14,7 +14,8 @@
 //
 // the stages are:
 //
-//   CPREP: one thread per (head, chunk): rows[4r+3] = A_r (MASKED).
+//   CPREP: one thread per (head, chunk): cw[2r] = exp(A_r), cw[2r+1] =
+//          exp(T_c − A_r), the query and key weights (MASKED; else 1).
 //   LOC:   one thread per (head, chunk, f, e): states[(h,c), f, e] =
 //          Σ_{j∈c} exp(T_c − A_j)·ψ_f(k̃_j)·v'_j[e], the chunk's own state.
 //   SCAN:  one thread per (head, f, e): states[(h,c)] ← H_c, the state
@@ -82,15 +83,25 @@ layout(std430, binding = 1) readonly buffer BufW { float w[]; };   // v (LOC, IK
 layout(std430, binding = 2) readonly buffer BufR { float rows[]; };
 layout(std430, binding = 3) buffer BufS { float states[]; };
 
-// chunkA is A_r (0 without MASKED); chunkT is T_c of head h.
-float chunkA(int r) {
+layout(std430, binding = 7) readonly buffer BufCW { float cw[]; };
+
+// wq is exp(A_r), wk exp(T_c − A_r) for r in chunk c (1 without MASKED);
+// eT is exp(T_c) of head h.
+float wq(int r) {
 #ifdef MASKED
-	return rows[4 * r + 3];
+	return cw[2 * r];
 #else
-	return 0.0;
+	return 1.0;
 #endif
 }
-float chunkT(int h, int c) { return chunkA(h * L + min(c * C + C, L) - 1); }
+float wk(int r) {
+#ifdef MASKED
+	return cw[2 * r + 1];
+#else
+	return 1.0;
+#endif
+}
+float eT(int h, int c) { return wq(h * L + min(c * C + C, L) - 1); }
 
 // dOp is dO'_r[e] (w holds dO).
 float dOp(int r, int e) {
@@ -108,16 +119,20 @@ float vp(int r, int e) { return e < DV ? w[r * DV + e] : 1.0; }
 
 #ifdef CPREP
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
-layout(std430, binding = 1) buffer BufR { float rows[]; };
+layout(std430, binding = 1) writeonly buffer BufCW { float cw[]; };
 void main() {
 	int nch = nchunks();
 	int g = thread();
 	if (g >= BH * nch) return;
 	int h = g / nch, c0 = (g % nch) * C, c1 = min(c0 + C, L);
+	float T = 0.0;
+	for (int t = c0; t < c1; t++) T += a[h * L + t];
 	float s = 0.0;
 	for (int t = c0; t < c1; t++) {
-		s += a[h * L + t];
-		rows[4 * (h * L + t) + 3] = s;
+		int r = h * L + t;
+		s += a[r];
+		cw[2 * r] = exp(s);
+		cw[2 * r + 1] = exp(T - s);
 	}
 }
 #endif
@@ -133,16 +148,15 @@ void main() {
 	fpair(f, fa, fb);
 	float s = 0.0;
 #ifdef LOC
-	float T = chunkT(h, c);
 	for (int j = c0; j < c1; j++) {
 		int r = h * L + j;
-		s += exp(T - chunkA(r)) * psi(scale * x[r * DK + fa], scale * x[r * DK + fb], fa, fb) * vp(r, e);
+		s += wk(r) * psi(scale * x[r * DK + fa], scale * x[r * DK + fb], fa, fb) * vp(r, e);
 	}
 	states[hc * FF * EE + f * EE + e] = s;
 #else
 	for (int i = c0; i < c1; i++) {
 		int r = h * L + i;
-		s += exp(chunkA(r)) * psi(x[r * DK + fa], x[r * DK + fb], fa, fb) * dOp(r, e);
+		s += wq(r) * psi(x[r * DK + fa], x[r * DK + fb], fa, fb) * dOp(r, e);
 	}
 	states[soff + hc * FF * EE + f * EE + e] = s;
 #endif
@@ -165,7 +179,7 @@ void main() {
 #endif
 		float loc = states[idx];
 		states[idx] = st;
-		st = exp(chunkT(h, c)) * st + loc;
+		st = eT(h, c) * st + loc;
 	}
 }
 #endif
@@ -177,20 +191,23 @@ void main() {
 	if (g >= BH * L) return;
 	int h = g / L, i = g % L, c = i / C;
 	int base = (h * nchunks() + c) * FF * EE;
-	float ex = exp(chunkA(g));
-	for (int e = 0; e < EE; e++) {
-		float o = 0.0;
-		int f = 0;
-		for (int a = 0; a < DK; a++)
+	float o[EE];
+	for (int e = 0; e < EE; e++) o[e] = 0.0;
+	int f = 0;
+	for (int a = 0; a < DK; a++) {
 #if ORDER == 1
-		{
-			o += x[g * DK + a] * states[base + a * EE + e];
-		}
+		int b = a;
 #else
-			for (int b = a; b < DK; b++, f++) o += psi(x[g * DK + a], x[g * DK + b], a, b) * states[base + f * EE + e];
+		for (int b = a; b < DK; b++)
 #endif
-		oint[g * EE + e] = ex * o;
+		{
+			float ps = psi(x[g * DK + a], x[g * DK + b], a, b);
+			for (int e = 0; e < EE; e++) o[e] += ps * states[base + f * EE + e];
+			f++;
+		}
 	}
+	float ex = wq(g);
+	for (int e = 0; e < EE; e++) oint[g * EE + e] = ex * o[e];
 }
 #endif
 
@@ -202,7 +219,7 @@ void main() {
 	if (g >= BH * L) return;
 	int h = g / L, i = g % L, c = i / C;
 	int base = (h * nchunks() + c) * FF * EE;
-	float ex = exp(chunkA(g));
+	float ex = wq(g);
 	float gq[DK];
 	for (int a = 0; a < DK; a++) gq[a] = 0.0;
 	float dan = 0.0;
@@ -247,7 +264,7 @@ void main() {
 	if (g >= BH * L) return;
 	int h = g / L, j = g % L, c = j / C;
 	int base = soff + (h * nchunks() + c) * FF * EE;
-	float wt = exp(chunkT(h, c) - chunkA(g));
+	float wt = wk(g);
 	float gk[DK], gv[EE];
 	for (int a = 0; a < DK; a++) gk[a] = 0.0;
 	for (int e = 0; e < EE; e++) gv[e] = 0.0;

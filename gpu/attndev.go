@@ -48,6 +48,7 @@ type attnDev struct {
 	block                   int
 	nb                      int      // blocks of block positions per head
 	chunk, nch              int      // chunked form: chunk length (a multiple of block) and chunks per head; 0 for the quadratic form
+	cw                      *Buffer  // chunked form with a decay: per row exp(A_r), exp(T_c − A_r) (attnchunk.comp CPREP)
 	ff, ee                  int      // chunked form: state features ψ and value columns (DV, +1 with Norm)
 	defs                    []string // attndev.comp's macro set (without the stage)
 	release                 []func()
@@ -218,8 +219,8 @@ func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
 }
 
 // runChunk dispatches attnchunk.comp's stage over n threads with bufs bound
-// in order (nil bound to q, unread), soff the offset of the gradient
-// states in the states buffer.
+// in order (nil bound to q, unread) and j.cw at binding 7, soff the offset
+// of the gradient states in the states buffer.
 func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
 	defs := []string{stage, fmt.Sprintf("DK %d", j.p.D), fmt.Sprintf("DV %d", j.p.DV), fmt.Sprintf("ORDER %d", j.p.Order)}
 	if j.p.Norm {
@@ -232,6 +233,10 @@ func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
 	if err != nil {
 		return err
 	}
+	for len(bufs) < 7 {
+		bufs = append(bufs, nil)
+	}
+	bufs = append(bufs, j.cw)
 	for i, b := range bufs {
 		if b == nil {
 			bufs[i] = j.q
@@ -242,20 +247,24 @@ func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
 }
 
 // chunkStates runs the forward half of the chunked form's states into
-// states[0 : BH·nch·ff·ee] (attnchunk.comp CPREP with a decay, then LOC and
-// SCAN: H_c, the state entering each chunk), with the rows buffer.
-func (j *attnDev) chunkStates(rows, states *Buffer) error {
+// states[0 : BH·nch·ff·ee] (attnchunk.comp CPREP with a decay, into j.cw,
+// then LOC and SCAN: H_c, the state entering each chunk).
+func (j *attnDev) chunkStates(states *Buffer) error {
 	p := j.p
-	if j.a != nil {
-		if err := j.runChunk("CPREP", p.BH*j.nch, 0, j.a, rows); err != nil {
+	if j.a != nil && j.cw == nil {
+		var err error
+		if j.cw, err = j.scratch("cw", 2*p.BH*p.L); err != nil {
+			return err
+		}
+		if err := j.runChunk("CPREP", p.BH*j.nch, 0, j.a, j.cw); err != nil {
 			return err
 		}
 	}
 	fe := j.ff * j.ee
-	if err := j.runChunk("LOC", p.BH*j.nch*fe, 0, j.k, j.v, rows, states); err != nil {
+	if err := j.runChunk("LOC", p.BH*j.nch*fe, 0, j.k, j.v, nil, states); err != nil {
 		return err
 	}
-	return j.runChunk("SCAN", p.BH*fe, 0, nil, nil, rows, states)
+	return j.runChunk("SCAN", p.BH*fe, 0, nil, nil, nil, states)
 }
 
 // blockThreads is the dispatch of the one-thread-per-(head, block) passes
@@ -293,12 +302,10 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 	}
 	defer j.free()
 	var rows, oint *Buffer
-	if j.a != nil || j.chunk > 0 {
+	if j.a != nil {
 		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {
 			return err
 		}
-	}
-	if j.a != nil {
 		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
 			return err
 		}
@@ -308,13 +315,13 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		if err != nil {
 			return err
 		}
-		if err := j.chunkStates(rows, states); err != nil {
+		if err := j.chunkStates(states); err != nil {
 			return err
 		}
 		if oint, err = j.scratch("oint", p.BH*p.L*j.ee); err != nil {
 			return err
 		}
-		if err := j.runChunk("OINT", p.BH*p.L, 0, j.q, nil, rows, states, oint); err != nil {
+		if err := j.runChunk("OINT", p.BH*p.L, 0, j.q, nil, nil, states, oint); err != nil {
 			return err
 		}
 	}
@@ -362,13 +369,13 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 		if err != nil {
 			return err
 		}
-		if err := j.chunkStates(rows, states); err != nil {
+		if err := j.chunkStates(states); err != nil {
 			return err
 		}
 		if err := j.runChunk("DLOC", S, S, j.q, j.dO, rows, states); err != nil {
 			return err
 		}
-		if err := j.runChunk("RSCAN", p.BH*j.ff*j.ee, S, nil, nil, rows, states); err != nil {
+		if err := j.runChunk("RSCAN", p.BH*j.ff*j.ee, S, nil, nil, nil, states); err != nil {
 			return err
 		}
 		if err := j.runChunk("IQ", p.BH*p.L, 0, j.q, j.dO, rows, states, j.dq, da); err != nil {
