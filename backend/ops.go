@@ -166,7 +166,9 @@ type AttnBuffers struct {
 // and backward on device buffers. Form "chunked" (orders 1 and 2) runs the
 // chunked form (spec §e.3), linear in L: pairs within a chunk of Chunk
 // steps as below, earlier chunks through the states S_c and their
-// gradients. Any other Form runs the quadratic form (spec §e.1)
+// gradients (a chunked record the backend cannot hold returns an error
+// wrapping ErrNotImplemented). Any other Form ("quadratic", "auto") runs
+// the quadratic form (spec §e.1)
 // flash-attention style: key blocks are visited in tiles with the decay
 // mask built from within-block segment sums, and no L×L matrix is stored,
 // so any L runs.

@@ -20,8 +20,8 @@
 //          Σ_{j∈c} exp(T_c − A_j)·ψ_f(k̃_j)·v'_j[e], the chunk's own state.
 //   SCAN:  one thread per (head, f, e): states[(h,c)] ← H_c, the state
 //          entering chunk c: H_0 = 0, H_{c+1} = exp(T_c)·H_c + LOC_c.
-//   DLOC:  as LOC into states[soff + …]: Σ_{i∈c} exp(A_i)·ψ_f(q_i)·dO'_i[e].
-//   RSCAN: states[soff + (h,c)] ← dH_c, the gradient w.r.t. H_{c+1}:
+//   DLOC:  as LOC (into the gradient states): Σ_{i∈c} exp(A_i)·ψ_f(q_i)·dO'_i[e].
+//   RSCAN: states[(h,c)] ← dH_c, the gradient w.r.t. H_{c+1}:
 //          dH_{last} = 0, dH_{c−1} = exp(T_c)·dH_c + DLOC_c.
 //   OINT:  one thread per row: oint[r, e] = exp(A_i)·Σ_f ψ_f(q_i)·H_c[f, e].
 //   IQ:    one thread per row: u_f = Σ_e H_c[f, e]·dO'_i[e];
@@ -34,7 +34,7 @@
 //
 // Defines: DK, DV, ORDER (1 or 2), optional NORM, MASKED; one stage.
 layout(local_size_x = 64) in;
-uniform int BH, L, C, soff;
+uniform int BH, L, C;
 uniform float scale;
 
 #if ORDER == 1
@@ -81,7 +81,7 @@ float psi(float xa, float xb, int a, int b) {
 layout(std430, binding = 0) readonly buffer BufX { float x[]; };   // k (LOC, IK) or q (DLOC, OINT, IQ)
 layout(std430, binding = 1) readonly buffer BufW { float w[]; };   // v (LOC, IK) or dO (DLOC, IQ)
 layout(std430, binding = 2) readonly buffer BufR { float rows[]; };
-layout(std430, binding = 3) buffer BufS { float states[]; };
+layout(std430, binding = 3) buffer BufS { float states[]; }; // H_c (LOC, SCAN, OINT, IQ) or dH_c (DLOC, RSCAN, IK)
 
 layout(std430, binding = 7) readonly buffer BufCW { float cw[]; };
 
@@ -158,7 +158,7 @@ void main() {
 		int r = h * L + i;
 		s += wq(r) * psi(x[r * DK + fa], x[r * DK + fb], fa, fb) * dOp(r, e);
 	}
-	states[soff + hc * FF * EE + f * EE + e] = s;
+	states[hc * FF * EE + f * EE + e] = s;
 #endif
 }
 #endif
@@ -175,7 +175,7 @@ void main() {
 		int idx = (h * nch + c) * FF * EE + fe;
 #else
 	for (int c = nch - 1; c >= 0; c--) {
-		int idx = soff + (h * nch + c) * FF * EE + fe;
+		int idx = (h * nch + c) * FF * EE + fe;
 #endif
 		float loc = states[idx];
 		states[idx] = st;
@@ -263,7 +263,7 @@ void main() {
 	int g = thread();
 	if (g >= BH * L) return;
 	int h = g / L, j = g % L, c = j / C;
-	int base = soff + (h * nchunks() + c) * FF * EE;
+	int base = (h * nchunks() + c) * FF * EE;
 	float wt = wk(g);
 	float gk[DK], gv[EE];
 	for (int a = 0; a < DK; a++) gk[a] = 0.0;

@@ -158,6 +158,10 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 		if p.Norm {
 			j.ee++
 		}
+		if n := j.stateFloats(); n > d.ssdStateCap() {
+			return nil, fmt.Errorf("gpu.%s: %d chunks × %d heads of %d×%d states (%d floats) exceed a storage buffer (%d floats); take longer chunks or fewer heads a call: %w",
+				op, j.nch, p.BH, j.ff, j.ee, n, d.ssdStateCap(), ni)
+		}
 	}
 	j.nb = ceilDiv(p.L, j.block)
 	j.defs = []string{fmt.Sprintf("B %d", j.block), fmt.Sprintf("DK %d", p.D), fmt.Sprintf("DV %d", p.DV)}
@@ -177,6 +181,10 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 	}
 	return j, nil
 }
+
+// stateFloats is the size of one set of chunk states, H_c or dH_c:
+// BH·nch·ff·ee floats.
+func (j *attnDev) stateFloats() int { return j.p.BH * j.nch * j.ff * j.ee }
 
 // orderName is "exp" or "order p" for error messages.
 func orderName(p backend.SSDParams) string {
@@ -219,9 +227,8 @@ func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
 }
 
 // runChunk dispatches attnchunk.comp's stage over n threads with bufs bound
-// in order (nil bound to q, unread) and j.cw at binding 7, soff the offset
-// of the gradient states in the states buffer.
-func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
+// in order (nil bound to q, unread) and j.cw at binding 7.
+func (j *attnDev) runChunk(stage string, n int, bufs ...*Buffer) error {
 	defs := []string{stage, fmt.Sprintf("DK %d", j.p.D), fmt.Sprintf("DV %d", j.p.DV), fmt.Sprintf("ORDER %d", j.p.Order)}
 	if j.p.Norm {
 		defs = append(defs, "NORM")
@@ -243,7 +250,7 @@ func (j *attnDev) runChunk(stage string, n, soff int, bufs ...*Buffer) error {
 		}
 	}
 	return j.d.run(prog, rowGroups(ceilDiv(n, 64)), bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("C", j.chunk),
-		iarg("soff", soff), farg("scale", j.p.Scale))
+		farg("scale", j.p.Scale))
 }
 
 // chunkStates runs the forward half of the chunked form's states into
@@ -256,15 +263,15 @@ func (j *attnDev) chunkStates(states *Buffer) error {
 		if j.cw, err = j.scratch("cw", 2*p.BH*p.L); err != nil {
 			return err
 		}
-		if err := j.runChunk("CPREP", p.BH*j.nch, 0, j.a, j.cw); err != nil {
+		if err := j.runChunk("CPREP", p.BH*j.nch, j.a, j.cw); err != nil {
 			return err
 		}
 	}
 	fe := j.ff * j.ee
-	if err := j.runChunk("LOC", p.BH*j.nch*fe, 0, j.k, j.v, nil, states); err != nil {
+	if err := j.runChunk("LOC", p.BH*j.nch*fe, j.k, j.v, nil, states); err != nil {
 		return err
 	}
-	return j.runChunk("SCAN", p.BH*fe, 0, nil, nil, nil, states)
+	return j.runChunk("SCAN", p.BH*fe, nil, nil, nil, states)
 }
 
 // blockThreads is the dispatch of the one-thread-per-(head, block) passes
@@ -311,7 +318,7 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		}
 	}
 	if j.chunk > 0 {
-		states, err := j.scratch("states", p.BH*j.nch*j.ff*j.ee)
+		states, err := j.scratch("states", j.stateFloats())
 		if err != nil {
 			return err
 		}
@@ -321,7 +328,7 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		if oint, err = j.scratch("oint", p.BH*p.L*j.ee); err != nil {
 			return err
 		}
-		if err := j.runChunk("OINT", p.BH*p.L, 0, j.q, nil, nil, states, oint); err != nil {
+		if err := j.runChunk("OINT", p.BH*p.L, j.q, nil, nil, states, oint); err != nil {
 			return err
 		}
 	}
@@ -364,24 +371,28 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 		return err
 	}
 	if j.chunk > 0 {
-		S := p.BH * j.nch * j.ff * j.ee // floats of one set of states: H_c, then dH_c
-		states, err := j.scratch("states", 2*S)
+		S := j.stateFloats()
+		states, err := j.scratch("states", S) // H_c
+		if err != nil {
+			return err
+		}
+		dstates, err := j.scratch("dstates", S) // dH_c
 		if err != nil {
 			return err
 		}
 		if err := j.chunkStates(states); err != nil {
 			return err
 		}
-		if err := j.runChunk("DLOC", S, S, j.q, j.dO, rows, states); err != nil {
+		if err := j.runChunk("DLOC", S, j.q, j.dO, rows, dstates); err != nil {
 			return err
 		}
-		if err := j.runChunk("RSCAN", p.BH*j.ff*j.ee, S, nil, nil, nil, states); err != nil {
+		if err := j.runChunk("RSCAN", p.BH*j.ff*j.ee, nil, nil, nil, dstates); err != nil {
 			return err
 		}
-		if err := j.runChunk("IQ", p.BH*p.L, 0, j.q, j.dO, rows, states, j.dq, da); err != nil {
+		if err := j.runChunk("IQ", p.BH*p.L, j.q, j.dO, rows, states, j.dq, da); err != nil {
 			return err
 		}
-		if err := j.runChunk("IK", p.BH*p.L, S, j.k, j.v, rows, states, j.dk, j.dv, da); err != nil {
+		if err := j.runChunk("IK", p.BH*p.L, j.k, j.v, nil, dstates, j.dk, j.dv, da); err != nil {
 			return err
 		}
 	}

@@ -462,7 +462,8 @@ func TestAttentionDeviceZeroRow(t *testing.T) {
 }
 
 // TestAttentionDeviceRefuses checks the record and buffer checks: d over
-// 256 wraps backend.ErrNotImplemented; a missing buffer, a short one, DA
+// 256, and in the chunked form exp, order 3 and states over a storage
+// buffer wrap backend.ErrNotImplemented; a missing buffer, a short one, DA
 // without A, and order 0 without Exp are errors; BH = 0 or L = 0 is a
 // no-op.
 func TestAttentionDeviceRefuses(t *testing.T) {
@@ -474,6 +475,26 @@ func TestAttentionDeviceRefuses(t *testing.T) {
 	wide.D = 257
 	if err := d.AttentionDevice32(wide, full); !errors.Is(err, backend.ErrNotImplemented) {
 		t.Errorf("d = 257: %v, want ErrNotImplemented", err)
+	}
+	// The chunked form takes orders 1 and 2 only, and states within one
+	// storage buffer (here capped at 8 floats: 1 chunk × 3 features of
+	// order 2 at d = 2 × 3 columns = 9).
+	for _, c := range []struct {
+		what string
+		p    backend.SSDParams
+		cap  int
+	}{
+		{"chunked exp", backend.SSDParams{BH: 1, L: 4, D: 2, DV: 2, Exp: true, Norm: true, Scale: 1, Form: "chunked", Chunk: 4}, 0},
+		{"chunked order 3", backend.SSDParams{BH: 1, L: 4, D: 2, DV: 2, Order: 3, Scale: 1, Form: "chunked", Chunk: 4}, 0},
+		{"chunked states too large", backend.SSDParams{BH: 1, L: 4, D: 2, DV: 2, Order: 2, Norm: true, Scale: 1, Form: "chunked", Chunk: 4}, 8},
+	} {
+		old := ssdMaxStateFloats
+		ssdMaxStateFloats = c.cap
+		err := d.AttentionBackwardDevice32(c.p, full)
+		ssdMaxStateFloats = old
+		if !errors.Is(err, backend.ErrNotImplemented) {
+			t.Errorf("%s: %v, want ErrNotImplemented", c.what, err)
+		}
 	}
 	for _, c := range []struct {
 		what string
