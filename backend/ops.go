@@ -168,10 +168,10 @@ type AttnBuffers struct {
 // steps as below, earlier chunks through the states S_c and their
 // gradients (a chunked record the backend cannot hold returns an error
 // wrapping ErrNotImplemented). Any other Form ("quadratic", "auto") runs
-// the quadratic form (spec §e.1)
-// flash-attention style: key blocks are visited in tiles with the decay
-// mask built from within-block segment sums, and no L×L matrix is stored,
-// so any L runs.
+// the quadratic form (spec §e.1) flash-attention style: key blocks are
+// visited in tiles with the decay mask built from within-block segment
+// sums, and no L×L matrix is stored, so any L runs. Y and Stat mean the
+// same in both forms, so a backward may use another form than its forward.
 //
 // AttentionDevice32 writes b.Y (y_i = Σ_j P_ij·v_j, divided by Σ_j P_ij
 // with Norm, 0 for a zero sum; with Exp and Norm an online softmax) and
