@@ -264,6 +264,13 @@ func TestCountTransfers(t *testing.T) {
 // results read after) and returns the largest errors.
 func attnDevCase(t *testing.T, d *Device, p backend.SSDParams, masked bool, lo float64, seed uint64, tolY, tolG float64) map[string]float64 {
 	t.Helper()
+	return attnDevForms(t, d, p, p, masked, lo, seed, tolY, tolG)
+}
+
+// attnDevForms is attnDevCase with the forward run for the record p and
+// the backward for pb (the same but for Form and Chunk).
+func attnDevForms(t *testing.T, d *Device, p, pb backend.SSDParams, masked bool, lo float64, seed uint64, tolY, tolG float64) map[string]float64 {
+	t.Helper()
 	q, k, v, a, dO := attnInputs(p, seed, masked, lo)
 	wy, wdq, wdk, wdv, wda := attnRef(p, q, k, v, a, dO)
 	nr, n, nv := p.BH*p.L, p.BH*p.L*p.D, p.BH*p.L*p.DV
@@ -283,7 +290,7 @@ func attnDevCase(t *testing.T, d *Device, p backend.SSDParams, masked bool, lo f
 		if err := d.AttentionDevice32(p, b); err != nil {
 			return err
 		}
-		return d.AttentionBackwardDevice32(p, b)
+		return d.AttentionBackwardDevice32(pb, b)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -566,4 +573,16 @@ func TestAttentionDeviceChunkedWide(t *testing.T) {
 			t.Logf("errors: %v", attnDevCase(t, d, p, true, -0.05, 9, 3e-5, 6e-5))
 		})
 	}
+}
+
+// TestAttentionDeviceMixedForms checks that Y and Stat mean the same in
+// both forms: a chunked forward with a quadratic backward and the reverse
+// (order 2, decay, norm, L = 37 in chunks of 8) agree with attnRef.
+func TestAttentionDeviceMixedForms(t *testing.T) {
+	d := device(t)
+	q := backend.SSDParams{BH: 2, L: 37, D: 5, DV: 3, Order: 2, Norm: true, Scale: 0.45}
+	c := q
+	c.Form, c.Chunk = "chunked", 8
+	t.Run("chunked-then-quadratic", func(t *testing.T) { attnDevForms(t, d, c, q, true, -0.1, 3, 3e-5, 6e-5) })
+	t.Run("quadratic-then-chunked", func(t *testing.T) { attnDevForms(t, d, q, c, true, -0.1, 3, 3e-5, 6e-5) })
 }
