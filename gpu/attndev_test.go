@@ -531,7 +531,8 @@ func TestAttentionDeviceRefuses(t *testing.T) {
 // states) against attnRef for orders 1 and 2 × decay × norm, at L = 37 with
 // chunks of 8 (blocks of 4: two blocks a chunk, the last chunk partial) and
 // L = 300 with chunks of 64 at d = 5, d_v = 3, and that nothing moves
-// between host and device. Bounds as TestAttentionDevice.
+// between host and device. Bounds as TestAttentionDevice; measured on
+// llvmpipe, 2026-12-06: y, dv ≤ 4e-7, dq, dk ≤ 5.3e-7, da ≤ 8.1e-7.
 func TestAttentionDeviceChunked(t *testing.T) {
 	d := device(t)
 	worst := map[string]float64{}
