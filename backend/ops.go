@@ -141,6 +141,56 @@ type DeviceSSD interface {
 	SSDState32(p SSDParams, k, v, a, s DeviceBuffer) error
 }
 
+// AttnBuffers are the device buffers of one DeviceAttentioner call, for
+// the record SSDParams p (BH slices of L steps):
+//
+//	Q, K (BH, L, D), V (BH, L, DV)   inputs
+//	A (BH, L)                        per-step log-decays a, or nil (no decay)
+//	Y (BH, L, DV), Stat (BH, L)      written by the forward, read by the backward
+//	DO (BH, L, DV)                   the output gradient (backward)
+//	DQ, DK (BH, L, D), DV (BH, L, DV) written by the backward
+//	DA (BH, L)                       written by the backward; nil skips it (nil when A is)
+//
+// Stat is the row statistic the backward rebuilds P from without an L×L
+// matrix: 1/Σ_j P_ij (0 where that sum is exactly 0) with Norm, 1 without,
+// at orders p; log Σ_j exp(s_ij + log AM_ij) with Exp and Norm (the
+// log-sum-exp), 0 with Exp alone. Outputs must not alias inputs.
+type AttnBuffers struct {
+	Q, K, V, A     DeviceBuffer
+	Y, Stat        DeviceBuffer
+	DO             DeviceBuffer
+	DQ, DK, DV, DA DeviceBuffer
+}
+
+// DeviceAttentioner computes the causal attention of SSDParams forward
+// and backward on device buffers. Form "chunked" (orders 1 and 2) runs the
+// chunked form (spec §e.3), linear in L: pairs within a chunk of Chunk
+// steps as below, earlier chunks through the states S_c and their
+// gradients (a chunked record the backend cannot hold returns an error
+// wrapping ErrNotImplemented). Any other Form ("quadratic", "auto") runs
+// the quadratic form (spec §e.1) flash-attention style: key blocks are
+// visited in tiles with the decay mask built from within-block segment
+// sums, and no L×L matrix is stored, so any L runs. Y and Stat mean the
+// same in both forms, so a backward may use another form than its forward.
+//
+// AttentionDevice32 writes b.Y (y_i = Σ_j P_ij·v_j, divided by Σ_j P_ij
+// with Norm, 0 for a zero sum; with Exp and Norm an online softmax) and
+// b.Stat. AttentionBackwardDevice32 reads b.Q, b.K, b.V, b.A, b.Y, b.Stat
+// and b.DO and writes the gradients (spec §f, C.1 to C.6 as corrected):
+//
+//	W = P·Stat (orders p) or exp(s + log AM − Stat) (Exp),  Δ_i = dO_i·y_i with Norm, else 0
+//	G'_ij = dO_i·v_j − Δ_i,  dS = G'·f'(s)·AM·Stat (orders p) or G'·W (Exp)
+//	dQ = Scale·dS K,  dK = Scale·dSᵀ Q,  dV = Wᵀ dO
+//	dlogAM = G' ⊙ W,  da_t = Σ_{u ≥ t} (Σ_j dlogAM_uj − Σ_i dlogAM_iu)
+//
+// (the query-side sum Σ_j dlogAM_uj is identically 0 with Norm and is not
+// computed there). A record or size without a shader returns an error
+// wrapping ErrNotImplemented.
+type DeviceAttentioner interface {
+	AttentionDevice32(p SSDParams, b AttnBuffers) error
+	AttentionBackwardDevice32(p SSDParams, b AttnBuffers) error
+}
+
 // DeviceGatherer copies strided views on device buffers (the layout
 // operations of package tensor: Permute, Transpose, Slice, Concat): for
 // every index (i_0, …, i_{r−1}) of shape,

@@ -1,0 +1,407 @@
+#version 430
+// Causal attention forward and backward on resident buffers, flash-attention
+// style (attndev.go): per (batch, head) slice h, blocks of B positions, no
+// L×L matrix. For q_i, k_j (DK) and v_j, dO_i (DV), j ≤ i:
+//
+//   s_ij = scale·q_i·k_j,  seg_ij = Σ_{u=j+1}^{i} a_u (MASKED; else 0)
+//   P_ij = s_ij^ORDER·exp(seg_ij)  or  exp(s_ij + seg_ij)  (EXP)
+//
+// seg_ij is built from within-block cumulative sums cb (PREP) and a running
+// sum of whole-block totals, never as a difference of one long cumulative
+// sum: same block, cb_i − cb_j; else cb_i + Σ_{blocks strictly between}
+// tot + (tot_{block of j} − cb_j).
+//
+//   PREP:   one thread per (head, block): rows[4r] = cb_r (MASKED), and with
+//           BACK rows[4r+1] = stat_r, rows[4r+2] = Δ_r = dO_r·y_r (NORM; else 0).
+//   FWD:    one group per (head, query block), one query per thread, key
+//           blocks staged in shared memory from the diagonal backwards:
+//           y_i = Σ_j P_ij·v_j [/ Σ_j P_ij under NORM; 0 for a zero sum];
+//           EXP with NORM keeps an online row maximum.
+//           stat_i = 1/Σ_j P_ij (NORM; 0 for a zero sum) or 1; EXP: the
+//           log-sum-exp of s_ij + seg_ij (NORM) or 0.
+//   DQ:     one group per (head, query block): dq_i = scale·Σ_j dS_ij·k_j and
+//           da_i = Σ_j dl_ij (MASKED without NORM; 0 with NORM, where it is
+//           identically 0).
+//   DKV:    one group per (head, key block), query blocks staged from the
+//           diagonal forwards: dk_j = scale·Σ_i dS_ij·q_i, dv_j = Σ_i W_ij·dO_i,
+//           da_j += −Σ_i dl_ij (MASKED; after DQ).
+//   DASUM:  one thread per (head, block): bs[h, b] = Σ_{t∈b} da[h, t] (double).
+//   DASCAN: one thread per (head, block): da[h, t] ← Σ_{u≥t} da[h, u] in
+//           double (the reverse cumulative sum: the gradient w.r.t. a).
+//
+// with W_ij = P_ij·stat_i (orders) or exp(s_ij + seg_ij − stat_i) (EXP),
+// G'_ij = dO_i·v_j − Δ_i, dS_ij = G'_ij·f'(s_ij)·exp(seg_ij)·stat_i
+// (orders) or G'_ij·W_ij (EXP), dl_ij = G'_ij·W_ij (the gradient w.r.t.
+// log AM_ij). Rows of q, k, v, dO are held as vec4s (zero-padded to
+// DK4 = ⌈DK/4⌉, DV4 = ⌈DV/4⌉): vector loads from shared memory, and inner
+// loops short enough for llvmpipe to unroll (its loop limiter ends an
+// invocation after about 65,535 iterations of loops it keeps).
+// Defines: B, DK, DV; one of PREP (optional BACK), FWD, DQ, DKV, DASUM,
+// DASCAN; ORDER p or EXP; optional NORM, MASKED, and CHUNKED (FWD: add
+// attnchunk.comp's inter-chunk outputs before normalising; with the
+// uniform CB > 0, FWD, DQ and DKV visit only the pairs within a chunk).
+#if defined(PREP) || defined(DASUM) || defined(DASCAN)
+layout(local_size_x = 64) in;
+#else
+layout(local_size_x = B) in;
+#endif
+uniform int BH, L;
+uniform int CB; // chunk length in blocks: key loops stay within the chunk (0: the whole sequence)
+uniform float scale;
+
+#define DK4 ((DK + 3) / 4)
+#define DV4 ((DV + 3) / 4)
+// LOAD4 is elements 4c … 4c+3 of the row of n floats at buf[base], zero
+// beyond n; STORE4 writes X there, dropping what lies beyond n.
+#define LOAD4(buf, base, c, n) vec4(buf[(base) + 4 * (c)], \
+	4 * (c) + 1 < (n) ? buf[(base) + 4 * (c) + 1] : 0.0, \
+	4 * (c) + 2 < (n) ? buf[(base) + 4 * (c) + 2] : 0.0, \
+	4 * (c) + 3 < (n) ? buf[(base) + 4 * (c) + 3] : 0.0)
+#define STORE4(buf, base, c, n, X) { \
+	buf[(base) + 4 * (c)] = (X).x; \
+	if (4 * (c) + 1 < (n)) buf[(base) + 4 * (c) + 1] = (X).y; \
+	if (4 * (c) + 2 < (n)) buf[(base) + 4 * (c) + 2] = (X).z; \
+	if (4 * (c) + 3 < (n)) buf[(base) + 4 * (c) + 3] = (X).w; }
+
+// group is the flat work-group index (dispatches over 65,535 groups are 2-D).
+int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
+
+// nblocks is the number of blocks of B positions.
+int nblocks() { return (L + B - 1) / B; }
+
+#if defined(PREP) || defined(DASUM) || defined(DASCAN)
+// thread is the flat invocation index of the one-thread-per-(head, block) passes.
+int thread() { return group() * 64 + int(gl_LocalInvocationIndex); }
+#endif
+
+#ifndef EXP
+// fpow is s^ORDER, dpow its derivative ORDER·s^(ORDER−1).
+float fpow(float s) {
+	float r = s;
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+float dpow(float s) {
+	float r = float(ORDER);
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+#endif
+
+#ifdef PREP
+layout(std430, binding = 0) readonly buffer BufA { float a[]; };
+layout(std430, binding = 1) writeonly buffer BufR { float rows[]; };
+#ifdef BACK
+layout(std430, binding = 2) readonly buffer BufS { float stat[]; };
+layout(std430, binding = 3) readonly buffer BufO { float dO[]; };
+layout(std430, binding = 4) readonly buffer BufY { float y[]; };
+#endif
+void main() {
+	int nb = nblocks();
+	int g = thread();
+	if (g >= BH * nb) return;
+	int h = g / nb, b0 = (g % nb) * B, e = min(b0 + B, L);
+	float cs = 0.0;
+	for (int t = b0; t < e; t++) {
+		int r = h * L + t;
+#ifdef MASKED
+		cs += a[r];
+		rows[4 * r] = cs;
+#endif
+#ifdef BACK
+		rows[4 * r + 1] = stat[r];
+		float dl = 0.0;
+#ifdef NORM
+		for (int c = 0; c < DV4; c++) dl += dot(LOAD4(dO, r * DV, c, DV), LOAD4(y, r * DV, c, DV));
+#endif
+		rows[4 * r + 2] = dl;
+#endif
+	}
+}
+#endif
+
+#if defined(FWD) || defined(DQ) || defined(DKV)
+layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
+layout(std430, binding = 1) readonly buffer BufK { float k[]; };
+layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+layout(std430, binding = 3) readonly buffer BufR { float rows[]; };
+
+// cbAt is the within-block cumulative decay of row r (0 without MASKED);
+// blockTot the total of block b of head h.
+float cbAt(int r) {
+#ifdef MASKED
+	return rows[4 * r];
+#else
+	return 0.0;
+#endif
+}
+float blockTot(int h, int b) { return cbAt(h * L + min(b * B + B, L) - 1); }
+
+// firstBlock is the first key block of query block bi's chunk (0 unchunked).
+int firstBlock(int bi) { return CB > 0 ? (bi / CB) * CB : 0; }
+#endif
+
+#ifdef FWD
+layout(std430, binding = 4) writeonly buffer BufY { float y[]; };
+layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
+#ifdef CHUNKED
+// The inter-chunk outputs (attnchunk.comp OINT): DV columns a row, and
+// with NORM a last one, Σ_j P_ij over the earlier chunks.
+layout(std430, binding = 6) readonly buffer BufOI { float oint[]; };
+#endif
+shared vec4 ks[B][DK4];
+shared vec4 vs[B][DV4];
+shared float kc[B];
+
+void main() {
+	int nb = nblocks();
+	int g = group();
+	if (g >= BH * nb) return; // uniform over the group
+	int h = g / nb, bi = g % nb;
+	int t = int(gl_LocalInvocationIndex);
+	int i = bi * B + t;
+	bool valid = i < L;
+	vec4 qi[DK4];
+	for (int c = 0; c < DK4; c++) qi[c] = valid ? scale * LOAD4(q, (h * L + i) * DK, c, DK) : vec4(0.0);
+	float ci = valid ? cbAt(h * L + i) : 0.0;
+	vec4 acc[DV4];
+	for (int c = 0; c < DV4; c++) acc[c] = vec4(0.0);
+	float m = uintBitsToFloat(0xff800000u), l = 0.0; // m = −∞
+	float R = 0.0; // Σ a over the whole blocks strictly between key block and query block
+	for (int bj = bi; bj >= firstBlock(bi); bj--) {
+		int j = bj * B + t;
+		bool kin = j < L;
+		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) vs[t][c] = kin ? LOAD4(v, (h * L + j) * DV, c, DV) : vec4(0.0);
+		kc[t] = kin ? cbAt(h * L + j) : 0.0;
+		float tot = blockTot(h, bj);
+		barrier();
+		if (valid) {
+			int jn = bj == bi ? t + 1 : B; // blocks before the diagonal are whole
+			for (int jj = 0; jj < jn; jj++) {
+				float s = 0.0;
+				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
+				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
+#ifdef EXP
+#ifdef NORM
+				float x = s + sg;
+				float mn = max(m, x);
+				float corr = exp(m - mn), p = exp(x - mn);
+				l = l * corr + p;
+				for (int c = 0; c < DV4; c++) acc[c] = acc[c] * corr + p * vs[jj][c];
+				m = mn;
+#else
+				float p = exp(s + sg);
+				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
+#endif
+#else
+				float p = fpow(s) * exp(sg);
+				l += p;
+				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
+#endif
+			}
+		}
+		if (bj < bi) R += tot;
+		barrier();
+	}
+	if (!valid) return;
+	int r = h * L + i;
+#if defined(CHUNKED) && defined(NORM)
+	for (int c = 0; c < DV4; c++) acc[c] += LOAD4(oint, r * (DV + 1), c, DV);
+	l += oint[r * (DV + 1) + DV];
+#elif defined(CHUNKED)
+	for (int c = 0; c < DV4; c++) acc[c] += LOAD4(oint, r * DV, c, DV);
+#endif
+#if defined(EXP) && defined(NORM)
+	float mul = 1.0 / l;
+	stat[r] = m + log(l);
+#elif defined(EXP)
+	float mul = 1.0;
+	stat[r] = 0.0;
+#elif defined(NORM)
+	float mul = l == 0.0 ? 0.0 : 1.0 / l;
+	stat[r] = mul;
+#else
+	float mul = 1.0;
+	stat[r] = 1.0;
+#endif
+	for (int c = 0; c < DV4; c++) STORE4(y, r * DV, c, DV, acc[c] * mul);
+}
+#endif
+
+#if defined(DQ) || defined(DKV)
+layout(std430, binding = 4) readonly buffer BufO { float dO[]; };
+
+// pair returns, for s = s_ij, sg = seg_ij, g = dO_i·v_j, the statistic st
+// = stat_i and dl0 = Δ_i, the weight W_ij (into w), dS_ij and dl_ij (into dl).
+float pair(float s, float sg, float g, float st, float dl0, out float w, out float dl) {
+	float gt = g - dl0;
+#ifdef EXP
+	w = exp(s + sg - st);
+	dl = gt * w;
+	return dl;
+#else
+	float e = exp(sg) * st;
+	w = fpow(s) * e;
+	dl = gt * w;
+	return gt * dpow(s) * e;
+#endif
+}
+#endif
+
+#ifdef DQ
+layout(std430, binding = 5) writeonly buffer BufDQ { float dq[]; };
+layout(std430, binding = 6) writeonly buffer BufDA { float da[]; };
+shared vec4 ks[B][DK4];
+shared vec4 vs[B][DV4];
+shared float kc[B];
+
+void main() {
+	int nb = nblocks();
+	int g = group();
+	if (g >= BH * nb) return; // uniform over the group
+	int h = g / nb, bi = g % nb;
+	int t = int(gl_LocalInvocationIndex);
+	int i = bi * B + t;
+	bool valid = i < L;
+	int r = h * L + (valid ? i : 0);
+	vec4 qi[DK4], doi[DV4], acc[DK4];
+	for (int c = 0; c < DK4; c++) {
+		qi[c] = valid ? scale * LOAD4(q, r * DK, c, DK) : vec4(0.0);
+		acc[c] = vec4(0.0);
+	}
+	for (int c = 0; c < DV4; c++) doi[c] = valid ? LOAD4(dO, r * DV, c, DV) : vec4(0.0);
+	float ci = cbAt(r), st = rows[4 * r + 1], dl0 = rows[4 * r + 2];
+	float dan = 0.0, R = 0.0;
+	for (int bj = bi; bj >= firstBlock(bi); bj--) {
+		int j = bj * B + t;
+		bool kin = j < L;
+		for (int c = 0; c < DK4; c++) ks[t][c] = kin ? LOAD4(k, (h * L + j) * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) vs[t][c] = kin ? LOAD4(v, (h * L + j) * DV, c, DV) : vec4(0.0);
+		kc[t] = kin ? cbAt(h * L + j) : 0.0;
+		float tot = blockTot(h, bj);
+		barrier();
+		if (valid) {
+			int jn = bj == bi ? t + 1 : B;
+			for (int jj = 0; jj < jn; jj++) {
+				float s = 0.0, gv = 0.0;
+				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
+				for (int c = 0; c < DV4; c++) gv += dot(doi[c], vs[jj][c]);
+				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
+				float w, dl;
+				float ds = pair(s, sg, gv, st, dl0, w, dl);
+				for (int c = 0; c < DK4; c++) acc[c] += ds * ks[jj][c];
+				dan += dl;
+			}
+		}
+		if (bj < bi) R += tot;
+		barrier();
+	}
+	if (!valid) return;
+	for (int c = 0; c < DK4; c++) STORE4(dq, r * DK, c, DK, scale * acc[c]);
+#ifdef MASKED
+#ifdef NORM
+	da[r] = 0.0;
+#else
+	da[r] = dan;
+#endif
+#endif
+}
+#endif
+
+#ifdef DKV
+layout(std430, binding = 5) writeonly buffer BufDK { float dk[]; };
+layout(std430, binding = 6) writeonly buffer BufDV { float dv[]; };
+layout(std430, binding = 7) buffer BufDA { float da[]; };
+shared vec4 qs[B][DK4]; // scale·q_i
+shared vec4 os[B][DV4]; // dO_i
+shared float qc[B], qst[B], qdl[B];
+
+void main() {
+	int nb = nblocks();
+	int g = group();
+	if (g >= BH * nb) return; // uniform over the group
+	int h = g / nb, bj = g % nb;
+	int t = int(gl_LocalInvocationIndex);
+	int j = bj * B + t;
+	bool valid = j < L;
+	int r = h * L + (valid ? j : 0);
+	vec4 kj[DK4], vj[DV4], gk[DK4], gv[DV4];
+	for (int c = 0; c < DK4; c++) {
+		kj[c] = valid ? LOAD4(k, r * DK, c, DK) : vec4(0.0);
+		gk[c] = vec4(0.0);
+	}
+	for (int c = 0; c < DV4; c++) {
+		vj[c] = valid ? LOAD4(v, r * DV, c, DV) : vec4(0.0);
+		gv[c] = vec4(0.0);
+	}
+	float cj = cbAt(r), totj = blockTot(h, bj);
+	float dam = 0.0, R = 0.0;
+	int bend = CB > 0 ? min(nb, (bj / CB + 1) * CB) : nb;
+	for (int bi = bj; bi < bend; bi++) {
+		int i = bi * B + t;
+		bool qin = i < L;
+		int ri = h * L + (qin ? i : 0);
+		for (int c = 0; c < DK4; c++) qs[t][c] = qin ? scale * LOAD4(q, ri * DK, c, DK) : vec4(0.0);
+		for (int c = 0; c < DV4; c++) os[t][c] = qin ? LOAD4(dO, ri * DV, c, DV) : vec4(0.0);
+		qc[t] = cbAt(ri);
+		qst[t] = rows[4 * ri + 1];
+		qdl[t] = rows[4 * ri + 2];
+		float tot = blockTot(h, bi);
+		barrier();
+		if (valid) {
+			int i0 = bi == bj ? t : 0, ie = min(B, L - bi * B);
+			for (int ii = i0; ii < ie; ii++) {
+				float s = 0.0, gg = 0.0;
+				for (int c = 0; c < DK4; c++) s += dot(qs[ii][c], kj[c]);
+				for (int c = 0; c < DV4; c++) gg += dot(os[ii][c], vj[c]);
+				float sg = bi == bj ? qc[ii] - cj : qc[ii] + R + (totj - cj);
+				float w, dl;
+				float ds = pair(s, sg, gg, qst[ii], qdl[ii], w, dl);
+				for (int c = 0; c < DK4; c++) gk[c] += ds * qs[ii][c];
+				for (int c = 0; c < DV4; c++) gv[c] += w * os[ii][c];
+				dam += dl;
+			}
+		}
+		if (bi > bj) R += tot;
+		barrier();
+	}
+	if (!valid) return;
+	for (int c = 0; c < DK4; c++) STORE4(dk, r * DK, c, DK, gk[c]);
+	for (int c = 0; c < DV4; c++) STORE4(dv, r * DV, c, DV, gv[c]);
+#ifdef MASKED
+	da[r] -= dam;
+#endif
+}
+#endif
+
+#ifdef DASUM
+layout(std430, binding = 0) readonly buffer BufDA { float da[]; };
+layout(std430, binding = 1) writeonly buffer BufBS { double bs[]; };
+void main() {
+	int nb = nblocks();
+	int g = thread();
+	if (g >= BH * nb) return;
+	int h = g / nb, b0 = (g % nb) * B, e = min(b0 + B, L);
+	double s = 0.0;
+	for (int t = b0; t < e; t++) s += double(da[h * L + t]);
+	bs[g] = s;
+}
+#endif
+
+#ifdef DASCAN
+layout(std430, binding = 0) buffer BufDA { float da[]; };
+layout(std430, binding = 1) readonly buffer BufBS { double bs[]; };
+void main() {
+	int nb = nblocks();
+	int g = thread();
+	if (g >= BH * nb) return;
+	int h = g / nb, b = g % nb, b0 = b * B, e = min(b0 + B, L);
+	double s = 0.0;
+	for (int u = b + 1; u < nb; u++) s += bs[h * nb + u];
+	for (int t = e - 1; t >= b0; t--) {
+		s += double(da[h * L + t]);
+		da[h * L + t] = float(s);
+	}
+}
+#endif

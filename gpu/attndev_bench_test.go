@@ -1,0 +1,97 @@
+package gpu
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/furious-lab/furious/backend"
+)
+
+var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's block size (positions per work group: 4 to 64; 0: the largest that fits shared memory)")
+
+// BenchmarkAttentionDevice times the device attention's forward
+// (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
+// at the attention shapes of issue 12's two training models: small (batch
+// 4 × 4 heads, L = 256, d = 32) and large (batch 8 × 8 heads, L = 1024,
+// d = 64), and long (16 heads, L = 8192, d = 64), for 2Mamba (order 2,
+// decay, norm), softmax with decay (exp, norm) and linear (order 1, decay,
+// no norm), and the first and last in the chunked form (chunks of 64; the
+// FLOPs counted are still the quadratic form's); on a software renderer the
+// small shape only. As a reference, "host" runs the host-slice
+// Attentioner (Attention32 + AttentionBackward32: GEMMs over L×L matrices,
+// with the uploads and downloads). FLOPs counted: forward L²/2·(2d + 2d_v)
+// per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
+// -attndev.block sets the block size of the device path.
+func BenchmarkAttentionDevice(b *testing.B) {
+	d := device(b)
+	attnDevBlock = *benchAttnBlock
+	defer func() { attnDevBlock = 0 }()
+	type shape struct {
+		name         string
+		bh, L, dk    int
+		softwareOnly bool
+	}
+	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}, {"long", 16, 8192, 64, false}}
+	forms := []struct {
+		name            string
+		order           int
+		exp, norm, mask bool
+		chunk           int // the chunked form with chunks of chunk; 0: quadratic
+	}{{"2mamba", 2, false, true, true, 0}, {"softmax", 0, true, true, true, 0}, {"linear", 1, false, false, true, 0},
+		{"2mamba-chunked", 2, false, true, true, 64}, {"linear-chunked", 1, false, false, true, 64}}
+	for _, sh := range shapes {
+		if d.Software() && !sh.softwareOnly {
+			continue
+		}
+		for _, f := range forms {
+			p := backend.SSDParams{BH: sh.bh, L: sh.L, D: sh.dk, DV: sh.dk, Order: f.order, Exp: f.exp, Norm: f.norm, Scale: float32(1 / math.Sqrt(float64(sh.dk)))}
+			if f.chunk > 0 {
+				p.Form, p.Chunk = "chunked", f.chunk
+			}
+			r := rand.New(rand.NewPCG(uint64(sh.L), 5))
+			n, nr := sh.bh*sh.L*sh.dk, sh.bh*sh.L
+			q, k, v, dO := randFloats(r, n), randFloats(r, n), randFloats(r, n), randFloats(r, n)
+			a := randFloats(r, nr)
+			for i := range a {
+				a[i] = -float32(math.Log1p(math.Exp(float64(a[i])))) // −softplus
+			}
+			pairs := float64(sh.bh) * float64(sh.L) * float64(sh.L) / 2
+			fwd, back := pairs*float64(4*sh.dk), pairs*float64(10*sh.dk)
+			b.Run(fmt.Sprintf("%s/%s/device", sh.name, f.name), func(b *testing.B) {
+				bufs := backend.AttnBuffers{Q: upload(b, d, q), K: upload(b, d, k), V: upload(b, d, v), A: upload(b, d, a), DO: upload(b, d, dO),
+					Y: poisoned(b, d, n), Stat: poisoned(b, d, nr), DQ: poisoned(b, d, n), DK: poisoned(b, d, n), DV: poisoned(b, d, n), DA: poisoned(b, d, nr)}
+				defer func() {
+					for _, x := range []backend.DeviceBuffer{bufs.Q, bufs.K, bufs.V, bufs.A, bufs.DO, bufs.Y, bufs.Stat, bufs.DQ, bufs.DK, bufs.DV, bufs.DA} {
+						x.Release()
+					}
+				}()
+				b.Run("forward", func(b *testing.B) {
+					timeMedian(b, d, fwd, func() error { return d.AttentionDevice32(p, bufs) })
+				})
+				b.Run("forward+backward", func(b *testing.B) {
+					timeMedian(b, d, fwd+back, func() error {
+						if err := d.AttentionDevice32(p, bufs); err != nil {
+							return err
+						}
+						return d.AttentionBackwardDevice32(p, bufs)
+					})
+				})
+			})
+			if f.chunk > 0 || sh.L > AttnMaxL {
+				continue // the host-slice path has neither
+			}
+			b.Run(fmt.Sprintf("%s/%s/host", sh.name, f.name), func(b *testing.B) {
+				y, dq, dk, dv, da := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, nr)
+				timeMedian(b, d, fwd+back, func() error {
+					if err := d.Attention32(p, q, k, v, a, y); err != nil {
+						return err
+					}
+					return d.AttentionBackward32(p, q, k, v, a, dO, dq, dk, dv, da)
+				})
+			})
+		}
+	}
+}
