@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -57,8 +58,9 @@ func BenchmarkAttentionExp(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				AttentionForward(q, k, v, a, OrderExp, true)
-				AttentionBackward(q, k, v, a, OrderExp, true, dO)
+				o := ssd.Options{Exp: true, Norm: ssd.NormSoftmax}
+				ssd.Quadratic(q, k, v, a, o)
+				ssd.QuadraticBackward(q, k, v, a, o, dO)
 			}
 			b.ReportMetric(float64(b.N*4*L)/b.Elapsed().Seconds(), "tokens/s")
 		})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/furious-lab/furious/nn"
 	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -90,9 +91,9 @@ func BenchmarkAttention(b *testing.B) {
 	for mi, mode := range trainModes[:2] {
 		for _, o := range []struct {
 			name   string
-			order  int
+			o      ssd.Options
 			masked bool
-		}{{"order1", nn.OrderLinear, false}, {"2mamba", nn.OrderSquared, true}, {"2mamba-e", nn.OrderExp, true}} {
+		}{{"order1", ssd.Options{Order: 1}, false}, {"2mamba", ssd.TwoMamba.Options(), true}, {"2mamba-e", ssd.TwoMambaE.Options(), true}} {
 			b.Run(mode.name+"/"+o.name, func(b *testing.B) {
 				defer setMode(b, mi)()
 				q, k, v := nn.Param(tensor.Randn(1, B, 4, L, 32)), nn.Param(tensor.Randn(2, B, 4, L, 32)), nn.Param(tensor.Randn(3, B, 4, L, 32))
@@ -101,7 +102,7 @@ func BenchmarkAttention(b *testing.B) {
 					a = nn.Param(tensor.Rand(4, -0.5, -0.01, B, 4, L))
 				}
 				dO := tensor.Randn(5, B, 4, L, 32)
-				run := func() { nn.Attention(q, k, v, a, o.order, o.order != nn.OrderLinear).BackwardWith(dO) }
+				run := func() { nn.Attention(q, k, v, a, o.o).BackwardWith(dO) }
 				run()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

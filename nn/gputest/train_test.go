@@ -9,6 +9,7 @@ import (
 	"github.com/furious-lab/furious/backend"
 	"github.com/furious-lab/furious/gpu"
 	"github.com/furious-lab/furious/nn"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -146,7 +147,7 @@ func TestLongSequenceFallsBack(t *testing.T) {
 	q, k, v := tensor.Randn(1, 1, 1, L, 2), tensor.Randn(2, 1, 1, L, 2), tensor.Randn(3, 1, 1, L, 2)
 	a := tensor.Rand(4, -0.5, -0.01, 1, 1, L)
 	run := func() []float32 {
-		return nn.Attention(nn.Const(q), nn.Const(k), nn.Const(v), nn.Const(a), nn.OrderSquared, true).Value.Float32s()
+		return nn.Attention(nn.Const(q), nn.Const(k), nn.Const(v), nn.Const(a), ssd.TwoMamba.Options()).Value.Float32s()
 	}
 	useDevice(t, "cpu")
 	want := run()
@@ -169,7 +170,7 @@ func TestOverflowFallsBack(t *testing.T) {
 	q := tensor.Full(30, 1, 1, 5, 4) // s_ij = 30·30·4/√4 = 1800: exp overflows
 	run := func() error {
 		return tensor.Catch(func() {
-			nn.Attention(nn.Const(q), nn.Const(q), nn.Const(q), nil, nn.OrderExp, false)
+			nn.Attention(nn.Const(q), nn.Const(q), nn.Const(q), nil, ssd.Options{Exp: true})
 		})
 	}
 	useDevice(t, "cpu")
