@@ -14,7 +14,7 @@ torch.cuda.synchronize around every step.
 The model (nn.LM): embedding; per layer x += Attn(RMSNorm(x)) and
 x += SwiGLU(RMSNorm(x)) (norm eps 1e-6); final RMSNorm; LM head. The block
 (nn.AttnBlock, spec §d): qkv projection, causal depthwise conv (+ SiLU), dt,
-the decay mask a (softplus, forget, discretize or none), V ⊙ D, V ⊙ dt, the
+the decay mask a (softplus, forget, original (Mamba-2) or none), V ⊙ D, V ⊙ dt, the
 activation of q and k, RoPE, the attention core, + V ⊙ D, Z gate, output
 RMSNorm, output projection. The core is written as a competent PyTorch user
 would: order p with a decay as one masked matrix product (scores, power,
@@ -73,19 +73,19 @@ class Block(tnn.Module):
         self.qkv = tnn.Linear(dm, 3 * hd, bias=False)
         self.o = tnn.Linear(hd, dm, bias=False)
         if c["conv"] > 0:
-            self.conv = tnn.Conv1d(3 * hd, 3 * hd, c["conv"], groups=3 * hd, padding=c["conv"] - 1, bias=True)
+            self.conv = tnn.Conv1d(3 * hd, 3 * hd, c["conv"], groups=3 * hd, padding=c["conv"] - 1, bias=c["conv_bias"])
         if c["mask"] in ("softplus", "forget"):
             self.wa = tnn.Linear(dm, heads, bias=False)
-        if c["dt_v"] or c["mask"] == "discretize":
+        if c["dt_v"] or c["mask"] == "original":
             self.wdt = tnn.Linear(dm, heads, bias=False)
         if c["dt_bias"]:
             self.dt_bias = tnn.Parameter(torch.zeros(heads))
-        if c["mask"] == "discretize":
+        if c["mask"] == "original":
             self.a_log = tnn.Parameter(torch.log(torch.empty(heads).uniform_(1, 16)))
         if c["d_res"]:
             self.D = tnn.Parameter(torch.ones(heads, self.d))
         if c["z_gate"]:
-            self.z = tnn.Linear(dm, hd, bias=True)
+            self.z = tnn.Linear(dm, hd, bias=c["z_bias"])
         if c["norm"] == "output":
             self.norm_w = tnn.Parameter(torch.ones(hd))
 
@@ -134,7 +134,7 @@ class Block(tnn.Module):
             a = -F.softplus(self.wa(h).transpose(1, 2))
         elif c["mask"] == "forget":
             a = F.logsigmoid(self.wa(h).transpose(1, 2))
-        elif c["mask"] == "discretize":
+        elif c["mask"] == "original":
             a = -torch.exp(self.a_log)[:, None] * dt
         dres = v * self.D[:, None, :] if c["d_res"] else None
         if c["dt_v"]:

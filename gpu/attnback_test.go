@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/furious-lab/furious/backend"
-	"github.com/furious-lab/furious/nn"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -41,7 +41,7 @@ func normErr(got []float32, want []float64) float64 {
 }
 
 // TestAttentionGrad checks Attention32 and AttentionBackward32 against nn's
-// float64 CPU code (ssd.Quadratic forward, nn.AttentionBackward: the
+// float64 CPU code (ssd.Quadratic forward, ssd.QuadraticBackward: the
 // oracle) for every order × mask × norm, at L = 1, 7, 77 (not a multiple of
 // any tile) and, with the L×L batch shrunk to two heads, with heads split
 // over several batches (the last one partial).
@@ -52,6 +52,22 @@ func normErr(got []float32, want []float64) float64 {
 // up to L = 77 terms, each ~√L·2⁻²⁴ ≈ 5e-7 in practice (L·2⁻²⁴ ≈ 5e-6 at
 // worst), and for dq, dk, da a chain of three of them (W, G, then dS·K)
 // with exp(s) and the squared scores amplifying relative errors by the
+
+// orderExp is backend.AttnParams' order of exp attention.
+const orderExp = -1
+
+// attnOpts are the ssd.Options of backend.AttnParams' (Order, SMNorm).
+func attnOpts(order int, smNorm bool) ssd.Options {
+	o := ssd.Options{Order: order, Exp: order == orderExp}
+	if o.Exp {
+		o.Order = 0
+	}
+	if smNorm {
+		o.Norm = ssd.NormSoftmax
+	}
+	return o
+}
+
 // score range. Measured on llvmpipe: ≤ 4e-7 (y, dv), ≤ 8e-7 (dq, dk, da).
 func TestAttentionGrad(t *testing.T) {
 	dev := device(t)
@@ -65,7 +81,7 @@ func TestAttentionGrad(t *testing.T) {
 	for _, o := range []struct {
 		name  string
 		order int
-	}{{"linear", nn.OrderLinear}, {"squared", nn.OrderSquared}, {"exp", nn.OrderExp}} {
+	}{{"linear", 1}, {"squared", 2}, {"exp", orderExp}} {
 		for _, masked := range []bool{false, true} {
 			for _, norm := range []bool{false, true} {
 				variants = append(variants, variant{fmt.Sprintf("%s/mask=%v/norm=%v", o.name, masked, norm), o.order, masked, norm})
@@ -88,7 +104,7 @@ func TestAttentionGrad(t *testing.T) {
 				}
 				seed := uint64(100 + 10*vi + sh.L)
 				q, k := tensor.Randn64(seed, sh.B, sh.H, sh.L, sh.d), tensor.Randn64(seed+1, sh.B, sh.H, sh.L, sh.d)
-				if v.order == nn.OrderLinear && v.norm { // a positive score image (spec §c: ReLU features)
+				if v.order == 1 && v.norm { // a positive score image (spec §c: ReLU features)
 					q, k = tensor.Rand64(seed, 0.1, 1, sh.B, sh.H, sh.L, sh.d), tensor.Rand64(seed+1, 0.1, 1, sh.B, sh.H, sh.L, sh.d)
 				}
 				val := tensor.Randn64(seed+2, sh.B, sh.H, sh.L, sh.dv)
@@ -105,9 +121,9 @@ func TestAttentionGrad(t *testing.T) {
 						}
 					}
 				}
-				y := nn.AttentionForward(q, k, val, a, v.order, v.norm)
-				gr := nn.AttentionBackward(q, k, val, a, v.order, v.norm, dO)
-				p := backend.SSDParams{BH: sh.B * sh.H, L: sh.L, D: sh.d, DV: sh.dv, Order: v.order, Exp: v.order == nn.OrderExp,
+				y := ssd.Quadratic(q, k, val, a, attnOpts(v.order, v.norm))
+				gr := ssd.QuadraticBackward(q, k, val, a, attnOpts(v.order, v.norm), dO)
+				p := backend.SSDParams{BH: sh.B * sh.H, L: sh.L, D: sh.d, DV: sh.dv, Order: max(v.order, 1), Exp: v.order < 0,
 					Norm: v.norm, Scale: float32(1 / math.Sqrt(float64(sh.d)))}
 				gy := make([]float32, y.Len())
 				if err := dev.Attention32(p, to32(q), to32(k), to32(val), to32(a), gy); err != nil {
@@ -207,7 +223,7 @@ func TestAttentionRecord(t *testing.T) {
 func TestAttentionZeroRow(t *testing.T) {
 	dev := device(t)
 	const L, d, dv = 6, 3, 2
-	for _, order := range []int{nn.OrderLinear, nn.OrderSquared} {
+	for _, order := range []int{1, 2} {
 		for _, masked := range []bool{false, true} {
 			t.Run(fmt.Sprintf("order=%d/mask=%v", order, masked), func(t *testing.T) {
 				q, k := tensor.Rand64(1, 0.1, 1, 1, 1, L, d), tensor.Rand64(2, 0.1, 1, 1, 1, L, d)
@@ -228,9 +244,9 @@ func TestAttentionZeroRow(t *testing.T) {
 						}
 					}
 				}
-				y := nn.AttentionForward(q, k, val, a, order, true)
-				gr := nn.AttentionBackward(q, k, val, a, order, true, dO)
-				p := backend.SSDParams{BH: 1, L: L, D: d, DV: dv, Order: order, Norm: true, Scale: float32(1 / math.Sqrt(d))}
+				y := ssd.Quadratic(q, k, val, a, attnOpts(order, true))
+				gr := ssd.QuadraticBackward(q, k, val, a, attnOpts(order, true), dO)
+				p := backend.SSDParams{BH: 1, L: L, D: d, DV: dv, Order: max(order, 1), Exp: order < 0, Norm: true, Scale: float32(1 / math.Sqrt(d))}
 				gy := make([]float32, L*dv)
 				if err := dev.Attention32(p, to32(q), to32(k), to32(val), to32(a), gy); err != nil {
 					t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/furious-lab/furious/backend"
-	"github.com/furious-lab/furious/nn"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -156,10 +156,11 @@ func f32(x []float64) []float32 {
 // tensor's scale.
 func TestAttnRefMatchesNN(t *testing.T) {
 	const B, H, L, d, dv = 1, 2, 23, 5, 3
-	for _, order := range []int{nn.OrderLinear, nn.OrderSquared, nn.OrderExp} {
+	const orderExp = -1
+	for _, order := range []int{1, 2, orderExp} {
 		for _, masked := range []bool{false, true} {
 			for _, norm := range []bool{false, true} {
-				p := backend.SSDParams{BH: B * H, L: L, D: d, DV: dv, Order: order, Exp: order == nn.OrderExp, Norm: norm, Scale: float32(1 / math.Sqrt(d))}
+				p := backend.SSDParams{BH: B * H, L: L, D: d, DV: dv, Order: max(order, 1), Exp: order == orderExp, Norm: norm, Scale: float32(1 / math.Sqrt(d))}
 				q, k, v, a, dO := attnInputs(p, 5, masked, -1)
 				ten := func(x []float64, shape ...int) *tensor.Tensor {
 					if x == nil {
@@ -169,8 +170,15 @@ func TestAttnRefMatchesNN(t *testing.T) {
 				}
 				tq, tk, tv, tO := ten(q, B, H, L, d), ten(k, B, H, L, d), ten(v, B, H, L, dv), ten(dO, B, H, L, dv)
 				ta := ten(a, B, H, L)
-				wy := nn.AttentionForward(tq, tk, tv, ta, order, norm)
-				gr := nn.AttentionBackward(tq, tk, tv, ta, order, norm, tO)
+				o := ssd.Options{Order: max(order, 1), Exp: order == orderExp}
+				if o.Exp {
+					o.Order = 0
+				}
+				if norm {
+					o.Norm = ssd.NormSoftmax
+				}
+				wy := ssd.Quadratic(tq, tk, tv, ta, o)
+				gr := ssd.QuadraticBackward(tq, tk, tv, ta, o, tO)
 				y, dq, dk, dvv, da := attnRefScale(p, 1/math.Sqrt(d), q, k, v, a, dO)
 				for _, c := range []struct {
 					what string

@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -17,18 +18,54 @@ type attnVariant struct {
 }
 
 var attnVariants = []attnVariant{
-	{"C.1 linear", OrderLinear, false, false},
-	{"C.2 linear+smnorm", OrderLinear, false, true},
-	{"C.3 linear+Amask", OrderLinear, true, false},
-	{"linear+Amask+smnorm", OrderLinear, true, true},
-	{"squared", OrderSquared, false, false},
-	{"squared+smnorm", OrderSquared, false, true},
-	{"C.4 squared+Amask", OrderSquared, true, false},
-	{"C.5 2Mamba (corrected)", OrderSquared, true, true},
-	{"exp (no norm)", OrderExp, false, false},
-	{"exp+smnorm (softmax)", OrderExp, false, true},
-	{"exp+Amask", OrderExp, true, false},
-	{"C.6 2Mamba-E", OrderExp, true, true},
+	{"C.1 linear", 1, false, false},
+	{"C.2 linear+smnorm", 1, false, true},
+	{"C.3 linear+Amask", 1, true, false},
+	{"linear+Amask+smnorm", 1, true, true},
+	{"squared", 2, false, false},
+	{"squared+smnorm", 2, false, true},
+	{"C.4 squared+Amask", 2, true, false},
+	{"C.5 2Mamba (corrected)", 2, true, true},
+	{"exp (no norm)", orderExp, false, false},
+	{"exp+smnorm (softmax)", orderExp, false, true},
+	{"exp+Amask", orderExp, true, false},
+	{"C.6 2Mamba-E", orderExp, true, true},
+	{"order 3", 3, false, false},
+	{"order 3+Amask", 3, true, false},
+	{"order 3+Amask+smnorm", 3, true, true},
+	{"order 4+Amask+smnorm", 4, true, true},
+}
+
+// orderExp marks the exp score in attnVariant.order.
+const orderExp = -1
+
+// opts are the ssd.Options of an (order, softmax norm) pair, scale 1/√d.
+func opts(order int, norm bool) ssd.Options {
+	o := ssd.Options{Order: order, Exp: order == orderExp}
+	if o.Exp {
+		o.Order = 0
+	}
+	if norm {
+		o.Norm = ssd.NormSoftmax
+	}
+	return o
+}
+
+func quadF(q, k, v, a *tensor.Tensor, order int, norm bool) *tensor.Tensor {
+	return ssd.Quadratic(q, k, v, a, opts(order, norm))
+}
+
+func quadB(q, k, v, a *tensor.Tensor, order int, norm bool, dO *tensor.Tensor) AttnGrads {
+	return ssd.QuadraticBackward(q, k, v, a, opts(order, norm), dO)
+}
+
+func chunkF(q, k, v, a *tensor.Tensor, order int, norm bool, chunk int) *tensor.Tensor {
+	y, _ := ssd.Chunked(q, k, v, a, opts(order, norm), chunk, nil)
+	return y
+}
+
+func chunkB(q, k, v, a *tensor.Tensor, order int, norm bool, chunk int, dO *tensor.Tensor) AttnGrads {
+	return ssd.ChunkedBackward(q, k, v, a, opts(order, norm), chunk, dO)
 }
 
 const aB, aH, aL, aD, aDV = 2, 2, 7, 4, 3
@@ -38,14 +75,14 @@ const aB, aH, aL, aD, aDV = 2, 2, 7, 4, 3
 // ReLU features), so its q and k are drawn positive.
 func attnInputs(v attnVariant, seed uint64) []*tensor.Tensor {
 	q, k := tensor.Randn64(seed, aB, aH, aL, aD), tensor.Randn64(seed+1, aB, aH, aL, aD)
-	if v.order == OrderLinear && v.norm {
+	if v.order%2 == 1 && v.norm {
 		q, k = tensor.Rand64(seed, 0.1, 1, aB, aH, aL, aD), tensor.Rand64(seed+1, 0.1, 1, aB, aH, aL, aD)
 	}
 	return []*tensor.Tensor{q, k, tensor.Randn64(seed+2, aB, aH, aL, aDV), tensor.Rand64(seed+3, -1.5, -0.05, aB, aH, aL)}
 }
 
 func attnCase(v attnVariant) gcase {
-	return attnCaseWith(v.name, v, 11, func(q, k, val, a *Var) *Var { return Attention(q, k, val, a, v.order, v.norm) })
+	return attnCaseWith(v.name, v, 11, func(q, k, val, a *Var) *Var { return Attention(q, k, val, a, opts(v.order, v.norm)) })
 }
 
 // attnCaseWith is a gradient-check case of f on the inputs of variant v
@@ -93,10 +130,10 @@ func naiveAttention(q, k, v, a *tensor.Tensor, order int, norm bool) *tensor.Ten
 					sc /= math.Sqrt(float64(d))
 					f := sc
 					switch order {
-					case OrderSquared:
-						f = sc * sc
-					case OrderExp:
+					case orderExp:
 						f = math.Exp(sc)
+					default:
+						f = math.Pow(sc, float64(order))
 					}
 					p := f * math.Exp(acs[i]-acs[j])
 					den += p
@@ -123,7 +160,7 @@ func TestAttentionForwardMatchesNaive(t *testing.T) {
 		if !v.masked {
 			a = nil
 		}
-		got := AttentionForward(in[0], in[1], in[2], a, v.order, v.norm)
+		got := quadF(in[0], in[1], in[2], a, v.order, v.norm)
 		want := naiveAttention(in[0], in[1], in[2], a, v.order, v.norm)
 		e := RelErr(got, want)
 		t.Logf("%-24s forward vs naive rel err %.2e", v.name, e)
@@ -160,7 +197,7 @@ func TestAttentionQuerySideDecayGradZero(t *testing.T) {
 		}
 		in := attnInputs(v, 21)
 		dO := tensor.Randn64(99, aB, aH, aL, aDV)
-		gr := AttentionBackward(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
+		gr := quadB(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
 		var dan, dam float64
 		for i, x := range gr.DAN.Float64s() {
 			dan = math.Max(dan, math.Abs(x))
@@ -180,10 +217,10 @@ func TestAttentionQuerySideDecayGradZero(t *testing.T) {
 // the paper's printed C.5 (A_M inside G only) is not the gradient: the
 // corrected form matches GradCheck, the printed one is far off.
 func TestAttentionPrintedC5IsWrong(t *testing.T) {
-	v := attnVariant{"C.5", OrderSquared, true, true}
+	v := attnVariant{"C.5", 2, true, true}
 	in := attnInputs(v, 31)
 	dO := tensor.Randn64(7, aB, aH, aL, aDV)
-	gr := AttentionBackward(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
+	gr := quadB(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
 	// Printed C.5 for head (0,0): G = dO Vᵀ ⊙ A_M ⊙ M − Σ_j(Y_N ⊙ dO Vᵀ), D = 2·s ⊙ G / S ⊙ M, dQ = c·D K.
 	q, k, vv, a := in[0], in[1], in[2], in[3]
 	c := 1 / math.Sqrt(aD)
@@ -247,10 +284,10 @@ func TestAttentionPrintedC5IsWrong(t *testing.T) {
 func TestAttentionShapeErrors(t *testing.T) {
 	q := tensor.Zeros64(1, 2, 4, 8)
 	for name, f := range map[string]func(){
-		"k":     func() { AttentionForward(q, tensor.Zeros64(1, 2, 4, 4), q, nil, 1, false) },
-		"a":     func() { AttentionForward(q, q, q, tensor.Zeros64(1, 2, 5), 1, false) },
-		"order": func() { AttentionForward(q, q, q, nil, 3, false) },
-		"dtype": func() { AttentionForward(q, q, tensor.Zeros(1, 2, 4, 8), nil, 1, false) },
+		"k":     func() { Attention(Const(q), Const(tensor.Zeros64(1, 2, 4, 4)), Const(q), nil, ssd.Options{Order: 1}) },
+		"a":     func() { Attention(Const(q), Const(q), Const(q), Const(tensor.Zeros64(1, 2, 5)), ssd.Options{Order: 1}) },
+		"order": func() { Attention(Const(q), Const(q), Const(q), nil, ssd.Options{Order: 0}) },
+		"dtype": func() { Attention(Const(q), Const(q), Const(tensor.Zeros(1, 2, 4, 8)), nil, ssd.Options{Order: 1}) },
 	} {
 		if err := tensor.Catch(f); err == nil {
 			t.Errorf("%s: no error", name)
@@ -258,4 +295,27 @@ func TestAttentionShapeErrors(t *testing.T) {
 			t.Logf("%s: %v", name, err)
 		}
 	}
+}
+
+// Attention and ChunkedAttention take any ssd.Options: the output norm, a
+// score scale other than 1/√d and orders above 2 pass the gradient check too.
+func TestGradCheckAttentionOptions(t *testing.T) {
+	var cases []gcase
+	for _, c := range []struct {
+		name string
+		o    ssd.Options
+	}{
+		{"order 3 output norm", ssd.Options{Order: 3, Norm: ssd.NormOutput, Eps: ssd.DefaultEps}},
+		{"order 1 scale 1 output norm eps 1e-5", ssd.Options{Order: 1, Scale: 1, Norm: ssd.NormOutput, Eps: 1e-5}},
+		{"order 2 scale 0.3 softmax norm", ssd.Options{Order: 2, Scale: 0.3, Norm: ssd.NormSoftmax}},
+		{"exp output norm", ssd.Options{Exp: true, Norm: ssd.NormOutput, Eps: ssd.DefaultEps}},
+	} {
+		c := c
+		v := attnVariant{c.name, 2, true, false}
+		cases = append(cases, attnCaseWith(c.name, v, 17, func(q, k, val, a *Var) *Var { return Attention(q, k, val, a, c.o) }))
+		if !c.o.Exp {
+			cases = append(cases, attnCaseWith("chunked(3) "+c.name, v, 17, func(q, k, val, a *Var) *Var { return ChunkedAttention(q, k, val, a, c.o, 3) }))
+		}
+	}
+	runGC(t, cases, 1e-6)
 }

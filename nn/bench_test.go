@@ -2,25 +2,32 @@ package nn
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
 // BenchmarkTrainPreset measures training throughput (forward + backward +
-// AdamW, float32) of the benchmark model for each preset: 2 layers,
+// AdamW, float32) of the benchmark model for each preset of the
+// table (and the chunked 2Mamba with and without dt on values): 2 layers,
 // d_model 128, 4 heads, L 256, batch 4, on the Opticks characters.
 //
 //	go test -run '^$' -bench TrainPreset -benchtime 3x ./nn/
 func BenchmarkTrainPreset(b *testing.B) {
 	c := data.Opticks()
 	const B, L = 4, 256
-	for _, name := range append(append([]string{}, Presets...), "2mamba-chunk64") {
+	var names []string
+	for _, p := range ssd.PresetTable() {
+		names = append(names, p.Key)
+	}
+	for _, name := range append(names, "2mamba-chunk64", "2mamba-dt-chunk64") {
 		b.Run(name, func(b *testing.B) {
 			var bc BlockConfig
-			if name == "2mamba-chunk64" {
-				bc = Preset("2mamba")
+			if base, ok := strings.CutSuffix(name, "-chunk64"); ok {
+				bc = Preset(base)
 				bc.Chunk = 64
 			} else {
 				bc = Preset(name)
@@ -57,8 +64,9 @@ func BenchmarkAttentionExp(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				AttentionForward(q, k, v, a, OrderExp, true)
-				AttentionBackward(q, k, v, a, OrderExp, true, dO)
+				o := ssd.Options{Exp: true, Norm: ssd.NormSoftmax}
+				ssd.Quadratic(q, k, v, a, o)
+				ssd.QuadraticBackward(q, k, v, a, o, dO)
 			}
 			b.ReportMetric(float64(b.N*4*L)/b.Elapsed().Seconds(), "tokens/s")
 		})

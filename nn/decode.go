@@ -30,15 +30,15 @@ func (m *LM) NewDecoder() *LMDecoder {
 	c := m.Cfg.Block
 	H, d := c.Heads, c.DModel/c.Heads
 	dt := m.Embed.W.Value.DType()
-	o := AttnOptions(c.Order, c.Norm == "softmax")
+	o := c.coreOptions()
 	dec := &LMDecoder{m: m}
 	for range m.Layers {
-		if c.Conv > 0 {
-			dec.conv = append(dec.conv, ssd.NewConvState(dt, 1, 3*H*d, c.Conv))
+		if c.ConvWidth > 0 {
+			dec.conv = append(dec.conv, ssd.NewConvState(dt, 1, 3*H*d, c.ConvWidth))
 		} else {
 			dec.conv = append(dec.conv, nil)
 		}
-		if c.Order == OrderExp {
+		if c.Exp {
 			dec.cache = append(dec.cache, ssd.NewKVCache(dt, 1, H, d, d, o))
 		} else {
 			dec.state = append(dec.state, ssd.NewState(dt, 1, H, d, d, o))
@@ -134,71 +134,25 @@ func (dec *LMDecoder) attnStep(li int, b *AttnBlock, h *Var) *Var {
 	H := c.Heads
 	d := c.DModel / H
 	qkv := MatMul(h, b.QKV) // (1, 1, 3·H·d)
-	if c.Conv > 0 {
-		var bias *tensor.Tensor
-		if b.ConvB != nil {
-			bias = b.ConvB.Value
-		}
-		qkv = Const(dec.conv[li].Step(qkv.Value.Reshape(1, 3*H*d), b.ConvW.Value, bias, false).Reshape(1, 1, 3*H*d))
+	if c.ConvWidth > 0 {
+		qkv = Const(dec.conv[li].Step(qkv.Value.Reshape(1, 3*H*d), b.ConvW.Value, valueOf(b.ConvB), false).Reshape(1, 1, 3*H*d))
 	}
-	qkv = Permute(Reshape(qkv, 1, 1, 3, H, d), 2, 0, 3, 1, 4) // (3, 1, H, 1, d)
-	q := Reshape(Slice(qkv, 0, 0, 1), 1, H, 1, d)
-	k := Reshape(Slice(qkv, 0, 1, 2), 1, H, 1, d)
-	v := Reshape(Slice(qkv, 0, 2, 3), 1, H, 1, d)
-	var dt, a, xdt *Var
-	if b.WDt != nil {
-		xdt = heads(MatMul(h, b.WDt)) // (1, H, 1)
-		x := xdt
-		if b.DtB != nil {
-			x = Add(x, Reshape(b.DtB, H, 1))
-		}
-		dt = Softplus(x)
-	}
-	switch c.Mask {
-	case "softplus", "forget":
-		a = LogDecay(c.Mask, heads(MatMul(h, b.WA)), nil, nil)
-	case "discretize":
-		a = LogDecay(c.Mask, xdt, b.ALog, b.DtB)
-	}
-	var dres *Var
-	if b.D != nil {
-		dres = Mul(v, Reshape(b.D, H, 1, d))
-	}
-	if c.DtV {
-		v = Mul(v, Reshape(dt, 1, H, 1, 1))
-	}
-	switch c.QKAct {
-	case "silu":
-		q, k = SiLU(q), SiLU(k)
-	case "relu":
-		q, k = ReLU(q), ReLU(k)
-	}
-	qt, kt, vt := q.Value.Reshape(1, H, d), k.Value.Reshape(1, H, d), v.Value.Reshape(1, H, d)
+	p := b.parts(h, qkv, 1, 1)
+	qt, kt, vt := p.q.Value.Reshape(1, H, d), p.k.Value.Reshape(1, H, d), p.v.Value.Reshape(1, H, d)
 	if c.RoPE {
 		qt, kt = ropeAt(qt, dec.pos, 10000), ropeAt(kt, dec.pos, 10000)
 	}
 	var at *tensor.Tensor
-	if a != nil {
-		at = a.Value.Reshape(1, H)
+	if p.a != nil {
+		at = p.a.Value.Reshape(1, H)
 	}
 	var yt *tensor.Tensor // (1, H, d)
-	if c.Order == OrderExp {
+	if c.Exp {
 		yt = dec.cache[li].Step(qt, kt, vt, at)
 	} else {
 		yt = dec.state[li].Step(qt, kt, vt, at)
 	}
-	y := Const(yt.Reshape(1, H, 1, d))
-	if dres != nil {
-		y = Add(y, dres)
-	}
-	y = Reshape(y, 1, 1, H*d) // merge heads (L = 1: no permute needed)
-	if b.WZ != nil {
-		y = Mul(y, SiLU(Add(MatMul(h, b.WZ), b.BZ)))
-	}
-	if b.NormW != nil {
-		y = RMSNorm(y, b.NormW, 1.1920928955078125e-07)
-	}
-	return MatMul(y, b.O)
+	return b.finish(h, Const(yt.Reshape(1, H, 1, d)), p.dres, 1, 1)
 }
 
 // ropeAt rotates x (…, d), d even, as RoPE does at position t:

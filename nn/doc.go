@@ -1,7 +1,7 @@
 // Package nn trains models: a reverse-mode autograd engine over
-// tensor.Tensor, gradients for the ops a model needs, the quadratic
-// attention forms of every 2Mamba/Mamba-2 variant (forwards from package
-// ssd) with their whole-tensor backward passes, finite-difference gradient checks, optimisers, schedules,
+// tensor.Tensor, gradients for the ops a model needs, the attention forms of
+// every variant package ssd computes as graph nodes (forwards and backward
+// passes from package ssd), finite-difference gradient checks, optimisers, schedules,
 // layers and safetensors checkpoints. Data (MQAR, the Opticks character
 // corpus) lives in nn/data.
 //
@@ -45,22 +45,19 @@
 //
 // # Attention
 //
-// Attention computes the quadratic (attention) form of spec §e for order
-// 1, 2 or exp, with or without the A-mask and with or without softmax
-// normalisation, scale 1/√d, and returns its gradients by the formulas of
-// spec §f (Appendix C, with C.5 corrected). Its forward is ssd.Quadratic
-// (one oracle: nn has no second copy of the forward math); the backward
-// recomputes the L×L weights per head and runs the gradient GEMMs. Heads
-// run in parallel (GOMAXPROCS goroutines). Conventions are ssd's: segment
-// sums Σ_{u=j+1}^{i} a_u for the mask, a row max subtracted inside the
-// exponent for exp with softmax norm, and a softmax-norm row whose
-// denominator Σ_j P_ij is exactly 0 outputs 0 (with gradient 0).
-//
-// ChunkedAttention is the chunked (SSD) form for orders 1 and 2: its
-// forward is ssd.Chunked, its own reverse-chunk backward pass replays the
-// chunk states and lets the state gradient flow backwards chunk by chunk;
-// it matches Attention to ≤ 1e-13 forward and backward in float64 and is
-// what long sequences should use.
+// Attention (the quadratic form of spec §e) and ChunkedAttention (the
+// chunked SSD form, finite orders) are thin graph nodes over package ssd:
+// they take an ssd.Options — any order p ≥ 1 or exp, any score scale (0:
+// 1/√d), every norm (none, softmax, the unit-weight output RMSNorm with its
+// epsilon) — and a log-decay a (B, H, L) of any origin or nil. The forward
+// is ssd.Quadratic or ssd.Chunked, the backward ssd.QuadraticBackward or
+// ssd.ChunkedBackward (spec §f, Appendix C with C.5 corrected, generalised
+// to f(s) = s^p: f' = p·s^{p−1}); nn has no second copy of the maths.
+// Conventions are ssd's: segment sums Σ_{u=j+1}^{i} a_u for the mask, a row
+// max subtracted inside the exponent for exp with softmax norm, and a
+// softmax-norm row whose denominator Σ_j P_ij is exactly 0 outputs 0 (with
+// gradient 0). The chunked form matches the quadratic one to ≤ 1e-10
+// forward and backward in float64 and is what long sequences should use.
 //
 // # The block's other primitives
 //
@@ -83,10 +80,16 @@
 //
 // # Models and training
 //
-// BlockConfig chooses the axes of an attention block (spec §d: order, mask,
-// norm, conv, q/k activation, dt on values, D residual, Z gate, quadratic or
-// chunked form); Preset("linear" | "mamba2" | "mamba2s" | "2mamba" |
-// "2mamba-e" | "softmax") gives the paper's six. NewLM builds a
+// BlockConfig is an attention block: it embeds ssd.Variant (order or exp,
+// scale, mask, norm and its epsilon, conv width and SiLU after it on q, k
+// and v, QK activation, V ⊙ dt, D residual, Z gate, chunk length) and adds
+// the block's own parts (DModel, Heads, dt bias, conv and Z biases, RoPE,
+// and Decay, the user's log-decay for ssd.MaskCustom as a function of the
+// block input). It runs paper Alg. 3–5 exactly (spec §d's order of
+// operations). Preset(name) reads the one preset table, ssd.PresetTable:
+// "linear", "mamba2", "mamba2s", "2mamba", "2mamba-e", "softmax" (the
+// paper's six, Presets) and "2mamba-dt", "2mamba-e-dt" (with dt on the
+// values), each naming the 2Mamba config it reproduces. NewLM builds a
 // decoder-only model (pre-norm block + SwiGLU per layer, final RMSNorm, LM
 // head) from a ModelConfig and a seed. A Trainer runs the loop of a
 // notebook cell: AdamW with a Schedule, clipping, evaluation every
@@ -95,33 +98,39 @@
 // context is cancelled; Run again resumes. LossPlot renders curves as SVG.
 //
 // CompareMQAR and CompareChars train the same small model with each preset
+// name and each named block (Candidate), or any Model a Candidate builds,
 // on MQAR or on the Opticks characters and return a table (Markdown) and
 // test-loss curves (LossPlot): the experiment in one notebook call.
+// Recall scores any Model.
 // Results of a run are in nn/testdata/experiment.
 //
 // One simplification against the paper's code, by design: Mamba-2 is its
-// attention-form simplification (per-head B and C, no separate MLP path,
-// no grouped RMSNorm gate). The Softmax baseline uses RoPE, as in the paper.
+// attention-form simplification (per-head B and C, no separate MLP path);
+// its gated RMSNorm is one group over all heads, as mamba_ssm's with
+// ngroups = 1. The Softmax baseline uses RoPE, as in the paper.
 //
 // # Recurrent inference
 //
 // LM.NewDecoder returns an LMDecoder, the token-by-token state of one
 // sequence: per layer the conv history (ssd.ConvState) and, per head, the
 // finite state S ∈ R^{D×d} (+ z ∈ R^D with softmax norm) of ssd.State for
-// orders 1 and 2, or an ssd.KVCache for the exp order (2Mamba-E, softmax;
+// every finite order p (D = C(d+p−1, p)), or an ssd.KVCache for the exp order (2Mamba-E, softmax;
 // RoPE applied at each token's own position). Step(id) returns the next-token
 // logits (Vocab), equal to LM.Forward's at that position (tests: ≤ 1e-5 in
 // float32, ≤ 1e-9 in float64 for every preset); Generate(prompt, n, T, seed)
 // draws what LM.Sample draws, at constant cost per token for the finite
 // orders instead of rerunning the window; StateBytes is the decoding memory.
+// A Decay function is called on one token at a time, so it must act
+// position by position to decode.
 //
 // # Gradient checks
 //
 // GradCheck (functions of tensors) and GradCheckParams (a model's
 // parameters) compare Backward with fourth-order central differences in
 // float64 and return max|g − n| / max(|g|, |n|) per input; the tests
-// require < 1e-6 for every op, attention variant, preset block and whole
-// model, and float32 gradients within a stated bound (1e-5 ops, 1e-4
+// require < 1e-6 for every op, attention variant (orders 1–4, exp, every
+// norm), preset block and whole model, an order-3 block and a block with a
+// custom log-decay, and float32 gradients within a stated bound (1e-5 ops, 1e-4
 // attention and layers, 1e-3 whole models) of float64 ones.
 //
 // # On a GPU
@@ -135,8 +144,9 @@
 // at least GPUGEMMMinWork multiply-adds on its backend.MatMuler; each call
 // uploads its inputs and downloads its results. Everything else (the
 // elementwise ops, norms, the loss, AdamW) stays on the CPU. Float64 never
-// leaves the CPU. AttentionForward, AttentionBackward and the chunked ones
-// on plain tensors always run on the CPU: they are the oracle. A backend
+// leaves the CPU. The offload takes orders 1, 2 and exp at scale 1/√d
+// without the output norm; other options run on the CPU. ssd's backward
+// passes on plain tensors always run on the CPU: they are the oracle. A backend
 // error other than backend.ErrNotImplemented panics naming the op.
 //
 // Measured on an NVIDIA H100 with 16 CPU cores (pure-Go BLAS there),

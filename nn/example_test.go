@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/furious-lab/furious/nn"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -17,16 +18,12 @@ func Example() {
 	// Output: 5 [2 4 4 8]
 }
 
-// The 2Mamba attention gradient with softmax normalisation has no
-// query-side decay term.
-func ExampleAttentionBackward() {
-	q, k, v := tensor.Randn64(1, 1, 1, 6, 4), tensor.Randn64(2, 1, 1, 6, 4), tensor.Randn64(3, 1, 1, 6, 4)
-	a := tensor.Rand64(4, -1, 0, 1, 1, 6)
-	g := nn.AttentionBackward(q, k, v, a, nn.OrderSquared, true, tensor.Randn64(5, 1, 1, 6, 4))
-	maxAbs := 0.0
-	for _, x := range g.DAN.Float64s() {
-		maxAbs = max(maxAbs, x, -x)
-	}
-	fmt.Println(maxAbs < 1e-15)
-	// Output: true
+// An order-3 forget-gate attention (any ssd.Options) is a graph node like any other.
+func ExampleAttention() {
+	q := nn.Param(tensor.Randn64(1, 1, 1, 6, 4))
+	a := nn.LogSigmoid(nn.Const(tensor.Randn64(2, 1, 1, 6)))
+	y := nn.Attention(q, q, q, a, ssd.Options{Order: 3, Norm: ssd.NormOutput, Eps: ssd.DefaultEps})
+	nn.Sum(nn.Square(y)).Backward()
+	fmt.Println(y.Value.Shape(), q.Grad.Shape())
+	// Output: [1 1 6 4] [1 1 6 4]
 }

@@ -51,3 +51,13 @@ func (in *Init) Xavier(fanIn, fanOut int) *tensor.Tensor {
 func (in *Init) Full(v float64, shape ...int) *tensor.Tensor {
 	return tensor.New(in.DType, shape...).Fill(v)
 }
+
+// fromData returns a host tensor of dtype and shape holding data (copied,
+// rounded to dtype).
+func fromData(dt tensor.DType, data []float64, shape []int) *tensor.Tensor {
+	t := tensor.FromFloat64(data, shape...)
+	if dt == tensor.Float64 {
+		return t
+	}
+	return t.As(dt)
+}

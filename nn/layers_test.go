@@ -26,7 +26,7 @@ func tinyLM(x []*Var, ids, targets []int, B, L, H int, order int, norm bool) *Va
 	k := Reshape(Slice(qkv, 0, 1, 2), B, H, L, d)                      //
 	v := Reshape(Slice(qkv, 0, 2, 3), B, H, L, d)                      //
 	a := Neg(Softplus(Permute(MatMul(u, wa), 0, 2, 1)))                // (B, H, L) = −softplus(h W_A)
-	y := Attention(q, k, v, a, order, norm)                            // (B, H, L, d)
+	y := Attention(q, k, v, a, opts(order, norm))                      // (B, H, L, d)
 	y = Reshape(Permute(y, 0, 2, 1, 3), B, L, D)                       // (B, L, D)
 	h = Add(h, MatMul(y, wo))                                          // residual
 	mlp := &SwiGLU{&Linear{W: gate}, &Linear{W: up}, &Linear{W: down}} //
@@ -64,7 +64,7 @@ func tinyModelCases() []gcase {
 		name  string
 		order int
 		norm  bool
-	}{{"tinyLM Mamba-2S-like", OrderLinear, false}, {"tinyLM 2Mamba", OrderSquared, true}, {"tinyLM 2Mamba-E", OrderExp, true}} {
+	}{{"tinyLM Mamba-2S-like", 1, false}, {"tinyLM 2Mamba", 2, true}, {"tinyLM 2Mamba-E", orderExp, true}} {
 		c := c
 		cs = append(cs, gcase{c.name, func() []*tensor.Tensor { return tinyParams(V, D, H, F, tensor.Float64) },
 			func(x []*Var) *Var { return tinyLM(x, mq, tg, B, L, H, c.order, c.norm) }})

@@ -6,7 +6,7 @@ import (
 
 // Sum returns Σ x over all elements, shape ().
 func Sum(x *Var) *Var {
-	out := tensor.New(x.Value.DType()).Fill(tensor.SumAll(x.Value))
+	out := tensor.New(x.Value.DType()).Fill(tensor.SumAll(x.Value)).OnDeviceOf(x.Value)
 	return NewOp(out, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
 		return []*tensor.Tensor{tensor.BroadcastTo(g, x.Value.Shape()...)}
 	})

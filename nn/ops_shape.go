@@ -69,7 +69,8 @@ func axis(op string, a, n int) int {
 }
 
 // Slice returns x[..., start:end, ...] along axis (a copy). The gradient
-// is g padded with zeros back to x's shape (a Concat).
+// is g scattered back into zeros of x's shape (tensor.ScatterAdd over the
+// range), where g lives.
 func Slice(x *Var, ax, start, end int) *Var {
 	xs := x.Value.Shape()
 	ax = axis("nn.Slice", ax, len(xs))
@@ -77,22 +78,14 @@ func Slice(x *Var, ax, start, end int) *Var {
 		tensor.Errorf("nn.Slice", "range", "[%d:%d] out of range for axis %d of %s", start, end, ax, tensor.ShapeString(xs))
 	}
 	return NewOp(x.Value.Slice(ax, start, end), []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		parts := make([]*tensor.Tensor, 0, 3)
-		if start > 0 {
-			s := append([]int{}, xs...)
-			s[ax] = start
-			parts = append(parts, tensor.New(g.DType(), s...))
-		}
-		parts = append(parts, g)
-		if end < xs[ax] {
-			s := append([]int{}, xs...)
-			s[ax] = xs[ax] - end
-			parts = append(parts, tensor.New(g.DType(), s...))
-		}
-		if len(parts) == 1 {
+		if start == 0 && end == xs[ax] {
 			return []*tensor.Tensor{g}
 		}
-		return []*tensor.Tensor{tensor.Concat(ax, parts...)}
+		idx := make([]int, end-start)
+		for i := range idx {
+			idx[i] = start + i
+		}
+		return []*tensor.Tensor{tensor.ScatterAdd(g, ax, idx, xs[ax])}
 	})
 }
 
@@ -148,8 +141,12 @@ func Embedding(table *Var, ids []int, shape ...int) *Var {
 	if len(shape) == 0 {
 		shape = []int{len(ids)}
 	}
-	if numel(shape) != len(ids) {
-		tensor.Errorf("nn.Embedding", "ids", "has %d ids, shape %s needs %d", len(ids), tensor.ShapeString(shape), numel(shape))
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	if n != len(ids) {
+		tensor.Errorf("nn.Embedding", "ids", "has %d ids, shape %s needs %d", len(ids), tensor.ShapeString(shape), n)
 	}
 	V, D := ts[0], ts[1]
 	for _, id := range ids {

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"sync"
 
@@ -76,7 +77,7 @@ func KronFeature(x *Var) *Var {
 	y := ssd.Feature(x.Value, 2)
 	return NewOp(y, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
 		k := kronOf(d)
-		c := tensor.FromFloat64(k.c).As(g.DType())
+		c := constOn(fmt.Sprintf("kron %d", d), g, func() *tensor.Tensor { return tensor.FromFloat64(k.c).As(g.DType()) })
 		gc := tensor.Mul(g, c)
 		dx := tensor.ScatterAdd(tensor.Mul(gc, tensor.Gather(x.Value, -1, k.J)), -1, k.I, d)
 		dx = tensor.Add(dx, tensor.ScatterAdd(tensor.Mul(gc, tensor.Gather(x.Value, -1, k.I)), -1, k.J, d))

@@ -13,8 +13,9 @@ import (
 //	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
 //	p ← p − lr · (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
 //
-// The moments are kept in float64 whatever the parameter dtype; each
-// parameter is updated in one fused pass (tensor.AdamW). Parameters with a
+// The moments are kept in float64 whatever the parameter dtype on the CPU,
+// and in float32 beside a parameter resident on a device; each parameter is
+// updated in one fused pass (tensor.AdamW), where it lives. Parameters with a
 // nil Grad are skipped (their step count still advances).
 type AdamW struct {
 	Params      []*Var
@@ -51,7 +52,7 @@ func (o *AdamW) StepLR(lr float64) {
 			continue
 		}
 		if o.m[i] == nil {
-			o.m[i], o.v[i] = tensor.Zeros64(p.Value.Shape()...), tensor.Zeros64(p.Value.Shape()...)
+			o.m[i], o.v[i] = moments(p.Value), moments(p.Value)
 		}
 		wd := 0.0
 		if (o.Decay == nil && p.Value.Rank() >= 2) || (o.Decay != nil && o.Decay(p)) {
@@ -59,6 +60,15 @@ func (o *AdamW) StepLR(lr float64) {
 		}
 		tensor.AdamW(p.Value, p.Grad, o.m[i], o.v[i], lr, o.Beta1, o.Beta2, o.Eps, wd, o.T)
 	}
+}
+
+// moments returns a zero moment for p: float64 on the CPU, float32 on
+// p's device when p is resident there (moved once, at the first step).
+func moments(p *tensor.Tensor) *tensor.Tensor {
+	if tensor.ResidentBackend(p) == nil {
+		return tensor.Zeros64(p.Shape()...)
+	}
+	return tensor.New(tensor.Float32, p.Shape()...).OnDeviceOf(p)
 }
 
 // ZeroGrad drops the gradients of all parameters.

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/furious-lab/furious/tensor"
@@ -20,17 +21,22 @@ func RoPE(x *Var, theta float64) *Var {
 		tensor.ShapeMismatch("nn.RoPE", "x", xs, []int{-1, -1}, "(want (..., L, d) with d even)")
 	}
 	L, d := xs[len(xs)-2], xs[len(xs)-1]
-	cos, sin := make([]float64, L*d/2), make([]float64, L*d/2)
-	for t := 0; t < L; t++ {
-		for i := 0; i < d/2; i++ {
-			a := float64(t) * math.Pow(theta, -2*float64(i)/float64(d))
-			cos[t*d/2+i], sin[t*d/2+i] = math.Cos(a), math.Sin(a)
+	table := func(sign float64, f func(float64) float64) func() *tensor.Tensor {
+		return func() *tensor.Tensor {
+			out := make([]float64, L*d/2)
+			for t := 0; t < L; t++ {
+				for i := 0; i < d/2; i++ {
+					out[t*d/2+i] = sign * f(float64(t)*math.Pow(theta, -2*float64(i)/float64(d)))
+				}
+			}
+			return fromData(x.Value.DType(), out, []int{L, d / 2})
 		}
 	}
-	dt := x.Value.DType()
-	ct, st := fromData(dt, cos, []int{L, d / 2}), fromData(dt, sin, []int{L, d / 2})
+	key := fmt.Sprintf("rope %d %d %g", L, d, theta)
+	ct := constOn(key+" cos", x.Value, table(1, math.Cos))
+	st := constOn(key+" sin", x.Value, table(1, math.Sin))
 	y := tensor.Rotary(x.Value, ct, st)
 	return NewOp(y, []*Var{x}, func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Rotary(g, ct, tensor.Neg(st))}
+		return []*tensor.Tensor{tensor.Rotary(g, ct, constOn(key+" -sin", x.Value, table(-1, math.Sin)))}
 	})
 }

@@ -159,7 +159,7 @@ func TestTrainerStopsOnForwardPanic(t *testing.T) {
 		if i == 2 {
 			q = Scale(w, math.NaN())
 		}
-		return Sum(Attention(q, w, w, nil, OrderExp, true)), 1
+		return Sum(Attention(q, w, w, nil, opts(orderExp, true))), 1
 	})
 	err := tr.Run(context.Background())
 	if !errors.Is(err, tensor.ErrNotFinite) || tr.Done() != 2 || RelErr(w.Value, before) == 0 {

@@ -22,7 +22,7 @@ func convLM(p []*Var, ids []int, B, L, H int, order int, norm bool) *Var {
 	k := Reshape(Slice(qkv, 0, 1, 2), B, H, L, d)
 	v := Reshape(Slice(qkv, 0, 2, 3), B, H, L, d)
 	a := Neg(Softplus(Permute(MatMul(u, wa), 0, 2, 1))) // (B, H, L)
-	y := Reshape(Permute(Attention(q, k, v, a, order, norm), 0, 2, 1, 3), B, L, D)
+	y := Reshape(Permute(Attention(q, k, v, a, opts(order, norm)), 0, 2, 1, 3), B, L, D)
 	h = Add(h, MatMul(y, wo))
 	return MatMul(RMSNorm(h, n2, 1e-6), head) // (B, L, V)
 }
@@ -45,7 +45,7 @@ func TestTrainMQARSmoke(t *testing.T) {
 	accuracy := func(seed uint64) float64 {
 		ids, tg := task.Batch(seed, 64)
 		var lg *tensor.Tensor
-		NoGrad(func() { lg = convLM(p, ids, 64, L, H, OrderSquared, true).Value })
+		NoGrad(func() { lg = convLM(p, ids, 64, L, H, 2, true).Value })
 		x := lg.Data()
 		hit, n := 0, 0
 		for r, want := range tg {
@@ -69,7 +69,7 @@ func TestTrainMQARSmoke(t *testing.T) {
 	var loss float64
 	for s := 0; s < steps; s++ {
 		ids, tg := task.Batch(uint64(s), B)
-		l := CrossEntropy(convLM(p, ids, B, L, H, OrderSquared, true), tg, task.IgnoreIndex)
+		l := CrossEntropy(convLM(p, ids, B, L, H, 2, true), tg, task.IgnoreIndex)
 		loss = l.Item()
 		opt.ZeroGrad()
 		l.Backward()

@@ -39,8 +39,10 @@ func NoGrad(f func()) {
 // GradEnabled reports whether ops currently record the graph.
 func GradEnabled() bool { return gradOff == 0 }
 
-// Param wraps t as a trainable leaf: Backward fills its Grad.
-func Param(t *tensor.Tensor) *Var { return &Var{Value: t, requiresGrad: true, leaf: true} }
+// Param wraps t as a trainable leaf: Backward fills its Grad. A float32 t
+// is moved to the device tensor.SetDevice chose (FURIOUS_DEVICE), so a
+// model built there trains there; by default it stays where it is.
+func Param(t *tensor.Tensor) *Var { return &Var{Value: placed(t), requiresGrad: true, leaf: true} }
 
 // NamedParam is Param with a name (used by safetensors and optimisers).
 func NamedParam(name string, t *tensor.Tensor) *Var {
@@ -102,8 +104,7 @@ func (v *Var) Backward() {
 	if v.Value.Len() != 1 {
 		tensor.ShapeMismatch("nn.Var.Backward", "v", v.Value.Shape(), []int{}, "(Backward starts from a one-element loss)")
 	}
-	seed := tensor.New(v.Value.DType(), v.Value.Shape()...)
-	seed.Fill(1)
+	seed := tensor.New(v.Value.DType(), v.Value.Shape()...).Fill(1).OnDeviceOf(v.Value)
 	v.BackwardWith(seed)
 }
 

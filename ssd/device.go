@@ -87,14 +87,7 @@ func planDevice(op, form string, q, k, v, a *tensor.Tensor, o Options, dm dims, 
 // anything else is noticed and the caller runs the CPU code.
 func (r *deviceRun) fail(op string, err error) {
 	r.done()
-	if errors.Is(err, backend.ErrOutOfMemory) {
-		tensor.DeviceFail(op, err)
-	}
-	why := err.Error()
-	if errors.Is(err, backend.ErrNotImplemented) {
-		why = "not implemented: " + why
-	}
-	deviceNotice(op, r.b, why)
+	deviceRefused(op, r.b, err)
 }
 
 // alloc returns a resident float32 tensor of shape on r's device.
@@ -229,4 +222,30 @@ func Auto(q, k, v, a *tensor.Tensor, o Options) *tensor.Tensor {
 		return Quadratic(q, k, v, a, o)
 	}
 	return Blockwise(q, k, v, a, o, DefaultChunk)
+}
+
+// maskDevice is LogDecay of the softplus, forget and original masks on the
+// device of a resident float32 x, composed of tensor's device operations
+// (a = −softplus(x); log σ(x); −exp(A_log_h)·softplus(x + dtBias_h)); nil
+// for host inputs or another kind (LogDecay's CPU code runs).
+func maskDevice(kind MaskKind, x, aLog, dtBias *tensor.Tensor) *tensor.Tensor {
+	if x.DType() != tensor.Float32 || tensor.ResidentBackend(x, aLog, dtBias) == nil {
+		return nil
+	}
+	tensor.SameDevice("ssd.LogDecay", "x, aLog, dtBias", x, aLog, dtBias)
+	H := x.Dim(1)
+	switch kind {
+	case MaskSoftplus:
+		return tensor.Neg(tensor.Softplus(x))
+	case MaskForget:
+		return tensor.LogSigmoid(x)
+	case MaskOriginal:
+		tensor.CheckShape("ssd.LogDecayOriginal", "aLog", aLog.Shape(), "(one per head of x)", H)
+		if dtBias != nil {
+			tensor.CheckShape("ssd.DT", "dtBias", dtBias.Shape(), "(one per head of x)", H)
+			x = tensor.Add(x, dtBias.Reshape(H, 1))
+		}
+		return tensor.Mul(tensor.Neg(tensor.Exp(aLog)).Reshape(H, 1), tensor.Softplus(x))
+	}
+	return nil
 }

@@ -1,7 +1,8 @@
 // Package ssd is the math of Mamba-2 / 2Mamba (State Space Duality) as a
 // library a notebook calls: decay masks, feature maps of any order, norms,
-// the block's small parts, the three equivalent computation forms, presets
-// of the paper's variants and their memory accounting.
+// the block's small parts, the three equivalent computation forms and the
+// backward passes of the quadratic and chunked ones, the one preset table of
+// the paper's variants and their memory accounting.
 //
 // # Shapes and conventions
 //
@@ -36,6 +37,30 @@
 // row whose denominator is exactly zero outputs zeros (0/0 := 0) in every
 // form. The recurrent and chunked forms carry the denominator as an extra
 // value column (State.S has d_v + 1 columns, the last being z).
+//
+// # Gradients
+//
+// QuadraticBackward and ChunkedBackward return dq, dk, dv and the gradient
+// w.r.t. the per-step log-decays a for an output gradient (spec §f,
+// Appendix C with C.5 corrected, f'(s) = p·s^{p−1} for any order p, exp,
+// every norm; NormOutput goes back through its RMSNorm first). They are what
+// package nn trains with. The quadratic backward recomputes P per head (O(L²)
+// memory); the chunked one replays the chunk states and runs the chunks in
+// reverse (O(L·(chunk·d + D·d_v)) per head). Tests: central differences
+// ≤ 1e-6 for orders 1–4 and exp × every norm × three masks, chunked =
+// quadratic ≤ 1e-10 in float64 for every mask and chunk length. Always on
+// the CPU.
+//
+// # Variants and presets
+//
+// Variant names every axis of the paper's ablation (order, scale, mask, norm,
+// eps, conv width and SiLU, QK activation, V ⊙ dt, D residual, Z gate);
+// PresetTable is the module's one table of the paper's configurations, each
+// row naming the 2Mamba code's config it reproduces (spec §d) and the block
+// parts the variant does not describe (dt bias, conv and Z biases, RoPE):
+// Linear, Mamba2 (Alg. 3: scale 1, eps 1e-5), Mamba2S (Alg. 4), TwoMamba
+// (Alg. 5 as run for the medium model, no dt) and TwoMambaDT (with dt on the
+// values), TwoMambaE and TwoMambaEDT, Softmax. package nn's Preset reads it.
 //
 // # Accuracy
 //

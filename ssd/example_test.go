@@ -41,3 +41,17 @@ func ExampleFeature() {
 	// Tensor(3) float64 cpu
 	// [1 2.828 4]
 }
+
+// The 2Mamba attention gradient with softmax normalisation has no
+// query-side decay term (spec §f).
+func ExampleQuadraticBackward() {
+	q, k, v := tensor.Randn64(1, 1, 1, 6, 4), tensor.Randn64(2, 1, 1, 6, 4), tensor.Randn64(3, 1, 1, 6, 4)
+	a := tensor.Rand64(4, -1, 0, 1, 1, 6)
+	g := ssd.QuadraticBackward(q, k, v, a, ssd.TwoMamba.Options(), tensor.Randn64(5, 1, 1, 6, 4))
+	maxAbs := 0.0
+	for _, x := range g.DAN.Float64s() {
+		maxAbs = max(maxAbs, x, -x)
+	}
+	fmt.Println(maxAbs < 1e-15)
+	// Output: true
+}

@@ -124,11 +124,20 @@ func LogDecay(kind MaskKind, x, aLog, dtBias *tensor.Tensor) *tensor.Tensor {
 		if aLog == nil {
 			tensor.Errorf(op, "aLog", "is nil; the original (Mamba-2) mask needs A_log per head (InitALog)")
 		}
+		checkDecayShape(op, "x", x)
+		if a := maskDevice(kind, x, aLog, dtBias); a != nil {
+			return a // resident x: on its device (device.go)
+		}
 		return LogDecayOriginal(x, aLog, dtBias)
-	case MaskSoftplus:
+	case MaskSoftplus, MaskForget:
+		checkDecayShape(op, "x", x)
+		if a := maskDevice(kind, x, nil, nil); a != nil {
+			return a
+		}
+		if kind == MaskForget {
+			return LogDecayForget(x)
+		}
 		return LogDecaySoftplus(x)
-	case MaskForget:
-		return LogDecayForget(x)
 	case MaskCustom:
 		checkDecayShape(op, "x", x)
 		return checkFinite(op, x)

@@ -58,28 +58,107 @@ type Variant struct {
 	Chunk     int      // chunk / block length of the chunked and blockwise forms; 0: DefaultChunk
 }
 
-// The presets (spec §d). Scale 0 means 1/√d, the 2Mamba code's choice.
+// The presets (spec §d), each the 2Mamba code's config (or mamba_ssm's
+// Mamba2 for Mamba2) that it reproduces. Scale 0 means 1/√d, the scale of
+// every 2Mamba code path (spec §b); Eps is the output RMSNorm's epsilon,
+// DefaultEps = torch.finfo(float32).eps for 2Mamba's nn.RMSNorm(eps=None)
+// (spec §c; unused without NormOutput). The block parts these variants do not
+// describe (dt bias, conv and gate biases, RoPE) are in PresetTable.
 var (
-	// Linear is the config "linear": order 1 with ReLU features and softmax norm.
+	// Linear is config "linear": order 1, ReLU on q and k (a positive score
+	// image, footnote 8) and softmax norm (spec §c); no mask, no conv.
 	Linear = Variant{Name: "Linear", Order: 1, QKAct: ActReLU, Norm: NormSoftmax, Eps: DefaultEps}
-	// Mamba2 is paper Alg. 3: original mask, conv 2 + SiLU, V⊙dt, D residual,
-	// RMSNorm(y ⊙ silu(z)) with mamba_ssm's eps 1e-5, and no 1/√d (Scale 1).
+	// Mamba2 is paper Alg. 3, mamba_ssm's Mamba2 as the code config "mamba"
+	// builds it: original mask a = −exp(A_log)·softplus(dt + dt_bias), conv 2
+	// then SiLU on x, B, C (= v, k, q), V⊙dt, D residual (before dt),
+	// RMSNorm(y ⊙ silu(z)) with RMSNormGated's eps 1e-5, and no 1/√d: y = Cᵀh
+	// (Scale 1, spec §b). Per-head B and C (the paper's simplification).
 	Mamba2 = Variant{Name: "Mamba2", Order: 1, Scale: 1, Mask: MaskOriginal, Norm: NormOutput, Eps: 1e-5,
 		ConvWidth: 2, ConvSiLU: true, ValueDT: true, DRes: true, ZGate: true}
-	// Mamba2S is paper Alg. 4: softplus mask, conv 2, V⊙dt, order 1, output norm.
+	// Mamba2S is paper Alg. 4, config
+	// "linear__output_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values":
+	// softplus mask, conv 2 (no activation), V⊙dt, order 1, output norm.
 	Mamba2S = Variant{Name: "Mamba2S", Order: 1, Mask: MaskSoftplus, Norm: NormOutput, Eps: DefaultEps,
 		ConvWidth: 2, ValueDT: true}
-	// TwoMamba is paper Alg. 5 (medium model, no dt): order 2, softplus mask,
-	// softmax norm, conv 2.
+	// TwoMamba is paper Alg. 5 as run for the medium model, config
+	// "squared__sm_norm__A_mask_type_neg_softplus__in_conv_k_2": order 2,
+	// softplus mask, softmax norm, conv 2, no dt on the values (§5: removed
+	// for instability).
 	TwoMamba = Variant{Name: "2Mamba", Order: 2, Mask: MaskSoftplus, Norm: NormSoftmax, Eps: DefaultEps, ConvWidth: 2}
-	// TwoMambaE is 2Mamba-E: exp scores, softplus mask, softmax norm, conv 2.
+	// TwoMambaDT is 2Mamba as run for the small models, config
+	// "squared__sm_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values": TwoMamba with V⊙dt.
+	TwoMambaDT = Variant{Name: "2Mamba-dt", Order: 2, Mask: MaskSoftplus, Norm: NormSoftmax, Eps: DefaultEps, ConvWidth: 2, ValueDT: true}
+	// TwoMambaE is 2Mamba-E, config "exp__sm_norm__A_mask_type_neg_softplus__in_conv_k_2":
+	// exp scores, softplus mask, softmax norm, conv 2.
 	TwoMambaE = Variant{Name: "2Mamba-E", Exp: true, Mask: MaskSoftplus, Norm: NormSoftmax, Eps: DefaultEps, ConvWidth: 2}
-	// Softmax is the causal softmax baseline (its RoPE belongs to the layer).
+	// TwoMambaEDT is 2Mamba-E with V⊙dt, config
+	// "exp__sm_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values".
+	TwoMambaEDT = Variant{Name: "2Mamba-E-dt", Exp: true, Mask: MaskSoftplus, Norm: NormSoftmax, Eps: DefaultEps, ConvWidth: 2, ValueDT: true}
+	// Softmax is config "softmax": causal softmax attention with scale 1/√d
+	// (SDPA); its RoPE belongs to the block (PresetTable).
 	Softmax = Variant{Name: "Softmax", Exp: true, Norm: NormSoftmax, Eps: DefaultEps}
 )
 
-// Presets lists the presets in the paper's order.
-func Presets() []Variant { return []Variant{Linear, Mamba2, Mamba2S, TwoMamba, TwoMambaE, Softmax} }
+// Preset is one row of the preset table: a variant and the parts of the
+// block around it that the variant does not describe.
+type Preset struct {
+	Key     string  // lookup name: "linear", "mamba2", "mamba2s", "2mamba", "2mamba-dt", "2mamba-e", "2mamba-e-dt", "softmax"
+	Config  string  // the config it reproduces: a key of the 2Mamba code's configs dict (spec §d)
+	Variant Variant // the attention core and the block's axes
+	Figure  bool    // one of the six curves of the paper's figures (Presets)
+	// DTBias: Mamba-2's dt bias softplus⁻¹(dt0) (every 2Mamba config sets use_dt_bias False).
+	DTBias bool
+	// ConvBias: the causal conv has a bias (2Mamba: nn.Conv1d(bias=True);
+	// the "mamba" config passes conv_bias=False).
+	ConvBias bool
+	// ZBias: the Z gate projection has a bias (2Mamba's z_gate_proj is an
+	// nn.Linear with its default bias; Mamba-2's z comes from in_proj, bias=False).
+	ZBias bool
+	// RoPE: rotary position embeddings on q and k (the "softmax" config only;
+	// every linear, squared and exp config sets use_NoPE).
+	RoPE bool
+}
+
+// presetTable is the one preset table of the module (nn.Preset reads it).
+var presetTable = []Preset{
+	{Key: "linear", Config: "linear", Variant: Linear, Figure: true},
+	{Key: "mamba2", Config: "mamba", Variant: Mamba2, Figure: true, DTBias: true},
+	{Key: "mamba2s", Config: "linear__output_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values", Variant: Mamba2S, Figure: true, ConvBias: true},
+	{Key: "2mamba", Config: "squared__sm_norm__A_mask_type_neg_softplus__in_conv_k_2", Variant: TwoMamba, Figure: true, ConvBias: true},
+	{Key: "2mamba-dt", Config: "squared__sm_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values", Variant: TwoMambaDT, ConvBias: true},
+	{Key: "2mamba-e", Config: "exp__sm_norm__A_mask_type_neg_softplus__in_conv_k_2", Variant: TwoMambaE, Figure: true, ConvBias: true},
+	{Key: "2mamba-e-dt", Config: "exp__sm_norm__A_mask_type_neg_softplus__in_conv_k_2__dt_on_values", Variant: TwoMambaEDT, ConvBias: true},
+	{Key: "softmax", Config: "softmax", Variant: Softmax, Figure: true, RoPE: true},
+}
+
+// PresetTable returns every preset (a copy), the paper's six in its order
+// with the dt-on-values twins of 2Mamba and 2Mamba-E after their originals.
+func PresetTable() []Preset { return append([]Preset(nil), presetTable...) }
+
+// LookupPreset returns the preset named key (PresetTable's Key), or panics
+// with a *tensor.Error listing the keys.
+func LookupPreset(key string) Preset {
+	var keys []string
+	for _, p := range presetTable {
+		if p.Key == key {
+			return p
+		}
+		keys = append(keys, p.Key)
+	}
+	tensor.Errorf("ssd.LookupPreset", "key", "%q is not a preset; have %s", key, strings.Join(keys, ", "))
+	return Preset{}
+}
+
+// Presets lists the variants of the paper's six curves in its order.
+func Presets() []Variant {
+	var out []Variant
+	for _, p := range presetTable {
+		if p.Figure {
+			out = append(out, p.Variant)
+		}
+	}
+	return out
+}
 
 // String prints the variant on one line.
 func (v Variant) String() string {

@@ -59,6 +59,7 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&tc.dModel, "d-model", 128, "with --train: model width (heads from --H)")
 	fs.IntVar(&tc.B, "batch", 4, "with --train: windows per batch")
 	fs.IntVar(&tc.L, "seq", 256, "with --train: window length")
+	fs.StringVar(&tc.jsonOut, "json", "", "with --train: also write the models and results as JSON to this file (bench/train_torch.py reads it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +74,9 @@ func bench(args []string, w io.Writer) error {
 		}
 		rows, err := benchTrain(tc, w)
 		printTrain(w, tc, rows)
+		if err == nil && tc.jsonOut != "" {
+			err = writeTrainJSON(tc, rows)
+		}
 		return err
 	}
 	for _, s := range strings.Split(*Ls, ",") {

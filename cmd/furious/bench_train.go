@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -20,6 +22,7 @@ type trainConfig struct {
 	presets               []string
 	layers, dModel, heads int
 	B, L, steps           int
+	jsonOut               string // file for writeTrainJSON, or ""
 }
 
 // trainRow is one line of the training table.
@@ -32,15 +35,16 @@ type trainRow struct {
 }
 
 // benchTrain times forward + backward + AdamW of each preset's model on the
-// chosen device (the default device is restored afterwards). Before timing,
+// chosen device: its parameters are placed there, so every op of a step
+// runs there (the CPU placement is restored afterwards). Before timing,
 // it checks the float32 gradients of one batch on that device against a
 // float64 copy of the model (same seed, same values) on the CPU: the check
 // column is max over parameters of max|g32 − g64| / max|g64|.
 func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
-	if err := tensor.SetDevice(c.device); err != nil {
+	if err := tensor.SetDevice(c.device); err != nil { // the models' parameters are placed there
 		return nil, fmt.Errorf("bench --train: %w", err)
 	}
-	defer tensor.SetDevice("auto")
+	defer tensor.SetDevice("cpu")
 	fmt.Fprintf(w, "device: %s\n", tensor.Device())
 	corpus := data.Opticks()
 	var rows []trainRow
@@ -130,4 +134,57 @@ func parsePresets(s string) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// trainModelJSON is one model of `bench --train --json`: its sizes and every
+// axis of its block, for the PyTorch peer (bench/train_torch.py), which
+// builds the same model from it instead of keeping a preset table of its own.
+type trainModelJSON struct {
+	Preset   string         `json:"preset"`
+	Vocab    int            `json:"vocab"`
+	Layers   int            `json:"layers"`
+	DModel   int            `json:"d_model"`
+	Heads    int            `json:"heads"`
+	Hidden   int            `json:"hidden"`
+	Batch    int            `json:"batch"`
+	L        int            `json:"L"`
+	Block    map[string]any `json:"block"`
+	MsStep   float64        `json:"ms_step"`
+	TokensPS float64        `json:"tokens_per_s"`
+	Check    float64        `json:"check"`
+}
+
+// writeTrainJSON writes c's models (the ones benchTrain built) and rows to
+// c.jsonOut; it refuses to overwrite an existing file.
+func writeTrainJSON(c trainConfig, rows []trainRow) error {
+	vocab := data.Opticks().VocabSize()
+	out := struct {
+		Device string           `json:"device"`
+		Models []trainModelJSON `json:"models"`
+	}{Device: c.device}
+	for i, name := range c.presets {
+		bc := nn.Preset(name)
+		bc.DModel, bc.Heads = c.dModel, c.heads
+		m := trainModelJSON{Preset: name, Vocab: vocab, Layers: c.layers, DModel: c.dModel, Heads: c.heads,
+			Hidden: (8*c.dModel/3 + 7) / 8 * 8, Batch: c.B, L: c.L,
+			Block: map[string]any{"order": bc.Order, "exp": bc.Exp, "scale": bc.Scale, "mask": bc.Mask.String(),
+				"norm": bc.Norm.String(), "eps": bc.Eps, "conv": bc.ConvWidth, "conv_silu": bc.ConvSiLU,
+				"conv_bias": bc.ConvBias, "qk_act": bc.QKAct.String(), "dt_v": bc.ValueDT, "dt_bias": bc.DtBias,
+				"d_res": bc.DRes, "z_gate": bc.ZGate, "z_bias": bc.ZBias, "rope": bc.RoPE, "chunk": bc.Chunk}}
+		if i < len(rows) {
+			m.MsStep, m.TokensPS, m.Check = rows[i].msStep, rows[i].tokensPS, rows[i].check
+		}
+		out.Models = append(out.Models, m)
+	}
+	f, err := os.OpenFile(c.jsonOut, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("bench --train --json: %w (not overwritten)", err)
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -3,11 +3,11 @@ package gputest
 import (
 	"flag"
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/furious-lab/furious/nn"
 	"github.com/furious-lab/furious/nn/data"
+	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
 
@@ -16,33 +16,19 @@ var (
 	benchB = flag.Int("train.B", 4, "batch of BenchmarkTrain and BenchmarkAttention")
 )
 
-// trainModes are the device settings BenchmarkTrain compares: the CPU, the
-// gpu backend with nn's default GEMM threshold, with every GEMM on the GPU,
-// and with only the attention there.
-var trainModes = []struct {
-	name   string
-	device string
-	gemm   int // nn.GPUGEMMMinWork; −1: the default
-}{
-	{"cpu", "cpu", -1},
-	{"gpu", "gpu", -1},
-	{"gpu-allgemm", "gpu", 0},
-	{"gpu-attnonly", "gpu", math.MaxInt},
-}
+// trainModes are the devices BenchmarkTrain compares: the model's
+// parameters (and so every op of its steps) on the CPU or on the GPU.
+var trainModes = []struct{ name, device string }{{"cpu", "cpu"}, {"gpu", "gpu"}}
 
-// setMode selects the device and GEMM threshold of mode i; the returned
-// function restores the CPU and the default threshold.
+// setMode places new parameters on mode i's device; the returned function
+// restores the CPU.
 func setMode(b *testing.B, i int) func() {
 	m := trainModes[i]
 	if m.device == "gpu" {
 		device(b)
 	}
 	useDevice(b, m.device)
-	old := nn.GPUGEMMMinWork
-	if m.gemm >= 0 {
-		nn.GPUGEMMMinWork = m.gemm
-	}
-	return func() { nn.GPUGEMMMinWork = old; useDevice(b, "cpu") }
+	return func() { useDevice(b, "cpu") }
 }
 
 // BenchmarkTrain measures training throughput (forward + backward + AdamW,
@@ -90,9 +76,9 @@ func BenchmarkAttention(b *testing.B) {
 	for mi, mode := range trainModes[:2] {
 		for _, o := range []struct {
 			name   string
-			order  int
+			o      ssd.Options
 			masked bool
-		}{{"order1", nn.OrderLinear, false}, {"2mamba", nn.OrderSquared, true}, {"2mamba-e", nn.OrderExp, true}} {
+		}{{"order1", ssd.Options{Order: 1}, false}, {"2mamba", ssd.TwoMamba.Options(), true}, {"2mamba-e", ssd.TwoMambaE.Options(), true}} {
 			b.Run(mode.name+"/"+o.name, func(b *testing.B) {
 				defer setMode(b, mi)()
 				q, k, v := nn.Param(tensor.Randn(1, B, 4, L, 32)), nn.Param(tensor.Randn(2, B, 4, L, 32)), nn.Param(tensor.Randn(3, B, 4, L, 32))
@@ -101,7 +87,7 @@ func BenchmarkAttention(b *testing.B) {
 					a = nn.Param(tensor.Rand(4, -0.5, -0.01, B, 4, L))
 				}
 				dO := tensor.Randn(5, B, 4, L, 32)
-				run := func() { nn.Attention(q, k, v, a, o.order, o.order != nn.OrderLinear).BackwardWith(dO) }
+				run := func() { nn.Attention(q, k, v, a, o.o).BackwardWith(dO) }
 				run()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
