@@ -24,7 +24,7 @@ func CausalConv1d(x, w, bias *Tensor) *Tensor {
 			hostFallback(op, err, x, w, bias)
 		}
 	}
-	syncHost(x, w, bias)
+	hostFallback(op, nil, x, w, bias)
 	y := like(op, x, x.shape)
 	if x.dtype == Float64 {
 		convFwd(y.f64, x.f64, w.f64, f64s(bias), B, L, C, W)
@@ -111,7 +111,7 @@ func CausalConv1dBackward(g, x, w *Tensor, withBias bool) (dx, dw, db *Tensor) {
 			hostFallback(op, err, g, x, w)
 		}
 	}
-	syncHost(g, x, w)
+	hostFallback(op, nil, g, x, w)
 	dx, dw = like(op, x, x.shape), like(op, x, w.shape)
 	if withBias {
 		db = like(op, x, []int{C})

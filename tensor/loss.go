@@ -24,7 +24,7 @@ func CrossEntropy(logp *Tensor, targets []int, ignore int) float64 {
 		}
 		hostFallback(op, err, logp)
 	}
-	syncHost(logp)
+	hostFallback(op, nil, logp)
 	var loss float64
 	for r, t := range targets {
 		if t != ignore {
@@ -54,7 +54,7 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignore int, scale float64) *T
 			hostFallback(op, err, logp)
 		}
 	}
-	syncHost(logp)
+	hostFallback(op, nil, logp)
 	y := like(op, logp, logp.shape)
 	if logp.dtype == Float64 {
 		ceGrad(y.f64, logp.f64, n, targets, ignore, c)
@@ -136,7 +136,7 @@ func AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int) {
 		}
 		hostFallback(op, err, p, g, m, v)
 	}
-	syncHost(p, g, m, v)
+	hostFallback(op, nil, p, g, m, v)
 	a := adamArgs{lr, beta1, beta2, eps, wd, bc1, bc2}
 	switch {
 	case p.dtype == Float64:

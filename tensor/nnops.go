@@ -536,7 +536,7 @@ func Rotary(x, cos, sin *Tensor) *Tensor {
 			hostFallback(op, err, x, cos, sin)
 		}
 	}
-	syncHost(x, cos, sin)
+	hostFallback(op, nil, x, cos, sin)
 	y := like(op, x, x.shape)
 	if x.dtype == Float64 {
 		rotaryInto(y.f64, x.f64, cos.f64, sin.f64, L, d)
@@ -617,7 +617,7 @@ func UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor {
 			hostFallback(name, err, g, x, y)
 		}
 	}
-	syncHost(g, x, y)
+	hostFallback(name, nil, g, x, y)
 	dx := like(name, g, g.shape)
 	if g.dtype == Float64 {
 		cpu.Parallel(len(dx.f64), grain, func(lo, hi int) {
