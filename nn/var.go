@@ -117,6 +117,7 @@ func (v *Var) BackwardWith(g *tensor.Tensor) {
 	}
 	order := topo(v)
 	grads := map[*Var]*tensor.Tensor{v: g}
+	owned := map[*Var]bool{} // grads[p] was allocated by the accumulation below
 	if v.leaf {
 		accumLeaf(v, g)
 		return
@@ -138,10 +139,14 @@ func (v *Var) BackwardWith(g *tensor.Tensor) {
 				accumLeaf(p, pg[j])
 				continue
 			}
-			if old, ok := grads[p]; ok {
-				grads[p] = tensor.Add(old, pg[j])
-			} else {
+			switch old, ok := grads[p]; {
+			case !ok:
 				grads[p] = pg[j]
+			case owned[p]: // a sum made here, shared with nothing: add in place
+				tensor.Axpy(1, pg[j], old)
+			default:
+				grads[p] = tensor.Add(old, pg[j])
+				owned[p] = true
 			}
 		}
 		n.back, n.parents = nil, nil

@@ -137,7 +137,7 @@ func AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int) {
 		}
 		hostFallback(op, err, p, g, m, v)
 	}
-	syncHost(p, g, m, v)
+	hostFallback(op, nil, p, g, m, v)
 	a := adamArgs{lr, beta1, beta2, eps, wd, bc1, bc2}
 	switch {
 	case p.dtype == Float64:
