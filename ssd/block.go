@@ -60,35 +60,12 @@ func SiLU(x *tensor.Tensor) *tensor.Tensor { return mapT("ssd.SiLU", "x", x, sil
 // current token; zero history), then SiLU when silu is set. → (B, L, C).
 func CausalConv1d(x, w, bias *tensor.Tensor, useSiLU bool) *tensor.Tensor {
 	const op = "ssd.CausalConv1d"
-	C, W := checkConv(op, x, w, bias, 3)
-	B, L := x.Dim(0), x.Dim(1)
-	acc := tensor.New(tensor.Float64, B, L, C) // summed in float64, rounded to x's dtype at the end
-	res := acc.Float64s()
-	xd, wd := x.Data(), w.Data()
-	var bd []float64
-	if bias != nil {
-		bd = bias.Data()
+	checkConv(op, x, w, bias, 3)
+	y := tensor.CausalConv1d(x, w, bias) // summed in float64, rounded once; where x lives
+	if useSiLU {
+		y = tensor.SiLU(y)
 	}
-	for b := 0; b < B; b++ {
-		for t := 0; t < L; t++ {
-			for c := 0; c < C; c++ {
-				s := 0.0
-				if bd != nil {
-					s = bd[c]
-				}
-				for kk := 0; kk < W; kk++ {
-					if u := t - (W - 1) + kk; u >= 0 {
-						s += wd[c*W+kk] * xd[(b*L+u)*C+c]
-					}
-				}
-				if useSiLU {
-					s = silu(s)
-				}
-				res[(b*L+t)*C+c] = s
-			}
-		}
-	}
-	return checkFinite(op, acc.As(x.DType()))
+	return checkFinite(op, y)
 }
 
 func checkConv(op string, x, w, bias *tensor.Tensor, rank int) (C, W int) {
