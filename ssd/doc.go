@@ -120,8 +120,9 @@
 //
 // # Speed
 //
-// GEMMs go through gonum's blas32/blas64, so plugging OpenBLAS in behind
-// blas32.Use speeds up Quadratic, Chunked and Blockwise; the recurrent step
+// GEMMs are the module's one SGEMM and DGEMM (backend/cpu's Sgemm and
+// Dgemm: OpenBLAS when built with it, gonum otherwise), which speed up
+// Quadratic, Chunked and Blockwise; the recurrent step
 // is three level-2 BLAS calls per head. Heads (b, h) run in parallel on
 // GOMAXPROCS goroutines (SetWorkers caps them): use a single-threaded BLAS
 // (OPENBLAS_NUM_THREADS=1), since a threaded OpenBLAS inside each goroutine
