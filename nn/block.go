@@ -219,12 +219,10 @@ func (b *AttnBlock) parts(h, qkv *Var, B, L int) blockParts {
 		dt = Softplus(x) // dt = softplus(h W_dt + dt_bias)
 	}
 	switch c.Mask {
-	case ssd.MaskSoftplus:
-		p.a = LogDecay("softplus", heads(MatMul(h, b.WA)), nil, nil) // −softplus(h W_A)
-	case ssd.MaskForget:
-		p.a = LogDecay("forget", heads(MatMul(h, b.WA)), nil, nil) // log σ(h W_f)
+	case ssd.MaskSoftplus, ssd.MaskForget:
+		p.a = LogDecay(c.Mask, heads(MatMul(h, b.WA)), nil, nil) // −softplus(h W_A) or log σ(h W_f)
 	case ssd.MaskOriginal:
-		p.a = LogDecay("discretize", xdt, b.ALog, b.DtB) // a = −exp(A_log)·dt
+		p.a = LogDecay(c.Mask, xdt, b.ALog, b.DtB) // a = −exp(A_log)·dt
 	case ssd.MaskCustom:
 		p.a = c.Decay(h)
 		if p.a == nil {

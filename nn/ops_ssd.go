@@ -88,35 +88,34 @@ func KronFeature(x *Var) *Var {
 // LogDecay is the block's per-step log-decay a (B, H, L) from its
 // pre-activation x (B, H, L) (spec §a); the forward is ssd.LogDecay:
 //
-//	"softplus":   a = −softplus(x)                     da/dx = −σ(x)
-//	"forget":     a = log σ(x) = −softplus(−x)         da/dx = σ(−x)
-//	"discretize": a = −exp(A_log_h)·softplus(x + b_h)  da/dx = da/db_h = −exp(A_log_h)·σ(x + b_h), da/dA_log_h = a
+//	ssd.MaskSoftplus:  a = −softplus(x)                     da/dx = −σ(x)
+//	ssd.MaskForget:    a = log σ(x) = −softplus(−x)         da/dx = σ(−x)
+//	ssd.MaskOriginal:  a = −exp(A_log_h)·softplus(x + b_h)  da/dx = da/db_h = −exp(A_log_h)·σ(x + b_h), da/dA_log_h = a
 //
-// aLog (H) is needed by "discretize" only; dtBias (H) or nil is its dt bias.
-func LogDecay(kind string, x, aLog, dtBias *Var) *Var {
+// aLog (H) is needed by ssd.MaskOriginal (Mamba-2's discretised mask) only;
+// dtBias (H) or nil is its dt bias.
+func LogDecay(kind ssd.MaskKind, x, aLog, dtBias *Var) *Var {
 	const op = "nn.LogDecay"
 	xs := x.Value.Shape()
 	tensor.CheckShape(op, "x", xs, "(want (B, H, L))", -1, -1, -1)
 	H := xs[1]
 	var a *tensor.Tensor
 	switch kind {
-	case "softplus":
-		a = ssd.LogDecay(ssd.MaskSoftplus, x.Value, nil, nil)
-	case "forget":
-		a = ssd.LogDecay(ssd.MaskForget, x.Value, nil, nil)
-	case "discretize":
+	case ssd.MaskSoftplus, ssd.MaskForget:
+		a = ssd.LogDecay(kind, x.Value, nil, nil)
+	case ssd.MaskOriginal:
 		if aLog == nil {
-			tensor.Errorf(op, "aLog", "is nil; the discretize mask needs A_log (H)")
+			tensor.Errorf(op, "aLog", "is nil; the original (Mamba-2) mask needs A_log (H)")
 		}
-		a = ssd.LogDecay(ssd.MaskOriginal, x.Value, aLog.Value, valueOf(dtBias))
+		a = ssd.LogDecay(kind, x.Value, aLog.Value, valueOf(dtBias))
 	default:
-		tensor.Errorf(op, "kind", "%q is not softplus, forget or discretize", kind)
+		tensor.Errorf(op, "kind", "is %s, want ssd.MaskSoftplus, MaskForget or MaskOriginal (a custom mask is the block's Decay)", kind)
 	}
 	return NewOp(a, []*Var{x, aLog, dtBias}, func(g *tensor.Tensor) []*tensor.Tensor {
 		switch kind {
-		case "softplus":
+		case ssd.MaskSoftplus:
 			return []*tensor.Tensor{tensor.Neg(tensor.UnaryGrad("softplus", g, x.Value, nil, 0))}
-		case "forget":
+		case ssd.MaskForget:
 			return []*tensor.Tensor{tensor.UnaryGrad("logsigmoid", g, x.Value, nil, 0)}
 		}
 		z := x.Value

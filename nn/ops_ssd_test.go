@@ -13,27 +13,27 @@ var ssdOpCases = []gcase{
 	{"CausalConv1d w=4 nobias", ins(rn(1, 2, 6, 3), rn(2, 3, 4)), func(x []*Var) *Var { return CausalConv1d(x[0], x[1], nil) }},
 	{"KronFeature", ins(rn(1, 2, 3, 4)), func(x []*Var) *Var { return KronFeature(x[0]) }},
 	{"RoPE", ins(rn(1, 2, 5, 6)), func(x []*Var) *Var { return RoPE(x[0], 10000) }},
-	{"LogDecay softplus", ins(rn(1, 2, 3, 5)), func(x []*Var) *Var { return LogDecay("softplus", Scale(x[0], 2), nil, nil) }},
-	{"LogDecay forget", ins(rn(1, 2, 3, 5)), func(x []*Var) *Var { return LogDecay("forget", Scale(x[0], 2), nil, nil) }},
-	{"LogDecay discretize", ins(rn(1, 2, 3, 5), rn(2, 3), rn(3, 3)), func(x []*Var) *Var { return LogDecay("discretize", x[0], x[1], x[2]) }},
-	{"LogDecay discretize nobias", ins(rn(1, 2, 3, 5), rn(2, 3)), func(x []*Var) *Var { return LogDecay("discretize", x[0], x[1], nil) }},
+	{"LogDecay softplus", ins(rn(1, 2, 3, 5)), func(x []*Var) *Var { return LogDecay(ssd.MaskSoftplus, Scale(x[0], 2), nil, nil) }},
+	{"LogDecay forget", ins(rn(1, 2, 3, 5)), func(x []*Var) *Var { return LogDecay(ssd.MaskForget, Scale(x[0], 2), nil, nil) }},
+	{"LogDecay discretize", ins(rn(1, 2, 3, 5), rn(2, 3), rn(3, 3)), func(x []*Var) *Var { return LogDecay(ssd.MaskOriginal, x[0], x[1], x[2]) }},
+	{"LogDecay discretize nobias", ins(rn(1, 2, 3, 5), rn(2, 3)), func(x []*Var) *Var { return LogDecay(ssd.MaskOriginal, x[0], x[1], nil) }},
 }
 
 // LogDecay's forward is ssd's and equals the composition of nn ops.
 func TestLogDecayValues(t *testing.T) {
 	x, al, b := tensor.Randn64(3, 2, 3, 5), tensor.Randn64(4, 3), tensor.Randn64(5, 3)
 	X, AL, Bb := Const(x), Const(al), Const(b)
-	want := map[string]*Var{
-		"softplus":   Neg(Softplus(X)),
-		"forget":     LogSigmoid(X),
-		"discretize": Mul(Neg(Reshape(Exp(AL), 3, 1)), Softplus(Add(X, Reshape(Bb, 3, 1)))),
+	want := map[ssd.MaskKind]*Var{
+		ssd.MaskSoftplus: Neg(Softplus(X)),
+		ssd.MaskForget:   LogSigmoid(X),
+		ssd.MaskOriginal: Mul(Neg(Reshape(Exp(AL), 3, 1)), Softplus(Add(X, Reshape(Bb, 3, 1)))),
 	}
 	for kind, w := range want {
 		if e := RelErr(LogDecay(kind, X, AL, Bb).Value, w.Value); !(e < 1e-15) {
 			t.Errorf("%s: rel err %v", kind, e)
 		}
 	}
-	if err := tensor.Catch(func() { LogDecay("discretize", X, nil, nil) }); err == nil {
+	if err := tensor.Catch(func() { LogDecay(ssd.MaskOriginal, X, nil, nil) }); err == nil {
 		t.Error("discretize without aLog: no error")
 	}
 }
