@@ -88,19 +88,20 @@ func FixedDecay(a *tensor.Tensor) func(h *Var) *Var {
 type AttnBlock struct {
 	Cfg   BlockConfig
 	QKV   *Var // (DModel, 3·H·d)
-	ConvW *Var // (3·H·d, Conv)
-	ConvB *Var // (3·H·d)
+	ConvW *Var // (3·H·d, ConvWidth)
+	ConvB *Var // (3·H·d), with ConvBias
 	WA    *Var // (DModel, H): softplus / forget decay projection
 	WDt   *Var // (DModel, H): dt projection
 	DtB   *Var // (H): dt bias
-	ALog  *Var // (H): discretize, log U[1, 16]
+	ALog  *Var // (H): the original (Mamba-2) mask, log U[1, 16]
 	D     *Var // (H, d)
 	WZ    *Var // (DModel, H·d)
-	BZ    *Var // (H·d)
+	BZ    *Var // (H·d), with ZBias
 	NormW *Var // (H·d) output norm weight
 	O     *Var // (H·d, DModel)
 }
 
+// check panics with a *tensor.Error naming the first invalid field.
 func (c BlockConfig) check() {
 	const op = "nn.BlockConfig"
 	if c.Heads < 1 || c.DModel < c.Heads || c.DModel%c.Heads != 0 {
