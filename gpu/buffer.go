@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -29,22 +30,68 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 	if d.info.MaxSSBOBytes > 0 && size > d.info.MaxSSBOBytes {
 		return nil, &Error{Op: "allocate", Err: &oomError{fmt.Errorf("%d bytes exceed GL_MAX_SHADER_STORAGE_BLOCK_SIZE (%d)", size, d.info.MaxSSBOBytes)}}
 	}
-	var id uint32
-	var err error
-	d.do(func() { id, err = d.drv.newBuffer(size) })
-	if err != nil {
-		return nil, &Error{Op: "allocate", Err: fmt.Errorf("%d bytes: %w", size, err)}
+	if err := d.pending(); err != nil {
+		return nil, err
 	}
 	d.mu.Lock()
+	id, ok := d.pool.get(size)
+	if ok {
+		d.take(id, size)
+	}
+	d.mu.Unlock()
+	if !ok {
+		var err error
+		if id, err = d.alloc(size); err != nil {
+			return nil, err
+		}
+	}
+	b := &Buffer{d: d, id: id, n: n}
+	b.cleanup = runtime.AddCleanup(b, func(id uint32) { d.releaseID(id) }, id)
+	return b, nil
+}
+
+// take records buffer id of size bytes as live. d.mu is held.
+func (d *Device) take(id uint32, size int) {
 	d.live[id] = size
 	d.bytes += int64(size)
 	if d.bytes > d.peak {
 		d.peak = d.bytes
 	}
+}
+
+// alloc makes a buffer of size bytes with the driver (the pool had none).
+// When the driver is out of memory it empties the pool, collects garbage
+// (whose cleanups return dropped buffers to the pool), takes a pooled
+// buffer of the size if one came back, else empties the pool again and
+// retries once.
+func (d *Device) alloc(size int) (uint32, error) {
+	d.noteAlloc(size)
+	var id uint32
+	var err error
+	d.do(func() { id, err = d.drv.newBuffer(size) })
+	if err != nil && errors.Is(err, ErrOutOfMemory) {
+		d.TrimPool()
+		collect()
+		d.mu.Lock()
+		pid, ok := d.pool.get(size)
+		if ok {
+			d.take(pid, size)
+		}
+		d.mu.Unlock()
+		if ok {
+			return pid, nil
+		}
+		d.TrimPool()
+		d.do(func() { id, err = d.drv.newBuffer(size) })
+	}
+	if err != nil {
+		return 0, &Error{Op: "allocate", Err: fmt.Errorf("%d bytes: %w", size, err)}
+	}
+	d.glNew.Add(1)
+	d.mu.Lock()
+	d.take(id, size)
 	d.mu.Unlock()
-	b := &Buffer{d: d, id: id, n: n}
-	b.cleanup = runtime.AddCleanup(b, func(id uint32) { go d.releaseID(id) }, id)
-	return b, nil
+	return id, nil
 }
 
 // Upload allocates a buffer holding a copy of data.
@@ -84,14 +131,33 @@ func (b *Buffer) WriteAt(off int, data []float32) error {
 	if len(data) == 0 {
 		return nil
 	}
-	var err error
-	b.d.do(func() { err = b.d.drv.upload(b.id, 4*off, unsafe.Pointer(&data[0]), 4*len(data)) })
-	runtime.KeepAlive(data)
-	if err != nil {
-		return &Error{Op: "upload", Err: err}
+	if err := b.d.pending(); err != nil {
+		return err
 	}
+	id := b.id
+	if len(data) > syncUploadFloats {
+		// Too big to copy: upload from data itself, waiting.
+		var err error
+		b.d.do(func() { err = b.d.drv.upload(id, 4*off, unsafe.Pointer(&data[0]), 4*len(data)) })
+		runtime.KeepAlive(data)
+		runtime.KeepAlive(b)
+		if err != nil {
+			return &Error{Op: "upload", Err: err}
+		}
+		return nil
+	}
+	// Posted: the copy is the caller's data as of now.
+	cp := append([]float32(nil), data...)
+	b.d.post("", "upload", func() error {
+		return b.d.drv.upload(id, 4*off, unsafe.Pointer(&cp[0]), 4*len(cp))
+	})
+	runtime.KeepAlive(b)
 	return nil
 }
+
+// syncUploadFloats is the largest write (16 Mi floats, 64 MiB) that is
+// copied and posted; a bigger one waits instead of doubling host memory.
+const syncUploadFloats = 16 << 20
 
 // Read copies the start of b into dst (waiting for the dispatches that write b).
 func (b *Buffer) Read(dst []float32) error { return b.ReadAt(0, dst) }
@@ -105,10 +171,21 @@ func (b *Buffer) ReadAt(off int, dst []float32) error {
 	if len(dst) == 0 {
 		return nil
 	}
+	if err := b.d.pending(); err != nil {
+		return err
+	}
 	var err error
-	b.d.do(func() { err = b.d.drv.download(b.id, 4*off, unsafe.Pointer(&dst[0]), 4*len(dst)) })
+	id := b.id
+	b.d.do(func() { err = b.d.drv.download(id, 4*off, unsafe.Pointer(&dst[0]), 4*len(dst)) })
 	runtime.KeepAlive(dst)
+	runtime.KeepAlive(b)
+	if err == nil {
+		err = b.d.pending() // a failure of the work queued before the read
+	}
 	if err != nil {
+		if _, ok := err.(*Error); ok {
+			return err
+		}
 		return &Error{Op: "download", Err: err}
 	}
 	return nil
@@ -130,15 +207,18 @@ func (b *Buffer) CopyFrom(src *Buffer, srcOff, dstOff, n int) error {
 	if n == 0 {
 		return nil
 	}
-	var err error
-	b.d.do(func() { err = b.d.drv.copyBuffer(src.id, b.id, 4*srcOff, 4*dstOff, 4*n) })
-	if err != nil {
-		return &Error{Op: "copy", Err: err}
+	if err := b.d.pending(); err != nil {
+		return err
 	}
+	sid, did := src.id, b.id
+	b.d.post("", "copy", func() error { return b.d.drv.copyBuffer(sid, did, 4*srcOff, 4*dstOff, 4*n) })
+	runtime.KeepAlive(src)
+	runtime.KeepAlive(b)
 	return nil
 }
 
-// Release frees the device memory now. Releasing twice is harmless.
+// Release gives the device memory back now, to the device's pool of
+// buffers for reuse (pool.go). Releasing twice is harmless.
 func (b *Buffer) Release() {
 	if b == nil || b.id == 0 {
 		return
@@ -155,10 +235,10 @@ func (d *Device) releaseID(id uint32) {
 		delete(d.live, id)
 		d.bytes -= int64(size)
 	}
-	d.mu.Unlock()
-	if !ok { // released already, or freed by Close
-		return
+	var evict []uint32
+	if ok {
+		evict = d.pool.put(id, size)
 	}
-	d.tryDo(func() { d.drv.deleteBuffer(id) }) // a closed device freed everything
-
+	d.mu.Unlock()
+	d.deleteIDs(evict) // nothing to do on a closed device, which freed everything
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/furious-lab/furious/backend"
 )
@@ -13,6 +14,14 @@ import (
 // Device is one OpenGL 4.3 context made through EGL, with the goroutine
 // that owns it. It implements backend.Backend. All methods are safe for
 // concurrent use: every GL call is queued to the device's thread.
+//
+// Calls whose result the caller does not need now (dispatches, writes from
+// host memory, copies, deletes) are posted: queued without waiting. Calls
+// that return something (reads, allocations the pool cannot serve,
+// compiles, Finish, Stats) wait, and so wait for everything queued before
+// them: the queue is one FIFO, and GL runs commands in the order given. A
+// GL error or a panic in a posted call is kept and reported by the next
+// call that returns an error (naming the shader); Sync reports it too.
 type Device struct {
 	jobs chan func()
 	drv  driver
@@ -27,6 +36,17 @@ type Device struct {
 	bytes    int64
 	peak     int64
 	scratch  map[string]*scratch // buffers kept between calls (scratch.go)
+	pool     pool                // released buffers for reuse (pool.go), guarded by mu
+
+	failed atomic.Pointer[failure] // the first failure of a posted call, until reported
+	posted atomic.Int64            // calls posted so far (for tests and benchmarks)
+	glNew  atomic.Int64            // buffers made by the driver (glBufferData) so far
+}
+
+// failure is what a posted call left behind: an error, or a panic's value.
+type failure struct {
+	err   error
+	panic any
 }
 
 var _ backend.Backend = (*Device)(nil)
@@ -52,10 +72,11 @@ func Open() (*Device, error) { return OpenDevice(-1) }
 // OpenDevice is Open restricted to the EGL device with index i (i < 0: any).
 func OpenDevice(i int) (*Device, error) {
 	d := &Device{
-		jobs:     make(chan func(), 16),
+		jobs:     make(chan func(), 4096),
 		programs: map[string]*program{},
 		live:     map[uint32]int{},
 	}
+	d.pool.init()
 	errc := make(chan error)
 	go d.loop(i, errc)
 	if err := <-errc; err != nil {
@@ -75,6 +96,9 @@ func (d *Device) loop(i int, errc chan<- error) {
 	}
 	d.drv = drv
 	d.info = drv.info()
+	if v, ok := drv.freeVideoMemoryKiB(); ok && v > 0 {
+		d.pool.limit = int64(v) << 10 / 4
+	}
 	errc <- nil
 	for f := range d.jobs {
 		f()
@@ -88,6 +112,60 @@ func (d *Device) do(f func()) {
 	if !d.tryDo(f) {
 		panic(&Error{Op: "use", Err: fmt.Errorf("device is closed")})
 	}
+}
+
+// post queues f to the GL thread without waiting for it. An error that f
+// returns, or a panic in f, is kept (the first one only) and reported by
+// the next call that checks (pending), wrapped as an *Error naming shader
+// and op. On a closed device post panics, as do does.
+func (d *Device) post(shader, op string, f func() error) {
+	if !d.tryPost(shader, op, f) {
+		panic(&Error{Op: "use", Err: fmt.Errorf("device is closed")})
+	}
+}
+
+// tryPost is post that returns false, queuing nothing, on a closed device.
+func (d *Device) tryPost(shader, op string, f func() error) bool {
+	d.life.RLock()
+	defer d.life.RUnlock()
+	if d.closed {
+		return false
+	}
+	d.posted.Add(1)
+	d.jobs <- func() {
+		defer func() {
+			if p := recover(); p != nil {
+				d.failed.CompareAndSwap(nil, &failure{panic: p})
+			}
+		}()
+		if err := f(); err != nil {
+			d.failed.CompareAndSwap(nil, &failure{err: &Error{Shader: shader, Op: op, Err: fmt.Errorf("%w (reported by a later call: this one was queued)", err)}})
+		}
+	}
+	return true
+}
+
+// pending returns, and forgets, the failure of a posted call that ran
+// already; a panic there is re-raised here, in the caller. Calls that
+// return an error check it first, so a failed dispatch is reported by the
+// next call, naming its shader.
+func (d *Device) pending() error {
+	f := d.failed.Swap(nil)
+	if f == nil {
+		return nil
+	}
+	if f.panic != nil {
+		panic(f.panic)
+	}
+	return f.err
+}
+
+// Sync waits until the GL thread has run everything queued before it and
+// returns the first failure of a posted call not yet reported (it does not
+// wait for the GPU: reads do that; Finish waits for the GPU).
+func (d *Device) Sync() error {
+	d.do(func() {})
+	return d.pending()
 }
 
 // tryDo is do that returns false, running nothing, on a closed device.
@@ -124,12 +202,16 @@ func (d *Device) Close() {
 	d.live = map[uint32]int{}
 	d.scratch = nil
 	d.bytes = 0
+	pooled := d.pool.drain()
 	d.mu.Unlock()
 	d.do(func() {
 		for _, p := range progs {
 			d.drv.deleteProgram(p.id)
 		}
 		for id := range live {
+			d.drv.deleteBuffer(id)
+		}
+		for _, id := range pooled {
 			d.drv.deleteBuffer(id)
 		}
 	})
@@ -186,9 +268,12 @@ var Ops = []string{"matmul", "add", "sub", "mul", "div", "scale", "exp", "softpl
 
 // Stats is the device's own accounting, for leak checks and banners.
 type Stats struct {
-	Buffers      int   // live buffers
-	Bytes        int64 // bytes in live buffers
-	PeakBytes    int64 // most bytes live at once
+	Buffers      int   // live buffers (in use, not counting the pool)
+	Bytes        int64 // bytes in live buffers (not counting the pool)
+	PeakBytes    int64 // most bytes live at once (not counting the pool)
+	Pooled       int   // released buffers kept for reuse (pool.go)
+	PooledBytes  int64 // their bytes: device memory held is Bytes + PooledBytes
+	Created      int64 // buffers made by the driver so far (the rest came from the pool)
 	Programs     int   // compiled programs in the cache
 	FreeVideoKiB int   // free video memory from GL_NVX_gpu_memory_info; -1 when unknown
 	ProgramNames []string
@@ -205,7 +290,8 @@ func (d *Device) Stats() Stats {
 	})
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := Stats{Buffers: len(d.live), Bytes: d.bytes, PeakBytes: d.peak, Programs: len(d.programs), FreeVideoKiB: free}
+	s := Stats{Buffers: len(d.live), Bytes: d.bytes, PeakBytes: d.peak, Pooled: d.pool.count, PooledBytes: d.pool.bytes,
+		Created: d.glNew.Load(), Programs: len(d.programs), FreeVideoKiB: free}
 	for k := range d.programs {
 		s.ProgramNames = append(s.ProgramNames, k)
 	}
@@ -213,5 +299,7 @@ func (d *Device) Stats() Stats {
 	return s
 }
 
-// Finish blocks until the GPU has completed all queued work (glFinish).
+// Finish blocks until the GPU has completed all queued work (glFinish). A
+// failure of a posted call is left for the next call that returns an error
+// (or Sync) to report.
 func (d *Device) Finish() { d.do(func() { d.drv.finish() }) }

@@ -75,7 +75,21 @@
 // Read, Download, CopyFrom, Release. The device counts live buffers and bytes
 // (Stats), and reads NVIDIA's free-memory counter where the driver has it;
 // a buffer dropped without Release is freed after the garbage collector
-// finds it. Sizes are in float32 elements throughout.
+// finds it. Released buffers go to a pool by byte size, bounded, that
+// NewBuffer takes from without a GL call; fresh device bytes past half the
+// pool's bound start a garbage collection, and an allocation the driver
+// refuses empties the pool, collects and retries once (pool.go). Sizes are
+// in float32 elements throughout.
+//
+// # Submission
+//
+// Every GL call runs on the device's one locked thread, fed by one FIFO
+// queue. Dispatches, copies, writes (of a copy of the caller's data) and
+// deletions are posted without waiting; reads, allocations the pool cannot
+// serve, compiles, Finish, Stats and Sync wait, and so follow all the work
+// queued before them. The GL error of a posted call (checked on the GL
+// thread right after it) or a panic in it is reported by the next call
+// that returns an error, or by Sync, naming its shader.
 //
 // # Shaders
 //
@@ -83,7 +97,8 @@
 // compiled on first use per set of #defines and cached. Every dispatch is
 // followed by a memory barrier, so the next dispatch or read sees its
 // writes. Compile and link failures (with the driver's log), GL errors after
-// a dispatch, and GL_OUT_OF_MEMORY are returned as *Error naming the shader;
+// a dispatch (reported late, see Submission), and GL_OUT_OF_MEMORY are
+// returned as *Error naming the shader;
 // errors.Is(err, ErrOutOfMemory) picks out the last. Wrong sizes or released
 // buffers are programmer errors and panic with *Error; SSD alone returns an
 // error for a record or buffers it cannot take, since the backend

@@ -322,12 +322,27 @@ void main() { o[0] = x; }
 	}
 	b := upload(t, d, []float32{0})
 	defer b.Release()
-	err = d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, iarg("x", 1))
+	// The dispatch is posted: its error is reported by the next call that
+	// returns one (here a read), naming the shader, and only once.
+	if err := d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, iarg("x", 1)); err != nil {
+		t.Fatalf("posting the dispatch: %v", err)
+	}
+	_, err = b.Download()
 	var e *Error
 	if !errors.As(err, &e) || e.Shader != "uniform_type.comp" || !strings.Contains(err.Error(), "GL_INVALID_OPERATION") {
 		t.Fatalf("dispatch error %v does not name the shader and the GL error", err)
 	}
 	t.Log(err)
+	if err := d.Sync(); err != nil {
+		t.Fatalf("the error was reported twice: %v", err)
+	}
+	// Sync reports it too.
+	if err := d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, iarg("x", 1)); err != nil {
+		t.Fatalf("posting the dispatch: %v", err)
+	}
+	if err := d.Sync(); !errors.As(err, &e) || e.Shader != "uniform_type.comp" {
+		t.Fatalf("Sync after a failed dispatch: %v", err)
+	}
 	// The context is still usable afterwards.
 	if err := d.run(p, [3]int{1, 1, 1}, []*Buffer{b}, farg("x", 2.5)); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -77,7 +78,8 @@ func farg(name string, v float32) arg { return arg{name: name, isF: true, f: v} 
 
 // run dispatches p over groups work groups with bufs bound to storage
 // bindings 0, 1, ... and the uniforms set. GL errors become *Error naming
-// the shader.
+// the shader. The dispatch is posted, not waited for: a GL error is
+// reported by a later call (Device.post).
 func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) error {
 	for i, g := range groups {
 		if g < 1 || (d.info.MaxGroups[i] > 0 && g > d.info.MaxGroups[i]) {
@@ -91,8 +93,10 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 		}
 		c.bufs = append(c.bufs, b.id)
 	}
-	var err error
-	d.do(func() {
+	if err := d.pending(); err != nil {
+		return err
+	}
+	d.post(p.name, "dispatch", func() error {
 		for _, a := range args {
 			loc, ok := p.locs[a.name]
 			if !ok {
@@ -108,11 +112,9 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 				c.ints = append(c.ints, uniformI{loc, a.i})
 			}
 		}
-		err = d.drv.dispatch(c)
+		return d.drv.dispatch(c)
 	})
-	if err != nil {
-		return &Error{Shader: p.name, Op: "dispatch", Err: err}
-	}
+	runtime.KeepAlive(bufs) // until the dispatch is queued: see pool
 	return nil
 }
 

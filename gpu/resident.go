@@ -66,7 +66,9 @@ func (Backend) Alloc32(n int) (backend.DeviceBuffer, error) {
 }
 
 // DeviceBytes implements backend.Resident: the bytes in the default
-// device's live buffers (Stats().Bytes), 0 when it is not open.
+// device's live buffers (Stats().Bytes), 0 when it is not open. Released
+// buffers kept in the device's pool for reuse are not counted
+// (Stats().PooledBytes has them).
 func (Backend) DeviceBytes() int64 {
 	d, err := Default()
 	if err != nil {

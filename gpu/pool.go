@@ -1,0 +1,196 @@
+package gpu
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// pool keeps released buffers by exact byte size, so that NewBuffer of a
+// size seen before takes one without a GL call: a training step allocates
+// the same sizes every step. Its total is bounded by limit; a buffer that
+// would pass it evicts others (any size) and, bigger than limit itself, is
+// deleted. Guarded by Device.mu.
+//
+// Reuse is safe without waiting for the GPU: every GL call of a device
+// goes through one FIFO queue to one context, GL executes commands in the
+// order they were issued, and every dispatch ends with a memory barrier
+// (SHADER_STORAGE and BUFFER_UPDATE bits) that makes its writes visible to
+// the commands after it. So a dispatch that writes a reused buffer runs
+// after every earlier command that read or wrote it under its previous
+// owner, exactly as if it were a fresh buffer. Callers keep a *Buffer
+// reachable until its commands are queued (runtime.KeepAlive), so a
+// garbage-collected buffer enters the pool only after its last command.
+type pool struct {
+	free  map[int][]uint32 // byte size → buffer names, last released last
+	count int              // buffers in free
+	bytes int64            // their bytes
+	limit int64            // most bytes kept
+}
+
+// defaultPoolLimit is the pool's bound where the driver does not say how
+// much memory the device has: 1 GiB.
+const defaultPoolLimit = 1 << 30
+
+func (p *pool) init() {
+	p.free = map[int][]uint32{}
+	p.limit = defaultPoolLimit
+}
+
+// get takes a buffer of exactly size bytes, if one is kept.
+func (p *pool) get(size int) (uint32, bool) {
+	ids := p.free[size]
+	if len(ids) == 0 {
+		return 0, false
+	}
+	id := ids[len(ids)-1]
+	if len(ids) == 1 {
+		delete(p.free, size)
+	} else {
+		p.free[size] = ids[:len(ids)-1]
+	}
+	p.count--
+	p.bytes -= int64(size)
+	return id, true
+}
+
+// put keeps buffer id of size bytes and returns the names to delete (id
+// itself when it is bigger than the limit, else others evicted to make room).
+func (p *pool) put(id uint32, size int) (evict []uint32) {
+	if int64(size) > p.limit {
+		return []uint32{id}
+	}
+	for s, ids := range p.free {
+		if p.bytes+int64(size) <= p.limit {
+			break
+		}
+		for len(ids) > 0 && p.bytes+int64(size) > p.limit {
+			evict = append(evict, ids[len(ids)-1])
+			ids = ids[:len(ids)-1]
+			p.count--
+			p.bytes -= int64(s)
+		}
+		if len(ids) == 0 {
+			delete(p.free, s)
+		} else {
+			p.free[s] = ids
+		}
+	}
+	p.free[size] = append(p.free[size], id)
+	p.count++
+	p.bytes += int64(size)
+	return evict
+}
+
+// drain empties the pool and returns the names it kept.
+func (p *pool) drain() []uint32 {
+	var out []uint32
+	for _, ids := range p.free {
+		out = append(out, ids...)
+	}
+	p.free = map[int][]uint32{}
+	p.count, p.bytes = 0, 0
+	return out
+}
+
+// SetPoolLimit bounds the bytes of released buffers the device keeps for
+// reuse (0: keep none), trimming the pool now when it holds more. The
+// default is a quarter of the free video memory at Open where the driver
+// reports it (GL_NVX_gpu_memory_info), else 1 GiB.
+func (d *Device) SetPoolLimit(bytes int64) {
+	if bytes < 0 {
+		bytes = 0
+	}
+	d.mu.Lock()
+	d.pool.limit = bytes
+	var evict []uint32
+	if d.pool.bytes > bytes {
+		evict = d.pool.drain()
+	}
+	d.mu.Unlock()
+	d.deleteIDs(evict)
+}
+
+// TrimPool deletes every buffer the pool keeps.
+func (d *Device) TrimPool() {
+	d.mu.Lock()
+	ids := d.pool.drain()
+	d.mu.Unlock()
+	d.deleteIDs(ids)
+}
+
+// deleteIDs queues the deletion of buffer names (nothing on a closed
+// device, whose buffers Close deleted).
+func (d *Device) deleteIDs(ids []uint32) {
+	if len(ids) == 0 {
+		return
+	}
+	d.tryPost("", "free", func() error {
+		for _, id := range ids {
+			d.drv.deleteBuffer(id)
+		}
+		return nil
+	})
+}
+
+// Garbage collection and device memory. The Go collector does not see GPU
+// memory: a program that drops its results unreleased (autograd's
+// intermediates) would fill the device long before the Go heap grows
+// enough to collect the small *Buffer headers. So the bytes that the
+// driver allocates anew (pool misses) are counted, and past gcEvery since
+// the last collection a collection is started in the background; its
+// cleanups return the dropped buffers to the pool, where the next
+// allocations find them.
+var (
+	sinceGC   atomic.Int64 // bytes allocated by drivers since the last GC cycle
+	gcRunning atomic.Bool  // a forced collection is under way
+)
+
+func init() { watchGC() }
+
+// watchGC resets sinceGC at every garbage collection, however started: a
+// cleanup on a fresh object runs after each cycle and re-arms itself.
+func watchGC() {
+	runtime.AddCleanup(new([16]byte), func(struct{}) {
+		sinceGC.Store(0)
+		watchGC()
+	}, struct{}{})
+}
+
+// noteAlloc counts size fresh bytes and starts a collection in the
+// background when more than gcEvery bytes were allocated since the last.
+func (d *Device) noteAlloc(size int) {
+	if sinceGC.Add(int64(size)) <= d.gcEvery() {
+		return
+	}
+	if gcRunning.CompareAndSwap(false, true) {
+		sinceGC.Store(0)
+		go func() {
+			runtime.GC()
+			gcRunning.Store(false)
+		}()
+	}
+}
+
+// gcEvery is half the pool's limit (at least 64 MiB), so that what one
+// forced collection returns fits in the pool.
+func (d *Device) gcEvery() int64 {
+	d.mu.Lock()
+	l := d.pool.limit / 2
+	d.mu.Unlock()
+	return max(l, 64<<20)
+}
+
+// collect runs a garbage collection and waits (up to a second) for its
+// cleanups, which return dropped buffers to the pool.
+func collect() {
+	for range 2 {
+		done := make(chan struct{})
+		runtime.AddCleanup(new([16]byte), func(c chan struct{}) { close(c) }, done)
+		runtime.GC()
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+	}
+}
