@@ -18,7 +18,7 @@ import (
 // Supervisor owns a kernel's sockets and runs its interpreter in a child
 // process, started again when it dies (see the package documentation).
 type Supervisor struct {
-	k       *Kernel                // the bound sockets, signer, session id and logger; no dsl session
+	k       *Kernel          // the bound sockets, signer, session id and logger; no dsl session
 	command func() *exec.Cmd // a new interpreter process: runs NewChild(...).Serve()
 
 	mu       sync.Mutex
