@@ -45,7 +45,7 @@ func FuzzCellTools(f *testing.F) {
 			}
 		}
 		IsComplete(code)
-		guardGoroutines(code)
+		guardCell(code)
 		selectorBases(code)
 		runeToByte(code, cursor)
 	})

@@ -1,0 +1,306 @@
+package dsl
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// guardCell rewrites a cell so that the failures yaegi cannot hook become
+// errors the session survives (see guard.go for the helpers it calls):
+//
+//   - a go statement's function gets a deferred guard: a panic in the
+//     goroutine is printed and reported instead of ending the process.
+//     `go f(a, b)` becomes `go func(_f func()) { guard; _f() }(func() func()
+//     { _a0, _a1 := a, b; return func() { f(_a0, _a1) } }())`, so the
+//     arguments are still evaluated by the go statement;
+//   - a function literal passed to a package's function or a method (a
+//     callback compiled code may call from its own goroutine, as
+//     time.AfterFunc does) gets the same guard, which lets a panic on the
+//     cell's own goroutine go on;
+//   - a function declared in the cell that can call itself (directly or
+//     through the cell's other functions) counts its active calls, and
+//     fails naming itself beyond the recursion limit;
+//   - the sizes of make([]T, n[, c]) and make(map[K]V, n) are checked
+//     against the memory limit.
+//
+// Only text is inserted or replaced, never a line break, so positions keep
+// their lines. An item that does not parse is left as it is (the
+// interpreter reports the error).
+func guardCell(cell string) string {
+	items, err := Split(cell)
+	if err != nil {
+		return cell
+	}
+	var r rewriter
+	r.src = cell
+	// Functions declared in the cell, and what they call, for recursion.
+	calls := map[string]map[string]bool{}
+	bodies := map[string][]*ast.BlockStmt{}
+	for _, it := range items {
+		if it.Kind == Import {
+			continue
+		}
+		text := cell[it.Start:it.End]
+		var root ast.Node
+		base := it.Start
+		if it.Kind == Decl {
+			const pre = "package p;"
+			f, err := parser.ParseFile(token.NewFileSet(), "", pre+text, parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			root, base = f, it.Start-len(pre)-1 // token.Pos of a file starts at 1
+		} else {
+			const pre = "package p;func _(){"
+			f, err := parser.ParseFile(token.NewFileSet(), "", pre+text+"\n}", parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			root, base = f, it.Start-len(pre)-1
+		}
+		r.base = base
+		r.walk(root)
+		if f, ok := root.(*ast.File); ok && it.Kind == Decl {
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || fd.Body == nil {
+					continue
+				}
+				name := fd.Name.Name
+				if calls[name] == nil {
+					calls[name] = map[string]bool{}
+				}
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					if c, ok := n.(*ast.CallExpr); ok {
+						switch fn := c.Fun.(type) {
+						case *ast.Ident:
+							calls[name][fn.Name] = true
+						case *ast.SelectorExpr:
+							calls[name][fn.Sel.Name] = true
+						}
+					}
+					return true
+				})
+				bodies[name] = append(bodies[name], fd.Body)
+				r.bodyBase[fd.Body] = base
+			}
+		}
+	}
+	for name, bs := range bodies {
+		if !reaches(calls, name, name) {
+			continue
+		}
+		for _, b := range bs {
+			r.insert(r.bodyBase[b]+int(b.Lbrace)+1, fmt.Sprintf(" %s.Enter(%q); defer %s.Leave();", guardName, name, guardName))
+		}
+	}
+	return r.apply()
+}
+
+// reaches reports whether from calls to, directly or through the functions
+// in calls.
+func reaches(calls map[string]map[string]bool, from, to string) bool {
+	seen := map[string]bool{}
+	var visit func(string) bool
+	visit = func(f string) bool {
+		for g := range calls[f] {
+			if g == to {
+				return true
+			}
+			if !seen[g] {
+				seen[g] = true
+				if visit(g) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return visit(from)
+}
+
+type edit struct {
+	start, end int // cell offsets; start == end inserts
+	text       string
+}
+
+type rewriter struct {
+	src      string
+	base     int // cell offset of token.Pos 0 of the item being walked
+	edits    []edit
+	bodyBase map[*ast.BlockStmt]int
+	n        int // names made so far
+}
+
+func (r *rewriter) off(p token.Pos) int        { return r.base + int(p) }
+func (r *rewriter) insert(at int, text string) { r.edits = append(r.edits, edit{at, at, text}) }
+func (r *rewriter) text(n ast.Node) string     { return r.src[r.off(n.Pos()):r.off(n.End())] }
+
+// where is "cell L:C" for a node.
+func (r *rewriter) where(n ast.Node) string {
+	o := r.off(n.Pos())
+	line := strings.Count(r.src[:o], "\n") + 1
+	col := o - strings.LastIndex(r.src[:o], "\n")
+	return fmt.Sprintf("cell %d:%d", line, col)
+}
+
+func (r *rewriter) guardText(where string) string {
+	return fmt.Sprintf(" defer func() { %s.Recovered(recover(), %s) }();", guardName, strconv.Quote(where))
+}
+
+func (r *rewriter) walk(root ast.Node) {
+	if r.bodyBase == nil {
+		r.bodyBase = map[*ast.BlockStmt]int{}
+	}
+	guarded := map[*ast.FuncLit]bool{}
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.GoStmt:
+			r.goStmt(n, guarded)
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "make" {
+				r.makeCall(n)
+			}
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+				for _, a := range n.Args {
+					if fl, ok := a.(*ast.FuncLit); ok && !guarded[fl] {
+						guarded[fl] = true
+						r.insert(r.off(fl.Body.Lbrace)+1, r.guardText(fmt.Sprintf(
+							"the function literal at %s passed to %s", r.where(fl), r.text(sel))))
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+// goStmt guards the goroutine a go statement starts.
+func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
+	call := g.Call
+	if fl, ok := call.Fun.(*ast.FuncLit); ok {
+		guarded[fl] = true
+		r.insert(r.off(fl.Body.Lbrace)+1, r.guardText("the goroutine started at "+r.where(g)))
+		return
+	}
+	if !simpleFunc(call.Fun) {
+		return
+	}
+	fun := r.text(call.Fun)
+	guard := r.guardText(fmt.Sprintf("goroutine %s started at %s", fun, r.where(g)))
+	if len(call.Args) == 0 {
+		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
+			"func() {" + guard + " " + fun + "() }()"})
+		return
+	}
+	r.n++
+	var lhs, args []string
+	var zeros []edit
+	for i, a := range call.Args {
+		if constLike(a) {
+			// Untyped constants stay in the call (their type comes from the
+			// parameter); their place in the early evaluation takes a 0.
+			lhs = append(lhs, "_")
+			args = append(args, r.text(a))
+			zeros = append(zeros, edit{r.off(a.Pos()), r.off(a.End()), "0"})
+			continue
+		}
+		name := fmt.Sprintf("_furious_a%d_%d", r.n, i)
+		lhs, args = append(lhs, name), append(args, name)
+	}
+	if len(zeros) == len(call.Args) {
+		// Constants only: nothing to evaluate early.
+		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
+			"func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + ") }()"})
+		return
+	}
+	r.edits = append(r.edits, zeros...)
+	dots := ""
+	if call.Ellipsis.IsValid() {
+		dots = "..."
+	}
+	r.edits = append(r.edits,
+		edit{r.off(call.Pos()), r.off(call.Args[0].Pos()),
+			"func(_furious_f func()) {" + guard + " _furious_f() }(func() func() { " + strings.Join(lhs, ", ") + " := "},
+		edit{r.off(call.Args[len(call.Args)-1].End()), r.off(call.End()),
+			"; return func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") } }())"})
+}
+
+// simpleFunc reports whether e is a name or a selector chain of names
+// (f, pkg.F, x.M): text that can be repeated.
+func simpleFunc(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return true
+	case *ast.SelectorExpr:
+		return simpleFunc(e.X)
+	}
+	return false
+}
+
+// constLike reports whether e is built of literals only (an untyped
+// constant, whose type comes from where it is used) or nil/true/false.
+func constLike(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.Ident:
+		return e.Name == "nil" || e.Name == "true" || e.Name == "false"
+	case *ast.ParenExpr:
+		return constLike(e.X)
+	case *ast.UnaryExpr:
+		return constLike(e.X)
+	case *ast.BinaryExpr:
+		return constLike(e.X) && constLike(e.Y)
+	}
+	return false
+}
+
+// makeCall checks the size arguments of make(T, n[, c]).
+func (r *rewriter) makeCall(c *ast.CallExpr) {
+	if len(c.Args) < 2 || c.Ellipsis.IsValid() {
+		return
+	}
+	typ := r.text(c.Args[0])
+	if strings.Contains(typ, "\n") {
+		return
+	}
+	call := strconv.Quote(strings.Join(strings.Fields(r.text(c)), " "))
+	for _, a := range c.Args[1:] {
+		r.insert(r.off(a.Pos()), fmt.Sprintf("%s.Len((%s)(nil), ", guardName, typ))
+		r.edits = append(r.edits, edit{r.off(a.End()), r.off(a.End()), ", " + call + ")"})
+	}
+}
+
+// apply returns the source with the edits made. Edits never overlap; an
+// insertion at the end of a replacement comes after it, one at its start
+// before it.
+func (r *rewriter) apply() string {
+	if len(r.edits) == 0 {
+		return r.src
+	}
+	sort.SliceStable(r.edits, func(i, j int) bool {
+		a, b := r.edits[i], r.edits[j]
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		return a.end < b.end
+	})
+	var b strings.Builder
+	last := 0
+	for _, e := range r.edits {
+		if e.start < last {
+			continue // overlapping: keep the first
+		}
+		b.WriteString(r.src[last:e.start])
+		b.WriteString(e.text)
+		last = e.end
+	}
+	b.WriteString(r.src[last:])
+	return b.String()
+}
