@@ -99,6 +99,14 @@ func TestJupyterClients(t *testing.T) {
 	})
 }
 
+// TestRobustness runs test_robustness.py: every failure of issue 13, each
+// followed by checks that the connection is alive and the state intact (or,
+// where the interpreter died, that the notebook is told it was lost).
+func TestRobustness(t *testing.T) {
+	env := setup(t)
+	runPython(t, env, "test_robustness.py")
+}
+
 // TestConformance runs jupyter/jupyter_kernel_test from a copy outside the
 // repository (JUPYTER_KERNEL_TEST_DIR, default /opt/jupyter_kernel_test).
 func TestConformance(t *testing.T) {
