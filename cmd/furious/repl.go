@@ -21,8 +21,18 @@ import (
 // are shown as text; images and SVG are written to files whose paths are
 // printed.
 func repl(args []string) error {
+	const usage = `usage: furious repl
+
+An interactive Go prompt (yaegi) with furious's packages imported: Tab
+completes, Up/Down recall earlier cells, an incomplete line continues on the
+next one, name? shows documentation, Ctrl-D exits.
+`
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Print(usage)
+		return nil
+	}
 	if len(args) > 0 {
-		return errors.New("usage: furious repl")
+		return errors.New(usage)
 	}
 	fd := int(os.Stdin.Fd())
 	interactive := term.IsTerminal(fd) && term.IsTerminal(int(os.Stdout.Fd()))
