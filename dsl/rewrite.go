@@ -28,6 +28,19 @@ import (
 //   - the sizes of make([]T, n[, c]) and make(map[K]V, n) are checked
 //     against the memory limit.
 //
+// and to work around yaegi v0.16 defects (each has a test in
+// rewrite_test.go that fails without its workaround):
+//
+//   - a compound statement at a cell's top level (if, for, switch, select,
+//     a block) runs inside func() { ... }(): at top level yaegi mixes an
+//     inner block's variables with the session's globals, so `x := "s"` in
+//     a loop body assigns the outer x (a reflect.Set panic, and the outer
+//     value lost), and `a, b := f()` in a block leaves b undefined;
+//   - a parallel assignment `a, b = e1, e2` that mixes calls with other
+//     expressions loses a value in yaegi: the non-constant right sides go
+//     to fresh variables first (`_p0, _p1 := e1, e2; a = _p0; b = _p1`),
+//     untyped constants are assigned last.
+//
 // Only text is inserted or replaced, never a line break, so positions keep
 // their lines. An item that does not parse is left as it is (the
 // interpreter reports the error).
@@ -62,6 +75,15 @@ func guardCell(cell string) string {
 				continue
 			}
 			root, base = f, it.Start-len(pre)-1
+			r.base = base
+			for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+				switch st.(type) {
+				case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
+					*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
+					r.insert(r.off(st.Pos()), "func() { ")
+					r.edits = append(r.edits, edit{r.off(st.End()), r.off(st.End()), " }()"})
+				}
+			}
 		}
 		r.base = base
 		r.walk(root)
@@ -162,6 +184,12 @@ func (r *rewriter) walk(root ast.Node) {
 		switch n := n.(type) {
 		case *ast.GoStmt:
 			r.goStmt(n, guarded)
+		case *ast.BlockStmt:
+			r.assignments(n.List)
+		case *ast.CaseClause:
+			r.assignments(n.Body)
+		case *ast.CommClause:
+			r.assignments(n.Body)
 		case *ast.CallExpr:
 			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "make" {
 				r.makeCall(n)
@@ -229,6 +257,40 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
 			"func(_furious_f func()) {" + guard + " _furious_f() }(func() func() { " + strings.Join(lhs, ", ") + " := "},
 		edit{r.off(call.Args[len(call.Args)-1].End()), r.off(call.End()),
 			"; return func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") } }())"})
+}
+
+// assignments rewrites the parallel assignments among stmts that mix calls
+// with other expressions (a yaegi defect loses one of the values).
+func (r *rewriter) assignments(stmts []ast.Stmt) {
+	for _, st := range stmts {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.ASSIGN || len(as.Lhs) < 2 || len(as.Lhs) != len(as.Rhs) {
+			continue
+		}
+		calls := 0
+		for _, e := range as.Rhs {
+			if _, ok := e.(*ast.CallExpr); ok {
+				calls++
+			}
+		}
+		if calls == 0 || calls == len(as.Rhs) {
+			continue
+		}
+		r.n++
+		var tmp, vals, sets, consts []string
+		for i, e := range as.Rhs {
+			lhs := r.text(as.Lhs[i])
+			if constLike(e) {
+				consts = append(consts, lhs+" = "+r.text(e))
+				continue
+			}
+			name := fmt.Sprintf("_furious_p%d_%d", r.n, i)
+			tmp, vals = append(tmp, name), append(vals, r.text(e))
+			sets = append(sets, lhs+" = "+name)
+		}
+		text := strings.Join(tmp, ", ") + " := " + strings.Join(vals, ", ") + "; " + strings.Join(append(sets, consts...), "; ")
+		r.edits = append(r.edits, edit{r.off(as.Pos()), r.off(as.End()), text})
+	}
 }
 
 // simpleFunc reports whether e is a name or a selector chain of names

@@ -34,15 +34,16 @@ type Options struct {
 // Session is one yaegi interpreter with the state of a notebook: imports,
 // declarations and variables persist from cell to cell.
 type Session struct {
-	mu      sync.Mutex // one Eval at a time
-	in      *interp.Interpreter
-	guard   *guard
-	stderr  *panicFilter
-	imports map[string]string          // name in scope → import path
-	types   map[string]string          // type name → declaration text that defined it
-	names   map[string]bool            // top-level names defined by cells
-	methods map[string]map[string]bool // interpreted type → its method names
-	varType map[string]string          // variable → interpreted type name, when plain
+	mu        sync.Mutex // one Eval at a time
+	in        *interp.Interpreter
+	guard     *guard
+	stderr    *panicFilter
+	imports   map[string]string          // name in scope → import path
+	types     map[string]string          // type name → declaration text that defined it
+	names     map[string]bool            // top-level names defined by cells
+	methods   map[string]map[string]bool // interpreted type → its method names
+	varType   map[string]string          // variable → interpreted type name, when plain
+	withdrawn map[string]bool            // names of cells that failed to compile (transaction.go)
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -72,12 +73,13 @@ func New(o Options) (*Session, error) {
 		o.Stdin = os.Stdin
 	}
 	s := &Session{
-		stderr:  &panicFilter{w: o.Stderr},
-		imports: map[string]string{},
-		types:   map[string]string{},
-		names:   map[string]bool{},
-		methods: map[string]map[string]bool{},
-		varType: map[string]string{},
+		stderr:    &panicFilter{w: o.Stderr},
+		imports:   map[string]string{},
+		types:     map[string]string{},
+		names:     map[string]bool{},
+		methods:   map[string]map[string]bool{},
+		varType:   map[string]string{},
+		withdrawn: map[string]bool{},
 	}
 	// Let os.Stdout/Stderr/Stdin in cells be our writers (type io.Writer /
 	// io.Reader) rather than file descriptors, so that everything a cell
@@ -127,6 +129,14 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	defer s.mu.Unlock()
 	defer watchInterrupt(ctx)()
 	s.guard.takePanics() // those after earlier cells were printed then
+	items, serr := Split(cell)
+	if serr == nil {
+		if e := s.useOfWithdrawn(cell, items); e != nil {
+			return result, false, e
+		}
+		fresh := s.newNames(cell, items)
+		defer func() { s.settle(cell, items, fresh, err) }()
+	}
 	result, ok, err = s.evalCell(ctx, guardCell(cell))
 	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
 		return result, false, &Error{Name: "panic", Value: p[0], Traceback: append([]string{"panic: " + p[0]}, p[1:]...)}
