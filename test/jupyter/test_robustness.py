@@ -88,6 +88,22 @@ class Robustness(unittest.TestCase):
         self.failing("big := make([]float64, 1<<36)\nlen(big)", "make([]float64, 1<<36) needs 512.0 GiB")
         self.alive_and_intact()
 
+    # Cells are transactions.
+
+    def test_failed_compile_leaves_no_declarations(self):
+        self.failing('w := 1; w = "oops"; y := 2', "CompileError")
+        r = Run(self.kc, "y")
+        self.assertEqual(r.reply["content"]["status"], "error")
+        self.assertIn("undefined: y", r.reply["content"]["evalue"])
+        self.alive_and_intact()
+
+    def test_shadowing_in_inner_block(self):
+        Run(self.kc, "tr := 5*time.Millisecond")
+        r = Run(self.kc, 'for i := 0; i < 2; i++ { tr := "x"; _ = tr }')
+        self.assertEqual(r.reply["content"]["status"], "ok", r.reply["content"])
+        self.assertEqual(Run(self.kc, "tr").result(), "5ms")
+        self.alive_and_intact()
+
     # Unsurvivable: the interpreter process dies; the connection does not.
 
     def lost(self, r, text):
