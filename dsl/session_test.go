@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -359,5 +360,42 @@ func TestMakeBeyondMemory(t *testing.T) {
 	}
 	if got := run(t, s, "y := make([]byte, 10, 1000)\nlen(y) + cap(y) + keep"); got != "1011" {
 		t.Errorf("small make: %q", got)
+	}
+}
+
+// Help comes from the documentation embedded in the binary: with no source
+// tree (GOROOT pointing nowhere, run outside the module) ssd.Chunked? still
+// answers; Shift-Tab inside a call's parentheses inspects the callee;
+// pkg.Var.Method and value.Method show the method; completion after
+// "pkg.Var." and "value." lists fields and methods.
+func TestHelpWithoutSource(t *testing.T) {
+	t.Setenv("GOROOT", t.TempDir())
+	t.Chdir(t.TempDir())
+	s, _, _ := newSession(t)
+	for _, c := range []struct {
+		code   string
+		cursor int
+		want   string
+	}{
+		{"ssd.Chunked", 11, "func Chunked("},
+		{"x := ssd.Chunked(", 17, "func Chunked("},
+		{"y := strings.Repeat(\"a\", ", 25, "func Repeat(s string, count int) string"},
+		{"ssd.TwoMamba.Memory", 19, "func (v Variant) Memory("},
+		{"fmt", 3, "package fmt"},
+		{"len", 3, "func len(v Type) int"},
+	} {
+		if txt, ok := s.Inspect(c.code, c.cursor); !ok || !strings.Contains(txt, c.want) {
+			t.Errorf("Inspect(%q, %d) = %v %q, want %q", c.code, c.cursor, ok, txt, c.want)
+		}
+	}
+	run(t, s, "v := ssd.TwoMamba")
+	if txt, ok := s.Inspect("v.Memory", 8); !ok || !strings.Contains(txt, "func (v Variant) Memory(") {
+		t.Errorf("value.Method: %v %q", ok, txt)
+	}
+	for _, code := range []string{"ssd.TwoMamba.", "v."} {
+		m, _, _ := s.Complete(code, len(code))
+		if !slices.Contains(m, "Memory") || !slices.Contains(m, "Options") {
+			t.Errorf("Complete(%q) = %v, want Memory and Options among them", code, m)
+		}
 	}
 }

@@ -106,3 +106,533 @@ func init() {
 		"Tensor": reflect.ValueOf((*tensor.Tensor)(nil)),
 	}
 }
+
+func init() {
+	Docs["github.com/furious-lab/furious/tensor"] = `Package tensor is the n-dimensional array every notebook and primitive uses.
+
+# Overview
+
+A Tensor has a shape, a dtype (Float32 by default, Float64 for reference
+checks on the CPU), a device (backend.CPU, or backend.GPU for a resident
+tensor, see below) and row-major (C order) data. Shapes follow the paper: queries, keys and values are
+(B, H, L, d), per-step log-decays are (B, H, L).
+
+# Operations
+
+Functions read their arguments and return new tensors; methods that
+rearrange (Permute, Transpose, Slice) also return new, contiguous
+tensors; only Reshape, Unsqueeze and Squeeze share data. Every result is
+allocated through CheckAlloc, so the memory cap applies. Arithmetic on
+two tensors of different dtypes panics (convert with As); the comparisons
+accept mixed dtypes.
+
+  - Matrix products (matmul.go): MatMul, MatMulT — batched over leading
+    axes with broadcasting, optional transposes, float32 through blas32
+    (SGEMM) and float64 through blas64 (DGEMM): OpenBLAS when built with
+    the openblas tag, pure-Go gonum otherwise (see package backend/cpu).
+  - Elementwise, one tensor (unary.go): Neg, Square, Abs, ReLU, Scale,
+    AddScalar, Exp, Log, Sqrt, Softplus (x above 20 passes through, like
+    PyTorch), Sigmoid, LogSigmoid, SiLU, and Apply(x, f) for any
+    func(float64) float64.
+  - Elementwise, two tensors (binary.go): Add, Sub, Mul, Div, Maximum,
+    Minimum with NumPy broadcasting (BroadcastShape).
+  - Reductions (reduce.go): Sum, Mean, Max, Min over an axis with keepdim;
+    SumAll, MeanAll, MaxAll, MinAll, Norm over everything (float64 results).
+    float32 data is accumulated in float64.
+  - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
+    Unsqueeze, Squeeze (share data, like Reshape).
+  - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
+    (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
+    CheckFinite (panics with ErrNotFinite naming the op and first bad index).
+  - Files (npy.go): Load, Save, ReadNpy, WriteNpy for NumPy .npy files,
+    little-endian float32/float64 in C order.
+  - Rendering (render.go): String (shape, dtype, device, a few values) and
+    HTML (header, summary, tables), the method the notebook kernel displays.
+
+# Devices
+
+Backends register by name (Register; the CPU backend is registered at
+init). SetDevice("auto"|"cpu"|"gpu") or the FURIOUS_DEVICE environment
+variable chooses one; "auto", the default, takes the GPU only when a
+registered "gpu" backend reports itself available (backend.Prober), else
+the CPU. Device() says which is in use and why, e.g.
+
+	cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (auto: no gpu backend registered)
+
+Operations offer their float32 work to a non-CPU backend through the
+optional interfaces of package backend (backend.MatMuler,
+backend.Elementwiser). A backend without the method, or one that returns
+an error (backend.ErrNotImplemented or a failure), leaves the work to the
+CPU, and a one-line notice is written once per backend and operation to
+the writer set by SetNoticeWriter (os.Stderr by default).
+
+# Resident tensors
+
+t.To("gpu") uploads a float32 tensor to the gpu backend's device and
+returns a resident tensor: Device() is backend.GPU, the data lives in a
+backend.DeviceBuffer, and the host copy is made only when needed.
+t.To("cpu") returns a host tensor, t.Release() frees the device memory
+now (the garbage collector frees it otherwise, later), and the tensor
+stays usable on the host. Float64 tensors cannot go to the gpu: To panics
+with an *Error naming the dtype (convert with As(Float32)).
+
+Dispatch rule. An operation whose float32 operands include a resident
+tensor runs on that tensor's device when the backend has a device-side
+implementation for it (backend.DeviceMatMuler, backend.DeviceElementwiser,
+backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
+backend.DeviceSSD in package ssd); host operands are uploaded for the
+call, and the result is resident. Otherwise the operands are copied to
+the host, the operation runs on the CPU and returns a host tensor, after
+a one-line notice naming the operation (once per operation, to the
+SetNoticeWriter writer). Operations on host tensors only keep the rule of
+"Devices" above (the active backend over host slices).
+
+	on the device: MatMul, MatMulT (any batch broadcast); every unary function
+	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
+	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function
+	               (Add, Sub, Mul, Div, Maximum, Minimum; broadcasting up to rank 8);
+	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max,
+	               Min, Cumsum over an axis (the CPU's float64 accumulation: equal
+	               results, Mean to one rounding); Clone; ssd.Quadratic,
+	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
+	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
+	               the notice)
+	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
+
+Lazy synchronisation. A result computed on the device is not copied to
+the host until something reads it there: At, Data, Float32s, String,
+HTML, Save and WriteNpy, the comparisons (MaxAbsDiff, AllClose, ...),
+IsFinite, As, To("cpu"), Release, or a CPU fallback. The copy is made
+once and kept (Transfers counts them). Set, Fill and Float32s make the
+host copy the newer one; the next device operation uploads it.
+
+Memory. DeviceBytes reports the bytes held by the device's live buffers.
+A device that runs out of memory makes the operation panic with an
+*Error of kind ErrMemory naming the operation (errors.Is(err,
+backend.ErrOutOfMemory) on the device's own error).
+
+# Errors
+
+Shape mistakes and other programmer errors panic with an *Error whose
+message names the operation, the argument and both shapes, e.g.
+
+	ssd.Quadratic: k has shape (1,2,8,16), want (1,2,8,32) (same as q)
+
+The notebook session (package dsl) recovers such panics once, at its
+boundary, and shows the message; the kernel lives on. An allocation larger
+than the memory available, or than the cap set by SetMemoryLimit or the
+FURIOUS_MEM_LIMIT environment variable, panics with an *Error that names
+the size instead of letting the operating system kill the process.
+Data-dependent failures (a file that is not a float .npy) are returned as
+errors.
+
+# Threads
+
+Large elementwise loops are split over cpu.Threads() goroutines
+(FURIOUS_THREADS, default runtime.NumCPU()); BLAS threads itself.
+cpu.SetThreads changes both.
+
+# Invariants
+
+len(data) == product(shape) always (for a resident tensor once its host
+copy exists); a rank-0 tensor holds one value.
+Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported
+functions are not generic so that yaegi can export them to notebooks.ActiveBackendfunc ActiveBackend() backend.Backend
+
+ActiveBackend returns the backend operations currently dispatch to.AllClosefunc AllClose(a, b *Tensor, rtol, atol float64) bool
+
+AllClose reports whether |a_i − b_i| ≤ atol + rtol·|b_i| for every i, like
+numpy.allclose with b as the reference. NaN is never close; equal
+infinities are.AvailableMemoryfunc AvailableMemory() int64
+
+AvailableMemory returns MemAvailable from /proc/meminfo in bytes, or -1
+when it cannot be read (non-Linux).Backendsfunc Backends() []string
+
+Backends lists the registered backends' names in order.BroadcastShapefunc BroadcastShape(op string, a, b []int) []int
+
+BroadcastShape returns the shape a and b broadcast to, panicking with a
+shape error naming op and both shapes when they do not broadcast.Catchfunc Catch(f func()) (err error)
+
+Catch runs f and returns the *Error it panicked with, or nil. Other panics
+propagate. It is the helper tests and boundaries use to turn panics into
+errors.CheckAllocfunc CheckAlloc(op string, dtype DType, shape []int)
+
+CheckAlloc panics with an *Error (ErrMemory) when n elements of dtype are
+larger than the cap or than the memory available. op names the caller.CheckInterruptfunc CheckInterrupt(op string)
+
+CheckInterrupt panics with an *Error naming op and wrapping ErrInterrupted
+when Interrupt was called. It costs one atomic load: call it once per head,
+chunk or block of rows, not per element.CheckShapefunc CheckShape(op, arg string, got []int, note string, want ...int)
+
+CheckShape panics with a shape error unless got matches want, where a
+negative entry of want matches any size. note is appended to the message.ClearInterruptfunc ClearInterrupt()
+
+ClearInterrupt lets primitives run again after Interrupt.Devicefunc Device() string
+
+Device describes the active backend and why it was chosen, e.g.
+"cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (auto: no gpu backend registered)".DeviceBytesfunc DeviceBytes() int64
+
+DeviceBytes is the device memory held by the live buffers of the active
+backend when it keeps tensors resident (backend.Resident), else 0. It
+counts every buffer of that device, resident tensors and the backend's
+own scratch alike.DeviceFailfunc DeviceFail(op string, err error)
+
+DeviceFail panics as a device operation of op that failed with err does:
+an *Error of kind ErrMemory when the device is out of memory.DeviceOperandsfunc DeviceOperands(op string, b backend.Backend, ts ...*Tensor) (backend.Backend, []backend.DeviceBuffer, func())
+
+DeviceOperands prepares an operation of another package (such as ssd) on
+a device: b, or when b is nil the backend of the first resident operand
+among ts. It returns that backend and the operands' buffers (nil for a
+nil operand; a host operand is uploaded for the call, a resident one's
+host writes flushed first), and the function that frees the uploads,
+to call when the operation is done. It returns a nil backend when b is
+nil and no operand is resident, or the backend keeps no data on a device.
+A refused upload panics with an *Error naming op (ErrMemory when the
+device is out of memory).Errorffunc Errorf(op, arg, format string, args ...any)
+
+Errorf panics with an *Error carrying a formatted message and no shapes.FormatBytesfunc FormatBytes(n int64) string
+
+FormatBytes prints a byte count with a binary unit, e.g. "1.5 GiB".Interruptfunc Interrupt()
+
+Interrupt asks every running primitive to stop: long loops poll
+CheckInterrupt between heads, chunks and rows, and panic with an *Error
+wrapping ErrInterrupted. The notebook session calls it on an interrupt
+request and ClearInterrupt before the next cell.Interruptedfunc Interrupted() bool
+
+Interrupted reports whether Interrupt was called since the last ClearInterrupt.MaxAbsDifffunc MaxAbsDiff(a, b *Tensor) float64
+
+MaxAbsDiff returns max_i |a_i − b_i| (0 for empty tensors). It is NaN when
+any a_i or b_i is NaN, and +Inf when they differ by an infinity.MaxAllfunc MaxAll(x *Tensor) float64
+
+MaxAll returns the largest element (NaN if any is NaN).MaxRelDifffunc MaxRelDiff(a, b *Tensor) float64
+
+MaxRelDiff returns the largest difference relative to the reference's
+scale: max_i |a_i − b_i| / max_i |b_i|. b is the reference. When b is all
+zeros it is 0 if a is too and +Inf otherwise; NaN anywhere gives NaN. One
+global scale (not an elementwise ratio) keeps near-zero entries of b from
+dominating, which suits outputs like attention scores.MeanAllfunc MeanAll(x *Tensor) float64
+
+MeanAll returns the mean of every element (NaN for an empty tensor).MemoryLimitfunc MemoryLimit() int64
+
+MemoryLimit returns the cap set by SetMemoryLimit or FURIOUS_MEM_LIMIT, 0 if none.MinAllfunc MinAll(x *Tensor) float64
+
+MinAll returns the smallest element (NaN if any is NaN).Normfunc Norm(x *Tensor) float64
+
+Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
+scaled internally so that it neither overflows nor underflows.Noticefunc Notice(key, msg string)
+
+Notice writes msg once per key through the notice writer (SetNoticeWriter),
+prefixed "furious: ". Packages that fall back from a device to the CPU
+use it so that a notebook user sees why, once.ParseBytesfunc ParseBytes(s string) (int64, error)
+
+ParseBytes reads sizes such as "512MiB", "8GB", "1.5GiB" or "1000000".Registerfunc Register(b backend.Backend)
+
+Register adds b under b.Name(), replacing a backend of the same name, and
+makes the next operation choose the active backend again.ResidentBackendfunc ResidentBackend(ts ...*Tensor) backend.Backend
+
+ResidentBackend returns the backend holding the first resident operand
+among ts, nil when all are host tensors.SetDevicefunc SetDevice(name string) error
+
+SetDevice chooses the backend operations run on: "cpu", "gpu" (or any
+registered name), or "auto" (the GPU when a registered GPU backend is
+available, else the CPU). It returns an error, and keeps the current
+choice, for an unknown name or an unavailable backend; the error wraps
+backend.ErrUnavailable.SetMemoryLimitfunc SetMemoryLimit(bytes int64) int64
+
+SetMemoryLimit caps the size in bytes of any one tensor allocation; 0
+removes the cap (the machine's available memory still applies). It returns
+the previous cap.SetNoticeWriterfunc SetNoticeWriter(w io.Writer) io.Writer
+
+SetNoticeWriter sets where one-time notices (such as a CPU fallback) are
+written, os.Stderr by default; nil silences them. It returns the previous
+writer.ShapeMismatchfunc ShapeMismatch(op, arg string, got, want []int, note string)
+
+ShapeMismatch panics with a shape error naming op, the argument and both
+shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeString(s []int) string
+
+ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
+
+SumAll returns Σ_i x_i over every element, in float64.Transfersfunc Transfers() (uploads, downloads int64)
+
+Transfers returns how many times tensor data has been copied to a device
+(To, host operands of a device operation, host writes flushed before one)
+and back to the host (the first host access to a result computed on the
+device, To("cpu"), Release), since the process started. Notebooks and
+tests use it to see that a chain of device operations stays on the device.ErrInterruptedvar ErrInterrupted = errors.New("tensor: interrupted")
+
+ErrInterrupted is matched by errors.Is when a long primitive stopped
+because Interrupt was called (the notebook's interrupt button).ErrMemoryvar ErrMemory = errors.New("tensor: not enough memory")
+
+ErrMemory is matched by errors.Is for allocations refused by the memory check.ErrNotFinitevar ErrNotFinite = errors.New("tensor: NaN or Inf")
+
+ErrNotFinite is matched by errors.Is when a primitive produced NaN or Inf.ErrShapevar ErrShape = errors.New("tensor: shape mismatch")
+
+ErrShape is matched by errors.Is for every shape error.DTypetype DType uint8
+
+DType is the element type of a tensor.DType.Sizefunc (d DType) Size() int
+
+Size is the number of bytes of one element.DType.Stringfunc (d DType) String() string
+
+String returns "float32" or "float64".Float32const (
+    Float32 DType = iota // default: matches the GPU shaders
+    Float64              // CPU only: reference checks and gradient checks
+)
+
+Float64const (
+    Float32 DType = iota // default: matches the GPU shaders
+    Float64              // CPU only: reference checks and gradient checks
+)
+
+Errortype Error struct {
+    Op   string
+    Arg  string
+    Got  []int
+    Want []int // -1 stands for "any"
+    Msg  string
+    Kind error // ErrShape, ErrMemory, ErrNotFinite or nil
+}
+
+Error is the error every tensor and primitive panics with (or returns).
+Op is the operation ("tensor.MatMul", "ssd.Chunked"), Arg the argument at
+fault; Got and Want are shapes when the error is about a shape.Error.Errorfunc (e *Error) Error() string
+
+Error.Unwrapfunc (e *Error) Unwrap() error
+
+Unwrap lets errors.Is match ErrShape, ErrMemory and ErrNotFinite.RNGtype RNG struct {
+    // contains filtered or unexported fields
+}
+
+RNG is a small deterministic generator (xoshiro256** seeded by SplitMix64):
+the same seed gives the same numbers on every machine and every backend,
+because random tensors are always drawn on the host in float64 and then
+rounded to their dtype.NewRNGfunc NewRNG(seed uint64) *RNG
+
+NewRNG returns a generator for seed.RNG.Float64func (r *RNG) Float64() float64
+
+Float64 returns a uniform number in [0, 1) with 53 random bits.RNG.Intnfunc (r *RNG) Intn(n int) int
+
+Intn returns a uniform integer in [0, n).RNG.Normalfunc (r *RNG) Normal() float64
+
+Normal returns a standard normal number (Box–Muller, one value per call).RNG.Uint64func (r *RNG) Uint64() uint64
+
+Uint64 returns the next 64 random bits.Tensortype Tensor struct {
+    // contains filtered or unexported fields
+}
+
+Tensor is an n-dimensional array in row-major (C) order.
+The zero value is not usable; create tensors with New, Zeros, FromFloat32, ...Absfunc Abs(x *Tensor) *Tensor
+
+Abs returns |x|.Addfunc Add(a, b *Tensor) *Tensor
+
+Add returns a + b (broadcast).AddScalarfunc AddScalar(x *Tensor, s float64) *Tensor
+
+AddScalar returns x + s.Applyfunc Apply(x *Tensor, f func(float64) float64) *Tensor
+
+Apply returns f(x_i) for every element, computed in float64 and rounded to
+x's dtype. f must be safe to call from several goroutines.Concatfunc Concat(axis int, ts ...*Tensor) *Tensor
+
+Concat joins tensors along axis; all must have one dtype and the same
+shape except along axis: (B, 3, d) and (B, 5, d) along 1 give (B, 8, d).Cumsumfunc Cumsum(x *Tensor, axis int) *Tensor
+
+Cumsum returns the inclusive cumulative sum along axis:
+y[…, j, …] = Σ_{i ≤ j} x[…, i, …]. float32 data is accumulated in float64
+and each partial sum rounded once, so long float32 sums do not drift.DeviceAllocfunc DeviceAlloc(b backend.Backend, shape ...int) (*Tensor, error)
+
+DeviceAlloc returns a new resident float32 tensor of the given shape on
+b's device, its values unset, or the device's error (wrapping
+backend.ErrOutOfMemory when it has no room).Divfunc Div(a, b *Tensor) *Tensor
+
+Div returns a / b elementwise (broadcast); x/0 follows IEEE (±Inf or NaN).Expfunc Exp(x *Tensor) *Tensor
+
+Exp returns eˣ.FromFloat32func FromFloat32(data []float32, shape ...int) *Tensor
+
+FromFloat32 wraps data (not copied) as a float32 tensor of the given shape;
+with no shape it is a vector. len(data) must equal the shape's size.FromFloat64func FromFloat64(data []float64, shape ...int) *Tensor
+
+FromFloat64 wraps data (not copied) as a float64 tensor of the given shape;
+with no shape it is a vector.Fullfunc Full(v float64, shape ...int) *Tensor
+
+Full returns a float32 tensor filled with v.Full64func Full64(v float64, shape ...int) *Tensor
+
+Full64 returns a float64 tensor filled with v.Loadfunc Load(path string) (*Tensor, error)
+
+Load reads a .npy file.Logfunc Log(x *Tensor) *Tensor
+
+Log returns ln x (NaN for x < 0, −Inf at 0).LogSigmoidfunc LogSigmoid(x *Tensor) *Tensor
+
+LogSigmoid returns ln σ(x) = −softplus(−x) = min(x, 0) − ln(1 + e^−|x|).MatMulfunc MatMul(a, b *Tensor) *Tensor
+
+MatMul returns the matrix product over the last two axes, batched over the
+leading ones: (…, m, k)·(…, k, n) → (…, m, n), C = A·B. Leading (batch)
+axes broadcast like Add: (B, H, L, d)·(d, n) and (B, H, L, d)·(1, H, d, n)
+both work. Both operands need rank ≥ 2 and the same dtype; float32 goes
+through blas32 (SGEMM), float64 through blas64 (DGEMM), so OpenBLAS when
+it is installed.MatMulTfunc MatMulT(a, b *Tensor, transA, transB bool) *Tensor
+
+MatMulT is MatMul with optional transposes of the last two axes:
+C = op(A)·op(B), op(X) = Xᵀ when its flag is set. With transB,
+(…, m, k)·(…, n, k)ᵀ → (…, m, n): the scores Q·Kᵀ without copying K.Maxfunc Max(x *Tensor, axis int, keepdim bool) *Tensor
+
+Max returns max_j x[…, j, …] over axis.Maximumfunc Maximum(a, b *Tensor) *Tensor
+
+Maximum returns max(a, b) elementwise (broadcast); NaN if either is NaN.Meanfunc Mean(x *Tensor, axis int, keepdim bool) *Tensor
+
+Mean returns (1/n) Σ_j x[…, j, …] over axis, n = x.Dim(axis).Minfunc Min(x *Tensor, axis int, keepdim bool) *Tensor
+
+Min returns min_j x[…, j, …] over axis.Minimumfunc Minimum(a, b *Tensor) *Tensor
+
+Minimum returns min(a, b) elementwise (broadcast); NaN if either is NaN.Mulfunc Mul(a, b *Tensor) *Tensor
+
+Mul returns a ⊙ b, the elementwise product (broadcast).Negfunc Neg(x *Tensor) *Tensor
+
+Neg returns −x.Newfunc New(dtype DType, shape ...int) *Tensor
+
+New returns a zero tensor of the given dtype and shape.NewResidentfunc NewResident(b backend.Backend, buf backend.DeviceBuffer, shape ...int) *Tensor
+
+NewResident wraps buf, a buffer of b's device holding the float32s of
+shape in row-major order, as a resident tensor (not copied; the tensor
+releases it). Packages that compute on a device (ssd) return their
+results through it.Onesfunc Ones(shape ...int) *Tensor
+
+Ones returns a float32 tensor of ones.Ones64func Ones64(shape ...int) *Tensor
+
+Ones64 returns a float64 tensor of ones.Randfunc Rand(seed uint64, lo, hi float64, shape ...int) *Tensor
+
+Rand returns a float32 tensor uniform in [lo, hi) drawn from seed.Rand64func Rand64(seed uint64, lo, hi float64, shape ...int) *Tensor
+
+Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.Randnfunc Randn(seed uint64, shape ...int) *Tensor
+
+Randn returns a float32 tensor of standard normal numbers drawn from seed.
+The numbers are the float32 roundings of Randn64(seed, shape...).Randn64func Randn64(seed uint64, shape ...int) *Tensor
+
+Randn64 returns a float64 tensor of standard normal numbers drawn from seed.ReLUfunc ReLU(x *Tensor) *Tensor
+
+ReLU returns max(x, 0); NaN stays NaN.ReadNpyfunc ReadNpy(r io.Reader) (*Tensor, error)
+
+ReadNpy reads one .npy array from r.Scalefunc Scale(x *Tensor, s float64) *Tensor
+
+Scale returns s·x.SiLUfunc SiLU(x *Tensor) *Tensor
+
+SiLU returns x·σ(x) (also called swish).Sigmoidfunc Sigmoid(x *Tensor) *Tensor
+
+Sigmoid returns σ(x) = 1/(1 + e⁻ˣ) (0 and 1 in the limits, never NaN for
+finite x).Softplusfunc Softplus(x *Tensor) *Tensor
+
+Softplus returns ln(1 + eˣ), and x itself where x > 20 (PyTorch's
+threshold), which avoids overflow and is exact to float64 rounding there.Sqrtfunc Sqrt(x *Tensor) *Tensor
+
+Sqrt returns √x (NaN for x < 0).Squarefunc Square(x *Tensor) *Tensor
+
+Square returns x².Subfunc Sub(a, b *Tensor) *Tensor
+
+Sub returns a − b (broadcast).Sumfunc Sum(x *Tensor, axis int, keepdim bool) *Tensor
+
+Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).Zerosfunc Zeros(shape ...int) *Tensor
+
+Zeros returns a float32 tensor of zeros.Zeros64func Zeros64(shape ...int) *Tensor
+
+Zeros64 returns a float64 tensor of zeros.Tensor.Asfunc (t *Tensor) As(dtype DType) *Tensor
+
+As returns t converted to dtype (t itself when it already is).Tensor.Atfunc (t *Tensor) At(idx ...int) float64
+
+At returns the element at idx as a float64.Tensor.Bytesfunc (t *Tensor) Bytes() int64
+
+Bytes is the size of the data in bytes.Tensor.CheckFinitefunc (t *Tensor) CheckFinite(op string) *Tensor
+
+CheckFinite panics with an *Error (errors.Is ErrNotFinite) naming op, the
+first bad element's index and value and the shape, when t holds a NaN or
+an infinity; it returns t otherwise, so it can wrap a result:
+y := ssd.Chunked(...).CheckFinite("ssd.Chunked").Tensor.Clonefunc (t *Tensor) Clone() *Tensor
+
+Clone returns a deep copy, on t's device: a resident tensor's clone is
+resident too (its data passes through the host).Tensor.DTypefunc (t *Tensor) DType() DType
+
+DType returns the element type.Tensor.Datafunc (t *Tensor) Data() []float64
+
+Data returns a float64 copy of the data, whatever the dtype.Tensor.Devicefunc (t *Tensor) Device() backend.Kind
+
+Device returns where the tensor's data lives: backend.GPU for a tensor
+moved there with To("gpu") or computed there from one (until Release),
+else backend.CPU.Tensor.DeviceBufferfunc (t *Tensor) DeviceBuffer() (backend.DeviceBuffer, backend.Backend)
+
+DeviceBuffer returns t's device buffer and its backend when t is
+resident, flushing host writes to the device first; nil, nil for a host
+tensor. The buffer stays owned by t.Tensor.Dimfunc (t *Tensor) Dim(i int) int
+
+Dim returns the size of dimension i; negative i counts from the end.Tensor.Fillfunc (t *Tensor) Fill(v float64) *Tensor
+
+Fill sets every element to v and returns t.Tensor.Float32sfunc (t *Tensor) Float32s() []float32
+
+Float32s returns the float32 host data (shared, not copied). It panics for
+a float64 tensor; use As(Float32) first. For a resident tensor it is the
+host copy, read back from the device when stale; since the caller may
+write it, the next device operation on t uploads it again (writes made
+after that operation are not seen by the device: call Float32s again).Tensor.Float64sfunc (t *Tensor) Float64s() []float64
+
+Float64s returns the float64 host data (shared, not copied). It panics for
+a float32 tensor; use As(Float64) or Data.Tensor.HTMLfunc (t *Tensor) HTML() string
+
+HTML renders t for a notebook: a header with shape, dtype and device, a
+one-line summary (min, max, mean, NaN/Inf count), then a table of the
+values for rank ≤ 2 (long axes elided in the middle), or for rank ≥ 3 the
+first few 2-D slices over the last two axes, each titled like t[0,1,:,:].
+It is the import-free display method the notebook kernel looks for.Tensor.IsFinitefunc (t *Tensor) IsFinite() bool
+
+IsFinite reports whether every element is finite (no NaN, no ±Inf).Tensor.Lenfunc (t *Tensor) Len() int
+
+Len is the number of elements.Tensor.Permutefunc (t *Tensor) Permute(perm ...int) *Tensor
+
+Permute returns x with its axes reordered: result axis i is x's axis
+perm[i], so (B, L, H, d).Permute(0, 2, 1, 3) is (B, H, L, d). Negative
+entries count from the end.Tensor.Rankfunc (t *Tensor) Rank() int
+
+Rank is the number of dimensions.Tensor.Releasefunc (t *Tensor) Release()
+
+Release frees t's device memory now, instead of when the garbage
+collector finds t unreachable. t stays usable as a host tensor: a
+result not yet read is first copied to the host. It does nothing for a
+host tensor. Tensors sharing t's data (Reshape) are released with it.Tensor.Reshapefunc (t *Tensor) Reshape(shape ...int) *Tensor
+
+Reshape returns a tensor sharing t's data with a new shape; one dimension
+may be -1 and is then inferred.Tensor.Savefunc (t *Tensor) Save(path string) error
+
+Save writes t to path as a .npy file, replacing any file there.Tensor.Setfunc (t *Tensor) Set(v float64, idx ...int)
+
+Set writes v at idx (rounded to float32 for a float32 tensor).
+On a resident tensor it writes the host copy; the next device operation
+uploads it.Tensor.Shapefunc (t *Tensor) Shape() []int
+
+Shape returns a copy of the shape.Tensor.Slicefunc (t *Tensor) Slice(axis, from, to int) *Tensor
+
+Slice returns the elements with index in [from, to) along axis, a copy:
+(B, L, d).Slice(1, 0, 64) is (B, 64, d). Negative from/to count from the
+end of the axis (−1 is its last index); to is clamped to the axis size.Tensor.Squeezefunc (t *Tensor) Squeeze(axis int) *Tensor
+
+Squeeze returns t without axis, which must have size 1, sharing t's data:
+(B, 1, d).Squeeze(1) is (B, d).Tensor.Stringfunc (t *Tensor) String() string
+
+String shows the shape, dtype, device and a few values:
+
+	Tensor(2,3) float32 cpu
+	[[0.1 -1.2 0.5]
+	 [2 0 1]]Tensor.Tofunc (t *Tensor) To(device string) *Tensor
+
+To returns t on the named device: "gpu" uploads a float32 tensor to the
+gpu backend's device (t itself when it is resident there already), "cpu"
+returns a host tensor (t itself when it is one; a copy of the data, read
+back from the device if needed, for a resident one). The result of "gpu"
+has Device() == backend.GPU and keeps no host copy until one is needed.
+Float64 tensors cannot live on the gpu: converting one panics with an
+*Error naming the dtype (use As(tensor.Float32) first), and so does a
+build or machine without a usable gpu backend (the error says why).Tensor.Transposefunc (t *Tensor) Transpose(i, j int) *Tensor
+
+Transpose returns x with axes i and j swapped (negative counts from the
+end): x.Transpose(-1, -2) turns (…, m, n) into (…, n, m).Tensor.Unsqueezefunc (t *Tensor) Unsqueeze(axis int) *Tensor
+
+Unsqueeze returns t with a new axis of size 1 inserted before axis (which
+may equal the rank, or be negative: −1 appends), sharing t's data like
+Reshape: (B, H, L).Unsqueeze(-1) is (B, H, L, 1), ready to broadcast
+against (B, H, L, d).Tensor.WriteNpyfunc (t *Tensor) WriteNpy(w io.Writer) error
+
+WriteNpy writes t to w in .npy format.`
+}

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -55,15 +54,12 @@ func setup(t *testing.T) []string {
 	if out, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
 		t.Fatalf("furious install: %v\n%s", err, out)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	src := filepath.Dir(filepath.Dir(filepath.Dir(file)))
 	return append(os.Environ(),
 		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
 		"JUPYTER_DATA_DIR="+filepath.Join(dir, "data"),
 		"JUPYTER_RUNTIME_DIR="+filepath.Join(dir, "runtime"),
 		"JUPYTER_CONFIG_DIR="+filepath.Join(dir, "config"),
 		"IPYTHONDIR="+filepath.Join(dir, "ipython"),
-		"FURIOUS_SRC="+src,
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
 }
