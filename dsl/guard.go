@@ -59,6 +59,7 @@ func (g *guard) exports() interp.Exports {
 		"Enter":     reflect.ValueOf(g.enter),
 		"Leave":     reflect.ValueOf(g.leave),
 		"Len":       reflect.ValueOf(g.makeLen),
+		"Cap":       reflect.ValueOf(g.appendCap),
 	}}
 }
 
@@ -129,7 +130,7 @@ func (g *guard) enter(name string) {
 
 func (g *guard) leave() { g.depth.Add(-1) }
 
-// MemoryError is the panic of a make larger than FURIOUS_MEM_LIMIT
+// MemoryError is the panic of a make or append larger than FURIOUS_MEM_LIMIT
 // (tensor.SetMemoryLimit) or than the memory available.
 type MemoryError struct {
 	Call  string // the make call, e.g. "make([]float64, 1<<36)"
@@ -139,6 +140,43 @@ type MemoryError struct {
 
 func (e *MemoryError) Error() string {
 	return fmt.Sprintf("%s needs %s, %s", e.Call, tensor.FormatBytes(e.Bytes), e.Msg)
+}
+
+// appendCap checks that append(s, more...) (more a slice or a string)
+// fits the memory limit, and returns cap(s).
+func (g *guard) appendCap(s any, more any, call string) int {
+	v := reflect.ValueOf(s)
+	if v.Kind() != reflect.Slice {
+		panic(fmt.Sprintf("%s: first argument of type %T is not a slice", call, s))
+	}
+	add := 0
+	if mv := reflect.ValueOf(more); mv.Kind() == reflect.Slice || mv.Kind() == reflect.String {
+		add = mv.Len()
+	}
+	if n := v.Len() + add; n > v.Cap() {
+		g.checkBytes(call, int64(n), int64(v.Type().Elem().Size()))
+	}
+	return v.Cap()
+}
+
+// checkBytes panics with a *MemoryError when n elements of elem bytes are
+// more than the limit or the memory available.
+func (g *guard) checkBytes(call string, n, elem int64) {
+	if elem == 0 {
+		elem = 1
+	}
+	bytes := n * elem
+	if n != 0 && bytes/elem != n {
+		bytes = 1 << 62
+	}
+	if lim := tensor.MemoryLimit(); lim > 0 && bytes > lim {
+		panic(&MemoryError{Call: call, Bytes: bytes, Msg: "more than the limit of " + tensor.FormatBytes(lim) + " (FURIOUS_MEM_LIMIT, tensor.SetMemoryLimit)"})
+	}
+	if bytes > 64<<20 {
+		if avail := tensor.AvailableMemory(); avail >= 0 && bytes > avail {
+			panic(&MemoryError{Call: call, Bytes: bytes, Msg: "more than the " + tensor.FormatBytes(avail) + " of memory available"})
+		}
+	}
 }
 
 // makeLen checks the length or capacity n of make(T, ...) against the
@@ -173,21 +211,7 @@ func (g *guard) makeLen(zero any, n any, call string) int {
 			elem = int64(t.Key().Size() + t.Elem().Size())
 		}
 	}
-	if elem == 0 {
-		elem = 1
-	}
-	bytes := c * elem
-	if c != 0 && bytes/elem != c {
-		bytes = 1 << 62
-	}
-	if lim := tensor.MemoryLimit(); lim > 0 && bytes > lim {
-		panic(&MemoryError{Call: call, Bytes: bytes, Msg: "more than the limit of " + tensor.FormatBytes(lim) + " (FURIOUS_MEM_LIMIT, tensor.SetMemoryLimit)"})
-	}
-	if bytes > 64<<20 {
-		if avail := tensor.AvailableMemory(); avail >= 0 && bytes > avail {
-			panic(&MemoryError{Call: call, Bytes: bytes, Msg: "more than the " + tensor.FormatBytes(avail) + " of memory available"})
-		}
-	}
+	g.checkBytes(call, c, elem)
 	if c > int64(^uint(0)>>1) {
 		c = int64(^uint(0) >> 1)
 	}

@@ -26,7 +26,9 @@ import (
 //     through the cell's other functions) counts its active calls, and
 //     fails naming itself beyond the recursion limit;
 //   - the sizes of make([]T, n[, c]) and make(map[K]V, n) are checked
-//     against the memory limit.
+//     against the memory limit, and so is the length append(s, t...) asks
+//     for when s and t are names or selectors: s becomes
+//     s[:len(s):Cap(s, t, ...)], the same slice once the check has passed;
 //
 // and to work around yaegi v0.16 defects (each has a test in
 // rewrite_test.go that fails without its workaround):
@@ -194,6 +196,9 @@ func (r *rewriter) walk(root ast.Node) {
 			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "make" {
 				r.makeCall(n)
 			}
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "append" {
+				r.appendCall(n)
+			}
 			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
 				for _, a := range n.Args {
 					if fl, ok := a.(*ast.FuncLit); ok && !guarded[fl] {
@@ -337,6 +342,26 @@ func (r *rewriter) makeCall(c *ast.CallExpr) {
 		r.insert(r.off(a.Pos()), fmt.Sprintf("%s.Len((%s)(nil), ", guardName, typ))
 		r.edits = append(r.edits, edit{r.off(a.End()), r.off(a.End()), ", " + call + ")"})
 	}
+}
+
+// appendCall checks the length append(s, x...) will need; s must be a
+// name or a selector chain (it is evaluated twice).
+func (r *rewriter) appendCall(c *ast.CallExpr) {
+	if len(c.Args) < 2 || !simpleFunc(c.Args[0]) {
+		return
+	}
+	s := r.text(c.Args[0])
+	call := strconv.Quote(strings.Join(strings.Fields(r.text(c)), " "))
+	// Only a spread (append(s, t...)) is checked: it can ask for any
+	// size at once, while appending elements grows s step by step, and
+	// a check per element would cost a compiled call each (4x slower
+	// append loops).
+	if !c.Ellipsis.IsValid() || len(c.Args) != 2 || !simpleFunc(c.Args[1]) {
+		return
+	}
+	more := r.text(c.Args[1]) // evaluated twice too: only plain names
+	r.edits = append(r.edits, edit{r.off(c.Args[0].End()), r.off(c.Args[0].End()),
+		fmt.Sprintf("[:len(%s):%s.Cap(%s, %s, %s)]", s, guardName, s, more, call)})
 }
 
 // apply returns the source with the edits made. Edits never overlap; an

@@ -358,6 +358,13 @@ func TestMakeBeyondMemory(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "4.0 MiB, more than the limit of 1.0 MiB") {
 		t.Errorf("make map: %v", err)
 	}
+	_, _, err = s.Eval(context.Background(), "small := []int64{1}\nbig := make([]int64, 1<<17)\nsmall = append(small, big...)")
+	if err == nil || !strings.Contains(err.Error(), "append(small, big...) needs 1.0 MiB, more than the limit of 1.0 MiB") {
+		t.Errorf("append beyond the limit: %v", err)
+	}
+	if got := run(t, s, "small = append(small, 2, 3)\nsmall = append(small, small...)\nlen(small)"); got != "6" {
+		t.Errorf("appends within the limit: len %q, want 6", got)
+	}
 	if got := run(t, s, "y := make([]byte, 10, 1000)\nlen(y) + cap(y) + keep"); got != "1011" {
 		t.Errorf("small make: %q", got)
 	}
