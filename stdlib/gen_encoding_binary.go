@@ -230,8 +230,6 @@ BigEndian is the big-endian implementation of [ByteOrder] and [AppendByteOrder].
 
 LittleEndian is the little-endian implementation of [ByteOrder] and [AppendByteOrder].NativeEndianvar NativeEndian nativeEndian
 
-NativeEndian is the native-endian implementation of [ByteOrder] and [AppendByteOrder].NativeEndianvar NativeEndian nativeEndian
-
 NativeEndian is the native-endian implementation of [ByteOrder] and [AppendByteOrder].AppendByteOrdertype AppendByteOrder interface {
     AppendUint16([]byte, uint16) []byte
     AppendUint32([]byte, uint32) []byte

@@ -331,10 +331,7 @@ This package is not designed to be hardened against adversarial inputs, and is
 outside the scope of https://go.dev/security/policy. In particular, the [Decoder]
 does only basic sanity checking on decoded input sizes, and its limits are not
 configurable. Care should be taken when decoding gob data from untrusted
-sources, which may consume significant resources.Debugfunc Debug(r io.Reader)
-
-Debug prints a human-readable representation of the gob data read from r.
-It is a no-op unless debugging was enabled when the package was built.Registerfunc Register(value any)
+sources, which may consume significant resources.Registerfunc Register(value any)
 
 Register records a type, identified by a value for that type, under its
 internal type name. That name will identify the concrete type of a value

@@ -288,7 +288,7 @@ On Windows or Plan 9, Chown always returns the [syscall.EWINDOWS] or
 
 Chtimes changes the access and modification times of the named
 file, similar to the Unix utime() or utimes() functions.
-A zero time.Time value will leave the corresponding file time unchanged.
+A zero [time.Time] value will leave the corresponding file time unchanged.
 
 The underlying filesystem may truncate or round the values to a
 less precise time unit.
@@ -436,7 +436,10 @@ returning the error, such as [os.ErrDeadlineExceeded].Lchownfunc Lchown(name s
 
 Lchown changes the numeric uid and gid of the named file.
 If the file is a symbolic link, it changes the uid and gid of the link itself.
-If there is an error, it will be of type [*PathError].Linkfunc Link(oldname, newname string) error
+If there is an error, it will be of type [*PathError].
+
+On Windows, it always returns the [syscall.EWINDOWS] error, wrapped
+in [*PathError].Linkfunc Link(oldname, newname string) error
 
 Link creates newname as a hard link to the oldname file.
 If there is an error, it will be of type *LinkError.LookupEnvfunc LookupEnv(key string) (string, bool)
@@ -486,7 +489,7 @@ If there is an error, it will be of type [*PathError].
 If the link destination is relative, Readlink returns the relative path
 without resolving it to an absolute one.Removefunc Remove(name string) error
 
-Remove removes the named file or directory.
+Remove removes the named file or (empty) directory.
 If there is an error, it will be of type [*PathError].RemoveAllfunc RemoveAll(path string) error
 
 RemoveAll removes path and any children it contains.
@@ -711,16 +714,6 @@ Deprecated: Use io.SeekStart, io.SeekCurrent, and io.SeekEnd.SEEK_ENDconst (
 Seek whence values.
 
 Deprecated: Use io.SeekStart, io.SeekCurrent, and io.SeekEnd.PathSeparatorconst (
-    PathSeparator     = '/'    // OS-specific path separator
-    PathListSeparator = '\000' // OS-specific path list separator
-)
-
-PathListSeparatorconst (
-    PathSeparator     = '/'    // OS-specific path separator
-    PathListSeparator = '\000' // OS-specific path list separator
-)
-
-PathSeparatorconst (
     PathSeparator     = '/' // OS-specific path separator
     PathListSeparator = ':' // OS-specific path list separator
 )
@@ -728,16 +721,6 @@ Deprecated: Use io.SeekStart, io.SeekCurrent, and io.SeekEnd.PathSeparatorcons
 PathListSeparatorconst (
     PathSeparator     = '/' // OS-specific path separator
     PathListSeparator = ':' // OS-specific path list separator
-)
-
-PathSeparatorconst (
-    PathSeparator     = '\\' // OS-specific path separator
-    PathListSeparator = ';'  // OS-specific path list separator
-)
-
-PathListSeparatorconst (
-    PathSeparator     = '\\' // OS-specific path separator
-    PathListSeparator = ';'  // OS-specific path list separator
 )
 
 ModeDirconst (
@@ -1148,12 +1131,6 @@ may be used in wire protocols or disk representations: they must not be
 changed, although new bits might be added.DevNullconst DevNull = "/dev/null"
 
 DevNull is the name of the operating system's “null device.”
-On Unix-like systems, it is "/dev/null"; on Windows, "NUL".DevNullconst DevNull = "/dev/null"
-
-DevNull is the name of the operating system's “null device.”
-On Unix-like systems, it is "/dev/null"; on Windows, "NUL".DevNullconst DevNull = "NUL"
-
-DevNull is the name of the operating system's “null device.”
 On Unix-like systems, it is "/dev/null"; on Windows, "NUL".ErrInvalidvar (
     // ErrInvalid indicates an invalid argument.
     // Methods on File will return this error when the receiver is nil.
@@ -1403,11 +1380,14 @@ Chmod changes the mode of the file to mode.
 If there is an error, it will be of type [*PathError].File.Chownfunc (f *File) Chown(uid, gid int) error
 
 Chown changes the numeric uid and gid of the named file.
-If there is an error, it will be of type [*PathError].File.Closefunc (f *File) Close() error
+If there is an error, it will be of type [*PathError].
 
-Close closes the File, rendering it unusable for I/O.
-On files that support SetDeadline, any pending I/O operations will
-be canceled and return immediately with an ErrClosed error.
+On Windows, it always returns the [syscall.EWINDOWS] error, wrapped
+in [*PathError].File.Closefunc (f *File) Close() error
+
+Close closes the [File], rendering it unusable for I/O.
+On files that support [File.SetDeadline], any pending I/O operations will
+be canceled and return immediately with an [ErrClosed] error.
 Close will return an error if it has already been called.File.Fdfunc (f *File) Fd() uintptr
 
 Fd returns the system file descriptor or handle referencing the open file.
@@ -1430,17 +1410,7 @@ For most uses prefer the f.SyscallConn method.File.Namefunc (f *File) Name() s
 
 Name returns the name of the file as presented to Open.
 
-It is safe to call Name after [Close].File.PollFDfunc (f File) PollFD() *poll.FD
-
-PollFD returns the poll.FD of the file.
-
-Other packages in std that also import internal/poll (such as net)
-can use a type assertion to access this extension method so that
-they can pass the *poll.FD to functions like poll.Splice.
-
-There is an equivalent function in net.rawConn.
-
-PollFD is not intended for use outside the standard library.File.Readfunc (f *File) Read(b []byte) (n int, err error)
+It is safe to call Name after [Close].File.Readfunc (f *File) Read(b []byte) (n int, err error)
 
 Read reads up to len(b) bytes from the File and stores them in b.
 It returns the number of bytes read and any error encountered.
@@ -1539,7 +1509,7 @@ currently-blocked Write call.
 Even if Write times out, it may return n > 0, indicating that
 some of the data was successfully written.
 A zero value for t means Write will not time out.
-Not all files support setting deadlines; see SetDeadline.File.Statfunc (file *File) Stat() (FileInfo, error)
+Not all files support setting deadlines; see SetDeadline.File.Statfunc (f *File) Stat() (FileInfo, error)
 
 Stat returns the [FileInfo] structure describing file.
 If there is an error, it will be of type [*PathError].File.Syncfunc (f *File) Sync() error
@@ -1861,22 +1831,6 @@ See [WriteFile] for more details.Signaltype Signal interface {
 A Signal represents an operating system signal.
 The usual underlying implementation is operating system-dependent:
 on Unix it is syscall.Signal.Interruptvar (
-    Interrupt Signal = syscall.Note("interrupt")
-    Kill      Signal = syscall.Note("kill")
-)
-
-The only signal values guaranteed to be present in the os package
-on all systems are Interrupt (send the process an interrupt) and
-Kill (force the process to exit). Interrupt is not implemented on
-Windows; using it with [os.Process.Signal] will return an error.Killvar (
-    Interrupt Signal = syscall.Note("interrupt")
-    Kill      Signal = syscall.Note("kill")
-)
-
-The only signal values guaranteed to be present in the os package
-on all systems are Interrupt (send the process an interrupt) and
-Kill (force the process to exit). Interrupt is not implemented on
-Windows; using it with [os.Process.Signal] will return an error.Interruptvar (
     Interrupt Signal = syscall.SIGINT
     Kill      Signal = syscall.SIGKILL
 )

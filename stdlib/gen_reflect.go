@@ -1651,11 +1651,7 @@ Append appends the values x to a slice s and returns the resulting slice.
 As in Go, each x's value must be assignable to the slice's element type.AppendSlicefunc AppendSlice(s, t Value) Value
 
 AppendSlice appends a slice t to a slice s and returns the resulting slice.
-The slices s and t must have the same element type.ArenaNewfunc ArenaNew(a *arena.Arena, typ Type) Value
-
-ArenaNew returns a [Value] representing a pointer to a new zero value for the
-specified type, allocating storage for it in the provided arena. That is,
-the returned Value's Type is [PointerTo](typ).Indirectfunc Indirect(v Value) Value
+The slices s and t must have the same element type.Indirectfunc Indirect(v Value) Value
 
 Indirect returns the value that v points to.
 If v is a nil pointer, Indirect returns a zero Value.

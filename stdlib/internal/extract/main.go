@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/build"
 	"go/doc"
 	"go/format"
 	"go/parser"
@@ -117,8 +118,11 @@ func sourceDirs(pkgs []string) (map[string]string, error) {
 // (bodies and doc comments removed), a blank line and the doc comment.
 func docText(importPath, dir string) (string, error) {
 	fset := token.NewFileSet()
+	// The files this platform builds (build constraints, _GOOS names), so
+	// that declarations made per system or experiment appear once.
 	pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
+		ok, err := build.Default.MatchFile(dir, fi.Name())
+		return err == nil && ok && !strings.HasSuffix(fi.Name(), "_test.go")
 	}, parser.ParseComments)
 	if err != nil {
 		return "", err
