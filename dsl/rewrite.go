@@ -47,6 +47,12 @@ import (
 // their lines. An item that does not parse is left as it is (the
 // interpreter reports the error).
 func guardCell(cell string) string {
+	// Nothing to do without a block, a list, a go statement, make or
+	// append (most short cells): skip the parse.
+	if !strings.ContainsAny(cell, "{,") && !strings.Contains(cell, "go") &&
+		!strings.Contains(cell, "make") && !strings.Contains(cell, "append") {
+		return cell
+	}
 	items, err := Split(cell)
 	if err != nil {
 		return cell

@@ -44,6 +44,7 @@ type Session struct {
 	methods   map[string]map[string]bool // interpreted type → its method names
 	varType   map[string]string          // variable → interpreted type name, when plain
 	withdrawn map[string]bool            // names of cells that failed to compile (transaction.go)
+	added     []string                   // names the running cell added to names
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -134,8 +135,8 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 		if e := s.useOfWithdrawn(cell, items); e != nil {
 			return result, false, e
 		}
-		fresh := s.newNames(cell, items)
-		defer func() { s.settle(cell, items, fresh, err) }()
+		s.added = nil
+		defer func() { s.settle(cell, items, err) }()
 	}
 	result, ok, err = s.evalCell(ctx, guardCell(cell))
 	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
@@ -547,6 +548,9 @@ func (s *Session) clarify(e *Error, stmts string) *Error {
 func (s *Session) recordNames(cell string, items []Item) {
 	for _, it := range items {
 		for _, n := range definedNames(cell[it.Start:it.End]) {
+			if !s.names[n] {
+				s.added = append(s.added, n)
+			}
 			s.names[n] = true
 		}
 		ms, vs := methodsAndVarTypes(cell[it.Start:it.End])

@@ -16,8 +16,8 @@ import (
 // that defines it again brings it back. (Types are not withdrawn: yaegi
 // cannot redefine them, so a type that compiled stays.)
 
-// newNames returns the names the cell's items define that the session did
-// not have: those a failure withdraws.
+// newNames returns the names the cell's items define that the session does
+// not have, types excepted: those a failure withdraws.
 func (s *Session) newNames(cell string, items []Item) []string {
 	var out []string
 	for _, it := range items {
@@ -78,14 +78,19 @@ func (s *Session) useOfWithdrawn(cell string, items []Item) *Error {
 }
 
 // settle updates the withdrawn names after a cell: a compile error
-// withdraws the names it made; a cell that compiled brings back those it
-// defines.
-func (s *Session) settle(cell string, items []Item, fresh []string, err error) {
+// withdraws the names it made (those recordNames added, and those it did
+// not reach); a cell that compiled brings back those it defines.
+func (s *Session) settle(cell string, items []Item, err error) {
 	if e, ok := err.(*Error); ok && e.Name == "CompileError" {
-		for _, n := range fresh {
-			s.withdrawn[n] = true
-			delete(s.names, n)
+		for _, n := range append(s.added, s.newNames(cell, items)...) {
+			if _, isType := s.types[n]; !isType {
+				s.withdrawn[n] = true
+				delete(s.names, n)
+			}
 		}
+		return
+	}
+	if len(s.withdrawn) == 0 {
 		return
 	}
 	for _, it := range items {
