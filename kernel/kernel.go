@@ -334,6 +334,14 @@ func (k *Kernel) pipeLoop(onStdin func(*Message)) {
 	}
 }
 
+// begin tells the supervisor that shell request m is being handled (a
+// child only).
+func (k *Kernel) begin(m *Message) {
+	if k.pipeOut != nil {
+		_ = k.pipeOut.write(chBegin, [][]byte{[]byte(m.Header.MsgID)})
+	}
+}
+
 // done tells the supervisor that shell request m is finished (a child only).
 func (k *Kernel) done(m *Message) {
 	if k.pipeOut != nil {
@@ -409,6 +417,7 @@ func (k *Kernel) handleControl(m *Message) {
 }
 
 func (k *Kernel) handleShell(m *Message) {
+	k.begin(m)
 	defer k.done(m)
 	k.busy(m)
 	defer k.idle(m)

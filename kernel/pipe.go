@@ -16,6 +16,7 @@ const (
 	chControl byte = 'c' // control socket (both ways)
 	chStdin   byte = 'i' // stdin socket (both ways)
 	chIOPub   byte = 'p' // iopub (interpreter to supervisor)
+	chBegin   byte = 'b' // a shell request began: frames = [msg_id]
 	chDone    byte = 'd' // a shell request finished: frames = [msg_id]
 	chCount   byte = 'n' // the execution count changed: frames = [decimal count]
 )

@@ -24,6 +24,7 @@ type Supervisor struct {
 	mu       sync.Mutex
 	child    *child
 	pending  []*Message // shell requests forwarded and not finished, oldest first
+	running  string     // msg_id of the shell request the child is handling, "" between requests
 	retry    []record   // control and stdin messages the dead child did not take
 	count    int        // the last execution count the child reported
 	notice   string     // told to the next execute_request: state lost with no cell running
@@ -209,6 +210,12 @@ func (s *Supervisor) relay(c *child, out *os.File, in *os.File, stderrDone chan 
 			s.send(k.stdin, frames)
 		case chIOPub:
 			s.send(k.iopub, frames)
+		case chBegin:
+			if len(frames) == 1 {
+				s.mu.Lock()
+				s.running = string(frames[0])
+				s.mu.Unlock()
+			}
 		case chDone:
 			if len(frames) == 1 {
 				s.finished(string(frames[0]))
@@ -240,6 +247,9 @@ func (s *Supervisor) send(sock *socket, frames [][]byte) {
 func (s *Supervisor) finished(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.running == id {
+		s.running = ""
+	}
 	for i, m := range s.pending {
 		if m.Header.MsgID == id {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
@@ -282,13 +292,17 @@ func (s *Supervisor) ended(c *child, werr error) {
 			return
 		}
 	}
+	// The request the child was handling gets the error; with
+	// stop_on_error the execute requests queued behind it are aborted;
+	// the others go to the next child.
 	var keep []*Message
-	failed := false
-	for i, m := range s.pending {
+	failed, answered := false, false
+	for _, m := range s.pending {
 		switch {
-		case i == 0:
+		case m.Header.MsgID == s.running:
 			s.answerCrash(m, cause, lost)
 			failed = m.Header.MsgType == "execute_request" && stopOnError(m)
+			answered = true
 		case failed && m.Header.MsgType == "execute_request":
 			k.busy(m)
 			k.reply(k.shell, m, "execute_reply", map[string]any{"status": "aborted", "execution_count": s.count})
@@ -297,10 +311,19 @@ func (s *Supervisor) ended(c *child, werr error) {
 			keep = append(keep, m)
 		}
 	}
-	if len(s.pending) == 0 {
+	if !answered {
+		// No request was running: the next cell is told (one already
+		// waiting, or the next to come).
 		s.notice = "furious: " + lost + "\n"
+		for _, m := range keep {
+			if m.Header.MsgType == "execute_request" {
+				s.k.publish(m, "stream", map[string]any{"name": "stderr", "text": s.notice})
+				s.notice = ""
+				break
+			}
+		}
 	}
-	s.pending = keep
+	s.pending, s.running = keep, ""
 	if err := s.start(); err != nil {
 		k.log.Printf("starting a new interpreter: %v", err)
 		s.quit(1)
