@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -290,8 +291,21 @@ type replPublisher struct {
 func (p *replPublisher) Display(d display.Data, update bool) { fmt.Fprintln(p.w, showText(d)) }
 func (p *replPublisher) Clear(wait bool)                     {}
 
-// TerminalWriter lets progress bars redraw in place.
-func (p *replPublisher) TerminalWriter() io.Writer { return p.w }
+// TerminalWriter lets progress bars redraw in place: each redraw ("\r"
+// and the bar) first erases the old line, so that a shorter bar leaves no
+// stale characters.
+func (p *replPublisher) TerminalWriter() io.Writer { return eraseOnCR{p.w} }
+
+// eraseOnCR writes through to w, following each "\r" with the terminal's
+// erase-to-end-of-line sequence.
+type eraseOnCR struct{ w io.Writer }
+
+func (e eraseOnCR) Write(b []byte) (int, error) {
+	if _, err := e.w.Write(bytes.ReplaceAll(b, []byte("\r"), []byte("\r\x1b[K"))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 var imageSeq int
 

@@ -72,3 +72,15 @@ func TestReplTerminal(t *testing.T) {
 	keys("C-d")
 	wait("REPL-EXIT 0", 1)
 }
+
+// A progress bar's redraw erases the line first, so a shorter bar leaves
+// no stale characters.
+func TestReplProgressErases(t *testing.T) {
+	var b strings.Builder
+	w := (&replPublisher{w: &b}).TerminalWriter()
+	fmt.Fprint(w, "\r[##  ] 50% 1/2 10.5s")
+	fmt.Fprint(w, "\r[####] 100% 2/2 1s\n")
+	if got := b.String(); got != "\r\x1b[K[##  ] 50% 1/2 10.5s\r\x1b[K[####] 100% 2/2 1s\n" {
+		t.Errorf("terminal output %q", got)
+	}
+}
