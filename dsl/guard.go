@@ -24,8 +24,8 @@ const (
 )
 
 // DefaultMaxDepth is the recursion limit when FURIOUS_MAX_DEPTH is unset:
-// how many calls of a cell's recursive functions may be active at once
-// (all goroutines together). Without a limit, unbounded recursion runs for
+// how deep a goroutine's interpreted calls may nest once a cell's recursive
+// function is among them. Without a limit, unbounded recursion runs for
 // seconds until Go's 1 GB stack limit ends the process. The limit is kept
 // at 10 000 because yaegi recovers and panics again at every interpreted
 // level, so unwinding n levels costs O(n²): about 2 s at 10 000 on a 2-core
@@ -34,7 +34,7 @@ const DefaultMaxDepth = 10000
 
 // guard is the per-session state the helpers share.
 type guard struct {
-	depth    atomic.Int64 // active calls of instrumented recursive functions
+	calls    atomic.Uint64 // calls of instrumented recursive functions, for sampling
 	maxDepth int64
 	cellG    atomic.Uint64 // the goroutine running the current cell's statements
 	stderr   io.Writer
@@ -57,7 +57,6 @@ func (g *guard) exports() interp.Exports {
 		"Mark":      reflect.ValueOf(g.mark),
 		"Recovered": reflect.ValueOf(g.recovered),
 		"Enter":     reflect.ValueOf(g.enter),
-		"Leave":     reflect.ValueOf(g.leave),
 		"Len":       reflect.ValueOf(g.makeLen),
 		"Cap":       reflect.ValueOf(g.appendCap),
 	}}
@@ -111,24 +110,47 @@ func (g *guard) takePanics() []string {
 // RecursionError is the panic of a call deeper than the recursion limit.
 type RecursionError struct {
 	Func  string
+	Depth int64 // interpreted calls active on the goroutine, about
 	Limit int64
 }
 
 func (e *RecursionError) Error() string {
-	return fmt.Sprintf("recursion too deep: %s called with %d calls of recursive functions active "+
-		"(the limit, FURIOUS_MAX_DEPTH; Go's stack would overflow, a fatal error)", e.Func, e.Limit)
+	return fmt.Sprintf("recursion too deep: %s called with about %d interpreted calls active on its goroutine, "+
+		"more than the limit of %d (FURIOUS_MAX_DEPTH; Go's stack would overflow, a fatal error)", e.Func, e.Depth, e.Limit)
 }
 
-// enter counts a call of the recursive function name; leave (deferred)
-// uncounts it.
+// sampleEvery is how often (in calls of recursive functions) enter looks
+// at the depth of the calling goroutine.
+const sampleEvery = 256
+
+// stackBase is about how many Go frames a goroutine running interpreted
+// code has below its first interpreted call; each interpreted call adds 2
+// (yaegi v0.16: runCfg and the call closure).
+const stackBase, framesPerCall = 64, 2
+
+var callerBufs = sync.Pool{New: func() any { return new([]uintptr) }}
+
+// enter is called first by the cell's recursive function name. Every
+// sampleEvery calls it counts the Go frames of the calling goroutine
+// (runtime.Callers, stopped at the limit) and panics with a
+// *RecursionError when they stand for more than maxDepth interpreted
+// calls. No matching exit is needed, so the cost per call is one atomic
+// add and a compiled call.
 func (g *guard) enter(name string) {
-	if g.depth.Add(1) > g.maxDepth {
-		g.depth.Add(-1)
-		panic(&RecursionError{Func: name, Limit: g.maxDepth})
+	if g.calls.Add(1)%sampleEvery != 0 {
+		return
+	}
+	limit := int(stackBase + framesPerCall*g.maxDepth)
+	bp := callerBufs.Get().(*[]uintptr)
+	if len(*bp) < limit+1 {
+		*bp = make([]uintptr, limit+1)
+	}
+	n := runtime.Callers(1, (*bp)[:limit+1])
+	callerBufs.Put(bp)
+	if n > limit {
+		panic(&RecursionError{Func: name, Depth: int64(n-stackBase) / framesPerCall, Limit: g.maxDepth})
 	}
 }
-
-func (g *guard) leave() { g.depth.Add(-1) }
 
 // MemoryError is the panic of a make or append larger than FURIOUS_MEM_LIMIT
 // (tensor.SetMemoryLimit) or than the memory available.

@@ -23,8 +23,8 @@ import (
 //     time.AfterFunc does) gets the same guard, which lets a panic on the
 //     cell's own goroutine go on;
 //   - a function declared in the cell that can call itself (directly or
-//     through the cell's other functions) counts its active calls, and
-//     fails naming itself beyond the recursion limit;
+//     through the cell's other functions) calls Enter first, which fails
+//     naming it when its goroutine's calls nest beyond the recursion limit;
 //   - the sizes of make([]T, n[, c]) and make(map[K]V, n) are checked
 //     against the memory limit, and so is the length append(s, t...) asks
 //     for when s and t are names or selectors: s becomes
@@ -126,7 +126,7 @@ func guardCell(cell string) string {
 			continue
 		}
 		for _, b := range bs {
-			r.insert(r.bodyBase[b]+int(b.Lbrace)+1, fmt.Sprintf(" %s.Enter(%q); defer %s.Leave();", guardName, name, guardName))
+			r.insert(r.bodyBase[b]+int(b.Lbrace)+1, fmt.Sprintf(" %s.Enter(%q);", guardName, name))
 		}
 	}
 	return r.apply()

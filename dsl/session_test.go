@@ -327,6 +327,14 @@ func TestRecursionLimit(t *testing.T) {
 	if got := run(t, s, "keep + 1"); got != "2" {
 		t.Errorf("keep + 1 = %q", got)
 	}
+	// The limit is per goroutine: many goroutines recursing at once, more
+	// calls in all than the limit, are fine.
+	run(t, s, "import (\"sync\"; \"time\")\nfunc down(n int) int { if n == 0 { time.Sleep(50 * time.Millisecond); return 0 }; return down(n-1) + 1 }")
+	if got := run(t, s, "var wg sync.WaitGroup\nvar mu sync.Mutex\ntotal := 0\n"+
+		"for i := 0; i < 50; i++ { wg.Add(1); go func() { defer wg.Done(); v := down(100); mu.Lock(); total += v; mu.Unlock() }() }\n"+
+		"wg.Wait()\ntotal"); got != "5000" {
+		t.Errorf("50 goroutines recursing 100 deep: total %q, want 5000", got)
+	}
 	run(t, s, "go rec(0)")
 	start = time.Now()
 	for {
