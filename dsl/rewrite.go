@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"sort"
 	"strconv"
@@ -21,7 +22,8 @@ import (
 //   - a function literal passed to a package's function or a method (a
 //     callback compiled code may call from its own goroutine, as
 //     time.AfterFunc does) gets the same guard, which lets a panic on the
-//     cell's own goroutine go on;
+//     cell's own goroutine go on; a function of the session passed by name
+//     there is wrapped in a guarded literal of its signature (sigs);
 //   - a function declared in the cell that can call itself (directly or
 //     through the cell's other functions) calls Enter first, which fails
 //     naming it when its goroutine's calls nest beyond the recursion limit;
@@ -46,7 +48,7 @@ import (
 // Only text is inserted or replaced, never a line break, so positions keep
 // their lines. An item that does not parse is left as it is (the
 // interpreter reports the error).
-func guardCell(cell string) string {
+func guardCell(cell string, sigs map[string]*ast.FuncType) string {
 	// Nothing to do without a block, a list, a go statement, make or
 	// append (most short cells): skip the parse.
 	if !strings.ContainsAny(cell, "{,") && !strings.Contains(cell, "go") &&
@@ -59,6 +61,7 @@ func guardCell(cell string) string {
 	}
 	var r rewriter
 	r.src = cell
+	r.sigs = sigs
 	// Functions declared in the cell, and what they call, for recursion.
 	calls := map[string]map[string]bool{}
 	bodies := map[string][]*ast.BlockStmt{}
@@ -102,6 +105,9 @@ func guardCell(cell string) string {
 					continue
 				}
 				name := fd.Name.Name
+				if fd.Recv == nil && fd.Type.TypeParams == nil && sigs != nil {
+					sigs[name] = fd.Type
+				}
 				if calls[name] == nil {
 					calls[name] = map[string]bool{}
 				}
@@ -160,6 +166,7 @@ type edit struct {
 }
 
 type rewriter struct {
+	sigs     map[string]*ast.FuncType // the session's functions, for wrapping
 	src      string
 	base     int // cell offset of token.Pos 0 of the item being walked
 	edits    []edit
@@ -212,11 +219,62 @@ func (r *rewriter) walk(root ast.Node) {
 						r.insert(r.off(fl.Body.Lbrace)+1, r.guardText(fmt.Sprintf(
 							"the function literal at %s passed to %s", r.where(fl), r.text(sel))))
 					}
+					if id, ok := a.(*ast.Ident); ok && r.sigs[id.Name] != nil {
+						r.edits = append(r.edits, edit{r.off(id.Pos()), r.off(id.End()), r.wrapFunc(id.Name,
+							fmt.Sprintf("function %s passed to %s at %s", id.Name, r.text(sel), r.where(id)))})
+					}
 				}
 			}
 		}
 		return true
 	})
+}
+
+// wrapFunc is a guarded function literal calling the session's function
+// name with its own parameters.
+func (r *rewriter) wrapFunc(name, where string) string {
+	ft := r.sigs[name]
+	var params, args []string
+	variadic := ""
+	i := 0
+	for _, f := range ft.Params.List {
+		n := len(f.Names)
+		if n == 0 {
+			n = 1
+		}
+		for k := 0; k < n; k++ {
+			p := fmt.Sprintf("_furious_w%d", i)
+			i++
+			t := exprText(f.Type)
+			if strings.HasPrefix(t, "...") {
+				variadic = "..."
+			}
+			params, args = append(params, p+" "+t), append(args, p)
+		}
+	}
+	results, ret := "", ""
+	if ft.Results != nil && len(ft.Results.List) > 0 {
+		var rs []string
+		for _, f := range ft.Results.List {
+			n := len(f.Names)
+			if n == 0 {
+				n = 1
+			}
+			for k := 0; k < n; k++ {
+				rs = append(rs, exprText(f.Type))
+			}
+		}
+		results, ret = " ("+strings.Join(rs, ", ")+")", "return "
+	}
+	return "func(" + strings.Join(params, ", ") + ")" + results + " {" + r.guardText(where) + " " + ret +
+		name + "(" + strings.Join(args, ", ") + variadic + ") }"
+}
+
+// exprText prints a type expression on one line.
+func exprText(e ast.Expr) string {
+	var b strings.Builder
+	_ = printer.Fprint(&b, token.NewFileSet(), e)
+	return strings.Join(strings.Fields(b.String()), " ")
 }
 
 // goStmt guards the goroutine a go statement starts.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -45,6 +46,7 @@ type Session struct {
 	varType   map[string]string          // variable → interpreted type name, when plain
 	withdrawn map[string]bool            // names of cells that failed to compile (transaction.go)
 	added     []string                   // names the running cell added to names
+	funcSigs  map[string]*ast.FuncType   // signatures of the functions cells declared (guardCell)
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -81,6 +83,7 @@ func New(o Options) (*Session, error) {
 		methods:   map[string]map[string]bool{},
 		varType:   map[string]string{},
 		withdrawn: map[string]bool{},
+		funcSigs:  map[string]*ast.FuncType{},
 	}
 	// Let os.Stdout/Stderr/Stdin in cells be our writers (type io.Writer /
 	// io.Reader) rather than file descriptors, so that everything a cell
@@ -138,7 +141,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 		s.added = nil
 		defer func() { s.settle(cell, items, err) }()
 	}
-	result, ok, err = s.evalCell(ctx, guardCell(cell))
+	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs))
 	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
 		return result, false, &Error{Name: "panic", Value: p[0], Traceback: append([]string{"panic: " + p[0]}, p[1:]...)}
 	}

@@ -171,13 +171,23 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 			t.Errorf("after %q: keep + 1 = %q", c.cell, got)
 		}
 	}
+	// A function of the session passed by name as a callback is guarded
+	// too, and still works as itself.
+	run(t, s, "func boomCB() { panic(\"named callback\") }\nfunc upper(r rune) rune { return r - 32 }")
+	_, _, err := s.Eval(context.Background(), "time.AfterFunc(10*time.Millisecond, boomCB)\ntime.Sleep(100 * time.Millisecond)")
+	if err == nil || !strings.Contains(err.Error(), "function boomCB passed to time.AfterFunc at cell 1:37: named callback") {
+		t.Errorf("named callback: %v", err)
+	}
+	if got := run(t, s, "import \"strings\"\nstrings.Map(upper, \"abc\")"); got != `"ABC"` {
+		t.Errorf("strings.Map(upper, ...) = %q", got)
+	}
 	// The arguments of a go statement are evaluated by the statement.
 	run(t, s, "ch := make(chan int, 3)\nfunc send(c chan int, v int) { c <- v }")
 	if got := run(t, s, "for i := 0; i < 3; i++ { go send(ch, i*10) }\nsum := 0\nfor j := 0; j < 3; j++ { sum += <-ch }\nsum"); got != "30" {
 		t.Errorf("sum of the goroutines' values %q, want 30", got)
 	}
 	// A panic in a callback called on the cell's goroutine is the cell's panic.
-	_, _, err := s.Eval(context.Background(), "import \"sort\"\nxs := []int{3, 1, 2}\nsort.Slice(xs, func(i, j int) bool { panic(\"in less\") })")
+	_, _, err = s.Eval(context.Background(), "import \"sort\"\nxs := []int{3, 1, 2}\nsort.Slice(xs, func(i, j int) bool { panic(\"in less\") })")
 	if err == nil || !strings.Contains(err.Error(), "in less") {
 		t.Errorf("sort.Slice callback panic: %v", err)
 	}
