@@ -48,6 +48,8 @@ type child struct {
 
 // NewSupervisor binds the sockets of conn; command makes the interpreter
 // process (the caller's binary in its child mode), which Serve starts.
+// The command must leave Stderr unset: the supervisor reads it for the
+// reason the interpreter died (and copies it to its own).
 func NewSupervisor(conn *ConnectionInfo, logw io.Writer, command func() *exec.Cmd) (*Supervisor, error) {
 	k, err := bind(conn, logw)
 	if err != nil {
