@@ -69,6 +69,18 @@ class Robustness(unittest.TestCase):
                      "passed to time.AfterFunc", ": cb")
         self.alive_and_intact()
 
+    def test_panic_in_named_callback_from_compiled_code(self):
+        Run(self.kc, 'func boomCB() { panic("named cb") }')
+        self.failing('time.AfterFunc(10*time.Millisecond, boomCB)\ntime.Sleep(200 * time.Millisecond)',
+                     "function boomCB passed to time.AfterFunc", ": named cb")
+        self.alive_and_intact()
+
+    def test_unbounded_recursion_in_goroutine(self):
+        Run(self.kc, "func recG(n int) int { return recG(n+1) + 1 }")
+        self.failing("go recG(0)\ntime.Sleep(5 * time.Second)", "goroutine recG started at", "recursion too deep: recG",
+                     timeout=60)
+        self.alive_and_intact()
+
     def test_panic_in_goroutine_after_its_cell(self):
         # Reported on the stderr of the cell running when it happens.
         r = Run(self.kc, 'go func() { time.Sleep(300 * time.Millisecond); panic("late") }()')
