@@ -108,12 +108,7 @@ func (s *Supervisor) Serve() int {
 // remembered until the child says they are finished, so that a request the
 // child died on is answered here and the ones after it run in the next child.
 func (s *Supervisor) forward(ch byte, m *Message) {
-	frames, err := m.Frames(s.k.signer)
-	if err != nil {
-		s.k.log.Printf("%s: %v", m.Header.MsgType, err)
-		return
-	}
-	// Frames re-signs with the same key: the child's own check passes.
+	frames := asReceived(m, s.k.signer)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m.Header.MsgType == "shutdown_request" {
@@ -135,6 +130,17 @@ func (s *Supervisor) forward(ch byte, m *Message) {
 			s.retry = append(s.retry, record{ch, frames})
 		}
 	}
+}
+
+// asReceived gives the frames of a parsed message with its parts as they
+// were received (so replies carry the request's header verbatim), signed.
+func asReceived(m *Message, signer *Signer) [][]byte {
+	parts := [][]byte{m.HeaderRaw, orEmpty(m.Parent), orEmpty(m.Metadata), orEmpty(m.Content)}
+	frames := make([][]byte, 0, len(m.Identities)+6+len(m.Buffers))
+	frames = append(frames, m.Identities...)
+	frames = append(frames, delimiter, signer.Sign(parts...))
+	frames = append(frames, parts...)
+	return append(frames, m.Buffers...)
 }
 
 // start runs a new interpreter process and sends it the requests it must
@@ -176,8 +182,7 @@ func (s *Supervisor) start() error {
 	}()
 	go s.relay(c, childOut, childIn, stderrDone)
 	for _, m := range s.pending {
-		frames, err := m.Frames(s.k.signer)
-		if err == nil && c.in.write(chShell, frames) != nil {
+		if c.in.write(chShell, asReceived(m, s.k.signer)) != nil {
 			c.closed = true
 		}
 	}
