@@ -115,8 +115,10 @@ func (s *Session) members(base string) []string {
 		}
 		return out
 	}
-	if !s.names[strings.SplitN(base, ".", 2)[0]] {
-		return nil // only evaluate names cells defined: no side effects
+	first := strings.SplitN(base, ".", 2)[0]
+	_, pkgVar := s.imports[first] // pkg.Var.: a package variable's members
+	if !s.names[first] && !pkgVar {
+		return nil // only evaluate names cells defined or package values: a selector chain calls nothing
 	}
 	var out []string
 	if !strings.Contains(base, ".") {

@@ -30,6 +30,22 @@
 // in compiled code) or Interrupted. The session stays usable after any of
 // them.
 //
+// # Guards and transactions
+//
+// Before a cell is evaluated it is rewritten (guardCell, rewrite.go; only
+// text on the same lines, so positions keep their lines) so that failures
+// yaegi cannot hook stay cell errors: a panic in a goroutine the cell
+// starts or in a callback compiled code calls on another goroutine is
+// recovered and reported naming where the function came from; recursion
+// deeper than FURIOUS_MAX_DEPTH is a *RecursionError naming the function;
+// make and append(s, t...) beyond FURIOUS_MEM_LIMIT or the available
+// memory are a *MemoryError naming the size. The same rewriting works
+// around yaegi defects (inner-block variables at top level, parallel
+// assignments). A cell that fails to compile leaves no names behind
+// (transaction.go). What no Go process survives (concurrent map writes, a
+// stack overflow in compiled code, the system's OOM killer) is the kernel
+// package's supervisor's business.
+//
 // # Interruption
 //
 // Eval takes a context; cancelling it stops interpreted code (loops, calls)

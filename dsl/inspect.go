@@ -1,21 +1,11 @@
 package dsl
 
 import (
-	"bytes"
 	"fmt"
-	"go/ast"
-	"go/doc"
 	"go/parser"
-	"go/printer"
 	"go/token"
-	"io/fs"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
+	"reflect"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/furious-lab/furious/stdlib"
@@ -33,10 +23,13 @@ func parses(text string, k Kind) bool {
 	return err == nil
 }
 
-// Inspect describes the name under the cursor (in code points): for a
-// package symbol pkg.Name its declaration and doc comment, read from the
-// package's source; for a package its doc; for a variable of the session
-// its type and value. found is false when there is nothing to say.
+// Inspect describes the name under the cursor (in code points), or when
+// there is none (or nothing is known about it) the function whose call's
+// parentheses hold the cursor, as Shift-Tab asks: for a package symbol
+// pkg.Name its declaration and doc comment, for pkg.Var.Method or
+// value.Method the method's, for a package its comment (all embedded in
+// the binary by go generate, stdlib.Doc); for a variable of the session its
+// type and value. found is false when there is nothing to say.
 func (s *Session) Inspect(code string, cursor int) (text string, found bool) {
 	b := runeToByte(code, cursor)
 	// Extend to the whole identifier around the cursor.
@@ -48,8 +41,50 @@ func (s *Session) Inspect(code string, cursor int) (text string, found bool) {
 		}
 		e += w
 	}
-	st := chainBefore(code, e)
-	chain := strings.Split(code[st:e], ".")
+	if text, found = s.inspectChain(code[chainBefore(code, e):e]); found {
+		return text, true
+	}
+	if open := enclosingCall(code, b); open > 0 {
+		end := strings.TrimRight(code[:open], " \t")
+		return s.inspectChain(end[chainBefore(end, len(end)):])
+	}
+	return "", false
+}
+
+// enclosingCall returns the offset of the unclosed "(" before b that
+// follows a name (a call), or -1.
+func enclosingCall(code string, b int) int {
+	depth := 0
+	for i := b - 1; i >= 0; i-- {
+		switch code[i] {
+		case ')', ']', '}':
+			depth++
+		case '[', '{':
+			depth--
+		case '(':
+			if depth == 0 {
+				before := strings.TrimRight(code[:i], " \t")
+				if before != "" && (isIdentByte(before[len(before)-1])) {
+					return i
+				}
+				continue
+			}
+			depth--
+		}
+		if depth < 0 {
+			return -1
+		}
+	}
+	return -1
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// inspectChain describes a selector chain a.b.c.
+func (s *Session) inspectChain(sel string) (string, bool) {
+	chain := strings.Split(sel, ".")
 	if len(chain) == 0 || chain[0] == "" {
 		return "", false
 	}
@@ -62,18 +97,28 @@ func (s *Session) Inspect(code string, cursor int) (text string, found bool) {
 	}
 	switch {
 	case isPkg && len(chain) == 1:
-		if p := packageDoc(path); p != nil {
-			return fmt.Sprintf("package %s // import %q\n\n%s", p.Name, path, p.Doc), true
+		head := fmt.Sprintf("package %s // import %q", defaultName(path), path)
+		if d, ok := stdlib.Doc(path, ""); ok && d != "" {
+			return head + "\n\n" + d, true
 		}
-		return fmt.Sprintf("package %s // import %q", chain[0], path), true
+		return head, true
 	case isPkg:
-		return symbolDoc(path, chain[1], chain[2:])
+		return s.symbolDoc(path, chain[1:])
 	case !defined && len(chain) == 1 && isBuiltin(chain[0]):
-		return symbolDoc("builtin", chain[0], nil)
+		return stdlib.Doc("builtin", chain[0])
 	case defined:
 		s.mu.Lock()
 		v, err := s.in.Eval(strings.Join(chain, "."))
+		var recv reflect.Value
+		if len(chain) > 1 {
+			recv, _ = s.in.Eval(strings.Join(chain[:len(chain)-1], "."))
+		}
 		s.mu.Unlock()
+		if recv.IsValid() {
+			if d, ok := memberDoc(recv.Type(), chain[len(chain)-1]); ok {
+				return d, true
+			}
+		}
 		if err != nil || !v.IsValid() {
 			return "", false
 		}
@@ -91,191 +136,65 @@ func isBuiltin(name string) bool {
 	return false
 }
 
-var docCache sync.Map // import path → *doc.Package (nil when no source)
-
-// packageDoc parses the source of an imported package (from GOROOT, the
-// module cache, or this module's tree) for its documentation.
-func packageDoc(path string) *doc.Package {
-	if p, ok := docCache.Load(path); ok {
-		return p.(*doc.Package)
+// symbolDoc documents path.rest[0] (a function, type, constant or
+// variable), or a method or field of it: Type.Method, Var.Method, Var.Field.
+func (s *Session) symbolDoc(path string, rest []string) (string, bool) {
+	if len(rest) == 1 {
+		return stdlib.Doc(path, rest[0])
 	}
-	var pkg *doc.Package
-	if dir := sourceDir(path); dir != "" {
-		fset := token.NewFileSet()
-		pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
-			return !strings.HasSuffix(fi.Name(), "_test.go")
-		}, parser.ParseComments)
-		if err == nil {
-			for name, p := range pkgs {
-				if name == "main" || strings.HasSuffix(name, "_test") {
-					continue
-				}
-				var files []*ast.File
-				for _, f := range p.Files {
-					files = append(files, f)
-				}
-				mode := doc.PreserveAST
-				if path == "builtin" {
-					mode |= doc.AllDecls // its functions are lower-case
-				}
-				if d, err := doc.NewFromFiles(fset, files, path, mode); err == nil {
-					pkg = d
-					docFsets.Store(path, fset)
-				}
-			}
-		}
+	if d, ok := stdlib.Doc(path, rest[0]+"."+rest[1]); ok && len(rest) == 2 {
+		return d, true // Type.Method
 	}
-	docCache.Store(path, pkg)
-	return pkg
-}
-
-var docFsets sync.Map
-
-// sourceDir finds the directory holding an import path's source.
-func sourceDir(path string) string {
-	if !strings.Contains(strings.Split(path, "/")[0], ".") {
-		root := os.Getenv("GOROOT")
-		if root == "" {
-			if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
-				root = strings.TrimSpace(string(out))
-			}
-		}
-		if root == "" {
-			root = runtime.GOROOT()
-		}
-		return existingDir(filepath.Join(root, "src", filepath.FromSlash(path)))
-	}
-	if rest, ok := strings.CutPrefix(path, stdlib.ModulePath); ok {
-		if root := moduleRoot(); root != "" {
-			return existingDir(filepath.Join(root, filepath.FromSlash(rest)))
-		}
-		return ""
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	cache := os.Getenv("GOMODCACHE")
-	if cache == "" {
-		if out, err := exec.Command("go", "env", "GOMODCACHE").Output(); err == nil {
-			cache = strings.TrimSpace(string(out))
-		}
-	}
-	for _, m := range bi.Deps {
-		if path == m.Path || strings.HasPrefix(path, m.Path+"/") {
-			return existingDir(filepath.Join(cache, escapeModule(m.Path)+"@"+m.Version, filepath.FromSlash(strings.TrimPrefix(path, m.Path))))
-		}
-	}
-	return ""
-}
-
-func escapeModule(p string) string {
-	var b strings.Builder
-	for _, r := range p {
-		if r >= 'A' && r <= 'Z' {
-			b.WriteByte('!')
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func existingDir(d string) string {
-	if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-		return d
-	}
-	return ""
-}
-
-// moduleRoot finds furious's source tree: FURIOUS_SRC, else the nearest
-// go.mod of this module above the working directory or the executable.
-func moduleRoot() string {
-	if d := os.Getenv("FURIOUS_SRC"); d != "" {
-		return d
-	}
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, d := range starts {
-		for {
-			if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil &&
-				strings.HasPrefix(string(b), "module "+stdlib.ModulePath+"\n") {
-				return d
-			}
-			parent := filepath.Dir(d)
-			if parent == d {
-				break
-			}
-			d = parent
-		}
-	}
-	return ""
-}
-
-// symbolDoc is the declaration and doc comment of path.name (or of the
-// method name.rest[0] when rest names one).
-func symbolDoc(path, name string, rest []string) (string, bool) {
-	p := packageDoc(path)
-	if p == nil {
+	// A package variable: the type of the value rest[:n-1] names.
+	expr := path2name(s, path) + "." + strings.Join(rest[:len(rest)-1], ".")
+	s.mu.Lock()
+	v, err := s.in.Eval(expr)
+	s.mu.Unlock()
+	if err != nil || !v.IsValid() {
 		return "", false
 	}
-	fs, _ := docFsets.Load(path)
-	fset, _ := fs.(*token.FileSet)
-	show := func(decl ast.Node, docText string) (string, bool) {
-		var buf bytes.Buffer
-		if fn, ok := decl.(*ast.FuncDecl); ok {
-			c := *fn
-			c.Body = nil
-			c.Doc = nil
-			decl = &c
-		}
-		if g, ok := decl.(*ast.GenDecl); ok {
-			c := *g
-			c.Doc = nil
-			decl = &c
-		}
-		_ = (&printer.Config{Mode: printer.UseSpaces, Tabwidth: 4}).Fprint(&buf, fset, decl)
-		return strings.TrimSpace(buf.String()) + "\n\n" + docText, true
-	}
-	for _, f := range p.Funcs {
-		if f.Name == name {
-			return show(f.Decl, f.Doc)
+	return memberDoc(v.Type(), rest[len(rest)-1])
+}
+
+// path2name is the name under which the session sees package path.
+func path2name(s *Session, path string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for n, p := range s.imports {
+		if p == path {
+			return n
 		}
 	}
-	for _, t := range p.Types {
-		for _, f := range t.Funcs {
-			if f.Name == name {
-				return show(f.Decl, f.Doc)
+	return defaultName(path)
+}
+
+// memberDoc documents the method or field name of a value of type t: the
+// method's embedded documentation when t is a compiled package's type,
+// else its signature; a field's type.
+func memberDoc(t reflect.Type, name string) (string, bool) {
+	for _, tt := range []reflect.Type{t, reflect.PointerTo(t)} {
+		m, ok := tt.MethodByName(name)
+		if !ok {
+			continue
+		}
+		base := tt
+		for base.Kind() == reflect.Pointer {
+			base = base.Elem()
+		}
+		if base.PkgPath() != "" && base.Name() != "" {
+			if d, ok := stdlib.Doc(base.PkgPath(), base.Name()+"."+name); ok {
+				return d, true
 			}
 		}
-		if t.Name == name {
-			if len(rest) > 0 {
-				for _, m := range t.Methods {
-					if m.Name == rest[0] {
-						return show(m.Decl, m.Doc)
-					}
-				}
-			}
-			return show(t.Decl, t.Doc)
-		}
-		for _, v := range append(t.Consts, t.Vars...) {
-			for _, n := range v.Names {
-				if n == name {
-					return show(v.Decl, v.Doc)
-				}
-			}
-		}
+		return fmt.Sprintf("method %s of %s: %s", name, t, m.Type), true
 	}
-	for _, v := range append(p.Consts, p.Vars...) {
-		for _, n := range v.Names {
-			if n == name {
-				return show(v.Decl, v.Doc)
-			}
+	st := t
+	for st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() == reflect.Struct {
+		if f, ok := st.FieldByName(name); ok {
+			return fmt.Sprintf("field %s of %s: %s", name, st, f.Type), true
 		}
 	}
 	return "", false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/scanner"
 	"go/token"
@@ -34,14 +35,18 @@ type Options struct {
 // Session is one yaegi interpreter with the state of a notebook: imports,
 // declarations and variables persist from cell to cell.
 type Session struct {
-	mu      sync.Mutex // one Eval at a time
-	in      *interp.Interpreter
-	stderr  *panicFilter
-	imports map[string]string          // name in scope → import path
-	types   map[string]string          // type name → declaration text that defined it
-	names   map[string]bool            // top-level names defined by cells
-	methods map[string]map[string]bool // interpreted type → its method names
-	varType map[string]string          // variable → interpreted type name, when plain
+	mu        sync.Mutex // one Eval at a time
+	in        *interp.Interpreter
+	guard     *guard
+	stderr    *panicFilter
+	imports   map[string]string          // name in scope → import path
+	types     map[string]string          // type name → declaration text that defined it
+	names     map[string]bool            // top-level names defined by cells
+	methods   map[string]map[string]bool // interpreted type → its method names
+	varType   map[string]string          // variable → interpreted type name, when plain
+	withdrawn map[string]bool            // names of cells that failed to compile (transaction.go)
+	added     []string                   // names the running cell added to names
+	funcSigs  map[string]*ast.FuncType   // signatures of the functions cells declared (guardCell)
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -71,12 +76,14 @@ func New(o Options) (*Session, error) {
 		o.Stdin = os.Stdin
 	}
 	s := &Session{
-		stderr:  &panicFilter{w: o.Stderr},
-		imports: map[string]string{},
-		types:   map[string]string{},
-		names:   map[string]bool{},
-		methods: map[string]map[string]bool{},
-		varType: map[string]string{},
+		stderr:    &panicFilter{w: o.Stderr},
+		imports:   map[string]string{},
+		types:     map[string]string{},
+		names:     map[string]bool{},
+		methods:   map[string]map[string]bool{},
+		varType:   map[string]string{},
+		withdrawn: map[string]bool{},
+		funcSigs:  map[string]*ast.FuncType{},
 	}
 	// Let os.Stdout/Stderr/Stdin in cells be our writers (type io.Writer /
 	// io.Reader) rather than file descriptors, so that everything a cell
@@ -86,6 +93,10 @@ func New(o Options) (*Session, error) {
 	if err := s.in.Use(stdlib.Symbols); err != nil {
 		return nil, err
 	}
+	s.guard = newGuard(s.stderr)
+	if err := s.in.Use(s.guard.exports()); err != nil {
+		return nil, err
+	}
 	var pre strings.Builder
 	pre.WriteString("import (\n")
 	fmt.Fprintf(&pre, "\t%s %q\n", renderName, stdlib.ModulePath+"/display")
@@ -93,18 +104,9 @@ func New(o Options) (*Session, error) {
 		fmt.Fprintf(&pre, "\t%s %q\n", p[1], p[0])
 		s.imports[p[1]] = p[0]
 	}
-	pre.WriteString("\t_furious_fmt \"fmt\"\n\t_furious_os \"os\"\n)")
+	fmt.Fprintf(&pre, "\t%s %q\n)", guardName, guardPath)
 	if _, err := s.in.Eval(pre.String()); err != nil {
 		return nil, fmt.Errorf("dsl: pre-importing packages: %w", err)
-	}
-	// The recovery guardGoroutines puts into goroutines' bodies.
-	const recoverer = `func _furious_recover() {
-	if r := recover(); r != nil {
-		_furious_fmt.Fprintln(_furious_os.Stderr, "panic in a goroutine (recovered by furious):", r)
-	}
-}`
-	if _, err := s.in.Eval(recoverer); err != nil {
-		return nil, fmt.Errorf("dsl: defining the goroutine guard: %w", err)
 	}
 	return s, nil
 }
@@ -122,11 +124,32 @@ func (s *Session) Imports() map[string]string {
 // statements in order. When the last statement is an expression (other than
 // a fmt/log print call) its value is rendered (display.Render) and returned
 // with ok true. Errors are *Error with positions as cell line:column.
+//
+// A panic in a goroutine the cell started (or in a callback compiled code
+// ran on its own goroutine) while the cell ran makes the cell fail with it;
+// after the cell it is printed on the stderr of the cell running then.
 func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer watchInterrupt(ctx)()
-	cell = guardGoroutines(cell)
+	s.guard.takePanics() // those after earlier cells were printed then
+	items, serr := Split(cell)
+	if serr == nil {
+		if e := s.useOfWithdrawn(cell, items); e != nil {
+			return result, false, e
+		}
+		s.added = nil
+		defer func() { s.settle(cell, items, err) }()
+	}
+	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs))
+	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
+		return result, false, &Error{Name: "panic", Value: p[0], Traceback: append([]string{"panic: " + p[0]}, p[1:]...)}
+	}
+	return result, ok, err
+}
+
+// evalCell is Eval for a guarded cell.
+func (s *Session) evalCell(ctx context.Context, cell string) (result display.Data, ok bool, err error) {
 	items, err := Split(cell)
 	if err != nil {
 		return result, false, compileError(err, 0)
@@ -231,7 +254,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	}
 	if len(body) > 0 {
 		src, _ := blank(cell, body, func(Item) bool { return true })
-		if _, err := s.eval(ctx, ";\n"+src); err != nil {
+		if _, err := s.eval(ctx, guardName+".Mark();\n"+src); err != nil {
 			return result, false, s.clarify(s.evalError(err, 1), src)
 		}
 	}
@@ -241,7 +264,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 	// Render through the interpreter first, so that values of interpreted
 	// types with HTML()/PNG()/... methods are recognised; a void or
 	// multi-valued expression does not compile that way and is evaluated as is.
-	pad := ";" + strings.Repeat("\n", last.Line)
+	pad := guardName + ".Mark();" + strings.Repeat("\n", last.Line)
 	v, err := s.eval(ctx, pad+renderName+".Render("+lastText+")")
 	if err == nil {
 		if d, isData := valueInterface(v).(display.Data); isData {
@@ -528,6 +551,9 @@ func (s *Session) clarify(e *Error, stmts string) *Error {
 func (s *Session) recordNames(cell string, items []Item) {
 	for _, it := range items {
 		for _, n := range definedNames(cell[it.Start:it.End]) {
+			if !s.names[n] {
+				s.added = append(s.added, n)
+			}
 			s.names[n] = true
 		}
 		ms, vs := methodsAndVarTypes(cell[it.Start:it.End])

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,17 +148,48 @@ func TestInterrupt(t *testing.T) {
 	}
 }
 
+// A panic in a goroutine started by a function literal or by name, or in
+// a callback that compiled code runs on its own goroutine, fails the
+// running cell naming where it came from, and the session goes on.
 func TestGoroutinePanicIsRecovered(t *testing.T) {
 	s, _, errb := newSession(t)
-	got := run(t, s, "import \"time\"\ngo func() { panic(\"in goroutine\") }()\ntime.Sleep(100 * time.Millisecond)\n1")
-	if got != "1" {
-		t.Errorf("result %q", got)
+	run(t, s, "import \"time\"\nkeep := 41\nfunc boomG(s string) { panic(s) }")
+	for _, c := range []struct{ cell, want string }{
+		{"go func() { panic(\"in literal\") }()\ntime.Sleep(100 * time.Millisecond)", "the goroutine started at cell 1:1: in literal"},
+		{"go boomG(\"by name\")\ntime.Sleep(100 * time.Millisecond)", "goroutine boomG started at cell 1:1: by name"},
+		{"time.AfterFunc(10*time.Millisecond, func() { panic(\"callback\") })\ntime.Sleep(100 * time.Millisecond)",
+			"passed to time.AfterFunc: callback"},
+	} {
+		_, _, err := s.Eval(context.Background(), c.cell)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: err %v, want %q", c.cell, err, c.want)
+		}
+		if !strings.Contains(errb.String(), c.want) {
+			t.Errorf("stderr %q lacks %q", errb.String(), c.want)
+		}
+		if got := run(t, s, "keep + 1"); got != "42" {
+			t.Errorf("after %q: keep + 1 = %q", c.cell, got)
+		}
 	}
-	if !strings.Contains(errb.String(), "in goroutine") {
-		t.Errorf("stderr %q lacks the goroutine's panic", errb.String())
+	// A function of the session passed by name as a callback is guarded
+	// too, and still works as itself.
+	run(t, s, "func boomCB() { panic(\"named callback\") }\nfunc upper(r rune) rune { return r - 32 }")
+	_, _, err := s.Eval(context.Background(), "time.AfterFunc(10*time.Millisecond, boomCB)\ntime.Sleep(100 * time.Millisecond)")
+	if err == nil || !strings.Contains(err.Error(), "function boomCB passed to time.AfterFunc at cell 1:37: named callback") {
+		t.Errorf("named callback: %v", err)
 	}
-	if got := guardGoroutines("go func(a int) { f(a) }(1)\ngo work(2)"); got != "go func(a int) {"+goGuard+" f(a) }(1)\ngo work(2)" {
-		t.Errorf("guardGoroutines: %q", got)
+	if got := run(t, s, "import \"strings\"\nstrings.Map(upper, \"abc\")"); got != `"ABC"` {
+		t.Errorf("strings.Map(upper, ...) = %q", got)
+	}
+	// The arguments of a go statement are evaluated by the statement.
+	run(t, s, "ch := make(chan int, 3)\nfunc send(c chan int, v int) { c <- v }")
+	if got := run(t, s, "for i := 0; i < 3; i++ { go send(ch, i*10) }\nsum := 0\nfor j := 0; j < 3; j++ { sum += <-ch }\nsum"); got != "30" {
+		t.Errorf("sum of the goroutines' values %q, want 30", got)
+	}
+	// A panic in a callback called on the cell's goroutine is the cell's panic.
+	_, _, err = s.Eval(context.Background(), "import \"sort\"\nxs := []int{3, 1, 2}\nsort.Slice(xs, func(i, j int) bool { panic(\"in less\") })")
+	if err == nil || !strings.Contains(err.Error(), "in less") {
+		t.Errorf("sort.Slice callback panic: %v", err)
 	}
 }
 
@@ -282,5 +314,113 @@ func TestVoidCallShowsNoResult(t *testing.T) {
 	}
 	if got := run(t, s, "xs[0]"); got != "1" {
 		t.Errorf("sort.Ints did not run: xs[0] = %s", got)
+	}
+}
+
+// Recursion deeper than the limit fails naming the function, in the cell's
+// goroutine and in a goroutine it started; the session goes on.
+func TestRecursionLimit(t *testing.T) {
+	s, _, _ := newSession(t)
+	s.guard.maxDepth = 2000
+	run(t, s, "keep := 1\nfunc rec(n int) int { return rec(n+1) + 1 }\nfunc even(n int) bool { if n == 0 { return true }; return odd(n-1) }\nfunc odd(n int) bool { if n == 0 { return false }; return even(n-1) }")
+	start := time.Now()
+	_, _, err := s.Eval(context.Background(), "rec(0)")
+	if err == nil || !strings.Contains(err.Error(), "recursion too deep: rec") {
+		t.Fatalf("rec(0): %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the recursion limit took %v", d)
+	}
+	if got := run(t, s, "even(1000)"); got != "true" {
+		t.Errorf("even(1000) = %q", got)
+	}
+	if got := run(t, s, "keep + 1"); got != "2" {
+		t.Errorf("keep + 1 = %q", got)
+	}
+	// The limit is per goroutine: many goroutines recursing at once, more
+	// calls in all than the limit, are fine.
+	run(t, s, "import (\"sync\"; \"time\")\nfunc down(n int) int { if n == 0 { time.Sleep(50 * time.Millisecond); return 0 }; return down(n-1) + 1 }")
+	if got := run(t, s, "var wg sync.WaitGroup\nvar mu sync.Mutex\ntotal := 0\n"+
+		"for i := 0; i < 50; i++ { wg.Add(1); go func() { defer wg.Done(); v := down(100); mu.Lock(); total += v; mu.Unlock() }() }\n"+
+		"wg.Wait()\ntotal"); got != "5000" {
+		t.Errorf("50 goroutines recursing 100 deep: total %q, want 5000", got)
+	}
+	run(t, s, "go rec(0)")
+	start = time.Now()
+	for {
+		s.guard.mu.Lock()
+		p := strings.Join(s.guard.panics, "\n")
+		s.guard.mu.Unlock()
+		if strings.Contains(p, "goroutine rec started at cell 1:1: recursion too deep: rec") {
+			t.Logf("the goroutine's recursion stopped after %v", time.Since(start))
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("go rec(0): no panic reported: %q", p)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// make beyond the memory limit fails naming the size; the session goes on.
+func TestMakeBeyondMemory(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "keep := 1")
+	_, _, err := s.Eval(context.Background(), "x := make([]float64, 1<<36)\nlen(x)")
+	if err == nil || !strings.Contains(err.Error(), "make([]float64, 1<<36) needs 512.0 GiB") {
+		t.Fatalf("make 1<<36: %v", err)
+	}
+	old := tensor.SetMemoryLimit(1 << 20)
+	defer tensor.SetMemoryLimit(old)
+	_, _, err = s.Eval(context.Background(), "n := 1 << 18\nm := make(map[int64]int64, n)")
+	if err == nil || !strings.Contains(err.Error(), "4.0 MiB, more than the limit of 1.0 MiB") {
+		t.Errorf("make map: %v", err)
+	}
+	_, _, err = s.Eval(context.Background(), "small := []int64{1}\nbig := make([]int64, 1<<17)\nsmall = append(small, big...)")
+	if err == nil || !strings.Contains(err.Error(), "append(small, big...) needs 1.0 MiB, more than the limit of 1.0 MiB") {
+		t.Errorf("append beyond the limit: %v", err)
+	}
+	if got := run(t, s, "small = append(small, 2, 3)\nsmall = append(small, small...)\nlen(small)"); got != "6" {
+		t.Errorf("appends within the limit: len %q, want 6", got)
+	}
+	if got := run(t, s, "y := make([]byte, 10, 1000)\nlen(y) + cap(y) + keep"); got != "1011" {
+		t.Errorf("small make: %q", got)
+	}
+}
+
+// Help comes from the documentation embedded in the binary: with no source
+// tree (GOROOT pointing nowhere, run outside the module) ssd.Chunked? still
+// answers; Shift-Tab inside a call's parentheses inspects the callee;
+// pkg.Var.Method and value.Method show the method; completion after
+// "pkg.Var." and "value." lists fields and methods.
+func TestHelpWithoutSource(t *testing.T) {
+	t.Setenv("GOROOT", t.TempDir())
+	t.Chdir(t.TempDir())
+	s, _, _ := newSession(t)
+	for _, c := range []struct {
+		code   string
+		cursor int
+		want   string
+	}{
+		{"ssd.Chunked", 11, "func Chunked("},
+		{"x := ssd.Chunked(", 17, "func Chunked("},
+		{"y := strings.Repeat(\"a\", ", 25, "func Repeat(s string, count int) string"},
+		{"ssd.TwoMamba.Memory", 19, "func (v Variant) Memory("},
+		{"fmt", 3, "package fmt"},
+		{"len", 3, "func len(v Type) int"},
+	} {
+		if txt, ok := s.Inspect(c.code, c.cursor); !ok || !strings.Contains(txt, c.want) {
+			t.Errorf("Inspect(%q, %d) = %v %q, want %q", c.code, c.cursor, ok, txt, c.want)
+		}
+	}
+	run(t, s, "v := ssd.TwoMamba")
+	if txt, ok := s.Inspect("v.Memory", 8); !ok || !strings.Contains(txt, "func (v Variant) Memory(") {
+		t.Errorf("value.Method: %v %q", ok, txt)
+	}
+	for _, code := range []string{"ssd.TwoMamba.", "v."} {
+		m, _, _ := s.Complete(code, len(code))
+		if !slices.Contains(m, "Memory") || !slices.Contains(m, "Options") {
+			t.Errorf("Complete(%q) = %v, want Memory and Options among them", code, m)
+		}
 	}
 }

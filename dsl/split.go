@@ -275,64 +275,6 @@ func selectorBases(src string) []string {
 	return out
 }
 
-// goGuard is inserted at the start of the body of every function literal
-// started with a go statement, so that a panic in a cell's goroutine is
-// printed on the cell's stderr instead of ending the kernel's process.
-const goGuard = " defer _furious_recover();"
-
-// guardGoroutines inserts goGuard into `go func(...) ... {` bodies. Go
-// statements calling a named function are left as they are (wrapping them
-// would change when their arguments are evaluated).
-func guardGoroutines(src string) string {
-	fset := token.NewFileSet()
-	file := fset.AddFile("cell", -1, len(src))
-	var s scanner.Scanner
-	s.Init(file, []byte(src), func(token.Position, string) {}, 0)
-	var inserts []int
-	prev := token.ILLEGAL
-	for {
-		_, t, _ := s.Scan()
-		if t == token.EOF {
-			break
-		}
-		if t == token.FUNC && prev == token.GO {
-			// Skip the parameter list, then take the body's brace.
-			depth := 0
-			for {
-				p, t2, _ := s.Scan()
-				if t2 == token.EOF {
-					break
-				}
-				switch t2 {
-				case token.LPAREN:
-					depth++
-				case token.RPAREN:
-					depth--
-				}
-				if t2 == token.LBRACE && depth == 0 {
-					inserts = append(inserts, file.Offset(p)+1)
-					break
-				}
-			}
-			prev = token.LBRACE
-			continue
-		}
-		prev = t
-	}
-	if len(inserts) == 0 {
-		return src
-	}
-	var b strings.Builder
-	last := 0
-	for _, off := range inserts {
-		b.WriteString(src[last:off])
-		b.WriteString(goGuard)
-		last = off
-	}
-	b.WriteString(src[last:])
-	return b.String()
-}
-
 // methodsAndVarTypes returns, for one top-level item, the methods it
 // declares (receiver type name → method names) and the variables whose
 // type it shows plainly (v := T{...}, v := &T{...}, var v T), for

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"go/ast"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,7 @@ func FuzzCellTools(f *testing.F) {
 			}
 		}
 		IsComplete(code)
-		guardGoroutines(code)
+		guardCell(code, map[string]*ast.FuncType{})
 		selectorBases(code)
 		runeToByte(code, cursor)
 	})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ func (k *Kernel) execute(m *Message) {
 	store := orTrue(req.StoreHistory) && !req.Silent
 	if store {
 		k.execCount++
+		if k.pipeOut != nil {
+			_ = k.pipeOut.write(chCount, [][]byte{[]byte(strconv.Itoa(k.execCount))})
+		}
 	}
 	count := k.execCount
 	if !req.Silent {
@@ -153,6 +157,7 @@ func (k *Kernel) abortQueued() {
 		k.busy(q)
 		k.reply(k.shell, q, "execute_reply", map[string]any{"status": "aborted", "execution_count": k.execCount})
 		k.idle(q)
+		k.done(q)
 	}
 	k.front = append(keep, k.front...)
 }

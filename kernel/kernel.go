@@ -58,6 +58,10 @@ type Kernel struct {
 	exit      chan struct{}
 	exitOnce  sync.Once
 	exitCode  int
+
+	pipeIn  *pipeReader // in an interpreter child: requests from the supervisor
+	pipeOut *pipeWriter // in an interpreter child: replies and iopub to the supervisor
+	replays *replayGuard
 }
 
 // execState is what a running execute_request shares with the stream
@@ -75,35 +79,72 @@ type historyEntry struct {
 
 // socket is a zmq4 socket with a send lock: zmq4 sockets are not safe for
 // concurrent sends.
+//
+// In an interpreter child (NewChild) it has no zmq4 socket: its messages go
+// to the supervisor through the pipe, on channel ch.
 type socket struct {
-	mu sync.Mutex
-	s  zmq4.Socket
+	mu   sync.Mutex
+	s    zmq4.Socket
+	pipe *pipeWriter
+	ch   byte
 }
 
 func (s *socket) send(frames [][]byte) error {
+	if s.pipe != nil {
+		return s.pipe.write(s.ch, frames)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.s.SendMulti(zmq4.NewMsgFrom(frames...))
 }
 
-// New binds the sockets of the connection file and starts a session.
+// New binds the sockets of the connection file and starts a session in
+// this process (no supervisor: a fatal runtime error ends the kernel).
 func New(conn *ConnectionInfo, logw io.Writer) (*Kernel, error) {
-	signer, err := NewSigner(conn.SignatureScheme, conn.Key)
+	k, err := bind(conn, logw)
 	if err != nil {
 		return nil, err
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	k := &Kernel{
-		conn:    conn,
-		signer:  signer,
-		log:     log.New(logw, "furious kernel: ", log.LstdFlags),
-		ctx:     ctx,
-		stop:    stop,
-		queue:   make(chan *Message, 1024),
-		inputs:  make(chan *Message, 16),
-		session: newID(),
-		exit:    make(chan struct{}),
+	k.streams = newStreams(k)
+	if err := k.newSession(); err != nil {
+		k.Close()
+		return nil, err
 	}
+	return k, nil
+}
+
+// NewChild makes the interpreter side of a supervised kernel: requests
+// arrive on in and everything it sends goes to out, in the pipe protocol;
+// the supervisor owns the sockets. The session id and the execution count
+// to continue from come from FURIOUS_KERNEL_SESSION and FURIOUS_EXEC_COUNT.
+func NewChild(conn *ConnectionInfo, in io.Reader, out io.Writer, logw io.Writer) (*Kernel, error) {
+	k, err := newKernel(conn, logw)
+	if err != nil {
+		return nil, err
+	}
+	if id := os.Getenv("FURIOUS_KERNEL_SESSION"); id != "" {
+		k.session = id
+	}
+	k.execCount, _ = strconv.Atoi(os.Getenv("FURIOUS_EXEC_COUNT"))
+	k.pipeIn, k.pipeOut = newPipeReader(in), newPipeWriter(out)
+	k.shell = &socket{pipe: k.pipeOut, ch: chShell}
+	k.ctrl = &socket{pipe: k.pipeOut, ch: chControl}
+	k.stdin = &socket{pipe: k.pipeOut, ch: chStdin}
+	k.iopub = &socket{pipe: k.pipeOut, ch: chIOPub}
+	k.streams = newStreams(k)
+	if err := k.newSession(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// bind makes a Kernel with the five sockets of conn bound, and no session.
+func bind(conn *ConnectionInfo, logw io.Writer) (*Kernel, error) {
+	k, err := newKernel(conn, logw)
+	if err != nil {
+		return nil, err
+	}
+	ctx := k.ctx
 	k.shell = &socket{s: zmq4.NewRouter(ctx, zmq4.WithID(zmq4.SocketIdentity(k.session)))}
 	k.ctrl = &socket{s: zmq4.NewRouter(ctx, zmq4.WithID(zmq4.SocketIdentity(k.session)))}
 	k.stdin = &socket{s: zmq4.NewRouter(ctx, zmq4.WithID(zmq4.SocketIdentity(k.session)))}
@@ -118,12 +159,28 @@ func New(conn *ConnectionInfo, logw io.Writer) (*Kernel, error) {
 			return nil, fmt.Errorf("kernel: binding %s: %w", conn.Endpoint(b.port), err)
 		}
 	}
-	k.streams = newStreams(k)
-	if err := k.newSession(); err != nil {
-		k.Close()
+	return k, nil
+}
+
+// newKernel makes a Kernel with no sockets and no session.
+func newKernel(conn *ConnectionInfo, logw io.Writer) (*Kernel, error) {
+	signer, err := NewSigner(conn.SignatureScheme, conn.Key)
+	if err != nil {
 		return nil, err
 	}
-	return k, nil
+	ctx, stop := context.WithCancel(context.Background())
+	return &Kernel{
+		conn:    conn,
+		signer:  signer,
+		log:     log.New(logw, "furious kernel: ", log.LstdFlags),
+		ctx:     ctx,
+		stop:    stop,
+		queue:   make(chan *Message, 1024),
+		inputs:  make(chan *Message, 16),
+		session: newID(),
+		exit:    make(chan struct{}),
+		replays: newReplayGuard(replayMemory),
+	}, nil
 }
 
 func (k *Kernel) newSession() error {
@@ -146,10 +203,13 @@ func (k *Kernel) Close() {
 		return
 	}
 	k.stop()
-	for _, s := range []zmq4.Socket{k.shell.s, k.ctrl.s, k.stdin.s, k.iopub.s, k.hb} {
-		if s != nil {
-			_ = s.Close()
+	for _, s := range []*socket{k.shell, k.ctrl, k.stdin, k.iopub} {
+		if s != nil && s.s != nil {
+			_ = s.s.Close()
 		}
+	}
+	if k.hb != nil {
+		_ = k.hb.Close()
 	}
 }
 
@@ -172,11 +232,7 @@ func (k *Kernel) Serve() int {
 		}
 	}()
 
-	go k.watchParent()
-	go k.heartbeat()
-	go k.recvLoop(k.shell, func(m *Message) { k.queue <- m })
-	go k.recvLoop(k.ctrl, k.handleControl)
-	go k.recvLoop(k.stdin, func(m *Message) {
+	onStdin := func(m *Message) {
 		if m.Header.MsgType == "input_reply" {
 			select {
 			case k.inputs <- m:
@@ -184,7 +240,16 @@ func (k *Kernel) Serve() int {
 				k.log.Print("input_reply with no pending input_request: dropped")
 			}
 		}
-	})
+	}
+	if k.pipeIn != nil {
+		go k.pipeLoop(onStdin)
+	} else {
+		go k.watchParent()
+		go k.heartbeat()
+		go k.recvLoop(k.shell, func(m *Message) { k.queue <- m })
+		go k.recvLoop(k.ctrl, k.handleControl)
+		go k.recvLoop(k.stdin, onStdin)
+	}
 	go k.shellLoop()
 	go k.streams.run(k.ctx)
 
@@ -234,8 +299,58 @@ func (k *Kernel) heartbeat() {
 	}
 }
 
-// recvLoop reads messages from s; malformed or badly signed ones are logged
-// and dropped, never fatal.
+// pipeLoop is an interpreter child's receiver: it reads the requests the
+// supervisor forwards (already checked there) and routes them as the socket
+// receivers do. The end of the pipe (the supervisor is gone) ends the child.
+func (k *Kernel) pipeLoop(onStdin func(*Message)) {
+	ctrl := make(chan *Message, 64)
+	go func() {
+		for m := range ctrl {
+			k.handleControl(m)
+		}
+	}()
+	for {
+		ch, frames, err := k.pipeIn.read()
+		if err != nil {
+			if err != io.EOF {
+				k.log.Printf("supervisor pipe: %v", err)
+			}
+			k.exitOnce.Do(func() { close(k.exit) })
+			return
+		}
+		m, err := Parse(frames, k.signer)
+		if err != nil {
+			k.log.Printf("refused a message from the supervisor: %v", err)
+			continue
+		}
+		switch ch {
+		case chShell:
+			k.queue <- m
+		case chControl:
+			ctrl <- m
+		case chStdin:
+			onStdin(m)
+		}
+	}
+}
+
+// begin tells the supervisor that shell request m is being handled (a
+// child only).
+func (k *Kernel) begin(m *Message) {
+	if k.pipeOut != nil {
+		_ = k.pipeOut.write(chBegin, [][]byte{[]byte(m.Header.MsgID)})
+	}
+}
+
+// done tells the supervisor that shell request m is finished (a child only).
+func (k *Kernel) done(m *Message) {
+	if k.pipeOut != nil {
+		_ = k.pipeOut.write(chDone, [][]byte{[]byte(m.Header.MsgID)})
+	}
+}
+
+// recvLoop reads messages from s; malformed, badly signed or replayed ones
+// are logged and dropped, never fatal.
 func (k *Kernel) recvLoop(s *socket, handle func(*Message)) {
 	for {
 		zm, err := s.s.Recv()
@@ -250,6 +365,10 @@ func (k *Kernel) recvLoop(s *socket, handle func(*Message)) {
 		m, err := Parse(zm.Frames, k.signer)
 		if err != nil {
 			k.log.Printf("refused a message: %v", err)
+			continue
+		}
+		if err := k.replays.check(zm.Frames, m); err != nil {
+			k.log.Print(err)
 			continue
 		}
 		handle(m)
@@ -298,6 +417,8 @@ func (k *Kernel) handleControl(m *Message) {
 }
 
 func (k *Kernel) handleShell(m *Message) {
+	k.begin(m)
+	defer k.done(m)
 	k.busy(m)
 	defer k.idle(m)
 	defer k.survive(m)

@@ -64,3 +64,201 @@ type _compress_flate_Resetter struct {
 func (W _compress_flate_Resetter) Reset(r io.Reader, dict []byte) error {
 	return W.WReset(r, dict)
 }
+
+func init() {
+	Docs["compress/flate"] = `Package flate implements the DEFLATE compressed data format, described in
+RFC 1951.  The [compress/gzip] and [compress/zlib] packages implement access
+to DEFLATE-based file formats.NewReaderfunc NewReader(r io.Reader) io.ReadCloser
+
+NewReader returns a new ReadCloser that can be used
+to read the uncompressed version of r.
+If r does not also implement [io.ByteReader],
+the decompressor may read more data than necessary from r.
+The reader returns [io.EOF] after the final block in the DEFLATE stream has
+been encountered. Any trailing data after the final block is ignored.
+
+The [io.ReadCloser] returned by NewReader also implements [Resetter].NewReaderDictfunc NewReaderDict(r io.Reader, dict []byte) io.ReadCloser
+
+NewReaderDict is like [NewReader] but initializes the reader
+with a preset dictionary. The returned reader behaves as if
+the uncompressed data stream started with the given dictionary,
+which has already been read. NewReaderDict is typically used
+to read data compressed by [NewWriterDict].
+
+The ReadCloser returned by NewReaderDict also implements [Resetter].NoCompressionconst (
+    NoCompression      = 0
+    BestSpeed          = 1
+    BestCompression    = 9
+    DefaultCompression = -1
+
+    // HuffmanOnly disables Lempel-Ziv match searching and only performs Huffman
+    // entropy encoding. This mode is useful in compressing data that has
+    // already been compressed with an LZ style algorithm (e.g. Snappy or LZ4)
+    // that lacks an entropy encoder. Compression gains are achieved when
+    // certain bytes in the input stream occur more frequently than others.
+    //
+    // Note that HuffmanOnly produces a compressed output that is
+    // RFC 1951 compliant. That is, any valid DEFLATE decompressor will
+    // continue to be able to decompress this output.
+    HuffmanOnly = -2
+)
+
+BestSpeedconst (
+    NoCompression      = 0
+    BestSpeed          = 1
+    BestCompression    = 9
+    DefaultCompression = -1
+
+    // HuffmanOnly disables Lempel-Ziv match searching and only performs Huffman
+    // entropy encoding. This mode is useful in compressing data that has
+    // already been compressed with an LZ style algorithm (e.g. Snappy or LZ4)
+    // that lacks an entropy encoder. Compression gains are achieved when
+    // certain bytes in the input stream occur more frequently than others.
+    //
+    // Note that HuffmanOnly produces a compressed output that is
+    // RFC 1951 compliant. That is, any valid DEFLATE decompressor will
+    // continue to be able to decompress this output.
+    HuffmanOnly = -2
+)
+
+BestCompressionconst (
+    NoCompression      = 0
+    BestSpeed          = 1
+    BestCompression    = 9
+    DefaultCompression = -1
+
+    // HuffmanOnly disables Lempel-Ziv match searching and only performs Huffman
+    // entropy encoding. This mode is useful in compressing data that has
+    // already been compressed with an LZ style algorithm (e.g. Snappy or LZ4)
+    // that lacks an entropy encoder. Compression gains are achieved when
+    // certain bytes in the input stream occur more frequently than others.
+    //
+    // Note that HuffmanOnly produces a compressed output that is
+    // RFC 1951 compliant. That is, any valid DEFLATE decompressor will
+    // continue to be able to decompress this output.
+    HuffmanOnly = -2
+)
+
+DefaultCompressionconst (
+    NoCompression      = 0
+    BestSpeed          = 1
+    BestCompression    = 9
+    DefaultCompression = -1
+
+    // HuffmanOnly disables Lempel-Ziv match searching and only performs Huffman
+    // entropy encoding. This mode is useful in compressing data that has
+    // already been compressed with an LZ style algorithm (e.g. Snappy or LZ4)
+    // that lacks an entropy encoder. Compression gains are achieved when
+    // certain bytes in the input stream occur more frequently than others.
+    //
+    // Note that HuffmanOnly produces a compressed output that is
+    // RFC 1951 compliant. That is, any valid DEFLATE decompressor will
+    // continue to be able to decompress this output.
+    HuffmanOnly = -2
+)
+
+HuffmanOnlyconst (
+    NoCompression      = 0
+    BestSpeed          = 1
+    BestCompression    = 9
+    DefaultCompression = -1
+
+    // HuffmanOnly disables Lempel-Ziv match searching and only performs Huffman
+    // entropy encoding. This mode is useful in compressing data that has
+    // already been compressed with an LZ style algorithm (e.g. Snappy or LZ4)
+    // that lacks an entropy encoder. Compression gains are achieved when
+    // certain bytes in the input stream occur more frequently than others.
+    //
+    // Note that HuffmanOnly produces a compressed output that is
+    // RFC 1951 compliant. That is, any valid DEFLATE decompressor will
+    // continue to be able to decompress this output.
+    HuffmanOnly = -2
+)
+
+CorruptInputErrortype CorruptInputError int64
+
+A CorruptInputError reports the presence of corrupt input at a given offset.CorruptInputError.Errorfunc (e CorruptInputError) Error() string
+
+InternalErrortype InternalError string
+
+An InternalError reports an error in the flate code itself.InternalError.Errorfunc (e InternalError) Error() string
+
+ReadErrortype ReadError struct {
+    Offset int64 // byte offset where error occurred
+    Err    error // error returned by underlying Read
+}
+
+A ReadError reports an error encountered while reading input.
+
+Deprecated: No longer returned.ReadError.Errorfunc (e *ReadError) Error() string
+
+Readertype Reader interface {
+    io.Reader
+    io.ByteReader
+}
+
+The actual read interface needed by [NewReader].
+If the passed in [io.Reader] does not also have ReadByte,
+the [NewReader] will introduce its own buffering.Resettertype Resetter interface {
+    // Reset discards any buffered data and resets the Resetter as if it was
+    // newly initialized with the given reader.
+    Reset(r io.Reader, dict []byte) error
+}
+
+Resetter resets a ReadCloser returned by [NewReader] or [NewReaderDict]
+to switch to a new underlying [Reader]. This permits reusing a ReadCloser
+instead of allocating a new one.WriteErrortype WriteError struct {
+    Offset int64 // byte offset where error occurred
+    Err    error // error returned by underlying Write
+}
+
+A WriteError reports an error encountered while writing output.
+
+Deprecated: No longer returned.WriteError.Errorfunc (e *WriteError) Error() string
+
+Writertype Writer struct {
+    // contains filtered or unexported fields
+}
+
+A Writer takes data written to it and writes the compressed
+form of that data to an underlying writer (see [NewWriter]).NewWriterfunc NewWriter(w io.Writer, level int) (*Writer, error)
+
+NewWriter returns a new [Writer] compressing data at the given level.
+Following zlib, levels range from 1 ([BestSpeed]) to 9 ([BestCompression]);
+higher levels typically run slower but compress more. Level 0
+([NoCompression]) does not attempt any compression; it only adds the
+necessary DEFLATE framing.
+Level -1 ([DefaultCompression]) uses the default compression level.
+Level -2 ([HuffmanOnly]) will use Huffman compression only, giving
+a very fast compression for all types of input, but sacrificing considerable
+compression efficiency.
+
+If level is in the range [-2, 9] then the error returned will be nil.
+Otherwise the error returned will be non-nil.NewWriterDictfunc NewWriterDict(w io.Writer, level int, dict []byte) (*Writer, error)
+
+NewWriterDict is like [NewWriter] but initializes the new
+[Writer] with a preset dictionary. The returned [Writer] behaves
+as if the dictionary had been written to it without producing
+any compressed output. The compressed data written to w
+can only be decompressed by a reader initialized with the
+same dictionary (see [NewReaderDict]).Writer.Closefunc (w *Writer) Close() error
+
+Close flushes and closes the writer.Writer.Flushfunc (w *Writer) Flush() error
+
+Flush flushes any pending data to the underlying writer.
+It is useful mainly in compressed network protocols, to ensure that
+a remote reader has enough data to reconstruct a packet.
+Flush does not return until the data has been written.
+Calling Flush when there is no pending data still causes the [Writer]
+to emit a sync marker of at least 4 bytes.
+If the underlying writer returns an error, Flush returns that error.
+
+In the terminology of the zlib library, Flush is equivalent to Z_SYNC_FLUSH.Writer.Resetfunc (w *Writer) Reset(dst io.Writer)
+
+Reset discards the writer's state and makes it equivalent to
+the result of [NewWriter] or [NewWriterDict] called with dst
+and w's level and dictionary.Writer.Writefunc (w *Writer) Write(data []byte) (n int, err error)
+
+Write writes data to w, which will eventually write the
+compressed form of data to its underlying writer.`
+}

@@ -60,3 +60,280 @@ func (W _context_Context) Err() error {
 func (W _context_Context) Value(key any) any {
 	return W.WValue(key)
 }
+
+func init() {
+	Docs["context"] = `Package context defines the Context type, which carries deadlines,
+cancellation signals, and other request-scoped values across API boundaries
+and between processes.
+
+Incoming requests to a server should create a [Context], and outgoing
+calls to servers should accept a Context. The chain of function
+calls between them must propagate the Context, optionally replacing
+it with a derived Context created using [WithCancel], [WithDeadline],
+[WithTimeout], or [WithValue].
+
+A Context may be canceled to indicate that work done on its behalf should stop.
+A Context with a deadline is canceled after the deadline passes.
+When a Context is canceled, all Contexts derived from it are also canceled.
+
+The [WithCancel], [WithDeadline], and [WithTimeout] functions take a
+Context (the parent) and return a derived Context (the child) and a
+[CancelFunc]. Calling the CancelFunc directly cancels the child and its
+children, removes the parent's reference to the child, and stops
+any associated timers. Failing to call the CancelFunc leaks the
+child and its children until the parent is canceled. The go vet tool
+checks that CancelFuncs are used on all control-flow paths.
+
+The [WithCancelCause], [WithDeadlineCause], and [WithTimeoutCause] functions
+return a [CancelCauseFunc], which takes an error and records it as
+the cancellation cause. Calling [Cause] on the canceled context
+or any of its children retrieves the cause. If no cause is specified,
+Cause(ctx) returns the same value as ctx.Err().
+
+Programs that use Contexts should follow these rules to keep interfaces
+consistent across packages and enable static analysis tools to check context
+propagation:
+
+Do not store Contexts inside a struct type; instead, pass a Context
+explicitly to each function that needs it. This is discussed further in
+https://go.dev/blog/context-and-structs. The Context should be the first
+parameter, typically named ctx:
+
+	func DoSomething(ctx context.Context, arg Arg) error {
+		// ... use ctx ...
+	}
+
+Do not pass a nil [Context], even if a function permits it. Pass [context.TODO]
+if you are unsure about which Context to use.
+
+Use context Values only for request-scoped data that transits processes and
+APIs, not for passing optional parameters to functions.
+
+The same Context may be passed to functions running in different goroutines;
+Contexts are safe for simultaneous use by multiple goroutines.
+
+See https://go.dev/blog/context for example code for a server that uses
+Contexts.AfterFuncfunc AfterFunc(ctx Context, f func()) (stop func() bool)
+
+AfterFunc arranges to call f in its own goroutine after ctx is canceled.
+If ctx is already canceled, AfterFunc calls f immediately in its own goroutine.
+
+Multiple calls to AfterFunc on a context operate independently;
+one does not replace another.
+
+Calling the returned stop function stops the association of ctx with f.
+It returns true if the call stopped f from being run.
+If stop returns false,
+either the context is canceled and f has been started in its own goroutine;
+or f was already stopped.
+The stop function does not wait for f to complete before returning.
+If the caller needs to know whether f is completed,
+it must coordinate with f explicitly.
+
+If ctx has a "AfterFunc(func()) func() bool" method,
+AfterFunc will use it to schedule the call.Causefunc Cause(c Context) error
+
+Cause returns a non-nil error explaining why c was canceled.
+The first cancellation of c or one of its parents sets the cause.
+If that cancellation happened via a call to CancelCauseFunc(err),
+then [Cause] returns err.
+Otherwise Cause(c) returns the same value as c.Err().
+Cause returns nil if c has not been canceled yet.WithCancelfunc WithCancel(parent Context) (ctx Context, cancel CancelFunc)
+
+WithCancel returns a derived context that points to the parent context
+but has a new Done channel. The returned context's Done channel is closed
+when the returned cancel function is called or when the parent context's
+Done channel is closed, whichever happens first.
+
+Canceling this context releases resources associated with it, so code should
+call cancel as soon as the operations running in this [Context] complete.WithCancelCausefunc WithCancelCause(parent Context) (ctx Context, cancel CancelCauseFunc)
+
+WithCancelCause behaves like [WithCancel] but returns a [CancelCauseFunc] instead of a [CancelFunc].
+Calling cancel with a non-nil error (the "cause") records that error in ctx;
+it can then be retrieved using Cause(ctx).
+Calling cancel with nil sets the cause to Canceled.
+
+Example use:
+
+	ctx, cancel := context.WithCancelCause(parent)
+	cancel(myError)
+	ctx.Err() // returns context.Canceled
+	context.Cause(ctx) // returns myErrorWithDeadlinefunc WithDeadline(parent Context, d time.Time) (Context, CancelFunc)
+
+WithDeadline returns a derived context that points to the parent context
+but has the deadline adjusted to be no later than d. If the parent's
+deadline is already earlier than d, WithDeadline(parent, d) is semantically
+equivalent to parent. The returned [Context.Done] channel is closed when
+the deadline expires, when the returned cancel function is called,
+or when the parent context's Done channel is closed, whichever happens first.
+
+Canceling this context releases resources associated with it, so code should
+call cancel as soon as the operations running in this [Context] complete.WithDeadlineCausefunc WithDeadlineCause(parent Context, d time.Time, cause error) (Context, CancelFunc)
+
+WithDeadlineCause behaves like [WithDeadline] but also sets the cause of the
+returned Context when the deadline is exceeded. The returned [CancelFunc] does
+not set the cause.WithTimeoutfunc WithTimeout(parent Context, timeout time.Duration) (Context, CancelFunc)
+
+WithTimeout returns WithDeadline(parent, time.Now().Add(timeout)).
+
+Canceling this context releases resources associated with it, so code should
+call cancel as soon as the operations running in this [Context] complete:
+
+	func slowOperationWithTimeout(ctx context.Context) (Result, error) {
+		ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()  // releases resources if slowOperation completes before timeout elapses
+		return slowOperation(ctx)
+	}WithTimeoutCausefunc WithTimeoutCause(parent Context, timeout time.Duration, cause error) (Context, CancelFunc)
+
+WithTimeoutCause behaves like [WithTimeout] but also sets the cause of the
+returned Context when the timeout expires. The returned [CancelFunc] does
+not set the cause.Canceledvar Canceled = errors.New("context canceled")
+
+Canceled is the error returned by [Context.Err] when the context is canceled
+for some reason other than its deadline passing.DeadlineExceededvar DeadlineExceeded error = deadlineExceededError{}
+
+DeadlineExceeded is the error returned by [Context.Err] when the context is canceled
+due to its deadline passing.CancelCauseFunctype CancelCauseFunc func(cause error)
+
+A CancelCauseFunc behaves like a [CancelFunc] but additionally sets the cancellation cause.
+This cause can be retrieved by calling [Cause] on the canceled Context or on
+any of its derived Contexts.
+
+If the context has already been canceled, CancelCauseFunc does not set the cause.
+For example, if childContext is derived from parentContext:
+  - if parentContext is canceled with cause1 before childContext is canceled with cause2,
+    then Cause(parentContext) == Cause(childContext) == cause1
+  - if childContext is canceled with cause2 before parentContext is canceled with cause1,
+    then Cause(parentContext) == cause1 and Cause(childContext) == cause2CancelFunctype CancelFunc func()
+
+A CancelFunc tells an operation to abandon its work.
+A CancelFunc does not wait for the work to stop.
+A CancelFunc may be called by multiple goroutines simultaneously.
+After the first call, subsequent calls to a CancelFunc do nothing.Contexttype Context interface {
+    // Deadline returns the time when work done on behalf of this context
+    // should be canceled. Deadline returns ok==false when no deadline is
+    // set. Successive calls to Deadline return the same results.
+    Deadline() (deadline time.Time, ok bool)
+
+    // Done returns a channel that's closed when work done on behalf of this
+    // context should be canceled. Done may return nil if this context can
+    // never be canceled. Successive calls to Done return the same value.
+    // The close of the Done channel may happen asynchronously,
+    // after the cancel function returns.
+    //
+    // WithCancel arranges for Done to be closed when cancel is called;
+    // WithDeadline arranges for Done to be closed when the deadline
+    // expires; WithTimeout arranges for Done to be closed when the timeout
+    // elapses.
+    //
+    // Done is provided for use in select statements:
+    //
+    //  // Stream generates values with DoSomething and sends them to out
+    //  // until DoSomething returns an error or ctx.Done is closed.
+    //  func Stream(ctx context.Context, out chan<- Value) error {
+    //  	for {
+    //  		v, err := DoSomething(ctx)
+    //  		if err != nil {
+    //  			return err
+    //  		}
+    //  		select {
+    //  		case <-ctx.Done():
+    //  			return ctx.Err()
+    //  		case out <- v:
+    //  		}
+    //  	}
+    //  }
+    //
+    // See https://go.dev/blog/pipelines for more examples of how to use
+    // a Done channel for cancellation.
+    Done() <-chan struct{}
+
+    // If Done is not yet closed, Err returns nil.
+    // If Done is closed, Err returns a non-nil error explaining why:
+    // DeadlineExceeded if the context's deadline passed,
+    // or Canceled if the context was canceled for some other reason.
+    // After Err returns a non-nil error, successive calls to Err return the same error.
+    Err() error
+
+    // Value returns the value associated with this context for key, or nil
+    // if no value is associated with key. Successive calls to Value with
+    // the same key returns the same result.
+    //
+    // Use context values only for request-scoped data that transits
+    // processes and API boundaries, not for passing optional parameters to
+    // functions.
+    //
+    // A key identifies a specific value in a Context. Functions that wish
+    // to store values in Context typically allocate a key in a global
+    // variable then use that key as the argument to context.WithValue and
+    // Context.Value. A key can be any type that supports equality;
+    // packages should define keys as an unexported type to avoid
+    // collisions.
+    //
+    // Packages that define a Context key should provide type-safe accessors
+    // for the values stored using that key:
+    //
+    // 	// Package user defines a User type that's stored in Contexts.
+    // 	package user
+    //
+    // 	import "context"
+    //
+    // 	// User is the type of value stored in the Contexts.
+    // 	type User struct {...}
+    //
+    // 	// key is an unexported type for keys defined in this package.
+    // 	// This prevents collisions with keys defined in other packages.
+    // 	type key int
+    //
+    // 	// userKey is the key for user.User values in Contexts. It is
+    // 	// unexported; clients use user.NewContext and user.FromContext
+    // 	// instead of using this key directly.
+    // 	var userKey key
+    //
+    // 	// NewContext returns a new Context that carries value u.
+    // 	func NewContext(ctx context.Context, u *User) context.Context {
+    // 		return context.WithValue(ctx, userKey, u)
+    // 	}
+    //
+    // 	// FromContext returns the User value stored in ctx, if any.
+    // 	func FromContext(ctx context.Context) (*User, bool) {
+    // 		u, ok := ctx.Value(userKey).(*User)
+    // 		return u, ok
+    // 	}
+    Value(key any) any
+}
+
+A Context carries a deadline, a cancellation signal, and other values across
+API boundaries.
+
+Context's methods may be called by multiple goroutines simultaneously.Backgroundfunc Background() Context
+
+Background returns a non-nil, empty [Context]. It is never canceled, has no
+values, and has no deadline. It is typically used by the main function,
+initialization, and tests, and as the top-level Context for incoming
+requests.TODOfunc TODO() Context
+
+TODO returns a non-nil, empty [Context]. Code should use context.TODO when
+it's unclear which Context to use or it is not yet available (because the
+surrounding function has not yet been extended to accept a Context
+parameter).WithValuefunc WithValue(parent Context, key, val any) Context
+
+WithValue returns a derived context that points to the parent Context.
+In the derived context, the value associated with key is val.
+
+Use context Values only for request-scoped data that transits processes and
+APIs, not for passing optional parameters to functions.
+
+The provided key must be comparable and should not be of type
+string or any other built-in type to avoid collisions between
+packages using context. Users of WithValue should define their own
+types for keys. To avoid allocating when assigning to an
+interface{}, context keys often have concrete type
+struct{}. Alternatively, exported context key variables' static
+type should be a pointer or interface.WithoutCancelfunc WithoutCancel(parent Context) Context
+
+WithoutCancel returns a derived context that points to the parent context
+and is not canceled when parent is canceled.
+The returned context returns no Deadline or Err, and its Done channel is nil.
+Calling [Cause] on the returned context returns nil.`
+}

@@ -21,3 +21,21 @@ func init() {
 		"Sum":       reflect.ValueOf(md5.Sum),
 	}
 }
+
+func init() {
+	Docs["crypto/md5"] = `Package md5 implements the MD5 hash algorithm as defined in RFC 1321.
+
+MD5 is cryptographically broken and should not be used for secure
+applications.Newfunc New() hash.Hash
+
+New returns a new [hash.Hash] computing the MD5 checksum. The Hash
+also implements [encoding.BinaryMarshaler], [encoding.BinaryAppender] and
+[encoding.BinaryUnmarshaler] to marshal and unmarshal the internal
+state of the hash.Sumfunc Sum(data []byte) [Size]byte
+
+Sum returns the MD5 checksum of the data.BlockSizeconst BlockSize = 64
+
+The blocksize of MD5 in bytes.Sizeconst Size = 16
+
+The size of an MD5 checksum in bytes.`
+}

@@ -24,3 +24,28 @@ func init() {
 		"Sum256":    reflect.ValueOf(sha256.Sum256),
 	}
 }
+
+func init() {
+	Docs["crypto/sha256"] = `Package sha256 implements the SHA224 and SHA256 hash algorithms as defined
+in FIPS 180-4.Newfunc New() hash.Hash
+
+New returns a new [hash.Hash] computing the SHA256 checksum. The Hash
+also implements [encoding.BinaryMarshaler], [encoding.BinaryAppender] and
+[encoding.BinaryUnmarshaler] to marshal and unmarshal the internal
+state of the hash.New224func New224() hash.Hash
+
+New224 returns a new [hash.Hash] computing the SHA224 checksum. The Hash
+also implements [encoding.BinaryMarshaler], [encoding.BinaryAppender] and
+[encoding.BinaryUnmarshaler] to marshal and unmarshal the internal
+state of the hash.Sum224func Sum224(data []byte) [Size224]byte
+
+Sum224 returns the SHA224 checksum of the data.Sum256func Sum256(data []byte) [Size]byte
+
+Sum256 returns the SHA256 checksum of the data.BlockSizeconst BlockSize = 64
+
+The blocksize of SHA256 and SHA224 in bytes.Sizeconst Size = 32
+
+The size of a SHA256 checksum in bytes.Size224const Size224 = 28
+
+The size of a SHA224 checksum in bytes.`
+}

@@ -133,3 +133,873 @@ func (W _github_com_furious_lab_furious_nn_Model) Forward(ids []int, B int, L in
 func (W _github_com_furious_lab_furious_nn_Model) Params() []*nn.Var {
 	return W.WParams()
 }
+
+func init() {
+	Docs["github.com/furious-lab/furious/nn"] = `Package nn trains models: a reverse-mode autograd engine over
+tensor.Tensor, gradients for the ops a model needs, the attention forms of
+every variant package ssd computes as graph nodes (forwards and backward
+passes from package ssd), finite-difference gradient checks, optimisers, schedules,
+layers and safetensors checkpoints. Data (MQAR, the Opticks character
+corpus) lives in nn/data.
+
+# Overview
+
+A Var is a node of the graph. Leaves are Param (trainable) or Const;
+every op (Add, MatMul, RMSNorm, Attention, ...) returns a new Var that
+remembers its parents and a BackwardFunc. Backward, called on a
+one-element loss, walks the graph once in reverse topological order and
+adds dL/dx to x.Grad for every Param x:
+
+	w := nn.Param(tensor.Randn(1, 16, 8))            // (D, E)
+	x := nn.Const(tensor.Randn(2, 4, 16))            // (B, L, D)
+	loss := nn.Mean(nn.Square(nn.MatMul(x, w)))      // ()
+	loss.Backward()                                  // w.Grad: (D, E)
+
+Each backward is a whole-tensor formula (a GEMM, a row-wise softmax
+Jacobian, a reverse cumsum), never a tape of scalar operations. nn owns
+the graph, the gradient formulas and the layers; every kernel is a
+package tensor operation (MatMulT, the broadcasting functions and SumTo,
+UnaryGrad, Gather/ScatterAdd, RMSNorm, CausalConv1d, CrossEntropy, AdamW,
+...), so an op runs where tensor runs it.
+Gradients accumulate across Backward calls until ZeroGrad; the graph is
+released by Backward, so call it once per forward pass. NoGrad(f) runs f
+without recording (evaluation, optimiser steps). New differentiable ops
+(ssd primitives) are added with NewOp(value, parents, back).
+
+# Dtypes
+
+Every op works in float32 (the default, what training uses) and float64
+(what GradCheck uses); the result has the inputs' dtype and mixing dtypes
+panics. Reductions (sums, norms, softmax) accumulate in float64 in both.
+
+# Broadcasting
+
+Add, Sub, Mul and Div follow numpy: shapes align on the right and a
+size-1 or missing dim stretches, e.g. (B, L, D) + (D) or
+(B, H, L, d) ⊙ (H, 1, d). The gradient of a stretched input is summed
+back to its shape. MatMul is batched over equal leading dims, or shares a
+2-D right operand across the batch (a linear layer).
+
+# Attention
+
+Attention (the quadratic form of spec §e) and ChunkedAttention (the
+chunked SSD form, finite orders) are thin graph nodes over package ssd:
+they take an ssd.Options — any order p ≥ 1 or exp, any score scale (0:
+1/√d), every norm (none, softmax, the unit-weight output RMSNorm with its
+epsilon) — and a log-decay a (B, H, L) of any origin or nil. The forward
+is ssd.Quadratic or ssd.Chunked, the backward ssd.QuadraticBackward or
+ssd.ChunkedBackward (spec §f, Appendix C with C.5 corrected, generalised
+to f(s) = s^p: f' = p·s^{p−1}); nn has no second copy of the maths.
+Conventions are ssd's: segment sums Σ_{u=j+1}^{i} a_u for the mask, a row
+max subtracted inside the exponent for exp with softmax norm, and a
+softmax-norm row whose denominator Σ_j P_ij is exactly 0 outputs 0 (with
+gradient 0). The chunked form matches the quadratic one to ≤ 1e-10
+forward and backward in float64 and is what long sequences should use.
+
+# The block's other primitives
+
+CausalConv1d (depthwise, zero history, spec §d step 2; forward
+ssd.CausalConv1d) and KronFeature (the order-2 symmetric Kronecker map φ
+with φ(x)·φ(y) = (x·y)², spec §b; forward ssd.Feature) have whole-tensor
+backward passes. The decay a = −softplus(h W_A),
+discretisation V ⊙ dt, the D residual and the Z gate are compositions of
+Softplus, Neg, MatMul, Mul (broadcast) and SiLU.
+
+# Layers, optimisers, checkpoints
+
+Linear, Embed, Norm (RMSNorm) and SwiGLU hold named parameters made by an
+Init (seeded: the same seed and construction order give the same model
+everywhere) and expose Forward and Params. NewAdamW (decoupled weight
+decay, float64 moments), Schedule (linear warm-up then linear decay),
+ClipGradNorm and SGD update parameters. SaveParams/LoadParams write and
+read a named parameter set as safetensors (F32/F64);
+WriteSafetensors/ReadSafetensors work on streams.
+
+# Models and training
+
+BlockConfig is an attention block: it embeds ssd.Variant (order or exp,
+scale, mask, norm and its epsilon, conv width and SiLU after it on q, k
+and v, QK activation, V ⊙ dt, D residual, Z gate, chunk length) and adds
+the block's own parts (DModel, Heads, dt bias, conv and Z biases, RoPE,
+and Decay, the user's log-decay for ssd.MaskCustom as a function of the
+block input). It runs paper Alg. 3–5 exactly (spec §d's order of
+operations). Preset(name) reads the one preset table, ssd.PresetTable:
+"linear", "mamba2", "mamba2s", "2mamba", "2mamba-e", "softmax" (the
+paper's six, Presets) and "2mamba-dt", "2mamba-e-dt" (with dt on the
+values), each naming the 2Mamba config it reproduces. NewLM builds a
+decoder-only model (pre-norm block + SwiGLU per layer, final RMSNorm, LM
+head) from a ModelConfig and a seed. A Trainer runs the loop of a
+notebook cell: AdamW with a Schedule, clipping, evaluation every
+EvalEvery steps, safetensors checkpoints, a Progress callback (its String
+is a one-line progress bar) and a clean stop between steps when its
+context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+
+CompareMQAR and CompareChars train the same small model with each preset
+name and each named block (Candidate), or any Model a Candidate builds,
+on MQAR or on the Opticks characters and return a table (Markdown) and
+test-loss curves (LossPlot): the issue's experiment in one notebook call.
+Recall scores any Model.
+Results of a run are in nn/testdata/experiment.
+
+One simplification against the paper's code, by design: Mamba-2 is its
+attention-form simplification (per-head B and C, no separate MLP path);
+its gated RMSNorm is one group over all heads, as mamba_ssm's with
+ngroups = 1. The Softmax baseline uses RoPE, as in the paper.
+
+# Recurrent inference
+
+LM.NewDecoder returns an LMDecoder, the token-by-token state of one
+sequence: per layer the conv history (ssd.ConvState) and, per head, the
+finite state S ∈ R^{D×d} (+ z ∈ R^D with softmax norm) of ssd.State for
+every finite order p (D = C(d+p−1, p)), or an ssd.KVCache for the exp order (2Mamba-E, softmax;
+RoPE applied at each token's own position). Step(id) returns the next-token
+logits (Vocab), equal to LM.Forward's at that position (tests: ≤ 1e-5 in
+float32, ≤ 1e-9 in float64 for every preset); Generate(prompt, n, T, seed)
+draws what LM.Sample draws, at constant cost per token for the finite
+orders instead of rerunning the window; StateBytes is the decoding memory.
+A Decay function is called on one token at a time, so it must act
+position by position to decode.
+
+# Gradient checks
+
+GradCheck (functions of tensors) and GradCheckParams (a model's
+parameters) compare Backward with fourth-order central differences in
+float64 and return max|g − n| / max(|g|, |n|) per input; the tests
+require < 1e-6 for every op, attention variant (orders 1–4, exp, every
+norm), preset block and whole model, an order-3 block and a block with a
+custom log-decay, and float32 gradients within a stated bound (1e-5 ops, 1e-4
+attention and layers, 1e-3 whole models) of float64 ones.
+
+# On a GPU
+
+Tensors stay on the host. When the active backend of package tensor is
+not the CPU (tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or "auto" with
+a hardware GPU, in a program that imports package gpu), float32 Attention
+and ChunkedAttention run forward and backward on its
+backend.Attentioner (package gpu: the quadratic form, L×L matrices per
+head, L ≤ 2048; longer sequences stay on the CPU), and float32 GEMMs of
+at least GPUGEMMMinWork multiply-adds on its backend.MatMuler; each call
+uploads its inputs and downloads its results. Everything else (the
+elementwise ops, norms, the loss, AdamW) stays on the CPU. Float64 never
+leaves the CPU. The offload takes orders 1, 2 and exp at scale 1/√d
+without the output norm; other options run on the CPU. ssd's backward
+passes on plain tensors always run on the CPU: they are the oracle. A backend
+error other than backend.ErrNotImplemented panics naming the op.
+
+Measured on an NVIDIA H100 with 16 CPU cores (pure-Go BLAS there),
+training the benchmark model (2 layers, d_model 128, 4 heads, L 256,
+batch 4): 1.5x (2Mamba-E) to 2.2x (linear, softmax) the tokens/s of the
+same machine's CPU; gradients of every parameter agree with the CPU's to
+a few 1e-6 of their scale (package nn/gputest;
+bench/results/train-h100-2026-11-23.txt).
+
+# Errors
+
+Shape and dtype mistakes panic with a *tensor.Error naming the op
+("nn.MatMul"), the argument and both shapes; the notebook boundary
+recovers them.
+
+# Invariants
+
+Ops never modify their inputs or the gradient passed to a BackwardFunc.
+A Var's Grad has its Value's shape and dtype. The graph is not safe for
+concurrent use (NoGrad is a global switch).ClipGradNormfunc ClipGradNorm(params []*Var, maxNorm float64) float64
+
+ClipGradNorm scales every gradient by min(1, maxNorm/‖g‖) where ‖g‖ is
+the global norm, and returns ‖g‖ before clipping. maxNorm ≤ 0 only
+measures.CountParamsfunc CountParams(params []*Var) int
+
+CountParams returns the number of scalars in params.FixedDecayfunc FixedDecay(a *tensor.Tensor) func(h *Var) *Var
+
+FixedDecay returns a BlockConfig.Decay that ignores the input and gives
+the log-decay a, (H, L) or (B, H, L), as a constant (broadcast over the
+batch); L must be the block's sequence length.GradCheckfunc GradCheck(f func(xs []*Var) *Var, inputs []*tensor.Tensor, h float64) []float64
+
+GradCheck compares the gradients Backward computes for f with central
+finite differences, in float64. f maps leaf Vars (made from inputs, which
+must be float64) to an output of any shape; the checked loss is
+L = Σ f(xs) ⊙ R with R a fixed random tensor (seed 0x5eed), so every output
+element contributes. For each input it returns the relative error
+
+	max_i |g_i − n_i| / max(max_i |g_i|, max_i |n_i|)
+
+where g is the analytic and n the numeric gradient (the absolute error
+when both are below 1e-12), n from the fourth-order central difference
+
+	n = (L(x−2h) − 8L(x−h) + 8L(x+h) − L(x+2h)) / 12h   (error O(h⁴))
+
+so that h can be large enough (1e-4 for O(1) inputs) for the rounding
+error ε·|L|/h to stay far below 1e-6 even for small gradients. Inputs
+are restored afterwards.GradCheckParamsfunc GradCheckParams(loss func() *Var, params []*Var, h float64) []float64
+
+GradCheckParams is GradCheck for a model: loss computes a one-element
+loss from params (float64, changed in place and restored), and the
+result is the relative error per parameter tensor. A tensor whose
+gradient is tiny next to the loss (e.g. A_log when dt ≈ 0.01) is limited
+by rounding, ε·|L|/h, not by the formula; when the error at h exceeds
+1e-7 the check is repeated at 10h and h/10 and the smallest error is
+reported (a wrong gradient fails at all three). Gradients already in
+params are dropped.GradEnabledfunc GradEnabled() bool
+
+GradEnabled reports whether ops currently record the graph.GradNormfunc GradNorm(params []*Var) float64
+
+GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad.LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
+
+LoadCheckpoint restores params (as LoadParams) and, when o is non-nil,
+the AdamW moments and step count saved by SaveCheckpoint. It returns the
+metadata.LoadParamsfunc LoadParams(path string, params []*Var) (map[string]string, error)
+
+LoadParams reads path and copies each tensor into the param of that name
+(converting the dtype to the param's). Every param must be present with
+its shape; extra tensors in the file are an error too, except optimiser
+state (names starting "optim/", see SaveCheckpoint). It returns the
+file's metadata.NoGradfunc NoGrad(f func())
+
+NoGrad runs f with graph recording off: ops inside return Vars with no
+parents and no gradient (evaluation, optimiser updates).ParamsByNamefunc ParamsByName(params []*Var) map[string]*Var
+
+ParamsByName indexes params by Name; it panics on an empty or repeated name.ReadSafetensorsfunc ReadSafetensors(r io.Reader) (map[string]*tensor.Tensor, map[string]string, error)
+
+ReadSafetensors reads a safetensors stream with F32 and F64 tensors and
+returns them by name with the metadata.Recallfunc Recall(m Model, ids, targets []int, B, L, ignore int) float64
+
+Recall is the fraction of positions with a target ≠ ignore whose arg-max
+logit is the target (MQAR recall accuracy) for any model; ids (B, L).RelErrfunc RelErr(a, b *tensor.Tensor) float64
+
+RelErr is the relative error GradCheck reports, for two tensors of one
+shape (any dtypes): max|a−b| / max(max|a|, max|b|).SGDfunc SGD(params []*Var, lr float64)
+
+SGD is plain gradient descent p ← p − lr·g (a baseline and for tests).SaveCheckpointfunc SaveCheckpoint(path string, params []*Var, o *AdamW, metadata map[string]string) error
+
+SaveCheckpoint writes params and the AdamW moments (as F64 tensors named
+"optim/m/<param>" and "optim/v/<param>") with metadata "step" = o.T, so
+that training can resume exactly (LoadCheckpoint).SaveParamsfunc SaveParams(path string, params []*Var, metadata map[string]string) error
+
+SaveParams writes the named params (a checkpoint) to path.ToDevicefunc ToDevice(params []*Var, device string)
+
+ToDevice moves every parameter's value to device ("cpu" or "gpu", as
+tensor.Tensor.To) in place and drops its gradient; a parameter already
+there is kept. Optimisers made before the move must be made again.WriteSafetensorsfunc WriteSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error
+
+WriteSafetensors writes named tensors in safetensors format, in name
+order, with optional string metadata (nil for none).ZeroGradsfunc ZeroGrads(params []*Var)
+
+ZeroGrads drops the gradients of params.Presetsvar Presets = figurePresets()
+
+Presets lists the keys of the paper's six curves (ssd.PresetTable rows
+with Figure set), in the paper's order of loss.AdamWtype AdamW struct {
+    Params      []*Var
+    LR          float64 // learning rate used by Step; StepLR overrides it
+    Beta1       float64 // 0.9
+    Beta2       float64 // 0.999 (the paper's LM runs commonly use 0.95)
+    Eps         float64 // 1e-8
+    WeightDecay float64 // λ, 0.01
+    // Decay reports whether p is decayed; nil means "rank ≥ 2 only"
+    // (matrices and embeddings, not norms' weights and biases).
+    Decay func(p *Var) bool
+    T     int // steps taken
+    // contains filtered or unexported fields
+}
+
+AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), as in
+PyTorch's torch.optim.AdamW. For each parameter p with gradient g at step t:
+
+	p ← p − lr·λ·p                       (decoupled decay, only if Decay(p))
+	m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²
+	p ← p − lr · (m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + ε)
+
+The moments are kept in float64 whatever the parameter dtype on the CPU,
+and in float32 beside a parameter resident on a device; each parameter is
+updated in one fused pass (tensor.AdamW), where it lives. Parameters with a
+nil Grad are skipped (their step count still advances).NewAdamWfunc NewAdamW(params []*Var, lr float64) *AdamW
+
+NewAdamW returns AdamW over params with lr and PyTorch's defaults
+(β = (0.9, 0.999), ε = 1e-8, λ = 0.01).AdamW.Stepfunc (o *AdamW) Step()
+
+Step applies one update with o.LR.AdamW.StepLRfunc (o *AdamW) StepLR(lr float64)
+
+StepLR applies one update with learning rate lr (from a Schedule).AdamW.ZeroGradfunc (o *AdamW) ZeroGrad()
+
+ZeroGrad drops the gradients of all parameters.AttnBlocktype AttnBlock struct {
+    Cfg   BlockConfig
+    QKV   *Var // (DModel, 3·H·d)
+    ConvW *Var // (3·H·d, ConvWidth)
+    ConvB *Var // (3·H·d), with ConvBias
+    WA    *Var // (DModel, H): softplus / forget decay projection
+    WDt   *Var // (DModel, H): dt projection
+    DtB   *Var // (H): dt bias
+    ALog  *Var // (H): the original (Mamba-2) mask, log U[1, 16]
+    D     *Var // (H, d)
+    WZ    *Var // (DModel, H·d)
+    BZ    *Var // (H·d), with ZBias
+    NormW *Var // (H·d) output norm weight
+    O     *Var // (H·d, DModel)
+}
+
+AttnBlock is one attention block with its parameters (nil when the
+config does not use them).NewAttnBlockfunc NewAttnBlock(init *Init, name string, c BlockConfig) *AttnBlock
+
+NewAttnBlock builds a block named name (parameters name+".qkv.weight", ...).AttnBlock.Forwardfunc (b *AttnBlock) Forward(h *Var) *Var
+
+Forward maps h (B, L, DModel) → (B, L, DModel) in the order of spec §d
+(paper Alg. 3–5): qkv = h W_QKV, causal conv [+ SiLU], split, dt, the
+log-decay, D residual, V ⊙ dt, QK activation, RoPE, the attention core
+(quadratic form, or chunked with Chunk > 0), + D residual, ⊙ silu(z),
+output RMSNorm, o_proj.AttnBlock.Paramsfunc (b *AttnBlock) Params() []*Var
+
+Params returns the block's parameters.AttnGradstype AttnGrads = ssd.Grads
+
+AttnGrads are the gradients of one attention call: ssd.Grads (DQ, DK,
+DV, and DA w.r.t. the per-step log-decays when there is a mask).BackwardFunctype BackwardFunc func(g *tensor.Tensor) []*tensor.Tensor
+
+BackwardFunc maps the gradient g of an op's output (same shape as the
+output) to one gradient per parent, in parent order; a nil entry means
+"no gradient for this parent". It must not modify g.BlockConfigtype BlockConfig struct {
+    ssd.Variant
+    DModel int  // hidden size; head dim d = DModel / Heads
+    Heads  int  //
+    DtBias bool // Mamba-2's dt bias: dt_bias = softplus⁻¹(dt0), dt0 = exp(U[log 1e-3, log 1e-1]) (the 2Mamba configs have none)
+    // ConvBias gives the causal conv a bias (2Mamba's nn.Conv1d; Mamba-2 has none).
+    ConvBias bool
+    // ZBias gives the Z gate's projection a bias (2Mamba's z_gate_proj; Mamba-2's z has none).
+    ZBias bool
+    RoPE  bool // rotary position embeddings on q and k (θ = 10000), the softmax baseline's
+    // Decay is the user's own log-decay for Mask ssd.MaskCustom: a function
+    // of the block input h (B, L, DModel) returning a (B, H, L), a ≤ 0 per
+    // step (FixedDecay wraps a tensor). Gradients flow through it into h and
+    // into any Var it uses; Vars it creates are the caller's to train (they
+    // are not in Params). The decoder calls it on one token at a time, so it
+    // must act position by position to decode.
+    Decay func(h *Var) *Var
+}
+
+BlockConfig is one attention block (spec §d): the variant (ssd.Variant,
+embedded: order or exp, score scale, mask, norm and its epsilon, conv width
+and SiLU, QK activation, V ⊙ dt, D residual, Z gate, chunk length) plus the
+parts only the block has. Preset gives the paper's configurations.
+
+The form: Chunk 0 trains the quadratic (attention) form; Chunk > 0 the
+chunked form with chunks of that length (the exp order has no chunked form
+and always trains the quadratic one). Eps is used as given (0 is 0): the
+presets set ssd.DefaultEps or Mamba-2's 1e-5.Presetfunc Preset(name string) BlockConfig
+
+Preset returns the block of a named configuration from the one preset
+table, ssd.PresetTable, with DModel and Heads left for the caller: the
+paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
+"softmax", listed by Presets) and the dt-on-values twins "2mamba-dt" and
+"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).Candidatetype Candidate struct {
+    Name string
+    // Block is the attention block; DModel and Heads 0 take the
+    // comparison's, Chunk 0 takes the comparison's Chunk (finite orders).
+    Block BlockConfig
+    // Model, when set, builds the model for the task's vocabulary instead.
+    Model func(vocab int) Model
+}
+
+Candidate is one entry of a comparison: a name and either a block
+configuration, built into the comparison's model (Layers × pre-norm block
++ SwiGLU), or a builder of a whole model.CompareConfigtype CompareConfig struct {
+    // Presets are names for Preset, trained first; nil: all six when
+    // Candidates is empty too, else none.
+    Presets []string
+    // Candidates are any other named blocks or models, trained after the presets.
+    Candidates []Candidate
+    DModel     int     // 64
+    Heads      int     // 2
+    Layers     int     // 2
+    Steps      int     // 500
+    LR         float64 // peak, 3e-3; warm-up 10% then linear decay to 0
+    Chunk      int     // 0: quadratic form; > 0: chunked where the order allows
+    Seed       uint64  // model seed
+    // MQAR task (zero value: vocabulary 32, 4 pairs, 4 queries, L 32) and batch (32).
+    MQAR      data.MQAR
+    MQARBatch int
+    // Character task: window length (128) and batch (8) on the Opticks corpus.
+    CharsLen, CharsBatch int
+    // OnProgress, when set, sees every step of every run.
+    OnProgress func(name string, p Progress)
+}
+
+CompareConfig sets up a comparison of attention blocks or models: the same
+small model (Layers × pre-norm block + SwiGLU) trained with each block on
+one task, or any model a Candidate builds.CompareResulttype CompareResult struct {
+    Task string
+    Rows []CompareRow
+    Plot LossPlot
+}
+
+CompareResult is a finished comparison: a table (Markdown) and test-loss
+curves (Plot, which renders as SVG).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
+
+CompareChars trains every preset and candidate on random windows of the Opticks
+training split and reports the test loss (nats per character) on the
+first 128 windows of the test split.CompareMQARfunc CompareMQAR(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
+
+CompareMQAR trains every preset and candidate on MQAR (fresh batches from seeds
+0, 1, ...) and reports test loss and recall accuracy on 128 held-out
+sequences. A cancelled ctx returns the rows finished so far and ctx.Err().CompareResult.Markdownfunc (r *CompareResult) Markdown() string
+
+Markdown renders the result as a table.CompareRowtype CompareRow struct {
+    Preset       string // the preset's or candidate's name
+    TestLoss     float64
+    Accuracy     float64 // MQAR recall accuracy (NaN for the character task)
+    TokensPerSec float64
+    Elapsed      time.Duration
+}
+
+CompareRow is one trained candidate.Decodertype Decoder struct {
+    Norm1 *Norm
+    Attn  *AttnBlock
+    Norm2 *Norm
+    MLP   *SwiGLU
+}
+
+Decoder is one layer: x ← x + Attn(Norm1(x)); x ← x + MLP(Norm2(x)).Embedtype Embed struct {
+    W *Var
+}
+
+Embed is a token embedding table W (vocab, dim), drawn N(0, std²).NewEmbedfunc NewEmbed(init *Init, name string, vocab, dim int, std float64) *Embed
+
+NewEmbed returns an embedding named name (parameter name+".weight").Embed.Forwardfunc (e *Embed) Forward(ids []int, shape ...int) *Var
+
+Forward gathers rows for ids laid out as shape: → (shape..., dim).Embed.Paramsfunc (e *Embed) Params() []*Var
+
+Params returns the table.Inittype Init struct {
+    Seed  uint64
+    DType tensor.DType
+    // contains filtered or unexported fields
+}
+
+Init hands out initial parameter values from one seed: every call draws
+from the next sub-seed (seed, seed+1, ...), so a model built in the same
+order is identical on every machine and backend. DType is Float32 unless
+set.NewInitfunc NewInit(seed uint64, dtype tensor.DType) *Init
+
+NewInit returns an initialiser for seed producing dtype tensors.Init.Fullfunc (in *Init) Full(v float64, shape ...int) *tensor.Tensor
+
+Full returns a tensor of shape filled with v.Init.Linearfunc (in *Init) Linear(fanIn, fanOut int) *tensor.Tensor
+
+Linear returns a (fanIn, fanOut) weight U(−1/√fanIn, 1/√fanIn), PyTorch's
+nn.Linear default (kaiming_uniform with a = √5).Init.Normalfunc (in *Init) Normal(std float64, shape ...int) *tensor.Tensor
+
+Normal returns N(0, std²) values of shape.Init.Uniformfunc (in *Init) Uniform(bound float64, shape ...int) *tensor.Tensor
+
+Uniform returns U(−bound, bound) values of shape.Init.Xavierfunc (in *Init) Xavier(fanIn, fanOut int) *tensor.Tensor
+
+Xavier returns a (fanIn, fanOut) weight U(±√(6/(fanIn+fanOut))).LMtype LM struct {
+    Cfg    ModelConfig
+    Embed  *Embed
+    Layers []*Decoder
+    Norm   *Norm
+    Head   *Linear
+    // contains filtered or unexported fields
+}
+
+LM is the model built from a ModelConfig.NewLMfunc NewLM(cfg ModelConfig) *LM
+
+NewLM builds a model with parameters drawn from cfg.Seed (same seed, same
+model on every machine). Names follow "layers.<i>.attn.qkv.weight".LM.Decayfunc (m *LM) Decay(p *Var) bool
+
+Decay is the weight-decay rule for AdamW.Decay: matrices and embeddings
+are decayed; norms, biases, A_log, dt bias and D are not.LM.Forwardfunc (m *LM) Forward(ids []int, B, L int) *Var
+
+Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
+
+Loss is the mean next-token cross-entropy over targets ≠ ignore.LM.NewDecoderfunc (m *LM) NewDecoder() *LMDecoder
+
+NewDecoder returns the zero decoding state of m (before the first token).
+The model's parameters are read at every Step, not copied.LM.Paramsfunc (m *LM) Params() []*Var
+
+Params returns every parameter, in construction order.LM.Samplefunc (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed uint64) []int
+
+Sample extends prompt by n tokens, each drawn from softmax(logits/T) of
+the last position (T ≤ 0: greedy arg-max), with a seeded generator. It
+reruns the model on the whole window (at most maxLen tokens, the last
+ones) for every token: O(n·L²), meant for short demos.LM.Tofunc (m *LM) To(device string) *LM
+
+To moves the model's parameters to device (see ToDevice) and returns m.LMDecodertype LMDecoder struct {
+    // contains filtered or unexported fields
+}
+
+LMDecoder is the recurrent (token-by-token) inference state of an LM for
+one sequence: per layer the last Conv−1 inputs of the block's causal conv
+(ssd.ConvState) and the attention state, an ssd.State per head for the
+finite orders (S ∈ R^{D×d}, plus z ∈ R^D with softmax norm, D = C(d+p−1, p))
+or an ssd.KVCache for the exp order (2Mamba-E, softmax; RoPE rotates q and
+k at the token's own position, so cached keys keep their rotation). Each
+Step costs O(Layers·H·D·d) for the finite orders, whatever the context
+length (O(t·d) per head for the exp order). Inference only: no graph.LMDecoder.Cachefunc (dec *LMDecoder) Cache(li int) *ssd.KVCache
+
+Cache returns layer li's KV cache for the exp order (2Mamba-E, softmax),
+or nil for the finite orders, which keep a fixed-size State. Live, as State.LMDecoder.Generatefunc (dec *LMDecoder) Generate(prompt []int, n int, temperature float64, seed uint64) []int
+
+Generate feeds prompt from the decoder's current state, then extends it by
+n tokens, each drawn from softmax(logits/T) of the last one (T ≤ 0: greedy
+arg-max) with a seeded generator, and returns prompt followed by the n
+tokens (all of them consumed by the decoder). From a fresh decoder it draws
+what LM.Sample(prompt, n, T, 0, seed) draws, at O(1) cost per token for the
+finite orders instead of O(L²).LMDecoder.Posfunc (dec *LMDecoder) Pos() int
+
+Pos is the number of tokens the decoder has consumed (the position of the
+next token).LMDecoder.Resetfunc (dec *LMDecoder) Reset()
+
+Reset returns the decoder to the zero state.LMDecoder.Statefunc (dec *LMDecoder) State(li int) *ssd.State
+
+State returns layer li's attention state (per head S, and z with softmax
+norm; see ssd.State), or nil for the exp order, which keeps a KV cache
+(Cache). The state is live: the next Step changes it.LMDecoder.StateBytesfunc (dec *LMDecoder) StateBytes() int64
+
+StateBytes is the decoding memory: the conv histories (Layers·(Conv−1)·3·H·d
+elements) plus the attention states (Layers·H·D·(d [+1]) elements for the
+finite orders, constant; Layers·H·Pos·2d elements of KV cache for the exp
+order, growing), in the model's dtype.LMDecoder.Stepfunc (dec *LMDecoder) Step(id int) *tensor.Tensor
+
+Step feeds token id at position Pos and returns the next-token logits
+(Vocab), equal to LM.Forward's logits at that position of the sequence
+fed so far: x = Embed(id); per layer x += Attn(Norm1(x)) (recurrent),
+x += MLP(Norm2(x)); logits = Head(Norm(x)).LMDecoder.Stringfunc (dec *LMDecoder) String() string
+
+Lineartype Linear struct {
+    W, B *Var
+}
+
+Linear is y = x·W + b: W (in, out), b (out) or nil. Weights are drawn
+U(±1/√in) (PyTorch's default), the bias starts at 0.NewLinearfunc NewLinear(init *Init, name string, in, out int, bias bool) *Linear
+
+NewLinear returns a Linear layer named name (parameters name+".weight",
+name+".bias") with weights from init.Linear.Forwardfunc (l *Linear) Forward(x *Var) *Var
+
+Forward maps x (..., in) → (..., out).Linear.Paramsfunc (l *Linear) Params() []*Var
+
+Params returns the layer's parameters.LossPlottype LossPlot struct {
+    Title  string
+    XLabel string // "step" when empty
+    YLabel string // "loss" when empty
+    Series []Series
+}
+
+LossPlot is a line chart of loss curves that renders itself as SVG
+(the import-free display method set: a notebook shows any value with an
+SVG() string method as an image).LossPlot.SVGfunc (p LossPlot) SVG() string
+
+SVG renders the chart (640×400) with axes, ticks and a legend.Modeltype Model interface {
+    Forward(ids []int, B, L int) *Var // ids (B·L) → logits (B, L, vocab)
+    Params() []*Var
+}
+
+Model is what CompareMQAR, CompareChars and Recall train and score: a
+language model over token ids. *LM is one; a model with a method
+Decay(*Var) bool (as LM) chooses its weight-decayed parameters, any other
+decays those of rank ≥ 2.ModelConfigtype ModelConfig struct {
+    Vocab  int
+    Layers int
+    Block  BlockConfig // DModel and Heads are the model's
+    Hidden int         // SwiGLU hidden size (0: 8/3·DModel rounded to a multiple of 8)
+    Seed   uint64
+    DType  tensor.DType // Float32 to train, Float64 for gradient checks
+}
+
+ModelConfig is a small decoder-only language model: Layers × (pre-norm
+attention block + pre-norm SwiGLU MLP, both residual), a final RMSNorm
+and an LM head.Normtype Norm struct {
+    W   *Var
+    Eps float64
+}
+
+Norm is an RMSNorm layer over the last dim with a weight (dim) starting
+at 1: y = x/√(mean(x²)+Eps) ⊙ w.NewNormfunc NewNorm(init *Init, name string, dim int, eps float64) *Norm
+
+NewNorm returns an RMSNorm named name (parameter name+".weight").Norm.Forwardfunc (n *Norm) Forward(x *Var) *Var
+
+Forward normalises x (..., dim).Norm.Paramsfunc (n *Norm) Params() []*Var
+
+Params returns the weight.Progresstype Progress struct {
+    Step, Steps  int     // steps done, total
+    Loss         float64 // training loss of this step
+    TestLoss     float64 // latest evaluation, NaN before the first
+    LR           float64
+    GradNorm     float64 // before clipping
+    TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
+    Elapsed      time.Duration
+}
+
+Progress is what a training run reports after every step.Progress.Stringfunc (p Progress) String() string
+
+String renders a one-line progress bar, e.g.
+
+	step  120/1000 [##........] loss 2.3104 test 2.4011 lr 9.0e-04 15.2k tok/s 12sRecordtype Record struct {
+    Step     int
+    Loss     float64
+    TestLoss float64
+    LR       float64
+}
+
+Record is one step of a run's history; TestLoss is NaN on steps without
+an evaluation.Scheduletype Schedule struct {
+    Peak   float64
+    Final  float64
+    Warmup int
+    Total  int
+}
+
+Schedule is linear warm-up then linear decay (the paper's schedule):
+lr(t) = Peak·t/Warmup for t < Warmup, then falls linearly from Peak at
+t = Warmup to Final at t = Total, and stays at Final after.Schedule.LRfunc (s Schedule) LR(t int) float64
+
+LR returns the learning rate for step t (0-based).Seriestype Series struct {
+    Name string
+    X, Y []float64
+}
+
+Series is one named curve.SwiGLUtype SwiGLU struct {
+    Gate, Up, Down *Linear
+}
+
+SwiGLU is the gated MLP of Llama: y = Down(silu(Gate x) ⊙ Up x),
+x (..., dim) → hidden (..., hidden) → (..., dim); no biases.NewSwiGLUfunc NewSwiGLU(init *Init, name string, dim, hidden int) *SwiGLU
+
+NewSwiGLU returns a SwiGLU MLP named name (name+".gate", ".up", ".down").SwiGLU.Forwardfunc (m *SwiGLU) Forward(x *Var) *Var
+
+Forward maps x (..., dim) → (..., dim).SwiGLU.Paramsfunc (m *SwiGLU) Params() []*Var
+
+Params returns gate, up and down weights.Trainertype Trainer struct {
+    Params   []*Var
+    Opt      *AdamW
+    Schedule Schedule // Total is the number of steps Run does
+    ClipNorm float64  // global gradient-norm clip (0: none)
+    // Step builds the loss of training step i (a fresh batch) and returns
+    // it with the number of tokens it covers.
+    Step func(i int) (loss *Var, tokens int)
+    // Eval returns the test loss; Run calls it without recording a graph
+    // every EvalEvery steps (0: only at the end) and after the last step.
+    Eval       func() float64
+    EvalEvery  int
+    OnProgress func(Progress) // nil: silent
+    // Checkpoint, when set, is a path written every CheckpointEvery steps
+    // and at the end with SaveCheckpoint (parameters and AdamW state);
+    // Resume reads it back.
+    Checkpoint      string
+    CheckpointEvery int
+
+    History []Record
+    // contains filtered or unexported fields
+}
+
+Trainer runs the training loop of a notebook cell: forward, backward,
+optional clipping, an AdamW step with the schedule's learning rate,
+periodic evaluation and checkpoints, a progress callback after every
+step. Run stops between two steps when its context is cancelled, so the
+parameters are always those of a whole number of steps; calling Run again
+resumes.NewTrainerfunc NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer
+
+NewTrainer returns a Trainer over params with AdamW and sched. For an LM,
+set t.Opt.Decay = m.Decay so that norms, biases, A_log and D are not decayed.Trainer.Curvesfunc (t *Trainer) Curves(name string) []Series
+
+Curves returns the run's training and test losses as plot series.Trainer.Donefunc (t *Trainer) Done() int
+
+Done is the number of steps taken so far.Trainer.Resumefunc (t *Trainer) Resume(path string) error
+
+Resume loads a checkpoint written by Run (parameters, AdamW moments and
+step) so that the next Run continues from that step. History is not
+restored.Trainer.Runfunc (t *Trainer) Run(ctx context.Context) error
+
+Run trains until Schedule.Total steps are done or ctx is cancelled (then
+it returns ctx.Err() with the model intact after a whole step). A NaN or
+infinite loss (or a non-finite output of an ssd forward, which panics)
+stops it before the update with an *tensor.Error matching
+tensor.ErrNotFinite.Vartype Var struct {
+    Value *tensor.Tensor // the forward value
+    Grad  *tensor.Tensor // dL/dValue after Backward (same shape and dtype); nil before
+    Name  string         // optional, used by Params, safetensors and error messages
+    // contains filtered or unexported fields
+}
+
+Var is a node of the autograd graph: a value, its gradient after
+Backward, and how to send a gradient back to the nodes it was computed
+from. Leaves are made with Param (trainable) or Const (not trainable);
+every op in this package returns a new Var.Addfunc Add(a, b *Var) *Var
+
+Add returns a + b with numpy broadcasting (shapes aligned on the right,
+size-1 or missing dims stretch): (B, L, D) + (D) → (B, L, D).AddScalarfunc AddScalar(x *Var, c float64) *Var
+
+AddScalar returns x + c.Attentionfunc Attention(q, k, v, a *Var, o ssd.Options) *Var
+
+Attention is the quadratic (attention) form of spec §e as a graph node,
+per head:
+
+	s_ij = q_i·k_j·scale,  AM_ij = exp(Σ_{u=j+1}^{i} a_u) (1 without a mask),
+	P_ij = f(s_ij)·AM_ij for j ≤ i, 0 for j > i,  f(s) = s^p or eˢ,
+	y = norm(P V)  (none; softmax: y_i = Σ_j P_ij v_j / Σ_j P_ij; output: unit-weight RMSNorm over the merged heads)
+
+q, k (B, H, L, d), v (B, H, L, d_v), a (B, H, L) per-step log-decay or nil
+(no A-mask) → y (B, H, L, d_v), for any o the package ssd takes (order p ≥ 1
+or exp, any scale, every norm). Forward and backward are ssd.Train and
+ssd.Tape.Backward: they run where q, k, v and a live (resident inputs on
+their device, at any L), like every op.CausalConv1dfunc CausalConv1d(x, w, bias *Var) *Var
+
+CausalConv1d is the depthwise causal convolution of the block (spec §d,
+step 2), per channel c with kernel width W and zero history:
+
+	y[b,t,c] = bias[c] + Σ_{κ=0}^{W−1} w[c,κ]·x[b, t−(W−1)+κ, c]
+
+x (B, L, C), w (C, W), bias (C) or nil → y (B, L, C); w[:, W−1] hits the
+current token. Forward tensor.CausalConv1d (the values of
+ssd.CausalConv1d without SiLU), backward tensor.CausalConv1dBackward:
+dx[b,s,c] = Σ_κ w[c,κ]·g[b, s+(W−1)−κ, c],
+dw[c,κ] = Σ_{b,t} g[b,t,c]·x[b, t−(W−1)+κ, c], dbias = Σ_{b,t} g.ChunkedAttentionfunc ChunkedAttention(q, k, v, a *Var, o ssd.Options, chunk int) *Var
+
+ChunkedAttention is the chunked (SSD) form of Attention (spec §e.3), for
+every finite order p: the forward is ssd.Chunked from the zero state, the
+backward ssd.ChunkedBackward (chunk by chunk in reverse, the state
+gradient flowing backwards), through ssd.Train. It equals Attention up to
+rounding (tests: ≤ 1e-10 in float64) and costs O(L·(chunk·d + D·d_v)) per
+head, D = C(d+p−1, p), instead of O(L²·d); L need not be a multiple of
+chunk. The exp order has no chunked form.Concatfunc Concat(ax int, xs ...*Var) *Var
+
+Concat joins xs along axis; all other dims must agree. The gradient of
+each input is its slice of g.Constfunc Const(t *tensor.Tensor) *Var
+
+Const wraps t as a leaf that needs no gradient (inputs, masks).CrossEntropyfunc CrossEntropy(logits *Var, targets []int, ignore int) *Var
+
+CrossEntropy returns the mean over tokens of −log softmax(logits)[target]:
+logits (..., V), targets one class per row (len = rows). Rows whose target
+equals ignore are skipped (pass a negative ignore, e.g. −100, to skip
+nothing but negative targets). The mean is over the counted rows; with
+none counted the loss is 0. Backward: (softmax − onehot)/count per row
+(tensor.CrossEntropyGrad).Cumsumfunc Cumsum(x *Var, ax int) *Var
+
+Cumsum returns the inclusive cumulative sum along axis:
+y_t = Σ_{u≤t} x_u. Its gradient is the reverse cumulative sum
+dx_u = Σ_{t≥u} dy_t (how per-step log-decays a_t get their gradient from
+the A-mask cumsum Acs).Detachfunc Detach(v *Var) *Var
+
+Detach returns a Const holding v's value (no gradient flows through it).Divfunc Div(a, b *Var) *Var
+
+Div returns a / b elementwise with broadcasting (see Add). Gradients:
+da = g/b, db = −(g/b)·(a/b), each summed to its operand's shape.Embeddingfunc Embedding(table *Var, ids []int, shape ...int) *Var
+
+Embedding gathers rows of table (V, D) for ids; the result has shape
+(shape..., D), where shape defaults to (len(ids)). The gradient is a
+scatter-add into the rows used (tensor.ScatterAdd).Expfunc Exp(x *Var) *Var
+
+Exp returns eˣ elementwise; d/dx = eˣ.KronFeaturefunc KronFeature(x *Var) *Var
+
+KronFeature is the symmetric Kronecker feature map of order 2 (spec §b):
+x (..., d) → φ(x) (..., d(d+1)/2) with entries, row-major over the upper
+triangle i ≤ j, φ_(i,j) = c_ij·x_i·x_j, c_ii = 1, c_ij = √2 (i < j), so
+that φ(x)·φ(y) = (x·y)²; the forward is ssd.Feature(x, 2). Backward, with
+ĝ = g ⊙ c gathered per pair (tensor.Gather, tensor.ScatterAdd over the
+last axis): dx = scatter_I(ĝ ⊙ x_J) + scatter_J(ĝ ⊙ x_I), that is
+dx_i = 2·g_(i,i)·x_i + √2·Σ_{j≠i} g_(i,j)·x_j.Logfunc Log(x *Var) *Var
+
+Log returns ln x elementwise; d/dx = 1/x.LogDecayfunc LogDecay(kind ssd.MaskKind, x, aLog, dtBias *Var) *Var
+
+LogDecay is the block's per-step log-decay a (B, H, L) from its
+pre-activation x (B, H, L) (spec §a); the forward is ssd.LogDecay:
+
+	ssd.MaskSoftplus:  a = −softplus(x)                     da/dx = −σ(x)
+	ssd.MaskForget:    a = log σ(x) = −softplus(−x)         da/dx = σ(−x)
+	ssd.MaskOriginal:  a = −exp(A_log_h)·softplus(x + b_h)  da/dx = da/db_h = −exp(A_log_h)·σ(x + b_h), da/dA_log_h = a
+
+aLog (H) is needed by ssd.MaskOriginal (Mamba-2's discretised mask) only;
+dtBias (H) or nil is its dt bias.LogSigmoidfunc LogSigmoid(x *Var) *Var
+
+LogSigmoid returns log σ(x) = −softplus(−x); d/dx = σ(−x).LogSoftmaxfunc LogSoftmax(x *Var) *Var
+
+LogSoftmax over the last dim: y_i = x_i − log Σ_j e^{x_j}.
+Backward: dx = g − softmax(x)·Σ_j g_j.MatMulfunc MatMul(a, b *Var) *Var
+
+MatMul returns the (batched) matrix product a·b (tensor.MatMulT):
+a (..., m, k) · b (..., k, n) → (..., m, n) with equal leading dims, or
+a (..., m, k) · b (k, n) → (..., m, n) with b shared by the batch (a
+linear layer). Gradients: da = g·bᵀ, db = aᵀ·g (summed over a shared b's
+batch: one GEMM over the stacked rows).Meanfunc Mean(x *Var) *Var
+
+Mean returns the mean of all elements of x, shape ().MeanAxisfunc MeanAxis(x *Var, ax int) *Var
+
+MeanAxis averages x over axis, removing it.Mulfunc Mul(a, b *Var) *Var
+
+Mul returns a ⊙ b (elementwise) with broadcasting (see Add).NamedParamfunc NamedParam(name string, t *tensor.Tensor) *Var
+
+NamedParam is Param with a name (used by safetensors and optimisers).Negfunc Neg(x *Var) *Var
+
+Neg returns −x.NewOpfunc NewOp(value *tensor.Tensor, parents []*Var, back BackwardFunc) *Var
+
+NewOp records an op: value computed from parents, back sending the output
+gradient to them. When no parent needs a gradient, or inside NoGrad, the
+result is a constant and back is never called. Packages outside nn (ssd
+primitives, custom layers) add differentiable ops through NewOp.Paramfunc Param(t *tensor.Tensor) *Var
+
+Param wraps t as a trainable leaf: Backward fills its Grad. A float32 t
+is moved to the device tensor.SetDevice chose (FURIOUS_DEVICE), so a
+model built there trains there; by default it stays where it is.Permutefunc Permute(x *Var, perm ...int) *Var
+
+Permute reorders the axes of x: out dim i is x dim perm[i].
+(B, L, H, d) with perm (0, 2, 1, 3) → (B, H, L, d). The gradient is the
+inverse permutation of g.RMSNormfunc RMSNorm(x, w *Var, eps float64) *Var
+
+RMSNorm normalises x over its last dim D and scales by w:
+y = x / √(mean(x²) + eps) ⊙ w, x (..., D), w (D) or nil (no weight).
+Backward (tensor.RMSNormBackward) with r = 1/√(mean(x²)+eps), x̂ = x·r,
+ĝ = g ⊙ w: dx = r·(ĝ − x̂·mean(ĝ ⊙ x̂)), dw = Σ_rows g ⊙ x̂.ReLUfunc ReLU(x *Var) *Var
+
+ReLU returns max(x, 0); the gradient at 0 is taken as 0.Reshapefunc Reshape(x *Var, shape ...int) *Var
+
+Reshape returns x with a new shape (one dim may be −1); data is shared.RoPEfunc RoPE(x *Var, theta float64) *Var
+
+RoPE applies rotary position embeddings to x (..., L, d), d even, with
+interleaved pairs (rotary_embedding_torch's default): for position t and
+pair i, ω_i = θ^(−2i/d) and
+
+	(x_{2i}, x_{2i+1}) → (x_{2i} cos tω_i − x_{2i+1} sin tω_i, x_{2i} sin tω_i + x_{2i+1} cos tω_i)
+
+(tensor.Rotary). The backward pass rotates the gradient by −tω_i. θ is
+10000 in the paper's softmax baseline.Scalefunc Scale(x *Var, c float64) *Var
+
+Scale returns c·x.SiLUfunc SiLU(x *Var) *Var
+
+SiLU returns x·σ(x); d/dx = σ(x)(1 + x(1 − σ(x))). The backward takes
+σ(x) = y/x from the saved output (σ(0) = 1/2) instead of a second
+exponential.Sigmoidfunc Sigmoid(x *Var) *Var
+
+Sigmoid returns σ(x) = 1/(1 + e⁻ˣ); d/dx = σ(1 − σ).Slicefunc Slice(x *Var, ax, start, end int) *Var
+
+Slice returns x[..., start:end, ...] along axis (a copy). The gradient
+is g scattered back into zeros of x's shape (tensor.ScatterAdd over the
+range), where g lives.Softmaxfunc Softmax(x *Var) *Var
+
+Softmax over the last dim: y_i = e^{x_i − max} / Σ_j e^{x_j − max}.
+Backward: dx = y ⊙ (g − Σ_j g_j y_j).Softplusfunc Softplus(x *Var) *Var
+
+Softplus returns log(1 + eˣ) (tensor.Softplus); d/dx = σ(x).Sqrtfunc Sqrt(x *Var) *Var
+
+Sqrt returns √x elementwise; d/dx = 1/(2√x).Squarefunc Square(x *Var) *Var
+
+Square returns x² elementwise; d/dx = 2x.Subfunc Sub(a, b *Var) *Var
+
+Sub returns a − b with broadcasting (see Add).Sumfunc Sum(x *Var) *Var
+
+Sum returns Σ x over all elements, shape ().SumAxisfunc SumAxis(x *Var, ax int) *Var
+
+SumAxis sums x over axis, removing it: (B, L, D) with axis −1 → (B, L).Transposefunc Transpose(x *Var, i, j int) *Var
+
+Transpose swaps axes i and j of x (negative axes count from the end).Var.Backwardfunc (v *Var) Backward()
+
+Backward computes dv/dx for every leaf x that requires a gradient and adds
+it to x.Grad (gradients accumulate across calls until ZeroGrad). v must
+have one element. Intermediate gradients are released, and so is the
+graph: call Backward once per forward pass.Var.BackwardWithfunc (v *Var) BackwardWith(g *tensor.Tensor)
+
+BackwardWith is Backward seeded with g = dL/dv (same shape as v) instead
+of 1, for a non-scalar v.Var.DTypefunc (v *Var) DType() tensor.DType
+
+DType returns the dtype of v's value.Var.Itemfunc (v *Var) Item() float64
+
+Item returns the value of a one-element Var (a loss).Var.RequiresGradfunc (v *Var) RequiresGrad() bool
+
+RequiresGrad reports whether a gradient flows to v.Var.Shapefunc (v *Var) Shape() []int
+
+Shape returns the shape of v's value.Var.ZeroGradfunc (v *Var) ZeroGrad()
+
+ZeroGrad drops v's gradient.`
+}

@@ -22,3 +22,91 @@ func init() {
 		"MQAR":    reflect.ValueOf((*data.MQAR)(nil)),
 	}
 }
+
+func init() {
+	Docs["github.com/furious-lab/furious/nn/data"] = `Package data makes the training data of the experiments: multi-query
+associative recall (MQAR) sequences and a character-level text corpus.
+
+# MQAR
+
+MQAR (Arora et al., Zoology) tests recall: a sequence first lists N
+key–value pairs, then, among filler tokens, repeats some of the keys; the
+model must predict, at each repeated key, the value that followed it.
+MQAR.Batch(seed, n) returns token ids (n, L) and next-token targets
+(n, L) where every position except the query keys holds the ignore index,
+so a cross-entropy loss counts only recall. Layout of one sequence of
+L+1 tokens (ids are its first L, targets its last L shifted by one):
+
+	k₁ v₁ k₂ v₂ … k_N v_N | 0 0 k₃ v₃ 0 k₁ v₁ 0 …
+	keys ∈ [1, 1+K), values ∈ [1+K, Vocab), K = (Vocab−1)/2, 0 = filler
+
+Keys within a sequence are distinct; values are drawn independently;
+each query is a distinct key (NumQueries ≤ NumKV) placed at a random
+non-overlapping slot of the query region (the filler between queries is
+spread uniformly, not with Zoology's power-law gaps). The same seed gives the same
+batch on every machine.
+
+# Text
+
+Opticks returns Newton's Opticks (1730, public domain; see NOTICE) as a
+Corpus: a character vocabulary (every distinct rune of the book, sorted),
+the token ids, and a fixed split: the first 90% for training, the last
+10% for testing. A Batcher draws random windows (ids, next-character
+targets) with a seed; Windows cuts a split into consecutive windows for
+evaluation.OpticksTextfunc OpticksText() string
+
+OpticksText returns the raw text of the book.Windowsfunc Windows(tokens []int, L, max int) (ids, targets []int, n int)
+
+Windows cuts tokens into consecutive non-overlapping windows of length L
+(at most max of them, all if max ≤ 0) for evaluation: ids and targets
+(n, L) row-major and the number n of windows.Batchertype Batcher struct {
+    Tokens []int
+    Batch  int // windows per batch
+    SeqLen int // L
+    // contains filtered or unexported fields
+}
+
+Batcher draws random training windows from a token stream.NewBatcherfunc NewBatcher(tokens []int, batch, seqLen int, seed uint64) *Batcher
+
+NewBatcher returns a Batcher over tokens drawing from seed.Batcher.Nextfunc (b *Batcher) Next() (ids, targets []int)
+
+Next returns ids and targets (Batch, SeqLen) row-major: each row is a
+window tokens[s : s+L] at a uniform random start s, and its targets are
+tokens[s+1 : s+L+1] (next character).Corpustype Corpus struct {
+    Name  string
+    Vocab []rune // id → character, sorted by code point
+    Train []int  // the first 90% of the text's characters
+    Test  []int  // the last 10%
+    // contains filtered or unexported fields
+}
+
+Corpus is a character-level text: its vocabulary and its train/test ids.NewCorpusfunc NewCorpus(name, text string, trainFrac float64) *Corpus
+
+NewCorpus builds a character vocabulary from every distinct rune of text
+and splits its ids: the first ⌊trainFrac·n⌋ characters train, the rest test.Opticksfunc Opticks() *Corpus
+
+Opticks returns Newton's Opticks as a character corpus (built once; the
+returned Corpus is shared, do not modify it).Corpus.Decodefunc (c *Corpus) Decode(ids []int) string
+
+Decode maps ids back to text.Corpus.Encodefunc (c *Corpus) Encode(s string) []int
+
+Encode maps characters to ids; it panics on a character not in the vocabulary.Corpus.VocabSizefunc (c *Corpus) VocabSize() int
+
+VocabSize is the number of distinct characters.MQARtype MQAR struct {
+    Vocab       int // vocabulary size, ≥ 2·NumKV+1 (0 is the filler token)
+    NumKV       int // key–value pairs listed at the start, N
+    NumQueries  int // keys repeated in the query region, ≤ NumKV
+    SeqLen      int // L: ids and targets per sequence; 2·NumKV + 2·NumQueries ≤ L+1
+    IgnoreIndex int // target of every non-query position (−100 like PyTorch)
+}
+
+MQAR configures a multi-query associative recall generator.MQAR.Batchfunc (m MQAR) Batch(seed uint64, n int) (ids, targets []int)
+
+Batch returns n sequences drawn from seed: ids (n·L, row-major (n, L))
+and targets of the same shape, targets[t] = the value after a query key at
+position t, IgnoreIndex elsewhere.MQAR.Checkfunc (m MQAR) Check()
+
+Check panics with a *tensor.Error when the configuration is impossible.MQAR.Stringfunc (m MQAR) String() string
+
+String describes the task.`
+}

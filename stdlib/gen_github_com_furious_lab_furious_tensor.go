@@ -128,3 +128,683 @@ func init() {
 		"Tensor": reflect.ValueOf((*tensor.Tensor)(nil)),
 	}
 }
+
+func init() {
+	Docs["github.com/furious-lab/furious/tensor"] = `Package tensor is the n-dimensional array every notebook and primitive uses.
+
+# Overview
+
+A Tensor has a shape, a dtype (Float32 by default, Float64 for reference
+checks on the CPU), a device (backend.CPU, or backend.GPU for a resident
+tensor, see below) and row-major (C order) data. Shapes follow the paper: queries, keys and values are
+(B, H, L, d), per-step log-decays are (B, H, L).
+
+# Operations
+
+Functions read their arguments and return new tensors; methods that
+rearrange (Permute, Transpose, Slice) also return new, contiguous
+tensors; only Reshape, Unsqueeze and Squeeze share data. Every result is
+allocated through CheckAlloc, so the memory cap applies. Arithmetic on
+two tensors of different dtypes panics (convert with As); the comparisons
+accept mixed dtypes.
+
+  - Matrix products (matmul.go): MatMul, MatMulT — batched over leading
+    axes with broadcasting, optional transposes, float32 through blas32
+    (SGEMM) and float64 through blas64 (DGEMM): OpenBLAS when built with
+    the openblas tag, pure-Go gonum otherwise (see package backend/cpu).
+  - Elementwise, one tensor (unary.go): Neg, Square, Abs, ReLU, Scale,
+    AddScalar, Exp, Log, Sqrt, Softplus (x above 20 passes through, like
+    PyTorch), Sigmoid, LogSigmoid, SiLU, and Apply(x, f) for any
+    func(float64) float64.
+  - Elementwise, two tensors (binary.go): Add, Sub, Mul, Div, Maximum,
+    Minimum with NumPy broadcasting (BroadcastShape).
+  - Reductions (reduce.go): Sum, Mean, Max, Min over an axis with keepdim;
+    SumAll, MeanAll, MaxAll, MinAll, Norm over everything (float64 results).
+    float32 data is accumulated in float64.
+  - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
+    Unsqueeze, Squeeze (share data, like Reshape).
+  - Model operations (nnops.go, conv.go, loss.go), what package nn's ops
+    and gradients are composed of: Gather and ScatterAdd along an axis
+    (embedding rows and their gradient), Softmax, LogSoftmax and their
+    backward passes over the last axis, CumsumReverse (Cumsum's adjoint),
+    RMSNorm and RMSNormBackward, Rotary (RoPE's rotation), UnaryGrad (the
+    fused g·f'(x, y) of each unary function), SumTo and BroadcastTo (a
+    broadcast operand's gradient and its adjoint), Axpy (y += αx in
+    place), AdamW (one fused optimiser step), CausalConv1d and
+    CausalConv1dBackward (depthwise, causal), CrossEntropy and
+    CrossEntropyGrad over a log-softmax with an ignore index.
+  - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
+    (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
+    CheckFinite (panics with ErrNotFinite naming the op and first bad index).
+  - Files (npy.go): Load, Save, ReadNpy, WriteNpy for NumPy .npy files,
+    little-endian float32/float64 in C order.
+  - Rendering (render.go): String (shape, dtype, device, a few values) and
+    HTML (header, summary, tables), the method the notebook kernel displays.
+
+# Devices
+
+One rule decides where an operation runs: where its operands live. A
+host tensor's operations run on the CPU; a tensor resident on a device
+(see below) has its operations run there; operands on two devices are an
+error of kind ErrDevice naming both (move one with To). Nothing else
+moves work between devices.
+
+Backends register by name (Register; the CPU backend is registered at
+init). SetDevice("cpu"|"gpu"|"auto") or the FURIOUS_DEVICE environment
+variable only chooses where the float32 constructors (Zeros, Ones, Full,
+FromFloat32, Randn, Rand) and loaders (Load, ReadNpy) place new tensors:
+the CPU by default; "auto" takes the GPU when a registered "gpu" backend
+reports itself available (backend.Prober). New and every float64 tensor
+stay on the host (float64 is the CPU oracle). Device() says which is
+chosen and why, e.g.
+
+	cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (default)
+
+# Resident tensors
+
+t.To("gpu") uploads a float32 tensor to the gpu backend's device and
+returns a resident tensor: Device() is backend.GPU, the data lives in a
+backend.DeviceBuffer, and the host copy is made only when needed.
+t.To("cpu") returns a host tensor, t.Release() frees the device memory
+now (the garbage collector frees it otherwise, later), and the tensor
+stays usable on the host. Float64 tensors cannot go to the gpu: To panics
+with an *Error naming the dtype (convert with As(Float32)).
+
+Dispatch on a device. An operation on resident float32 operands runs on
+their device when the backend has a device-side implementation for it
+(backend.DeviceMatMuler, backend.DeviceElementwiser,
+backend.DeviceBroadcaster, backend.DeviceGatherer, backend.DeviceReducer,
+backend.DeviceSSD in package ssd, and for the model operations
+backend.DeviceIndexer, DeviceSoftmaxer, DeviceNormer, DeviceRotator,
+DeviceGrader, DeviceConvolver, DeviceLosser, DeviceOptimizer), and the
+result is resident. Otherwise the operands are copied to the host, the
+operation runs on the CPU, and its result is moved back to the device,
+after a one-line notice naming the operation (once per operation, to the
+SetNoticeWriter writer): the result always lives where its operands do.
+
+	on the device: MatMul, MatMulT (any batch broadcast); every unary function
+	               (Neg, Square, Abs, ReLU, Scale, AddScalar, Exp, Log, Sqrt,
+	               Softplus, Sigmoid, LogSigmoid, SiLU); every binary function
+	               (Add, Sub, Mul, Div, Maximum, Minimum; broadcasting up to rank 8);
+	               Permute, Transpose, Slice, Concat (rank ≤ 8); Sum, Mean, Max,
+	               Min, Cumsum over an axis (the CPU's float64 accumulation: equal
+	               results, Mean to one rounding); Clone; ssd.Quadratic,
+	               ssd.Chunked (from the zero state), ssd.Auto of orders 1 and 2
+	on the cpu:    the float64 *All reductions and Norm, Apply, rank > 8 (with
+	               the notice; Apply's result moves back to the device)
+	no copy:       Reshape, Unsqueeze, Squeeze share the device buffer
+
+Lazy synchronisation. A result computed on the device is not copied to
+the host until something reads it there: At, Data, Float32s, String,
+HTML, Save and WriteNpy, the comparisons (MaxAbsDiff, AllClose, ...),
+IsFinite, As, To("cpu"), Release, or a CPU fallback. The copy is made
+once and kept (Transfers counts them). Set, Fill and Float32s make the
+host copy the newer one; the next device operation uploads it.
+
+Memory. DeviceBytes reports the bytes held by the device's live buffers.
+A device that runs out of memory makes the operation panic with an
+*Error of kind ErrMemory naming the operation (errors.Is(err,
+backend.ErrOutOfMemory) on the device's own error).
+
+# Errors
+
+Shape mistakes and other programmer errors panic with an *Error whose
+message names the operation, the argument and both shapes, e.g.
+
+	ssd.Quadratic: k has shape (1,2,8,16), want (1,2,8,32) (same as q)
+
+The notebook session (package dsl) recovers such panics once, at its
+boundary, and shows the message; the kernel lives on. An allocation larger
+than the memory available, or than the cap set by SetMemoryLimit or the
+FURIOUS_MEM_LIMIT environment variable, panics with an *Error that names
+the size instead of letting the operating system kill the process.
+Data-dependent failures (a file that is not a float .npy) are returned as
+errors.
+
+# Threads
+
+Large elementwise loops are split over cpu.Threads() goroutines
+(FURIOUS_THREADS, default runtime.NumCPU()); BLAS threads itself.
+cpu.SetThreads changes both.
+
+# Invariants
+
+len(data) == product(shape) always (for a resident tensor once its host
+copy exists); a rank-0 tensor holds one value.
+Reshape, Unsqueeze and Squeeze share data; Clone copies. Exported
+functions are not generic so that yaegi can export them to notebooks.ActiveBackendfunc ActiveBackend() backend.Backend
+
+ActiveBackend returns the backend new float32 tensors are placed on
+(SetDevice, FURIOUS_DEVICE).AdamWfunc AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int)
+
+AdamW applies one AdamW step (decoupled weight decay, PyTorch's
+torch.optim.AdamW) to the parameter p in place, with its gradient g and
+the moments m, v (updated in place; same shape as p, dtype p's or
+Float64). For step t ≥ 1 and each element:
+
+	p ← p − lr·wd·p,  m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
+	p ← p − lr·(m/(1−β₁ᵗ)) / (√(v/(1−β₂ᵗ)) + eps)
+
+computed in float64 and rounded once into p.AllClosefunc AllClose(a, b *Tensor, rtol, atol float64) bool
+
+AllClose reports whether |a_i − b_i| ≤ atol + rtol·|b_i| for every i, like
+numpy.allclose with b as the reference. NaN is never close; equal
+infinities are.AvailableMemoryfunc AvailableMemory() int64
+
+AvailableMemory returns MemAvailable from /proc/meminfo in bytes, or -1
+when it cannot be read (non-Linux).Axpyfunc Axpy(alpha float64, x, y *Tensor)
+
+Axpy adds alpha·x to y in place (y += alpha·x), both of one shape and
+dtype: gradient accumulation and plain gradient descent. A resident y is
+updated on its device (backend.DeviceOptimizer; a host x is uploaded for
+the call); without a device implementation Axpy writes y's host copy,
+which the next device operation uploads.Backendsfunc Backends() []string
+
+Backends lists the registered backends' names in order.BroadcastShapefunc BroadcastShape(op string, a, b []int) []int
+
+BroadcastShape returns the shape a and b broadcast to, panicking with a
+shape error naming op and both shapes when they do not broadcast.Catchfunc Catch(f func()) (err error)
+
+Catch runs f and returns the *Error it panicked with, or nil. Other panics
+propagate. It is the helper tests and boundaries use to turn panics into
+errors.CheckAllocfunc CheckAlloc(op string, dtype DType, shape []int)
+
+CheckAlloc panics with an *Error (ErrMemory) when n elements of dtype are
+larger than the cap or than the memory available. op names the caller.CheckInterruptfunc CheckInterrupt(op string)
+
+CheckInterrupt panics with an *Error naming op and wrapping ErrInterrupted
+when Interrupt was called. It costs one atomic load: call it once per head,
+chunk or block of rows, not per element.CheckShapefunc CheckShape(op, arg string, got []int, note string, want ...int)
+
+CheckShape panics with a shape error unless got matches want, where a
+negative entry of want matches any size. note is appended to the message.ClearInterruptfunc ClearInterrupt()
+
+ClearInterrupt lets primitives run again after Interrupt.CrossEntropyfunc CrossEntropy(logp *Tensor, targets []int, ignore int) float64
+
+CrossEntropy returns the mean over rows of −logp[row, target[row]] for
+logp (..., n) a log-softmax (LogSoftmax of the logits), one target class
+per row. Rows whose target equals ignore are skipped and the mean is over
+the rest; with none left the loss is 0. A target other than ignore must
+be in [0, n).Devicefunc Device() string
+
+Device describes the backend new tensors are placed on and why it was
+chosen, e.g. "cpu: gonum + OpenBLAS 0.3.21 (2 BLAS threads), 2 threads (default)".DeviceBytesfunc DeviceBytes() int64
+
+DeviceBytes is the device memory held by the live buffers of the active
+backend when it keeps tensors resident (backend.Resident), else 0. It
+counts every buffer of that device, resident tensors and the backend's
+own scratch alike.DeviceFailfunc DeviceFail(op string, err error)
+
+DeviceFail panics as a device operation of op that failed with err does:
+an *Error of kind ErrMemory when the device is out of memory.DeviceOperandsfunc DeviceOperands(op string, b backend.Backend, ts ...*Tensor) (backend.Backend, []backend.DeviceBuffer, func())
+
+DeviceOperands prepares an operation of another package (such as ssd) on
+a device: b, or when b is nil the backend of the first resident operand
+among ts. It returns that backend and the operands' buffers (nil for a
+nil operand; a host operand is uploaded for the call, a resident one's
+host writes flushed first), and the function that frees the uploads,
+to call when the operation is done. It returns a nil backend when b is
+nil and no operand is resident, or the backend keeps no data on a device.
+A refused upload panics with an *Error naming op (ErrMemory when the
+device is out of memory).Errorffunc Errorf(op, arg, format string, args ...any)
+
+Errorf panics with an *Error carrying a formatted message and no shapes.FormatBytesfunc FormatBytes(n int64) string
+
+FormatBytes prints a byte count with a binary unit, e.g. "1.5 GiB".Interruptfunc Interrupt()
+
+Interrupt asks every running primitive to stop: long loops poll
+CheckInterrupt between heads, chunks and rows, and panic with an *Error
+wrapping ErrInterrupted. The notebook session calls it on an interrupt
+request and ClearInterrupt before the next cell.Interruptedfunc Interrupted() bool
+
+Interrupted reports whether Interrupt was called since the last ClearInterrupt.MaxAbsDifffunc MaxAbsDiff(a, b *Tensor) float64
+
+MaxAbsDiff returns max_i |a_i − b_i| (0 for empty tensors). It is NaN when
+any a_i or b_i is NaN, and +Inf when they differ by an infinity.MaxAllfunc MaxAll(x *Tensor) float64
+
+MaxAll returns the largest element (NaN if any is NaN).MaxRelDifffunc MaxRelDiff(a, b *Tensor) float64
+
+MaxRelDiff returns the largest difference relative to the reference's
+scale: max_i |a_i − b_i| / max_i |b_i|. b is the reference. When b is all
+zeros it is 0 if a is too and +Inf otherwise; NaN anywhere gives NaN. One
+global scale (not an elementwise ratio) keeps near-zero entries of b from
+dominating, which suits outputs like attention scores.MeanAllfunc MeanAll(x *Tensor) float64
+
+MeanAll returns the mean of every element (NaN for an empty tensor).MemoryLimitfunc MemoryLimit() int64
+
+MemoryLimit returns the cap set by SetMemoryLimit or FURIOUS_MEM_LIMIT, 0 if none.MinAllfunc MinAll(x *Tensor) float64
+
+MinAll returns the smallest element (NaN if any is NaN).Normfunc Norm(x *Tensor) float64
+
+Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
+scaled internally so that it neither overflows nor underflows. A
+resident x is reduced on its device, s = max|x| then s·√Σ(x/s)², reading
+back two values (float32 scaling and squares: within about 1e-7 of the
+host's result).Noticefunc Notice(key, msg string)
+
+Notice writes msg once per key through the notice writer (SetNoticeWriter),
+prefixed "furious: ". Packages that fall back from a device to the CPU
+use it so that a notebook user sees why, once.ParseBytesfunc ParseBytes(s string) (int64, error)
+
+ParseBytes reads sizes such as "512MiB", "8GB", "1.5GiB" or "1000000".Registerfunc Register(b backend.Backend)
+
+Register adds b under b.Name(), replacing a backend of the same name, and
+makes the next operation choose the active backend again.ResidentBackendfunc ResidentBackend(ts ...*Tensor) backend.Backend
+
+ResidentBackend returns the backend holding the first resident operand
+among ts, nil when all are host tensors.SameDevicefunc SameDevice(op, names string, ts ...*Tensor)
+
+SameDevice panics with an *Error of kind ErrDevice naming op, the two
+operands (names, comma-separated in the order of ts, e.g. "q, k, v, a")
+and their devices when the non-nil tensors among ts live on different
+devices. Packages with operations of their own (ssd, nn) call it on
+their operands, as tensor's operations do.SetDevicefunc SetDevice(name string) error
+
+SetDevice chooses where the constructors (Zeros, Ones, Full, FromFloat32,
+Randn, Rand) and the loaders (Load, ReadNpy) place new float32 tensors:
+"cpu", "gpu" (or any registered name), or "auto" (the GPU when a
+registered GPU backend is available, else the CPU). Operations do not
+depend on it: each runs where its operands live. float64 tensors stay on
+the CPU whatever the choice. It returns an error, and keeps the current
+choice, for an unknown name or an unavailable backend; the error wraps
+backend.ErrUnavailable.SetMemoryLimitfunc SetMemoryLimit(bytes int64) int64
+
+SetMemoryLimit caps the size in bytes of any one tensor allocation; 0
+removes the cap (the machine's available memory still applies). It returns
+the previous cap.SetNoticeWriterfunc SetNoticeWriter(w io.Writer) io.Writer
+
+SetNoticeWriter sets where one-time notices (such as a CPU fallback) are
+written, os.Stderr by default; nil silences them. It returns the previous
+writer.ShapeMismatchfunc ShapeMismatch(op, arg string, got, want []int, note string)
+
+ShapeMismatch panics with a shape error naming op, the argument and both
+shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeString(s []int) string
+
+ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
+
+SumAll returns Σ_i x_i over every element, in float64.Transfersfunc Transfers() (uploads, downloads int64)
+
+Transfers returns how many times tensor data has been copied to a device
+(To, host operands of a device operation, host writes flushed before one)
+and back to the host (the first host access to a result computed on the
+device, To("cpu"), Release), since the process started. Notebooks and
+tests use it to see that a chain of device operations stays on the device.ErrDevicevar ErrDevice = errors.New("tensor: operands on different devices")
+
+ErrDevice is matched by errors.Is when an operation's operands live on
+different devices.ErrInterruptedvar ErrInterrupted = errors.New("tensor: interrupted")
+
+ErrInterrupted is matched by errors.Is when a long primitive stopped
+because Interrupt was called (the notebook's interrupt button).ErrMemoryvar ErrMemory = errors.New("tensor: not enough memory")
+
+ErrMemory is matched by errors.Is for allocations refused by the memory check.ErrNotFinitevar ErrNotFinite = errors.New("tensor: NaN or Inf")
+
+ErrNotFinite is matched by errors.Is when a primitive produced NaN or Inf.ErrShapevar ErrShape = errors.New("tensor: shape mismatch")
+
+ErrShape is matched by errors.Is for every shape error.UnaryGradNamesvar UnaryGradNames = []string{"neg", "scale", "square", "abs", "relu", "exp", "log", "sqrt", "softplus", "sigmoid", "logsigmoid", "silu"}
+
+UnaryGradNames lists the functions UnaryGrad knows, with the operands
+each reads (x the input, y = f(x) the output):
+
+	"neg" −g; "scale" s·g; "square" 2x·g; "abs" sign(x)·g; "relu" g where x > 0;
+	"exp" y·g; "log" g/x; "sqrt" g/(2y); "softplus" σ(x)·g;
+	"sigmoid" y(1−y)·g; "logsigmoid" σ(−x)·g; "silu" σ(x)(1 + x(1 − σ(x)))·g,
+	with σ(x) = y/x from the output (1/2 at x = 0).DTypetype DType uint8
+
+DType is the element type of a tensor.DType.Sizefunc (d DType) Size() int
+
+Size is the number of bytes of one element.DType.Stringfunc (d DType) String() string
+
+String returns "float32" or "float64".Float32const (
+    Float32 DType = iota // default: matches the GPU shaders
+    Float64              // CPU only: reference checks and gradient checks
+)
+
+Float64const (
+    Float32 DType = iota // default: matches the GPU shaders
+    Float64              // CPU only: reference checks and gradient checks
+)
+
+Errortype Error struct {
+    Op   string
+    Arg  string
+    Got  []int
+    Want []int // -1 stands for "any"
+    Msg  string
+    Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice or nil
+}
+
+Error is the error every tensor and primitive panics with (or returns).
+Op is the operation ("tensor.MatMul", "ssd.Chunked"), Arg the argument at
+fault; Got and Want are shapes when the error is about a shape.Error.Errorfunc (e *Error) Error() string
+
+Error.Unwrapfunc (e *Error) Unwrap() error
+
+Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite and ErrDevice.RNGtype RNG struct {
+    // contains filtered or unexported fields
+}
+
+RNG is a small deterministic generator (xoshiro256** seeded by SplitMix64):
+the same seed gives the same numbers on every machine and every backend,
+because random tensors are always drawn on the host in float64 and then
+rounded to their dtype.NewRNGfunc NewRNG(seed uint64) *RNG
+
+NewRNG returns a generator for seed.RNG.Float64func (r *RNG) Float64() float64
+
+Float64 returns a uniform number in [0, 1) with 53 random bits.RNG.Intnfunc (r *RNG) Intn(n int) int
+
+Intn returns a uniform integer in [0, n).RNG.Normalfunc (r *RNG) Normal() float64
+
+Normal returns a standard normal number (Box–Muller, one value per call).RNG.Uint64func (r *RNG) Uint64() uint64
+
+Uint64 returns the next 64 random bits.Tensortype Tensor struct {
+    // contains filtered or unexported fields
+}
+
+Tensor is an n-dimensional array in row-major (C) order.
+The zero value is not usable; create tensors with New, Zeros, FromFloat32, ...Absfunc Abs(x *Tensor) *Tensor
+
+Abs returns |x|.Addfunc Add(a, b *Tensor) *Tensor
+
+Add returns a + b (broadcast).AddScalarfunc AddScalar(x *Tensor, s float64) *Tensor
+
+AddScalar returns x + s.Applyfunc Apply(x *Tensor, f func(float64) float64) *Tensor
+
+Apply returns f(x_i) for every element, computed in float64 and rounded to
+x's dtype. f must be safe to call from several goroutines.BroadcastTofunc BroadcastTo(x *Tensor, shape ...int) *Tensor
+
+BroadcastTo returns x broadcast to shape (a copy): the adjoint of SumTo.
+x's shape must broadcast to shape, as for Add.CausalConv1dfunc CausalConv1d(x, w, bias *Tensor) *Tensor
+
+CausalConv1d is the depthwise causal convolution over time of x (B, L, C)
+with kernel w (C, W) and bias (C) or nil, zero history:
+
+	y[b,t,c] = bias[c] + Σ_{κ=0}^{W−1} w[c,κ]·x[b, t−(W−1)+κ, c]
+
+so w[:, W−1] weighs the current step. Sums are formed in float64 and
+rounded once.CausalConv1dBackwardfunc CausalConv1dBackward(g, x, w *Tensor, withBias bool) (dx, dw, db *Tensor)
+
+CausalConv1dBackward returns the gradients of CausalConv1d for the output
+gradient g (B, L, C):
+
+	dx[b,s,c] = Σ_κ w[c,κ]·g[b, s+(W−1)−κ, c],
+	dw[c,κ] = Σ_{b,t} g[b,t,c]·x[b, t−(W−1)+κ, c],  dbias[c] = Σ_{b,t} g[b,t,c];
+
+db is nil unless withBias.Concatfunc Concat(axis int, ts ...*Tensor) *Tensor
+
+Concat joins tensors along axis; all must have one dtype and the same
+shape except along axis: (B, 3, d) and (B, 5, d) along 1 give (B, 8, d).CrossEntropyGradfunc CrossEntropyGrad(logp *Tensor, targets []int, ignore int, scale float64) *Tensor
+
+CrossEntropyGrad returns the gradient of scale·CrossEntropy(logp,
+targets, ignore) with respect to the logits that logp came from:
+scale·(e^{logp} − onehot(target))/count on the counted rows, 0 on the
+ignored ones.Cumsumfunc Cumsum(x *Tensor, axis int) *Tensor
+
+Cumsum returns the inclusive cumulative sum along axis:
+y[…, j, …] = Σ_{i ≤ j} x[…, i, …]. float32 data is accumulated in float64
+and each partial sum rounded once, so long float32 sums do not drift.CumsumReversefunc CumsumReverse(x *Tensor, axis int) *Tensor
+
+CumsumReverse returns the reverse inclusive cumulative sum along axis:
+y[…, j, …] = Σ_{i ≥ j} x[…, i, …], the adjoint of Cumsum (float64
+accumulation, each partial sum rounded once).DeviceAllocfunc DeviceAlloc(b backend.Backend, shape ...int) (*Tensor, error)
+
+DeviceAlloc returns a new resident float32 tensor of the given shape on
+b's device, its values unset, or the device's error (wrapping
+backend.ErrOutOfMemory when it has no room).Divfunc Div(a, b *Tensor) *Tensor
+
+Div returns a / b elementwise (broadcast); x/0 follows IEEE (±Inf or NaN).Expfunc Exp(x *Tensor) *Tensor
+
+Exp returns eˣ.FromFloat32func FromFloat32(data []float32, shape ...int) *Tensor
+
+FromFloat32 wraps data (not copied) as a float32 tensor of the given shape;
+with no shape it is a vector. len(data) must equal the shape's size. When
+SetDevice chose a device, the tensor is placed there (data is uploaded,
+and later writes to data are not seen by the device).FromFloat64func FromFloat64(data []float64, shape ...int) *Tensor
+
+FromFloat64 wraps data (not copied) as a float64 tensor of the given shape;
+with no shape it is a vector.Fullfunc Full(v float64, shape ...int) *Tensor
+
+Full returns a float32 tensor filled with v, placed on the device
+SetDevice chose.Full64func Full64(v float64, shape ...int) *Tensor
+
+Full64 returns a float64 tensor filled with v.Gatherfunc Gather(x *Tensor, axis int, idx []int) *Tensor
+
+Gather returns x indexed along axis by idx: viewing x as (outer, n,
+inner) around axis, y (outer, len(idx), inner) has y[o, j, i] =
+x[o, idx[j], i]. Gather(table, 0, ids) takes the rows of an embedding
+table (V, D) → (len(ids), D). Every idx must be in [0, n).Loadfunc Load(path string) (*Tensor, error)
+
+Load reads a .npy file.Logfunc Log(x *Tensor) *Tensor
+
+Log returns ln x (NaN for x < 0, −Inf at 0).LogSigmoidfunc LogSigmoid(x *Tensor) *Tensor
+
+LogSigmoid returns ln σ(x) = −softplus(−x) = min(x, 0) − ln(1 + e^−|x|).LogSoftmaxfunc LogSoftmax(x *Tensor) *Tensor
+
+LogSoftmax returns the log-softmax over the last axis:
+y_i = x_i − m − log Σ_j e^{x_j − m}, m = max_j x_j.LogSoftmaxBackwardfunc LogSoftmaxBackward(g, y *Tensor) *Tensor
+
+LogSoftmaxBackward returns the gradient of LogSoftmax at its output y for
+the output gradient g: dx_i = g_i − e^{y_i}·Σ_j g_j.MatMulfunc MatMul(a, b *Tensor) *Tensor
+
+MatMul returns the matrix product over the last two axes, batched over the
+leading ones: (…, m, k)·(…, k, n) → (…, m, n), C = A·B. Leading (batch)
+axes broadcast like Add: (B, H, L, d)·(d, n) and (B, H, L, d)·(1, H, d, n)
+both work. Both operands need rank ≥ 2 and the same dtype; float32 goes
+through blas32 (SGEMM), float64 through blas64 (DGEMM), so OpenBLAS when
+it is installed.MatMulTfunc MatMulT(a, b *Tensor, transA, transB bool) *Tensor
+
+MatMulT is MatMul with optional transposes of the last two axes:
+C = op(A)·op(B), op(X) = Xᵀ when its flag is set. With transB,
+(…, m, k)·(…, n, k)ᵀ → (…, m, n): the scores Q·Kᵀ without copying K.Maxfunc Max(x *Tensor, axis int, keepdim bool) *Tensor
+
+Max returns max_j x[…, j, …] over axis.Maximumfunc Maximum(a, b *Tensor) *Tensor
+
+Maximum returns max(a, b) elementwise (broadcast); NaN if either is NaN.Meanfunc Mean(x *Tensor, axis int, keepdim bool) *Tensor
+
+Mean returns (1/n) Σ_j x[…, j, …] over axis, n = x.Dim(axis).Minfunc Min(x *Tensor, axis int, keepdim bool) *Tensor
+
+Min returns min_j x[…, j, …] over axis.Minimumfunc Minimum(a, b *Tensor) *Tensor
+
+Minimum returns min(a, b) elementwise (broadcast); NaN if either is NaN.Mulfunc Mul(a, b *Tensor) *Tensor
+
+Mul returns a ⊙ b, the elementwise product (broadcast).Negfunc Neg(x *Tensor) *Tensor
+
+Neg returns −x.Newfunc New(dtype DType, shape ...int) *Tensor
+
+New returns a zero tensor of the given dtype and shape on the host
+(libraries allocate their CPU results with it). The float32 constructors
+below place their tensor where SetDevice / FURIOUS_DEVICE say.NewResidentfunc NewResident(b backend.Backend, buf backend.DeviceBuffer, shape ...int) *Tensor
+
+NewResident wraps buf, a buffer of b's device holding the float32s of
+shape in row-major order, as a resident tensor (not copied; the tensor
+releases it). Packages that compute on a device (ssd) return their
+results through it.Onesfunc Ones(shape ...int) *Tensor
+
+Ones returns a float32 tensor of ones.Ones64func Ones64(shape ...int) *Tensor
+
+Ones64 returns a float64 tensor of ones.RMSNormfunc RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor)
+
+RMSNorm normalises x (..., n) over its last axis and scales by w (n), or
+by 1 when w is nil: y = x·r ⊙ w with r = 1/√(mean(x²) + eps) per row. It
+returns y and r (..., ), which RMSNormBackward takes.RMSNormBackwardfunc RMSNormBackward(g, x, w, r *Tensor) (dx, dw *Tensor)
+
+RMSNormBackward returns the gradients of RMSNorm for the output gradient
+g, from x, w (or nil) and the r that RMSNorm returned. With x̂ = x·r and
+ĝ = g ⊙ w: dx = r·(ĝ − x̂·mean(ĝ ⊙ x̂)) per row, dw = Σ_rows g ⊙ x̂ (nil
+when w is nil).Randfunc Rand(seed uint64, lo, hi float64, shape ...int) *Tensor
+
+Rand returns a float32 tensor uniform in [lo, hi) drawn from seed, placed
+on the device SetDevice chose.Rand64func Rand64(seed uint64, lo, hi float64, shape ...int) *Tensor
+
+Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.Randnfunc Randn(seed uint64, shape ...int) *Tensor
+
+Randn returns a float32 tensor of standard normal numbers drawn from seed,
+placed on the device SetDevice chose. The numbers are the float32
+roundings of Randn64(seed, shape...).Randn64func Randn64(seed uint64, shape ...int) *Tensor
+
+Randn64 returns a float64 tensor of standard normal numbers drawn from seed.ReLUfunc ReLU(x *Tensor) *Tensor
+
+ReLU returns max(x, 0); NaN stays NaN.ReadNpyfunc ReadNpy(r io.Reader) (*Tensor, error)
+
+ReadNpy reads one .npy array from r; a float32 array is placed on the
+device SetDevice chose (Load too).Rotaryfunc Rotary(x, cos, sin *Tensor) *Tensor
+
+Rotary rotates consecutive pairs of the last axis of x (..., L, d), d
+even, by the angles whose cosines and sines are cos, sin (L, d/2): for
+position t and pair i,
+
+	(x_{2i}, x_{2i+1}) → (x_{2i}·c − x_{2i+1}·s, x_{2i}·s + x_{2i+1}·c),  c = cos[t, i], s = sin[t, i].
+
+Its adjoint (the backward pass) is Rotary with −sin.Scalefunc Scale(x *Tensor, s float64) *Tensor
+
+Scale returns s·x.ScatterAddfunc ScatterAdd(g *Tensor, axis int, idx []int, n int) *Tensor
+
+ScatterAdd is the adjoint of Gather: g (outer, len(idx), inner) around
+axis is summed into y (outer, n, inner), y[o, idx[j], i] += g[o, j, i],
+starting from zeros. ScatterAdd(g, 0, ids, V) is the gradient of an
+embedding table (V, D) from the gradient g (len(ids), D) of its rows.SiLUfunc SiLU(x *Tensor) *Tensor
+
+SiLU returns x·σ(x) (also called swish).Sigmoidfunc Sigmoid(x *Tensor) *Tensor
+
+Sigmoid returns σ(x) = 1/(1 + e⁻ˣ) (0 and 1 in the limits, never NaN for
+finite x).Softmaxfunc Softmax(x *Tensor) *Tensor
+
+Softmax returns the softmax over the last axis:
+y_i = e^{x_i − m} / Σ_j e^{x_j − m}, m = max_j x_j (a row of −Inf gives NaN).SoftmaxBackwardfunc SoftmaxBackward(g, y *Tensor) *Tensor
+
+SoftmaxBackward returns the gradient of Softmax at its output y for the
+output gradient g (both (..., n)): dx_i = y_i·(g_i − Σ_j g_j y_j).Softplusfunc Softplus(x *Tensor) *Tensor
+
+Softplus returns ln(1 + eˣ), and x itself where x > 20 (PyTorch's
+threshold), which avoids overflow and is exact to float64 rounding there.Sqrtfunc Sqrt(x *Tensor) *Tensor
+
+Sqrt returns √x (NaN for x < 0).Squarefunc Square(x *Tensor) *Tensor
+
+Square returns x².Subfunc Sub(a, b *Tensor) *Tensor
+
+Sub returns a − b (broadcast).Sumfunc Sum(x *Tensor, axis int, keepdim bool) *Tensor
+
+Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim).SumTofunc SumTo(g *Tensor, shape ...int) *Tensor
+
+SumTo sums g down to shape, the adjoint of broadcasting shape to g's
+shape (the gradient of a broadcast operand): shape must broadcast to
+g.Shape(). It returns g itself when the shapes are equal.UnaryGradfunc UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor
+
+UnaryGrad returns g·f'(x) for the elementwise function f named op (see
+UnaryGradNames) in one pass: the backward of the unary functions. x is
+the input and y = f(x) the output; an operand the function does not read
+may be nil. s is the parameter of "scale" (ignored by the others).Zerosfunc Zeros(shape ...int) *Tensor
+
+Zeros returns a float32 tensor of zeros, placed on the device SetDevice
+chose (the CPU by default).Zeros64func Zeros64(shape ...int) *Tensor
+
+Zeros64 returns a float64 tensor of zeros.Tensor.Asfunc (t *Tensor) As(dtype DType) *Tensor
+
+As returns t converted to dtype (t itself when it already is).Tensor.Atfunc (t *Tensor) At(idx ...int) float64
+
+At returns the element at idx as a float64.Tensor.Bytesfunc (t *Tensor) Bytes() int64
+
+Bytes is the size of the data in bytes.Tensor.CheckFinitefunc (t *Tensor) CheckFinite(op string) *Tensor
+
+CheckFinite panics with an *Error (errors.Is ErrNotFinite) naming op, the
+first bad element's index and value and the shape, when t holds a NaN or
+an infinity; it returns t otherwise, so it can wrap a result:
+y := ssd.Chunked(...).CheckFinite("ssd.Chunked").Tensor.Clonefunc (t *Tensor) Clone() *Tensor
+
+Clone returns a deep copy, on t's device: a resident tensor's clone is
+resident too, copied on the device (backend.DeviceGatherer) or, without
+a device copy, through the host.Tensor.DTypefunc (t *Tensor) DType() DType
+
+DType returns the element type.Tensor.Datafunc (t *Tensor) Data() []float64
+
+Data returns a float64 copy of the data, whatever the dtype.Tensor.Devicefunc (t *Tensor) Device() backend.Kind
+
+Device returns where the tensor's data lives: backend.GPU for a tensor
+moved there with To("gpu") or computed there from one (until Release),
+else backend.CPU.Tensor.DeviceBufferfunc (t *Tensor) DeviceBuffer() (backend.DeviceBuffer, backend.Backend)
+
+DeviceBuffer returns t's device buffer and its backend when t is
+resident, flushing host writes to the device first; nil, nil for a host
+tensor. The buffer stays owned by t.Tensor.Dimfunc (t *Tensor) Dim(i int) int
+
+Dim returns the size of dimension i; negative i counts from the end.Tensor.Fillfunc (t *Tensor) Fill(v float64) *Tensor
+
+Fill sets every element to v and returns t.Tensor.Float32sfunc (t *Tensor) Float32s() []float32
+
+Float32s returns the float32 host data (shared, not copied). It panics for
+a float64 tensor; use As(Float32) first. For a resident tensor it is the
+host copy, read back from the device when stale; since the caller may
+write it, the next device operation on t uploads it again (writes made
+after that operation are not seen by the device: call Float32s again).Tensor.Float64sfunc (t *Tensor) Float64s() []float64
+
+Float64s returns the float64 host data (shared, not copied). It panics for
+a float32 tensor; use As(Float64) or Data.Tensor.HTMLfunc (t *Tensor) HTML() string
+
+HTML renders t for a notebook: a header with shape, dtype and device, a
+one-line summary (min, max, mean, NaN/Inf count), then a table of the
+values for rank ≤ 2 (long axes elided in the middle), or for rank ≥ 3 the
+first few 2-D slices over the last two axes, each titled like t[0,1,:,:].
+It is the import-free display method the notebook kernel looks for.Tensor.IsFinitefunc (t *Tensor) IsFinite() bool
+
+IsFinite reports whether every element is finite (no NaN, no ±Inf).Tensor.Lenfunc (t *Tensor) Len() int
+
+Len is the number of elements.Tensor.OnDeviceOffunc (t *Tensor) OnDeviceOf(ts ...*Tensor) *Tensor
+
+OnDeviceOf returns t on the device of the first resident tensor among ts
+(uploaded once), or t itself when they are all host tensors or t is not
+float32: the result of an operation computed on the CPU for resident
+operands follows them back to their device.Tensor.Permutefunc (t *Tensor) Permute(perm ...int) *Tensor
+
+Permute returns x with its axes reordered: result axis i is x's axis
+perm[i], so (B, L, H, d).Permute(0, 2, 1, 3) is (B, H, L, d). Negative
+entries count from the end.Tensor.Rankfunc (t *Tensor) Rank() int
+
+Rank is the number of dimensions.Tensor.Releasefunc (t *Tensor) Release()
+
+Release frees t's device memory now, instead of when the garbage
+collector finds t unreachable. t stays usable as a host tensor: a
+result not yet read is first copied to the host. It does nothing for a
+host tensor. Tensors sharing t's data (Reshape) are released with it.Tensor.Reshapefunc (t *Tensor) Reshape(shape ...int) *Tensor
+
+Reshape returns a tensor sharing t's data with a new shape; one dimension
+may be -1 and is then inferred.Tensor.Savefunc (t *Tensor) Save(path string) error
+
+Save writes t to path as a .npy file, replacing any file there.Tensor.Setfunc (t *Tensor) Set(v float64, idx ...int)
+
+Set writes v at idx (rounded to float32 for a float32 tensor).
+On a resident tensor it writes the host copy; the next device operation
+uploads it.Tensor.Shapefunc (t *Tensor) Shape() []int
+
+Shape returns a copy of the shape.Tensor.Slicefunc (t *Tensor) Slice(axis, from, to int) *Tensor
+
+Slice returns the elements with index in [from, to) along axis, a copy:
+(B, L, d).Slice(1, 0, 64) is (B, 64, d). Negative from/to count from the
+end of the axis (−1 is its last index); to is clamped to the axis size.Tensor.Squeezefunc (t *Tensor) Squeeze(axis int) *Tensor
+
+Squeeze returns t without axis, which must have size 1, sharing t's data:
+(B, 1, d).Squeeze(1) is (B, d).Tensor.Stringfunc (t *Tensor) String() string
+
+String shows the shape, dtype, device and a few values:
+
+	Tensor(2,3) float32 cpu
+	[[0.1 -1.2 0.5]
+	 [2 0 1]]Tensor.Tofunc (t *Tensor) To(device string) *Tensor
+
+To returns t on the named device: "gpu" uploads a float32 tensor to the
+gpu backend's device (t itself when it is resident there already), "cpu"
+returns a host tensor (t itself when it is one; a copy of the data, read
+back from the device if needed, for a resident one). The result of "gpu"
+has Device() == backend.GPU and keeps no host copy until one is needed.
+Float64 tensors cannot live on the gpu: converting one panics with an
+*Error naming the dtype (use As(tensor.Float32) first), and so does a
+build or machine without a usable gpu backend (the error says why).Tensor.Transposefunc (t *Tensor) Transpose(i, j int) *Tensor
+
+Transpose returns x with axes i and j swapped (negative counts from the
+end): x.Transpose(-1, -2) turns (…, m, n) into (…, n, m).Tensor.Unsqueezefunc (t *Tensor) Unsqueeze(axis int) *Tensor
+
+Unsqueeze returns t with a new axis of size 1 inserted before axis (which
+may equal the rank, or be negative: −1 appends), sharing t's data like
+Reshape: (B, H, L).Unsqueeze(-1) is (B, H, L, 1), ready to broadcast
+against (B, H, L, d).Tensor.WriteNpyfunc (t *Tensor) WriteNpy(w io.Writer) error
+
+WriteNpy writes t to w in .npy format.`
+}

@@ -66,3 +66,550 @@ func init() {
 		"PC":           reflect.ValueOf((*stat.PC)(nil)),
 	}
 }
+
+func init() {
+	Docs["gonum.org/v1/gonum/stat"] = `Package stat provides generalized statistical functions.Bhattacharyyafunc Bhattacharyya(p, q []float64) float64
+
+Bhattacharyya computes the distance between the probability distributions p and q given by:
+
+	-\ln ( \sum_i \sqrt{p_i q_i} )
+
+The lengths of p and q must be equal. It is assumed that p and q sum to 1.BivariateMomentfunc BivariateMoment(r, s float64, x, y, weights []float64) float64
+
+BivariateMoment computes the weighted mixed moment between the samples x and y.
+
+	E[(x - μ_x)^r*(y - μ_y)^s]
+
+No degrees of freedom correction is done.
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).CDFfunc CDF(q float64, c CumulantKind, x, weights []float64) float64
+
+CDF returns the empirical cumulative distribution function value of x, that is
+the fraction of the samples less than or equal to q. The
+exact behavior is determined by the CumulantKind. CDF is theoretically
+the inverse of the Quantile function, though it may not be the actual inverse
+for all values q and CumulantKinds.
+
+The x data must be sorted in increasing order. If weights is nil then all
+of the weights are 1. If weights is not nil, then len(x) must equal len(weights).
+CDF will panic if the length of x is zero.
+
+CumulantKind behaviors:
+  - Empirical: Returns the lowest fraction for which q is greater than or equal
+    to that fraction of samplesChiSquarefunc ChiSquare(obs, exp []float64) float64
+
+ChiSquare computes the chi-square distance between the observed frequencies 'obs' and
+expected frequencies 'exp' given by:
+
+	\sum_i (obs_i-exp_i)^2 / exp_i
+
+The lengths of obs and exp must be equal.CircularMeanfunc CircularMean(x, weights []float64) float64
+
+CircularMean returns the circular mean of the dataset.
+
+	atan2(\sum_i w_i * sin(alpha_i), \sum_i w_i * cos(alpha_i))
+
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).Correlationfunc Correlation(x, y, weights []float64) float64
+
+Correlation returns the weighted correlation between the samples of x and y
+with the given means.
+
+	sum_i {w_i (x_i - meanX) * (y_i - meanY)} / (stdX * stdY)
+
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).CorrelationMatrixfunc CorrelationMatrix(dst *mat.SymDense, x mat.Matrix, weights []float64)
+
+CorrelationMatrix returns the correlation matrix calculated from a matrix
+of data, x, using a two-pass algorithm. The result is stored in dst.
+
+If weights is not nil the weighted correlation of x is calculated. weights
+must have length equal to the number of rows in input data matrix and
+must not contain negative elements.
+The dst matrix must either be empty or have the same number of
+columns as the input data matrix.Covariancefunc Covariance(x, y, weights []float64) float64
+
+Covariance returns the weighted covariance between the samples of x and y.
+
+	sum_i {w_i (x_i - meanX) * (y_i - meanY)} / (sum_j {w_j} - 1)
+
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).CovarianceMatrixfunc CovarianceMatrix(dst *mat.SymDense, x mat.Matrix, weights []float64)
+
+CovarianceMatrix calculates the covariance matrix (also known as the
+variance-covariance matrix) calculated from a matrix of data, x, using
+a two-pass algorithm. The result is stored in dst.
+
+If weights is not nil the weighted covariance of x is calculated. weights
+must have length equal to the number of rows in input data matrix and
+must not contain negative elements.
+The dst matrix must either be empty or have the same number of
+columns as the input data matrix.CrossEntropyfunc CrossEntropy(p, q []float64) float64
+
+CrossEntropy computes the cross-entropy between the two distributions specified
+in p and q.Entropyfunc Entropy(p []float64) float64
+
+Entropy computes the Shannon entropy of a distribution or the distance between
+two distributions. The natural logarithm is used.
+  - sum_i (p_i * log_e(p_i))ExKurtosisfunc ExKurtosis(x, weights []float64) float64
+
+ExKurtosis returns the population excess kurtosis of the sample.
+The kurtosis is defined by the 4th moment of the mean divided by the squared
+variance. The excess kurtosis subtracts 3.0 so that the excess kurtosis of
+the normal distribution is zero.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).GeometricMeanfunc GeometricMean(x, weights []float64) float64
+
+GeometricMean returns the weighted geometric mean of the dataset
+
+	\prod_i {x_i ^ w_i}
+
+This only applies with positive x and positive weights. If weights is nil
+then all of the weights are 1. If weights is not nil, then len(x) must equal
+len(weights).HarmonicMeanfunc HarmonicMean(x, weights []float64) float64
+
+HarmonicMean returns the weighted harmonic mean of the dataset
+
+	\sum_i {w_i} / ( sum_i {w_i / x_i} )
+
+This only applies with positive x and positive weights.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).Hellingerfunc Hellinger(p, q []float64) float64
+
+Hellinger computes the distance between the probability distributions p and q given by:
+
+	\sqrt{ 1 - \sum_i \sqrt{p_i q_i} }
+
+The lengths of p and q must be equal. It is assumed that p and q sum to 1.Histogramfunc Histogram(count, dividers, x, weights []float64) []float64
+
+Histogram sums up the weighted number of data points in each bin.
+The weight of data point x[i] will be placed into count[j] if
+dividers[j] <= x < dividers[j+1]. The "span" function in the floats package can assist
+with bin creation.
+
+The following conditions on the inputs apply:
+  - The count variable must either be nil or have length of one less than dividers.
+  - The values in dividers must be sorted (use the sort package).
+  - The x values must be sorted.
+  - If weights is nil then all of the weights are 1.
+  - If weights is not nil, then len(x) must equal len(weights).JensenShannonfunc JensenShannon(p, q []float64) float64
+
+JensenShannon computes the JensenShannon divergence between the distributions
+p and q. The Jensen-Shannon divergence is defined as
+
+	m = 0.5 * (p + q)
+	JS(p, q) = 0.5 ( KL(p, m) + KL(q, m) )
+
+Unlike Kullback-Leibler, the Jensen-Shannon distance is symmetric. The value
+is between 0 and ln(2).Kendallfunc Kendall(x, y, weights []float64) float64
+
+Kendall returns the weighted Tau-a Kendall correlation between the
+samples of x and y. The Kendall correlation measures the quantity of
+concordant and discordant pairs of numbers. If weights are specified then
+each pair is weighted by weights[i] * weights[j] and the final sum is
+normalized to stay between -1 and 1.
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).KolmogorovSmirnovfunc KolmogorovSmirnov(x, xWeights, y, yWeights []float64) float64
+
+KolmogorovSmirnov computes the largest distance between two empirical CDFs.
+Each dataset x and y consists of sample locations and counts, xWeights and
+yWeights, respectively.
+
+x and y may have different lengths, though len(x) must equal len(xWeights), and
+len(y) must equal len(yWeights). Both x and y must be sorted.
+
+Special cases are:
+
+	= 0 if len(x) == len(y) == 0
+	= 1 if len(x) == 0, len(y) != 0 or len(x) != 0 and len(y) == 0KullbackLeiblerfunc KullbackLeibler(p, q []float64) float64
+
+KullbackLeibler computes the Kullback-Leibler distance between the
+distributions p and q. The natural logarithm is used.
+
+	sum_i(p_i * log(p_i / q_i))
+
+Note that the Kullback-Leibler distance is not symmetric;
+KullbackLeibler(p,q) != KullbackLeibler(q,p)LinearRegressionfunc LinearRegression(x, y, weights []float64, origin bool) (alpha, beta float64)
+
+LinearRegression computes the best-fit line
+
+	y = alpha + beta*x
+
+to the data in x and y with the given weights. If origin is true, the
+regression is forced to pass through the origin.
+
+Specifically, LinearRegression computes the values of alpha and
+beta such that the total residual
+
+	\sum_i w[i]*(y[i] - alpha - beta*x[i])^2
+
+is minimized. If origin is true, then alpha is forced to be zero.
+
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).Mahalanobisfunc Mahalanobis(x, y mat.Vector, chol *mat.Cholesky) float64
+
+Mahalanobis computes the Mahalanobis distance
+
+	D = sqrt((x-y)ᵀ * Σ^-1 * (x-y))
+
+between the column vectors x and y given the cholesky decomposition of Σ.
+Mahalanobis returns NaN if the linear solve fails.
+
+See https://en.wikipedia.org/wiki/Mahalanobis_distance for more information.Meanfunc Mean(x, weights []float64) float64
+
+Mean computes the weighted mean of the data set.
+
+	sum_i {w_i * x_i} / sum_i {w_i}
+
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).MeanStdDevfunc MeanStdDev(x, weights []float64) (mean, std float64)
+
+MeanStdDev returns the sample mean and unbiased standard deviation
+When weights sum to 1 or less, a biased variance estimator should be used.MeanVariancefunc MeanVariance(x, weights []float64) (mean, variance float64)
+
+MeanVariance computes the sample mean and unbiased variance, where the mean and variance are
+
+	\sum_i w_i * x_i / (sum_i w_i)
+	\sum_i w_i (x_i - mean)^2 / (sum_i w_i - 1)
+
+respectively.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).
+When weights sum to 1 or less, a biased variance estimator should be used.Modefunc Mode(x, weights []float64) (val float64, count float64)
+
+Mode returns the most common value in the dataset specified by x and the
+given weights. Strict float64 equality is used when comparing values, so users
+should take caution. If several values are the mode, any of them may be returned.Momentfunc Moment(moment float64, x, weights []float64) float64
+
+Moment computes the weighted n^th moment of the samples,
+
+	E[(x - μ)^N]
+
+No degrees of freedom correction is done.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).MomentAboutfunc MomentAbout(moment float64, x []float64, mean float64, weights []float64) float64
+
+MomentAbout computes the weighted n^th weighted moment of the samples about
+the given mean \mu,
+
+	E[(x - μ)^N]
+
+No degrees of freedom correction is done.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).PopMeanStdDevfunc PopMeanStdDev(x, weights []float64) (mean, std float64)
+
+PopMeanStdDev returns the sample mean and biased standard deviation
+(also known as "population standard deviation").PopMeanVariancefunc PopMeanVariance(x, weights []float64) (mean, variance float64)
+
+PopMeanVariance computes the sample mean and biased variance (also known as
+"population variance"), where the mean and variance are
+
+	\sum_i w_i * x_i / (sum_i w_i)
+	\sum_i w_i (x_i - mean)^2 / (sum_i w_i)
+
+respectively.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).PopStdDevfunc PopStdDev(x, weights []float64) float64
+
+PopStdDev returns the population standard deviation, i.e., a square root
+of the biased variance estimate.PopVariancefunc PopVariance(x, weights []float64) float64
+
+PopVariance computes the unbiased weighted sample variance:
+
+	\sum_i w_i (x_i - mean)^2 / (sum_i w_i)
+
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).Quantilefunc Quantile(p float64, c CumulantKind, x, weights []float64) float64
+
+Quantile returns the sample of x such that x is greater than or
+equal to the fraction p of samples. The exact behavior is determined by the
+CumulantKind, and p should be a number between 0 and 1. Quantile is theoretically
+the inverse of the CDF function, though it may not be the actual inverse
+for all values p and CumulantKinds.
+
+The x data must be sorted in increasing order. If weights is nil then all
+of the weights are 1. If weights is not nil, then len(x) must equal len(weights).
+Quantile will panic if the length of x is zero.
+
+CumulantKind behaviors:
+  - Empirical: Returns the lowest value q for which q is greater than or equal
+    to the fraction p of samples
+  - LinInterp: Returns the linearly interpolated valueRNoughtSquaredfunc RNoughtSquared(x, y, weights []float64, beta float64) float64
+
+RNoughtSquared returns the coefficient of determination defined as
+
+	R₀^2 = \sum_i w[i]*(beta*x[i])^2 / \sum_i w[i]*y[i]^2
+
+for the line
+
+	y = beta*x
+
+and the data in x and y with the given weights. RNoughtSquared should
+only be used for best-fit lines regressed through the origin.
+
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).ROCfunc ROC(cutoffs, y []float64, classes []bool, weights []float64) (tpr, fpr, thresh []float64)
+
+ROC returns paired false positive rate (FPR) and true positive rate
+(TPR) values corresponding to cutoff points on the receiver operator
+characteristic (ROC) curve obtained when y is treated as a binary
+classifier for classes with weights. The cutoff thresholds used to
+calculate the ROC are returned in thresh such that tpr[i] and fpr[i]
+are the true and false positive rates for y >= thresh[i].
+
+The input y and cutoffs must be sorted, and values in y must correspond
+to values in classes and weights. SortWeightedLabeled can be used to
+sort y together with classes and weights.
+
+For a given cutoff value, observations corresponding to entries in y
+greater than the cutoff value are classified as true, while those
+less than or equal to the cutoff value are classified as false. These
+assigned class labels are compared with the true values in the classes
+slice and used to calculate the FPR and TPR.
+
+If weights is nil, all weights are treated as 1. If weights is not nil
+it must have the same length as y and classes, otherwise ROC will panic.
+
+If cutoffs is nil or empty, all possible cutoffs are calculated,
+resulting in fpr and tpr having length one greater than the number of
+unique values in y. Otherwise fpr and tpr will be returned with the
+same length as cutoffs. floats.Span can be used to generate equally
+spaced cutoffs.
+
+More details about ROC curves are available at
+https://en.wikipedia.org/wiki/Receiver_operating_characteristicRSquaredfunc RSquared(x, y, weights []float64, alpha, beta float64) float64
+
+RSquared returns the coefficient of determination defined as
+
+	R^2 = 1 - \sum_i w[i]*(y[i] - alpha - beta*x[i])^2 / \sum_i w[i]*(y[i] - mean(y))^2
+
+for the line
+
+	y = alpha + beta*x
+
+and the data in x and y with the given weights.
+
+The lengths of x and y must be equal. If weights is nil then all of the
+weights are 1. If weights is not nil, then len(x) must equal len(weights).RSquaredFromfunc RSquaredFrom(estimates, values, weights []float64) float64
+
+RSquaredFrom returns the coefficient of determination defined as
+
+	R^2 = 1 - \sum_i w[i]*(estimate[i] - value[i])^2 / \sum_i w[i]*(value[i] - mean(values))^2
+
+and the data in estimates and values with the given weights.
+
+The lengths of estimates and values must be equal. If weights is nil then
+all of the weights are 1. If weights is not nil, then len(values) must
+equal len(weights).Skewfunc Skew(x, weights []float64) float64
+
+Skew computes the skewness of the sample data.
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).
+When weights sum to 1 or less, a biased variance estimator should be used.SortWeightedfunc SortWeighted(x, weights []float64)
+
+SortWeighted rearranges the data in x along with their corresponding
+weights so that the x data are sorted. The data is sorted in place.
+Weights may be nil, but if weights is non-nil then it must have the same
+length as x.SortWeightedLabeledfunc SortWeightedLabeled(x []float64, labels []bool, weights []float64)
+
+SortWeightedLabeled rearranges the data in x along with their
+corresponding weights and boolean labels so that the x data are sorted.
+The data is sorted in place. Weights and labels may be nil, if either
+is non-nil it must have the same length as x.StdDevfunc StdDev(x, weights []float64) float64
+
+StdDev returns the sample standard deviation.StdErrfunc StdErr(std, sampleSize float64) float64
+
+StdErr returns the standard error in the mean with the given values.StdScorefunc StdScore(x, mean, std float64) float64
+
+StdScore returns the standard score (a.k.a. z-score, z-value) for the value x
+with the given mean and standard deviation, i.e.
+
+	(x - mean) / stdTOCfunc TOC(classes []bool, weights []float64) (min, ntp, max []float64)
+
+TOC returns the Total Operating Characteristic for the classes provided
+and the minimum and maximum bounds for the TOC.
+
+The input y values that correspond to classes and weights must be sorted
+in ascending order. classes[i] is the class of value y[i] and weights[i]
+is the weight of y[i]. SortWeightedLabeled can be used to sort classes
+together with weights by the rank variable, i+1.
+
+The returned ntp values can be interpreted as the number of true positives
+where values above the given rank are assigned class true for each given
+rank from 1 to len(classes).
+
+	ntp_i = sum_{j ≥ len(ntp)-1 - i} [ classes_j ] * weights_j, where [x] = 1 if x else 0.
+
+The values of min and max provide the minimum and maximum possible number
+of false values for the set of classes. The first element of ntp, min and
+max are always zero as this corresponds to assigning all data class false
+and the last elements are always weighted sum of classes as this corresponds
+to assigning every data class true. For len(classes) != 0, the lengths of
+min, ntp and max are len(classes)+1.
+
+If weights is nil, all weights are treated as 1. When weights are not nil,
+the calculation of min and max allows for partial assignment of single data
+points. If weights is not nil it must have the same length as classes,
+otherwise TOC will panic.
+
+More details about TOC curves are available at
+https://en.wikipedia.org/wiki/Total_operating_characteristicVariancefunc Variance(x, weights []float64) float64
+
+Variance computes the unbiased weighted sample variance:
+
+	\sum_i w_i (x_i - mean)^2 / (sum_i w_i - 1)
+
+If weights is nil then all of the weights are 1. If weights is not nil, then
+len(x) must equal len(weights).
+When weights sum to 1 or less, a biased variance estimator should be used.WassersteinDistancefunc WassersteinDistance(p, q, pWeights, qWeights []float64) float64
+
+WassersteinDistance computes the Wasserstein distance (Earth Mover's Distance)
+between two 1D distributions p and q with optional weights. p and q are
+the support points of each distribution. pWeights and qWeights are the weights
+for each point.
+If a weights slice is nil, then uniform weights are used. If it is not nil,
+then the length of the weights slice must equal the length of the corresponding points.
+Otherwise, the function will panic.
+
+The function returns the 1-Wasserstein distance (L1 metric).
+This implementation uses the CDF-based algorithm for the 1D case.WassersteinDistanceNDfunc WassersteinDistanceND(p, q mat.Matrix, pWeights, qWeights []float64, tol float64) (float64, error)
+
+WassersteinDistanceND computes the Wasserstein distance (Earth Mover's Distance)
+between two n-dimensional distributions p and q with optional weights. p and q are
+matrices where each row represents a point. pWeights and qWeights are the weights for each point.
+The number of columns in p and q must be equal.
+If a weights slice is nil, then uniform weights are used. If it is not nil, then the
+length of the weights slice must equal the number of rows in the corresponding matrix.
+WassersteinDistanceND will panic if these conditions are not met.
+
+This implementation uses linear programming to solve the optimal transport problem.
+tol controls the solver's tolerance. See lp.Simplex for more information on this.CCtype CC struct {
+    // contains filtered or unexported fields
+}
+
+CC is a type for computing the canonical correlations of a pair of matrices.
+The results of the canonical correlation analysis are only valid
+if the call to CanonicalCorrelations was successful.CC.CanonicalCorrelationsfunc (c *CC) CanonicalCorrelations(x, y mat.Matrix, weights []float64) error
+
+CanonicalCorrelations performs a canonical correlation analysis of the
+input data x and y, columns of which should be interpretable as two sets
+of measurements on the same observations (rows). These observations are
+optionally weighted by weights. The result of the analysis is stored in
+the receiver if the analysis is successful.
+
+Canonical correlation analysis finds associations between two sets of
+variables on the same observations by finding linear combinations of the two
+sphered datasets that maximize the correlation between them.
+
+Some notation: let Xc and Yc denote the centered input data matrices x
+and y (column means subtracted from each column), let Sx and Sy denote the
+sample covariance matrices within x and y respectively, and let Sxy denote
+the covariance matrix between x and y. The sphered data can then be expressed
+as Xc * Sx^{-1/2} and Yc * Sy^{-1/2} respectively, and the correlation matrix
+between the sphered data is called the canonical correlation matrix,
+Sx^{-1/2} * Sxy * Sy^{-1/2}. In cases where S^{-1/2} is ambiguous for some
+covariance matrix S, S^{-1/2} is taken to be E * D^{-1/2} * Eᵀ where S can
+be eigendecomposed as S = E * D * Eᵀ.
+
+The canonical correlations are the correlations between the corresponding
+pairs of canonical variables and can be obtained with c.Corrs(). Canonical
+variables can be obtained by projecting the sphered data into the left and
+right eigenvectors of the canonical correlation matrix, and these
+eigenvectors can be obtained with c.Left(m, true) and c.Right(m, true)
+respectively. The canonical variables can also be obtained directly from the
+centered raw data by using the back-transformed eigenvectors which can be
+obtained with c.Left(m, false) and c.Right(m, false) respectively.
+
+The first pair of left and right eigenvectors of the canonical correlation
+matrix can be interpreted as directions into which the respective sphered
+data can be projected such that the correlation between the two projections
+is maximized. The second pair and onwards solve the same optimization but
+under the constraint that they are uncorrelated (orthogonal in sphered space)
+to previous projections.
+
+CanonicalCorrelations will panic if the inputs x and y do not have the same
+number of rows.
+
+The slice weights is used to weight the observations. If weights is nil, each
+weight is considered to have a value of one, otherwise the length of weights
+must match the number of observations (rows of both x and y) or
+CanonicalCorrelations will panic.
+
+More details can be found at
+https://en.wikipedia.org/wiki/Canonical_correlation
+or in Chapter 3 of
+Koch, Inge. Analysis of multivariate and high-dimensional data.
+Vol. 32. Cambridge University Press, 2013. ISBN: 9780521887939CC.CorrsTofunc (c *CC) CorrsTo(dst []float64) []float64
+
+CorrsTo returns the canonical correlations, using dst if it is not nil.
+If dst is not nil and len(dst) does not match the number of columns in
+the y input matrix, Corrs will panic.CC.LeftTofunc (c *CC) LeftTo(dst *mat.Dense, spheredSpace bool)
+
+LeftTo returns the left eigenvectors of the canonical correlation matrix if
+spheredSpace is true. If spheredSpace is false it returns these eigenvectors
+back-transformed to the original data space.
+
+If dst is empty, LeftTo will resize dst to be xd×yd. When dst is
+non-empty, LeftTo will panic if dst is not xd×yd. LeftTo will also
+panic if the receiver does not contain a successful CC.CC.RightTofunc (c *CC) RightTo(dst *mat.Dense, spheredSpace bool)
+
+RightTo returns the right eigenvectors of the canonical correlation matrix if
+spheredSpace is true. If spheredSpace is false it returns these eigenvectors
+back-transformed to the original data space.
+
+If dst is empty, RightTo will resize dst to be yd×yd. When dst is
+non-empty, RightTo will panic if dst is not yd×yd. RightTo will also
+panic if the receiver does not contain a successful CC.CumulantKindtype CumulantKind int
+
+CumulantKind specifies the behavior for calculating the empirical CDF or QuantileEmpiricalconst (
+    // Empirical treats the distribution as the actual empirical distribution.
+    Empirical CumulantKind = 1
+    // LinInterp linearly interpolates the empirical distribution between sample values, with a flat extrapolation.
+    LinInterp CumulantKind = 4
+)
+
+List of supported CumulantKind values for the Quantile function.
+Constant values should match the R nomenclature. See
+https://en.wikipedia.org/wiki/Quantile#Estimating_the_quantiles_of_a_populationLinInterpconst (
+    // Empirical treats the distribution as the actual empirical distribution.
+    Empirical CumulantKind = 1
+    // LinInterp linearly interpolates the empirical distribution between sample values, with a flat extrapolation.
+    LinInterp CumulantKind = 4
+)
+
+List of supported CumulantKind values for the Quantile function.
+Constant values should match the R nomenclature. See
+https://en.wikipedia.org/wiki/Quantile#Estimating_the_quantiles_of_a_populationPCtype PC struct {
+    // contains filtered or unexported fields
+}
+
+PC is a type for computing and extracting the principal components of a
+matrix. The results of the principal components analysis are only valid
+if the call to PrincipalComponents was successful.PC.PrincipalComponentsfunc (c *PC) PrincipalComponents(a mat.Matrix, weights []float64) (ok bool)
+
+PrincipalComponents performs a weighted principal components analysis on the
+matrix of the input data which is represented as an n×d matrix a where each
+row is an observation and each column is a variable.
+
+PrincipalComponents centers the variables but does not scale the variance.
+
+The weights slice is used to weight the observations. If weights is nil, each
+weight is considered to have a value of one, otherwise the length of weights
+must match the number of observations or PrincipalComponents will panic.
+
+PrincipalComponents returns whether the analysis was successful.PC.VarsTofunc (c *PC) VarsTo(dst []float64) []float64
+
+VarsTo returns the column variances of the principal component scores,
+b * vecs, where b is a matrix with centered columns. Variances are returned
+in descending order.
+If dst is not nil it is used to store the variances and returned.
+Vars will panic if the receiver has not successfully performed a principal
+components analysis or dst is not nil and the length of dst is not min(n, d).PC.VectorsTofunc (c *PC) VectorsTo(dst *mat.Dense)
+
+VectorsTo returns the component direction vectors of a principal components
+analysis. The vectors are returned in the columns of a d×min(n, d) matrix.
+
+If dst is empty, VectorsTo will resize dst to be d×min(n, d). When dst is
+non-empty, VectorsTo will panic if dst is not d×min(n, d). VectorsTo will also
+panic if the receiver does not contain a successful PC.`
+}

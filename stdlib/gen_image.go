@@ -136,3 +136,739 @@ func (W _image_RGBA64Image) ColorModel() color.Model {
 func (W _image_RGBA64Image) RGBA64At(x int, y int) color.RGBA64 {
 	return W.WRGBA64At(x, y)
 }
+
+func init() {
+	Docs["image"] = `Package image implements a basic 2-D image library.
+
+The fundamental interface is called [Image]. An [Image] contains colors, which
+are described in the image/color package.
+
+Values of the [Image] interface are created either by calling functions such
+as [NewRGBA] and [NewPaletted], or by calling [Decode] on an [io.Reader] containing
+image data in a format such as GIF, JPEG or PNG. Decoding any particular
+image format requires the prior registration of a decoder function.
+Registration is typically automatic as a side effect of initializing that
+format's package so that, to decode a PNG image, it suffices to have
+
+	import _ "image/png"
+
+in a program's main package. The _ means to import a package purely for its
+initialization side effects.
+
+See "The Go image package" for more details:
+https://golang.org/doc/articles/image_package.html
+
+# Security Considerations
+
+The image package can be used to parse arbitrarily large images, which can
+cause resource exhaustion on machines which do not have enough memory to
+store them. When operating on arbitrary images, [DecodeConfig] should be called
+before [Decode], so that the program can decide whether the image, as defined
+in the returned header, can be safely decoded with the available resources. A
+call to [Decode] which produces an extremely large image, as defined in the
+header returned by [DecodeConfig], is not considered a security issue,
+regardless of whether the image is itself malformed or not. A call to
+[DecodeConfig] which returns a header which does not match the image returned
+by [Decode] may be considered a security issue, and should be reported per the
+[Go Security Policy].
+
+[Go Security Policy]: https://go.dev/security/policyRegisterFormatfunc RegisterFormat(name, magic string, decode func(io.Reader) (Image, error), decodeConfig func(io.Reader) (Config, error))
+
+RegisterFormat registers an image format for use by [Decode].
+Name is the name of the format, like "jpeg" or "png".
+Magic is the magic prefix that identifies the format's encoding. The magic
+string can contain "?" wildcards that each match any one byte.
+[Decode] is the function that decodes the encoded image.
+[DecodeConfig] is the function that decodes just its configuration.Blackvar (
+    // Black is an opaque black uniform image.
+    Black = NewUniform(color.Black)
+    // White is an opaque white uniform image.
+    White = NewUniform(color.White)
+    // Transparent is a fully transparent uniform image.
+    Transparent = NewUniform(color.Transparent)
+    // Opaque is a fully opaque uniform image.
+    Opaque = NewUniform(color.Opaque)
+)
+
+Whitevar (
+    // Black is an opaque black uniform image.
+    Black = NewUniform(color.Black)
+    // White is an opaque white uniform image.
+    White = NewUniform(color.White)
+    // Transparent is a fully transparent uniform image.
+    Transparent = NewUniform(color.Transparent)
+    // Opaque is a fully opaque uniform image.
+    Opaque = NewUniform(color.Opaque)
+)
+
+Transparentvar (
+    // Black is an opaque black uniform image.
+    Black = NewUniform(color.Black)
+    // White is an opaque white uniform image.
+    White = NewUniform(color.White)
+    // Transparent is a fully transparent uniform image.
+    Transparent = NewUniform(color.Transparent)
+    // Opaque is a fully opaque uniform image.
+    Opaque = NewUniform(color.Opaque)
+)
+
+Opaquevar (
+    // Black is an opaque black uniform image.
+    Black = NewUniform(color.Black)
+    // White is an opaque white uniform image.
+    White = NewUniform(color.White)
+    // Transparent is a fully transparent uniform image.
+    Transparent = NewUniform(color.Transparent)
+    // Opaque is a fully opaque uniform image.
+    Opaque = NewUniform(color.Opaque)
+)
+
+ErrFormatvar ErrFormat = errors.New("image: unknown format")
+
+ErrFormat indicates that decoding encountered an unknown format.Alphatype Alpha struct {
+    // Pix holds the image's pixels, as alpha values. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*1].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+Alpha is an in-memory image whose At method returns [color.Alpha] values.NewAlphafunc NewAlpha(r Rectangle) *Alpha
+
+NewAlpha returns a new [Alpha] image with the given bounds.Alpha.AlphaAtfunc (p *Alpha) AlphaAt(x, y int) color.Alpha
+
+Alpha.Atfunc (p *Alpha) At(x, y int) color.Color
+
+Alpha.Boundsfunc (p *Alpha) Bounds() Rectangle
+
+Alpha.ColorModelfunc (p *Alpha) ColorModel() color.Model
+
+Alpha.Opaquefunc (p *Alpha) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Alpha.PixOffsetfunc (p *Alpha) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).Alpha.RGBA64Atfunc (p *Alpha) RGBA64At(x, y int) color.RGBA64
+
+Alpha.Setfunc (p *Alpha) Set(x, y int, c color.Color)
+
+Alpha.SetAlphafunc (p *Alpha) SetAlpha(x, y int, c color.Alpha)
+
+Alpha.SetRGBA64func (p *Alpha) SetRGBA64(x, y int, c color.RGBA64)
+
+Alpha.SubImagefunc (p *Alpha) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.Alpha16type Alpha16 struct {
+    // Pix holds the image's pixels, as alpha values in big-endian format. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*2].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+Alpha16 is an in-memory image whose At method returns [color.Alpha16] values.NewAlpha16func NewAlpha16(r Rectangle) *Alpha16
+
+NewAlpha16 returns a new [Alpha16] image with the given bounds.Alpha16.Alpha16Atfunc (p *Alpha16) Alpha16At(x, y int) color.Alpha16
+
+Alpha16.Atfunc (p *Alpha16) At(x, y int) color.Color
+
+Alpha16.Boundsfunc (p *Alpha16) Bounds() Rectangle
+
+Alpha16.ColorModelfunc (p *Alpha16) ColorModel() color.Model
+
+Alpha16.Opaquefunc (p *Alpha16) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Alpha16.PixOffsetfunc (p *Alpha16) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).Alpha16.RGBA64Atfunc (p *Alpha16) RGBA64At(x, y int) color.RGBA64
+
+Alpha16.Setfunc (p *Alpha16) Set(x, y int, c color.Color)
+
+Alpha16.SetAlpha16func (p *Alpha16) SetAlpha16(x, y int, c color.Alpha16)
+
+Alpha16.SetRGBA64func (p *Alpha16) SetRGBA64(x, y int, c color.RGBA64)
+
+Alpha16.SubImagefunc (p *Alpha16) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.CMYKtype CMYK struct {
+    // Pix holds the image's pixels, in C, M, Y, K order. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*4].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+CMYK is an in-memory image whose At method returns [color.CMYK] values.NewCMYKfunc NewCMYK(r Rectangle) *CMYK
+
+NewCMYK returns a new CMYK image with the given bounds.CMYK.Atfunc (p *CMYK) At(x, y int) color.Color
+
+CMYK.Boundsfunc (p *CMYK) Bounds() Rectangle
+
+CMYK.CMYKAtfunc (p *CMYK) CMYKAt(x, y int) color.CMYK
+
+CMYK.ColorModelfunc (p *CMYK) ColorModel() color.Model
+
+CMYK.Opaquefunc (p *CMYK) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.CMYK.PixOffsetfunc (p *CMYK) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).CMYK.RGBA64Atfunc (p *CMYK) RGBA64At(x, y int) color.RGBA64
+
+CMYK.Setfunc (p *CMYK) Set(x, y int, c color.Color)
+
+CMYK.SetCMYKfunc (p *CMYK) SetCMYK(x, y int, c color.CMYK)
+
+CMYK.SetRGBA64func (p *CMYK) SetRGBA64(x, y int, c color.RGBA64)
+
+CMYK.SubImagefunc (p *CMYK) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.Configtype Config struct {
+    ColorModel    color.Model
+    Width, Height int
+}
+
+Config holds an image's color model and dimensions.DecodeConfigfunc DecodeConfig(r io.Reader) (Config, string, error)
+
+DecodeConfig decodes the color model and dimensions of an image that has
+been encoded in a registered format. The string returned is the format name
+used during format registration. Format registration is typically done by
+an init function in the codec-specific package.Graytype Gray struct {
+    // Pix holds the image's pixels, as gray values. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*1].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+Gray is an in-memory image whose At method returns [color.Gray] values.NewGrayfunc NewGray(r Rectangle) *Gray
+
+NewGray returns a new [Gray] image with the given bounds.Gray.Atfunc (p *Gray) At(x, y int) color.Color
+
+Gray.Boundsfunc (p *Gray) Bounds() Rectangle
+
+Gray.ColorModelfunc (p *Gray) ColorModel() color.Model
+
+Gray.GrayAtfunc (p *Gray) GrayAt(x, y int) color.Gray
+
+Gray.Opaquefunc (p *Gray) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Gray.PixOffsetfunc (p *Gray) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).Gray.RGBA64Atfunc (p *Gray) RGBA64At(x, y int) color.RGBA64
+
+Gray.Setfunc (p *Gray) Set(x, y int, c color.Color)
+
+Gray.SetGrayfunc (p *Gray) SetGray(x, y int, c color.Gray)
+
+Gray.SetRGBA64func (p *Gray) SetRGBA64(x, y int, c color.RGBA64)
+
+Gray.SubImagefunc (p *Gray) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.Gray16type Gray16 struct {
+    // Pix holds the image's pixels, as gray values in big-endian format. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*2].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+Gray16 is an in-memory image whose At method returns [color.Gray16] values.NewGray16func NewGray16(r Rectangle) *Gray16
+
+NewGray16 returns a new [Gray16] image with the given bounds.Gray16.Atfunc (p *Gray16) At(x, y int) color.Color
+
+Gray16.Boundsfunc (p *Gray16) Bounds() Rectangle
+
+Gray16.ColorModelfunc (p *Gray16) ColorModel() color.Model
+
+Gray16.Gray16Atfunc (p *Gray16) Gray16At(x, y int) color.Gray16
+
+Gray16.Opaquefunc (p *Gray16) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Gray16.PixOffsetfunc (p *Gray16) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).Gray16.RGBA64Atfunc (p *Gray16) RGBA64At(x, y int) color.RGBA64
+
+Gray16.Setfunc (p *Gray16) Set(x, y int, c color.Color)
+
+Gray16.SetGray16func (p *Gray16) SetGray16(x, y int, c color.Gray16)
+
+Gray16.SetRGBA64func (p *Gray16) SetRGBA64(x, y int, c color.RGBA64)
+
+Gray16.SubImagefunc (p *Gray16) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.Imagetype Image interface {
+    // ColorModel returns the Image's color model.
+    ColorModel() color.Model
+    // Bounds returns the domain for which At can return non-zero color.
+    // The bounds do not necessarily contain the point (0, 0).
+    Bounds() Rectangle
+    // At returns the color of the pixel at (x, y).
+    // At(Bounds().Min.X, Bounds().Min.Y) returns the upper-left pixel of the grid.
+    // At(Bounds().Max.X-1, Bounds().Max.Y-1) returns the lower-right one.
+    At(x, y int) color.Color
+}
+
+Image is a finite rectangular grid of [color.Color] values taken from a color
+model.Decodefunc Decode(r io.Reader) (Image, string, error)
+
+Decode decodes an image that has been encoded in a registered format.
+The string returned is the format name used during format registration.
+Format registration is typically done by an init function in the codec-
+specific package.NRGBAtype NRGBA struct {
+    // Pix holds the image's pixels, in R, G, B, A order. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*4].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+NRGBA is an in-memory image whose At method returns [color.NRGBA] values.NewNRGBAfunc NewNRGBA(r Rectangle) *NRGBA
+
+NewNRGBA returns a new [NRGBA] image with the given bounds.NRGBA.Atfunc (p *NRGBA) At(x, y int) color.Color
+
+NRGBA.Boundsfunc (p *NRGBA) Bounds() Rectangle
+
+NRGBA.ColorModelfunc (p *NRGBA) ColorModel() color.Model
+
+NRGBA.NRGBAAtfunc (p *NRGBA) NRGBAAt(x, y int) color.NRGBA
+
+NRGBA.Opaquefunc (p *NRGBA) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.NRGBA.PixOffsetfunc (p *NRGBA) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).NRGBA.RGBA64Atfunc (p *NRGBA) RGBA64At(x, y int) color.RGBA64
+
+NRGBA.Setfunc (p *NRGBA) Set(x, y int, c color.Color)
+
+NRGBA.SetNRGBAfunc (p *NRGBA) SetNRGBA(x, y int, c color.NRGBA)
+
+NRGBA.SetRGBA64func (p *NRGBA) SetRGBA64(x, y int, c color.RGBA64)
+
+NRGBA.SubImagefunc (p *NRGBA) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.NRGBA64type NRGBA64 struct {
+    // Pix holds the image's pixels, in R, G, B, A order and big-endian format. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*8].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+NRGBA64 is an in-memory image whose At method returns [color.NRGBA64] values.NewNRGBA64func NewNRGBA64(r Rectangle) *NRGBA64
+
+NewNRGBA64 returns a new [NRGBA64] image with the given bounds.NRGBA64.Atfunc (p *NRGBA64) At(x, y int) color.Color
+
+NRGBA64.Boundsfunc (p *NRGBA64) Bounds() Rectangle
+
+NRGBA64.ColorModelfunc (p *NRGBA64) ColorModel() color.Model
+
+NRGBA64.NRGBA64Atfunc (p *NRGBA64) NRGBA64At(x, y int) color.NRGBA64
+
+NRGBA64.Opaquefunc (p *NRGBA64) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.NRGBA64.PixOffsetfunc (p *NRGBA64) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).NRGBA64.RGBA64Atfunc (p *NRGBA64) RGBA64At(x, y int) color.RGBA64
+
+NRGBA64.Setfunc (p *NRGBA64) Set(x, y int, c color.Color)
+
+NRGBA64.SetNRGBA64func (p *NRGBA64) SetNRGBA64(x, y int, c color.NRGBA64)
+
+NRGBA64.SetRGBA64func (p *NRGBA64) SetRGBA64(x, y int, c color.RGBA64)
+
+NRGBA64.SubImagefunc (p *NRGBA64) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.NYCbCrAtype NYCbCrA struct {
+    YCbCr
+    A       []uint8
+    AStride int
+}
+
+NYCbCrA is an in-memory image of non-alpha-premultiplied Y'CbCr-with-alpha
+colors. A and AStride are analogous to the Y and YStride fields of the
+embedded YCbCr.NewNYCbCrAfunc NewNYCbCrA(r Rectangle, subsampleRatio YCbCrSubsampleRatio) *NYCbCrA
+
+NewNYCbCrA returns a new [NYCbCrA] image with the given bounds and subsample
+ratio.NYCbCrA.AOffsetfunc (p *NYCbCrA) AOffset(x, y int) int
+
+AOffset returns the index of the first element of A that corresponds to the
+pixel at (x, y).NYCbCrA.Atfunc (p *NYCbCrA) At(x, y int) color.Color
+
+NYCbCrA.ColorModelfunc (p *NYCbCrA) ColorModel() color.Model
+
+NYCbCrA.NYCbCrAAtfunc (p *NYCbCrA) NYCbCrAAt(x, y int) color.NYCbCrA
+
+NYCbCrA.Opaquefunc (p *NYCbCrA) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.NYCbCrA.RGBA64Atfunc (p *NYCbCrA) RGBA64At(x, y int) color.RGBA64
+
+NYCbCrA.SubImagefunc (p *NYCbCrA) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.Palettedtype Paletted struct {
+    // Pix holds the image's pixels, as palette indices. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*1].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+    // Palette is the image's palette.
+    Palette color.Palette
+}
+
+Paletted is an in-memory image of uint8 indices into a given palette.NewPalettedfunc NewPaletted(r Rectangle, p color.Palette) *Paletted
+
+NewPaletted returns a new [Paletted] image with the given width, height and
+palette.Paletted.Atfunc (p *Paletted) At(x, y int) color.Color
+
+Paletted.Boundsfunc (p *Paletted) Bounds() Rectangle
+
+Paletted.ColorIndexAtfunc (p *Paletted) ColorIndexAt(x, y int) uint8
+
+Paletted.ColorModelfunc (p *Paletted) ColorModel() color.Model
+
+Paletted.Opaquefunc (p *Paletted) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Paletted.PixOffsetfunc (p *Paletted) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).Paletted.RGBA64Atfunc (p *Paletted) RGBA64At(x, y int) color.RGBA64
+
+Paletted.Setfunc (p *Paletted) Set(x, y int, c color.Color)
+
+Paletted.SetColorIndexfunc (p *Paletted) SetColorIndex(x, y int, index uint8)
+
+Paletted.SetRGBA64func (p *Paletted) SetRGBA64(x, y int, c color.RGBA64)
+
+Paletted.SubImagefunc (p *Paletted) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.PalettedImagetype PalettedImage interface {
+    // ColorIndexAt returns the palette index of the pixel at (x, y).
+    ColorIndexAt(x, y int) uint8
+    Image
+}
+
+PalettedImage is an image whose colors may come from a limited palette.
+If m is a PalettedImage and m.ColorModel() returns a [color.Palette] p,
+then m.At(x, y) should be equivalent to p[m.ColorIndexAt(x, y)]. If m's
+color model is not a color.Palette, then ColorIndexAt's behavior is
+undefined.Pointtype Point struct {
+    X, Y int
+}
+
+A Point is an X, Y coordinate pair. The axes increase right and down.Ptfunc Pt(X, Y int) Point
+
+Pt is shorthand for [Point]{X, Y}.Point.Addfunc (p Point) Add(q Point) Point
+
+Add returns the vector p+q.Point.Divfunc (p Point) Div(k int) Point
+
+Div returns the vector p/k.Point.Eqfunc (p Point) Eq(q Point) bool
+
+Eq reports whether p and q are equal.Point.Infunc (p Point) In(r Rectangle) bool
+
+In reports whether p is in r.Point.Modfunc (p Point) Mod(r Rectangle) Point
+
+Mod returns the point q in r such that p.X-q.X is a multiple of r's width
+and p.Y-q.Y is a multiple of r's height.Point.Mulfunc (p Point) Mul(k int) Point
+
+Mul returns the vector p*k.Point.Stringfunc (p Point) String() string
+
+String returns a string representation of p like "(3,4)".Point.Subfunc (p Point) Sub(q Point) Point
+
+Sub returns the vector p-q.ZPvar ZP Point
+
+ZP is the zero [Point].
+
+Deprecated: Use a literal [image.Point] instead.RGBAtype RGBA struct {
+    // Pix holds the image's pixels, in R, G, B, A order. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*4].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+RGBA is an in-memory image whose At method returns [color.RGBA] values.NewRGBAfunc NewRGBA(r Rectangle) *RGBA
+
+NewRGBA returns a new [RGBA] image with the given bounds.RGBA.Atfunc (p *RGBA) At(x, y int) color.Color
+
+RGBA.Boundsfunc (p *RGBA) Bounds() Rectangle
+
+RGBA.ColorModelfunc (p *RGBA) ColorModel() color.Model
+
+RGBA.Opaquefunc (p *RGBA) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.RGBA.PixOffsetfunc (p *RGBA) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).RGBA.RGBA64Atfunc (p *RGBA) RGBA64At(x, y int) color.RGBA64
+
+RGBA.RGBAAtfunc (p *RGBA) RGBAAt(x, y int) color.RGBA
+
+RGBA.Setfunc (p *RGBA) Set(x, y int, c color.Color)
+
+RGBA.SetRGBAfunc (p *RGBA) SetRGBA(x, y int, c color.RGBA)
+
+RGBA.SetRGBA64func (p *RGBA) SetRGBA64(x, y int, c color.RGBA64)
+
+RGBA.SubImagefunc (p *RGBA) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.RGBA64type RGBA64 struct {
+    // Pix holds the image's pixels, in R, G, B, A order and big-endian format. The pixel at
+    // (x, y) starts at Pix[(y-Rect.Min.Y)*Stride + (x-Rect.Min.X)*8].
+    Pix []uint8
+    // Stride is the Pix stride (in bytes) between vertically adjacent pixels.
+    Stride int
+    // Rect is the image's bounds.
+    Rect Rectangle
+}
+
+RGBA64 is an in-memory image whose At method returns [color.RGBA64] values.NewRGBA64func NewRGBA64(r Rectangle) *RGBA64
+
+NewRGBA64 returns a new [RGBA64] image with the given bounds.RGBA64.Atfunc (p *RGBA64) At(x, y int) color.Color
+
+RGBA64.Boundsfunc (p *RGBA64) Bounds() Rectangle
+
+RGBA64.ColorModelfunc (p *RGBA64) ColorModel() color.Model
+
+RGBA64.Opaquefunc (p *RGBA64) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.RGBA64.PixOffsetfunc (p *RGBA64) PixOffset(x, y int) int
+
+PixOffset returns the index of the first element of Pix that corresponds to
+the pixel at (x, y).RGBA64.RGBA64Atfunc (p *RGBA64) RGBA64At(x, y int) color.RGBA64
+
+RGBA64.Setfunc (p *RGBA64) Set(x, y int, c color.Color)
+
+RGBA64.SetRGBA64func (p *RGBA64) SetRGBA64(x, y int, c color.RGBA64)
+
+RGBA64.SubImagefunc (p *RGBA64) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.RGBA64Imagetype RGBA64Image interface {
+    // RGBA64At returns the RGBA64 color of the pixel at (x, y). It is
+    // equivalent to calling At(x, y).RGBA() and converting the resulting
+    // 32-bit return values to a color.RGBA64, but it can avoid allocations
+    // from converting concrete color types to the color.Color interface type.
+    RGBA64At(x, y int) color.RGBA64
+    Image
+}
+
+RGBA64Image is an [Image] whose pixels can be converted directly to a
+color.RGBA64.Rectangletype Rectangle struct {
+    Min, Max Point
+}
+
+A Rectangle contains the points with Min.X <= X < Max.X, Min.Y <= Y < Max.Y.
+It is well-formed if Min.X <= Max.X and likewise for Y. Points are always
+well-formed. A rectangle's methods always return well-formed outputs for
+well-formed inputs.
+
+A Rectangle is also an [Image] whose bounds are the rectangle itself. At
+returns color.Opaque for points in the rectangle and color.Transparent
+otherwise.Rectfunc Rect(x0, y0, x1, y1 int) Rectangle
+
+Rect is shorthand for [Rectangle]{Pt(x0, y0), [Pt](x1, y1)}. The returned
+rectangle has minimum and maximum coordinates swapped if necessary so that
+it is well-formed.Rectangle.Addfunc (r Rectangle) Add(p Point) Rectangle
+
+Add returns the rectangle r translated by p.Rectangle.Atfunc (r Rectangle) At(x, y int) color.Color
+
+At implements the [Image] interface.Rectangle.Boundsfunc (r Rectangle) Bounds() Rectangle
+
+Bounds implements the [Image] interface.Rectangle.Canonfunc (r Rectangle) Canon() Rectangle
+
+Canon returns the canonical version of r. The returned rectangle has minimum
+and maximum coordinates swapped if necessary so that it is well-formed.Rectangle.ColorModelfunc (r Rectangle) ColorModel() color.Model
+
+ColorModel implements the [Image] interface.Rectangle.Dxfunc (r Rectangle) Dx() int
+
+Dx returns r's width.Rectangle.Dyfunc (r Rectangle) Dy() int
+
+Dy returns r's height.Rectangle.Emptyfunc (r Rectangle) Empty() bool
+
+Empty reports whether the rectangle contains no points.Rectangle.Eqfunc (r Rectangle) Eq(s Rectangle) bool
+
+Eq reports whether r and s contain the same set of points. All empty
+rectangles are considered equal.Rectangle.Infunc (r Rectangle) In(s Rectangle) bool
+
+In reports whether every point in r is in s.Rectangle.Insetfunc (r Rectangle) Inset(n int) Rectangle
+
+Inset returns the rectangle r inset by n, which may be negative. If either
+of r's dimensions is less than 2*n then an empty rectangle near the center
+of r will be returned.Rectangle.Intersectfunc (r Rectangle) Intersect(s Rectangle) Rectangle
+
+Intersect returns the largest rectangle contained by both r and s. If the
+two rectangles do not overlap then the zero rectangle will be returned.Rectangle.Overlapsfunc (r Rectangle) Overlaps(s Rectangle) bool
+
+Overlaps reports whether r and s have a non-empty intersection.Rectangle.RGBA64Atfunc (r Rectangle) RGBA64At(x, y int) color.RGBA64
+
+RGBA64At implements the [RGBA64Image] interface.Rectangle.Sizefunc (r Rectangle) Size() Point
+
+Size returns r's width and height.Rectangle.Stringfunc (r Rectangle) String() string
+
+String returns a string representation of r like "(3,4)-(6,5)".Rectangle.Subfunc (r Rectangle) Sub(p Point) Rectangle
+
+Sub returns the rectangle r translated by -p.Rectangle.Unionfunc (r Rectangle) Union(s Rectangle) Rectangle
+
+Union returns the smallest rectangle that contains both r and s.ZRvar ZR Rectangle
+
+ZR is the zero [Rectangle].
+
+Deprecated: Use a literal [image.Rectangle] instead.Uniformtype Uniform struct {
+    C color.Color
+}
+
+Uniform is an infinite-sized [Image] of uniform color.
+It implements the [color.Color], [color.Model], and [Image] interfaces.NewUniformfunc NewUniform(c color.Color) *Uniform
+
+NewUniform returns a new [Uniform] image of the given color.Uniform.Atfunc (c *Uniform) At(x, y int) color.Color
+
+Uniform.Boundsfunc (c *Uniform) Bounds() Rectangle
+
+Uniform.ColorModelfunc (c *Uniform) ColorModel() color.Model
+
+Uniform.Convertfunc (c *Uniform) Convert(color.Color) color.Color
+
+Uniform.Opaquefunc (c *Uniform) Opaque() bool
+
+Opaque scans the entire image and reports whether it is fully opaque.Uniform.RGBAfunc (c *Uniform) RGBA() (r, g, b, a uint32)
+
+Uniform.RGBA64Atfunc (c *Uniform) RGBA64At(x, y int) color.RGBA64
+
+YCbCrtype YCbCr struct {
+    Y, Cb, Cr      []uint8
+    YStride        int
+    CStride        int
+    SubsampleRatio YCbCrSubsampleRatio
+    Rect           Rectangle
+}
+
+YCbCr is an in-memory image of Y'CbCr colors. There is one Y sample per
+pixel, but each Cb and Cr sample can span one or more pixels.
+YStride is the Y slice index delta between vertically adjacent pixels.
+CStride is the Cb and Cr slice index delta between vertically adjacent pixels
+that map to separate chroma samples.
+It is not an absolute requirement, but YStride and len(Y) are typically
+multiples of 8, and:
+
+	For 4:4:4, CStride == YStride/1 && len(Cb) == len(Cr) == len(Y)/1.
+	For 4:2:2, CStride == YStride/2 && len(Cb) == len(Cr) == len(Y)/2.
+	For 4:2:0, CStride == YStride/2 && len(Cb) == len(Cr) == len(Y)/4.
+	For 4:4:0, CStride == YStride/1 && len(Cb) == len(Cr) == len(Y)/2.
+	For 4:1:1, CStride == YStride/4 && len(Cb) == len(Cr) == len(Y)/4.
+	For 4:1:0, CStride == YStride/4 && len(Cb) == len(Cr) == len(Y)/8.NewYCbCrfunc NewYCbCr(r Rectangle, subsampleRatio YCbCrSubsampleRatio) *YCbCr
+
+NewYCbCr returns a new YCbCr image with the given bounds and subsample
+ratio.YCbCr.Atfunc (p *YCbCr) At(x, y int) color.Color
+
+YCbCr.Boundsfunc (p *YCbCr) Bounds() Rectangle
+
+YCbCr.COffsetfunc (p *YCbCr) COffset(x, y int) int
+
+COffset returns the index of the first element of Cb or Cr that corresponds
+to the pixel at (x, y).YCbCr.ColorModelfunc (p *YCbCr) ColorModel() color.Model
+
+YCbCr.Opaquefunc (p *YCbCr) Opaque() bool
+
+YCbCr.RGBA64Atfunc (p *YCbCr) RGBA64At(x, y int) color.RGBA64
+
+YCbCr.SubImagefunc (p *YCbCr) SubImage(r Rectangle) Image
+
+SubImage returns an image representing the portion of the image p visible
+through r. The returned value shares pixels with the original image.YCbCr.YCbCrAtfunc (p *YCbCr) YCbCrAt(x, y int) color.YCbCr
+
+YCbCr.YOffsetfunc (p *YCbCr) YOffset(x, y int) int
+
+YOffset returns the index of the first element of Y that corresponds to
+the pixel at (x, y).YCbCrSubsampleRatiotype YCbCrSubsampleRatio int
+
+YCbCrSubsampleRatio is the chroma subsample ratio used in a YCbCr image.YCbCrSubsampleRatio.Stringfunc (s YCbCrSubsampleRatio) String() string
+
+YCbCrSubsampleRatio444const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+YCbCrSubsampleRatio422const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+YCbCrSubsampleRatio420const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+YCbCrSubsampleRatio440const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+YCbCrSubsampleRatio411const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+YCbCrSubsampleRatio410const (
+    YCbCrSubsampleRatio444 YCbCrSubsampleRatio = iota
+    YCbCrSubsampleRatio422
+    YCbCrSubsampleRatio420
+    YCbCrSubsampleRatio440
+    YCbCrSubsampleRatio411
+    YCbCrSubsampleRatio410
+)
+
+`
+}

@@ -44,3 +44,38 @@ func (W _image_jpeg_Reader) Read(p []byte) (n int, err error) {
 func (W _image_jpeg_Reader) ReadByte() (byte, error) {
 	return W.WReadByte()
 }
+
+func init() {
+	Docs["image/jpeg"] = `Package jpeg implements a JPEG image decoder and encoder.
+
+JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.Decodefunc Decode(r io.Reader) (image.Image, error)
+
+Decode reads a JPEG image from r and returns it as an [image.Image].DecodeConfigfunc DecodeConfig(r io.Reader) (image.Config, error)
+
+DecodeConfig returns the color model and dimensions of a JPEG image without
+decoding the entire image.Encodefunc Encode(w io.Writer, m image.Image, o *Options) error
+
+Encode writes the Image m to w in JPEG 4:2:0 baseline format with the given
+options. Default parameters are used if a nil *[Options] is passed.DefaultQualityconst DefaultQuality = 75
+
+DefaultQuality is the default quality encoding parameter.FormatErrortype FormatError string
+
+A FormatError reports that the input is not a valid JPEG.FormatError.Errorfunc (e FormatError) Error() string
+
+Optionstype Options struct {
+    Quality int
+}
+
+Options are the encoding parameters.
+Quality ranges from 1 to 100 inclusive, higher is better.Readertype Reader interface {
+    io.ByteReader
+    io.Reader
+}
+
+Deprecated: Reader is not used by the [image/jpeg] package and should
+not be used by others. It is kept for compatibility.UnsupportedErrortype UnsupportedError string
+
+An UnsupportedError reports that the input uses a valid but unimplemented JPEG feature.UnsupportedError.Errorfunc (e UnsupportedError) Error() string
+
+`
+}

@@ -47,3 +47,75 @@ func (W _image_png_EncoderBufferPool) Get() *png.EncoderBuffer {
 func (W _image_png_EncoderBufferPool) Put(a0 *png.EncoderBuffer) {
 	W.WPut(a0)
 }
+
+func init() {
+	Docs["image/png"] = `Package png implements a PNG image decoder and encoder.
+
+The PNG specification is at https://www.w3.org/TR/PNG/.Decodefunc Decode(r io.Reader) (image.Image, error)
+
+Decode reads a PNG image from r and returns it as an [image.Image].
+The type of Image returned depends on the PNG contents.DecodeConfigfunc DecodeConfig(r io.Reader) (image.Config, error)
+
+DecodeConfig returns the color model and dimensions of a PNG image without
+decoding the entire image.Encodefunc Encode(w io.Writer, m image.Image) error
+
+Encode writes the Image m to w in PNG format. Any Image may be
+encoded, but images that are not [image.NRGBA] might be encoded lossily.CompressionLeveltype CompressionLevel int
+
+CompressionLevel indicates the compression level.DefaultCompressionconst (
+    DefaultCompression CompressionLevel = 0
+    NoCompression      CompressionLevel = -1
+    BestSpeed          CompressionLevel = -2
+    BestCompression    CompressionLevel = -3
+)
+
+NoCompressionconst (
+    DefaultCompression CompressionLevel = 0
+    NoCompression      CompressionLevel = -1
+    BestSpeed          CompressionLevel = -2
+    BestCompression    CompressionLevel = -3
+)
+
+BestSpeedconst (
+    DefaultCompression CompressionLevel = 0
+    NoCompression      CompressionLevel = -1
+    BestSpeed          CompressionLevel = -2
+    BestCompression    CompressionLevel = -3
+)
+
+BestCompressionconst (
+    DefaultCompression CompressionLevel = 0
+    NoCompression      CompressionLevel = -1
+    BestSpeed          CompressionLevel = -2
+    BestCompression    CompressionLevel = -3
+)
+
+Encodertype Encoder struct {
+    CompressionLevel CompressionLevel
+
+    // BufferPool optionally specifies a buffer pool to get temporary
+    // EncoderBuffers when encoding an image.
+    BufferPool EncoderBufferPool
+}
+
+Encoder configures encoding PNG images.Encoder.Encodefunc (enc *Encoder) Encode(w io.Writer, m image.Image) error
+
+Encode writes the Image m to w in PNG format.EncoderBuffertype EncoderBuffer encoder
+
+EncoderBuffer holds the buffers used for encoding PNG images.EncoderBufferPooltype EncoderBufferPool interface {
+    Get() *EncoderBuffer
+    Put(*EncoderBuffer)
+}
+
+EncoderBufferPool is an interface for getting and returning temporary
+instances of the [EncoderBuffer] struct. This can be used to reuse buffers
+when encoding multiple images.FormatErrortype FormatError string
+
+A FormatError reports that the input is not a valid PNG.FormatError.Errorfunc (e FormatError) Error() string
+
+UnsupportedErrortype UnsupportedError string
+
+An UnsupportedError reports that the input uses a valid but unimplemented PNG feature.UnsupportedError.Errorfunc (e UnsupportedError) Error() string
+
+`
+}

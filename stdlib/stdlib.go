@@ -23,11 +23,46 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Symbols maps "importpath/name" to the exported symbols of that package, in
 // the form interp.Interpreter.Use expects.
 var Symbols = map[string]map[string]reflect.Value{}
+
+// Docs maps an import path to its documentation as generated (records
+// "KEY\x1fTEXT" separated by "\x1e"); read it with Doc.
+var Docs = map[string]string{}
+
+var (
+	docMu     sync.Mutex
+	docParsed = map[string]map[string]string{}
+)
+
+// Doc returns the documentation of a package symbol: key "" for the
+// package comment, "Name" for a function, type, constant or variable,
+// "Type.Method" for a method: its declaration, a blank line and its doc
+// comment, embedded when the tables were generated.
+func Doc(importPath, key string) (string, bool) {
+	docMu.Lock()
+	defer docMu.Unlock()
+	m, ok := docParsed[importPath]
+	if !ok {
+		raw, ok := Docs[importPath]
+		if !ok {
+			return "", false
+		}
+		m = map[string]string{}
+		for _, rec := range strings.Split(raw, "\x1e") {
+			if k, text, ok := strings.Cut(rec, "\x1f"); ok {
+				m[k] = text
+			}
+		}
+		docParsed[importPath] = m
+	}
+	text, ok := m[key]
+	return text, ok
+}
 
 // ModulePath is the import-path prefix of furious's own packages.
 const ModulePath = "github.com/furious-lab/furious"
@@ -38,7 +73,7 @@ const ModulePath = "github.com/furious-lab/furious"
 //go:generate go run ./internal/extract hash hash/crc32 hash/fnv hash/maphash html html/template image image/color image/color/palette image/draw image/gif image/jpeg image/png
 //go:generate go run ./internal/extract io io/fs log log/slog maps math math/big math/bits math/cmplx math/rand math/rand/v2 mime
 //go:generate go run ./internal/extract net/http net/url os os/signal path path/filepath reflect regexp runtime runtime/debug slices sort strconv strings sync sync/atomic
-//go:generate go run ./internal/extract text/scanner text/tabwriter text/template time unicode unicode/utf16 unicode/utf8
+//go:generate go run ./internal/extract text/scanner text/tabwriter text/template time unicode unicode/utf16 unicode/utf8 builtin
 //go:generate go run ./internal/extract gonum.org/v1/gonum/mat gonum.org/v1/gonum/floats gonum.org/v1/gonum/stat gonum.org/v1/gonum/blas gonum.org/v1/gonum/blas/blas32 gonum.org/v1/gonum/blas/blas64 gonum.org/v1/gonum/stat/distuv
 //go:generate go run ./internal/extract gonum.org/v1/plot gonum.org/v1/plot/plotter gonum.org/v1/plot/plotutil gonum.org/v1/plot/vg gonum.org/v1/plot/vg/draw
 //go:generate go run ./internal/extract github.com/furious-lab/furious/tensor github.com/furious-lab/furious/display github.com/furious-lab/furious/ssd github.com/furious-lab/furious/nn github.com/furious-lab/furious/nn/data

@@ -44,6 +44,12 @@ type benchRow struct {
 // [--d-model 128] [--batch 4] [--seq 256]`).
 func bench(args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]\n"+
+			"       furious bench --train [--presets all] [--layers 2] [--d-model 128] [--batch 4] [--seq 256]\n\n"+
+			"Times the SSD forms, each row checked against the float64 oracle, or the training throughput per preset.\n\n")
+		fs.PrintDefaults()
+	}
 	c := benchConfig{}
 	fs.StringVar(&c.device, "device", "cpu", "cpu or gpu")
 	fs.IntVar(&c.H, "H", 4, "heads (B = 1)")

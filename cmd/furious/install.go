@@ -26,6 +26,11 @@ type kernelspec struct {
 
 func install(args []string) error {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: furious install [--user | --prefix DIR]\n\n"+
+			"Writes the Jupyter kernelspec \"furious\" (\"Go (furious)\"): system-wide by default.\n\n")
+		fs.PrintDefaults()
+	}
 	user := fs.Bool("user", false, "install for the current user (Jupyter's data dir)")
 	prefix := fs.String("prefix", "", "install under DIR/share/jupyter/kernels")
 	if err := fs.Parse(args); err != nil {

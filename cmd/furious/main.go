@@ -3,12 +3,14 @@
 //	furious install [--user | --prefix DIR]   write the Jupyter kernelspec "furious"
 //	furious kernel CONNECTION_FILE            run as a Jupyter kernel (what Jupyter launches)
 //	furious repl                              an interactive Go prompt
-//	furious run FILE.ipynb|FILE.go [-o OUT]   execute a notebook or Go script headless
+//	furious run FILE.ipynb|FILE.go [-o OUT]   execute a notebook (into FILE.nbconvert.ipynb) or Go script headless
 //	furious bench [--device cpu|gpu] [--L 2048,8192]   time the SSD forms, checked against the oracle
 //	furious version                           versions and compute backends
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -17,11 +19,14 @@ const usage = `usage:
   furious install [--user | --prefix DIR]   install the Jupyter kernelspec "furious"
   furious kernel CONNECTION_FILE            run as a Jupyter kernel
   furious repl                              interactive Go prompt
-  furious run FILE.ipynb|FILE.go [-o OUT.ipynb]
-                                            execute every cell; exit 1 naming the failing cell
+  furious run FILE.ipynb|FILE.go [-o OUT.ipynb | --inplace]
+                                            execute every cell into FILE.nbconvert.ipynb;
+                                            exit 1 naming the failing cell
   furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]
                                             time the SSD forms; each row checked against float64
   furious version                           versions and compute backends
+
+Every command answers --help.
 `
 
 func main() {
@@ -44,12 +49,19 @@ func main() {
 	case "bench":
 		err = benchCmd(args)
 	case "version", "--version", "-v":
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fmt.Println("usage: furious version\n\nPrints the versions of furious, Go and the libraries, and the compute backends found.")
+			break
+		}
 		version(os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:
 		fmt.Fprintf(os.Stderr, "furious: unknown command %q\n%s", cmd, usage)
 		os.Exit(2)
+	}
+	if errors.Is(err, flag.ErrHelp) { // --help: the usage was printed
+		err = nil
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "furious:", err)

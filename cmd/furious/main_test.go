@@ -123,6 +123,37 @@ func TestCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("run never overwrites its input", func(t *testing.T) {
+		in := filepath.Join(dir, "keep.ipynb")
+		makeNotebook(t, in, "1 + 2")
+		before, _ := os.ReadFile(in)
+		if b, err := exec.Command(bin, "run", "-q", in).CombinedOutput(); err != nil {
+			t.Fatalf("run: %v\n%s", err, b)
+		}
+		if after, _ := os.ReadFile(in); string(after) != string(before) {
+			t.Error("furious run changed its input notebook")
+		}
+		out, err := os.ReadFile(filepath.Join(dir, "keep.nbconvert.ipynb"))
+		if err != nil || !strings.Contains(string(out), `"3"`) {
+			t.Errorf("keep.nbconvert.ipynb: %v\n%s", err, out)
+		}
+		if b, err := exec.Command(bin, "run", "-q", "--inplace", in).CombinedOutput(); err != nil {
+			t.Fatalf("run --inplace: %v\n%s", err, b)
+		}
+		if after, _ := os.ReadFile(in); !strings.Contains(string(after), `"3"`) {
+			t.Errorf("--inplace did not write the outputs into the input:\n%s", after)
+		}
+	})
+
+	t.Run("every command answers --help", func(t *testing.T) {
+		for _, c := range []string{"install", "kernel", "repl", "run", "bench", "version"} {
+			b, err := exec.Command(bin, c, "--help").CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(b), "usage: furious "+c) {
+				t.Errorf("furious %s --help: %v\n%s", c, err, b)
+			}
+		}
+	})
+
 	t.Run("run go file", func(t *testing.T) {
 		in := filepath.Join(dir, "hello.go")
 		os.WriteFile(in, []byte("package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n"), 0o644)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/term"
 
@@ -21,23 +23,41 @@ import (
 // are shown as text; images and SVG are written to files whose paths are
 // printed.
 func repl(args []string) error {
+	const usage = `usage: furious repl
+
+An interactive Go prompt (yaegi) with furious's packages imported: Tab
+completes, Up/Down recall earlier cells, an incomplete line continues on the
+next one, name? shows documentation, Ctrl-C interrupts a running cell (at
+the prompt it clears the line), Ctrl-D on an empty line exits.
+`
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Print(usage)
+		return nil
+	}
 	if len(args) > 0 {
-		return errors.New("usage: furious repl")
+		return errors.New(usage)
 	}
 	fd := int(os.Stdin.Fd())
 	interactive := term.IsTerminal(fd) && term.IsTerminal(int(os.Stdout.Fd()))
 	var out io.Writer = os.Stdout
 	var t *term.Terminal
+	var keys *ctrlCReader
+	var hist *cellHistory
+	var cooked *term.State // the terminal's own mode, restored while a cell runs
 	if interactive {
 		old, err := term.MakeRaw(fd)
 		if err != nil {
 			return err
 		}
-		defer term.Restore(fd, old)
+		cooked = old
+		defer func() { term.Restore(fd, cooked) }()
+		keys = &ctrlCReader{r: os.Stdin}
 		t = term.NewTerminal(struct {
 			io.Reader
 			io.Writer
-		}{os.Stdin, os.Stdout}, "go> ")
+		}{keys, os.Stdout}, "go> ")
+		hist = &cellHistory{}
+		t.History = hist
 		if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
 			_ = t.SetSize(w, h)
 		}
@@ -48,7 +68,7 @@ func repl(args []string) error {
 		return err
 	}
 	display.SetPublisher(&replPublisher{w: out})
-	fmt.Fprintln(out, "furious repl — Go interpreted by yaegi. Tab completes, ↑/↓ recall, Ctrl-D exits, name? shows docs.")
+	fmt.Fprintln(out, "furious repl — Go interpreted by yaegi. Tab completes, ↑/↓ recall cells, Ctrl-C interrupts, Ctrl-D exits, name? shows docs.")
 
 	var read func(prompt string) (string, error)
 	if interactive {
@@ -90,6 +110,11 @@ func repl(args []string) error {
 			}
 			return err
 		}
+		line = strings.ReplaceAll(line, "\r\n", "\n") // a recalled multi-line cell
+		if keys != nil && line == "" && keys.take() {
+			buf.Reset() // Ctrl-C at the prompt: drop the line and the cell begun
+			continue
+		}
 		if buf.Len() > 0 {
 			buf.WriteByte('\n')
 		}
@@ -102,6 +127,9 @@ func repl(args []string) error {
 		if strings.TrimSpace(code) == "" {
 			continue
 		}
+		if hist != nil {
+			hist.add(code)
+		}
 		if name, ok := helpName(code); ok {
 			if text, found := s.Inspect(name, len(name)); found {
 				fmt.Fprintln(out, text)
@@ -110,9 +138,19 @@ func repl(args []string) error {
 			}
 			continue
 		}
+		// While the cell runs the terminal is in its own mode, so that
+		// Ctrl-C is SIGINT, which interrupts the cell (the session stays).
 		ctx, done := interruptible()
+		if interactive {
+			_ = term.Restore(fd, cooked)
+		}
 		res, ok, err := s.Eval(ctx, code)
 		done()
+		if interactive {
+			if _, err := term.MakeRaw(fd); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			var e *dsl.Error
 			if errors.As(err, &e) && len(e.Traceback) > 0 {
@@ -125,6 +163,76 @@ func repl(args []string) error {
 		if ok {
 			fmt.Fprintln(out, showText(res))
 		}
+	}
+}
+
+// ctrlCReader passes the terminal's input to term.Terminal, which ends
+// ReadLine on Ctrl-C as on end of input. It turns Ctrl-C into "go to the
+// start, delete the line, Enter", which reads as an empty line, and counts
+// it, so that the prompt clears the line (and a cell begun on earlier
+// lines) and goes on.
+type ctrlCReader struct {
+	r       io.Reader
+	pending []byte
+	mu      sync.Mutex
+	hits    int
+}
+
+func (c *ctrlCReader) Read(p []byte) (int, error) {
+	if len(c.pending) == 0 {
+		n, err := c.r.Read(p)
+		if n == 0 {
+			return 0, err
+		}
+		for _, b := range p[:n] {
+			if b == 3 { // Ctrl-C
+				c.pending = append(c.pending, 1, 11, '\r') // ^A, ^K, Enter
+				c.mu.Lock()
+				c.hits++
+				c.mu.Unlock()
+				continue
+			}
+			c.pending = append(c.pending, b)
+		}
+	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
+
+// take reports whether an empty line read is a Ctrl-C (one not yet taken).
+func (c *ctrlCReader) take() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hits == 0 {
+		return false
+	}
+	c.hits--
+	return true
+}
+
+// cellHistory is the REPL's history: one entry per cell, however many
+// lines it took, so that Up recalls a multi-line cell whole. term.Terminal
+// adds each line it reads; those are ignored.
+type cellHistory struct{ cells []string }
+
+func (h *cellHistory) Add(string) {}
+func (h *cellHistory) Len() int   { return len(h.cells) }
+
+// At returns the n-th most recent cell (0 is the last), its lines joined
+// by "\r\n" so that the raw terminal draws them one under the other (the
+// REPL reads "\r\n" back as "\n").
+func (h *cellHistory) At(n int) string {
+	return strings.ReplaceAll(h.cells[len(h.cells)-1-n], "\n", "\r\n")
+}
+
+func (h *cellHistory) add(cell string) {
+	if len(h.cells) > 0 && h.cells[len(h.cells)-1] == cell {
+		return
+	}
+	h.cells = append(h.cells, cell)
+	if len(h.cells) > 1000 {
+		h.cells = h.cells[1:]
 	}
 }
 
@@ -183,8 +291,21 @@ type replPublisher struct {
 func (p *replPublisher) Display(d display.Data, update bool) { fmt.Fprintln(p.w, showText(d)) }
 func (p *replPublisher) Clear(wait bool)                     {}
 
-// TerminalWriter lets progress bars redraw in place.
-func (p *replPublisher) TerminalWriter() io.Writer { return p.w }
+// TerminalWriter lets progress bars redraw in place: each redraw ("\r"
+// and the bar) first erases the old line, so that a shorter bar leaves no
+// stale characters.
+func (p *replPublisher) TerminalWriter() io.Writer { return eraseOnCR{p.w} }
+
+// eraseOnCR writes through to w, following each "\r" with the terminal's
+// erase-to-end-of-line sequence.
+type eraseOnCR struct{ w io.Writer }
+
+func (e eraseOnCR) Write(b []byte) (int, error) {
+	if _, err := e.w.Write(bytes.ReplaceAll(b, []byte("\r"), []byte("\r\x1b[K"))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 var imageSeq int
 

@@ -146,12 +146,27 @@ func interruptible() (context.Context, func()) {
 
 func runCmd(args []string) (int, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	outPath := fs.String("o", "", "write the executed notebook here (default: FILE.ipynb in place; none for .go)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: furious run FILE.ipynb|FILE.go [-o OUT.ipynb | --inplace] [-q]
+
+Executes every cell of a notebook (or a Go file as one cell) headless and
+exits 1 naming the first failing cell. The executed notebook is written to
+FILE.nbconvert.ipynb (as jupyter nbconvert does); the input is never
+overwritten unless --inplace is given.
+
+`)
+		fs.PrintDefaults()
+	}
+	outPath := fs.String("o", "", "write the executed notebook here (default FILE.nbconvert.ipynb; none for .go)")
+	inplace := fs.Bool("inplace", false, "replace the input notebook with the executed one")
 	quiet := fs.Bool("q", false, "do not echo cell output")
 	// Accept flags after the file name too.
 	var files []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return 0, nil
+			}
 			return 2, err
 		}
 		if fs.NArg() == 0 {
@@ -161,7 +176,11 @@ func runCmd(args []string) (int, error) {
 		args = fs.Args()[1:]
 	}
 	if len(files) != 1 {
-		return 2, errors.New("usage: furious run FILE.ipynb|FILE.go [-o OUT.ipynb] [-q]")
+		fs.Usage()
+		return 2, nil
+	}
+	if *inplace && *outPath != "" {
+		return 2, errors.New("run: -o and --inplace exclude each other")
 	}
 	in := files[0]
 	o := &outputs{}
@@ -176,8 +195,11 @@ func runCmd(args []string) (int, error) {
 		return runGo(s, o, in, *outPath)
 	}
 	out := *outPath
-	if out == "" {
+	switch {
+	case *inplace:
 		out = in
+	case out == "":
+		out = strings.TrimSuffix(in, ".ipynb") + ".nbconvert.ipynb"
 	}
 	return runNotebook(s, o, in, out)
 }

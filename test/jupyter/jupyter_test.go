@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -25,7 +24,7 @@ const python = "/usr/bin/python3"
 func missing(t *testing.T, what string) {
 	t.Helper()
 	msg := what + " not available: install Debian's python3-jupyter-client python3-nbclient " +
-		"jupyter-nbconvert jupyter-console python3-jsonschema (see .ci/run)"
+		"jupyter-nbconvert jupyter-console python3-jsonschema python3-jupyter-kernel-test (scripts/deps.sh test)"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -55,15 +54,12 @@ func setup(t *testing.T) []string {
 	if out, err := exec.Command(bin, "install", "--prefix", prefix).CombinedOutput(); err != nil {
 		t.Fatalf("furious install: %v\n%s", err, out)
 	}
-	_, file, _, _ := runtime.Caller(0)
-	src := filepath.Dir(filepath.Dir(filepath.Dir(file)))
 	return append(os.Environ(),
 		"JUPYTER_PATH="+filepath.Join(prefix, "share", "jupyter"),
 		"JUPYTER_DATA_DIR="+filepath.Join(dir, "data"),
 		"JUPYTER_RUNTIME_DIR="+filepath.Join(dir, "runtime"),
 		"JUPYTER_CONFIG_DIR="+filepath.Join(dir, "config"),
 		"IPYTHONDIR="+filepath.Join(dir, "ipython"),
-		"FURIOUS_SRC="+src,
 		"PYTHONDONTWRITEBYTECODE=1",
 	)
 }
@@ -99,18 +95,26 @@ func TestJupyterClients(t *testing.T) {
 	})
 }
 
-// TestConformance runs jupyter/jupyter_kernel_test from a copy outside the
-// repository (JUPYTER_KERNEL_TEST_DIR, default /opt/jupyter_kernel_test).
+// TestRobustness runs test_robustness.py: every failure of issue 13, each
+// followed by checks that the connection is alive and the state intact (or,
+// where the interpreter died, that the notebook is told it was lost).
+func TestRobustness(t *testing.T) {
+	env := setup(t)
+	runPython(t, env, "test_robustness.py")
+}
+
+// TestConformance runs jupyter/jupyter_kernel_test, Debian's
+// python3-jupyter-kernel-test (or a copy on JUPYTER_KERNEL_TEST_DIR). It
+// skips without it, except under CI=true where it fails.
 func TestConformance(t *testing.T) {
 	env := setup(t)
-	dir := os.Getenv("JUPYTER_KERNEL_TEST_DIR")
-	if dir == "" {
-		dir = "/opt/jupyter_kernel_test"
+	if dir := os.Getenv("JUPYTER_KERNEL_TEST_DIR"); dir != "" {
+		env = append(env, "PYTHONPATH="+dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "jupyter_kernel_test", "__init__.py")); err != nil {
-		t.Skip("jupyter_kernel_test not found in " + dir + ": git clone https://github.com/jupyter/jupyter_kernel_test " +
-			dir + " (or set JUPYTER_KERNEL_TEST_DIR); its code is not part of this repository")
+	probe := exec.Command(python, "-c", "import jupyter_kernel_test")
+	probe.Env = env
+	if out, err := probe.CombinedOutput(); err != nil {
+		missing(t, "jupyter_kernel_test (Debian's python3-jupyter-kernel-test: "+strings.TrimSpace(string(out))+")")
 	}
-	env = append(env, "JUPYTER_KERNEL_TEST_DIR="+dir)
 	runPython(t, env, "test_kernel_conformance.py")
 }

@@ -1,0 +1,457 @@
+package dsl
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/printer"
+	"go/token"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// guardCell rewrites a cell so that the failures yaegi cannot hook become
+// errors the session survives (see guard.go for the helpers it calls):
+//
+//   - a go statement's function gets a deferred guard: a panic in the
+//     goroutine is printed and reported instead of ending the process.
+//     `go f(a, b)` becomes `go func(_f func()) { guard; _f() }(func() func()
+//     { _a0, _a1 := a, b; return func() { f(_a0, _a1) } }())`, so the
+//     arguments are still evaluated by the go statement;
+//   - a function literal passed to a package's function or a method (a
+//     callback compiled code may call from its own goroutine, as
+//     time.AfterFunc does) gets the same guard, which lets a panic on the
+//     cell's own goroutine go on; a function of the session passed by name
+//     there is wrapped in a guarded literal of its signature (sigs);
+//   - a function declared in the cell that can call itself (directly or
+//     through the cell's other functions) calls Enter first, which fails
+//     naming it when its goroutine's calls nest beyond the recursion limit;
+//   - the sizes of make([]T, n[, c]) and make(map[K]V, n) are checked
+//     against the memory limit, and so is the length append(s, t...) asks
+//     for when s and t are names or selectors: s becomes
+//     s[:len(s):Cap(s, t, ...)], the same slice once the check has passed;
+//
+// and to work around yaegi v0.16 defects (each has a test in
+// rewrite_test.go that fails without its workaround):
+//
+//   - a compound statement at a cell's top level (if, for, switch, select,
+//     a block) runs inside func() { ... }(): at top level yaegi mixes an
+//     inner block's variables with the session's globals, so `x := "s"` in
+//     a loop body assigns the outer x (a reflect.Set panic, and the outer
+//     value lost), and `a, b := f()` in a block leaves b undefined;
+//   - a parallel assignment `a, b = e1, e2` that mixes calls with other
+//     expressions loses a value in yaegi: the non-constant right sides go
+//     to fresh variables first (`_p0, _p1 := e1, e2; a = _p0; b = _p1`),
+//     untyped constants are assigned last.
+//
+// Only text is inserted or replaced, never a line break, so positions keep
+// their lines. An item that does not parse is left as it is (the
+// interpreter reports the error).
+func guardCell(cell string, sigs map[string]*ast.FuncType) string {
+	// Nothing to do without a block, a list, a go statement, make or
+	// append (most short cells): skip the parse.
+	if !strings.ContainsAny(cell, "{,") && !strings.Contains(cell, "go") &&
+		!strings.Contains(cell, "make") && !strings.Contains(cell, "append") {
+		return cell
+	}
+	items, err := Split(cell)
+	if err != nil {
+		return cell
+	}
+	var r rewriter
+	r.src = cell
+	r.sigs = sigs
+	// Functions declared in the cell, and what they call, for recursion.
+	calls := map[string]map[string]bool{}
+	bodies := map[string][]*ast.BlockStmt{}
+	for _, it := range items {
+		if it.Kind == Import {
+			continue
+		}
+		text := cell[it.Start:it.End]
+		var root ast.Node
+		base := it.Start
+		if it.Kind == Decl {
+			const pre = "package p;"
+			f, err := parser.ParseFile(token.NewFileSet(), "", pre+text, parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			root, base = f, it.Start-len(pre)-1 // token.Pos of a file starts at 1
+		} else {
+			const pre = "package p;func _(){"
+			f, err := parser.ParseFile(token.NewFileSet(), "", pre+text+"\n}", parser.SkipObjectResolution)
+			if err != nil {
+				continue
+			}
+			root, base = f, it.Start-len(pre)-1
+			r.base = base
+			for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+				switch st.(type) {
+				case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
+					*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
+					r.insert(r.off(st.Pos()), "func() { ")
+					r.edits = append(r.edits, edit{r.off(st.End()), r.off(st.End()), " }()"})
+				}
+			}
+		}
+		r.base = base
+		r.walk(root)
+		if f, ok := root.(*ast.File); ok && it.Kind == Decl {
+			for _, d := range f.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || fd.Body == nil {
+					continue
+				}
+				name := fd.Name.Name
+				if fd.Recv == nil && fd.Type.TypeParams == nil && sigs != nil {
+					sigs[name] = fd.Type
+				}
+				if calls[name] == nil {
+					calls[name] = map[string]bool{}
+				}
+				ast.Inspect(fd.Body, func(n ast.Node) bool {
+					if c, ok := n.(*ast.CallExpr); ok {
+						switch fn := c.Fun.(type) {
+						case *ast.Ident:
+							calls[name][fn.Name] = true
+						case *ast.SelectorExpr:
+							calls[name][fn.Sel.Name] = true
+						}
+					}
+					return true
+				})
+				bodies[name] = append(bodies[name], fd.Body)
+				r.bodyBase[fd.Body] = base
+			}
+		}
+	}
+	for name, bs := range bodies {
+		if !reaches(calls, name, name) {
+			continue
+		}
+		for _, b := range bs {
+			r.insert(r.bodyBase[b]+int(b.Lbrace)+1, fmt.Sprintf(" %s.Enter(%q);", guardName, name))
+		}
+	}
+	return r.apply()
+}
+
+// reaches reports whether from calls to, directly or through the functions
+// in calls.
+func reaches(calls map[string]map[string]bool, from, to string) bool {
+	seen := map[string]bool{}
+	var visit func(string) bool
+	visit = func(f string) bool {
+		for g := range calls[f] {
+			if g == to {
+				return true
+			}
+			if !seen[g] {
+				seen[g] = true
+				if visit(g) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return visit(from)
+}
+
+type edit struct {
+	start, end int // cell offsets; start == end inserts
+	text       string
+}
+
+type rewriter struct {
+	sigs     map[string]*ast.FuncType // the session's functions, for wrapping
+	src      string
+	base     int // cell offset of token.Pos 0 of the item being walked
+	edits    []edit
+	bodyBase map[*ast.BlockStmt]int
+	n        int // names made so far
+}
+
+func (r *rewriter) off(p token.Pos) int        { return r.base + int(p) }
+func (r *rewriter) insert(at int, text string) { r.edits = append(r.edits, edit{at, at, text}) }
+func (r *rewriter) text(n ast.Node) string     { return r.src[r.off(n.Pos()):r.off(n.End())] }
+
+// where is "cell L:C" for a node.
+func (r *rewriter) where(n ast.Node) string {
+	o := r.off(n.Pos())
+	line := strings.Count(r.src[:o], "\n") + 1
+	col := o - strings.LastIndex(r.src[:o], "\n")
+	return fmt.Sprintf("cell %d:%d", line, col)
+}
+
+func (r *rewriter) guardText(where string) string {
+	return fmt.Sprintf(" defer func() { %s.Recovered(recover(), %s) }();", guardName, strconv.Quote(where))
+}
+
+func (r *rewriter) walk(root ast.Node) {
+	if r.bodyBase == nil {
+		r.bodyBase = map[*ast.BlockStmt]int{}
+	}
+	guarded := map[*ast.FuncLit]bool{}
+	ast.Inspect(root, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.GoStmt:
+			r.goStmt(n, guarded)
+		case *ast.BlockStmt:
+			r.assignments(n.List)
+		case *ast.CaseClause:
+			r.assignments(n.Body)
+		case *ast.CommClause:
+			r.assignments(n.Body)
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "make" {
+				r.makeCall(n)
+			}
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "append" {
+				r.appendCall(n)
+			}
+			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
+				for _, a := range n.Args {
+					if fl, ok := a.(*ast.FuncLit); ok && !guarded[fl] {
+						guarded[fl] = true
+						r.insert(r.off(fl.Body.Lbrace)+1, r.guardText(fmt.Sprintf(
+							"the function literal at %s passed to %s", r.where(fl), r.text(sel))))
+					}
+					if id, ok := a.(*ast.Ident); ok && r.sigs[id.Name] != nil {
+						r.edits = append(r.edits, edit{r.off(id.Pos()), r.off(id.End()), r.wrapFunc(id.Name,
+							fmt.Sprintf("function %s passed to %s at %s", id.Name, r.text(sel), r.where(id)))})
+					}
+				}
+			}
+		}
+		return true
+	})
+}
+
+// wrapFunc is a guarded function literal calling the session's function
+// name with its own parameters.
+func (r *rewriter) wrapFunc(name, where string) string {
+	ft := r.sigs[name]
+	var params, args []string
+	variadic := ""
+	i := 0
+	for _, f := range ft.Params.List {
+		n := len(f.Names)
+		if n == 0 {
+			n = 1
+		}
+		for k := 0; k < n; k++ {
+			p := fmt.Sprintf("_furious_w%d", i)
+			i++
+			t := exprText(f.Type)
+			if strings.HasPrefix(t, "...") {
+				variadic = "..."
+			}
+			params, args = append(params, p+" "+t), append(args, p)
+		}
+	}
+	results, ret := "", ""
+	if ft.Results != nil && len(ft.Results.List) > 0 {
+		var rs []string
+		for _, f := range ft.Results.List {
+			n := len(f.Names)
+			if n == 0 {
+				n = 1
+			}
+			for k := 0; k < n; k++ {
+				rs = append(rs, exprText(f.Type))
+			}
+		}
+		results, ret = " ("+strings.Join(rs, ", ")+")", "return "
+	}
+	return "func(" + strings.Join(params, ", ") + ")" + results + " {" + r.guardText(where) + " " + ret +
+		name + "(" + strings.Join(args, ", ") + variadic + ") }"
+}
+
+// exprText prints a type expression on one line.
+func exprText(e ast.Expr) string {
+	var b strings.Builder
+	_ = printer.Fprint(&b, token.NewFileSet(), e)
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// goStmt guards the goroutine a go statement starts.
+func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
+	call := g.Call
+	if fl, ok := call.Fun.(*ast.FuncLit); ok {
+		guarded[fl] = true
+		r.insert(r.off(fl.Body.Lbrace)+1, r.guardText("the goroutine started at "+r.where(g)))
+		return
+	}
+	if !simpleFunc(call.Fun) {
+		return
+	}
+	fun := r.text(call.Fun)
+	guard := r.guardText(fmt.Sprintf("goroutine %s started at %s", fun, r.where(g)))
+	if len(call.Args) == 0 {
+		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
+			"func() {" + guard + " " + fun + "() }()"})
+		return
+	}
+	r.n++
+	var lhs, args []string
+	var zeros []edit
+	for i, a := range call.Args {
+		if constLike(a) {
+			// Untyped constants stay in the call (their type comes from the
+			// parameter); their place in the early evaluation takes a 0.
+			lhs = append(lhs, "_")
+			args = append(args, r.text(a))
+			zeros = append(zeros, edit{r.off(a.Pos()), r.off(a.End()), "0"})
+			continue
+		}
+		name := fmt.Sprintf("_furious_a%d_%d", r.n, i)
+		lhs, args = append(lhs, name), append(args, name)
+	}
+	if len(zeros) == len(call.Args) {
+		// Constants only: nothing to evaluate early.
+		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
+			"func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + ") }()"})
+		return
+	}
+	r.edits = append(r.edits, zeros...)
+	dots := ""
+	if call.Ellipsis.IsValid() {
+		dots = "..."
+	}
+	r.edits = append(r.edits,
+		edit{r.off(call.Pos()), r.off(call.Args[0].Pos()),
+			"func(_furious_f func()) {" + guard + " _furious_f() }(func() func() { " + strings.Join(lhs, ", ") + " := "},
+		edit{r.off(call.Args[len(call.Args)-1].End()), r.off(call.End()),
+			"; return func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") } }())"})
+}
+
+// assignments rewrites the parallel assignments among stmts that mix calls
+// with other expressions (a yaegi defect loses one of the values).
+func (r *rewriter) assignments(stmts []ast.Stmt) {
+	for _, st := range stmts {
+		as, ok := st.(*ast.AssignStmt)
+		if !ok || as.Tok != token.ASSIGN || len(as.Lhs) < 2 || len(as.Lhs) != len(as.Rhs) {
+			continue
+		}
+		calls := 0
+		for _, e := range as.Rhs {
+			if _, ok := e.(*ast.CallExpr); ok {
+				calls++
+			}
+		}
+		if calls == 0 || calls == len(as.Rhs) {
+			continue
+		}
+		r.n++
+		var tmp, vals, sets, consts []string
+		for i, e := range as.Rhs {
+			lhs := r.text(as.Lhs[i])
+			if constLike(e) {
+				consts = append(consts, lhs+" = "+r.text(e))
+				continue
+			}
+			name := fmt.Sprintf("_furious_p%d_%d", r.n, i)
+			tmp, vals = append(tmp, name), append(vals, r.text(e))
+			sets = append(sets, lhs+" = "+name)
+		}
+		text := strings.Join(tmp, ", ") + " := " + strings.Join(vals, ", ") + "; " + strings.Join(append(sets, consts...), "; ")
+		r.edits = append(r.edits, edit{r.off(as.Pos()), r.off(as.End()), text})
+	}
+}
+
+// simpleFunc reports whether e is a name or a selector chain of names
+// (f, pkg.F, x.M): text that can be repeated.
+func simpleFunc(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return true
+	case *ast.SelectorExpr:
+		return simpleFunc(e.X)
+	}
+	return false
+}
+
+// constLike reports whether e is built of literals only (an untyped
+// constant, whose type comes from where it is used) or nil/true/false.
+func constLike(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.Ident:
+		return e.Name == "nil" || e.Name == "true" || e.Name == "false"
+	case *ast.ParenExpr:
+		return constLike(e.X)
+	case *ast.UnaryExpr:
+		return constLike(e.X)
+	case *ast.BinaryExpr:
+		return constLike(e.X) && constLike(e.Y)
+	}
+	return false
+}
+
+// makeCall checks the size arguments of make(T, n[, c]).
+func (r *rewriter) makeCall(c *ast.CallExpr) {
+	if len(c.Args) < 2 || c.Ellipsis.IsValid() {
+		return
+	}
+	typ := r.text(c.Args[0])
+	if strings.Contains(typ, "\n") {
+		return
+	}
+	call := strconv.Quote(strings.Join(strings.Fields(r.text(c)), " "))
+	for _, a := range c.Args[1:] {
+		r.insert(r.off(a.Pos()), fmt.Sprintf("%s.Len((%s)(nil), ", guardName, typ))
+		r.edits = append(r.edits, edit{r.off(a.End()), r.off(a.End()), ", " + call + ")"})
+	}
+}
+
+// appendCall checks the length append(s, x...) will need; s must be a
+// name or a selector chain (it is evaluated twice).
+func (r *rewriter) appendCall(c *ast.CallExpr) {
+	if len(c.Args) < 2 || !simpleFunc(c.Args[0]) {
+		return
+	}
+	s := r.text(c.Args[0])
+	call := strconv.Quote(strings.Join(strings.Fields(r.text(c)), " "))
+	// Only a spread (append(s, t...)) is checked: it can ask for any
+	// size at once, while appending elements grows s step by step, and
+	// a check per element would cost a compiled call each (4x slower
+	// append loops).
+	if !c.Ellipsis.IsValid() || len(c.Args) != 2 || !simpleFunc(c.Args[1]) {
+		return
+	}
+	more := r.text(c.Args[1]) // evaluated twice too: only plain names
+	r.edits = append(r.edits, edit{r.off(c.Args[0].End()), r.off(c.Args[0].End()),
+		fmt.Sprintf("[:len(%s):%s.Cap(%s, %s, %s)]", s, guardName, s, more, call)})
+}
+
+// apply returns the source with the edits made. Edits never overlap; an
+// insertion at the end of a replacement comes after it, one at its start
+// before it.
+func (r *rewriter) apply() string {
+	if len(r.edits) == 0 {
+		return r.src
+	}
+	sort.SliceStable(r.edits, func(i, j int) bool {
+		a, b := r.edits[i], r.edits[j]
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		return a.end < b.end
+	})
+	var b strings.Builder
+	last := 0
+	for _, e := range r.edits {
+		if e.start < last {
+			continue // overlapping: keep the first
+		}
+		b.WriteString(r.src[last:e.start])
+		b.WriteString(e.text)
+		last = e.end
+	}
+	b.WriteString(r.src[last:])
+	return b.String()
+}

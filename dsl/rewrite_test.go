@@ -1,0 +1,77 @@
+package dsl
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// Each test here is a yaegi v0.16 defect that guardCell or Session.Eval
+// works around; it fails when the workaround is removed.
+
+// Shadowing a session variable in an inner block at a cell's top level
+// must not touch the outer variable (yaegi: a reflect.Set panic, the outer
+// value lost).
+func TestYaegiShadowingAtTopLevel(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"time\"\ntr := 5*time.Millisecond\nsame := 1")
+	run(t, s, "for i := 0; i < 2; i++ { tr := \"x\"; _ = tr }")
+	if got := run(t, s, "tr"); got != "5ms" {
+		t.Errorf("tr = %q after an inner tr := \"x\", want 5ms", got)
+	}
+	if got := run(t, s, "if true { same := \"s\"; _ = same }\nsum := 0\nfor j := 1; j <= 3; j++ { sum += j }\nsame + sum"); got != "7" {
+		t.Errorf("same + sum = %q, want 7", got)
+	}
+}
+
+// A multi-value := inside a block at a cell's top level (yaegi: "undefined").
+func TestYaegiMultiValueInBlock(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "func two() (int, int) { return 1, 2 }\ngot := 0")
+	if out := run(t, s, "if true { x, y := two(); got = x*10 + y }\ngot"); out != "12" {
+		t.Errorf("got %q, want 12", out)
+	}
+}
+
+// A parallel assignment mixing a call with other expressions (yaegi loses
+// a value), at top level and in a function; a swap still swaps.
+func TestYaegiParallelAssignment(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"math\"\nvar u, w float64\nv := 1.0")
+	if got := run(t, s, "u, w = 3, math.Sqrt(4)\nu*10 + w"); got != "32" {
+		t.Errorf("u, w = 3, Sqrt(4): %q, want 32", got)
+	}
+	if got := run(t, s, "u, w = v, math.Sqrt(16)\nu*10 + w"); got != "14" {
+		t.Errorf("u, w = v, Sqrt(16): %q, want 14", got)
+	}
+	if got := run(t, s, "func pa() float64 { var a, b float64; a, b = math.Sqrt(9), 5; return a*10 + b }\npa()"); got != "35" {
+		t.Errorf("in a function: %q, want 35", got)
+	}
+	if got := run(t, s, "p, q := 1, 2\np, q = q, p\np*10 + q"); got != "21" {
+		t.Errorf("swap: %q", got)
+	}
+}
+
+// A cell that fails to compile leaves no declarations (yaegi declares its
+// variables and functions before it finds the error).
+func TestYaegiFailedCellLeavesNoDeclarations(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "kept := 1")
+	_, _, err := s.Eval(context.Background(), "w := 1; w = \"oops\"; y := 2\nfunc leaked() int { return 3 }\nkept = 5")
+	if err == nil {
+		t.Fatal("the cell compiled")
+	}
+	for _, name := range []string{"y", "w", "leaked()"} {
+		_, _, err := s.Eval(context.Background(), name)
+		if err == nil || !strings.Contains(err.Error(), "undefined: "+strings.TrimSuffix(name, "()")) {
+			t.Errorf("%s after the failed cell: %v, want undefined", name, err)
+		}
+	}
+	if got := run(t, s, "kept"); got != "1" {
+		t.Errorf("kept = %q, want 1", got)
+	}
+	// Defining the name again brings it back.
+	if got := run(t, s, "y := 7\ny"); got != "7" {
+		t.Errorf("y redefined: %q", got)
+	}
+}
