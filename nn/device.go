@@ -63,3 +63,12 @@ type constKey struct {
 }
 
 var consts sync.Map
+
+// moments returns a zero moment for p: float64 on the CPU, float32 on
+// p's device when p is resident there (moved once, at the first step).
+func moments(p *tensor.Tensor) *tensor.Tensor {
+	if tensor.ResidentBackend(p) == nil {
+		return tensor.Zeros64(p.Shape()...)
+	}
+	return tensor.New(tensor.Float32, p.Shape()...).OnDeviceOf(p)
+}

@@ -62,15 +62,6 @@ func (o *AdamW) StepLR(lr float64) {
 	}
 }
 
-// moments returns a zero moment for p: float64 on the CPU, float32 on
-// p's device when p is resident there (moved once, at the first step).
-func moments(p *tensor.Tensor) *tensor.Tensor {
-	if tensor.ResidentBackend(p) == nil {
-		return tensor.Zeros64(p.Shape()...)
-	}
-	return tensor.New(tensor.Float32, p.Shape()...).OnDeviceOf(p)
-}
-
 // ZeroGrad drops the gradients of all parameters.
 func (o *AdamW) ZeroGrad() { ZeroGrads(o.Params) }
 
