@@ -37,6 +37,15 @@ type LM struct {
 	params []*Var
 }
 
+// HiddenSize is the SwiGLU hidden size the model uses: Hidden, or
+// 8/3·DModel rounded up to a multiple of 8 when Hidden is 0.
+func (c ModelConfig) HiddenSize() int {
+	if c.Hidden != 0 {
+		return c.Hidden
+	}
+	return (8*c.Block.DModel/3 + 7) / 8 * 8
+}
+
 // NewLM builds a model with parameters drawn from cfg.Seed (same seed, same
 // model on every machine). Names follow "layers.<i>.attn.qkv.weight".
 func NewLM(cfg ModelConfig) *LM {
@@ -44,9 +53,7 @@ func NewLM(cfg ModelConfig) *LM {
 	if cfg.Vocab < 1 || cfg.Layers < 1 {
 		tensor.Errorf("nn.NewLM", "cfg", "needs Vocab ≥ 1 and Layers ≥ 1, got %d and %d", cfg.Vocab, cfg.Layers)
 	}
-	if cfg.Hidden == 0 {
-		cfg.Hidden = (8*Dm/3 + 7) / 8 * 8
-	}
+	cfg.Hidden = cfg.HiddenSize()
 	in := NewInit(cfg.Seed, cfg.DType)
 	m := &LM{Cfg: cfg, Embed: NewEmbed(in, "embed", cfg.Vocab, Dm, 1)}
 	for i := 0; i < cfg.Layers; i++ {

@@ -701,7 +701,10 @@ decays those of rank ≥ 2.ModelConfigtype ModelConfig struct {
 
 ModelConfig is a small decoder-only language model: Layers × (pre-norm
 attention block + pre-norm SwiGLU MLP, both residual), a final RMSNorm
-and an LM head.Normtype Norm struct {
+and an LM head.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
+
+HiddenSize is the SwiGLU hidden size the model uses: Hidden, or
+8/3·DModel rounded up to a multiple of 8 when Hidden is 0.Normtype Norm struct {
     W   *Var
     Eps float64
 }

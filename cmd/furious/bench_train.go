@@ -166,7 +166,7 @@ func writeTrainJSON(c trainConfig, rows []trainRow) error {
 		bc := nn.Preset(name)
 		bc.DModel, bc.Heads = c.dModel, c.heads
 		m := trainModelJSON{Preset: name, Vocab: vocab, Layers: c.layers, DModel: c.dModel, Heads: c.heads,
-			Hidden: (8*c.dModel/3 + 7) / 8 * 8, Batch: c.B, L: c.L,
+			Hidden: nn.ModelConfig{Block: bc}.HiddenSize(), Batch: c.B, L: c.L,
 			Block: map[string]any{"order": bc.Order, "exp": bc.Exp, "scale": bc.Scale, "mask": bc.Mask.String(),
 				"norm": bc.Norm.String(), "eps": bc.Eps, "conv": bc.ConvWidth, "conv_silu": bc.ConvSiLU,
 				"conv_bias": bc.ConvBias, "qk_act": bc.QKAct.String(), "dt_v": bc.ValueDT, "dt_bias": bc.DtBias,
