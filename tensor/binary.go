@@ -88,14 +88,14 @@ func binaryOf(name string, op binaryOp, a, b *Tensor) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(name, err, a, b)
+	hostFallback(name, err, a, b)
 	y = like(name, a, shape)
 	if a.dtype == Float64 {
 		binaryInto(op, y.f64, a.f64, b.f64, a.shape, b.shape, shape)
 	} else {
 		binaryInto(op, y.f32, a.f32, b.f32, a.shape, b.shape, shape)
 	}
-	return place(y)
+	return y.OnDeviceOf(a, b)
 }
 
 // binaryDevice runs the operation on the device of a resident operand:

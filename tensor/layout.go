@@ -40,14 +40,14 @@ func (t *Tensor) Permute(perm ...int) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(op, err, t)
+	hostFallback(op, err, t)
 	y = like(op, t, shape)
 	if t.dtype == Float64 {
 		permuteInto(y.f64, t.f64, t.shape, p)
 	} else {
 		permuteInto(y.f32, t.f32, t.shape, p)
 	}
-	return place(y)
+	return y.OnDeviceOf(t)
 }
 
 // Transpose returns x with axes i and j swapped (negative counts from the
@@ -219,7 +219,7 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(op, err, t)
+	hostFallback(op, err, t)
 	y = like(op, t, shape)
 	outer, _, inner := split(t.shape, ax)
 	m := (to - from) * inner
@@ -231,7 +231,7 @@ func (t *Tensor) Slice(axis, from, to int) *Tensor {
 			copy(y.f32[o*m:(o+1)*m], t.f32[s:s+m])
 		}
 	}
-	return place(y)
+	return y.OnDeviceOf(t)
 }
 
 // Concat joins tensors along axis; all must have one dtype and the same
@@ -257,7 +257,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(op, err, ts...)
+	hostFallback(op, err, ts...)
 	y = like(op, first, shape)
 	outer, _, inner := split(shape, ax)
 	row := total * inner
@@ -274,7 +274,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		}
 		pos += m
 	}
-	return place(y)
+	return y.OnDeviceOf(ts...)
 }
 
 // Cumsum returns the inclusive cumulative sum along axis:
@@ -288,14 +288,14 @@ func Cumsum(x *Tensor, axis int) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(op, err, x)
+	hostFallback(op, err, x)
 	y = like(op, x, x.shape)
 	if x.dtype == Float64 {
 		cumsumInto(y.f64, x.f64, outer, n, inner)
 	} else {
 		cumsumInto(y.f32, x.f32, outer, n, inner)
 	}
-	return place(y)
+	return y.OnDeviceOf(x)
 }
 
 // cumsumInto views x as (outer, n, inner) and writes running sums over the

@@ -56,8 +56,8 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(op, err, a, b)
-	return place(matmulHost(op, transA, transB, nb, m, n, k, a, b, shape, offA, offB))
+	hostFallback(op, err, a, b)
+	return matmulHost(op, transA, transB, nb, m, n, k, a, b, shape, offA, offB).OnDeviceOf(a, b)
 }
 
 // matmulHost is MatMulT on the CPU: one GEMM (cpu.Sgemm, cpu.Dgemm) per

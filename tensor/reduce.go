@@ -127,7 +127,7 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 	if y != nil {
 		return y
 	}
-	place := hostFallback(name, err, x)
+	hostFallback(name, err, x)
 	y = like(name, x, shape)
 	acc := make([]float64, outer*inner)
 	if x.dtype == Float64 {
@@ -138,7 +138,7 @@ func reduce(name string, op reduceOp, x *Tensor, axis int, keepdim bool) *Tensor
 	for i, v := range acc {
 		y.setFlat(i, v)
 	}
-	return place(y)
+	return y.OnDeviceOf(x)
 }
 
 // reduceInto views x as (outer, n, inner) and writes the reduction over the

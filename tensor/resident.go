@@ -232,14 +232,13 @@ func resident(ts ...*Tensor) backend.Backend {
 // operands: it checks that they live on one device (mixedDevices), and
 // when they are resident it writes the one-time notice naming op (and why,
 // when err says more than "not implemented") and syncs their host data.
-// The operation then runs on the CPU, and the returned place moves its
-// result to the operands' device, so that the result lives where its
-// operands do (place is the identity for host operands).
-func hostFallback(op string, err error, ts ...*Tensor) (place func(*Tensor) *Tensor) {
+// The operation then runs on the CPU, and its result follows the operands
+// back to their device (Tensor.OnDeviceOf), so that it lives where they do.
+func hostFallback(op string, err error, ts ...*Tensor) {
 	mixedDevices(op, ts...)
 	b := resident(ts...)
 	if b == nil {
-		return func(y *Tensor) *Tensor { return y }
+		return
 	}
 	why := "it has no device implementation for these operands"
 	if err != nil && !errors.Is(err, backend.ErrNotImplemented) {
@@ -249,7 +248,6 @@ func hostFallback(op string, err error, ts ...*Tensor) (place func(*Tensor) *Ten
 	}
 	noticeOnce("resident/"+op, fmt.Sprintf("%s on %s-resident tensors: %s; copied them to the host, ran it on the cpu and moved the result back", op, b.Name(), why))
 	syncHost(ts...)
-	return func(y *Tensor) *Tensor { return toBackend(op, y, b) }
 }
 
 // mixedDevices panics with an *Error naming op and both devices when the

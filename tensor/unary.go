@@ -55,7 +55,7 @@ func SiLU(x *Tensor) *Tensor { return unary("tensor.SiLU", "silu", x, 0) }
 // Apply returns f(x_i) for every element, computed in float64 and rounded to
 // x's dtype. f must be safe to call from several goroutines.
 func Apply(x *Tensor, f func(float64) float64) *Tensor {
-	place := hostFallback("tensor.Apply", nil, x)
+	hostFallback("tensor.Apply", nil, x)
 	y := like("tensor.Apply", x, x.shape)
 	if x.dtype == Float64 {
 		cpu.Parallel(len(x.f64), grain, func(lo, hi int) {
@@ -70,7 +70,7 @@ func Apply(x *Tensor, f func(float64) float64) *Tensor {
 			}
 		})
 	}
-	return place(y)
+	return y.OnDeviceOf(x)
 }
 
 // unaryDevice runs op on the device of a resident x (backend.DeviceElementwiser);
@@ -93,7 +93,7 @@ func unary(name, op string, x *Tensor, s float64) *Tensor {
 	if y != nil {
 		return y
 	}
-	place := hostFallback(name, err, x)
+	hostFallback(name, err, x)
 	y = like(name, x, x.shape)
 	if x.dtype == Float64 {
 		err = cpu.Map64(op, s, x.f64, y.f64)
@@ -103,5 +103,5 @@ func unary(name, op string, x *Tensor, s float64) *Tensor {
 	if err != nil {
 		panic(&Error{Op: name, Msg: err.Error()})
 	}
-	return place(y)
+	return y.OnDeviceOf(x)
 }
