@@ -41,6 +41,8 @@ type Device struct {
 	failed atomic.Pointer[failure] // the first failure of a posted call, until reported
 	posted atomic.Int64            // calls posted so far (for tests and benchmarks)
 	glNew  atomic.Int64            // buffers made by the driver (glBufferData) so far
+
+	prof *profiler // the running profile (profile.go), or nil; GL thread only
 }
 
 // failure is what a posted call left behind: an error, or a panic's value.

@@ -24,6 +24,9 @@ type driver interface {
 	download(id uint32, off int, p unsafe.Pointer, size int) error
 	copyBuffer(src, dst uint32, srcOff, dstOff, size int) error
 	dispatch(c *call) error
+	timerBegin() uint32          // a new GL_TIME_ELAPSED query, begun
+	timerEnd()                   // ends the query begun last
+	timerResult(q uint32) uint64 // the query's nanoseconds (waits for it), and deletes it
 	finish()
 	freeVideoMemoryKiB() (int, bool)
 	programBinary(prog uint32) []byte

@@ -385,6 +385,22 @@ func (d *glDriver) dispatch(c *call) error {
 
 func (d *glDriver) finish() { gl.Finish() }
 
+func (d *glDriver) timerBegin() uint32 {
+	var q uint32
+	gl.GenQueries(1, &q)
+	gl.BeginQuery(gl.TIME_ELAPSED, q)
+	return q
+}
+
+func (d *glDriver) timerEnd() { gl.EndQuery(gl.TIME_ELAPSED) }
+
+func (d *glDriver) timerResult(q uint32) uint64 {
+	var v uint64
+	gl.GetQueryObjectui64v(q, gl.QUERY_RESULT, &v)
+	gl.DeleteQueries(1, &q)
+	return v
+}
+
 func (d *glDriver) freeVideoMemoryKiB() (int, bool) {
 	if !d.nvxMem {
 		return 0, false
