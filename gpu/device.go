@@ -163,10 +163,14 @@ func (d *Device) pending() error {
 }
 
 // Sync waits until the GL thread has run everything queued before it and
-// returns the first failure of a posted call not yet reported (it does not
+// returns the first failure of a posted call (or GL error) not yet reported (it does not
 // wait for the GPU: reads do that; Finish waits for the GPU).
 func (d *Device) Sync() error {
-	d.do(func() {})
+	d.do(func() {
+		if err := d.drv.check(); err != nil {
+			d.failed.CompareAndSwap(nil, &failure{err: err})
+		}
+	})
 	return d.pending()
 }
 

@@ -28,6 +28,7 @@ type driver interface {
 	timerEnd()                   // ends the query begun last
 	timerResult(q uint32) uint64 // the query's nanoseconds (waits for it), and deletes it
 	finish()
+	check() error // the GL errors of the dispatches since the last check, if any
 	freeVideoMemoryKiB() (int, bool)
 	programBinary(prog uint32) []byte
 	destroy()
@@ -47,6 +48,7 @@ type driverInfo struct {
 // call is one compute dispatch: a program, its storage buffers by binding
 // index, its uniforms and the number of work groups.
 type call struct {
+	name   string // the program's shader and defines, for error messages
 	prog   uint32
 	bufs   []uint32
 	ints   []uniformI

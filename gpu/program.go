@@ -87,7 +87,7 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 			return &Error{Shader: p.name, Op: "dispatch", Err: fmt.Errorf("work-group count %v exceeds the device's limit %v", groups, d.info.MaxGroups)}
 		}
 	}
-	c := &call{prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
+	c := &call{name: p.key, prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
 	for i, b := range bufs {
 		if b == nil || b.id == 0 {
 			argPanic(p.name, "dispatch", "buffer %d is released", i)
