@@ -2,8 +2,10 @@ package gpu
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,6 +102,9 @@ func (d *Device) loop(i int, errc chan<- error) {
 	d.info = drv.info()
 	if v, ok := drv.freeVideoMemoryKiB(); ok && v > 0 {
 		d.pool.limit = int64(v) << 10 / 4
+	}
+	if v, err := strconv.ParseInt(os.Getenv("FURIOUS_GPU_POOL"), 10, 64); err == nil && v >= 0 {
+		d.pool.limit = v // bytes; 0 keeps no released buffer
 	}
 	errc <- nil
 	for f := range d.jobs {

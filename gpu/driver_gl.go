@@ -189,18 +189,21 @@ type glDriver struct {
 	egl     C.furiousEGL
 	nvxMem  bool // GL_NVX_gpu_memory_info present
 	storage bool // glBufferStorage (GL 4.4 or GL_ARB_buffer_storage); FURIOUS_GL_BUFFERDATA=1 turns it off
-	// checkEach makes every dispatch ask glGetError (FURIOUS_GPU_CHECK=each).
+	// checkEach makes every dispatch ask glGetError (FURIOUS_GPU_CHECK=each,
+	// or =finish, which also waits for each dispatch to complete: serial).
 	// Otherwise the error flag is read by the next call that checks
 	// (allocation, upload, download, copy), which names the dispatches
 	// since the last check: glGetError waits for NVIDIA's driver thread, and
 	// per dispatch it cost more than the dispatch itself.
 	checkEach bool
+	serial    bool
 	unchecked int    // dispatches since the last glGetError
 	lastProg  string // the program of the last of them
 }
 
 func openDriver(device int) (driver, error) {
-	d := &glDriver{checkEach: os.Getenv("FURIOUS_GPU_CHECK") == "each"}
+	check := os.Getenv("FURIOUS_GPU_CHECK")
+	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish"}
 	lib := C.CString(os.Getenv("FURIOUS_EGL_LIBRARY"))
 	defer C.free(unsafe.Pointer(lib))
 	if C.furiousEGLOpen(&d.egl, C.int(device), lib) == 0 {
@@ -388,6 +391,9 @@ func (d *glDriver) dispatch(c *call) error {
 	gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
 	// Later dispatches and reads see what this one wrote.
 	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+	if d.serial {
+		gl.Finish()
+	}
 	if d.checkEach {
 		return d.err("dispatch " + c.name)
 	}
