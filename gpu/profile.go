@@ -84,6 +84,7 @@ func (d *Device) profiledDispatch(key string, c *call) error {
 		r = &ProfileRow{Program: key}
 		p.rows[key] = r
 	}
+	d.drv.finish() // the GPU idle: the query times this dispatch alone, not the end of the one before
 	t0 := time.Now()
 	q := d.drv.timerBegin()
 	err := d.drv.dispatch(c)
@@ -108,7 +109,7 @@ func (p Profile) Totals() (calls int, gpu, host time.Duration) {
 // as a table, times per call in µs.
 func (p Profile) Write(w io.Writer, top int) {
 	calls, g, h := p.Totals()
-	fmt.Fprintf(w, "profile: %d dispatches in %.2f ms wall; GPU busy %.2f ms; GL-thread issue time %.2f ms (%.1f µs per dispatch)\n",
+	fmt.Fprintf(w, "profile (serialised): %d dispatches in %.2f ms wall; GPU time %.2f ms; GL-thread issue time %.2f ms (%.1f µs per dispatch)\n",
 		calls, ms(p.Wall), ms(g), ms(h), us(h)/float64(max(calls, 1)))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "calls\tGPU ms\tGPU µs/call\thost µs/call\tprogram\t")
