@@ -142,10 +142,10 @@ func benchCases() []benchCase {
 // benchInputs returns q, k, v (1, H, L, d) and softplus log-decays (1, H, L)
 // drawn from fixed seeds.
 func benchInputs(dtype tensor.DType, H, L, d int) (q, k, v, a *tensor.Tensor) {
-	q = tensor.Randn(1, 1, H, L, d).As(dtype)
-	k = tensor.Randn(2, 1, H, L, d).As(dtype)
-	v = tensor.Randn(3, 1, H, L, d).As(dtype)
-	a = ssd.LogDecaySoftplus(tensor.Randn(4, 1, H, L).As(dtype))
+	q = tensor.NewRNG(1).Randn(1, H, L, d).As(dtype)
+	k = tensor.NewRNG(2).Randn(1, H, L, d).As(dtype)
+	v = tensor.NewRNG(3).Randn(1, H, L, d).As(dtype)
+	a = ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn(1, H, L).As(dtype))
 	return
 }
 
