@@ -343,7 +343,8 @@ params are dropped.GradEnabledfunc GradEnabled() bool
 
 GradEnabled reports whether ops currently record the graph.GradNormfunc GradNorm(params []*Var) float64
 
-GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad.LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
+GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad
+(tensor.SumSquares: on a device, one dispatch per gradient and one read).LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
 
 LoadCheckpoint restores params (as LoadParams) and, when o is non-nil,
 the AdamW moments and step count saved by SaveCheckpoint. It returns the
