@@ -91,6 +91,17 @@ func BenchmarkStepOrder2(b *testing.B) {
 	}
 }
 
+// BenchmarkRecurrentOrder2 is the recurrent form of 2Mamba's core over
+// L = 256 tokens (H = 4, d = 64, D = 2080, softmax norm, float32).
+func BenchmarkRecurrentOrder2(b *testing.B) {
+	q, k, v, a := benchInputs(256)
+	o := TwoMamba.Options()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Recurrent(q, k, v, a, o, nil)
+	}
+}
+
 // BenchmarkSGEMM is the machine's SGEMM rate through blas32 (1024³).
 func BenchmarkSGEMM(b *testing.B) {
 	const n = 1024
