@@ -65,7 +65,6 @@ func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s
 
 func chunkAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State, chunk int) {
 	S := data[T](s.S)
-	s.lo = nil // the chunked form updates S alone
 	D, W := s.D, s.width()
 	chunk = min(chunk, max(dm.L, 1))
 	forHeads[T](dm, q, k, v, a, y, func(h int, q, k, v []T, a []float64, y []T) {

@@ -13,11 +13,11 @@ import (
 // (B, H, D, W): W = d_v, or d_v + 1 with NormSoftmax, column d_v being z.
 // The zero state is the state before the first token.
 //
-// A float32 state updated by Recurrent or Step is kept as an unevaluated
-// sum S + lo of two float32 arrays (about 48 bits of mantissa): S is the
-// state rounded to float32, lo the rounding residual, so that decoding in
-// float32 stays within 1e-5 of the float64 oracle (see the package's
-// Accuracy section). Chunked, the device and writes to S itself drop lo.
+// Recurrent and Step update a float32 state in float64: the state keeps a
+// float64 copy of S (twice S's bytes), and S is that copy rounded to
+// float32 after every call, so that decoding in float32 stays within 1e-6 of
+// the float64 oracle (see the package's Accuracy section). An element of S
+// written since (by Chunked or by hand) replaces its copy.
 type State struct {
 	Opts         Options
 	B, H, Dk, Dv int // batch, heads, key dim d, value dim d_v
@@ -25,7 +25,7 @@ type State struct {
 	S            *tensor.Tensor
 	Tokens       int // tokens consumed since the zero state
 	feat         *featMap
-	lo           []float32 // float32 states: S's rounding residual (B·H·D·W), nil = zero
+	s64          []float64 // float32 states: S in float64 (B·H·D·W) once Recurrent or Step ran
 }
 
 // onDeviceOf moves the state's tensor to the device of the resident
@@ -58,19 +58,19 @@ func (s *State) width() int { return s.S.Dim(3) }
 
 // Bytes is the memory of the state in the paper's accounting: B·H·D·W
 // elements of its dtype. A float32 state that Recurrent or Step updated
-// also keeps its rounding residual lo, the same size again (Footprint).
+// also keeps a float64 copy, twice that again (Footprint).
 func (s *State) Bytes() int64 { return s.S.Bytes() }
 
-// Footprint is the memory the state actually holds: Bytes, plus the float32
-// residual lo once Recurrent or Step has updated a float32 state.
-func (s *State) Footprint() int64 { return s.S.Bytes() + 4*int64(len(s.lo)) }
+// Footprint is the memory the state actually holds: Bytes, plus the float64
+// copy of a float32 state once Recurrent or Step has updated it (3·Bytes).
+func (s *State) Footprint() int64 { return s.S.Bytes() + 8*int64(len(s.s64)) }
 
 // Clone returns a deep copy (to branch a sequence).
 func (s *State) Clone() *State {
 	c := *s
 	c.S = s.S.Clone()
-	if s.lo != nil {
-		c.lo = append([]float32(nil), s.lo...)
+	if s.s64 != nil {
+		c.s64 = append([]float64(nil), s.s64...)
 	}
 	return &c
 }
@@ -158,7 +158,7 @@ func recAll(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
 	s.Tokens += dm.L
 }
 
-// recHead runs L float64 steps of one head on its state Sh (D×W), with
+// recHead runs L steps of one head on its float64 state Sh (D×W), with
 // three BLAS calls per step over the contiguous state:
 // S ← e^{a_t}·S (scal), S += ψ(k̃_t) x_tᵀ (ger), y_t = Sᵀ ψ(q_t) (gemv).
 func recHead(f *featMap, q, k, v []float64, a []float64, L, d, dv int, scale float64, Sh []float64, W int, y []float64) {
@@ -187,91 +187,51 @@ func recHead(f *featMap, q, k, v []float64, a []float64, L, d, dv int, scale flo
 }
 
 // outRow writes y_t = acc[:d_v] (÷ acc[d_v], the softmax denominator, when
-// acc has the extra column; 0/0 := 0), rounding to T.
-func outRow[T float](acc []float64, yt []T) {
+// acc has the extra column; 0/0 := 0).
+func outRow(acc, yt []float64) {
 	dv := len(yt)
 	if len(acc) > dv {
 		den := acc[dv]
 		for c := range yt {
-			yt[c] = T(safeDiv(acc[c], den))
+			yt[c] = safeDiv(acc[c], den)
 		}
 		return
 	}
-	for c := range yt {
-		yt[c] = T(acc[c])
-	}
+	copy(yt, acc[:dv])
 }
 
-// recAll32 runs the float32 recurrence over dm.L tokens for every head,
-// updating s and its residual s.lo (allocated at the first update).
+// recAll32 runs the float32 recurrence over dm.L tokens for every head:
+// the float64 recurrence (recHead) on the inputs widened to float64 and on
+// the state's float64 copy s.s64, then y and S rounded to float32. A float32
+// state alone is not enough: φ(q)ᵀS sums D terms of both signs down to
+// Σ_j w_j (q·k_j)^p v_j, and where one nearly orthogonal pair carries a
+// row's mass (strong decay) the float32 roundings of ψ(k), S and the sum
+// each exceed the result (measured up to 1.6 relative error at L = 8192;
+// the table is in the package's Accuracy section).
 func recAll32(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
 	S := data[float32](s.S)
 	D, W := s.D, s.width()
-	if s.lo == nil {
-		s.lo = tensor.New(tensor.Float32, len(S)).Float32s()
+	if s.s64 == nil {
+		s.s64 = tensor.New(tensor.Float64, len(S)).Float64s()
 	}
 	sc := s.Opts.scale(dm.d)
 	forHeads[float32](dm, q, k, v, a, y, func(h int, q, k, v []float32, a []float64, y []float32) {
-		recHead32(s.feat, q, k, v, a, dm.L, dm.d, dm.dv, sc, S[h*D*W:(h+1)*D*W], s.lo[h*D*W:(h+1)*D*W], W, y)
-	})
-	s.Tokens += dm.L
-}
-
-// recHead32 runs L float32 steps of one head on its state S + lo (D×W each),
-// in float64 arithmetic, one fused pass over the state per step:
-//
-//	σ = (S + lo)·e^{a_t} + ψ(k̃_t) x_tᵀ    (float64, ψ from the float32 inputs)
-//	S = fl32(σ), lo = fl32(σ − S)          (the state to ~48 bits)
-//	y_t = ψ(q_t)ᵀ σ [/ ψ(q_t)ᵀ σ_z]         (summed in float64)
-//
-// A float32 state alone is not enough: φ(q)ᵀS sums D terms of both signs
-// down to Σ_j w_j (q·k_j)^p v_j, and when one nearly orthogonal pair
-// carries a row's mass (strong decay) the float32 roundings of ψ(k), S and
-// the sum are each larger than the result (measured up to 0.42 relative
-// error at L = 2048; the table is in the package's Accuracy section).
-func recHead32(f *featMap, q, k, v []float32, a []float64, L, d, dv int, scale float64, Sh, lo []float32, W int, y []float32) {
-	D := f.D
-	fq, fk := make([]float64, D), make([]float64, D)
-	qt, kt := make([]float64, d), make([]float64, d)
-	x := make([]float64, W) // [v_t, 1]
-	acc := make([]float64, W)
-	scp := ipow(scale, f.p)
-	for t := 0; t < L; t++ {
-		if t%256 == 0 {
-			tensor.CheckInterrupt("ssd.Recurrent")
-		}
-		for i := range kt {
-			kt[i], qt[i] = float64(k[t*d+i]), float64(q[t*d+i])
-		}
-		featApply(f, kt, scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t), in float64
-		featApply(f, qt, 1, fq)   // ψ(q_t)
-		for c := range x[:dv] {
-			x[c] = float64(v[t*dv+c])
-		}
-		if W > dv {
-			x[dv] = 1 // z_t = e^{a_t} z_{t−1} + ψ(k̃_t) as the last column
-		}
-		w := 1.0
-		if a != nil {
-			w = flushW[float32](math.Exp(a[t]))
-		}
-		clear(acc)
-		for r := 0; r < D; r++ {
-			hr, lr := Sh[r*W:(r+1)*W], lo[r*W:(r+1)*W]
-			fkr, fqr := fk[r], fq[r]
-			ac := acc[:len(hr)]
-			xr := x[:len(hr)]
-			lr = lr[:len(hr)]
-			for c, h := range hr {
-				sg := (float64(h)+float64(lr[c]))*w + fkr*xr[c]
-				h32 := float32(sg)
-				hr[c] = h32
-				lr[c] = float32(sg - float64(h32))
-				ac[c] += fqr * sg
+		Sh, Sh64 := S[h*D*W:(h+1)*D*W], s.s64[h*D*W:(h+1)*D*W]
+		for i, x := range Sh {
+			if float32(Sh64[i]) != x { // S was written since (or never had a copy): S wins
+				Sh64[i] = float64(x)
 			}
 		}
-		outRow(acc, y[t*dv:(t+1)*dv])
-	}
+		y64 := make([]float64, len(y))
+		recHead(s.feat, f64(q), f64(k), f64(v), a, dm.L, dm.d, dm.dv, sc, Sh64, W, y64)
+		for i, x := range y64 {
+			y[i] = float32(x)
+		}
+		for i, x := range Sh64 {
+			Sh[i] = float32(x)
+		}
+	})
+	s.Tokens += dm.L
 }
 
 // startState returns the state a form starts from: a zero state when s0 is
