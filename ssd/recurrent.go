@@ -202,7 +202,8 @@ func outRow(acc, yt []float64) {
 
 // recAll32 runs the float32 recurrence over dm.L tokens for every head:
 // the float64 recurrence (recHead) on the inputs widened to float64 and on
-// the state's float64 copy s.s64, then y and S rounded to float32. A float32
+// the state's float64 copy s.s64, then y and S rounded to float32; one
+// token (State.Step) in a single fused pass instead (stepHead32). A float32
 // state alone is not enough: φ(q)ᵀS sums D terms of both signs down to
 // Σ_j w_j (q·k_j)^p v_j, and where one nearly orthogonal pair carries a
 // row's mass (strong decay) the float32 roundings of ψ(k), S and the sum
@@ -217,6 +218,10 @@ func recAll32(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
 	sc := s.Opts.scale(dm.d)
 	forHeads[float32](dm, q, k, v, a, y, func(h int, q, k, v []float32, a []float64, y []float32) {
 		Sh, Sh64 := S[h*D*W:(h+1)*D*W], s.s64[h*D*W:(h+1)*D*W]
+		if dm.L == 1 {
+			stepHead32(s.feat, q, k, v, a, dm.d, dm.dv, sc, Sh, Sh64, W, y)
+			return
+		}
 		for i, x := range Sh {
 			if float32(Sh64[i]) != x { // S was written since (or never had a copy): S wins
 				Sh64[i] = float64(x)
@@ -232,6 +237,48 @@ func recAll32(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
 		}
 	})
 	s.Tokens += dm.L
+}
+
+// stepHead32 is recHead on the float64 copy for one token (State.Step) in one fused pass over
+// the state, so that S is read and written once: per element σ = S64 (or S
+// where S was written since) · e^{a} + ψ(k̃)_r x_c, S64 = σ, S = fl32(σ),
+// acc_c += ψ(q)_r σ; then y = acc (÷ the softmax column).
+func stepHead32(f *featMap, q, k, v []float32, a []float64, d, dv int, scale float64, Sh []float32, Sh64 []float64, W int, y []float32) {
+	D := f.D
+	fq, fk := make([]float64, D), make([]float64, D)
+	featApply(f, f64(k[:d]), ipow(scale, f.p), fk) // ψ(k·scale) = scale^p ψ(k)
+	featApply(f, f64(q[:d]), 1, fq)                // ψ(q)
+	x := make([]float64, W)                        // [v, 1]
+	for c := range x[:dv] {
+		x[c] = float64(v[c])
+	}
+	if W > dv {
+		x[dv] = 1
+	}
+	w := 1.0
+	if a != nil {
+		w = math.Exp(a[0])
+	}
+	acc := make([]float64, W)
+	for r := 0; r < D; r++ {
+		hr, sr := Sh[r*W:(r+1)*W], Sh64[r*W:(r+1)*W]
+		sr, ac, xr := sr[:len(hr)], acc[:len(hr)], x[:len(hr)]
+		fkr, fqr := fk[r], fq[r]
+		for c, h := range hr {
+			sg := sr[c]
+			if float32(sg) != h {
+				sg = float64(h)
+			}
+			sg = sg*w + fkr*xr[c]
+			sr[c], hr[c] = sg, float32(sg)
+			ac[c] += fqr * sg
+		}
+	}
+	y64 := make([]float64, dv)
+	outRow(acc, y64)
+	for c, x := range y64 {
+		y[c] = float32(x)
+	}
 }
 
 // startState returns the state a form starts from: a zero state when s0 is
