@@ -151,7 +151,7 @@ func finiteOnly(f ssd.Form) bool { return f == ssd.FormRecurrent || f == ssd.For
 func (c *VariantCard) checkForms() {
 	v := c.Block.Variant
 	const B, H, L, d = 1, 2, cardFormsL, cardFormsD
-	rng := func(seed uint64, dims ...int) *tensor.Tensor { return tensor.Randn64(seed, dims...) }
+	rng := func(seed uint64, dims ...int) *tensor.Tensor { return tensor.NewRNG(seed).Randn64(dims...) }
 	// float32-representable inputs, so that the float32 check sees the same numbers
 	r := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32).As(tensor.Float64) }
 	x, q, k, val, z := r(rng(1, B, H, L)), r(rng(2, B, H, L, d)), r(rng(3, B, H, L, d)), r(rng(4, B, H, L, d)), r(rng(5, B, H, L, d))
@@ -187,7 +187,7 @@ func (c *VariantCard) checkGradients() {
 	bc := c.Block
 	bc.DModel, bc.Heads = cardGradDModel, 2
 	blk := NewAttnBlock(NewInit(7, tensor.Float64), "blk", bc)
-	h := Const(tensor.Randn64(8, 1, cardGradL, cardGradDModel)) // (B, L, d_model)
+	h := Const(tensor.NewRNG(8).Randn64(1, cardGradL, cardGradDModel)) // (B, L, d_model)
 	loss := func() *Var { return Mean(Square(blk.Forward(h))) }
 	errs := GradCheckParams(loss, blk.Params(), 1e-4)
 	c.GradParams = len(errs)
@@ -203,8 +203,8 @@ func (c *VariantCard) measureSpeed(reps int) {
 	v := c.Block.Variant
 	const B, H, d = 1, 2, cardSpeedD
 	n := c.SpeedL
-	q, k, val := tensor.Randn(9, B, H, n, d), tensor.Randn(10, B, H, n, d), tensor.Randn(11, B, H, n, d)
-	a, dt, zz := cardInputs(v, tensor.Randn(12, B, H, n), tensor.Randn(13, B, H, n, d))
+	q, k, val := tensor.NewRNG(9).Randn(B, H, n, d), tensor.NewRNG(10).Randn(B, H, n, d), tensor.NewRNG(11).Randn(B, H, n, d)
+	a, dt, zz := cardInputs(v, tensor.NewRNG(12).Randn(B, H, n), tensor.NewRNG(13).Randn(B, H, n, d))
 	for _, f := range []ssd.Form{ssd.FormQuadratic, ssd.FormRecurrent, ssd.FormChunked, ssd.FormBlockwise} {
 		s := FormSpeed{Form: f, Seconds: math.NaN(), TokensPerSec: math.NaN()}
 		if !v.Exp || !finiteOnly(f) {
