@@ -82,7 +82,8 @@
 // Step give the same numbers:
 //
 //	L      normal decay             strong decay
-//	       float32 S   float64 S    float32 S   float64 S
+//	       before      after        before      after
+//	       (float32 S) (float64)    (float32 S) (float64)
 //	1      6.2e-6      1.1e-16      6.2e-6      1.1e-16
 //	200    4.9e-6      4.1e-8       1.6e-2      3.2e-8
 //	2048   1.4e-5      5.4e-8       1.2         3.4e-8
@@ -93,7 +94,7 @@
 // norm, on a shared 2-core machine (load ≈ 8), medians of 6 runs
 // alternating the float32 and the float64 state in one session:
 //
-//	                     float32 S          float64 copy of S
+//	                     before: float32 S  after: float64 copy of S
 //	Step, OpenBLAS       0.50 ms            1.55 ms
 //	Step, pure Go        0.65 ms            1.24 ms
 //	Recurrent, OpenBLAS  74 ms              143 ms
@@ -155,8 +156,9 @@
 //
 // GEMMs are the module's one SGEMM and DGEMM (backend/cpu's Sgemm and
 // Dgemm: OpenBLAS when built with it, gonum otherwise), which speed up
-// Quadratic, Chunked and Blockwise; the recurrent step
-// is three level-2 BLAS calls per head. Heads (b, h) run in parallel on
+// Quadratic, Chunked and Blockwise; a recurrent step is three float64
+// level-2 BLAS calls per head (State.Step on a float32 state: one fused
+// pass, see Accuracy). Heads (b, h) run in parallel on
 // GOMAXPROCS goroutines (SetWorkers caps them): use a single-threaded BLAS
 // (OPENBLAS_NUM_THREADS=1), since a threaded OpenBLAS inside each goroutine
 // oversubscribes the cores (measured 5-10x slower on 2 cores).
