@@ -238,9 +238,13 @@ type DeviceReducer interface {
 // y[o,j,i] = x[o,idx[j],i]; ScatterAddDevice32 writes y (outer, n, inner)
 // = zeros plus, for each j, g[o,j,i] added at y[o,idx[j],i] (g is (outer,
 // len(idx), inner)).
+// PadDevice32 writes y (outer, before+m+after, inner) from x (outer, m,
+// inner): x's rows at positions before … before+m−1 of the axis, zeros
+// around them (the gradient of a slice, with no index upload).
 type DeviceIndexer interface {
 	GatherIndexDevice32(x DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
 	ScatterAddDevice32(g DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
+	PadDevice32(x DeviceBuffer, outer, m, inner, before, after int, y DeviceBuffer) error
 }
 
 // DeviceSoftmaxer computes row softmax over x (rows, n): y_i = e^{x_i−m}/Σ_j

@@ -133,3 +133,32 @@ func (Backend) ScatterAddDevice32(g backend.DeviceBuffer, outer, n, inner int, i
 	return oom(d.run(p, [3]int{min(ceilDiv(total, 256), 65535), 1, 1}, []*Buffer{G, I, Y},
 		iarg("total", total), iarg("n", n), iarg("m", m), iarg("inner", inner)))
 }
+
+// PadDevice32 implements backend.DeviceIndexer: y (outer, before+m+after,
+// inner) holds x (outer, m, inner) at positions before … before+m−1 of the
+// middle axis and zeros elsewhere. One invocation per element of y, nothing
+// uploaded.
+func (Backend) PadDevice32(x backend.DeviceBuffer, outer, m, inner, before, after int, y backend.DeviceBuffer) error {
+	d, bs, err := bufs("PadDevice32", x, y)
+	if err != nil {
+		return err
+	}
+	X, Y := bs[0], bs[1]
+	n := before + m + after
+	if outer < 0 || m < 0 || inner < 0 || before < 0 || after < 0 || X.Len() < outer*m*inner || Y.Len() < outer*n*inner {
+		return fmt.Errorf("gpu.PadDevice32: (outer %d, m %d, inner %d) padded by %d and %d: in %d, out %d values", outer, m, inner, before, after, X.Len(), Y.Len())
+	}
+	if outer*n*inner > math.MaxInt32 {
+		return fmt.Errorf("gpu.PadDevice32: %d×%d×%d values exceed 32-bit indices: %w", outer, n, inner, backend.ErrNotImplemented)
+	}
+	total := outer * n * inner
+	if total == 0 {
+		return nil
+	}
+	p, err := d.program("model_index.comp", indexSrc, "PAD")
+	if err != nil {
+		return err
+	}
+	return oom(d.run(p, [3]int{min(ceilDiv(total, 256), 65535), 1, 1}, []*Buffer{X, X, Y},
+		iarg("total", total), iarg("n", n), iarg("m", m), iarg("inner", inner), iarg("before", before)))
+}

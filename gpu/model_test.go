@@ -711,3 +711,21 @@ func TestModelSumSquares(t *testing.T) {
 		t.Errorf("SumSquares %v, want %v (relative %.3g)", got, want, e)
 	}
 }
+
+// TestModelPad checks Pad on resident tensors (every axis, pads on either
+// side, sizes past a work group) against the CPU, bit for bit, with nothing
+// moved between host and device.
+func TestModelPad(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.NewRNG(7).Randn(3, 37, 5)
+	in := onGPU(x)[0]
+	for ax := 0; ax < 3; ax++ {
+		for _, pa := range [][2]int{{0, 0}, {2, 0}, {0, 300}, {4, 1}} {
+			what := fmt.Sprintf("Pad axis %d by %v", ax, pa)
+			var y *tensor.Tensor
+			stays(t, notices, what, func() { y = tensor.Pad(in, ax, pa[0], pa[1]) })
+			onDev(t, what, y)
+			near(t, what, y, tensor.Pad(x, ax, pa[0], pa[1]), 0, 0)
+		}
+	}
+}

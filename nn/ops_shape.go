@@ -81,11 +81,7 @@ func Slice(x *Var, ax, start, end int) *Var {
 		if start == 0 && end == xs[ax] {
 			return []*tensor.Tensor{g}
 		}
-		idx := make([]int, end-start)
-		for i := range idx {
-			idx[i] = start + i
-		}
-		return []*tensor.Tensor{tensor.ScatterAdd(g, ax, idx, xs[ax])}
+		return []*tensor.Tensor{tensor.Pad(g, ax, start, xs[ax]-end)}
 	})
 }
 

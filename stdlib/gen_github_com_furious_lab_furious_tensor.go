@@ -86,6 +86,7 @@ func init() {
 		"Notice":               reflect.ValueOf(tensor.Notice),
 		"Ones":                 reflect.ValueOf(tensor.Ones),
 		"Ones64":               reflect.ValueOf(tensor.Ones64),
+		"Pad":                  reflect.ValueOf(tensor.Pad),
 		"ParseBytes":           reflect.ValueOf(tensor.ParseBytes),
 		"RMSNorm":              reflect.ValueOf(tensor.RMSNorm),
 		"RMSNormBackward":      reflect.ValueOf(tensor.RMSNormBackward),
@@ -659,7 +660,12 @@ results through it.Onesfunc Ones(shape ...int) *Tensor
 
 Ones returns a float32 tensor of ones.Ones64func Ones64(shape ...int) *Tensor
 
-Ones64 returns a float64 tensor of ones.RMSNormfunc RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor)
+Ones64 returns a float64 tensor of ones.Padfunc Pad(x *Tensor, axis, before, after int) *Tensor
+
+Pad returns x with before zero rows ahead of it and after behind it
+along axis: x (…, m, …) gives y (…, before+m+after, …), y[…, before+j, …]
+= x[…, j, …]. It is the gradient of x.Slice(axis, before, before+m) of a
+tensor of that axis length (ScatterAdd over a range, with no indices).RMSNormfunc RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor)
 
 RMSNorm normalises x (..., n) over its last axis and scales by w (n), or
 by 1 when w is nil: y = x·r ⊙ w with r = 1/√(mean(x²) + eps) per row. It

@@ -76,6 +76,47 @@ func ScatterAdd(g *Tensor, axis int, idx []int, n int) *Tensor {
 	return y.OnDeviceOf(g)
 }
 
+// Pad returns x with before zero rows ahead of it and after behind it
+// along axis: x (…, m, …) gives y (…, before+m+after, …), y[…, before+j, …]
+// = x[…, j, …]. It is the gradient of x.Slice(axis, before, before+m) of a
+// tensor of that axis length (ScatterAdd over a range, with no indices).
+func Pad(x *Tensor, axis, before, after int) *Tensor {
+	const op = "tensor.Pad"
+	ax := axisOf(op, axis, x.shape)
+	if before < 0 || after < 0 {
+		Errorf(op, "before, after", "are %d and %d, want them ≥ 0", before, after)
+	}
+	shape := x.Shape()
+	m := shape[ax]
+	shape[ax] = before + m + after
+	outer, _, inner := split(x.shape, ax)
+	if d, ok := resident(x).(backend.DeviceIndexer); ok {
+		y, err := onDevice(op, shape, []*Tensor{x}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+			return d.PadDevice32(in[0], outer, m, inner, before, after, out)
+		})
+		if y != nil {
+			return y
+		}
+		hostFallback(op, err, x)
+	}
+	y := like(op, x, shape)
+	n := shape[ax]
+	if x.dtype == Float64 {
+		padInto(y.f64, x.f64, outer, m, n, inner, before)
+	} else {
+		padInto(y.f32, x.f32, outer, m, n, inner, before)
+	}
+	return y.OnDeviceOf(x)
+}
+
+// padInto copies x (outer, m, inner) into rows before … before+m−1 of the
+// zeroed y (outer, n, inner).
+func padInto[T float](y, x []T, outer, m, n, inner, before int) {
+	for q := 0; q < outer; q++ {
+		copy(y[(q*n+before)*inner:(q*n+before+m)*inner], x[q*m*inner:(q+1)*m*inner])
+	}
+}
+
 // checkIndex panics naming op when an index is outside [0, n) of axis ax.
 func checkIndex(op string, idx []int, n int, shape []int, ax int) {
 	for j, v := range idx {
