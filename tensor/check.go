@@ -9,11 +9,17 @@ import (
 // float is the element type constraint of the internal kernels (backend/cpu's).
 type float = cpu.Float
 
-// sameDType panics with an *Error naming op when a and b differ in dtype.
-func sameDType(op string, a, b *Tensor) {
+// sameDType panics with an *Error of kind ErrDType naming op when a and b
+// differ in dtype.
+func sameDType(op string, a, b *Tensor) { sameDTypeNamed(op, "a", a, "b", b) }
+
+// sameDTypeNamed is sameDType naming the operands: float32 and float64 do
+// not mix, and the error names the conversion that was probably meant.
+func sameDTypeNamed(op, aName string, a *Tensor, bName string, b *Tensor) {
 	if a.dtype != b.dtype {
-		panic(&Error{Op: op, Arg: "b", Msg: fmt.Sprintf("is %s but a is %s (convert one with As(tensor.%s))",
-			b.dtype, a.dtype, titleDType(a.dtype))})
+		panic(&Error{Op: op, Arg: bName, Kind: ErrDType, Msg: fmt.Sprintf(
+			"is %s but %s is %s: float32 and float64 do not mix; convert one, e.g. %s.As(tensor.%s) (or %s.As(tensor.%s))",
+			b.dtype, aName, a.dtype, bName, titleDType(a.dtype), aName, titleDType(b.dtype))})
 	}
 }
 
