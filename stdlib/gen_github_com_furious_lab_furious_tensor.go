@@ -30,6 +30,7 @@ func init() {
 		"CausalConv1d":         reflect.ValueOf(tensor.CausalConv1d),
 		"CausalConv1dBackward": reflect.ValueOf(tensor.CausalConv1dBackward),
 		"CheckAlloc":           reflect.ValueOf(tensor.CheckAlloc),
+		"CheckDType":           reflect.ValueOf(tensor.CheckDType),
 		"CheckInterrupt":       reflect.ValueOf(tensor.CheckInterrupt),
 		"CheckShape":           reflect.ValueOf(tensor.CheckShape),
 		"ClearInterrupt":       reflect.ValueOf(tensor.ClearInterrupt),
@@ -342,7 +343,14 @@ propagate. It is the helper tests and boundaries use to turn panics into
 errors.CheckAllocfunc CheckAlloc(op string, dtype DType, shape []int)
 
 CheckAlloc panics with an *Error (ErrMemory) when n elements of dtype are
-larger than the cap or than the memory available. op names the caller.CheckInterruptfunc CheckInterrupt(op string)
+larger than the cap or than the memory available. op names the caller.CheckDTypefunc CheckDType(op, aName string, a *Tensor, bName string, b *Tensor)
+
+CheckDType panics with an *Error of kind ErrDType naming op and both
+operands when a and b differ in dtype: float32 and float64 do not mix,
+and the message names the conversion that was probably meant, e.g.
+"b: is float64 but a is float32: ... b.As(tensor.Float32) (or
+a.As(tensor.Float64))". Packages with operations of their own (ssd, nn)
+call it on their operands, as tensor's operations do.CheckInterruptfunc CheckInterrupt(op string)
 
 CheckInterrupt panics with an *Error naming op and wrapping ErrInterrupted
 when Interrupt was called. It costs one atomic load: call it once per head,

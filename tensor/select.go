@@ -35,7 +35,11 @@ func arange(op string, dt DType, start, stop, step float64) *Tensor {
 	if math.IsNaN(start) || math.IsInf(start, 0) || math.IsNaN(stop) || math.IsInf(stop, 0) {
 		Errorf(op, "range", "[%v, %v) is not finite", start, stop)
 	}
-	n := int(math.Max(0, math.Ceil((stop-start)/step)))
+	c := math.Max(0, math.Ceil((stop-start)/step))
+	if c > 1<<48 {
+		Errorf(op, "range", "[%v, %v) in steps of %v has %g values", start, stop, step, c)
+	}
+	n := int(c)
 	t := New(dt, n)
 	for i := 0; i < n; i++ {
 		t.setFlat(i, start+float64(i)*step)
@@ -309,7 +313,7 @@ func Stack(axis int, ts ...*Tensor) *Tensor {
 	us := make([]*Tensor, len(ts))
 	for i, t := range ts {
 		name := fmt.Sprintf("ts[%d]", i)
-		sameDTypeNamed(op, "ts[0]", first, name, t)
+		CheckDType(op, "ts[0]", first, name, t)
 		CheckShape(op, name, t.shape, "(every tensor must have ts[0]'s shape)", first.shape...)
 		us[i] = t.Unsqueeze(a)
 	}
