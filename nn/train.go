@@ -16,9 +16,9 @@ type Progress struct {
 	Loss         float64 // training loss of this step
 	TestLoss     float64 // latest evaluation, NaN before the first
 	LR           float64
-	GradNorm     float64 // before clipping
-	TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
-	Elapsed      time.Duration
+	GradNorm     float64       // before clipping
+	TokensPerSec float64       // training tokens per second of training time (evaluations and checkpoints excluded)
+	Elapsed      time.Duration // training, evaluation and checkpoint time over every Run (pauses between Runs excluded)
 }
 
 // String renders a one-line progress bar, e.g.

@@ -232,7 +232,9 @@ head) from a ModelConfig and a seed. A Trainer runs the loop of a
 notebook cell: AdamW with a Schedule, clipping, evaluation every
 EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 is a one-line progress bar) and a clean stop between steps when its
-context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+context is cancelled or the notebook's interrupt (tensor.Interrupt, which
+NewOp and Backward also poll) reaches it; Run again resumes with the same
+callbacks and evaluation schedule. LossPlot renders curves as SVG.
 
 CompareMQAR and CompareChars train the same small model with each preset
 name and each named block (Candidate), or any Model a Candidate builds,
@@ -721,9 +723,9 @@ Params returns the weight.Progresstype Progress struct {
     Loss         float64 // training loss of this step
     TestLoss     float64 // latest evaluation, NaN before the first
     LR           float64
-    GradNorm     float64 // before clipping
-    TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
-    Elapsed      time.Duration
+    GradNorm     float64       // before clipping
+    TokensPerSec float64       // training tokens per second of training time (evaluations and checkpoints excluded)
+    Elapsed      time.Duration // training, evaluation and checkpoint time over every Run (pauses between Runs excluded)
 }
 
 Progress is what a training run reports after every step.Progress.Stringfunc (p Progress) String() string
