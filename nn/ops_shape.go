@@ -98,9 +98,7 @@ func Concat(ax int, xs ...*Var) *Var {
 		want := append([]int{}, s0...)
 		want[ax] = -1
 		tensor.CheckShape("nn.Concat", fmt.Sprintf("xs[%d]", i), x.Value.Shape(), "(all dims but the joined axis must match xs[0])", want...)
-		if x.Value.DType() != xs[0].Value.DType() {
-			tensor.Errorf("nn.Concat", fmt.Sprintf("xs[%d]", i), "has dtype %s, want %s", x.Value.DType(), xs[0].Value.DType())
-		}
+		tensor.CheckDType("nn.Concat", "xs[0]", xs[0].Value, fmt.Sprintf("xs[%d]", i), x.Value)
 		vals[i] = x.Value
 	}
 	return NewOp(tensor.Concat(ax, vals...), xs, func(g *tensor.Tensor) []*tensor.Tensor {

@@ -237,7 +237,9 @@ head) from a ModelConfig and a seed. A Trainer runs the loop of a
 notebook cell: AdamW with a Schedule, clipping, evaluation every
 EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 is a one-line progress bar) and a clean stop between steps when its
-context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+context is cancelled or the notebook's interrupt (tensor.Interrupt, which
+NewOp and Backward also poll) reaches it; Run again resumes with the same
+callbacks and evaluation schedule. LossPlot renders curves as SVG.
 
 CompareMQAR and CompareChars train the same small model with each preset
 name and each named block (Candidate), or any Model a Candidate builds,
@@ -762,9 +764,9 @@ Params returns the weight.Progresstype Progress struct {
     Loss         float64 // training loss of this step
     TestLoss     float64 // latest evaluation, NaN before the first
     LR           float64
-    GradNorm     float64 // before clipping
-    TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
-    Elapsed      time.Duration
+    GradNorm     float64       // before clipping
+    TokensPerSec float64       // training tokens per second of training time (evaluations and checkpoints excluded)
+    Elapsed      time.Duration // training, evaluation and checkpoint time over every Run (pauses between Runs excluded)
 }
 
 Progress is what a training run reports after every step.Progress.Stringfunc (p Progress) String() string
@@ -832,9 +834,11 @@ Params returns gate, up and down weights.Trainertype Trainer struct {
 Trainer runs the training loop of a notebook cell: forward, backward,
 optional clipping, an AdamW step with the schedule's learning rate,
 periodic evaluation and checkpoints, a progress callback after every
-step. Run stops between two steps when its context is cancelled, so the
-parameters are always those of a whole number of steps; calling Run again
-resumes.NewTrainerfunc NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer
+step. Run stops between two steps when its context is cancelled or the
+notebook's interrupt reaches it (tensor.Interrupt: the interrupt button),
+so the parameters are always those of a whole number of steps; calling
+Run again resumes with the same callbacks, evaluation schedule and
+progress (an evaluation the interrupt cut short is done first).NewTrainerfunc NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer
 
 NewTrainer returns a Trainer over params with AdamW and sched. For an LM,
 set t.Opt.Decay = m.Decay so that norms, biases, A_log and D are not decayed.Trainer.Curvesfunc (t *Trainer) Curves(name string) []Series
@@ -847,11 +851,12 @@ Resume loads a checkpoint written by Run (parameters, AdamW moments and
 step) so that the next Run continues from that step. History is not
 restored.Trainer.Runfunc (t *Trainer) Run(ctx context.Context) error
 
-Run trains until Schedule.Total steps are done or ctx is cancelled (then
-it returns ctx.Err() with the model intact after a whole step). A NaN or
-infinite loss (or a non-finite output of an ssd forward, which panics)
-stops it before the update with an *tensor.Error matching
-tensor.ErrNotFinite.Vartype Var struct {
+Run trains until Schedule.Total steps are done, ctx is cancelled (then it
+returns ctx.Err()) or tensor.Interrupt is called (then an *tensor.Error
+matching tensor.ErrInterrupted), with the model intact after a whole
+step; Run again resumes. A NaN or infinite loss (or a non-finite output
+of an ssd forward, which panics) stops it before the update with an
+*tensor.Error matching tensor.ErrNotFinite.Vartype Var struct {
     Value *tensor.Tensor // the forward value
     Grad  *tensor.Tensor // dL/dValue after Backward (same shape and dtype); nil before
     Name  string         // optional, used by Params, safetensors and error messages
@@ -972,7 +977,9 @@ Neg returns −x.NewOpfunc NewOp(value *tensor.Tensor, parents []*Var, back Ba
 NewOp records an op: value computed from parents, back sending the output
 gradient to them. When no parent needs a gradient, or inside NoGrad, the
 result is a constant and back is never called. Packages outside nn (ssd
-primitives, custom layers) add differentiable ops through NewOp.Paramfunc Param(t *tensor.Tensor) *Var
+primitives, custom layers) add differentiable ops through NewOp. After
+tensor.Interrupt (the notebook's interrupt) it panics with an *tensor.Error
+matching tensor.ErrInterrupted, so a forward pass stops between ops.Paramfunc Param(t *tensor.Tensor) *Var
 
 Param wraps t as a trainable leaf: Backward fills its Grad. A float32 t
 is moved to the device tensor.SetDevice chose (FURIOUS_DEVICE), so a
@@ -1032,7 +1039,9 @@ Transpose swaps axes i and j of x (negative axes count from the end).Var.Backwa
 Backward computes dv/dx for every leaf x that requires a gradient and adds
 it to x.Grad (gradients accumulate across calls until ZeroGrad). v must
 have one element. Intermediate gradients are released, and so is the
-graph: call Backward once per forward pass.Var.BackwardWithfunc (v *Var) BackwardWith(g *tensor.Tensor)
+graph: call Backward once per forward pass. tensor.Interrupt stops it
+between ops (a panic matching tensor.ErrInterrupted); leaves may then hold
+part of the gradient, which the next ZeroGrad clears.Var.BackwardWithfunc (v *Var) BackwardWith(g *tensor.Tensor)
 
 BackwardWith is Backward seeded with g = dL/dv (same shape as v) instead
 of 1, for a non-scalar v.Var.DTypefunc (v *Var) DType() tensor.DType
