@@ -52,10 +52,10 @@ func (m *greys) Palette(n int) palette.Palette { return nil }`)
 	cells := map[string]string{
 		"heat map": `m := tensor.FromFloat64([]float64{0, 1, 2, 3, 4, 5}, 2, 3)
 display.Heatmap(m).Title("m")`,
-		"diverging": `display.Heatmap(tensor.FromFloat64([]float64{-1, 2}, 1, 2)).Diverging()`,
+		"diverging":       `display.Heatmap(tensor.FromFloat64([]float64{-1, 2}, 1, 2)).Diverging()`,
 		"cell colour map": `display.Heatmap(tensor.FromFloat64([]float64{0, 1}, 1, 2)).ColorMap(&greys{0, 1, 1})`,
-		"lines": `display.Lines(display.Series{Name: "a", Y: []float64{1, 10, 100}}).Line("b", nil, []float64{2, 20, 50}).LogY()`,
-		"grid": `display.Grid(2, display.Heatmap(tensor.FromFloat64([]float64{1, 2, 3, 4}, 2, 2)), display.Lines().Line("x", nil, []float64{1, 2}))`,
+		"lines":           `display.Lines(display.Series{Name: "a", Y: []float64{1, 10, 100}}).Line("b", nil, []float64{2, 20, 50}).LogY()`,
+		"grid":            `display.Grid(2, display.Heatmap(tensor.FromFloat64([]float64{1, 2, 3, 4}, 2, 2)), display.Lines().Line("x", nil, []float64{1, 2}))`,
 	}
 	for name, cell := range cells {
 		d, ok, err := s.Eval(context.Background(), cell)
