@@ -487,7 +487,18 @@ Preset returns the block of a named configuration from the one preset
 table, ssd.PresetTable, with DModel and Heads left for the caller: the
 paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
 "softmax", listed by Presets) and the dt-on-values twins "2mamba-dt" and
-"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).Candidatetype Candidate struct {
+"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).BlockConfig.Fieldsfunc (c BlockConfig) Fields() []display.Field
+
+Fields lists the block's own settings after its variant's: d_model,
+heads and head dimension, dt bias, conv bias, Z bias, RoPE, and a
+custom decay when set.BlockConfig.HTMLfunc (c BlockConfig) HTML() string
+
+HTML renders the block as a small table: the block's settings, then
+its variant's.BlockConfig.Stringfunc (c BlockConfig) String() string
+
+String prints the block on one line: "2Mamba block: d_model 64, heads 2,
+head dim 32, …; order 2, scale 1/√d, …" (the variant's settings after
+the block's own; d_model 0 until set).Candidatetype Candidate struct {
     Name string
     // Block is the attention block; DModel and Heads 0 take the
     // comparison's, Chunk 0 takes the comparison's Chunk (finite orders).
@@ -603,19 +614,27 @@ model on every machine). Names follow "layers.<i>.attn.qkv.weight".LM.Decayfun
 Decay is the weight-decay rule for AdamW.Decay: matrices and embeddings
 are decayed; norms, biases, A_log, dt bias and D are not.LM.Forwardfunc (m *LM) Forward(ids []int, B, L int) *Var
 
-Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
+Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.HTMLfunc (m *LM) HTML() string
+
+HTML renders the model as a small table: parameters and device, then its
+configuration.LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
 
 Loss is the mean next-token cross-entropy over targets ≠ ignore.LM.NewDecoderfunc (m *LM) NewDecoder() *LMDecoder
 
 NewDecoder returns the zero decoding state of m (before the first token).
-The model's parameters are read at every Step, not copied.LM.Paramsfunc (m *LM) Params() []*Var
+The model's parameters are read at every Step, not copied.LM.NumParamsfunc (m *LM) NumParams() int
+
+NumParams is the number of trainable values of the model.LM.Paramsfunc (m *LM) Params() []*Var
 
 Params returns every parameter, in construction order.LM.Samplefunc (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed uint64) []int
 
 Sample extends prompt by n tokens, each drawn from softmax(logits/T) of
 the last position (T ≤ 0: greedy arg-max), with a seeded generator. It
 reruns the model on the whole window (at most maxLen tokens, the last
-ones) for every token: O(n·L²), meant for short demos.LM.Tofunc (m *LM) To(device string) *LM
+ones) for every token: O(n·L²), meant for short demos.LM.Stringfunc (m *LM) String() string
+
+String prints the model on one line: its variant, size, parameter count
+and where its parameters live.LM.Tofunc (m *LM) To(device string) *LM
 
 To moves the model's parameters to device (see ToDevice) and returns m.LMDecodertype LMDecoder struct {
     // contains filtered or unexported fields
@@ -701,10 +720,19 @@ decays those of rank ≥ 2.ModelConfigtype ModelConfig struct {
 
 ModelConfig is a small decoder-only language model: Layers × (pre-norm
 attention block + pre-norm SwiGLU MLP, both residual), a final RMSNorm
-and an LM head.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
+and an LM head.ModelConfig.Fieldsfunc (c ModelConfig) Fields() []display.Field
+
+Fields lists the model's settings: vocabulary, layers, d_model, heads,
+the SwiGLU hidden size, dtype, seed.ModelConfig.HTMLfunc (c ModelConfig) HTML() string
+
+HTML renders the model configuration as a small table, its block's
+settings below its own.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
 
 HiddenSize is the SwiGLU hidden size the model uses: Hidden, or
-8/3·DModel rounded up to a multiple of 8 when Hidden is 0.Normtype Norm struct {
+8/3·DModel rounded up to a multiple of 8 when Hidden is 0.ModelConfig.Stringfunc (c ModelConfig) String() string
+
+String prints the model configuration on one line: its own settings,
+its block's beyond d_model and heads, its variant's.Normtype Norm struct {
     W   *Var
     Eps float64
 }
