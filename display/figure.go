@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"math"
 
+	"github.com/furious-lab/furious/tensor"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -82,7 +83,7 @@ func figureBundle(f Figure, text string) map[string]any {
 // inches converts a size in inches, refusing what cannot be drawn.
 func inches(op string, w, h float64) (vg.Length, vg.Length) {
 	if !(w > 0 && h > 0) || math.IsInf(w, 0) || math.IsInf(h, 0) || w*h > 1e4 {
-		panic(fmt.Sprintf("%s: size %g×%g inches, want positive and at most 10⁴ square inches", op, w, h))
+		tensor.Errorf(op, "w, h", "are %g×%g inches; want positive and at most 10⁴ square inches", w, h)
 	}
 	return vg.Length(w) * vg.Inch, vg.Length(h) * vg.Inch
 }

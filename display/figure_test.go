@@ -253,3 +253,17 @@ func TestGrid(t *testing.T) {
 		decode(t, g.PNG())
 	}
 }
+
+func TestFigureArgumentErrors(t *testing.T) {
+	for name, f := range map[string]func(){
+		"Range":   func() { Heatmap(mask(2)).Range(1, 1) },
+		"SetSize": func() { Lines().SetSize(0, 3) },
+		"Grid":    func() { Grid(1).SetSize(math.Inf(1), 1) },
+	} {
+		err := tensor.Catch(f)
+		var te *tensor.Error
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), "display.") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -106,7 +106,7 @@ func (f *HeatmapFigure) Labels(x, y string) *HeatmapFigure { f.xLabel, f.yLabel 
 // colours), so that several heat maps share one scale.
 func (f *HeatmapFigure) Range(lo, hi float64) *HeatmapFigure {
 	if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
-		panic(fmt.Sprintf("display.HeatmapFigure.Range: [%g, %g], want finite lo < hi", lo, hi))
+		tensor.Errorf("display.HeatmapFigure.Range", "lo, hi", "are %g, %g; want finite lo < hi", lo, hi)
 	}
 	f.lo, f.hi, f.fixed = lo, hi, true
 	return f

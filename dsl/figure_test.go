@@ -77,3 +77,22 @@ display.Heatmap(m).Title("m")`,
 		t.Errorf("ColorAt(1) with the cell's map: %v, want {255}", txt)
 	}
 }
+
+// TestTimeitInCell: a cell times a closure and the result renders as a table.
+func TestTimeitInCell(t *testing.T) {
+	s, _, _ := newSession(t)
+	d, ok, err := s.Eval(context.Background(), `n := 0
+a := tensor.FromFloat64([]float64{1, 2, 3, 4}, 2, 2)
+tm := display.TimeitN(5, 2, func() { n++; tensor.MatMul(a, a) })
+tm.Label = "matmul"
+tm`)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
+	if h, _ := d.Data[display.MIMEHTML].(string); !strings.Contains(h, "matmul") || !strings.Contains(h, "5 after 2 warm-up") {
+		t.Errorf("HTML: %v", d.Data)
+	}
+	if got := run(t, s, "n"); got != "7" {
+		t.Errorf("the closure ran %s times, want 7", got)
+	}
+}

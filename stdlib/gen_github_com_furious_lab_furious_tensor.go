@@ -115,6 +115,7 @@ func init() {
 		"Sum":                  reflect.ValueOf(tensor.Sum),
 		"SumAll":               reflect.ValueOf(tensor.SumAll),
 		"SumTo":                reflect.ValueOf(tensor.SumTo),
+		"Sync":                 reflect.ValueOf(tensor.Sync),
 		"Transfers":            reflect.ValueOf(tensor.Transfers),
 		"UnaryGrad":            reflect.ValueOf(tensor.UnaryGrad),
 		"UnaryGradNames":       reflect.ValueOf(&tensor.UnaryGradNames).Elem(),
@@ -422,7 +423,15 @@ shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeStri
 
 ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
 
-SumAll returns Σ_i x_i over every element, in float64.Transfersfunc Transfers() (uploads, downloads int64)
+SumAll returns Σ_i x_i over every element, in float64.Syncfunc Sync()
+
+Sync waits until every registered backend has completed the work queued
+on it: an operation on resident (GPU) tensors returns once it is queued,
+before the device has computed it, so a timing of device work calls Sync
+before reading the clock (display.Timeit does). Reading a result (At,
+Data, String) waits for the work that writes it as well, but also copies
+it. A failure of queued work panics with an *Error, as the operation
+would have. Backends without a queue (the CPU) have nothing to wait for.Transfersfunc Transfers() (uploads, downloads int64)
 
 Transfers returns how many times tensor data has been copied to a device
 (To, host operands of a device operation, host writes flushed before one)
