@@ -95,7 +95,7 @@
 // notebook cell: AdamW with a Schedule, clipping, evaluation every
 // EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 // is a one-line progress bar) and a clean stop between steps when its
-// context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+// context is cancelled; Run again resumes. LossPlot draws curves (display.Lines).
 //
 // CompareMQAR and CompareChars train the same small model with each preset
 // name and each named block (Candidate), or any Model a Candidate builds,

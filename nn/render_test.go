@@ -58,3 +58,27 @@ func TestBlockModelRender(t *testing.T) {
 		t.Errorf("LM.HTML() = %s", h)
 	}
 }
+
+// The issue's loss plot had ticks 1.229, 77.5, 212.5.
+func TestLossPlotRoundTicks(t *testing.T) {
+	lp := LossPlot{Title: "loss", Series: []Series{{Name: "train", X: []float64{0, 10, 20}, Y: []float64{212.5, 77.5, 1.229}}}}
+	p := lp.Figure().Plot()
+	var labels []string
+	for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+		labels = append(labels, tk.Label)
+	}
+	if got := strings.Join(labels, " "); got != "0 50 100 150 200 250" {
+		t.Errorf("y ticks %q", got)
+	}
+	if p.X.Label.Text != "step" || p.Y.Label.Text != "loss" {
+		t.Errorf("labels %q, %q", p.X.Label.Text, p.Y.Label.Text)
+	}
+	b := display.Render(lp)
+	if _, ok := b.Data[display.MIMEPNG].([]byte); !ok || b.Data[display.MIMEText] != `<lines "loss": train; x linear, y linear>` {
+		t.Errorf("Render(LossPlot) = %v", b.Data[display.MIMEText])
+	}
+	lp.LogY = true
+	if p := lp.Figure().Plot(); p.Y.Min != 1 || p.Y.Max != 1000 {
+		t.Errorf("log loss axis [%g, %g]", p.Y.Min, p.Y.Max)
+	}
+}

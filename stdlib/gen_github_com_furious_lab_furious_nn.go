@@ -232,7 +232,7 @@ head) from a ModelConfig and a seed. A Trainer runs the loop of a
 notebook cell: AdamW with a Schedule, clipping, evaluation every
 EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 is a one-line progress bar) and a clean stop between steps when its
-context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+context is cancelled; Run again resumes. LossPlot draws curves (display.Lines).
 
 CompareMQAR and CompareChars train the same small model with each preset
 name and each named block (Candidate), or any Model a Candidate builds,
@@ -540,7 +540,7 @@ one task, or any model a Candidate builds.CompareResulttype CompareResult stru
 }
 
 CompareResult is a finished comparison: a table (Markdown) and test-loss
-curves (Plot, which renders as SVG).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
+curves (Plot, which renders as a figure).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
 
 CompareChars trains every preset and candidate on random windows of the Opticks
 training split and reports the test loss (nats per character) on the
@@ -694,14 +694,21 @@ Params returns the layer's parameters.LossPlottype LossPlot struct {
     Title  string
     XLabel string // "step" when empty
     YLabel string // "loss" when empty
+    LogY   bool   // a log loss axis (ticks at 10ⁿ)
     Series []Series
 }
 
-LossPlot is a line chart of loss curves that renders itself as SVG
-(the import-free display method set: a notebook shows any value with an
-SVG() string method as an image).LossPlot.SVGfunc (p LossPlot) SVG() string
+LossPlot is a line chart of loss curves: display.Lines with a legend and
+round ticks, "step" and "loss" as default axis labels. It renders as PNG
+in a notebook (MIMEBundle); SVG gives the vector drawing.LossPlot.Figurefunc (p LossPlot) Figure() *display.LinesFigure
 
-SVG renders the chart (640×400) with axes, ticks and a legend.Modeltype Model interface {
+Figure is the chart as a display.LinesFigure, for more options.LossPlot.MIMEBundlefunc (p LossPlot) MIMEBundle() map[string]any
+
+MIMEBundle renders the chart as image/png, with String as text/plain.LossPlot.SVGfunc (p LossPlot) SVG() string
+
+SVG renders the chart as an SVG document.LossPlot.Stringfunc (p LossPlot) String() string
+
+String describes the chart in one line.Modeltype Model interface {
     Forward(ids []int, B, L int) *Var // ids (B·L) → logits (B, L, vocab)
     Params() []*Var
 }
@@ -777,12 +784,9 @@ Schedule is linear warm-up then linear decay (the paper's schedule):
 lr(t) = Peak·t/Warmup for t < Warmup, then falls linearly from Peak at
 t = Warmup to Final at t = Total, and stays at Final after.Schedule.LRfunc (s Schedule) LR(t int) float64
 
-LR returns the learning rate for step t (0-based).Seriestype Series struct {
-    Name string
-    X, Y []float64
-}
+LR returns the learning rate for step t (0-based).Seriestype Series = display.Series
 
-Series is one named curve.SwiGLUtype SwiGLU struct {
+Series is one named curve (display.Series): Y against X.SwiGLUtype SwiGLU struct {
     Gate, Up, Down *Linear
 }
 
