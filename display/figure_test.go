@@ -193,7 +193,7 @@ func TestLines(t *testing.T) {
 	f := Lines(Series{Name: "train", X: x, Y: []float64{212.5, 77.5, 1.229}}).
 		Points("test", x, []float64{200, 80, 3}).VLine("N", 150).Title("loss").Labels("step", "loss")
 	p := f.Plot()
-	if p.Y.Min != 0 || p.Y.Max != 250 || p.X.Min != 0 || p.X.Max != 200 {
+	if p.Y.Min != 0 || p.Y.Max != 250 || p.X.Min != 0 || p.X.Max != 200 || p.X.Tick.Marker.(roundTicks).Step != 50 {
 		t.Errorf("axes [%g, %g] × [%g, %g], want round ends", p.X.Min, p.X.Max, p.Y.Min, p.Y.Max)
 	}
 	if got := strings.Join(labels(p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max)), " "); got != "0 50 100 150 200 250" {
@@ -208,6 +208,9 @@ func TestLines(t *testing.T) {
 	}
 	// Log axis: non-positive and non-finite points are left out, the range
 	// is whole decades.
+	if p := Lines().Line("a", nil, make([]float64, 64)).Plot(); p.X.Min != 0 || p.X.Max != 63 {
+		t.Errorf("x axis [%g, %g], want the data's [0, 63]", p.X.Min, p.X.Max)
+	}
 	g := Lines().Line("a", nil, []float64{0.03, 0, -1, math.NaN(), 5}).LogY()
 	p = g.Plot()
 	if p.Y.Min != 0.01 || p.Y.Max != 10 || p.X.Min != 0 || p.X.Max != 4 {

@@ -203,7 +203,7 @@ func (f *HeatmapFigure) colorBar() *plot.Plot {
 	p.HideX()
 	p.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
 	lo, hi := cm.Min(), cm.Max()
-	roundAxis(&p.Y, lo, hi, false)
+	roundAxis(&p.Y, lo, hi, false, false)
 	p.Y.Min, p.Y.Max = lo, hi // the bar spans the colour range exactly
 	p.Y.Padding, p.X.Padding = 0, 0
 	return p

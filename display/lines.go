@@ -44,7 +44,8 @@ type lineSeries struct {
 
 // Lines returns a line plot of the given series (add more with Line,
 // Points, Tensor), each in its own colour with a legend entry, on linear
-// axes with round ticks (LogX, LogY for log axes with ticks at 10ⁿ).
+// axes with round ticks (LogX, LogY for log axes with ticks at 10ⁿ): the
+// y axis is widened to its outer ticks, the x axis spans the data.
 // Points that are NaN or ±Inf, or ≤ 0 on a log axis, are left out.
 func Lines(series ...Series) *LinesFigure {
 	f := &LinesFigure{w: 6 * vg.Inch, h: 3.8 * vg.Inch, yMin: math.NaN(), yMax: math.NaN()}
@@ -204,8 +205,8 @@ func (f *LinesFigure) Plot() *plot.Plot {
 	if !math.IsNaN(f.yMax) {
 		yhi = f.yMax
 	}
-	roundAxis(&p.X, xlo, xhi, f.logX)
-	roundAxis(&p.Y, ylo, yhi, f.logY)
+	roundAxis(&p.X, xlo, xhi, f.logX, false)
+	roundAxis(&p.Y, ylo, yhi, f.logY, true)
 	for k, v := range f.vlines {
 		if bad(v.X[0], f.logX) {
 			continue

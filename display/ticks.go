@@ -132,11 +132,13 @@ func (h powerText) Draw(c vg.Canvas, txt string, sty text.Style, pt vg.Point) {
 	c.FillString(fe, vg.Point{X: x + wb, Y: y + 0.45*sty.Font.Size}, exp)
 }
 
-// roundAxis gives ax the range [lo, hi] widened to round ticks: whole
-// decades with logTicks on a log axis, multiples of a round step with
-// roundTicks on a linear one; labels drawn through tickText. Without data
-// (lo > hi) the range is [1, 10] or [0, 1].
-func roundAxis(ax *plot.Axis, lo, hi float64, log bool) {
+// roundAxis gives ax round ticks over the data range [lo, hi]: on a log
+// axis whole decades with logTicks, the range widened to them; on a linear
+// one multiples of a round step with roundTicks, the range widened to them
+// when widen is set (a y axis) and kept to the data otherwise (an x axis,
+// which ends where the data does). Labels are drawn through tickText.
+// Without data (lo > hi) the range is [1, 10] or [0, 1].
+func roundAxis(ax *plot.Axis, lo, hi float64, log, widen bool) {
 	ax.Tick.Label.Handler = tickText
 	if log {
 		if lo > hi {
@@ -149,8 +151,12 @@ func roundAxis(ax *plot.Axis, lo, hi float64, log bool) {
 	if lo > hi {
 		lo, hi = 0, 1
 	}
-	var step float64
-	ax.Min, ax.Max, step = linearRange(lo, hi)
+	a, b, step := linearRange(lo, hi)
+	if widen || lo == hi {
+		ax.Min, ax.Max = a, b
+	} else {
+		ax.Min, ax.Max = lo, hi
+	}
 	ax.Tick.Marker = roundTicks{Step: step}
 }
 
