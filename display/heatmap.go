@@ -274,11 +274,8 @@ func (h *cells) Plot(c draw.Canvas, p *plot.Plot) {
 	if d, ok := c.Canvas.(interface{ DPI() float64 }); ok {
 		dpi = d.DPI()
 	}
-	pw := max(int(math.Round(rect.Size().X.Dots(dpi))), h.f.cols)
+	pw := max(int(math.Round(rect.Size().X.Dots(dpi))), h.f.cols) // at least a pixel per cell
 	ph := max(int(math.Round(rect.Size().Y.Dots(dpi))), h.f.rows)
-	if pw > 4*h.f.cols*64 || ph > 4*h.f.rows*64 { // vector canvases: one pixel per cell, scaled
-		pw, ph = h.f.cols, h.f.rows
-	}
 	pal := make([]color.NRGBA, 256)
 	lo, hi := h.cm.Min(), h.cm.Max()
 	for k := range pal {

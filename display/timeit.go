@@ -23,15 +23,12 @@ var TimeitBudget = time.Second
 
 // Timeit times f like IPython's %timeit: one warm-up run, then as many
 // timed runs as fit in TimeitBudget by the warm-up's duration (at least 3,
-// at most 1000). After each run it waits for the devices (tensor.Sync), so
+// at most 1000; TimeitN sets them for slow functions). After each run it waits for the devices (tensor.Sync), so
 // work queued on a GPU is timed, not just queued. Interrupting the cell
 // stops it between runs.
 func Timeit(f func()) Timing {
 	warm := timeRun(f)
-	n := 3
-	if warm > 0 {
-		n = int(min(1000, max(3, float64(TimeitBudget)/float64(warm))))
-	}
+	n := int(min(1000, max(3, float64(TimeitBudget)/float64(warm)))) // warm = 0: 1000
 	t := TimeitN(n, 0, f)
 	t.Warmup = 1
 	return t
