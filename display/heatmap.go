@@ -116,9 +116,8 @@ func (f *HeatmapFigure) Range(lo, hi float64) *HeatmapFigure {
 // symmetric about 0 (±max |value| unless Range fixed it), so 0 is grey.
 func (f *HeatmapFigure) Diverging() *HeatmapFigure { f.diverging = true; return f }
 
-// ColorMap colours the cells with cm (any palette.ColorMap: moreland's,
-// brewer's through a palette, or one written in a cell); its range is set
-// to the figure's.
+// ColorMap colours the cells with cm (any palette.ColorMap: moreland's or
+// one written in a cell); its range is set to the figure's.
 func (f *HeatmapFigure) ColorMap(cm palette.ColorMap) *HeatmapFigure { f.cmap = cm; return f }
 
 // SetSize sets the size in inches (default 5.2 × 4.2).
