@@ -94,3 +94,27 @@ tm`)
 		t.Errorf("the closure ran %s times, want 7", got)
 	}
 }
+
+// TestReadableValuesInCell: a preset, a block and a model as a cell's value
+// render as a table, with a labelled line as text/plain (the issue saw an
+// unlabelled struct).
+func TestReadableValuesInCell(t *testing.T) {
+	s, _, _ := newSession(t)
+	for cell, want := range map[string]string{
+		`ssd.LookupPreset("2mamba")`: `preset "2mamba" = 2Mamba: order 2,`,
+		`nn.Preset("2mamba")`:        "2Mamba block: d_model 0, heads 0,",
+		`b := nn.Preset("mamba2")
+b.DModel, b.Heads = 32, 2
+nn.NewLM(nn.ModelConfig{Vocab: 8, Layers: 1, Block: b})`: "Mamba2 LM: ",
+	} {
+		d, ok, err := s.Eval(context.Background(), cell)
+		if err != nil || !ok {
+			t.Fatalf("%s: %v", cell, err)
+		}
+		txt, _ := d.Data[display.MIMEText].(string)
+		h, _ := d.Data[display.MIMEHTML].(string)
+		if !strings.HasPrefix(txt, want) || !strings.Contains(h, "<table") {
+			t.Errorf("%s: text %q, html %.60q", cell, txt, h)
+		}
+	}
+}
