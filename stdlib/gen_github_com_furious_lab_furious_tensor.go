@@ -116,6 +116,7 @@ func init() {
 		"Sub":                  reflect.ValueOf(tensor.Sub),
 		"Sum":                  reflect.ValueOf(tensor.Sum),
 		"SumAll":               reflect.ValueOf(tensor.SumAll),
+		"SumSquares":           reflect.ValueOf(tensor.SumSquares),
 		"SumTo":                reflect.ValueOf(tensor.SumTo),
 		"Sync":                 reflect.ValueOf(tensor.Sync),
 		"Transfers":            reflect.ValueOf(tensor.Transfers),
@@ -434,7 +435,12 @@ shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeStri
 
 ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
 
-SumAll returns Σ_i x_i over every element, in float64.Syncfunc Sync()
+SumAll returns Σ_i x_i over every element, in float64.SumSquaresfunc SumSquares(xs ...*Tensor) float64
+
+SumSquares returns Σ over the tensors xs of Σ_i x_i², accumulated in
+float64: the squared global L2 norm of a set of gradients (nil and empty
+tensors count 0). Resident float32 tensors are summed on their device,
+one dispatch each, and their len(xs) sums come back in one read.Syncfunc Sync()
 
 Sync waits until every registered backend has completed the work queued
 on it: an operation on resident (GPU) tensors returns once it is queued,
