@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"strings"
 
 	"github.com/furious-lab/furious/tensor"
 	"gonum.org/v1/plot"
@@ -63,7 +64,8 @@ func figureImage(f Figure) image.Image {
 	return img
 }
 
-// figureSVG draws f as an SVG document at its size.
+// figureSVG draws f at its size as an <svg> element (with its namespace,
+// without the XML prologue): valid alone as a file and inline in HTML.
 func figureSVG(f Figure) string {
 	w, h := f.Size()
 	c := vgsvg.New(w, h)
@@ -72,7 +74,11 @@ func figureSVG(f Figure) string {
 	if _, err := c.WriteTo(&buf); err != nil {
 		panic(fmt.Sprintf("display: encoding a figure as SVG: %v", err))
 	}
-	return buf.String()
+	s := buf.String()
+	if i := strings.Index(s, "<svg"); i > 0 {
+		s = s[i:]
+	}
+	return s
 }
 
 // figureBundle is the MIME bundle of a figure: image/png and text/plain.
@@ -166,7 +172,7 @@ func (g *GridFigure) Draw(c draw.Canvas) {
 // PNG is the grid rasterised at FigureDPI.
 func (g *GridFigure) PNG() []byte { return figurePNG(g) }
 
-// SVG is the grid as an SVG document.
+// SVG is the grid as an <svg> element (a file or inline HTML).
 func (g *GridFigure) SVG() string { return figureSVG(g) }
 
 // MIMEBundle renders the grid as image/png.

@@ -2,6 +2,7 @@ package display
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"image"
 	"image/color"
@@ -145,8 +146,10 @@ func TestHeatmap(t *testing.T) {
 	if d := count(img, color.White); d < img.Bounds().Dx()*img.Bounds().Dy()/3 {
 		t.Errorf("only %d white pixels", d)
 	}
-	if !bytes.HasPrefix([]byte(f.SVG()), []byte("<?xml")) {
-		t.Error("SVG() is not an SVG document")
+	if svg := f.SVG(); !strings.HasPrefix(svg, "<svg") || !strings.Contains(svg, `xmlns="http://www.w3.org/2000/svg"`) {
+		t.Errorf("SVG() is not an <svg> element: %.80q", svg)
+	} else if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
+		t.Errorf("SVG() does not parse: %v", err)
 	}
 	d := Render(f)
 	if _, ok := d.Data[MIMEPNG].([]byte); !ok || d.Data[MIMEText] != f.String() {

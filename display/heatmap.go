@@ -230,7 +230,7 @@ func (f *HeatmapFigure) PNG() []byte { return figurePNG(f) }
 // Image is the figure rasterised at FigureDPI.
 func (f *HeatmapFigure) Image() image.Image { return figureImage(f) }
 
-// SVG is the figure as an SVG document.
+// SVG is the figure as an <svg> element (a file or inline HTML).
 func (f *HeatmapFigure) SVG() string { return figureSVG(f) }
 
 // MIMEBundle renders the figure as image/png.

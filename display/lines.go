@@ -242,7 +242,7 @@ func (f *LinesFigure) PNG() []byte { return figurePNG(f) }
 // Image is the figure rasterised at FigureDPI.
 func (f *LinesFigure) Image() image.Image { return figureImage(f) }
 
-// SVG is the figure as an SVG document.
+// SVG is the figure as an <svg> element (a file or inline HTML).
 func (f *LinesFigure) SVG() string { return figureSVG(f) }
 
 // MIMEBundle renders the figure as image/png.
