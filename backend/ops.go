@@ -13,6 +13,14 @@ type Prober interface {
 	Available() error
 }
 
+// Finisher is implemented by a backend whose operations may return before
+// its device has done them (a GPU's queue). Finish blocks until the work
+// queued so far is done and returns the first failure not yet reported; a
+// backend that has not opened its device returns nil at once.
+type Finisher interface {
+	Finish() error
+}
+
 // MatMuler multiplies batches of float32 matrices.
 //
 // For i in [0, batch): C_i = op(A_i)·op(B_i), where op(A_i) is m×k (A_i is

@@ -41,7 +41,8 @@
 // make and append(s, t...) beyond FURIOUS_MEM_LIMIT or the available
 // memory are a *MemoryError naming the size. The same rewriting works
 // around yaegi defects (inner-block variables at top level, parallel
-// assignments). A cell that fails to compile leaves no names behind
+// assignments, an interface field of a compiled struct set in a composite
+// literal to a value of a cell's type). A cell that fails to compile leaves no names behind
 // (transaction.go). What no Go process survives (concurrent map writes, a
 // stack overflow in compiled code, the system's OOM killer) is the kernel
 // package's supervisor's business.

@@ -142,7 +142,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 		s.added = nil
 		defer func() { s.settle(cell, items, err) }()
 	}
-	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs))
+	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs, s.pkgPath))
 	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
 		return result, false, &Error{Name: "panic", Value: p[0], Traceback: append([]string{"panic: " + p[0]}, p[1:]...)}
 	}
@@ -507,6 +507,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// pkgPath is the import path of a package name in the session: imported,
+// or one autoImport would import; "" when neither.
+func (s *Session) pkgPath(name string) string {
+	if p, ok := s.imports[name]; ok {
+		return p
+	}
+	return knownPackages()[name]
 }
 
 // knownPackages maps a package name to its import path for every package

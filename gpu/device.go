@@ -64,9 +64,15 @@ var (
 // Default returns the process's shared device, opened on first use. Its
 // error wraps backend.ErrUnavailable and says why no context could be made.
 func Default() (*Device, error) {
-	defaultOnce.Do(func() { defaultDev, defaultErr = Open() })
+	defaultOnce.Do(func() {
+		defaultDev, defaultErr = Open()
+		defaultOpened.Store(defaultErr == nil)
+	})
 	return defaultDev, defaultErr
 }
+
+// defaultOpened is set once Default has opened the device.
+var defaultOpened atomic.Bool
 
 // Open makes a new OpenGL 4.3 core context on the first EGL device that
 // gives one (then Mesa's surfaceless platform, then the default display),

@@ -97,7 +97,7 @@
 // is a one-line progress bar) and a clean stop between steps when its
 // context is cancelled or the notebook's interrupt (tensor.Interrupt, which
 // NewOp and Backward also poll) reaches it; Run again resumes with the same
-// callbacks and evaluation schedule. LossPlot renders curves as SVG.
+// callbacks and evaluation schedule. LossPlot draws curves (display.Lines).
 //
 // CompareMQAR and CompareChars train the same small model with each preset
 // name and each named block (Candidate), or any Model a Candidate builds,

@@ -111,7 +111,7 @@ func TestTrainerRunInterruptResume(t *testing.T) {
 		}
 	}
 	svg := LossPlot{Title: "2Mamba on Opticks", Series: tr.Curves("2mamba")}.SVG()
-	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "polyline") {
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "<path") {
 		t.Fatalf("SVG does not parse: %v", err)
 	}
 }

@@ -239,7 +239,7 @@ EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 is a one-line progress bar) and a clean stop between steps when its
 context is cancelled or the notebook's interrupt (tensor.Interrupt, which
 NewOp and Backward also poll) reaches it; Run again resumes with the same
-callbacks and evaluation schedule. LossPlot renders curves as SVG.
+callbacks and evaluation schedule. LossPlot draws curves (display.Lines).
 
 CompareMQAR and CompareChars train the same small model with each preset
 name and each named block (Candidate), or any Model a Candidate builds,
@@ -503,7 +503,18 @@ Preset returns the block of a named configuration from the one preset
 table, ssd.PresetTable, with DModel and Heads left for the caller: the
 paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
 "softmax", listed by Presets) and the dt-on-values twins "2mamba-dt" and
-"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).Candidatetype Candidate struct {
+"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).BlockConfig.Fieldsfunc (c BlockConfig) Fields() []display.Field
+
+Fields lists the block's own settings after its variant's: d_model,
+heads and head dimension, dt bias, conv bias, Z bias, RoPE, and a
+custom decay when set.BlockConfig.HTMLfunc (c BlockConfig) HTML() string
+
+HTML renders the block as a small table: the block's settings, then
+its variant's.BlockConfig.Stringfunc (c BlockConfig) String() string
+
+String prints the block on one line: "2Mamba block: d_model 64, heads 2,
+head dim 32, …; order 2, scale 1/√d, …" (the variant's settings after
+the block's own; d_model 0 until set).Candidatetype Candidate struct {
     Name string
     // Block is the attention block; DModel and Heads 0 take the
     // comparison's, Chunk 0 takes the comparison's Chunk (finite orders).
@@ -556,7 +567,7 @@ one task, or any model a Candidate builds.CompareResulttype CompareResult stru
 }
 
 CompareResult is a finished comparison: a table (Markdown) and test-loss
-curves (Plot, which renders as SVG).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
+curves (Plot, which renders as a figure).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
 
 CompareChars trains every preset and candidate on random windows of the Opticks
 training split and reports the test loss (nats per character) on the
@@ -646,19 +657,27 @@ model on every machine). Names follow "layers.<i>.attn.qkv.weight".LM.Decayfun
 Decay is the weight-decay rule for AdamW.Decay: matrices and embeddings
 are decayed; norms, biases, A_log, dt bias and D are not.LM.Forwardfunc (m *LM) Forward(ids []int, B, L int) *Var
 
-Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
+Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.HTMLfunc (m *LM) HTML() string
+
+HTML renders the model as a small table: parameters and device, then its
+configuration.LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
 
 Loss is the mean next-token cross-entropy over targets ≠ ignore.LM.NewDecoderfunc (m *LM) NewDecoder() *LMDecoder
 
 NewDecoder returns the zero decoding state of m (before the first token).
-The model's parameters are read at every Step, not copied.LM.Paramsfunc (m *LM) Params() []*Var
+The model's parameters are read at every Step, not copied.LM.NumParamsfunc (m *LM) NumParams() int
+
+NumParams is the number of trainable values of the model.LM.Paramsfunc (m *LM) Params() []*Var
 
 Params returns every parameter, in construction order.LM.Samplefunc (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed uint64) []int
 
 Sample extends prompt by n tokens, each drawn from softmax(logits/T) of
 the last position (T ≤ 0: greedy arg-max), with a seeded generator. It
 reruns the model on the whole window (at most maxLen tokens, the last
-ones) for every token: O(n·L²), meant for short demos.LM.Tofunc (m *LM) To(device string) *LM
+ones) for every token: O(n·L²), meant for short demos.LM.Stringfunc (m *LM) String() string
+
+String prints the model on one line: its variant, size, parameter count
+and where its parameters live.LM.Tofunc (m *LM) To(device string) *LM
 
 To moves the model's parameters to device (see ToDevice) and returns m.LMDecodertype LMDecoder struct {
     // contains filtered or unexported fields
@@ -718,14 +737,21 @@ Params returns the layer's parameters.LossPlottype LossPlot struct {
     Title  string
     XLabel string // "step" when empty
     YLabel string // "loss" when empty
+    LogY   bool   // a log loss axis (ticks at 10ⁿ)
     Series []Series
 }
 
-LossPlot is a line chart of loss curves that renders itself as SVG
-(the import-free display method set: a notebook shows any value with an
-SVG() string method as an image).LossPlot.SVGfunc (p LossPlot) SVG() string
+LossPlot is a line chart of loss curves: display.Lines with a legend and
+round ticks, "step" and "loss" as default axis labels. It renders as PNG
+in a notebook (MIMEBundle); SVG gives the vector drawing.LossPlot.Figurefunc (p LossPlot) Figure() *display.LinesFigure
 
-SVG renders the chart (640×400) with axes, ticks and a legend.Modeltype Model interface {
+Figure is the chart as a display.LinesFigure, for more options.LossPlot.MIMEBundlefunc (p LossPlot) MIMEBundle() map[string]any
+
+MIMEBundle renders the chart as image/png, with String as text/plain.LossPlot.SVGfunc (p LossPlot) SVG() string
+
+SVG renders the chart as an SVG document.LossPlot.Stringfunc (p LossPlot) String() string
+
+String describes the chart in one line.Modeltype Model interface {
     Forward(ids []int, B, L int) *Var // ids (B·L) → logits (B, L, vocab)
     Params() []*Var
 }
@@ -744,10 +770,19 @@ decays those of rank ≥ 2.ModelConfigtype ModelConfig struct {
 
 ModelConfig is a small decoder-only language model: Layers × (pre-norm
 attention block + pre-norm SwiGLU MLP, both residual), a final RMSNorm
-and an LM head.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
+and an LM head.ModelConfig.Fieldsfunc (c ModelConfig) Fields() []display.Field
+
+Fields lists the model's settings: vocabulary, layers, d_model, heads,
+the SwiGLU hidden size, dtype, seed.ModelConfig.HTMLfunc (c ModelConfig) HTML() string
+
+HTML renders the model configuration as a small table, its block's
+settings below its own.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
 
 HiddenSize is the SwiGLU hidden size the model uses: Hidden, or
-8/3·DModel rounded up to a multiple of 8 when Hidden is 0.Normtype Norm struct {
+8/3·DModel rounded up to a multiple of 8 when Hidden is 0.ModelConfig.Stringfunc (c ModelConfig) String() string
+
+String prints the model configuration on one line: its own settings,
+its block's beyond d_model and heads, its variant's.Normtype Norm struct {
     W   *Var
     Eps float64
 }
@@ -792,12 +827,9 @@ Schedule is linear warm-up then linear decay (the paper's schedule):
 lr(t) = Peak·t/Warmup for t < Warmup, then falls linearly from Peak at
 t = Warmup to Final at t = Total, and stays at Final after.Schedule.LRfunc (s Schedule) LR(t int) float64
 
-LR returns the learning rate for step t (0-based).Seriestype Series struct {
-    Name string
-    X, Y []float64
-}
+LR returns the learning rate for step t (0-based).Seriestype Series = display.Series
 
-Series is one named curve.SwiGLUtype SwiGLU struct {
+Series is one named curve (display.Series): Y against X.SwiGLUtype SwiGLU struct {
     Gate, Up, Down *Linear
 }
 

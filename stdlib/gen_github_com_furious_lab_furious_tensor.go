@@ -129,6 +129,7 @@ func init() {
 		"SumAll":               reflect.ValueOf(tensor.SumAll),
 		"SumSquares":           reflect.ValueOf(tensor.SumSquares),
 		"SumTo":                reflect.ValueOf(tensor.SumTo),
+		"Sync":                 reflect.ValueOf(tensor.Sync),
 		"Take":                 reflect.ValueOf(tensor.Take),
 		"Transfers":            reflect.ValueOf(tensor.Transfers),
 		"Tril":                 reflect.ValueOf(tensor.Tril),
@@ -473,7 +474,15 @@ SumAll returns Σ_i x_i over every element, in float64.SumSquaresfunc SumSquar
 SumSquares returns Σ over the tensors xs of Σ_i x_i², accumulated in
 float64: the squared global L2 norm of a set of gradients (nil and empty
 tensors count 0). Resident float32 tensors are summed on their device,
-one dispatch each, and their len(xs) sums come back in one read.Transfersfunc Transfers() (uploads, downloads int64)
+one dispatch each, and their len(xs) sums come back in one read.Syncfunc Sync()
+
+Sync waits until every registered backend has completed the work queued
+on it: an operation on resident (GPU) tensors returns once it is queued,
+before the device has computed it, so a timing of device work calls Sync
+before reading the clock (display.Timeit does). Reading a result (At,
+Data, String) waits for the work that writes it as well, but also copies
+it. A failure of queued work panics with an *Error, as the operation
+would have. Backends without a queue (the CPU) have nothing to wait for.Transfersfunc Transfers() (uploads, downloads int64)
 
 Transfers returns how many times tensor data has been copied to a device
 (To, host operands of a device operation, host writes flushed before one)
