@@ -729,3 +729,21 @@ func TestModelPad(t *testing.T) {
 		}
 	}
 }
+
+// TestFill checks that Fill writes exactly its first n values.
+func TestFill(t *testing.T) {
+	d := device(t)
+	b := poisoned(t, d, 700)
+	defer b.Release()
+	if err := d.Fill(b, 600, -1.5); err != nil {
+		t.Fatal(err)
+	}
+	got := download(t, b)
+	for i, v := range got {
+		if want := float32(-1.5); i < 600 && v != want {
+			t.Fatalf("value %d is %v, want %v", i, v, want)
+		} else if i >= 600 && v == want {
+			t.Fatalf("value %d past n was written", i)
+		}
+	}
+}

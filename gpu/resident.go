@@ -101,9 +101,26 @@ func bufs(op string, xs ...backend.DeviceBuffer) (*Device, []*Buffer, error) {
 	return d, out, nil
 }
 
-// zeros returns a buffer of n zeros.
+// zeros returns a buffer of n zeros (filled by a dispatch: nothing crosses
+// the bus, and no host write lands on a buffer the GPU may still be using).
 func (d *Device) zeros(n int) (*Buffer, error) {
-	return d.Upload(make([]float32, n))
+	b, err := d.NewBuffer(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Fill(b, n, 0); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Fill sets the first n values of b to v, in one dispatch.
+func (d *Device) Fill(b *Buffer, n int, v float32) error {
+	if n < 0 || n > b.Len() {
+		argPanic("model_pointwise.comp", "fill", "%d values into a buffer of %d", n, b.Len())
+	}
+	return d.pointwise("FILL", n, b, nil, nil, b, farg("s", v))
 }
 
 // MatMulDevice32 implements backend.DeviceMatMuler: C_i = op(A_i)·op(B_i)
@@ -351,7 +368,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		return nil
 	}
 	if p.L == 0 {
-		return oom(S.Write(make([]float32, p.BH*F*W)))
+		return oom(d.Fill(S, p.BH*F*W, 0))
 	}
 	if cfg, ok := d.ssdFusedConfig(p.D, p.DV, p.Norm); ok && !ssdNoFused && !stateNoFused {
 		if A == nil {
