@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/furious-lab/furious/ssd"
@@ -42,7 +45,7 @@ type ExportOptions struct {
 type TorchExport struct {
 	Dir     string // the directory
 	Model   string // Dir/model.py
-	Train   string // Dir/train.py
+	Script  string // Dir/train.py
 	Weights string // Dir/model.safetensors
 }
 
@@ -50,7 +53,73 @@ type TorchExport struct {
 // nproc processes of one machine (gloo on CPUs, nccl on GPUs), followed by
 // args (e.g. "--steps 1000 --mqar 64,8,8,64 --out ckpt").
 func (e TorchExport) Command(nproc int, args string) string {
-	return strings.TrimSpace(fmt.Sprintf("torchrun --standalone --nproc_per_node=%d %s %s", nproc, e.Train, args))
+	return strings.TrimSpace(fmt.Sprintf("torchrun --standalone --nproc_per_node=%d %s %s", nproc, e.Script, args))
+}
+
+// TorchRun is the result of TorchExport.Train.
+type TorchRun struct {
+	Output     string  // what the launcher and the processes printed
+	Loss       float64 // the last step's training loss (mean over the processes), from the checkpoint's metadata
+	HeldLoss   float64 // the loss on the held batch (--held-seed) from the metadata, NaN without one
+	Checkpoint string  // the checkpoint written: --out/checkpoint.safetensors, default Dir/checkpoints/…
+}
+
+// torchrunFlags make the launcher of Debian's torch 1.13 work on Python
+// 3.11 (its default "--redirects 0 --tee 0" parse to None there): workers'
+// stdout is teed to the console with a "[default<rank>]:" prefix.
+var torchrunFlags = []string{"--redirects", "1", "--tee", "1"}
+
+// Train runs train.py on this machine with torchrun (the real launcher:
+// nproc processes, gloo on CPUs, nccl on GPUs), passing args to the script
+// ("--mqar", "64,8,8,64", "--steps", "10", ...); the working directory is
+// Dir. Each process uses one thread (OMP_NUM_THREADS=1) unless args set
+// --threads. It returns the output, the checkpoint's path and the last and
+// held losses recorded in it, or an error with the output.
+func (e TorchExport) Train(nproc int, args ...string) (TorchRun, error) {
+	run := TorchRun{Loss: math.NaN(), HeldLoss: math.NaN(), Checkpoint: filepath.Join(e.Dir, "checkpoints", "checkpoint.safetensors")}
+	launcher, err := exec.LookPath("torchrun")
+	if err != nil {
+		return run, fmt.Errorf("nn.TorchExport.Train: torchrun not found (apt-get install python3-torch): %v", err)
+	}
+	if nproc < 1 {
+		return run, fmt.Errorf("nn.TorchExport.Train: nproc is %d, want ≥ 1", nproc)
+	}
+	cmdArgs := append([]string{"--standalone", fmt.Sprintf("--nproc_per_node=%d", nproc)}, torchrunFlags...)
+	cmd := exec.Command(launcher, append(append(cmdArgs, e.Script), args...)...)
+	cmd.Dir = e.Dir
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
+	out, err := cmd.CombinedOutput()
+	run.Output = string(out)
+	if err != nil {
+		return run, fmt.Errorf("nn.TorchExport.Train: %s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	// The numbers come from the checkpoint's metadata: the console lines of
+	// two processes may interleave.
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--out" {
+			run.Checkpoint = filepath.Join(args[i+1], "checkpoint.safetensors")
+			if !filepath.IsAbs(run.Checkpoint) {
+				run.Checkpoint = filepath.Join(e.Dir, run.Checkpoint)
+			}
+		}
+	}
+	f, err := os.Open(run.Checkpoint)
+	if err != nil {
+		return run, fmt.Errorf("nn.TorchExport.Train: no checkpoint after the run: %v\n%s", err, out)
+	}
+	defer f.Close()
+	_, meta, err := ReadSafetensors(f)
+	if err != nil {
+		return run, fmt.Errorf("nn.TorchExport.Train: %s: %v", run.Checkpoint, err)
+	}
+	for key, dst := range map[string]*float64{"loss": &run.Loss, "held_loss": &run.HeldLoss} {
+		if v, ok := meta[key]; ok {
+			if *dst, err = strconv.ParseFloat(v, 64); err != nil {
+				return run, fmt.Errorf("nn.TorchExport.Train: %s: metadata %s = %q is not a number", run.Checkpoint, key, v)
+			}
+		}
+	}
+	return run, nil
 }
 
 // torchBlock is the JSON of the block's axes in model.py's CONFIG.
@@ -272,7 +341,7 @@ func ExportTorch(m *LM, dir string, o ExportOptions) (TorchExport, error) {
 	if err != nil {
 		abs = dir
 	}
-	return TorchExport{Dir: abs, Model: filepath.Join(abs, ExportModelFile), Train: filepath.Join(abs, ExportTrainFile),
+	return TorchExport{Dir: abs, Model: filepath.Join(abs, ExportModelFile), Script: filepath.Join(abs, ExportTrainFile),
 		Weights: filepath.Join(abs, ExportWeightsFile)}, nil
 }
 

@@ -1,15 +1,18 @@
 package nn
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/furious-lab/furious/nn/data"
 	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
 )
@@ -206,4 +209,176 @@ func readSafetensorsFile(t *testing.T, path string) map[string]*tensor.Tensor {
 		t.Fatal(err)
 	}
 	return ts
+}
+
+// The round trip: export, one `torchrun --nproc_per_node=2` training step on
+// the CPU with gloo, read the checkpoint back with LoadTorch; the loss
+// furious computes on the held MQAR batch equals the one PyTorch printed
+// (both float32, ≤ 1e-5 relative), and train.py's generators draw exactly
+// furious's data.MQAR and data.Batcher batches.
+func TestExportTorchRoundTrip(t *testing.T) {
+	needTorch(t)
+	bc := Preset("2mamba")
+	bc.DModel, bc.Heads = 16, 2
+	m := NewLM(ModelConfig{Vocab: 16, Layers: 2, Block: bc, Seed: 9})
+	before := m.Params()[1].Value.Clone()
+	ex, err := ExportTorch(m, filepath.Join(t.TempDir(), "export"), ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := data.MQAR{Vocab: 16, NumKV: 3, NumQueries: 2, SeqLen: 12, IgnoreIndex: -100}
+	run, err := ex.Train(2, "--mqar", "16,3,2,12", "--steps", "1", "--batch", "4", "--held-seed", "99", "--held-batch", "4", "--threads", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(run.Output, "2 process(es), cpu, DDP gloo") || math.IsNaN(run.HeldLoss) || math.IsNaN(run.Loss) {
+		t.Fatalf("train.py did not run on 2 gloo processes or printed no held loss:\n%s", run.Output)
+	}
+	meta, err := LoadTorch(run.Checkpoint, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["step"] != "1" || meta["world_size"] != "2" {
+		t.Errorf("checkpoint metadata %v, want step 1 of world size 2", meta)
+	}
+	if scaledDiff(m.Params()[1].Value, before) == 0 {
+		t.Errorf("%s did not change: no training step was read back", m.Params()[1].Name)
+	}
+	ids, tg := task.Batch(99, 4)
+	var loss float64
+	NoGrad(func() { loss = m.Loss(ids, tg, 4, 12, -100).Item() })
+	rel := math.Abs(loss-run.HeldLoss) / math.Abs(run.HeldLoss)
+	t.Logf("held loss: PyTorch %.9g, furious %.9g (relative %.2e)", run.HeldLoss, loss, rel)
+	if rel > 1e-5 {
+		t.Errorf("held loss: furious %.9g, PyTorch printed %.9g (relative %.3g)\n%s", loss, run.HeldLoss, rel, run.Output)
+	}
+
+	// train.py's generators are furious's: the same seed, the same batch.
+	script := fmt.Sprintf(`import sys, json, numpy as np; sys.path.insert(0, %q); import train
+i, t = train.mqar_batch(16, 3, 2, 12, 5, 3)
+b = train.Batcher(np.arange(40), 2, 6, 8); b.next(); w, u = b.next()
+print(json.dumps([i.reshape(-1).tolist(), t.reshape(-1).tolist(), w.reshape(-1).tolist(), u.reshape(-1).tolist()]))`, ex.Dir)
+	out, err := exec.Command(python, "-c", script).Output()
+	if err != nil {
+		t.Fatalf("train.py's generators: %v", err)
+	}
+	var got [4][]int
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	wi, wt := task.Batch(5, 3)
+	toks := make([]int, 40)
+	for i := range toks {
+		toks[i] = i
+	}
+	bt := data.NewBatcher(toks, 2, 6, 8)
+	bt.Next()
+	bi, bu := bt.Next()
+	for k, want := range [][]int{wi, wt, bi, bu} {
+		if !slices.Equal(got[k], want) {
+			t.Errorf("train.py batch %d: %v, furious %v", k, got[k], want)
+		}
+	}
+}
+
+// Bad input: an axis PyTorch cannot express, an unwritable directory, a
+// non-empty one, and checkpoints whose names or shapes do not match give
+// errors naming the axis, the path or the tensor and both shapes, and leave
+// nothing behind (no directory, no temporary, no parameter changed).
+func TestExportTorchErrors(t *testing.T) {
+	root := t.TempDir()
+	bc := BlockConfig{Variant: ssd.Variant{Order: 1, Mask: ssd.MaskCustom, Norm: ssd.NormSoftmax, QKAct: ssd.ActReLU}, DModel: 8, Heads: 2,
+		Decay: func(h *Var) *Var { return Neg(Softplus(Permute(Slice(h, 2, 0, 2), 0, 2, 1))) }}
+	m := NewLM(ModelConfig{Vocab: 8, Layers: 1, Block: bc, Seed: 1})
+	dir := filepath.Join(root, "custom")
+	_, err := ExportTorch(m, dir, ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "axis Mask custom") || !strings.Contains(err.Error(), "Decay") {
+		t.Errorf("a Go log-decay function: got %v, want an error naming the axis Mask custom (Decay)", err)
+	}
+	assertOnly(t, root)
+
+	bc = Preset("2mamba")
+	bc.DModel, bc.Heads = 8, 2
+	m = NewLM(ModelConfig{Vocab: 8, Layers: 1, Block: bc, Seed: 1})
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ExportTorch(m, filepath.Join(file, "out"), ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("a directory under a file: got %v, want an error naming %s", err, file)
+	}
+	assertOnly(t, root, "file")
+
+	full := filepath.Join(root, "full")
+	os.Mkdir(full, 0o755)
+	os.WriteFile(filepath.Join(full, "mine.txt"), []byte("keep"), 0o644)
+	_, err = ExportTorch(m, full, ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), full) || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("a non-empty directory: got %v, want an error naming %s", err, full)
+	}
+	if b, _ := os.ReadFile(filepath.Join(full, "mine.txt")); string(b) != "keep" {
+		t.Errorf("the user's file was touched")
+	}
+	ex, err := ExportTorch(m, full, ExportOptions{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(full, "mine.txt")); err == nil {
+		t.Errorf("Force did not replace the directory")
+	}
+	assertOnly(t, root, "file", "full")
+	if _, err := LoadTorch(ex.Weights, m); err != nil {
+		t.Errorf("model.safetensors does not load back: %v", err)
+	}
+
+	// Checkpoints that do not match the model.
+	good := map[string]*tensor.Tensor{}
+	for n, p := range ParamsByName(m.Params()) {
+		good[n] = p.Value
+	}
+	name := "layers.0.attn.qkv.weight"
+	cases := map[string]struct {
+		edit func(map[string]*tensor.Tensor)
+		want []string
+	}{
+		"shape":   {func(ts map[string]*tensor.Tensor) { ts[name] = tensor.New(tensor.Float32, 8, 12) }, []string{name, "(8,12)", "(8,24)"}},
+		"missing": {func(ts map[string]*tensor.Tensor) { delete(ts, name) }, []string{name, "no tensor", "(8,24)"}},
+		"extra":   {func(ts map[string]*tensor.Tensor) { ts["layers.0.attn.extra"] = tensor.New(tensor.Float32, 3) }, []string{"layers.0.attn.extra", "(3)"}},
+	}
+	for cn, c := range cases {
+		ts := map[string]*tensor.Tensor{}
+		for n, v := range good {
+			ts[n] = tensor.Scale(v, 2)
+		}
+		c.edit(ts)
+		path := filepath.Join(root, cn+".safetensors")
+		writeSafetensorsFile(t, path, ts)
+		before := m.Params()[0].Value.Clone()
+		_, err := LoadTorch(path, m)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) || !strings.Contains(err.Error(), path) {
+				t.Errorf("%s: got %v, want an error naming %s and %q", cn, err, path, w)
+				break
+			}
+		}
+		if scaledDiff(m.Params()[0].Value, before) != 0 {
+			t.Errorf("%s: a failed load changed %s", cn, m.Params()[0].Name)
+		}
+	}
+}
+
+// assertOnly fails unless dir holds exactly names (no temporary left).
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	es, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range es {
+		if !strings.HasSuffix(e.Name(), ".safetensors") {
+			got = append(got, e.Name())
+		}
+	}
+	if !slices.Equal(got, names) {
+		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
 }
