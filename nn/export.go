@@ -363,7 +363,7 @@ func writeDirAtomic(op, dir string, force bool, files map[string]func(*os.File) 
 			return fmt.Errorf("%s: %v", op, err)
 		}
 		if len(entries) > 0 && !force {
-			return fmt.Errorf("%s: %s exists and is not empty (%d entries); choose another directory or force the replacement", op, dir, len(entries))
+			return fmt.Errorf("%s: %s exists and is not empty (%d entries); choose another directory or force the replacement (ExportOptions.Force, furious export --force)", op, dir, len(entries))
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%s: %v", op, err)
