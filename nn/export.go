@@ -50,10 +50,11 @@ type TorchExport struct {
 }
 
 // Command returns the shell command that trains the export with torchrun on
-// nproc processes of one machine (gloo on CPUs, nccl on GPUs), followed by
-// args (e.g. "--steps 1000 --mqar 64,8,8,64 --out ckpt").
+// nproc processes of one machine (gloo on CPUs, nccl on GPUs), run in the
+// export directory (copied to the cluster), followed by args (e.g.
+// "--steps 1000 --mqar 64,8,8,64 --out ckpt").
 func (e TorchExport) Command(nproc int, args string) string {
-	return strings.TrimSpace(fmt.Sprintf("torchrun --standalone --nproc_per_node=%d %s %s", nproc, e.Script, args))
+	return strings.TrimSpace(fmt.Sprintf("torchrun --standalone --nproc_per_node=%d %s %s", nproc, ExportTrainFile, args))
 }
 
 // TorchRun is the result of TorchExport.Train.

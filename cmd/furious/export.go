@@ -146,9 +146,9 @@ func exportCmd(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "exported %s (%d parameters)\n  %s\n  %s\n  %s\ntrain with, e.g.:\n  %s\n", m.Cfg.Block.Variant,
-		nn.CountParams(m.Params()), ex.Model, ex.Weights, ex.Script,
-		ex.Command(2, fmt.Sprintf("--mqar %d,8,8,64 --steps 1000 --batch 32 --out %s/checkpoints", min(*vocab, 64), ex.Dir)))
+	fmt.Fprintf(w, "exported %s (%d parameters)\n  %s\n  %s\n  %s\ntrain with, e.g.:\n  cd %s && %s\n", m.Cfg.Block.Variant,
+		nn.CountParams(m.Params()), ex.Model, ex.Weights, ex.Script, ex.Dir,
+		ex.Command(2, fmt.Sprintf("--mqar %d,8,8,64 --steps 1000 --batch 32 --out checkpoints", min(*vocab, 64))))
 	return nil
 }
 
