@@ -315,7 +315,8 @@ func ExportTorch(m *LM, dir string, o ExportOptions) (TorchExport, error) {
 	if err != nil {
 		return TorchExport{}, err
 	}
-	model := strings.Replace(exportTorchPy, "{{CONFIG}}", string(cj), 1)
+	// CONFIG sits in a raw ''' string: a quote in a name becomes JSON's \u0027.
+	model := strings.Replace(exportTorchPy, "{{CONFIG}}", strings.ReplaceAll(string(cj), "'", `\u0027`), 1)
 	model = strings.Replace(model, "{{DECAY}}", decayPython(ex), 1)
 	weights := map[string]*tensor.Tensor{}
 	for name, p := range ParamsByName(m.Params()) {

@@ -40,7 +40,7 @@ func needTorch(t *testing.T) {
 // that together turn on the axes no preset uses (no norm, exp with the output
 // norm, a scale of 0.5, conv width 3, Z bias, RoPE on a finite order, the
 // original mask with dt bias on a softmax-free block) and both exportable
-// custom log-decays.
+// custom log-decays (one named with quotes, which CONFIG's raw string must survive).
 func exportBlocks(L int) map[string]BlockConfig {
 	out := map[string]BlockConfig{}
 	for _, p := range ssd.PresetTable() {
@@ -57,7 +57,7 @@ func exportBlocks(L int) map[string]BlockConfig {
 		Eps: 1e-5, QKAct: ssd.ActReLU, ZGate: true, DRes: true}}
 	a := NewInit(11, tensor.Float64).Uniform(1, 2, L) // (H, L) in [−1, 1] → a ∈ [−1.5, −0.5]
 	a = tensor.AddScalar(tensor.Scale(a, 0.5), -1)
-	out["fixed-decay"] = BlockConfig{Variant: ssd.Variant{Name: "fixed-decay", Order: 1, Mask: ssd.MaskCustom, Norm: ssd.NormSoftmax,
+	out["fixed-decay"] = BlockConfig{Variant: ssd.Variant{Name: "fixed-decay '''quoted'''", Order: 1, Mask: ssd.MaskCustom, Norm: ssd.NormSoftmax,
 		QKAct: ssd.ActReLU, ConvWidth: 2}, Decay: FixedDecay(a)}
 	return out
 }

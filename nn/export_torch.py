@@ -314,6 +314,15 @@ class Decay(tnn.Module):
         return custom_log_decay(h, [getattr(self, f"p{i}") for i in range(len(self.names))])
 
 
+def lm_loss(logits, targets, ignore=-100):
+    """nn.CrossEntropy: the mean of -log softmax(logits)[target] over the
+    targets != ignore, 0 when there are none. logits (B, L, V), targets (B, L)."""
+    t = targets.reshape(-1)
+    if not bool((t != ignore).any()):
+        return logits.sum() * 0
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t, ignore_index=ignore)
+
+
 class FuriousLM(tnn.Module):
     """nn.LM: embedding, Layers x Decoder, final RMSNorm, LM head."""
 
@@ -336,12 +345,8 @@ class FuriousLM(tnn.Module):
         return rms_norm(x, self.norm.weight, self.cfg["norm_eps"]) @ self.head.weight
 
     def loss(self, ids, targets, ignore=-100):
-        """Mean next-token cross-entropy over targets != ignore (0 with none)."""
-        logits = self(ids)
-        t = targets.reshape(-1)
-        if not bool((t != ignore).any()):
-            return logits.sum() * 0
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t, ignore_index=ignore)
+        """Mean next-token cross-entropy over targets != ignore (nn.LM.Loss)."""
+        return lm_loss(self(ids), targets, ignore)
 
     def named_tensors(self):
         """{furious name: parameter}: what a checkpoint holds."""

@@ -18,7 +18,9 @@ same batch here as in furious:
 Optimiser as furious's Trainer: AdamW (beta1 0.9, eps 1e-8, weight decay on
 matrices and embeddings, not on norms, biases, A_log, dt bias or D), the
 nn.Schedule learning rate (linear warm-up, then linear decay to --final-lr),
-global gradient-norm clipping. At the end, with --held-seed, rank 0 prints the
+global gradient-norm clipping. Checkpoints hold the parameters (and the
+step, loss and held loss as metadata), not the AdamW moments: --resume
+continues the schedule with fresh moments. At the end, with --held-seed, rank 0 prints the
 loss on the held batch MQAR.Batch(held_seed, held_batch) (or the first
 held_batch windows of the token file) as "held_loss <value>", the number
 nn.LoadTorch's model computes on the same batch.
@@ -235,7 +237,7 @@ def main():
             g["lr"] = lr
         ids, tg = batch(i)
         ids, tg = torch.from_numpy(ids).to(device), torch.from_numpy(tg).to(device)
-        loss = model.loss(ids, tg) if not distributed else _ddp_loss(net, model, ids, tg)
+        loss = fm.lm_loss(net(ids), tg)  # through the DDP wrapper, so that backward all-reduces the gradients
         opt.zero_grad(set_to_none=True)
         loss.backward()
         gn = torch.nn.utils.clip_grad_norm_(list(named.values()), args.clip) if args.clip > 0 else float("nan")
@@ -263,15 +265,6 @@ def main():
         dist.barrier()
         dist.destroy_process_group()
     return 0
-
-
-def _ddp_loss(net, model, ids, tg):
-    """The loss through the DDP wrapper (so that backward all-reduces the gradients)."""
-    logits = net(ids)
-    t = tg.reshape(-1)
-    if not bool((t != -100).any()):
-        return logits.sum() * 0
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t, ignore_index=-100)
 
 
 if __name__ == "__main__":
