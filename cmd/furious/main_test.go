@@ -176,6 +176,17 @@ func TestCommands(t *testing.T) {
 		if b, err := exec.Command(bin, "export", "--mask", "custom", filepath.Join(dir, "torch2")).CombinedOutput(); err == nil || !strings.Contains(string(b), "custom") {
 			t.Errorf("export --mask custom: %v\n%s", err, b)
 		}
+		// --weights: another seed, the first export's weights read back: the same file.
+		w := filepath.Join(out, "model.safetensors")
+		again := filepath.Join(dir, "torch3")
+		if b, err := exec.Command(bin, "export", "--preset", "softmax", "--d-model", "16", "--seed", "5", "--weights", w, again).CombinedOutput(); err != nil {
+			t.Fatalf("export --weights: %v\n%s", err, b)
+		}
+		first, _ := os.ReadFile(w)
+		second, _ := os.ReadFile(filepath.Join(again, "model.safetensors"))
+		if len(first) == 0 || string(first) != string(second) {
+			t.Errorf("export --weights %s did not carry the weights over", w)
+		}
 	})
 
 	t.Run("run go file", func(t *testing.T) {
