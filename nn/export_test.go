@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -380,5 +381,59 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if !slices.Equal(got, names) {
 		t.Errorf("%s holds %v, want %v", dir, got, names)
+	}
+}
+
+// train.py on a token file (a float .npy as tensor.Save writes it), in one
+// process without torchrun: two steps, then the held loss on the file's
+// first windows (data.Windows) equals furious's on the checkpoint; a float
+// file that is not token ids is refused.
+func TestExportTorchTokenFile(t *testing.T) {
+	needTorch(t)
+	bc := Preset("mamba2s")
+	bc.DModel, bc.Heads = 16, 2
+	m := NewLM(ModelConfig{Vocab: 12, Layers: 1, Block: bc, Seed: 4})
+	ex, err := ExportTorch(m, filepath.Join(t.TempDir(), "export"), ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := tensor.NewRNG(3)
+	toks := make([]int, 200)
+	for i := range toks {
+		toks[i] = r.Intn(12)
+	}
+	file := filepath.Join(ex.Dir, "ids.npy")
+	if err := intsTensor(toks, len(toks)).Save(file); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, ex.Script, "--tokens", file, "--seq", "10", "--steps", "2", "--batch", "4", "--held-batch", "3", "--threads", "1", "--out", "ck")
+	cmd.Dir = ex.Dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "1 process(es), cpu, no DDP") {
+		t.Fatalf("train.py --tokens: %v\n%s", err, out)
+	}
+	meta, err := LoadTorch(filepath.Join(ex.Dir, "ck", "checkpoint.safetensors"), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := strconv.ParseFloat(meta["held_loss"], 64)
+	if err != nil || meta["step"] != "2" {
+		t.Fatalf("checkpoint metadata %v: %v", meta, err)
+	}
+	ids, tg, n := data.Windows(toks, 10, 3)
+	var loss float64
+	NoGrad(func() { loss = m.Loss(ids, tg, n, 10, -100).Item() })
+	if rel := math.Abs(loss-held) / held; rel > 1e-5 {
+		t.Errorf("held loss on the token file: furious %.9g, PyTorch %.9g (relative %.3g)", loss, held, rel)
+	}
+
+	bad := tensor.FromFloat64([]float64{1, 2.5, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1}, 12)
+	if err := bad.Save(file); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(python, ex.Script, "--tokens", file, "--seq", "4", "--steps", "1", "--out", "ck")
+	cmd.Dir = ex.Dir
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "non-integer") {
+		t.Errorf("a float file of non-ids: %v\n%s", err, out)
 	}
 }

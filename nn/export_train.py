@@ -22,8 +22,9 @@ global gradient-norm clipping. Checkpoints hold the parameters (and the
 step, loss and held loss as metadata), not the AdamW moments: --resume
 continues the schedule with fresh moments. At the end, with --held-seed, rank 0 prints the
 loss on the held batch MQAR.Batch(held_seed, held_batch) (or the first
-held_batch windows of the token file) as "held_loss <value>", the number
-nn.LoadTorch's model computes on the same batch.
+held_batch consecutive windows of the token file, data.Windows, with
+--held-batch) as "held_loss <value>", the number nn.LoadTorch's model
+computes on the same batch.
 """
 import argparse
 import math
@@ -152,8 +153,9 @@ def main():
     ap.add_argument("--beta2", type=float, default=0.999)
     ap.add_argument("--clip", type=float, default=1.0, help="gradient-norm clip (0: none)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--held-seed", type=int, default=None, help="print the loss on this held batch at the end")
-    ap.add_argument("--held-batch", type=int, default=0, help="sequences of the held batch (0: --batch)")
+    ap.add_argument("--held-seed", type=int, default=None, help="MQAR: print the loss on the batch of this seed at the end")
+    ap.add_argument("--held-batch", type=int, default=0, help="sequences of the held batch (0: --batch); with --tokens, "
+                    "a positive value prints the loss on the file's first windows")
     ap.add_argument("--out", default="checkpoints", help="directory of checkpoint.safetensors")
     ap.add_argument("--save-every", type=int, default=0, help="also checkpoint every N steps")
     ap.add_argument("--resume", help="start from this checkpoint instead of model.safetensors")
@@ -207,7 +209,10 @@ def main():
         def held(n):
             return mqar_batch(vocab, pairs, queries, L, args.held_seed, n)
     else:
-        tokens = np.load(args.tokens).reshape(-1).astype(np.int64)
+        raw = np.load(args.tokens).reshape(-1)
+        if raw.dtype.kind == "f" and not np.array_equal(raw, np.round(raw)):
+            ap.error(f"{args.tokens} holds non-integer values: want token ids")
+        tokens = raw.astype(np.int64)
         if args.seq < 1:
             ap.error("--tokens needs --seq")
         if tokens.min() < 0 or tokens.max() >= model.cfg["vocab"]:
@@ -252,7 +257,7 @@ def main():
         if rank == 0 and args.save_every and (i + 1) % args.save_every == 0 and i + 1 < args.steps:
             fm.save_safetensors(ckpt, named, {"step": i + 1, "loss": repr(loss_v), "world_size": world})
     meta = {"step": args.steps, "loss": repr(loss_v), "world_size": world}
-    if rank == 0 and args.held_seed is not None:
+    if rank == 0 and (args.held_seed is not None or (args.tokens and args.held_batch > 0)):
         with torch.no_grad():
             hi, ht = held(args.held_batch or args.batch)
             hl = float(model.loss(torch.from_numpy(hi).to(device), torch.from_numpy(ht).to(device)))
