@@ -386,8 +386,9 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 
 // train.py on a token file (a float .npy as tensor.Save writes it), in one
 // process without torchrun: two steps, then the held loss on the file's
-// first windows (data.Windows) equals furious's on the checkpoint; a float
-// file that is not token ids is refused.
+// first windows (data.Windows) equals furious's on the checkpoint; --resume
+// continues at the checkpoint's step; a float file that is not token ids is
+// refused.
 func TestExportTorchTokenFile(t *testing.T) {
 	needTorch(t)
 	bc := Preset("mamba2s")
@@ -425,6 +426,14 @@ func TestExportTorchTokenFile(t *testing.T) {
 	NoGrad(func() { loss = m.Loss(ids, tg, n, 10, -100).Item() })
 	if rel := math.Abs(loss-held) / held; rel > 1e-5 {
 		t.Errorf("held loss on the token file: furious %.9g, PyTorch %.9g (relative %.3g)", loss, held, rel)
+	}
+
+	// --resume continues from the checkpoint's step.
+	cmd = exec.Command(python, ex.Script, "--tokens", file, "--seq", "10", "--steps", "3", "--batch", "4", "--threads", "1",
+		"--resume", filepath.Join("ck", "checkpoint.safetensors"), "--out", "ck")
+	cmd.Dir = ex.Dir
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "step 3/3") || strings.Contains(string(out), "step 1/3") {
+		t.Errorf("train.py --resume: %v\n%s", err, out)
 	}
 
 	bad := tensor.FromFloat64([]float64{1, 2.5, 3, 4, 5, 6, 7, 8, 9, 10, 11, 1}, 12)
