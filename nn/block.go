@@ -88,6 +88,10 @@ func FixedDecay(a *tensor.Tensor) func(h *Var) *Var {
 	}
 }
 
+// RoPETheta is the base θ of the block's rotary embeddings (BlockConfig.RoPE),
+// the paper's softmax baseline's.
+const RoPETheta = 10000
+
 // AttnBlock is one attention block with its parameters (nil when the
 // config does not use them).
 type AttnBlock struct {
@@ -300,7 +304,7 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 	p := b.parts(h, qkv, B, L)
 	q, k := p.q, p.k
 	if c.RoPE {
-		q, k = RoPE(q, 10000), RoPE(k, 10000)
+		q, k = RoPE(q, RoPETheta), RoPE(k, RoPETheta)
 	}
 	var y *Var // (B, H, L, d)
 	if c.Chunk > 0 && !c.Exp {

@@ -246,13 +246,18 @@ func torchConfigOf(m *LM) (torchConfig, *decayExport, error) {
 	b := torchBlock{Name: c.Name, Order: c.Order, Exp: c.Exp, Scale: c.Scale, Mask: c.Mask.String(), Norm: c.Norm.String(),
 		Eps: c.Eps, Conv: c.ConvWidth, ConvSiLU: c.ConvSiLU, ConvBias: c.ConvBias && c.ConvWidth > 0, QKAct: c.QKAct.String(),
 		DtValues: c.ValueDT, DtBias: c.DtBias && (c.ValueDT || c.Mask == ssd.MaskOriginal), DRes: c.DRes, ZGate: c.ZGate,
-		ZBias: c.ZBias && c.ZGate, RoPE: c.RoPE, RoPETheta: 10000}
+		ZBias: c.ZBias && c.ZGate, RoPE: c.RoPE, RoPETheta: RoPETheta}
 	dt := "float32"
 	if m.Cfg.DType == tensor.Float64 {
 		dt = "float64"
 	}
 	tc := torchConfig{Format: "furious-torch-1", Vocab: m.Cfg.Vocab, Layers: m.Cfg.Layers, DModel: c.DModel, Heads: c.Heads,
-		Hidden: m.Cfg.HiddenSize(), NormEps: 1e-6, DType: dt, Block: b}
+		Hidden: m.Cfg.HiddenSize(), NormEps: m.Norm.Eps, DType: dt, Block: b}
+	for i, l := range m.Layers {
+		if l.Norm1.Eps != m.Norm.Eps || l.Norm2.Eps != m.Norm.Eps {
+			return tc, nil, fmt.Errorf("nn.ExportTorch: the RMSNorm epsilons of layer %d (%g, %g) differ from the final norm's %g; model.py has one", i, l.Norm1.Eps, l.Norm2.Eps, m.Norm.Eps)
+		}
+	}
 	if c.Mask != ssd.MaskCustom {
 		return tc, nil, nil
 	}

@@ -75,6 +75,7 @@ func init() {
 		"RelErr":            reflect.ValueOf(nn.RelErr),
 		"Reshape":           reflect.ValueOf(nn.Reshape),
 		"RoPE":              reflect.ValueOf(nn.RoPE),
+		"RoPETheta":         reflect.ValueOf(constant.MakeFromLiteral("10000", token.INT, 0)),
 		"SGD":               reflect.ValueOf(nn.SGD),
 		"SaveCheckpoint":    reflect.ValueOf(nn.SaveCheckpoint),
 		"SaveParams":        reflect.ValueOf(nn.SaveParams),
@@ -452,7 +453,10 @@ The files of an export directory.ExportWeightsFileconst (
     ExportWeightsFile = "model.safetensors" // the parameters, furious's names and shapes
 )
 
-The files of an export directory.Presetsvar Presets = figurePresets()
+The files of an export directory.RoPEThetaconst RoPETheta = 10000
+
+RoPETheta is the base θ of the block's rotary embeddings (BlockConfig.RoPE),
+the paper's softmax baseline's.Presetsvar Presets = figurePresets()
 
 Presets lists the keys of the paper's six curves (ssd.PresetTable rows
 with Figure set), in the paper's order of loss.AdamWtype AdamW struct {
