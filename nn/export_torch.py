@@ -4,7 +4,7 @@
 The architecture is furious's nn.LM with the attention block below, the
 parameter names and shapes are furious's (a Linear weight is (in, out) and
 multiplies from the right, y = x @ W), and the numerics follow furious's
-conventions (docs/2mamba-spec.md):
+conventions (furious's 2Mamba specification):
 
 * score s_ij = (q_i . k_j) * scale, the scale applied before the power
   (scale 0 in CONFIG means 1/sqrt(d));
