@@ -83,7 +83,8 @@ type exportCase struct {
 // of their largest magnitude in float32, 1e-10 in float64) for every preset,
 // an order-3 forget-gate variant, the variants of the remaining axes and
 // both custom log-decays, and after one backward every parameter's gradient
-// equals furious's to 1e-4 of its scale (max |g|) in float32, 1e-9 in float64.
+// equals furious's to 1e-4 of its scale (max |g|) in float32, 1e-9 in float64;
+// the same with the attention core recomputed in the backward pass.
 func TestExportTorchMatchesFurious(t *testing.T) {
 	needTorch(t)
 	const B, L, V = 2, 12, 16
@@ -139,24 +140,30 @@ func TestExportTorchMatchesFurious(t *testing.T) {
 		if c.m.Cfg.DType == tensor.Float64 {
 			tolY, tolG = 1e-10, 1e-9
 		}
-		dy := scaledDiff(got["logits"], logits.Value)
-		dl := math.Abs(got["loss"].Data()[0]-loss.Item()) / math.Abs(loss.Item())
-		worst, at := 0.0, ""
-		for _, p := range ps {
-			g := got["grad/"+p.Name]
-			if g == nil {
-				t.Fatalf("%s: PyTorch has no gradient for %s", c.name, p.Name)
+		for _, pre := range []string{"", "recompute/"} { // plain, and with the core recomputed in the backward pass
+			name := c.name
+			if pre != "" {
+				name += " (recompute)"
 			}
-			if d := scaledDiff(g, p.Grad); d > worst {
-				worst, at = d, p.Name
+			dy := scaledDiff(got[pre+"logits"], logits.Value)
+			dl := math.Abs(got[pre+"loss"].Data()[0]-loss.Item()) / math.Abs(loss.Item())
+			worst, at := 0.0, ""
+			for _, p := range ps {
+				g := got[pre+"grad/"+p.Name]
+				if g == nil {
+					t.Fatalf("%s: PyTorch has no gradient for %s", name, p.Name)
+				}
+				if d := scaledDiff(g, p.Grad); d > worst {
+					worst, at = d, p.Name
+				}
 			}
-		}
-		t.Logf("%-28s logits %.2e  loss %.2e  grads %.2e (%s)", c.name, dy, dl, worst, at)
-		if dy > tolY || dl > tolY {
-			t.Errorf("%s: logits differ by %.3g of their scale, loss by %.3g relative (tolerance %g)", c.name, dy, dl, tolY)
-		}
-		if worst > tolG {
-			t.Errorf("%s: gradient of %s differs by %.3g of its scale (tolerance %g)", c.name, at, worst, tolG)
+			t.Logf("%-40s logits %.2e  loss %.2e  grads %.2e (%s)", name, dy, dl, worst, at)
+			if dy > tolY || dl > tolY {
+				t.Errorf("%s: logits differ by %.3g of their scale, loss by %.3g relative (tolerance %g)", name, dy, dl, tolY)
+			}
+			if worst > tolG {
+				t.Errorf("%s: gradient of %s differs by %.3g of its scale (tolerance %g)", name, at, worst, tolG)
+			}
 		}
 	}
 }

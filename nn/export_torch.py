@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn as tnn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 # CONFIG is the exported model: sizes and every axis of the attention block.
 CONFIG = json.loads(r'''{{CONFIG}}''')
@@ -186,6 +187,7 @@ class Block(tnn.Module):
         super().__init__()
         c = cfg["block"]
         self.c = c
+        self.recompute = False  # FuriousLM(recompute=True): the core is recomputed in the backward pass
         self._decay = [decay]  # shared with every layer; a list, so not a submodule here
         Dm, H = cfg["d_model"], cfg["heads"]
         self.H, self.d = H, Dm // H
@@ -243,7 +245,11 @@ class Block(tnn.Module):
             q, k = F.relu(q), F.relu(k)
         if c["rope"]:
             q, k = rope(q, c["rope_theta"]), rope(k, c["rope_theta"])
-        y = attention(q, k, v, a, c)
+        if self.recompute and torch.is_grad_enabled():
+            # keep no (L, L) intermediates for the backward pass: recompute them there
+            y = torch.utils.checkpoint.checkpoint(attention, q, k, v, a, c, use_reentrant=False)
+        else:
+            y = attention(q, k, v, a, c)
         if dres is not None:
             y = y + dres
         y = y.transpose(1, 2).reshape(B, L, H * d)  # merge heads
@@ -326,7 +332,10 @@ def lm_loss(logits, targets, ignore=-100):
 class FuriousLM(tnn.Module):
     """nn.LM: embedding, Layers x Decoder, final RMSNorm, LM head."""
 
-    def __init__(self, cfg=CONFIG):
+    def __init__(self, cfg=CONFIG, recompute=False):
+        """recompute: the attention core keeps no (L, L) intermediates for the
+        backward pass and recomputes them there (activation checkpointing):
+        less memory at long L for about one more core forward per step."""
         super().__init__()
         dtype = {"float32": torch.float32, "float64": torch.float64}[cfg["dtype"]]
         self.cfg = cfg
@@ -334,6 +343,8 @@ class FuriousLM(tnn.Module):
         self.decay = Decay(cfg, dtype) if cfg["block"]["mask"] == "custom" else None
         self.embed = Weights((V, Dm), dtype=dtype)
         self.layers = tnn.ModuleList([Decoder(cfg, self.decay, dtype) for _ in range(cfg["layers"])])
+        for layer in self.layers:
+            layer.attn.recompute = recompute
         self.norm = Weights((Dm,), dtype=dtype)
         self.head = Weights((Dm, V), dtype=dtype)
 

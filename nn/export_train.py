@@ -159,6 +159,8 @@ def main():
     ap.add_argument("--out", default="checkpoints", help="directory of checkpoint.safetensors")
     ap.add_argument("--save-every", type=int, default=0, help="also checkpoint every N steps")
     ap.add_argument("--resume", help="start from this checkpoint instead of model.safetensors")
+    ap.add_argument("--recompute", action="store_true", help="recompute the attention core in the backward pass "
+                    "(activation checkpointing: no (L, L) matrices kept, for long sequences)")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads per process (0: torch's default)")
     args = ap.parse_args()
@@ -183,7 +185,7 @@ def main():
         ap.error(f"--batch {args.batch} is not a multiple of the {world} processes")
     per = args.batch // world
 
-    model = fm.FuriousLM(fm.CONFIG)
+    model = fm.FuriousLM(fm.CONFIG, recompute=args.recompute)
     model.load(fm.WEIGHTS)
     start = 0
     if args.resume:
