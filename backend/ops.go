@@ -300,8 +300,11 @@ type DeviceLosser interface {
 // and moments m, v (all float32 on the device): p ← p − lr·wd·p,
 // m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr(m/bc1)/(√(v/bc2) + eps).
 // AxpyDevice32 sets y ← y + alpha·x (x and y of one length): gradient
-// accumulation and plain gradient descent.
+// accumulation and plain gradient descent. SumSquaresDevice32 writes
+// out[i] = Σ_{j<ns[i]} xs[i][j]² (float64 sums, rounded once) for every
+// buffer of xs: the global norm of gradients, for clipping, read back once.
 type DeviceOptimizer interface {
 	AdamWDevice32(p, g, m, v DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error
 	AxpyDevice32(alpha float64, x, y DeviceBuffer) error
+	SumSquaresDevice32(xs []DeviceBuffer, ns []int, out DeviceBuffer) error
 }

@@ -685,3 +685,29 @@ func TestModelStepStages(t *testing.T) {
 		}
 	}
 }
+
+// TestModelSumSquares checks the squared global norm of several resident
+// tensors (ragged lengths, one past a work group, one of a single value)
+// against the float64 host sum within 1e-6, with one read-back.
+func TestModelSumSquares(t *testing.T) {
+	_, notices := residentSetup(t)
+	xs := []*tensor.Tensor{tensor.NewRNG(1).Randn(3, 7), tensor.NewRNG(2).Randn(1000), tensor.Full(-2, 1), tensor.Scale(tensor.NewRNG(3).Randn(257), 1e-3)}
+	want := 0.0
+	for _, x := range xs {
+		for _, v := range x.Float32s() {
+			want += float64(v) * float64(v)
+		}
+	}
+	in := onGPU(xs...)
+	d0 := downloads()
+	got := tensor.SumSquares(in...)
+	if n := downloads() - d0; n != 1 {
+		t.Errorf("SumSquares read back %d tensors, want 1", n)
+	}
+	if notices.Len() > 0 {
+		t.Errorf("SumSquares fell back to the CPU: %s", notices)
+	}
+	if e := math.Abs(got-want) / want; e > 1e-6 {
+		t.Errorf("SumSquares %v, want %v (relative %.3g)", got, want, e)
+	}
+}

@@ -104,6 +104,14 @@
 // Recall scores any Model.
 // Results of a run are in nn/testdata/experiment.
 //
+// NewVariantCard is a new variant's checks in one call, on a block
+// configuration (a variant alone: BlockConfig{Variant: v}): its forms
+// against the quadratic one in float64 and float32 decoding against
+// float64, a gradient check of its nn block, its decoding memory and
+// KV-cache crossover, each form's speed, and a short MQAR run beside 2Mamba
+// with the test-loss curves. The card prints as text (String) and renders
+// as HTML in a notebook, the curves as inline SVG; its numbers are fields.
+//
 // One simplification against the paper's code, by design: Mamba-2 is its
 // attention-form simplification (per-head B and C, no separate MLP path);
 // its gated RMSNorm is one group over all heads, as mamba_ssm's with

@@ -62,6 +62,7 @@ func init() {
 		"NewOp":             reflect.ValueOf(nn.NewOp),
 		"NewSwiGLU":         reflect.ValueOf(nn.NewSwiGLU),
 		"NewTrainer":        reflect.ValueOf(nn.NewTrainer),
+		"NewVariantCard":    reflect.ValueOf(nn.NewVariantCard),
 		"NoGrad":            reflect.ValueOf(nn.NoGrad),
 		"Param":             reflect.ValueOf(nn.Param),
 		"ParamsByName":      reflect.ValueOf(nn.ParamsByName),
@@ -104,12 +105,15 @@ func init() {
 		"BackwardFunc":  reflect.ValueOf((*nn.BackwardFunc)(nil)),
 		"BlockConfig":   reflect.ValueOf((*nn.BlockConfig)(nil)),
 		"Candidate":     reflect.ValueOf((*nn.Candidate)(nil)),
+		"CardOptions":   reflect.ValueOf((*nn.CardOptions)(nil)),
 		"CompareConfig": reflect.ValueOf((*nn.CompareConfig)(nil)),
 		"CompareResult": reflect.ValueOf((*nn.CompareResult)(nil)),
 		"CompareRow":    reflect.ValueOf((*nn.CompareRow)(nil)),
 		"Decoder":       reflect.ValueOf((*nn.Decoder)(nil)),
 		"Embed":         reflect.ValueOf((*nn.Embed)(nil)),
 		"ExportOptions": reflect.ValueOf((*nn.ExportOptions)(nil)),
+		"FormCheck":     reflect.ValueOf((*nn.FormCheck)(nil)),
+		"FormSpeed":     reflect.ValueOf((*nn.FormSpeed)(nil)),
 		"Init":          reflect.ValueOf((*nn.Init)(nil)),
 		"LM":            reflect.ValueOf((*nn.LM)(nil)),
 		"LMDecoder":     reflect.ValueOf((*nn.LMDecoder)(nil)),
@@ -127,6 +131,7 @@ func init() {
 		"TorchRun":      reflect.ValueOf((*nn.TorchRun)(nil)),
 		"Trainer":       reflect.ValueOf((*nn.Trainer)(nil)),
 		"Var":           reflect.ValueOf((*nn.Var)(nil)),
+		"VariantCard":   reflect.ValueOf((*nn.VariantCard)(nil)),
 
 		// interface wrapper definitions
 		"_Model": reflect.ValueOf((*_github_com_furious_lab_furious_nn_Model)(nil)),
@@ -254,6 +259,14 @@ test-loss curves (LossPlot): the issue's experiment in one notebook call.
 Recall scores any Model.
 Results of a run are in nn/testdata/experiment.
 
+NewVariantCard is a new variant's checks in one call, on a block
+configuration (a variant alone: BlockConfig{Variant: v}): its forms
+against the quadratic one in float64 and float32 decoding against
+float64, a gradient check of its nn block, its decoding memory and
+KV-cache crossover, each form's speed, and a short MQAR run beside 2Mamba
+with the test-loss curves. The card prints as text (String) and renders
+as HTML in a notebook, the curves as inline SVG; its numbers are fields.
+
 One simplification against the paper's code, by design: Mamba-2 is its
 attention-form simplification (per-head B and C, no separate MLP path);
 its gated RMSNorm is one group over all heads, as mamba_ssm's with
@@ -374,7 +387,8 @@ params are dropped.GradEnabledfunc GradEnabled() bool
 
 GradEnabled reports whether ops currently record the graph.GradNormfunc GradNorm(params []*Var) float64
 
-GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad.LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
+GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad
+(tensor.SumSquares: on a device, one dispatch per gradient and one read).LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
 
 LoadCheckpoint restores params (as LoadParams) and, when o is non-nil,
 the AdamW moments and step count saved by SaveCheckpoint. It returns the
@@ -570,7 +584,18 @@ paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
 
 Candidate is one entry of a comparison: a name and either a block
 configuration, built into the comparison's model (Layers × pre-norm block
-+ SwiGLU), or a builder of a whole model.CompareConfigtype CompareConfig struct {
++ SwiGLU), or a builder of a whole model.CardOptionstype CardOptions struct {
+    // Scale multiplies the speed length (1024·Scale tokens), the speed
+    // repetitions (2 + Scale) and the MQAR steps (120·Scale); 0 means 1.
+    Scale int
+    // Against is the preset trained beside the variant on MQAR ("2mamba").
+    Against string
+    // NoMQAR skips the training run (the card's other checks take < 1 s).
+    NoMQAR bool
+}
+
+CardOptions sizes a variant card. The zero value is the notebook's size,
+a few seconds on two cores.CompareConfigtype CompareConfig struct {
     // Presets are names for Preset, trained first; nil: all six when
     // Candidates is empty too, else none.
     Presets []string
@@ -642,7 +667,23 @@ Params returns the table.ExportOptionstype ExportOptions struct {
     Force bool
 }
 
-ExportOptions configure ExportTorch.Inittype Init struct {
+ExportOptions configure ExportTorch.FormChecktype FormCheck struct {
+    Form   ssd.Form
+    RelErr float64
+}
+
+FormCheck is one form of the variant's core against its quadratic form in
+float64 (B = 1, H = 2, L = 100, d = 16): the relative error
+max|y − y_quad| / max|y_quad|, NaN when the form does not apply (exp has
+no finite state).FormSpeedtype FormSpeed struct {
+    Form         ssd.Form
+    Seconds      float64
+    TokensPerSec float64
+}
+
+FormSpeed is one form's best time over the repetitions (float32,
+B = 1, H = 2, L = Card.SpeedL, d = 32) and its throughput in tokens/s
+(B·H·L / time); NaN for a form that does not apply.Inittype Init struct {
     Seed  uint64
     DType tensor.DType
     // contains filtered or unexported fields
@@ -1124,5 +1165,50 @@ RequiresGrad reports whether a gradient flows to v.Var.Shapefunc (v *Var) Shap
 
 Shape returns the shape of v's value.Var.ZeroGradfunc (v *Var) ZeroGrad()
 
-ZeroGrad drops v's gradient.`
+ZeroGrad drops v's gradient.VariantCardtype VariantCard struct {
+    Block BlockConfig
+    Forms []FormCheck // recurrent, chunked, blockwise vs quadratic (float64)
+    // Float32 is the float32 recurrent form (what State.Step decodes with)
+    // against the float64 quadratic form on the same rounded inputs; NaN
+    // for exp.
+    Float32 float64
+    // GradParams parameter tensors of an nn block of the variant (d_model
+    // 16, 2 heads, float64) were checked by central differences; GradWorst
+    // is the largest relative error, on GradWorstName.
+    GradParams    int
+    GradWorst     float64
+    GradWorstName string
+    // Memory is the variant's per-head decoding memory (d = 64, float32);
+    // Baseline 2Mamba's, for comparison.
+    Memory, Baseline ssd.Memory
+    SpeedL           int
+    Speed            []FormSpeed
+    // MQAR is the short training run (Against first, then the variant),
+    // nil with CardOptions.NoMQAR.
+    MQAR *CompareResult
+}
+
+VariantCard answers what a researcher asks of a new variant before
+training it at scale: do its forms agree, are the block's gradients
+right, how large is its decoding state and from which context length
+does it beat a KV cache, how fast is each form, and how does it learn
+MQAR next to 2Mamba. NewVariantCard computes it; it prints as text
+(String) and renders as a card in a notebook (HTML).NewVariantCardfunc NewVariantCard(ctx context.Context, bc BlockConfig, o CardOptions) (*VariantCard, error)
+
+NewVariantCard runs the card's checks for the block bc (a variant alone:
+BlockConfig{Variant: v}). The card's own sizes replace bc.DModel and
+bc.Heads. A cancelled ctx stops the MQAR run and returns the card so far
+with ctx.Err().VariantCard.FormsPassfunc (c *VariantCard) FormsPass() bool
+
+FormsPass reports whether every applicable form is within 1e-10 of the
+quadratic form in float64 and the float32 recurrent form within 1e-6.VariantCard.GradPassfunc (c *VariantCard) GradPass() bool
+
+GradPass reports whether the block's worst gradient error is ≤ 1e-6.VariantCard.HTMLfunc (c *VariantCard) HTML() string
+
+HTML renders the card: a titled box with the checks, a speed table and
+the MQAR table with its test-loss curves (nn's LossPlot as inline SVG).VariantCard.Passfunc (c *VariantCard) Pass() bool
+
+Pass reports whether the forms and gradient checks pass.VariantCard.Stringfunc (c *VariantCard) String() string
+
+String is the card as plain text.`
 }

@@ -116,6 +116,7 @@ func init() {
 		"Sub":                  reflect.ValueOf(tensor.Sub),
 		"Sum":                  reflect.ValueOf(tensor.Sum),
 		"SumAll":               reflect.ValueOf(tensor.SumAll),
+		"SumSquares":           reflect.ValueOf(tensor.SumSquares),
 		"SumTo":                reflect.ValueOf(tensor.SumTo),
 		"Transfers":            reflect.ValueOf(tensor.Transfers),
 		"UnaryGrad":            reflect.ValueOf(tensor.UnaryGrad),
@@ -433,7 +434,12 @@ shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeStri
 
 ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
 
-SumAll returns Σ_i x_i over every element, in float64.Transfersfunc Transfers() (uploads, downloads int64)
+SumAll returns Σ_i x_i over every element, in float64.SumSquaresfunc SumSquares(xs ...*Tensor) float64
+
+SumSquares returns Σ over the tensors xs of Σ_i x_i², accumulated in
+float64: the squared global L2 norm of a set of gradients (nil and empty
+tensors count 0). Resident float32 tensors are summed on their device,
+one dispatch each, and their len(xs) sums come back in one read.Transfersfunc Transfers() (uploads, downloads int64)
 
 Transfers returns how many times tensor data has been copied to a device
 (To, host operands of a device operation, host writes flushed before one)
