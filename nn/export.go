@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/furious-lab/furious/ssd"
 	"github.com/furious-lab/furious/tensor"
@@ -77,7 +80,9 @@ var torchrunFlags = []string{"--redirects", "1", "--tee", "1", "--monitor_interv
 // ("--mqar", "64,8,8,64", "--steps", "10", ...); the working directory is
 // Dir. Each process uses one thread (OMP_NUM_THREADS=1) unless args set
 // --threads. It returns the output, the checkpoint's path and the last and
-// held losses recorded in it, or an error with the output.
+// held losses recorded in it, or an error with the output. An interrupt
+// (tensor.Interrupt: the notebook's stop button) kills torchrun and its
+// workers and returns an error wrapping tensor.ErrInterrupted.
 func (e TorchExport) Train(nproc int, args ...string) (TorchRun, error) {
 	run := TorchRun{Loss: math.NaN(), HeldLoss: math.NaN(), Checkpoint: filepath.Join(e.Dir, "checkpoints", "checkpoint.safetensors")}
 	launcher, err := exec.LookPath("torchrun")
@@ -91,8 +96,11 @@ func (e TorchExport) Train(nproc int, args ...string) (TorchRun, error) {
 	cmd := exec.Command(launcher, append(append(cmdArgs, e.Script), args...)...)
 	cmd.Dir = e.Dir
 	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS=1")
-	out, err := cmd.CombinedOutput()
+	out, err := runInterruptible(cmd)
 	run.Output = string(out)
+	if errors.Is(err, tensor.ErrInterrupted) {
+		return run, err
+	}
 	if err != nil {
 		return run, fmt.Errorf("nn.TorchExport.Train: %s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
 	}
@@ -123,6 +131,41 @@ func (e TorchExport) Train(nproc int, args ...string) (TorchRun, error) {
 		}
 	}
 	return run, nil
+}
+
+// runInterruptible runs cmd in a process group of its own and returns its
+// combined output. When tensor.Interrupt is called (the notebook's stop
+// button) the whole group — torchrun and its workers — is killed and the
+// error is a *tensor.Error wrapping tensor.ErrInterrupted.
+func runInterruptible(cmd *exec.Cmd) ([]byte, error) {
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return buf.Bytes(), err
+		case <-tick.C:
+			if tensor.Interrupted() {
+				syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+				e := &tensor.Error{Op: "nn.TorchExport.Train", Kind: tensor.ErrInterrupted, Msg: "interrupted: torchrun and its workers were stopped"}
+				select {
+				case <-done:
+					return buf.Bytes(), e
+				case <-time.After(10 * time.Second): // a worker that left the group still writes the output: leave it
+					e.Msg = fmt.Sprintf("interrupted: torchrun (process group %d) was killed, but its output is still open after 10 s", cmd.Process.Pid)
+					return nil, e
+				}
+			}
+		}
+	}
 }
 
 // torchBlock is the JSON of the block's axes in model.py's CONFIG.

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/furious-lab/furious/nn/data"
 	"github.com/furious-lab/furious/ssd"
@@ -452,4 +454,48 @@ func TestExportTorchTokenFile(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "non-integer") {
 		t.Errorf("a float file of non-ids: %v\n%s", err, out)
 	}
+}
+
+// An interrupt (the notebook's stop button) stops a local torchrun run: the
+// launcher and both workers are killed, the error wraps ErrInterrupted.
+func TestExportTorchTrainInterrupt(t *testing.T) {
+	needTorch(t)
+	bc := Preset("linear")
+	bc.DModel, bc.Heads = 8, 2
+	ex, err := ExportTorch(NewLM(ModelConfig{Vocab: 16, Layers: 1, Block: bc, Seed: 1}), filepath.Join(t.TempDir(), "export"), ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tensor.ClearInterrupt()
+	go func() {
+		// interrupt once the workers train (the checkpoint directory appears as they start)
+		for i := 0; i < 600; i++ {
+			if _, err := os.Stat(filepath.Join(ex.Dir, "checkpoints")); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		tensor.Interrupt()
+	}()
+	start := time.Now()
+	run, err := ex.Train(2, "--mqar", "16,3,2,12", "--steps", "1000000", "--batch", "2", "--threads", "1")
+	if !errors.Is(err, tensor.ErrInterrupted) {
+		t.Fatalf("got %v, want an error wrapping tensor.ErrInterrupted\n%s", err, run.Output)
+	}
+	t.Logf("stopped after %.1fs: %v", time.Since(start).Seconds(), err)
+	if pids := running(ex.Script); len(pids) > 0 {
+		t.Errorf("processes %v of %s still run", pids, ex.Script)
+	}
+}
+
+// running lists the processes whose command line mentions s (from /proc).
+func running(s string) []string {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []string
+	for _, f := range dirs {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), s) {
+			out = append(out, filepath.Base(filepath.Dir(f)))
+		}
+	}
+	return out
 }
