@@ -916,7 +916,9 @@ nproc processes, gloo on CPUs, nccl on GPUs), passing args to the script
 ("--mqar", "64,8,8,64", "--steps", "10", ...); the working directory is
 Dir. Each process uses one thread (OMP_NUM_THREADS=1) unless args set
 --threads. It returns the output, the checkpoint's path and the last and
-held losses recorded in it, or an error with the output.TorchRuntype TorchRun struct {
+held losses recorded in it, or an error with the output. An interrupt
+(tensor.Interrupt: the notebook's stop button) kills torchrun and its
+workers and returns an error wrapping tensor.ErrInterrupted.TorchRuntype TorchRun struct {
     Output     string  // what the launcher and the processes printed
     Loss       float64 // the last step's training loss (mean over the processes), from the checkpoint's metadata
     HeldLoss   float64 // the loss on the held batch (--held-seed) from the metadata, NaN without one
