@@ -282,6 +282,14 @@ func TorchDecay(f func(h *Var) *Var, source string, vars ...*Var) func(h *Var) *
 	}
 }
 
+// The axis values model.py implements; ExportTorch refuses any other (a
+// new mask, norm or activation needs its PyTorch form in export_torch.py).
+var (
+	torchMasks = []ssd.MaskKind{ssd.MaskNone, ssd.MaskOriginal, ssd.MaskSoftplus, ssd.MaskForget, ssd.MaskCustom}
+	torchNorms = []ssd.Norm{ssd.NormNone, ssd.NormOutput, ssd.NormSoftmax}
+	torchActs  = []ssd.Act{ssd.ActNone, ssd.ActReLU, ssd.ActSiLU}
+)
+
 // torchConfigOf returns CONFIG for m, the custom decay's description (nil
 // without one), or an error naming the axis that PyTorch cannot express.
 func torchConfigOf(m *LM) (torchConfig, *decayExport, error) {
@@ -296,6 +304,14 @@ func torchConfigOf(m *LM) (torchConfig, *decayExport, error) {
 	}
 	tc := torchConfig{Format: "furious-torch-1", Vocab: m.Cfg.Vocab, Layers: m.Cfg.Layers, DModel: c.DModel, Heads: c.Heads,
 		Hidden: m.Cfg.HiddenSize(), NormEps: m.Norm.Eps, DType: dt, Block: b}
+	switch {
+	case !slices.Contains(torchMasks, c.Mask):
+		return tc, nil, fmt.Errorf("nn.ExportTorch: axis Mask %s: model.py has no PyTorch form of this mask (nn/export_torch.py)", c.Mask)
+	case !slices.Contains(torchNorms, c.Norm):
+		return tc, nil, fmt.Errorf("nn.ExportTorch: axis Norm %s: model.py has no PyTorch form of this norm (nn/export_torch.py)", c.Norm)
+	case !slices.Contains(torchActs, c.QKAct):
+		return tc, nil, fmt.Errorf("nn.ExportTorch: axis QKAct %s: model.py has no PyTorch form of this activation (nn/export_torch.py)", c.QKAct)
+	}
 	for i, l := range m.Layers {
 		if l.Norm1.Eps != m.Norm.Eps || l.Norm2.Eps != m.Norm.Eps {
 			return tc, nil, fmt.Errorf("nn.ExportTorch: the RMSNorm epsilons of layer %d (%g, %g) differ from the final norm's %g; model.py has one", i, l.Norm1.Eps, l.Norm2.Eps, m.Norm.Eps)

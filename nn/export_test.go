@@ -310,6 +310,12 @@ func TestExportTorchErrors(t *testing.T) {
 	bc = Preset("2mamba")
 	bc.DModel, bc.Heads = 8, 2
 	m = NewLM(ModelConfig{Vocab: 8, Layers: 1, Block: bc, Seed: 1})
+	m.Cfg.Block.Mask = ssd.MaskCustom + 1 // a mask added to ssd after model.py was written
+	if _, err = ExportTorch(m, dir, ExportOptions{}); err == nil || !strings.Contains(err.Error(), "axis Mask MaskKind(5)") {
+		t.Errorf("a mask model.py does not know: got %v, want an error naming the axis", err)
+	}
+	m.Cfg.Block.Mask = ssd.MaskSoftplus
+	assertOnly(t, root)
 	file := filepath.Join(root, "file")
 	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

@@ -186,6 +186,10 @@ class Block(tnn.Module):
     def __init__(self, cfg, decay, dtype):
         super().__init__()
         c = cfg["block"]
+        for axis, values in (("mask", ("none", "original", "softplus", "forget", "custom")),
+                             ("norm", ("none", "output", "softmax")), ("qk_act", ("none", "relu", "silu"))):
+            if c[axis] not in values:
+                raise ValueError(f"block axis {axis} = {c[axis]!r} has no PyTorch form here (want one of {values})")
         self.c = c
         self.recompute = False  # FuriousLM(recompute=True): the core is recomputed in the backward pass
         self._decay = [decay]  # shared with every layer; a list, so not a submodule here
