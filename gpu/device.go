@@ -39,6 +39,7 @@ type Device struct {
 	peak     int64
 	scratch  map[string]*scratch // buffers kept between calls (scratch.go)
 	pool     pool                // released buffers for reuse (pool.go), guarded by mu
+	written  map[string]written  // what int scratch slots hold (model_index.go), guarded by mu
 
 	failed atomic.Pointer[failure] // the first failure of a posted call, until reported
 	posted atomic.Int64            // calls posted so far (for tests and benchmarks)

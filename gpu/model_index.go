@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/furious-lab/furious/backend"
 )
@@ -26,6 +27,9 @@ func (d *Device) ints(slot string, v []int32) (*Buffer, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.holds(slot, b, v) { // written by the last call already (a loss's targets, forward then backward)
+		return b, free, nil
+	}
 	f := make([]float32, len(v))
 	for i, x := range v {
 		f[i] = math.Float32frombits(uint32(x))
@@ -34,7 +38,35 @@ func (d *Device) ints(slot string, v []int32) (*Buffer, func(), error) {
 		free()
 		return nil, nil, err
 	}
+	d.remember(slot, b, v)
 	return b, free, nil
+}
+
+// holds reports whether the scratch buffer b of slot still holds v, as
+// remember recorded (a host write is a sync point on some drivers: see
+// driver_gl.go's beforeWrite; so an unchanged index list is not written
+// again).
+func (d *Device) holds(slot string, b *Buffer, v []int32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w, ok := d.written[slot]
+	return ok && w.buf == b && slices.Equal(w.ints, v)
+}
+
+// remember records that b, slot's scratch buffer, holds v.
+func (d *Device) remember(slot string, b *Buffer, v []int32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.written == nil {
+		d.written = map[string]written{}
+	}
+	d.written[slot] = written{b, slices.Clone(v)}
+}
+
+// written is what a scratch slot's buffer was last written with.
+type written struct {
+	buf  *Buffer
+	ints []int32
 }
 
 // indexShape checks an index operation's sizes against its buffers: a

@@ -747,3 +747,30 @@ func TestFill(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossEntropyTargetsOnce checks that a loss and its gradient with the
+// same targets write them to the device once (a host write is a sync point
+// on NVIDIA's driver), and again when they change.
+func TestCrossEntropyTargetsOnce(t *testing.T) {
+	d, _ := residentSetup(t)
+	logp := onGPU(tensor.LogSoftmax(tensor.NewRNG(5).Randn(6, 9)))[0]
+	tg := []int{1, 2, 3, 4, 5, 6}
+	if err := d.Sync(); err != nil { // settle the upload
+		t.Fatal(err)
+	}
+	up, _, err := countTransfers(d, func() error {
+		tensor.CrossEntropy(logp, tg, -100)
+		tensor.CrossEntropyGrad(logp, tg, -100, 1)
+		return d.Sync()
+	})
+	if err != nil || up != 1 {
+		t.Errorf("loss and gradient with one target list: %d uploads (%v), want 1", up, err)
+	}
+	up, _, err = countTransfers(d, func() error {
+		tensor.CrossEntropy(logp, []int{0, 0, 0, 0, 0, 0}, -100)
+		return d.Sync()
+	})
+	if err != nil || up != 1 {
+		t.Errorf("new targets: %d uploads (%v), want 1", up, err)
+	}
+}
