@@ -774,3 +774,32 @@ func TestCrossEntropyTargetsOnce(t *testing.T) {
 		t.Errorf("new targets: %d uploads (%v), want 1", up, err)
 	}
 }
+
+// TestMatMulSplitK checks products whose few output tiles make MatMul split
+// the inner dimension (splitK), in every transposition, against the float64
+// host product within 1e-5 of Σ|a||b|, and that the split is taken.
+func TestMatMulSplitK(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, c := range []struct{ m, n, k int }{{100, 70, 2048}, {6, 11, 1024}, {130, 129, 512}} {
+		if splitK(c.m, c.n, c.k) < 2 {
+			t.Fatalf("%v: no split", c)
+		}
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			as, bs := []int{c.m, c.k}, []int{c.k, c.n}
+			if tr[0] {
+				as = []int{c.k, c.m}
+			}
+			if tr[1] {
+				bs = []int{c.n, c.k}
+			}
+			a, b := tensor.NewRNG(1).Randn(as...), tensor.NewRNG(2).Randn(bs...)
+			in := onGPU(a, b)
+			what := fmt.Sprintf("%v transposed %v", c, tr)
+			var y *tensor.Tensor
+			stays(t, notices, what, func() { y = tensor.MatMulT(in[0], in[1], tr[0], tr[1]) })
+			want := tensor.MatMulT(a.As(tensor.Float64), b.As(tensor.Float64), tr[0], tr[1]).As(tensor.Float32)
+			scale := tensor.MatMulT(tensor.Abs(a), tensor.Abs(b), tr[0], tr[1])
+			nearScaled(t, what, y, want, scale, 1e-5, 0)
+		}
+	}
+}
