@@ -5,8 +5,9 @@
 # batch 4) and the larger one (4 layers, d_model 512, 8 heads, L 1024,
 # batch 8), every preset, in one call; then nn/gputest's GPU tests there.
 # Build first: go build -tags gl,egl -o $GL/furious ./cmd/furious;
-# go test -c -tags gl,egl -o $GL/nngpu.test ./nn/gputest. PRESETS and REPS
-# and TORCH_FLAGS (e.g. --compile) may be set.
+# go test -c -tags gl,egl -o $GL/nngpu.test ./nn/gputest. PRESETS, REPS,
+# TORCH_FLAGS (e.g. --compile) and PROFILE (programs to list from one
+# profiled step per preset) and LARGE_FLAGS (e.g. --no-check) may be set.
 set -u
 source bench/device/env.sh
 P=${PRESETS:-all}
@@ -19,12 +20,13 @@ python3 -c 'import torch; print("torch", torch.__version__)'
 run() { # name, furious bench --train flags
 	local name=$1; shift
 	rm -f "$OUT/$name.json"
-	timeout 240 "$GL"/furious bench --train --device gpu --presets "$P" --reps "$R" --json "$OUT/$name.json" "$@" 2>&1 | tee "$OUT/$name-furious.txt"
+	timeout 240 "$GL"/furious bench --train --device gpu --presets "$P" --reps "$R" --json "$OUT/$name.json" --profile "${PROFILE:-0}" "$@" > "$OUT/$name-furious.txt" 2>&1
+	grep -vE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$OUT/$name-furious.txt"
 	timeout 300 python3 bench/train_torch.py --config "$OUT/$name.json" --device cuda --steps "$R" ${TORCH_FLAGS:-} 2>&1 | tee "$OUT/$name-torch.txt"
 }
 run small --layers 2 --d-model 128 --H 4 --seq 256 --batch 4
 if [ -z "${SMALL_ONLY:-}" ]; then
-	run large --layers 4 --d-model 512 --H 8 --seq 1024 --batch 8
+	run large --layers 4 --d-model 512 --H 8 --seq 1024 --batch 8 ${LARGE_FLAGS:-}
 fi
 if [ -x "$GL/nngpu.test" ]; then
 	(timeout 120 "$GL"/nngpu.test -test.v -test.count=1 -test.run 'TestTrainStep|TestLong|TestOverflow' 2>&1 | grep -E "^(--- |ok|PASS|FAIL)|train_test" | head -40) | tee "$OUT/nngpu.txt"

@@ -65,6 +65,7 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&tc.dModel, "d-model", 128, "with --train: model width (heads from --H)")
 	fs.IntVar(&tc.B, "batch", 4, "with --train: windows per batch")
 	fs.IntVar(&tc.L, "seq", 256, "with --train: window length")
+	fs.BoolVar(&tc.noCheck, "no-check", false, "with --train: skip the float64 CPU gradient check (check column NaN)")
 	fs.IntVar(&tc.profile, "profile", 0, "with --train --device gpu: profile one step and print this many programs (by GPU time)")
 	fs.StringVar(&tc.jsonOut, "json", "", "with --train: also write the models and results as JSON to this file (bench/train_torch.py reads it)")
 	if err := fs.Parse(args); err != nil {
