@@ -176,7 +176,7 @@ type trainModelJSON struct {
 	Block    map[string]any `json:"block"`
 	MsStep   float64        `json:"ms_step"`
 	TokensPS float64        `json:"tokens_per_s"`
-	Check    float64        `json:"check"`
+	Check    *float64       `json:"check,omitempty"` // absent with --no-check
 }
 
 // writeTrainJSON writes c's models (the ones benchTrain built) and rows to
@@ -197,7 +197,10 @@ func writeTrainJSON(c trainConfig, rows []trainRow) error {
 				"conv_bias": bc.ConvBias, "qk_act": bc.QKAct.String(), "dt_v": bc.ValueDT, "dt_bias": bc.DtBias,
 				"d_res": bc.DRes, "z_gate": bc.ZGate, "z_bias": bc.ZBias, "rope": bc.RoPE, "chunk": bc.Chunk}}
 		if i < len(rows) {
-			m.MsStep, m.TokensPS, m.Check = rows[i].msStep, rows[i].tokensPS, rows[i].check
+			m.MsStep, m.TokensPS = rows[i].msStep, rows[i].tokensPS
+			if c := rows[i].check; !math.IsNaN(c) {
+				m.Check = &c
+			}
 		}
 		out.Models = append(out.Models, m)
 	}
