@@ -54,6 +54,7 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 func (d *Device) take(id uint32, size int) {
 	d.live[id] = size
 	d.bytes += int64(size)
+	liveBytes.Add(int64(size))
 	if d.bytes > d.peak {
 		d.peak = d.bytes
 	}
@@ -237,6 +238,7 @@ func (d *Device) releaseID(id uint32) {
 	if ok {
 		delete(d.live, id)
 		d.bytes -= int64(size)
+		liveBytes.Add(-int64(size))
 	}
 	var evict []uint32
 	if ok {

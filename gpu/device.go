@@ -219,6 +219,7 @@ func (d *Device) Close() {
 	d.programs = map[string]*program{}
 	d.live = map[uint32]int{}
 	d.scratch = nil
+	liveBytes.Add(-d.bytes)
 	d.bytes = 0
 	pooled := d.pool.drain()
 	d.mu.Unlock()
