@@ -253,7 +253,7 @@ func contains(list []string, s string) bool {
 // ssd call stops at its next chunk, and the next cell runs normally.
 func TestInterruptReachesCompiledPrimitives(t *testing.T) {
 	s, _, _ := newSession(t)
-	run(t, s, "q := tensor.Randn(1, 1, 8, 4096, 64)")
+	run(t, s, "q := tensor.NewRNG(1).Randn(1, 8, 4096, 64)")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	_, _, err := s.Eval(ctx, "y := ssd.Quadratic(q, q, q, nil, ssd.Options{Order: 2})\n_ = y")

@@ -103,15 +103,15 @@ func TestAttentionGrad(t *testing.T) {
 					defer func() { attnMatFloats = old }()
 				}
 				seed := uint64(100 + 10*vi + sh.L)
-				q, k := tensor.Randn64(seed, sh.B, sh.H, sh.L, sh.d), tensor.Randn64(seed+1, sh.B, sh.H, sh.L, sh.d)
+				q, k := tensor.NewRNG(seed).Randn64(sh.B, sh.H, sh.L, sh.d), tensor.NewRNG(seed+1).Randn64(sh.B, sh.H, sh.L, sh.d)
 				if v.order == 1 && v.norm { // a positive score image (spec §c: ReLU features)
-					q, k = tensor.Rand64(seed, 0.1, 1, sh.B, sh.H, sh.L, sh.d), tensor.Rand64(seed+1, 0.1, 1, sh.B, sh.H, sh.L, sh.d)
+					q, k = tensor.NewRNG(seed).Rand64(0.1, 1, sh.B, sh.H, sh.L, sh.d), tensor.NewRNG(seed+1).Rand64(0.1, 1, sh.B, sh.H, sh.L, sh.d)
 				}
-				val := tensor.Randn64(seed+2, sh.B, sh.H, sh.L, sh.dv)
-				dO := tensor.Randn64(seed+4, sh.B, sh.H, sh.L, sh.dv)
+				val := tensor.NewRNG(seed+2).Randn64(sh.B, sh.H, sh.L, sh.dv)
+				dO := tensor.NewRNG(seed+4).Randn64(sh.B, sh.H, sh.L, sh.dv)
 				var a *tensor.Tensor
 				if v.masked {
-					a = tensor.Rand64(seed+3, -1.5, -0.05, sh.B, sh.H, sh.L)
+					a = tensor.NewRNG(seed+3).Rand64(-1.5, -0.05, sh.B, sh.H, sh.L)
 				}
 				// Round the inputs to float32 so that the oracle sees the GPU's values.
 				for _, x := range []*tensor.Tensor{q, k, val, dO, a} {
@@ -226,16 +226,16 @@ func TestAttentionZeroRow(t *testing.T) {
 	for _, order := range []int{1, 2} {
 		for _, masked := range []bool{false, true} {
 			t.Run(fmt.Sprintf("order=%d/mask=%v", order, masked), func(t *testing.T) {
-				q, k := tensor.Rand64(1, 0.1, 1, 1, 1, L, d), tensor.Rand64(2, 0.1, 1, 1, 1, L, d)
+				q, k := tensor.NewRNG(1).Rand64(0.1, 1, 1, 1, L, d), tensor.NewRNG(2).Rand64(0.1, 1, 1, 1, L, d)
 				for _, i := range []int{2, 4} {
 					for c := 0; c < d; c++ {
 						q.Float64s()[i*d+c] = 0
 					}
 				}
-				val, dO := tensor.Randn64(3, 1, 1, L, dv), tensor.Randn64(4, 1, 1, L, dv)
+				val, dO := tensor.NewRNG(3).Randn64(1, 1, L, dv), tensor.NewRNG(4).Randn64(1, 1, L, dv)
 				var a *tensor.Tensor
 				if masked {
-					a = tensor.Rand64(5, -1, -0.1, 1, 1, L)
+					a = tensor.NewRNG(5).Rand64(-1, -0.1, 1, 1, L)
 				}
 				for _, x := range []*tensor.Tensor{q, k, val, dO, a} {
 					if x != nil {

@@ -46,8 +46,8 @@ func TestTensorOnGPU(t *testing.T) {
 	var notices bytes.Buffer
 	old := tensor.SetNoticeWriter(&notices)
 	defer tensor.SetNoticeWriter(old)
-	a, b := tensor.Randn(1, 3, 37, 19), tensor.Randn(2, 3, 19, 23)
-	x := tensor.Randn(3, 5, 7)
+	a, b := tensor.NewRNG(1).Randn(3, 37, 19), tensor.NewRNG(2).Randn(3, 19, 23)
+	x := tensor.NewRNG(3).Randn(5, 7)
 	if err := tensor.SetDevice("cpu"); err != nil {
 		t.Fatal(err)
 	}

@@ -84,6 +84,9 @@ func (d *Device) alloc(size int) (uint32, error) {
 		d.TrimPool()
 		d.do(func() { id, err = d.drv.newBuffer(size) })
 	}
+	if e, ok := err.(*Error); ok {
+		return 0, e // a queued dispatch's error, found here
+	}
 	if err != nil {
 		return 0, &Error{Op: "allocate", Err: fmt.Errorf("%d bytes: %w", size, err)}
 	}

@@ -2,8 +2,10 @@ package gpu
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,8 @@ type Device struct {
 	failed atomic.Pointer[failure] // the first failure of a posted call, until reported
 	posted atomic.Int64            // calls posted so far (for tests and benchmarks)
 	glNew  atomic.Int64            // buffers made by the driver (glBufferData) so far
+
+	prof *profiler // the running profile (profile.go), or nil; GL thread only
 }
 
 // failure is what a posted call left behind: an error, or a panic's value.
@@ -98,6 +102,9 @@ func (d *Device) loop(i int, errc chan<- error) {
 	d.info = drv.info()
 	if v, ok := drv.freeVideoMemoryKiB(); ok && v > 0 {
 		d.pool.limit = int64(v) << 10 / 4
+	}
+	if v, err := strconv.ParseInt(os.Getenv("FURIOUS_GPU_POOL"), 10, 64); err == nil && v >= 0 {
+		d.pool.limit = v // bytes; 0 keeps no released buffer
 	}
 	errc <- nil
 	for f := range d.jobs {
@@ -161,10 +168,14 @@ func (d *Device) pending() error {
 }
 
 // Sync waits until the GL thread has run everything queued before it and
-// returns the first failure of a posted call not yet reported (it does not
+// returns the first failure of a posted call (or GL error) not yet reported (it does not
 // wait for the GPU: reads do that; Finish waits for the GPU).
 func (d *Device) Sync() error {
-	d.do(func() {})
+	d.do(func() {
+		if err := d.drv.check(); err != nil {
+			d.failed.CompareAndSwap(nil, &failure{err: err})
+		}
+	})
 	return d.pending()
 }
 

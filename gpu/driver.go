@@ -24,7 +24,11 @@ type driver interface {
 	download(id uint32, off int, p unsafe.Pointer, size int) error
 	copyBuffer(src, dst uint32, srcOff, dstOff, size int) error
 	dispatch(c *call) error
+	timerBegin() uint32          // a new GL_TIME_ELAPSED query, begun
+	timerEnd()                   // ends the query begun last
+	timerResult(q uint32) uint64 // the query's nanoseconds (waits for it), and deletes it
 	finish()
+	check() error // the GL errors of the dispatches since the last check, if any
 	freeVideoMemoryKiB() (int, bool)
 	programBinary(prog uint32) []byte
 	destroy()
@@ -44,6 +48,7 @@ type driverInfo struct {
 // call is one compute dispatch: a program, its storage buffers by binding
 // index, its uniforms and the number of work groups.
 type call struct {
+	name   string // the program's shader and defines, for error messages
 	prog   uint32
 	bufs   []uint32
 	ints   []uniformI

@@ -189,10 +189,21 @@ type glDriver struct {
 	egl     C.furiousEGL
 	nvxMem  bool // GL_NVX_gpu_memory_info present
 	storage bool // glBufferStorage (GL 4.4 or GL_ARB_buffer_storage); FURIOUS_GL_BUFFERDATA=1 turns it off
+	// checkEach makes every dispatch ask glGetError (FURIOUS_GPU_CHECK=each,
+	// or =finish, which also waits for each dispatch to complete: serial).
+	// Otherwise the error flag is read by the next call that checks
+	// (allocation, upload, download, copy), which names the dispatches
+	// since the last check: glGetError waits for NVIDIA's driver thread, and
+	// per dispatch it cost more than the dispatch itself.
+	checkEach bool
+	serial    bool
+	unchecked int    // dispatches since the last glGetError
+	lastProg  string // the program of the last of them
 }
 
 func openDriver(device int) (driver, error) {
-	d := &glDriver{}
+	check := os.Getenv("FURIOUS_GPU_CHECK")
+	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish"}
 	lib := C.CString(os.Getenv("FURIOUS_EGL_LIBRARY"))
 	defer C.free(unsafe.Pointer(lib))
 	if C.furiousEGLOpen(&d.egl, C.int(device), lib) == 0 {
@@ -380,10 +391,36 @@ func (d *glDriver) dispatch(c *call) error {
 	gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
 	// Later dispatches and reads see what this one wrote.
 	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
-	return d.err("dispatch")
+	if d.serial {
+		gl.Finish()
+	}
+	if d.checkEach {
+		return d.err("dispatch " + c.name)
+	}
+	d.unchecked++
+	d.lastProg = c.name
+	return nil
 }
 
 func (d *glDriver) finish() { gl.Finish() }
+
+func (d *glDriver) check() error { return d.err("sync") }
+
+func (d *glDriver) timerBegin() uint32 {
+	var q uint32
+	gl.GenQueries(1, &q)
+	gl.BeginQuery(gl.TIME_ELAPSED, q)
+	return q
+}
+
+func (d *glDriver) timerEnd() { gl.EndQuery(gl.TIME_ELAPSED) }
+
+func (d *glDriver) timerResult(q uint32) uint64 {
+	var v uint64
+	gl.GetQueryObjectui64v(q, gl.QUERY_RESULT, &v)
+	gl.DeleteQueries(1, &q)
+	return v
+}
 
 func (d *glDriver) freeVideoMemoryKiB() (int, bool) {
 	if !d.nvxMem {
@@ -424,10 +461,19 @@ func (d *glDriver) err(op string) error {
 		}
 		names = append(names, glErrorName(e))
 	}
+	since := d.unchecked
+	d.unchecked = 0
 	if names == nil {
 		return nil
 	}
-	err := fmt.Errorf("%s: GL error %s", op, strings.Join(names, ", "))
+	var err error = fmt.Errorf("%s: GL error %s", op, strings.Join(names, ", "))
+	if since > 0 {
+		err = fmt.Errorf("GL error %s, found at %s: from it or one of the %d dispatches since the last check, the last of them this shader's (FURIOUS_GPU_CHECK=each checks each)", strings.Join(names, ", "), op, since)
+		if names[0] == "GL_OUT_OF_MEMORY" {
+			err = &oomError{err}
+		}
+		return &Error{Shader: d.lastProg, Op: "dispatch", Err: err}
+	}
 	if names[0] == "GL_OUT_OF_MEMORY" {
 		return &oomError{err}
 	}

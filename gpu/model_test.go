@@ -123,12 +123,12 @@ func TestModelIndex(t *testing.T) {
 		{[]int{4, 300}, 1, []int{299, 0, 150, 150, 299, 1}},
 		{[]int{5, 3}, 0, []int{}},
 	} {
-		x := tensor.Randn(7, c.shape...)
+		x := tensor.NewRNG(7).Randn(c.shape...)
 		X := onGPU(x)[0]
 		var Y, S *tensor.Tensor
 		gs := append([]int{}, c.shape...)
 		gs[c.axis] = len(c.idx)
-		g := tensor.Randn(8, gs...)
+		g := tensor.NewRNG(8).Randn(gs...)
 		G := onGPU(g)[0]
 		what := fmt.Sprintf("axis %d of %v, %d indices", c.axis, c.shape, len(c.idx))
 		stays(t, notices, what, func() {
@@ -149,8 +149,8 @@ func TestModelIndex(t *testing.T) {
 func TestModelSoftmax(t *testing.T) {
 	_, notices := residentSetup(t)
 	for _, s := range [][]int{{1, 1}, {3, 7}, {2, 3, 257}, {5, 1000}} {
-		x := tensor.Scale(tensor.Randn(3, s...), 4)
-		g := tensor.Randn(4, s...)
+		x := tensor.Scale(tensor.NewRNG(3).Randn(s...), 4)
+		g := tensor.NewRNG(4).Randn(s...)
 		y, ly := tensor.Softmax(x), tensor.LogSoftmax(x)
 		in := onGPU(x, g, y, ly)
 		var Y, LY, DX, LDX *tensor.Tensor
@@ -194,7 +194,7 @@ func TestModelCrossEntropy(t *testing.T) {
 				tg = append(tg, v)
 			}
 		}
-		logp := tensor.LogSoftmax(tensor.Scale(tensor.Randn(5, c.rows, c.n), 3))
+		logp := tensor.LogSoftmax(tensor.Scale(tensor.NewRNG(5).Randn(c.rows, c.n), 3))
 		P := onGPU(logp)[0]
 		what := fmt.Sprintf("%d×%d", c.rows, c.n)
 		u0, d0 := tensor.Transfers()
@@ -236,11 +236,11 @@ func TestModelRMSNorm(t *testing.T) {
 	_, notices := residentSetup(t)
 	for _, s := range [][]int{{1, 1}, {3, 5, 7}, {2, 70, 33}, {4, 300}} {
 		n := s[len(s)-1]
-		x, g := tensor.Randn(11, s...), tensor.Randn(12, s...)
+		x, g := tensor.NewRNG(11).Randn(s...), tensor.NewRNG(12).Randn(s...)
 		for _, weighted := range []bool{false, true} {
 			var w *tensor.Tensor
 			if weighted {
-				w = tensor.AddScalar(tensor.Randn(13, n), 1)
+				w = tensor.AddScalar(tensor.NewRNG(13).Randn(n), 1)
 			}
 			y, r := tensor.RMSNorm(x, w, 1e-5)
 			dx, dw := tensor.RMSNormBackward(g, x, w, r)
@@ -281,8 +281,8 @@ func TestModelRotary(t *testing.T) {
 	_, notices := residentSetup(t)
 	for _, s := range [][]int{{5, 2}, {2, 3, 7, 6}, {1, 300, 10}} {
 		L, d := s[len(s)-2], s[len(s)-1]
-		x := tensor.Randn(21, s...)
-		ang := tensor.Scale(tensor.Randn(22, L, d/2), 3)
+		x := tensor.NewRNG(21).Randn(s...)
+		ang := tensor.Scale(tensor.NewRNG(22).Randn(L, d/2), 3)
 		cos, sin := tensor.Apply(ang, math.Cos), tensor.Apply(ang, math.Sin)
 		nsin := tensor.Neg(sin)
 		in := onGPU(x, cos, sin, nsin)
@@ -311,9 +311,9 @@ func TestModelUnaryGrad(t *testing.T) {
 		"sqrt": tensor.Sqrt, "softplus": tensor.Softplus, "sigmoid": tensor.Sigmoid, "logsigmoid": tensor.LogSigmoid,
 		"silu": tensor.SiLU,
 	}
-	g := tensor.Randn(31, n)
+	g := tensor.NewRNG(31).Randn(n)
 	for _, op := range tensor.UnaryGradNames {
-		x := tensor.Scale(tensor.Randn(32, n), 3)
+		x := tensor.Scale(tensor.NewRNG(32).Randn(n), 3)
 		if op == "log" || op == "sqrt" {
 			x = tensor.AddScalar(tensor.Abs(x), 0.1)
 		}
@@ -349,11 +349,11 @@ func TestModelConv(t *testing.T) {
 		B, L, C := s[0], s[1], s[2]
 		for W := 1; W <= 4; W++ {
 			for _, withBias := range []bool{false, true} {
-				x, g := tensor.Randn(41, B, L, C), tensor.Randn(42, B, L, C)
-				w := tensor.Randn(43, C, W)
+				x, g := tensor.NewRNG(41).Randn(B, L, C), tensor.NewRNG(42).Randn(B, L, C)
+				w := tensor.NewRNG(43).Randn(C, W)
 				var b *tensor.Tensor
 				if withBias {
-					b = tensor.Randn(44, C)
+					b = tensor.NewRNG(44).Randn(C)
 				}
 				in := onGPU(x, g, w, b)
 				var Y, DX, DW, DB *tensor.Tensor
@@ -387,7 +387,7 @@ func TestModelConv(t *testing.T) {
 // both sides, equal bits.
 func TestModelCumsumReverse(t *testing.T) {
 	_, notices := residentSetup(t)
-	x := tensor.Randn(51, 3, 7, 300)
+	x := tensor.NewRNG(51).Randn(3, 7, 300)
 	X := onGPU(x)[0]
 	for axis := 0; axis < 3; axis++ {
 		var Y *tensor.Tensor
@@ -406,12 +406,12 @@ func TestModelCumsumReverse(t *testing.T) {
 func TestModelAdamW(t *testing.T) {
 	_, notices := residentSetup(t)
 	const n, lr, b1, b2, eps, wd = 1001, 1e-2, 0.9, 0.999, 1e-8, 0.1
-	p, m, v := tensor.Randn(61, n), tensor.Zeros(n), tensor.Zeros(n)
+	p, m, v := tensor.NewRNG(61).Randn(n), tensor.Zeros(n), tensor.Zeros(n)
 	P, M, V := p.To("gpu"), m.To("gpu"), v.To("gpu")
 	_ = P.To("cpu")       // a host copy, which the steps must make stale
 	sm := tensor.Zeros(n) // Σ of |m|'s terms: sm ← β₁sm + (1−β₁)|g|
 	for step := 1; step <= 3; step++ {
-		g := tensor.Randn(uint64(62+step), n)
+		g := tensor.NewRNG(uint64(62 + step)).Randn(n)
 		sm = tensor.Add(tensor.Scale(sm, b1), tensor.Scale(tensor.Abs(g), 1-b1))
 		G := g.To("gpu")
 		stays(t, notices, fmt.Sprint("step ", step), func() { tensor.AdamW(P, G, M, V, lr, b1, b2, eps, wd, step) })
@@ -428,7 +428,7 @@ func TestModelAdamW(t *testing.T) {
 // and that y's host copy is refreshed.
 func TestModelAxpy(t *testing.T) {
 	_, notices := residentSetup(t)
-	x, y := tensor.Randn(71, 3, 333), tensor.Randn(72, 3, 333)
+	x, y := tensor.NewRNG(71).Randn(3, 333), tensor.NewRNG(72).Randn(3, 333)
 	X, Y := x.To("gpu"), y.To("gpu")
 	_ = Y.To("cpu")
 	stays(t, notices, "Axpy", func() { tensor.Axpy(-0.3, X, Y) })
@@ -442,7 +442,7 @@ func TestModelAxpy(t *testing.T) {
 // owns its data (an in-place update of the clone leaves the original).
 func TestModelClone(t *testing.T) {
 	_, notices := residentSetup(t)
-	x := tensor.Randn(81, 3, 5, 7)
+	x := tensor.NewRNG(81).Randn(3, 5, 7)
 	X := x.To("gpu")
 	var C *tensor.Tensor
 	stays(t, notices, "Clone", func() { C = X.Clone() })
@@ -463,7 +463,7 @@ func TestModelClone(t *testing.T) {
 func TestModelReduceLong(t *testing.T) {
 	_, notices := residentSetup(t)
 	for _, s := range [][]int{{2, 5000, 3}, {70001}} {
-		x := tensor.Randn(91, s...)
+		x := tensor.NewRNG(91).Randn(s...)
 		ax := len(s) / 2
 		for _, nan := range []bool{false, true} {
 			if nan {
@@ -484,7 +484,7 @@ func TestModelReduceLong(t *testing.T) {
 			near(t, "Min "+what, MN, tensor.Min(x, ax, false), 0, 0)
 		}
 	}
-	g := tensor.Randn(92, 3, 1000, 7)
+	g := tensor.NewRNG(92).Randn(3, 1000, 7)
 	G := g.To("gpu")
 	var B *tensor.Tensor
 	stays(t, notices, "SumTo", func() { B = tensor.SumTo(G, 7) })
@@ -500,7 +500,7 @@ func TestModelReduceLong(t *testing.T) {
 func TestModelReduceAll(t *testing.T) {
 	_, notices := residentSetup(t)
 	for _, s := range [][]int{{1}, {3, 37, 5}, {70001}} {
-		x := tensor.Randn(93, s...)
+		x := tensor.NewRNG(93).Randn(s...)
 		X := x.To("gpu")
 		abs := tensor.SumAll(tensor.Abs(x))
 		n := float64(x.Len())
@@ -548,13 +548,13 @@ func TestModelStep(t *testing.T) {
 	const B, L, D, V, W, ignore, lr = 2, 5, 6, 11, 3, -1, 1e-2
 	ids := []int{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
 	tg := []int{1, 4, 1, 5, ignore, 2, 6, 5, 3, 5}
-	ang := tensor.Scale(tensor.Randn(100, L, D/2), 2)
+	ang := tensor.Scale(tensor.NewRNG(100).Randn(L, D/2), 2)
 	params := []*tensor.Tensor{
-		tensor.Randn(101, V, D),                    // table
-		tensor.Scale(tensor.Randn(102, D, W), 0.5), // conv weight
-		tensor.Scale(tensor.Randn(103, D), 0.1),    // conv bias
-		tensor.AddScalar(tensor.Randn(104, D), 1),  // norm weight
-		tensor.Scale(tensor.Randn(105, D, V), 0.3), // head
+		tensor.NewRNG(101).Randn(V, D),                    // table
+		tensor.Scale(tensor.NewRNG(102).Randn(D, W), 0.5), // conv weight
+		tensor.Scale(tensor.NewRNG(103).Randn(D), 0.1),    // conv bias
+		tensor.AddScalar(tensor.NewRNG(104).Randn(D), 1),  // norm weight
+		tensor.Scale(tensor.NewRNG(105).Randn(D, V), 0.3), // head
 		tensor.Apply(ang, math.Cos), tensor.Apply(ang, math.Sin), tensor.Neg(tensor.Apply(ang, math.Sin)),
 	}
 	moments := func() []*tensor.Tensor {
@@ -621,10 +621,10 @@ func TestModelStepStages(t *testing.T) {
 	const B, L, D, V, W, ignore = 2, 5, 6, 11, 3, -1
 	ids := []int{3, 1, 4, 1, 5, 9, 2, 6, 5, 3}
 	tg := []int{1, 4, 1, 5, ignore, 2, 6, 5, 3, 5}
-	ang := tensor.Scale(tensor.Randn(100, L, D/2), 2)
+	ang := tensor.Scale(tensor.NewRNG(100).Randn(L, D/2), 2)
 	params := []*tensor.Tensor{
-		tensor.Randn(101, V, D), tensor.Scale(tensor.Randn(102, D, W), 0.5), tensor.Scale(tensor.Randn(103, D), 0.1),
-		tensor.AddScalar(tensor.Randn(104, D), 1), tensor.Scale(tensor.Randn(105, D, V), 0.3),
+		tensor.NewRNG(101).Randn(V, D), tensor.Scale(tensor.NewRNG(102).Randn(D, W), 0.5), tensor.Scale(tensor.NewRNG(103).Randn(D), 0.1),
+		tensor.AddScalar(tensor.NewRNG(104).Randn(D), 1), tensor.Scale(tensor.NewRNG(105).Randn(D, V), 0.3),
 		tensor.Apply(ang, math.Cos), tensor.Apply(ang, math.Sin), tensor.Neg(tensor.Apply(ang, math.Sin)),
 	}
 	type stage struct {

@@ -10,6 +10,7 @@ import (
 // shader name and defines.
 type program struct {
 	name string
+	key  string // name and defines, as cached
 	id   uint32
 	locs map[string]int32
 }
@@ -35,7 +36,7 @@ func (d *Device) program(name, src string, defines ...string) (*program, error) 
 	if err != nil {
 		return nil, &Error{Shader: name, Op: "build", Err: err}
 	}
-	p = &program{name: name, id: id, locs: map[string]int32{}}
+	p = &program{name: name, key: key, id: id, locs: map[string]int32{}}
 	d.mu.Lock()
 	if q := d.programs[key]; q != nil { // compiled twice concurrently: keep one
 		d.mu.Unlock()
@@ -86,7 +87,7 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 			return &Error{Shader: p.name, Op: "dispatch", Err: fmt.Errorf("work-group count %v exceeds the device's limit %v", groups, d.info.MaxGroups)}
 		}
 	}
-	c := &call{prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
+	c := &call{name: p.key, prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
 	for i, b := range bufs {
 		if b == nil || b.id == 0 {
 			argPanic(p.name, "dispatch", "buffer %d is released", i)
@@ -112,7 +113,7 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 				c.ints = append(c.ints, uniformI{loc, a.i})
 			}
 		}
-		return d.drv.dispatch(c)
+		return d.profiledDispatch(p.key, c)
 	})
 	runtime.KeepAlive(bufs) // until the dispatch is queued: see pool
 	return nil

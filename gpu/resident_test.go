@@ -40,7 +40,7 @@ func uploads() int64   { u, _ := tensor.Transfers(); return u }
 func TestResidentRoundTrip(t *testing.T) {
 	residentSetup(t)
 	for _, shape := range [][]int{{1}, {}, {3, 37, 19}, {1, 1, 1, 1}, {1000003}} {
-		x := tensor.Randn(11, shape...)
+		x := tensor.NewRNG(11).Randn(shape...)
 		x.Float32s()[0] = float32(math.Inf(-1)) // non-finite values pass through too
 		if x.Len() > 1 {
 			x.Float32s()[1] = float32(math.SmallestNonzeroFloat32)
@@ -86,7 +86,7 @@ func equalShapes(a, b []int) bool {
 // nothing, and that the value is right.
 func TestResidentLazyChain(t *testing.T) {
 	residentSetup(t)
-	x := tensor.Randn(3, 5, 129)
+	x := tensor.NewRNG(3).Randn(5, 129)
 	r := x.To("gpu")
 	d0 := downloads()
 	y := tensor.Exp(tensor.Scale(tensor.Add(r, r), 0.25)) // exp((x + x)/4)
@@ -147,7 +147,7 @@ func TestResidentMatMul(t *testing.T) {
 		{[]int{3, 5, 7}, []int{5, 1, 7, 2}, false, false},  // batches broadcast both ways: (5, 3)
 	}
 	for i, c := range cases {
-		a, b := tensor.Randn(uint64(10+i), c.a...), tensor.Randn(uint64(50+i), c.b...)
+		a, b := tensor.NewRNG(uint64(10+i)).Randn(c.a...), tensor.NewRNG(uint64(50+i)).Randn(c.b...)
 		want := tensor.MatMulT(a.As(tensor.Float64), b.As(tensor.Float64), c.transA, c.transB)
 		bound := matmulBound(a, b, c.transA, c.transB)
 		for _, mode := range []string{"both", "a", "b"} {
@@ -201,7 +201,7 @@ func checkWithin(t *testing.T, what string, got, want, bound *tensor.Tensor) {
 // expression, possibly fused) within 1 ulp of the result.
 func TestResidentElementwise(t *testing.T) {
 	residentSetup(t)
-	x, z := tensor.Randn(5, 7, 301), tensor.Rand(6, 0.5, 2, 7, 301)
+	x, z := tensor.NewRNG(5).Randn(7, 301), tensor.NewRNG(6).Rand(0.5, 2, 7, 301)
 	rx, rz := x.To("gpu"), z.To("gpu")
 	const ulp = 1.0 / (1 << 23)
 	cases := []struct {
@@ -257,8 +257,8 @@ func TestResidentElementwise(t *testing.T) {
 func TestResidentUnaryShader(t *testing.T) {
 	residentSetup(t)
 	const ulp = 1.0 / (1 << 23)
-	x := tensor.Randn(21, 3, 1001)
-	pos := tensor.Rand(22, 1e-3, 50, 3, 1001)
+	x := tensor.NewRNG(21).Randn(3, 1001)
+	pos := tensor.NewRNG(22).Rand(1e-3, 50, 3, 1001)
 	nan := float32(math.NaN())
 	edges := tensor.FromFloat32([]float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan, -1, -1e-30, 1e-30, 30, -30, 100, -100})
 	cases := []struct {
@@ -312,7 +312,7 @@ func TestResidentUnaryShader(t *testing.T) {
 // Concat, and a chain that stays on the device until read.
 func TestResidentLayout(t *testing.T) {
 	residentSetup(t)
-	x := tensor.Randn(31, 2, 3, 5, 7, 4)
+	x := tensor.NewRNG(31).Randn(2, 3, 5, 7, 4)
 	r := x.To("gpu")
 	d0 := downloads()
 	cases := []struct {
@@ -353,14 +353,14 @@ func TestResidentLayout(t *testing.T) {
 func TestResidentBroadcast(t *testing.T) {
 	residentSetup(t)
 	const ulp = 1.0 / (1 << 23)
-	x := tensor.Randn(41, 2, 3, 5, 7)
+	x := tensor.NewRNG(41).Randn(2, 3, 5, 7)
 	x.Set(math.NaN(), 0, 1, 2, 3)
 	others := []*tensor.Tensor{
-		tensor.Randn(42, 7),          // bias over the last axis
-		tensor.Rand(43, 0.5, 2, 1),   // scalar
-		tensor.Randn(44, 3, 1, 1),    // per channel
-		tensor.Randn(45, 2, 1, 5, 1), // two axes
-		tensor.Randn(46, 2, 3, 5, 7), // same shape (Maximum, Minimum)
+		tensor.NewRNG(42).Randn(7),          // bias over the last axis
+		tensor.NewRNG(43).Rand(0.5, 2, 1),   // scalar
+		tensor.NewRNG(44).Randn(3, 1, 1),    // per channel
+		tensor.NewRNG(45).Randn(2, 1, 5, 1), // two axes
+		tensor.NewRNG(46).Randn(2, 3, 5, 7), // same shape (Maximum, Minimum)
 	}
 	ops := []struct {
 		name string
@@ -398,9 +398,9 @@ func TestResidentBroadcast(t *testing.T) {
 // and Min; keepdim keeps the axis.
 func TestResidentReduce(t *testing.T) {
 	residentSetup(t)
-	x := tensor.Randn(51, 3, 37, 5)
+	x := tensor.NewRNG(51).Randn(3, 37, 5)
 	x.Set(math.NaN(), 1, 4, 2)
-	y := tensor.Randn(52, 300, 2)
+	y := tensor.NewRNG(52).Randn(300, 2)
 	type red func(*tensor.Tensor, int, bool) *tensor.Tensor
 	for _, in := range []*tensor.Tensor{x, y} {
 		r := in.To("gpu")
@@ -435,7 +435,7 @@ func TestResidentReduce(t *testing.T) {
 // naming the operation.
 func TestResidentFallback(t *testing.T) {
 	_, notices := residentSetup(t)
-	x := tensor.Rand(8, 0.1, 4, 3, 5, 7)
+	x := tensor.NewRNG(8).Rand(0.1, 4, 3, 5, 7)
 	r := x.To("gpu")
 	checks := []struct {
 		op        string
@@ -463,7 +463,7 @@ func TestResidentFallback(t *testing.T) {
 // resident tensor reach the device before its next device operation.
 func TestResidentHostWrites(t *testing.T) {
 	residentSetup(t)
-	r := tensor.Randn(1, 4, 6).To("gpu")
+	r := tensor.NewRNG(1).Randn(4, 6).To("gpu")
 	r.Set(5, 1, 2)
 	r.Float32s()[0] = -3
 	y := tensor.Neg(r)
@@ -487,11 +487,11 @@ func TestResidentHostWrites(t *testing.T) {
 // TestResidentFloat64Refused checks the error for a float64 tensor.
 func TestResidentFloat64Refused(t *testing.T) {
 	residentSetup(t)
-	err := tensor.Catch(func() { tensor.Randn64(1, 3).To("gpu") })
+	err := tensor.Catch(func() { tensor.NewRNG(1).Randn64(3).To("gpu") })
 	if err == nil || !strings.Contains(err.Error(), "tensor.To") || !strings.Contains(err.Error(), "float64") || !strings.Contains(err.Error(), "As(tensor.Float32)") {
 		t.Fatalf("float64 To(\"gpu\") gave %v, want an error naming tensor.To, float64 and As(tensor.Float32)", err)
 	}
-	err = tensor.Catch(func() { tensor.Add(tensor.Randn(1, 3).To("gpu"), tensor.Randn64(1, 3)) })
+	err = tensor.Catch(func() { tensor.Add(tensor.NewRNG(1).Randn(3).To("gpu"), tensor.NewRNG(1).Randn64(3)) })
 	if err == nil || !strings.Contains(err.Error(), "tensor.Add") {
 		t.Fatalf("float32 resident + float64 gave %v, want a dtype error naming tensor.Add", err)
 	}
@@ -537,7 +537,7 @@ func settle(d *Device) {
 // they were.
 func TestResidentNoLeak(t *testing.T) {
 	d, _ := residentSetup(t)
-	x := tensor.Randn(2, 64, 257)
+	x := tensor.NewRNG(2).Randn(64, 257)
 	cycle := func(release bool) {
 		r := x.To("gpu")
 		m := tensor.Mul(r, r)

@@ -74,11 +74,11 @@ const aB, aH, aL, aD, aDV = 2, 2, 7, 4, 3
 // Linear attention with softmax norm needs a positive score image (spec §c:
 // ReLU features), so its q and k are drawn positive.
 func attnInputs(v attnVariant, seed uint64) []*tensor.Tensor {
-	q, k := tensor.Randn64(seed, aB, aH, aL, aD), tensor.Randn64(seed+1, aB, aH, aL, aD)
+	q, k := tensor.NewRNG(seed).Randn64(aB, aH, aL, aD), tensor.NewRNG(seed+1).Randn64(aB, aH, aL, aD)
 	if v.order%2 == 1 && v.norm {
-		q, k = tensor.Rand64(seed, 0.1, 1, aB, aH, aL, aD), tensor.Rand64(seed+1, 0.1, 1, aB, aH, aL, aD)
+		q, k = tensor.NewRNG(seed).Rand64(0.1, 1, aB, aH, aL, aD), tensor.NewRNG(seed+1).Rand64(0.1, 1, aB, aH, aL, aD)
 	}
-	return []*tensor.Tensor{q, k, tensor.Randn64(seed+2, aB, aH, aL, aDV), tensor.Rand64(seed+3, -1.5, -0.05, aB, aH, aL)}
+	return []*tensor.Tensor{q, k, tensor.NewRNG(seed+2).Randn64(aB, aH, aL, aDV), tensor.NewRNG(seed+3).Rand64(-1.5, -0.05, aB, aH, aL)}
 }
 
 func attnCase(v attnVariant) gcase {
@@ -196,7 +196,7 @@ func TestAttentionQuerySideDecayGradZero(t *testing.T) {
 			continue
 		}
 		in := attnInputs(v, 21)
-		dO := tensor.Randn64(99, aB, aH, aL, aDV)
+		dO := tensor.NewRNG(99).Randn64(aB, aH, aL, aDV)
 		gr := quadB(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
 		var dan, dam float64
 		for i, x := range gr.DAN.Float64s() {
@@ -219,7 +219,7 @@ func TestAttentionQuerySideDecayGradZero(t *testing.T) {
 func TestAttentionPrintedC5IsWrong(t *testing.T) {
 	v := attnVariant{"C.5", 2, true, true}
 	in := attnInputs(v, 31)
-	dO := tensor.Randn64(7, aB, aH, aL, aDV)
+	dO := tensor.NewRNG(7).Randn64(aB, aH, aL, aDV)
 	gr := quadB(in[0], in[1], in[2], in[3], v.order, v.norm, dO)
 	// Printed C.5 for head (0,0): G = dO Vᵀ ⊙ A_M ⊙ M − Σ_j(Y_N ⊙ dO Vᵀ), D = 2·s ⊙ G / S ⊙ M, dQ = c·D K.
 	q, k, vv, a := in[0], in[1], in[2], in[3]

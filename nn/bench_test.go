@@ -58,9 +58,9 @@ func BenchmarkTrainPreset(b *testing.B) {
 func BenchmarkAttentionExp(b *testing.B) {
 	for _, L := range []int{256, 1024} {
 		b.Run(fmt.Sprintf("L%d", L), func(b *testing.B) {
-			q, k, v := tensor.Randn(1, 4, 4, L, 32), tensor.Randn(2, 4, 4, L, 32), tensor.Randn(3, 4, 4, L, 32)
-			a := tensor.Rand(4, -0.5, -0.01, 4, 4, L)
-			dO := tensor.Randn(5, 4, 4, L, 32)
+			q, k, v := tensor.NewRNG(1).Randn(4, 4, L, 32), tensor.NewRNG(2).Randn(4, 4, L, 32), tensor.NewRNG(3).Randn(4, 4, L, 32)
+			a := tensor.NewRNG(4).Rand(-0.5, -0.01, 4, 4, L)
+			dO := tensor.NewRNG(5).Randn(4, 4, L, 32)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

@@ -26,7 +26,7 @@ func TestChunkedMatchesQuadratic(t *testing.T) {
 			want := quadF(in[0], in[1], in[2], a, v.order, v.norm)
 			got := chunkF(in[0], in[1], in[2], a, v.order, v.norm, Q)
 			ef := RelErr(got, want)
-			dO := tensor.Randn64(8, aB, aH, aL, aDV)
+			dO := tensor.NewRNG(8).Randn64(aB, aH, aL, aDV)
 			gq := quadB(in[0], in[1], in[2], a, v.order, v.norm, dO)
 			gc := chunkB(in[0], in[1], in[2], a, v.order, v.norm, Q, dO)
 			eg := math.Max(RelErr(gc.DQ, gq.DQ), math.Max(RelErr(gc.DK, gq.DK), RelErr(gc.DV, gq.DV)))
@@ -68,9 +68,9 @@ func TestChunkedRejectsExp(t *testing.T) {
 
 // A longer sequence with several full chunks and a ragged tail.
 func TestChunkedLong(t *testing.T) {
-	q, k := tensor.Randn64(1, 1, 2, 70, 8), tensor.Randn64(2, 1, 2, 70, 8)
-	v, a := tensor.Randn64(3, 1, 2, 70, 5), tensor.Rand64(4, -0.3, 0, 1, 2, 70)
-	dO := tensor.Randn64(5, 1, 2, 70, 5)
+	q, k := tensor.NewRNG(1).Randn64(1, 2, 70, 8), tensor.NewRNG(2).Randn64(1, 2, 70, 8)
+	v, a := tensor.NewRNG(3).Randn64(1, 2, 70, 5), tensor.NewRNG(4).Rand64(-0.3, 0, 1, 2, 70)
+	dO := tensor.NewRNG(5).Randn64(1, 2, 70, 5)
 	for _, order := range []int{1, 2, 3} {
 		for _, norm := range []bool{false, true} {
 			if order%2 == 1 && norm {
@@ -96,10 +96,10 @@ func TestChunkedLong(t *testing.T) {
 // (a = −softplus(x), x ~ N(0, 1)), forward and gradients within 1e-4.
 func TestChunkedFloat32Long(t *testing.T) {
 	const L = 512
-	q, k := tensor.Randn64(1, 1, 2, L, 16), tensor.Randn64(2, 1, 2, L, 16)
-	v, x := tensor.Randn64(3, 1, 2, L, 16), tensor.Randn64(4, 1, 2, L)
+	q, k := tensor.NewRNG(1).Randn64(1, 2, L, 16), tensor.NewRNG(2).Randn64(1, 2, L, 16)
+	v, x := tensor.NewRNG(3).Randn64(1, 2, L, 16), tensor.NewRNG(4).Randn64(1, 2, L)
 	a := tensor.Neg(tensor.Softplus(x))
-	dO := tensor.Randn64(5, 1, 2, L, 16)
+	dO := tensor.NewRNG(5).Randn64(1, 2, L, 16)
 	f32 := func(t *tensor.Tensor) *tensor.Tensor { return t.As(tensor.Float32) }
 	want := quadF(q, k, v, a, 2, true)
 	gq := quadB(q, k, v, a, 2, true, dO)

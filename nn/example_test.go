@@ -20,8 +20,8 @@ func Example() {
 
 // An order-3 forget-gate attention (any ssd.Options) is a graph node like any other.
 func ExampleAttention() {
-	q := nn.Param(tensor.Randn64(1, 1, 1, 6, 4))
-	a := nn.LogSigmoid(nn.Const(tensor.Randn64(2, 1, 1, 6)))
+	q := nn.Param(tensor.NewRNG(1).Randn64(1, 1, 6, 4))
+	a := nn.LogSigmoid(nn.Const(tensor.NewRNG(2).Randn64(1, 1, 6)))
 	y := nn.Attention(q, q, q, a, ssd.Options{Order: 3, Norm: ssd.NormOutput, Eps: ssd.DefaultEps})
 	nn.Sum(nn.Square(y)).Backward()
 	fmt.Println(y.Value.Shape(), q.Grad.Shape())

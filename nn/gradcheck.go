@@ -33,7 +33,7 @@ func GradCheck(f func(xs []*Var) *Var, inputs []*tensor.Tensor, h float64) []flo
 	loss := func(vs []*Var) *Var {
 		out := f(vs)
 		if r == nil {
-			r = tensor.Randn64(0x5eed, out.Value.Shape()...)
+			r = tensor.NewRNG(0x5eed).Randn64(out.Value.Shape()...)
 		}
 		return Sum(Mul(out, Const(r)))
 	}

@@ -27,13 +27,13 @@ func (in *Init) next() uint64 {
 
 // Normal returns N(0, std²) values of shape.
 func (in *Init) Normal(std float64, shape ...int) *tensor.Tensor {
-	t := tensor.Randn64(in.next(), shape...)
+	t := tensor.NewRNG(in.next()).Randn64(shape...)
 	return tensor.Scale(t, std).As(in.DType)
 }
 
 // Uniform returns U(−bound, bound) values of shape.
 func (in *Init) Uniform(bound float64, shape ...int) *tensor.Tensor {
-	return tensor.Rand64(in.next(), -bound, bound, shape...).As(in.DType)
+	return tensor.NewRNG(in.next()).Rand64(-bound, bound, shape...).As(in.DType)
 }
 
 // Linear returns a (fanIn, fanOut) weight U(−1/√fanIn, 1/√fanIn), PyTorch's

@@ -84,7 +84,7 @@ func TestFloat32GradsLayersAndModel(t *testing.T) {
 func TestSafetensorsRoundTrip(t *testing.T) {
 	in := NewInit(1, tensor.Float32)
 	lin := NewLinear(in, "blk.0.proj", 3, 4, true)
-	e64 := NamedParam("emb", tensor.Randn64(2, 5, 2))
+	e64 := NamedParam("emb", tensor.NewRNG(2).Randn64(5, 2))
 	params := append(lin.Params(), e64)
 	path := filepath.Join(t.TempDir(), "ckpt.safetensors")
 	if err := SaveParams(path, params, map[string]string{"step": "12"}); err != nil {

@@ -103,13 +103,13 @@ func TestBlockConfigErrors(t *testing.T) {
 	}
 	// A Decay of the wrong shape is named.
 	bad := BlockConfig{DModel: 8, Heads: 2, Variant: ssd.Variant{Order: 1, Mask: ssd.MaskCustom}, Decay: func(h *Var) *Var { return h }}
-	err := tensor.Catch(func() { NewAttnBlock(in, "b", bad).Forward(Const(tensor.Randn64(1, 2, 5, 8))) })
+	err := tensor.Catch(func() { NewAttnBlock(in, "b", bad).Forward(Const(tensor.NewRNG(1).Randn64(2, 5, 8))) })
 	if te, ok := err.(*tensor.Error); !ok || te.Arg != "Decay(h)" {
 		t.Errorf("Decay of shape (B, L, DModel): %v", err)
 	}
 	// A user-built variant: squared, forget gate, ReLU features, no norm.
 	b := NewAttnBlock(in, "b", BlockConfig{DModel: 8, Heads: 2, Variant: ssd.Variant{Order: 2, Mask: ssd.MaskForget, QKAct: ssd.ActReLU}})
-	y := b.Forward(Const(tensor.Randn64(1, 2, 5, 8)))
+	y := b.Forward(Const(tensor.NewRNG(1).Randn64(2, 5, 8)))
 	if s := y.Value.Shape(); len(s) != 3 || s[2] != 8 {
 		t.Fatalf("block output %v", s)
 	}
@@ -120,7 +120,7 @@ func TestBlockConfigErrors(t *testing.T) {
 func TestExpBlockIgnoresChunk(t *testing.T) {
 	c := Preset("2mamba-e")
 	c.DModel, c.Heads = 8, 2
-	h := Const(tensor.Randn64(2, 1, 6, 8))
+	h := Const(tensor.NewRNG(2).Randn64(1, 6, 8))
 	y0 := NewAttnBlock(NewInit(1, tensor.Float64), "b", c).Forward(h)
 	c.Chunk = 2
 	y1 := NewAttnBlock(NewInit(1, tensor.Float64), "b", c).Forward(h)
@@ -139,7 +139,7 @@ func TestMamba2BlockIsAlg3(t *testing.T) {
 	c.DModel, c.Heads = 8, 2
 	H, d := 2, 4
 	b := NewAttnBlock(NewInit(4, tensor.Float64), "b", c)
-	hx := tensor.Randn64(5, 2, 6, 8)
+	hx := tensor.NewRNG(5).Randn64(2, 6, 8)
 	y := b.Forward(Const(hx)).Value
 	// By hand with ssd's primitives.
 	B, L := 2, 6

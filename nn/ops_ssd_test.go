@@ -21,7 +21,7 @@ var ssdOpCases = []gcase{
 
 // LogDecay's forward is ssd's and equals the composition of nn ops.
 func TestLogDecayValues(t *testing.T) {
-	x, al, b := tensor.Randn64(3, 2, 3, 5), tensor.Randn64(4, 3), tensor.Randn64(5, 3)
+	x, al, b := tensor.NewRNG(3).Randn64(2, 3, 5), tensor.NewRNG(4).Randn64(3), tensor.NewRNG(5).Randn64(3)
 	X, AL, Bb := Const(x), Const(al), Const(b)
 	want := map[ssd.MaskKind]*Var{
 		ssd.MaskSoftplus: Neg(Softplus(X)),
@@ -58,7 +58,7 @@ func TestCausalConv1dValues(t *testing.T) {
 
 // φ(x)·φ(y) = (x·y)² (the identity the order-2 state relies on).
 func TestKronFeatureIdentity(t *testing.T) {
-	x, y := tensor.Randn64(1, 6), tensor.Randn64(2, 6)
+	x, y := tensor.NewRNG(1).Randn64(6), tensor.NewRNG(2).Randn64(6)
 	fx, fy := KronFeature(Const(x)).Value.Float64s(), KronFeature(Const(y)).Value.Float64s()
 	if len(fx) != 21 {
 		t.Fatalf("φ has %d entries, want 21", len(fx))
@@ -78,7 +78,7 @@ func TestKronFeatureIdentity(t *testing.T) {
 // RoPE makes scores depend on relative position only: q_t·k_s after RoPE
 // equals q_{t+1}·k_{s+1} for the same vectors.
 func TestRoPERelative(t *testing.T) {
-	q, k := tensor.Randn64(1, 8), tensor.Randn64(2, 8)
+	q, k := tensor.NewRNG(1).Randn64(8), tensor.NewRNG(2).Randn64(8)
 	L := 6
 	qs, ks := tensor.Zeros64(L, 8), tensor.Zeros64(L, 8)
 	for p := 0; p < L; p++ {
@@ -104,7 +104,7 @@ func TestRoPERelative(t *testing.T) {
 // without SiLU, in both dtypes.
 func TestCausalConv1dMatchesSSD(t *testing.T) {
 	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
-		x, w, b := tensor.Randn64(1, 2, 9, 5).As(dt), tensor.Randn64(2, 5, 4).As(dt), tensor.Randn64(3, 5).As(dt)
+		x, w, b := tensor.NewRNG(1).Randn64(2, 9, 5).As(dt), tensor.NewRNG(2).Randn64(5, 4).As(dt), tensor.NewRNG(3).Randn64(5).As(dt)
 		got := CausalConv1d(Const(x), Const(w), Const(b)).Value
 		if e := RelErr(got, ssd.CausalConv1d(x, w, b, false)); !(e < 1e-15) {
 			t.Errorf("%s: rel err %v against ssd.CausalConv1d", dt, e)

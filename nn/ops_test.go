@@ -15,11 +15,11 @@ type gcase struct {
 }
 
 func rn(seed uint64, shape ...int) func() *tensor.Tensor {
-	return func() *tensor.Tensor { return tensor.Randn64(seed, shape...) }
+	return func() *tensor.Tensor { return tensor.NewRNG(seed).Randn64(shape...) }
 }
 
 func pos(seed uint64, shape ...int) func() *tensor.Tensor {
-	return func() *tensor.Tensor { return tensor.Rand64(seed, 0.5, 2, shape...) }
+	return func() *tensor.Tensor { return tensor.NewRNG(seed).Rand64(0.5, 2, shape...) }
 }
 
 func ins(fs ...func() *tensor.Tensor) func() []*tensor.Tensor {
@@ -104,7 +104,7 @@ func grads(c gcase, dt tensor.DType) []*tensor.Tensor {
 		vs[i] = Param(x.As(dt))
 	}
 	out := c.f(vs)
-	r := tensor.Randn64(0x5eed, out.Value.Shape()...).As(dt)
+	r := tensor.NewRNG(0x5eed).Randn64(out.Value.Shape()...).As(dt)
 	Sum(Mul(out, Const(r))).Backward()
 	g := make([]*tensor.Tensor, len(vs))
 	for i, v := range vs {

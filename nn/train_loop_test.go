@@ -152,7 +152,7 @@ func TestTrainerStopsOnNaN(t *testing.T) {
 // An ssd forward that meets a NaN panics with ErrNotFinite; Run turns that
 // into its error before the update.
 func TestTrainerStopsOnForwardPanic(t *testing.T) {
-	w := Param(tensor.Randn64(1, 1, 1, 3, 2))
+	w := Param(tensor.NewRNG(1).Randn64(1, 1, 3, 2))
 	before := w.Value.Clone()
 	tr := NewTrainer([]*Var{w}, Schedule{Peak: 0.1, Total: 10}, func(i int) (*Var, int) {
 		q := w

@@ -13,8 +13,8 @@ import (
 
 func benchInputs(L int) (q, k, v, a *tensor.Tensor) {
 	const B, H, d = 1, 4, 64
-	q, k, v = tensor.Randn(1, B, H, L, d), tensor.Randn(2, B, H, L, d), tensor.Randn(3, B, H, L, d)
-	a = LogDecaySoftplus(tensor.Randn(4, B, H, L))
+	q, k, v = tensor.NewRNG(1).Randn(B, H, L, d), tensor.NewRNG(2).Randn(B, H, L, d), tensor.NewRNG(3).Randn(B, H, L, d)
+	a = LogDecaySoftplus(tensor.NewRNG(4).Randn(B, H, L))
 	return
 }
 
@@ -84,7 +84,7 @@ func BenchmarkQuadraticOrder2Softmax(b *testing.B) {
 func BenchmarkStepOrder2(b *testing.B) {
 	const H, d = 4, 64
 	s := NewState(tensor.Float32, 1, H, d, d, TwoMamba.Options())
-	q, k, v := tensor.Randn(1, 1, H, d), tensor.Randn(2, 1, H, d), tensor.Randn(3, 1, H, d)
+	q, k, v := tensor.NewRNG(1).Randn(1, H, d), tensor.NewRNG(2).Randn(1, H, d), tensor.NewRNG(3).Randn(1, H, d)
 	a := tensor.Full(-0.01, 1, H)
 	for i := 0; i < b.N; i++ {
 		s.Step(q, k, v, a)
@@ -94,7 +94,7 @@ func BenchmarkStepOrder2(b *testing.B) {
 // BenchmarkSGEMM is the machine's SGEMM rate through blas32 (1024³).
 func BenchmarkSGEMM(b *testing.B) {
 	const n = 1024
-	x, y, z := tensor.Randn(1, n, n).Float32s(), tensor.Randn(2, n, n).Float32s(), make([]float32, n*n)
+	x, y, z := tensor.NewRNG(1).Randn(n, n).Float32s(), tensor.NewRNG(2).Randn(n, n).Float32s(), make([]float32, n*n)
 	g := func(d []float32) blas32.General { return blas32.General{Rows: n, Cols: n, Stride: n, Data: d} }
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -10,8 +10,8 @@ import (
 // The three forms of 2Mamba's core attention agree; the chunked form returns
 // the state from which decoding continues.
 func Example() {
-	q, k, v := tensor.Randn64(1, 1, 2, 50, 8), tensor.Randn64(2, 1, 2, 50, 8), tensor.Randn64(3, 1, 2, 50, 8)
-	a := ssd.LogDecaySoftplus(tensor.Randn64(4, 1, 2, 50))
+	q, k, v := tensor.NewRNG(1).Randn64(1, 2, 50, 8), tensor.NewRNG(2).Randn64(1, 2, 50, 8), tensor.NewRNG(3).Randn64(1, 2, 50, 8)
+	a := ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn64(1, 2, 50))
 	o := ssd.TwoMamba.Options()
 	yq := ssd.Quadratic(q, k, v, a, o)
 	yc, state := ssd.Chunked(q, k, v, a, o, 16, nil)
@@ -45,9 +45,9 @@ func ExampleFeature() {
 // The 2Mamba attention gradient with softmax normalisation has no
 // query-side decay term (spec §f).
 func ExampleQuadraticBackward() {
-	q, k, v := tensor.Randn64(1, 1, 1, 6, 4), tensor.Randn64(2, 1, 1, 6, 4), tensor.Randn64(3, 1, 1, 6, 4)
-	a := tensor.Rand64(4, -1, 0, 1, 1, 6)
-	g := ssd.QuadraticBackward(q, k, v, a, ssd.TwoMamba.Options(), tensor.Randn64(5, 1, 1, 6, 4))
+	q, k, v := tensor.NewRNG(1).Randn64(1, 1, 6, 4), tensor.NewRNG(2).Randn64(1, 1, 6, 4), tensor.NewRNG(3).Randn64(1, 1, 6, 4)
+	a := tensor.NewRNG(4).Rand64(-1, 0, 1, 1, 6)
+	g := ssd.QuadraticBackward(q, k, v, a, ssd.TwoMamba.Options(), tensor.NewRNG(5).Randn64(1, 1, 6, 4))
 	maxAbs := 0.0
 	for _, x := range g.DAN.Float64s() {
 		maxAbs = max(maxAbs, x, -x)

@@ -60,7 +60,7 @@ func TestQuadraticBackwardFiniteDiff(t *testing.T) {
 			name := fmt.Sprintf("%s/%s", o, kind)
 			odd := !o.Exp && o.Order%2 == 1
 			in := makeInputs(7, 1, 2, 6, 3, 2, kind, odd && o.Norm == NormSoftmax, false)
-			dy := tensor.Randn64(99, 1, 2, 6, 2)
+			dy := tensor.NewRNG(99).Randn64(1, 2, 6, 2)
 			gr := QuadraticBackward(in.q, in.k, in.v, in.a, o, dy)
 			check := func(arg string, got, x *tensor.Tensor) {
 				want := numGrad(in, x, o, dy)
@@ -100,7 +100,7 @@ func TestChunkedBackwardMatchesQuadratic(t *testing.T) {
 		for _, kind := range maskKinds {
 			odd := o.Order%2 == 1
 			in := makeInputs(3, 2, 2, 13, 4, 3, kind, odd && o.Norm == NormSoftmax, false)
-			dy := tensor.Randn64(5, 2, 2, 13, 3)
+			dy := tensor.NewRNG(5).Randn64(2, 2, 13, 3)
 			want := QuadraticBackward(in.q, in.k, in.v, in.a, o, dy)
 			for _, Q := range []int{1, 4, 13, 64} {
 				got := ChunkedBackward(in.q, in.k, in.v, in.a, o, Q, dy)
@@ -129,7 +129,7 @@ func TestChunkedBackwardMatchesQuadratic(t *testing.T) {
 func TestBackwardFloat32(t *testing.T) {
 	for _, o := range []Options{{Order: 2, Norm: NormSoftmax}, {Order: 3, Norm: NormNone}} {
 		in := makeInputs(11, 1, 2, 40, 8, 4, MaskSoftplus, false, false).round()
-		dy := tensor.Randn64(12, 1, 2, 40, 4).As(tensor.Float32).As(tensor.Float64)
+		dy := tensor.NewRNG(12).Randn64(1, 2, 40, 4).As(tensor.Float32).As(tensor.Float64)
 		in32 := in.as(tensor.Float32)
 		for _, form := range []string{"quadratic", "chunked"} {
 			var g64, g32 Grads
@@ -150,11 +150,11 @@ func TestBackwardFloat32(t *testing.T) {
 // TestBackwardErrors checks that bad calls panic with a named *tensor.Error.
 func TestBackwardErrors(t *testing.T) {
 	in := makeInputs(1, 1, 1, 4, 2, 2, MaskNone, false, false)
-	dy := tensor.Randn64(2, 1, 1, 4, 3)
+	dy := tensor.NewRNG(2).Randn64(1, 1, 4, 3)
 	if e := mustPanic(t, func() { QuadraticBackward(in.q, in.k, in.v, nil, Options{Order: 1}, dy) }); e.Op != "ssd.QuadraticBackward" || e.Arg != "dy" {
 		t.Errorf("wrong dy shape: %v", e)
 	}
-	dy = tensor.Randn64(2, 1, 1, 4, 2)
+	dy = tensor.NewRNG(2).Randn64(1, 1, 4, 2)
 	if e := mustPanic(t, func() { ChunkedBackward(in.q, in.k, in.v, nil, Options{Exp: true}, 2, dy) }); e.Arg != "Exp" {
 		t.Errorf("exp chunked: %v", e)
 	}

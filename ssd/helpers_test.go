@@ -49,12 +49,12 @@ var maskKinds = []MaskKind{MaskNone, MaskOriginal, MaskSoftplus, MaskForget, Mas
 // makeDecay draws the log-decay of kind (B, H, L) in float64; strong makes it
 // about −5…−50 per step.
 func makeDecay(kind MaskKind, seed uint64, B, H, L int, strong bool) *tensor.Tensor {
-	x := tensor.Randn64(seed, B, H, L)
+	x := tensor.NewRNG(seed).Randn64(B, H, L)
 	switch kind {
 	case MaskNone:
 		return nil
 	case MaskOriginal:
-		return LogDecayOriginal(x, InitALog(seed+1, H), tensor.Randn64(seed+2, H))
+		return LogDecayOriginal(x, InitALog(seed+1, H), tensor.NewRNG(seed+2).Randn64(H))
 	case MaskSoftplus:
 		if strong {
 			return mapT("test", "x", x, func(v float64) float64 { return -softplus(5*v + 20) })
@@ -63,7 +63,7 @@ func makeDecay(kind MaskKind, seed uint64, B, H, L int, strong bool) *tensor.Ten
 	case MaskForget:
 		return LogDecayForget(mapT("test", "x", x, func(v float64) float64 { return 2*v + 2 }))
 	case MaskCustom:
-		u := tensor.Rand64(seed+3, 0, 1, B, H, L)
+		u := tensor.NewRNG(seed+3).Rand64(0, 1, B, H, L)
 		if strong {
 			return mapT("test", "u", u, func(v float64) float64 { return -5 - 45*v })
 		}
@@ -75,12 +75,12 @@ func makeDecay(kind MaskKind, seed uint64, B, H, L int, strong bool) *tensor.Ten
 // makeInputs draws q, k (B, H, L, d), v (B, H, L, dv) and the decay; positive
 // makes q and k positive (softmax norm with odd orders needs P ≥ 0).
 func makeInputs(seed uint64, B, H, L, d, dv int, kind MaskKind, positive, strong bool) inputs {
-	q, k := tensor.Randn64(seed, B, H, L, d), tensor.Randn64(seed+10, B, H, L, d)
+	q, k := tensor.NewRNG(seed).Randn64(B, H, L, d), tensor.NewRNG(seed+10).Randn64(B, H, L, d)
 	if positive {
 		abs := func(v float64) float64 { return math.Abs(v) + 0.05 }
 		q, k = mapT("test", "q", q, abs), mapT("test", "k", k, abs)
 	}
-	return inputs{q, k, tensor.Randn64(seed+20, B, H, L, dv), makeDecay(kind, seed+30, B, H, L, strong)}
+	return inputs{q, k, tensor.NewRNG(seed+20).Randn64(B, H, L, dv), makeDecay(kind, seed+30, B, H, L, strong)}
 }
 
 type formFn struct {

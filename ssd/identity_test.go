@@ -21,7 +21,7 @@ func dot(x, y []float64) float64 {
 func TestFeatureIdentity(t *testing.T) {
 	for _, p := range []int{1, 2, 3, 4} {
 		for _, d := range []int{1, 3, 8} {
-			x, y := tensor.Randn64(uint64(p*10+d), 5, d), tensor.Randn64(uint64(p*10+d+1), 5, d)
+			x, y := tensor.NewRNG(uint64(p*10+d)).Randn64(5, d), tensor.NewRNG(uint64(p*10+d+1)).Randn64(5, d)
 			fx, fy := Feature(x, p), Feature(y, p)
 			if fx.Dim(1) != FeatureDim(d, p) {
 				t.Fatalf("p=%d d=%d: %d features, want %d", p, d, fx.Dim(1), FeatureDim(d, p))
@@ -183,7 +183,7 @@ func TestExpNoMaskIsCausalSoftmax(t *testing.T) {
 // TestSoftplusForgetSign: −softplus(x) = log σ(−x), so the 2Mamba and FoX
 // masks agree up to the sign of the pre-activation.
 func TestSoftplusForgetSign(t *testing.T) {
-	x := tensor.Randn64(9, 2, 3, 50)
+	x := tensor.NewRNG(9).Randn64(2, 3, 50)
 	neg := mapT("test", "x", x, func(v float64) float64 { return -v })
 	if e := relErr(LogDecaySoftplus(x), LogDecayForget(neg)); e > 1e-15 {
 		t.Errorf("softplus(x) vs forget(−x): %.3g", e)
@@ -219,7 +219,7 @@ func TestDecayMask(t *testing.T) {
 	// float32 rounding at large lags (segment sums, formed in float64); a
 	// difference of one global float32 cumsum would miss by ~1e-4 (spec §a).
 	L := 2048
-	x := tensor.Randn64(1, 1, 1, L)
+	x := tensor.NewRNG(1).Randn64(1, 1, L)
 	a64 := LogDecaySoftplus(x)
 	a32 := a64.As(tensor.Float32)
 	m32 := DecayMask(a32, 0, 0)

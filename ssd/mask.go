@@ -148,7 +148,7 @@ func LogDecay(kind MaskKind, x, aLog, dtBias *tensor.Tensor) *tensor.Tensor {
 
 // InitALog returns the Mamba-2 initial A_log = log U[1, 16] per head (H), seeded.
 func InitALog(seed uint64, heads int) *tensor.Tensor {
-	u := tensor.Rand64(seed, 1, 16, heads)
+	u := tensor.NewRNG(seed).Rand64(1, 16, heads)
 	return mapT("ssd.InitALog", "u", u, math.Log)
 }
 

@@ -58,8 +58,8 @@ func TestVariantForms(t *testing.T) {
 		if v.Mask == MaskNone {
 			in.a = nil
 		}
-		dt := DT(tensor.Randn64(5, B, H, L), nil)
-		z := tensor.Randn64(6, B, H, L, d)
+		dt := DT(tensor.NewRNG(5).Randn64(B, H, L), nil)
+		z := tensor.NewRNG(6).Randn64(B, H, L, d)
 		v.Chunk = 16
 		want := v.Core(FormQuadratic, in.q, in.k, in.v, in.a, dt, z)
 		forms := []Form{FormAuto, FormBlockwise, FormRecurrent, FormChunked}
@@ -87,9 +87,9 @@ func TestVariantForms(t *testing.T) {
 
 // TestBlockParts: conv formula and its streaming form, V⊙dt, D residual, Z gate.
 func TestBlockParts(t *testing.T) {
-	x := tensor.Randn64(1, 2, 7, 3)
-	w := tensor.Randn64(2, 3, 3)
-	b := tensor.Randn64(3, 3)
+	x := tensor.NewRNG(1).Randn64(2, 7, 3)
+	w := tensor.NewRNG(2).Randn64(3, 3)
+	b := tensor.NewRNG(3).Randn64(3)
 	for _, act := range []bool{false, true} {
 		y := CausalConv1d(x, w, b, act)
 		// y[t,c] = b[c] + Σ_κ w[c,κ] x[t−2+κ, c]
@@ -129,18 +129,18 @@ func TestBlockParts(t *testing.T) {
 			}
 		}
 	}
-	v := tensor.Randn64(4, 1, 2, 3, 2)
-	dt := tensor.Rand64(5, 0, 1, 1, 2, 3)
+	v := tensor.NewRNG(4).Randn64(1, 2, 3, 2)
+	dt := tensor.NewRNG(5).Rand64(0, 1, 1, 2, 3)
 	vd := DiscretizeValues(v, dt)
 	if vd.At(0, 1, 2, 1) != v.At(0, 1, 2, 1)*dt.At(0, 1, 2) {
 		t.Errorf("V⊙dt")
 	}
-	D := tensor.Randn64(6, 2, 2)
-	y := tensor.Randn64(7, 1, 2, 3, 2)
+	D := tensor.NewRNG(6).Randn64(2, 2)
+	y := tensor.NewRNG(7).Randn64(1, 2, 3, 2)
 	if r := DResidual(y, v, D); math.Abs(r.At(0, 1, 2, 0)-(y.At(0, 1, 2, 0)+v.At(0, 1, 2, 0)*D.At(1, 0))) > 1e-15 {
 		t.Errorf("D residual")
 	}
-	z := tensor.Randn64(8, 1, 2, 3, 2)
+	z := tensor.NewRNG(8).Randn64(1, 2, 3, 2)
 	zg := ZGate(y, z)
 	if zz := z.At(0, 0, 1, 1); math.Abs(zg.At(0, 0, 1, 1)-y.At(0, 0, 1, 1)*zz/(1+math.Exp(-zz))) > 1e-15 {
 		t.Errorf("Z gate")

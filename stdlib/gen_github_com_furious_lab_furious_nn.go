@@ -150,8 +150,8 @@ remembers its parents and a BackwardFunc. Backward, called on a
 one-element loss, walks the graph once in reverse topological order and
 adds dL/dx to x.Grad for every Param x:
 
-	w := nn.Param(tensor.Randn(1, 16, 8))            // (D, E)
-	x := nn.Const(tensor.Randn(2, 4, 16))            // (B, L, D)
+	w := nn.Param(tensor.NewRNG(1).Randn(16, 8))            // (D, E)
+	x := nn.Const(tensor.NewRNG(2).Randn(4, 16))            // (B, L, D)
 	loss := nn.Mean(nn.Square(nn.MatMul(x, w)))      // ()
 	loss.Backward()                                  // w.Grad: (D, E)
 

@@ -34,6 +34,7 @@ func init() {
 		"CrossEntropyGrad":     reflect.ValueOf(tensor.CrossEntropyGrad),
 		"Cumsum":               reflect.ValueOf(tensor.Cumsum),
 		"CumsumReverse":        reflect.ValueOf(tensor.CumsumReverse),
+		"DefaultSeed":          reflect.ValueOf(tensor.DefaultSeed),
 		"Device":               reflect.ValueOf(tensor.Device),
 		"DeviceAlloc":          reflect.ValueOf(tensor.DeviceAlloc),
 		"DeviceBytes":          reflect.ValueOf(tensor.DeviceBytes),
@@ -62,6 +63,7 @@ func init() {
 		"LogSigmoid":           reflect.ValueOf(tensor.LogSigmoid),
 		"LogSoftmax":           reflect.ValueOf(tensor.LogSoftmax),
 		"LogSoftmaxBackward":   reflect.ValueOf(tensor.LogSoftmaxBackward),
+		"ManualSeed":           reflect.ValueOf(tensor.ManualSeed),
 		"MatMul":               reflect.ValueOf(tensor.MatMul),
 		"MatMulT":              reflect.ValueOf(tensor.MatMulT),
 		"Max":                  reflect.ValueOf(tensor.Max),
@@ -173,6 +175,11 @@ accept mixed dtypes.
     place), AdamW (one fused optimiser step), CausalConv1d and
     CausalConv1dBackward (depthwise, causal), CrossEntropy and
     CrossEntropyGrad over a log-softmax with an ignore index.
+  - Random numbers (random.go): NewRNG(seed) is an explicit generator
+    whose Randn, Randn64, Rand(lo, hi, ...) and Rand64 take only a shape
+    and continue its stream call after call; the package-level Randn,
+    Randn64, Rand and Rand64 draw from the session default generator,
+    which ManualSeed resets (DefaultSeed at start-up).
   - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
     (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
     CheckFinite (panics with ErrNotFinite naming the op and first bad index).
@@ -357,7 +364,11 @@ CheckInterrupt between heads, chunks and rows, and panic with an *Error
 wrapping ErrInterrupted. The notebook session calls it on an interrupt
 request and ClearInterrupt before the next cell.Interruptedfunc Interrupted() bool
 
-Interrupted reports whether Interrupt was called since the last ClearInterrupt.MaxAbsDifffunc MaxAbsDiff(a, b *Tensor) float64
+Interrupted reports whether Interrupt was called since the last ClearInterrupt.ManualSeedfunc ManualSeed(seed uint64)
+
+ManualSeed resets the session's default generator to NewRNG(seed): the
+package-level Randn, Randn64, Rand and Rand64 then repeat the numbers a
+fresh NewRNG(seed) would give, call after call.MaxAbsDifffunc MaxAbsDiff(a, b *Tensor) float64
 
 MaxAbsDiff returns max_i |a_i − b_i| (0 for empty tensors). It is NaN when
 any a_i or b_i is NaN, and +Inf when they differ by an infinity.MaxAllfunc MaxAll(x *Tensor) float64
@@ -428,7 +439,12 @@ Transfers returns how many times tensor data has been copied to a device
 (To, host operands of a device operation, host writes flushed before one)
 and back to the host (the first host access to a result computed on the
 device, To("cpu"), Release), since the process started. Notebooks and
-tests use it to see that a chain of device operations stays on the device.ErrDevicevar ErrDevice = errors.New("tensor: operands on different devices")
+tests use it to see that a chain of device operations stays on the device.DefaultSeedconst DefaultSeed uint64 = 0
+
+DefaultSeed seeds the session's default generator, the one the
+package-level Randn, Randn64, Rand and Rand64 draw from, at start-up and
+whenever ManualSeed is not called: a fresh process gives the same numbers
+as NewRNG(DefaultSeed).ErrDevicevar ErrDevice = errors.New("tensor: operands on different devices")
 
 ErrDevice is matched by errors.Is when an operation's operands live on
 different devices.ErrInterruptedvar ErrInterrupted = errors.New("tensor: interrupted")
@@ -488,13 +504,29 @@ the same seed gives the same numbers on every machine and every backend,
 because random tensors are always drawn on the host in float64 and then
 rounded to their dtype.NewRNGfunc NewRNG(seed uint64) *RNG
 
-NewRNG returns a generator for seed.RNG.Float64func (r *RNG) Float64() float64
+NewRNG returns a generator for seed: NewRNG(s).Randn(shape...) gives the
+same numbers on every call, and successive draws from one RNG continue its
+stream.RNG.Float64func (r *RNG) Float64() float64
 
 Float64 returns a uniform number in [0, 1) with 53 random bits.RNG.Intnfunc (r *RNG) Intn(n int) int
 
 Intn returns a uniform integer in [0, n).RNG.Normalfunc (r *RNG) Normal() float64
 
-Normal returns a standard normal number (Box–Muller, one value per call).RNG.Uint64func (r *RNG) Uint64() uint64
+Normal returns a standard normal number (Box–Muller, one value per call).RNG.Randfunc (r *RNG) Rand(lo, hi float64, shape ...int) *Tensor
+
+Rand returns a float32 tensor of the given shape uniform in [lo, hi):
+x = lo + (hi − lo)·u with u = r.Float64(), placed on the device SetDevice
+chose.RNG.Rand64func (r *RNG) Rand64(lo, hi float64, shape ...int) *Tensor
+
+Rand64 returns a float64 tensor of the given shape uniform in [lo, hi).RNG.Randnfunc (r *RNG) Randn(shape ...int) *Tensor
+
+Randn returns a float32 tensor of the given shape filled with standard
+normal numbers from r, placed on the device SetDevice chose. The numbers
+are the float32 roundings of what Randn64 would draw from the same state;
+r's stream advances by one Normal per element, in row-major order.RNG.Randn64func (r *RNG) Randn64(shape ...int) *Tensor
+
+Randn64 returns a float64 tensor of the given shape filled with standard
+normal numbers from r (on the host, like every float64 tensor).RNG.Uint64func (r *RNG) Uint64() uint64
 
 Uint64 returns the next 64 random bits.Tensortype Tensor struct {
     // contains filtered or unexported fields
@@ -630,18 +662,22 @@ returns y and r (..., ), which RMSNormBackward takes.RMSNormBackwardfunc RMSNo
 RMSNormBackward returns the gradients of RMSNorm for the output gradient
 g, from x, w (or nil) and the r that RMSNorm returned. With x̂ = x·r and
 ĝ = g ⊙ w: dx = r·(ĝ − x̂·mean(ĝ ⊙ x̂)) per row, dw = Σ_rows g ⊙ x̂ (nil
-when w is nil).Randfunc Rand(seed uint64, lo, hi float64, shape ...int) *Tensor
+when w is nil).Randfunc Rand(lo, hi float64, shape ...int) *Tensor
 
-Rand returns a float32 tensor uniform in [lo, hi) drawn from seed, placed
-on the device SetDevice chose.Rand64func Rand64(seed uint64, lo, hi float64, shape ...int) *Tensor
+Rand returns a float32 tensor of the given shape uniform in [lo, hi) from
+the session's default generator, placed on the device SetDevice chose.Rand64func Rand64(lo, hi float64, shape ...int) *Tensor
 
-Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.Randnfunc Randn(seed uint64, shape ...int) *Tensor
+Rand64 returns a float64 tensor of the given shape uniform in [lo, hi)
+from the session's default generator.Randnfunc Randn(shape ...int) *Tensor
 
-Randn returns a float32 tensor of standard normal numbers drawn from seed,
-placed on the device SetDevice chose. The numbers are the float32
-roundings of Randn64(seed, shape...).Randn64func Randn64(seed uint64, shape ...int) *Tensor
+Randn returns a float32 tensor of the given shape of standard normal
+numbers from the session's default generator (see ManualSeed and
+DefaultSeed), placed on the device SetDevice chose. For numbers that do
+not depend on what ran before, draw from an explicit generator:
+NewRNG(seed).Randn(shape...).Randn64func Randn64(shape ...int) *Tensor
 
-Randn64 returns a float64 tensor of standard normal numbers drawn from seed.ReLUfunc ReLU(x *Tensor) *Tensor
+Randn64 returns a float64 tensor of the given shape of standard normal
+numbers from the session's default generator.ReLUfunc ReLU(x *Tensor) *Tensor
 
 ReLU returns max(x, 0); NaN stays NaN.ReadNpyfunc ReadNpy(r io.Reader) (*Tensor, error)
 

@@ -14,7 +14,7 @@ func gflops(b *testing.B, flops float64) {
 func BenchmarkSGEMM(b *testing.B) {
 	for _, n := range []int{256, 1024, 2048} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			x, y := Randn(1, n, n), Randn(2, n, n)
+			x, y := NewRNG(1).Randn(n, n), NewRNG(2).Randn(n, n)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				MatMul(x, y)
@@ -28,7 +28,7 @@ func BenchmarkSGEMM(b *testing.B) {
 func BenchmarkDGEMM(b *testing.B) {
 	for _, n := range []int{256, 1024} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			x, y := Randn64(1, n, n), Randn64(2, n, n)
+			x, y := NewRNG(1).Randn64(n, n), NewRNG(2).Randn64(n, n)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				MatMul(x, y)
@@ -41,7 +41,7 @@ func BenchmarkDGEMM(b *testing.B) {
 // BenchmarkBatchedScores times Q·Kᵀ for (B, H, L, d) = (1, 8, 256, 64), the
 // shape of a quadratic-form score matrix.
 func BenchmarkBatchedScores(b *testing.B) {
-	q, k := Randn(1, 1, 8, 256, 64), Randn(2, 1, 8, 256, 64)
+	q, k := NewRNG(1).Randn(1, 8, 256, 64), NewRNG(2).Randn(1, 8, 256, 64)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		MatMulT(q, k, false, true)
@@ -51,7 +51,7 @@ func BenchmarkBatchedScores(b *testing.B) {
 
 // BenchmarkElementwise times a few 2²⁰-element float32 ops.
 func BenchmarkElementwise(b *testing.B) {
-	x, y, bias := Randn(1, 1024, 1024), Randn(2, 1024, 1024), Randn(3, 1024)
+	x, y, bias := NewRNG(1).Randn(1024, 1024), NewRNG(2).Randn(1024, 1024), NewRNG(3).Randn(1024)
 	b.Run("Add", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			Add(x, y)
@@ -87,7 +87,7 @@ func BenchmarkElementwise(b *testing.B) {
 // BenchmarkSmallBatch times 256 products of 32×32 matrices, the many small
 // GEMMs of a chunked scan; the batch is spread over goroutines.
 func BenchmarkSmallBatch(b *testing.B) {
-	q, k := Randn(1, 256, 32, 32), Randn(2, 256, 32, 32)
+	q, k := NewRNG(1).Randn(256, 32, 32), NewRNG(2).Randn(256, 32, 32)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		MatMul(q, k)

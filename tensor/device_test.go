@@ -138,22 +138,22 @@ func TestPlacementAndMixedDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, x := range map[string]*Tensor{"Zeros": Zeros(2, 3), "Ones": Ones(2, 3), "Full": Full(2, 2, 3),
-		"Randn": Randn(1, 2, 3), "Rand": Rand(1, 0, 1, 2, 3), "FromFloat32": FromFloat32(make([]float32, 6), 2, 3)} {
+		"Randn": NewRNG(1).Randn(2, 3), "Rand": NewRNG(1).Rand(0, 1, 2, 3), "FromFloat32": FromFloat32(make([]float32, 6), 2, 3)} {
 		if x.Device() != backend.GPU {
 			t.Fatalf("%s under SetDevice(gpu) is on %v", name, x.Device())
 		}
 	}
 	var buf bytes.Buffer
-	if err := Randn(1, 2, 3).WriteNpy(&buf); err != nil {
+	if err := NewRNG(1).Randn(2, 3).WriteNpy(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if l, err := ReadNpy(&buf); err != nil || l.Device() != backend.GPU {
 		t.Fatalf("ReadNpy under SetDevice(gpu): %v, %v", err, l)
 	}
-	if Randn64(1, 3).Device() != backend.CPU || New(Float32, 3).Device() != backend.CPU {
+	if NewRNG(1).Randn64(3).Device() != backend.CPU || New(Float32, 3).Device() != backend.CPU {
 		t.Fatal("float64 or New left the host")
 	}
-	r := Randn(1, 4, 5)
+	r := NewRNG(1).Randn(4, 5)
 	if y := Exp(r); y.Device() != backend.GPU || MaxAbsDiff(y, Exp(r.To("cpu"))) != 0 { // Exp: a CPU fallback on the fake
 		t.Fatalf("a fallback result is on %v, want gpu", y.Device())
 	}

@@ -41,6 +41,11 @@
 //     place), AdamW (one fused optimiser step), CausalConv1d and
 //     CausalConv1dBackward (depthwise, causal), CrossEntropy and
 //     CrossEntropyGrad over a log-softmax with an ignore index.
+//   - Random numbers (random.go): NewRNG(seed) is an explicit generator
+//     whose Randn, Randn64, Rand(lo, hi, ...) and Rand64 take only a shape
+//     and continue its stream call after call; the package-level Randn,
+//     Randn64, Rand and Rand64 draw from the session default generator,
+//     which ManualSeed resets (DefaultSeed at start-up).
 //   - Comparisons for oracle tests (compare.go): MaxAbsDiff, MaxRelDiff
 //     (max |a−b| over max |b|), AllClose (|a−b| ≤ atol + rtol·|b|), IsFinite,
 //     CheckFinite (panics with ErrNotFinite naming the op and first bad index).

@@ -71,11 +71,11 @@ func TestMatMulMatchesNaive(t *testing.T) {
 }
 
 func TestMatMulManySmallProductsInParallel(t *testing.T) {
-	a, b := Randn(1, 64, 8, 16), Randn(2, 64, 16, 8)
+	a, b := NewRNG(1).Randn(64, 8, 16), NewRNG(2).Randn(64, 16, 8)
 	if d := MaxAbsDiff(MatMul(a, b), naiveMatMul(a, b, false, false)); d > 1e-5 {
 		t.Fatalf("batched small products differ by %g", d)
 	}
-	x, y := Randn64(3, 2, 130, 70), Randn64(4, 70, 90)
+	x, y := NewRNG(3).Randn64(2, 130, 70), NewRNG(4).Randn64(70, 90)
 	if d := MaxAbsDiff(MatMul(x, y), naiveMatMul(x, y, false, false)); d > 1e-11 {
 		t.Fatalf("large products differ by %g", d)
 	}

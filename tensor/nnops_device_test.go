@@ -31,7 +31,7 @@ func TestModelOpsDeviceSeam(t *testing.T) {
 	f := &softmaxDev{}
 	notices := withFakeDevice(t, &f.fakeDevice)
 	Register(f) // replaces the plain fake as "gpu"
-	x := Randn(1, 3, 5)
+	x := NewRNG(1).Randn(3, 5)
 	want := Softmax(x)
 	xd := x.To("gpu")
 	y := Softmax(xd)
@@ -43,7 +43,7 @@ func TestModelOpsDeviceSeam(t *testing.T) {
 	}
 	// Its backward is refused (ErrNotImplemented): the CPU runs it, with a
 	// notice, and the result moves back to the operands' device.
-	g := Randn(2, 3, 5)
+	g := NewRNG(2).Randn(3, 5)
 	dx := SoftmaxBackward(g.To("gpu"), y)
 	if dx.Device() != backend.GPU || MaxAbsDiff(dx, SoftmaxBackward(g, want)) != 0 {
 		t.Fatalf("fallback of SoftmaxBackward: device %v", dx.Device())

@@ -262,7 +262,7 @@ func TestRotary(t *testing.T) {
 	bothDTypes(t, func(t *testing.T, d DType) {
 		const L, dd = 5, 4
 		x := randnOf(d, 12, 2, L, dd)
-		ang := Rand64(13, -3, 3, L, dd/2)
+		ang := NewRNG(13).Rand64(-3, 3, L, dd/2)
 		cos, sin := Apply(ang, math.Cos).As(d), Apply(ang, math.Sin).As(d)
 		xd, cd, sd := x.Data(), cos.Data(), sin.Data()
 		want := make([]float64, len(xd))

@@ -12,7 +12,7 @@ import (
 )
 
 func TestNpyRoundTrip(t *testing.T) {
-	for _, x := range []*Tensor{Randn(1, 2, 3, 4), Randn64(2, 5), Randn64(3), Zeros(0, 3), Full(2.5).Reshape(), Randn(4, 300, 1000)} {
+	for _, x := range []*Tensor{NewRNG(1).Randn(2, 3, 4), NewRNG(2).Randn64(5), NewRNG(3).Randn64(), Zeros(0, 3), Full(2.5).Reshape(), NewRNG(4).Randn(300, 1000)} {
 		var buf bytes.Buffer
 		if err := x.WriteNpy(&buf); err != nil {
 			t.Fatal(err)
@@ -31,7 +31,7 @@ func TestNpyRoundTrip(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "x.npy")
-	x := Randn(5, 7, 2)
+	x := NewRNG(5).Randn(7, 2)
 	if err := x.Save(path); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestNpyWithNumPy(t *testing.T) {
 		t.Skipf("skipping: %s cannot import numpy (apt-get install python3-numpy): %v", py, err)
 	}
 	dir := t.TempDir()
-	x32, x64 := Randn(1, 2, 3, 4), Randn64(2, 5, 3)
+	x32, x64 := NewRNG(1).Randn(2, 3, 4), NewRNG(2).Randn64(5, 3)
 	if err := x32.Save(filepath.Join(dir, "a.npy")); err != nil {
 		t.Fatal(err)
 	}

@@ -38,9 +38,9 @@ func bothDTypes(t *testing.T, f func(t *testing.T, d DType)) {
 
 func randnOf(d DType, seed uint64, shape ...int) *Tensor {
 	if d == Float64 {
-		return Randn64(seed, shape...)
+		return NewRNG(seed).Randn64(shape...)
 	}
-	return Randn(seed, shape...)
+	return NewRNG(seed).Randn(shape...)
 }
 
 func tolOf(d DType) float64 {

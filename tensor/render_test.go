@@ -33,7 +33,7 @@ func TestHTMLElidesAndSlices(t *testing.T) {
 	if !strings.Contains(h, "<th>99</th>") || !strings.Contains(h, "<th>…</th>") || strings.Contains(h, "<th>50</th>") {
 		t.Fatal("elision does not keep the first and last rows and columns")
 	}
-	x := Randn(1, 2, 4, 3, 5)
+	x := NewRNG(1).Randn(2, 4, 3, 5)
 	x.Set(math.NaN(), 0, 0, 0, 0)
 	h = x.HTML()
 	for _, want := range []string{"(2,4,3,5) float32 cpu", "1 NaN/Inf", "<code>[0,0,:,:]</code>", "<code>[0,2,:,:]</code>", "… 5 more slices of (3,5)"} {
@@ -50,7 +50,7 @@ func TestHTMLElidesAndSlices(t *testing.T) {
 	if h := Zeros(0, 3).HTML(); !strings.Contains(h, "(empty)") {
 		t.Fatalf("empty: %s", h)
 	}
-	if h := Randn64(1, 4).HTML(); !strings.Contains(h, "(4) float64") || strings.Count(h, "<td>") != 4 {
+	if h := NewRNG(1).Randn64(4).HTML(); !strings.Contains(h, "(4) float64") || strings.Count(h, "<td>") != 4 {
 		t.Fatalf("vector: %s", h)
 	}
 }

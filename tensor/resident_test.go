@@ -114,24 +114,24 @@ func transfersSince(u0, d0 int64) (int64, int64) {
 
 func TestToGPUWithoutBackend(t *testing.T) {
 	withFakeGPU(t, nil)
-	err := Catch(func() { Randn(1, 3).To("gpu") })
+	err := Catch(func() { NewRNG(1).Randn(3).To("gpu") })
 	if err == nil || !strings.Contains(err.Error(), "tensor.To") || !strings.Contains(err.Error(), "no gpu backend") {
 		t.Fatalf("To(\"gpu\") with no gpu backend: %v", err)
 	}
-	err = Catch(func() { Randn64(1, 3).To("gpu") })
+	err = Catch(func() { NewRNG(1).Randn64(3).To("gpu") })
 	if err == nil || !strings.Contains(err.Error(), "float64") || !strings.Contains(err.Error(), "As(tensor.Float32)") {
 		t.Fatalf("float64 To(\"gpu\"): %v", err)
 	}
-	err = Catch(func() { Randn(1, 3).To("tpu") })
+	err = Catch(func() { NewRNG(1).Randn(3).To("tpu") })
 	if err == nil || !strings.Contains(err.Error(), `"tpu"`) {
 		t.Fatalf("To(\"tpu\"): %v", err)
 	}
-	x := Randn(1, 3)
+	x := NewRNG(1).Randn(3)
 	if x.To("cpu") != x {
 		t.Fatal("To(\"cpu\") of a host tensor is not the tensor itself")
 	}
 	x.Release() // no-op on a host tensor
-	if x.At(0) != Randn(1, 3).At(0) {
+	if x.At(0) != NewRNG(1).Randn(3).At(0) {
 		t.Fatal("Release changed a host tensor")
 	}
 }
@@ -145,7 +145,7 @@ func TestToGPUWithoutBackend(t *testing.T) {
 func TestResidentDispatchFake(t *testing.T) {
 	f := &fakeDevice{}
 	notices := withFakeDevice(t, f)
-	x, h := Randn(1, 4, 5), Randn(2, 4, 5)
+	x, h := NewRNG(1).Randn(4, 5), NewRNG(2).Randn(4, 5)
 	u0, d0 := Transfers()
 	r := x.To("gpu")
 	if r.Device() != backend.GPU || r.Len() != 20 || f.live != 1 {
@@ -202,12 +202,12 @@ func TestResidentDispatchFake(t *testing.T) {
 // makes the operation panic with ErrMemory naming it.
 func TestResidentOutOfMemoryFake(t *testing.T) {
 	withFakeDevice(t, &fakeDevice{maxFloats: 100})
-	r := Randn(1, 10, 10).To("gpu")
+	r := NewRNG(1).Randn(10, 10).To("gpu")
 	err := Catch(func() { Add(r, r) })
 	if err != nil {
 		t.Fatalf("Add within the limit: %v", err)
 	}
-	err = Catch(func() { Randn(1, 101).To("gpu") })
+	err = Catch(func() { NewRNG(1).Randn(101).To("gpu") })
 	if !errors.Is(err, ErrMemory) || !strings.Contains(err.Error(), "tensor.To") || !strings.Contains(err.Error(), "out of memory") {
 		t.Fatalf("To beyond the device's memory: %v, want ErrMemory naming tensor.To", err)
 	}
@@ -217,7 +217,7 @@ func TestResidentOutOfMemoryFake(t *testing.T) {
 // goroutines at once (run with -race): one download, the same values.
 func TestResidentConcurrentReads(t *testing.T) {
 	withFakeDevice(t, &fakeDevice{})
-	x := Randn(3, 64, 33)
+	x := NewRNG(3).Randn(64, 33)
 	y := Neg(x.To("gpu"))
 	_, d0 := Transfers()
 	done := make(chan float64)
@@ -247,7 +247,7 @@ func TestResidentConcurrentReads(t *testing.T) {
 func TestResidentAxpyFake(t *testing.T) {
 	f := &fakeDevice{}
 	notices := withFakeDevice(t, f)
-	x, y := Randn(1, 3, 4), Randn(2, 3, 4)
+	x, y := NewRNG(1).Randn(3, 4), NewRNG(2).Randn(3, 4)
 	X, Y := x.To("gpu"), y.To("gpu")
 	_ = Y.At(0, 0) // a host copy of y, current now
 	u0, d0 := Transfers()

@@ -88,43 +88,6 @@ func FromFloat64(data []float64, shape ...int) *Tensor {
 	return &Tensor{shape: append([]int{}, shape...), dtype: Float64, f64: data}
 }
 
-// Randn returns a float32 tensor of standard normal numbers drawn from seed,
-// placed on the device SetDevice chose. The numbers are the float32
-// roundings of Randn64(seed, shape...).
-func Randn(seed uint64, shape ...int) *Tensor { return placed(randn(Float32, seed, shape)) }
-
-// Randn64 returns a float64 tensor of standard normal numbers drawn from seed.
-func Randn64(seed uint64, shape ...int) *Tensor { return randn(Float64, seed, shape) }
-
-// Rand returns a float32 tensor uniform in [lo, hi) drawn from seed, placed
-// on the device SetDevice chose.
-func Rand(seed uint64, lo, hi float64, shape ...int) *Tensor {
-	return placed(randu(Float32, seed, lo, hi, shape))
-}
-
-// Rand64 returns a float64 tensor uniform in [lo, hi) drawn from seed.
-func Rand64(seed uint64, lo, hi float64, shape ...int) *Tensor {
-	return randu(Float64, seed, lo, hi, shape)
-}
-
-func randn(dtype DType, seed uint64, shape []int) *Tensor {
-	t := New(dtype, shape...)
-	r := NewRNG(seed)
-	for i := 0; i < t.Len(); i++ {
-		t.setFlat(i, r.Normal())
-	}
-	return t
-}
-
-func randu(dtype DType, seed uint64, lo, hi float64, shape []int) *Tensor {
-	t := New(dtype, shape...)
-	r := NewRNG(seed)
-	for i := 0; i < t.Len(); i++ {
-		t.setFlat(i, lo+(hi-lo)*r.Float64())
-	}
-	return t
-}
-
 // Shape returns a copy of the shape.
 func (t *Tensor) Shape() []int { return append([]int{}, t.shape...) }
 

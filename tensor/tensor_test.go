@@ -7,9 +7,9 @@ import (
 )
 
 func TestRandomIsDeterministicAndRoundsFromFloat64(t *testing.T) {
-	a := Randn(7, 3, 5)
-	b := Randn(7, 3, 5)
-	c := Randn64(7, 3, 5)
+	a := NewRNG(7).Randn(3, 5)
+	b := NewRNG(7).Randn(3, 5)
+	c := NewRNG(7).Randn64(3, 5)
 	for i := 0; i < a.Len(); i++ {
 		if a.Float32s()[i] != b.Float32s()[i] {
 			t.Fatalf("same seed gave different values at %d", i)
@@ -18,11 +18,11 @@ func TestRandomIsDeterministicAndRoundsFromFloat64(t *testing.T) {
 			t.Fatalf("float32 draw %d is not the rounding of the float64 draw", i)
 		}
 	}
-	if Randn(8, 3, 5).Float32s()[0] == a.Float32s()[0] {
+	if NewRNG(8).Randn(3, 5).Float32s()[0] == a.Float32s()[0] {
 		t.Fatal("different seeds gave the same first value")
 	}
 	var mean, sq float64
-	n := Randn64(1, 100000)
+	n := NewRNG(1).Randn64(100000)
 	for _, v := range n.Float64s() {
 		mean += v
 		sq += v * v
@@ -30,6 +30,54 @@ func TestRandomIsDeterministicAndRoundsFromFloat64(t *testing.T) {
 	mean /= 1e5
 	if mean > 0.02 || mean < -0.02 || sq/1e5 < 0.97 || sq/1e5 > 1.03 {
 		t.Fatalf("normal draws have mean %.4f and second moment %.4f", mean, sq/1e5)
+	}
+}
+
+// TestRNGStreamsAndSessionDefault: the numbers of a seed are pinned (they
+// are those the seed-first constructors gave before the API took a shape),
+// successive draws continue one stream, and the package-level constructors
+// draw from the session default that ManualSeed resets.
+func TestRNGStreamsAndSessionDefault(t *testing.T) {
+	if got := NewRNG(7).Randn64(3).Float64s()[2]; got != 0.094471861064938017 {
+		t.Fatalf("NewRNG(7).Randn64(3)[2] = %.17g, want 0.094471861064938017 (the seed's numbers changed)", got)
+	}
+	if got := NewRNG(7).Rand64(-1, 2, 3).Float64s()[1]; got != -0.16374631157864716 {
+		t.Fatalf("NewRNG(7).Rand64(-1, 2, 3)[1] = %.17g, want -0.16374631157864716", got)
+	}
+	r := NewRNG(3)
+	a, b := r.Randn64(2, 2), r.Randn64(3)
+	whole := NewRNG(3).Randn64(7).Float64s()
+	for i, v := range append(a.Float64s(), b.Float64s()...) {
+		if v != whole[i] {
+			t.Fatalf("draw %d of two successive calls is %v, the single stream has %v", i, v, whole[i])
+		}
+	}
+	if s := a.Shape(); len(s) != 2 || s[0] != 2 || s[1] != 2 {
+		t.Fatalf("NewRNG(3).Randn64(2, 2) has shape %v", s)
+	}
+
+	ManualSeed(11)
+	x, y := Randn(4), Rand64(-1, 1, 2, 3)
+	ManualSeed(11)
+	x2 := Randn(4)
+	ref := NewRNG(11)
+	xr, yr := ref.Randn(4), ref.Rand64(-1, 1, 2, 3)
+	for i := range x.Float32s() {
+		if x.Float32s()[i] != xr.Float32s()[i] || x2.Float32s()[i] != xr.Float32s()[i] {
+			t.Fatalf("after ManualSeed(11), Randn(4)[%d] = %v then %v, NewRNG(11) gives %v", i, x.Float32s()[i], x2.Float32s()[i], xr.Float32s()[i])
+		}
+	}
+	for i := range y.Float64s() {
+		if y.Float64s()[i] != yr.Float64s()[i] {
+			t.Fatalf("the default generator's second call does not continue its stream at %d", i)
+		}
+	}
+	if s := Randn64(1, 3, 4).Shape(); len(s) != 3 || s[0] != 1 || s[2] != 4 {
+		t.Fatalf("Randn64(1, 3, 4) has shape %v: every argument is a dimension", s)
+	}
+	ManualSeed(DefaultSeed)
+	if Randn64(2).Float64s()[0] != NewRNG(DefaultSeed).Randn64(2).Float64s()[0] {
+		t.Fatal("ManualSeed(DefaultSeed) does not restart the default stream")
 	}
 }
 

@@ -118,8 +118,8 @@ func main() {
 		if skip(c.name) {
 			continue
 		}
-		q, k, v := tensor.Randn(1, B, H, c.L, d), tensor.Randn(2, B, H, c.L, d), tensor.Randn(3, B, H, c.L, d)
-		a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, c.L))
+		q, k, v := tensor.NewRNG(1).Randn(B, H, c.L, d), tensor.NewRNG(2).Randn(B, H, c.L, d), tensor.NewRNG(3).Randn(B, H, c.L, d)
+		a := ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn(B, H, c.L))
 		o := ssd.Options{Order: c.order, Norm: c.norm}
 		t := median(*reps, func() { ssd.Chunked(q, k, v, a, o, chunk, nil) })
 		D, W := ssd.FeatureDim(d, c.order), d
@@ -141,8 +141,8 @@ func main() {
 			if skip(c.name) {
 				continue
 			}
-			q, k, v := tensor.Randn(1, B, H, L, d), tensor.Randn(2, B, H, L, d), tensor.Randn(3, B, H, L, d)
-			a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, L))
+			q, k, v := tensor.NewRNG(1).Randn(B, H, L, d), tensor.NewRNG(2).Randn(B, H, L, d), tensor.NewRNG(3).Randn(B, H, L, d)
+			a := ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn(B, H, L))
 			o := ssd.Options{Order: c.order, Norm: c.norm}
 			r := *reps
 			if c.order == 2 {
@@ -153,14 +153,14 @@ func main() {
 		}
 	}
 	if !skip("quadratic_order1") {
-		q, k, v := tensor.Randn(1, B, H, 2048, d), tensor.Randn(2, B, H, 2048, d), tensor.Randn(3, B, H, 2048, d)
-		a := ssd.LogDecaySoftplus(tensor.Randn(4, B, H, 2048))
+		q, k, v := tensor.NewRNG(1).Randn(B, H, 2048, d), tensor.NewRNG(2).Randn(B, H, 2048, d), tensor.NewRNG(3).Randn(B, H, 2048, d)
+		a := ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn(B, H, 2048))
 		t := median(*reps, func() { ssd.Quadratic(q, k, v, a, ssd.Options{Order: 1}) })
 		emit(result{"go", "quadratic_order1", 2048, t, 0})
 	}
 	if !skip("step_order2_softmax") {
 		s := ssd.NewState(tensor.Float32, B, H, d, d, ssd.TwoMamba.Options())
-		q, k, v := tensor.Randn(1, B, H, d), tensor.Randn(2, B, H, d), tensor.Randn(3, B, H, d)
+		q, k, v := tensor.NewRNG(1).Randn(B, H, d), tensor.NewRNG(2).Randn(B, H, d), tensor.NewRNG(3).Randn(B, H, d)
 		a := tensor.Full(-0.01, B, H)
 		t := median(*reps, func() {
 			for i := 0; i < 100; i++ {
@@ -174,7 +174,7 @@ func main() {
 		// two goroutines on half the rows each (how package ssd uses the cores
 		// with a single-threaded BLAS); compare.py takes the larger.
 		const n = 1024
-		x, y, z := tensor.Randn(1, n, n).Float32s(), tensor.Randn(2, n, n).Float32s(), make([]float32, n*n)
+		x, y, z := tensor.NewRNG(1).Randn(n, n).Float32s(), tensor.NewRNG(2).Randn(n, n).Float32s(), make([]float32, n*n)
 		g := func(r int, dd []float32) blas32.General { return blas32.General{Rows: r, Cols: n, Stride: n, Data: dd} }
 		t := median(*reps, func() { blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, g(n, x), g(n, y), 0, g(n, z)) })
 		emit(result{"go", "sgemm1024", 0, t, 2 * n * n * n / t / 1e9})

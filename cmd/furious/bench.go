@@ -65,6 +65,7 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&tc.dModel, "d-model", 128, "with --train: model width (heads from --H)")
 	fs.IntVar(&tc.B, "batch", 4, "with --train: windows per batch")
 	fs.IntVar(&tc.L, "seq", 256, "with --train: window length")
+	fs.IntVar(&tc.profile, "profile", 0, "with --train --device gpu: profile one step and print this many programs (by GPU time)")
 	fs.StringVar(&tc.jsonOut, "json", "", "with --train: also write the models and results as JSON to this file (bench/train_torch.py reads it)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -141,10 +142,10 @@ func benchCases() []benchCase {
 // benchInputs returns q, k, v (1, H, L, d) and softplus log-decays (1, H, L)
 // drawn from fixed seeds.
 func benchInputs(dtype tensor.DType, H, L, d int) (q, k, v, a *tensor.Tensor) {
-	q = tensor.Randn(1, 1, H, L, d).As(dtype)
-	k = tensor.Randn(2, 1, H, L, d).As(dtype)
-	v = tensor.Randn(3, 1, H, L, d).As(dtype)
-	a = ssd.LogDecaySoftplus(tensor.Randn(4, 1, H, L).As(dtype))
+	q = tensor.NewRNG(1).Randn(1, H, L, d).As(dtype)
+	k = tensor.NewRNG(2).Randn(1, H, L, d).As(dtype)
+	v = tensor.NewRNG(3).Randn(1, H, L, d).As(dtype)
+	a = ssd.LogDecaySoftplus(tensor.NewRNG(4).Randn(1, H, L).As(dtype))
 	return
 }
 

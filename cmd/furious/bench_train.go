@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/furious-lab/furious/gpu"
 	"github.com/furious-lab/furious/nn"
 	"github.com/furious-lab/furious/nn/data"
 	"github.com/furious-lab/furious/tensor"
@@ -23,6 +24,7 @@ type trainConfig struct {
 	layers, dModel, heads int
 	B, L, steps           int
 	jsonOut               string // file for writeTrainJSON, or ""
+	profile               int    // with the gpu: profile one step after the timing, printing this many rows (0: none)
 }
 
 // trainRow is one line of the training table.
@@ -71,6 +73,9 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 			}
 			row.msStep = medianMS(c.steps, step)
 			row.tokensPS = float64(c.B*c.L) / (row.msStep / 1e3)
+			if c.profile > 0 && tensor.ActiveBackend().Name() == "gpu" {
+				profileStep(w, name, step, c.profile)
+			}
 		})
 		if err != nil {
 			return rows, fmt.Errorf("bench --train %s: %w", name, err)
@@ -78,6 +83,22 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// profileStep runs one more step under the GPU device's profiler (a timer
+// query around each dispatch) and prints its top rows: where a step's time
+// goes, and the per-dispatch issue cost.
+func profileStep(w io.Writer, preset string, step func(), top int) {
+	dev, err := gpu.Default()
+	if err != nil {
+		fmt.Fprintf(w, "%s: no profile: %v\n", preset, err)
+		return
+	}
+	dev.StartProfile()
+	step()
+	p := dev.StopProfile()
+	fmt.Fprintf(w, "%s, one step: ", preset)
+	p.Write(w, top)
 }
 
 // gradCheck returns the largest relative gradient difference between m (on

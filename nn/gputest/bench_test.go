@@ -81,12 +81,12 @@ func BenchmarkAttention(b *testing.B) {
 		}{{"order1", ssd.Options{Order: 1}, false}, {"2mamba", ssd.TwoMamba.Options(), true}, {"2mamba-e", ssd.TwoMambaE.Options(), true}} {
 			b.Run(mode.name+"/"+o.name, func(b *testing.B) {
 				defer setMode(b, mi)()
-				q, k, v := nn.Param(tensor.Randn(1, B, 4, L, 32)), nn.Param(tensor.Randn(2, B, 4, L, 32)), nn.Param(tensor.Randn(3, B, 4, L, 32))
+				q, k, v := nn.Param(tensor.NewRNG(1).Randn(B, 4, L, 32)), nn.Param(tensor.NewRNG(2).Randn(B, 4, L, 32)), nn.Param(tensor.NewRNG(3).Randn(B, 4, L, 32))
 				var a *nn.Var
 				if o.masked {
-					a = nn.Param(tensor.Rand(4, -0.5, -0.01, B, 4, L))
+					a = nn.Param(tensor.NewRNG(4).Rand(-0.5, -0.01, B, 4, L))
 				}
-				dO := tensor.Randn(5, B, 4, L, 32)
+				dO := tensor.NewRNG(5).Randn(B, 4, L, 32)
 				run := func() { nn.Attention(q, k, v, a, o.o).BackwardWith(dO) }
 				run()
 				b.ResetTimer()
@@ -111,7 +111,7 @@ func BenchmarkMatMul(b *testing.B) {
 			m, k, n := s[0], s[1], s[2]
 			b.Run(fmt.Sprintf("%s/%dx%dx%d", trainModes[mode].name, m, k, n), func(b *testing.B) {
 				defer setMode(b, mode)()
-				x, w := nn.Const(tensor.Randn(1, m, k)), nn.Const(tensor.Randn(2, k, n))
+				x, w := nn.Const(tensor.NewRNG(1).Randn(m, k)), nn.Const(tensor.NewRNG(2).Randn(k, n))
 				nn.MatMul(x, w)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

@@ -201,11 +201,11 @@ func TestTrainStepStaysOnDevice(t *testing.T) {
 func TestLongSequenceOnDevice(t *testing.T) {
 	device(t)
 	const L = 2100
-	q, k, v := tensor.Randn(1, 1, 1, L, 4), tensor.Randn(2, 1, 1, L, 4), tensor.Randn(3, 1, 1, L, 4)
-	a := tensor.Rand(4, -0.5, -0.01, 1, 1, L)
+	q, k, v := tensor.NewRNG(1).Randn(1, 1, L, 4), tensor.NewRNG(2).Randn(1, 1, L, 4), tensor.NewRNG(3).Randn(1, 1, L, 4)
+	a := tensor.NewRNG(4).Rand(-0.5, -0.01, 1, 1, L)
 	o := ssd.TwoMamba.Options()
 	want, tape := ssd.Train(q, k, v, a, o, 0)
-	dy := tensor.Randn(5, 1, 1, L, 4)
+	dy := tensor.NewRNG(5).Randn(1, 1, L, 4)
 	gw := tape.Backward(dy)
 	r := func(x *tensor.Tensor) *tensor.Tensor { return x.To("gpu") }
 	got, tg := ssd.Train(r(q), r(k), r(v), r(a), o, 0)

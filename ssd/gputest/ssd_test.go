@@ -39,12 +39,12 @@ func setup(t *testing.T) *bytes.Buffer {
 // a (B, H, L) in [−0.5, 0) (nil when !decay); with nonneg, |q| and |k| so
 // that the softmax norm's denominators stay away from 0.
 func inputs(seed uint64, B, H, L, d, dv int, decay, nonneg bool) (q, k, v, a *tensor.Tensor) {
-	q, k, v = tensor.Randn(seed, B, H, L, d), tensor.Randn(seed+1, B, H, L, d), tensor.Randn(seed+2, B, H, L, dv)
+	q, k, v = tensor.NewRNG(seed).Randn(B, H, L, d), tensor.NewRNG(seed+1).Randn(B, H, L, d), tensor.NewRNG(seed+2).Randn(B, H, L, dv)
 	if nonneg {
 		q, k = tensor.Abs(q), tensor.Abs(k)
 	}
 	if decay {
-		a = tensor.Rand(seed+3, -0.5, -1e-3, B, H, L)
+		a = tensor.NewRNG(seed+3).Rand(-0.5, -1e-3, B, H, L)
 	}
 	return
 }
@@ -371,8 +371,8 @@ func TestVariantCoreOnResident(t *testing.T) {
 		}
 		v.Chunk = 16
 		q, k, val, a := inputs(31, B, H, L, d, d, v.Mask != ssd.MaskNone, true)
-		dt := ssd.DT(tensor.Randn(5, B, H, L), nil)
-		z := tensor.Randn(6, B, H, L, d)
+		dt := ssd.DT(tensor.NewRNG(5).Randn(B, H, L), nil)
+		z := tensor.NewRNG(6).Randn(B, H, L, d)
 		want := v.Core(ssd.FormQuadratic, f64(q), f64(k), f64(val), f64(a), f64(dt), f64(z))
 		r := gpuAll(q, k, val, a, dt, z)
 		for _, f := range []ssd.Form{ssd.FormAuto, ssd.FormChunked} {

@@ -37,7 +37,7 @@ const figureCell = `import (
 	"gonum.org/v1/plot/plotter"
 )
 
-a := ssd.LogDecaySoftplus(tensor.AddScalar(tensor.Randn(1, 1, 1, 64), -3)) // a ≈ −0.05
+a := ssd.LogDecaySoftplus(tensor.AddScalar(tensor.NewRNG(1).Randn(1, 1, 64), -3)) // a ≈ −0.05
 m := ssd.DecayMask(a, 0, 0)
 pts := make(plotter.XYs, 64)
 for j := range pts {
