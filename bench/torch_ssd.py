@@ -166,8 +166,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--check", action="store_true", help="compare with the quadratic form and exit")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     if args.check:
         for order, sm in ((1, False), (1, True), (2, True)):
             q, k, v, a = (t.double() for t in inputs(200, d=16))
