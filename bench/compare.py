@@ -9,8 +9,7 @@ repository root:
 The Go run uses the build tags of scripts/buildtags.sh (OpenBLAS when it can
 be linked) and OPENBLAS_NUM_THREADS=1: package ssd already runs one head per
 core, and a threaded OpenBLAS inside each goroutine oversubscribes the two
-cores (measured 5-10x slower). Go runs with GOMAXPROCS and PyTorch with
-torch.set_num_threads both set to --threads (2, the machine's cores) and
+cores (measured 5-10x slower). PyTorch runs with torch.set_num_threads(2) and
 times every formulation in bench/torch_ssd.py (decay mask or folded decay,
 state passing by loop or chunk-level matrix); each row's PyTorch time is the
 fastest formulation's.
@@ -55,9 +54,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating Go / PyTorch runs; medians over them")
     ap.add_argument("--go-bin", help="a prebuilt ssdbench binary instead of building one (for a machine without Go)")
     ap.add_argument("--python", default="/usr/bin/python3", help="the interpreter that has torch")
-    ap.add_argument("--threads", type=int, default=2, help="Go's GOMAXPROCS and PyTorch's threads (the same)")
     args = ap.parse_args()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", GOMAXPROCS=str(args.threads))
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as tmp:
         gobin, tags = args.go_bin, "(prebuilt)"
         if not gobin:
@@ -67,11 +65,11 @@ def main():
         gos, torches = [], []
         for _ in range(args.rounds):
             gos.append(run([gobin, "-reps", str(args.reps)], env))
-            torches.append(run([args.python, "bench/torch_ssd.py", "--reps", str(args.reps), "--threads", str(args.threads)]))
+            torches.append(run([args.python, "bench/torch_ssd.py", "--reps", str(args.reps)]))
     go, torch = merge(gos), merge(torches)
 
     print(f"build tags: '{tags}'   B=1 H=4 d=64 float32 chunk 64, median of {args.reps} per round, median of "
-          f"{args.rounds} alternating rounds, cpus {len(os.sched_getaffinity(0))}, GOMAXPROCS {args.threads}, "
+          f"{args.rounds} alternating rounds, cpus {len(os.sched_getaffinity(0))}, "
           f"torch {torch[('version', 0)]['version']} on {torch[('version', 0)]['threads']} threads")
     print(f"{'measurement':34} {'Go ms':>9} {'torch ms':>9} {'torch/Go':>9}  target   (torch formulation; per-round ratios)")
     ok = True
