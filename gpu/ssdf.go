@@ -94,9 +94,12 @@ var ssdStatePref1 = true
 
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
-// step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
-// at 128K 3.82 ms against 4.50 with OWP (gpu/BENCH.md, 2026-11-23d);
-// tests and benchmarks compare it off.
+// step, 5 barriers a group instead of 2 a 16-deep slice; k and v loaded
+// into registers a stage ahead, the score warps 8×4 blocks that skip the
+// masked keys, the decays staged in shared memory): on the H100 OUT at
+// 128K 3.82 ms against 4.50 without it (gpu/BENCH.md, 2026-11-23d). Where
+// it does not apply OUT stages its operands by slices; tests and
+// benchmarks compare that path at shapes OWH takes.
 var ssdOutWhole = true
 
 // owhFits reports whether OUT's whole-operand variant (OWH) applies to the
@@ -110,7 +113,7 @@ func (d *Device) owhFits(c ssdfConfig, s ssdCall) bool {
 	rq, tc := c.rt/4, c.dvp/4
 	sa := max(dk*(rq+ssdQPad), c.rt*tc)
 	sw := max(dk*tc, dk*rq, c.rt*rq)
-	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and OWC's cs
+	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and the staged cs
 }
 
 // ssdOutDenB, with OWH under the norm, leaves the ones column out of
