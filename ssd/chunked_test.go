@@ -50,7 +50,7 @@ func TestChunkedOrder1Paths(t *testing.T) {
 			y1, s := Chunked(sliceT(x.q, 0, 137), sliceT(x.k, 0, 137), sliceT(x.v, 0, 137), sliceT(x.a, 0, 137), o, 32, nil)
 			y2, _ := Chunked(sliceT(x.q, 137, L), sliceT(x.k, 137, L), sliceT(x.v, 137, L), sliceT(x.a, 137, L), o, 32, s)
 			for _, part := range []struct {
-				got  *tensor.Tensor
+				got    *tensor.Tensor
 				t0, t1 int
 			}{{y1, 0, 137}, {y2, 137, L}} {
 				if e := relErr(part.got.As(tensor.Float64), sliceT(want, part.t0, part.t1)); e > tol {
