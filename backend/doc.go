@@ -16,6 +16,8 @@
 //     "auto" device picks the GPU only when Available returns nil.
 //   - MatMuler: batched float32 matrix products on host slices.
 //   - Elementwiser: named float32 elementwise functions ("exp", "silu", ...).
+//   - Finisher: Finish() error, for a backend whose operations are queued
+//     (a GPU): tensor.Sync waits for the queue, for timings.
 //
 // A backend without one of these methods, or one that returns
 // ErrNotImplemented (or any other error) from it, leaves the operation to the

@@ -13,6 +13,14 @@ type Prober interface {
 	Available() error
 }
 
+// Finisher is implemented by a backend whose operations may return before
+// its device has done them (a GPU's queue). Finish blocks until the work
+// queued so far is done and returns the first failure not yet reported; a
+// backend that has not opened its device returns nil at once.
+type Finisher interface {
+	Finish() error
+}
+
 // MatMuler multiplies batches of float32 matrices.
 //
 // For i in [0, batch): C_i = op(A_i)·op(B_i), where op(A_i) is m×k (A_i is
@@ -238,9 +246,13 @@ type DeviceReducer interface {
 // y[o,j,i] = x[o,idx[j],i]; ScatterAddDevice32 writes y (outer, n, inner)
 // = zeros plus, for each j, g[o,j,i] added at y[o,idx[j],i] (g is (outer,
 // len(idx), inner)).
+// PadDevice32 writes y (outer, before+m+after, inner) from x (outer, m,
+// inner): x's rows at positions before … before+m−1 of the axis, zeros
+// around them (the gradient of a slice, with no index upload).
 type DeviceIndexer interface {
 	GatherIndexDevice32(x DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
 	ScatterAddDevice32(g DeviceBuffer, outer, n, inner int, idx []int, y DeviceBuffer) error
+	PadDevice32(x DeviceBuffer, outer, m, inner, before, after int, y DeviceBuffer) error
 }
 
 // DeviceSoftmaxer computes row softmax over x (rows, n): y_i = e^{x_i−m}/Σ_j
@@ -300,8 +312,11 @@ type DeviceLosser interface {
 // and moments m, v (all float32 on the device): p ← p − lr·wd·p,
 // m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr(m/bc1)/(√(v/bc2) + eps).
 // AxpyDevice32 sets y ← y + alpha·x (x and y of one length): gradient
-// accumulation and plain gradient descent.
+// accumulation and plain gradient descent. SumSquaresDevice32 writes
+// out[i] = Σ_{j<ns[i]} xs[i][j]² (float64 sums, rounded once) for every
+// buffer of xs: the global norm of gradients, for clipping, read back once.
 type DeviceOptimizer interface {
 	AdamWDevice32(p, g, m, v DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error
 	AxpyDevice32(alpha float64, x, y DeviceBuffer) error
+	SumSquaresDevice32(xs []DeviceBuffer, ns []int, out DeviceBuffer) error
 }

@@ -1,6 +1,7 @@
 // Package display shows rich values in a notebook: HTML, Markdown, SVG,
 // PNG, JPEG, JSON, LaTeX, images and gonum/plot figures, plus displays that
-// update in place and a progress bar.
+// update in place, a progress bar, figures in one call (heat maps, line
+// plots, grids) and a timing helper.
 //
 // # Overview
 //
@@ -39,6 +40,32 @@
 // on the notebook. Elsewhere (a plain Go program, `furious repl`,
 // `furious run`) they go to the Publisher set with SetPublisher; the
 // default one prints text/plain to standard output.
+//
+// # Figures
+//
+// Heatmap, Lines and Grid draw figures in one call through gonum/plot; each
+// returns a value that renders as PNG (its MIMEBundle) and prints as one
+// line, with option methods that chain:
+//
+//	display.Heatmap(m).Title("mask").Range(0, 1)       // (rows, cols), row 0 on top, colour bar
+//	display.Heatmap(scores).Diverging()               // signed: blue, grey at 0, red
+//	display.Lines(display.Series{Name: "train", X: x, Y: y}).Line("test", x, y2).LogY()
+//	display.Grid(2, fig1, fig2, fig3)                 // rows of 2
+//
+// Heat maps use Viridis, a perceptual map whose lightness rises evenly,
+// or Diverging (Moreland's smooth blue-red); ColorMap takes any
+// palette.ColorMap. Linear axes get ticks at multiples of 1, 2, 2.5 or 5 ×
+// 10ᵏ (the y axis widened to them), log axes ticks at 10ⁿ. SVG() gives the
+// vector drawing and Plot() the gonum/plot figure for other settings.
+//
+// # Tables and timings
+//
+// FieldTable and FieldLine render a record of labelled values as a small
+// HTML table or one line of text; ssd and nn use them for presets,
+// variants, blocks and models. Timeit times a function like IPython's
+// %timeit and returns a Timing (median ± IQR/2, min, max) that renders as
+// such a table; it calls tensor.Sync after each run so that GPU work is
+// timed, not only queued.
 //
 // # Progress
 //

@@ -41,16 +41,27 @@
 // make and append(s, t...) beyond FURIOUS_MEM_LIMIT or the available
 // memory are a *MemoryError naming the size. The same rewriting works
 // around yaegi defects (inner-block variables at top level, parallel
-// assignments). A cell that fails to compile leaves no names behind
+// assignments, an interface field of a compiled struct set in a composite
+// literal to a value of a cell's type). A cell that fails to compile leaves no names behind
 // (transaction.go). What no Go process survives (concurrent map writes, a
 // stack overflow in compiled code, the system's OOM killer) is the kernel
 // package's supervisor's business.
 //
 // # Interruption
 //
-// Eval takes a context; cancelling it stops interpreted code (loops, calls)
-// within microseconds. A compiled function already running (time.Sleep, a
-// long primitive) finishes in the background unless it watches a context.
+// Eval takes a context. Cancelling it raises tensor.Interrupt at once, so
+// compiled code that polls it (ssd primitives, nn's ops and Backward,
+// nn.Trainer.Run between steps) stops with ErrInterrupted and the cell
+// usually ends by itself within milliseconds. A cell still running
+// interruptGrace (250 ms) later is stopped by yaegi: interpreted code
+// (loops, calls) stops within microseconds, and a compiled function already
+// running (time.Sleep, a long primitive) finishes in the background unless
+// it watches a context. That forced stop has a cost the Interrupted error
+// then names: function literals created before it and kept in variables or
+// fields (a Trainer's OnProgress, a callback) silently do nothing afterwards
+// (yaegi v0.16 ties a closure to the run it was made in); declared
+// functions and literals passed straight to compiled functions are not
+// affected.
 //
 // # Output
 //

@@ -6,9 +6,13 @@ import (
 	"go/parser"
 	"go/printer"
 	"go/token"
+	"path"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/furious-lab/furious/stdlib"
 )
 
 // guardCell rewrites a cell so that the failures yaegi cannot hook become
@@ -43,12 +47,25 @@ import (
 //   - a parallel assignment `a, b = e1, e2` that mixes calls with other
 //     expressions loses a value in yaegi: the non-constant right sides go
 //     to fresh variables first (`_p0, _p1 := e1, e2; a = _p0; b = _p1`),
-//     untyped constants are assigned last.
+//     untyped constants are assigned last;
+//   - a composite literal of a compiled struct type that sets an
+//     interface field to a value of a type declared in a cell panics in
+//     yaegi ("reflect.Set: value of type struct {…} is not assignable to
+//     type palette.Palette"): `&plotter.HeatMap{GridXYZ: g, Palette: p}`
+//     becomes `func() *plotter.HeatMap { _l0 := &plotter.HeatMap{};
+//     _l0.GridXYZ = g; _l0.Palette = p; return _l0 }()`, since assigning
+//     the field works. The fields are those a non-empty interface types
+//     (ifaceFields, looked up in the compiled package's symbols); an
+//     element value with a line comment, or a literal inside one being
+//     moved, is left as it is.
 //
 // Only text is inserted or replaced, never a line break, so positions keep
 // their lines. An item that does not parse is left as it is (the
 // interpreter reports the error).
-func guardCell(cell string, sigs map[string]*ast.FuncType) string {
+//
+// pkgPath resolves a package name of the session to its import path ("" if
+// unknown; nil: none), for the names the cell does not import itself.
+func guardCell(cell string, sigs map[string]*ast.FuncType, pkgPath func(name string) string) string {
 	// Nothing to do without a block, a list, a go statement, make or
 	// append (most short cells): skip the parse.
 	if !strings.ContainsAny(cell, "{,") && !strings.Contains(cell, "go") &&
@@ -62,6 +79,20 @@ func guardCell(cell string, sigs map[string]*ast.FuncType) string {
 	var r rewriter
 	r.src = cell
 	r.sigs = sigs
+	r.pkgs = map[string]string{}
+	for _, it := range items {
+		if it.Kind == Import {
+			specs, _ := parseImports(cell[it.Start:it.End])
+			for _, sp := range specs {
+				name := sp.name
+				if name == "" {
+					name = defaultName(sp.path)
+				}
+				r.pkgs[name] = sp.path
+			}
+		}
+	}
+	r.pkgPath = pkgPath
 	// Functions declared in the cell, and what they call, for recursion.
 	calls := map[string]map[string]bool{}
 	bodies := map[string][]*ast.BlockStmt{}
@@ -167,6 +198,9 @@ type edit struct {
 
 type rewriter struct {
 	sigs     map[string]*ast.FuncType // the session's functions, for wrapping
+	pkgs     map[string]string        // package name → import path, imported by the cell
+	pkgPath  func(string) string      // the session's package names (may be nil)
+	moved    map[ast.Node]bool        // composite literals rewritten as &T{…} (ifaceLit)
 	src      string
 	base     int // cell offset of token.Pos 0 of the item being walked
 	edits    []edit
@@ -194,9 +228,20 @@ func (r *rewriter) walk(root ast.Node) {
 	if r.bodyBase == nil {
 		r.bodyBase = map[*ast.BlockStmt]int{}
 	}
+	if r.moved == nil {
+		r.moved = map[ast.Node]bool{}
+	}
 	guarded := map[*ast.FuncLit]bool{}
 	ast.Inspect(root, func(n ast.Node) bool {
 		switch n := n.(type) {
+		case *ast.UnaryExpr:
+			if cl, ok := n.X.(*ast.CompositeLit); ok && n.Op == token.AND && r.ifaceLit(cl, n) {
+				r.moved[cl] = true
+			}
+		case *ast.CompositeLit:
+			if !r.moved[n] {
+				r.ifaceLit(n, n)
+			}
 		case *ast.GoStmt:
 			r.goStmt(n, guarded)
 		case *ast.BlockStmt:
@@ -426,6 +471,97 @@ func (r *rewriter) appendCall(c *ast.CallExpr) {
 	more := r.text(c.Args[1]) // evaluated twice too: only plain names
 	r.edits = append(r.edits, edit{r.off(c.Args[0].End()), r.off(c.Args[0].End()),
 		fmt.Sprintf("[:len(%s):%s.Cap(%s, %s, %s)]", s, guardName, s, more, call)})
+}
+
+// ifaceLit rewrites the composite literal cl (whole is cl or &cl) of a
+// compiled struct type pkg.T when it sets fields of non-empty interface
+// type: they are assigned to a temporary after the literal is built (see
+// guardCell). It reports whether it rewrote cl.
+func (r *rewriter) ifaceLit(cl *ast.CompositeLit, whole ast.Expr) bool {
+	sel, ok := cl.Type.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	p := r.pkgs[id.Name]
+	if p == "" && r.pkgPath != nil {
+		p = r.pkgPath(id.Name)
+	}
+	ifs := ifaceFields(p, sel.Sel.Name)
+	if len(ifs) == 0 {
+		return false
+	}
+	tmp := fmt.Sprintf("_l%d", r.n)
+	var dels []edit
+	var assign strings.Builder
+	for _, e := range cl.Elts {
+		kv, ok := e.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		key, ok := kv.Key.(*ast.Ident)
+		if !ok || !ifs[key.Name] {
+			continue
+		}
+		val := r.text(kv.Value)
+		if strings.Contains(val, "//") {
+			return false
+		}
+		start, end := r.off(kv.Pos()), r.off(kv.End())
+		if rest := strings.TrimLeft(r.src[end:], " \t\n"); strings.HasPrefix(rest, ",") {
+			end = len(r.src) - len(rest) + 1
+		}
+		dels = append(dels, edit{start, end, strings.Repeat("\n", strings.Count(r.src[start:end], "\n"))})
+		fmt.Fprintf(&assign, "; %s.%s = %s", tmp, key.Name, strings.Join(strings.Fields(val), " "))
+	}
+	if len(dels) == 0 {
+		return false
+	}
+	r.n++
+	typ := r.text(cl.Type)
+	if whole != ast.Expr(cl) {
+		typ = "*" + typ
+	}
+	r.insert(r.off(whole.Pos()), fmt.Sprintf("func() %s { %s := ", typ, tmp))
+	r.edits = append(r.edits, dels...)
+	r.insert(r.off(whole.End()), assign.String()+"; return "+tmp+" }()")
+	return true
+}
+
+// ifaceFields is the set of fields of struct type name in the compiled
+// package importPath (from stdlib.Symbols) whose type is a non-empty
+// interface; nil when the type is not a compiled struct.
+func ifaceFields(importPath, name string) map[string]bool {
+	if importPath == "" {
+		return nil
+	}
+	v, ok := stdlib.Symbols[importPath+"/"+path.Base(importPath)][name]
+	if !ok {
+		for k, syms := range stdlib.Symbols { // a package named unlike its path's end
+			if path.Dir(k) == importPath {
+				v, ok = syms[name]
+				break
+			}
+		}
+	}
+	if !ok || v.Kind() != reflect.Pointer || v.Type().Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	st := v.Type().Elem()
+	var out map[string]bool
+	for i := 0; i < st.NumField(); i++ {
+		f := st.Field(i)
+		if f.IsExported() && f.Type.Kind() == reflect.Interface && f.Type.NumMethod() > 0 {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[f.Name] = true
+		}
+	}
+	return out
 }
 
 // apply returns the source with the edits made. Edits never overlap; an

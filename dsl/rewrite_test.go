@@ -75,3 +75,39 @@ func TestYaegiFailedCellLeavesNoDeclarations(t *testing.T) {
 		t.Errorf("y redefined: %q", got)
 	}
 }
+
+// A composite literal of a compiled struct that sets an interface field to
+// a value of a type declared in a cell (yaegi: "reflect.Set: value of type
+// struct { Xn int } is not assignable to type palette.Palette", the issue's
+// crash when implementing palette.Palette in a cell); with & and without,
+// fields of other types kept, over several lines, in a function.
+func TestYaegiInterfaceFieldInLiteral(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, `import (
+	"image/color"
+	"gonum.org/v1/plot/palette"
+	"gonum.org/v1/plot/plotter"
+)
+type grey struct{ n int }
+func (g grey) Colors() []color.Color {
+	out := make([]color.Color, g.n)
+	for i := range out {
+		out[i] = color.Gray{uint8(255 * i / (g.n - 1))}
+	}
+	return out
+}`)
+	if got := run(t, s, "hm := &plotter.HeatMap{Palette: grey{4}, Min: 2}\nlen(hm.Palette.Colors())*10 + int(hm.Min)"); got != "42" {
+		t.Errorf("&HeatMap{Palette: grey{4}, Min: 2}: %q, want 42", got)
+	}
+	if got := run(t, s, "g := grey{3}\nh2 := plotter.HeatMap{\n\tMin: 1,\n\tPalette: g,\n\tMax: 5,\n}\nlen(h2.Palette.Colors())*100 + int(h2.Min)*10 + int(h2.Max)"); got != "315" {
+		t.Errorf("multi-line literal: %q, want 315", got)
+	}
+	if got := run(t, s, "func pal(n int) palette.Palette { h := plotter.HeatMap{Palette: grey{n}}; return h.Palette }\nlen(pal(6).Colors())"); got != "6" {
+		t.Errorf("in a function: %q, want 6", got)
+	}
+	// The line of an error after the literal is unchanged.
+	_, _, err := s.Eval(context.Background(), "h3 := plotter.HeatMap{\n\tPalette: grey{2},\n}\nvar z int = \"s\"")
+	if err == nil || !strings.Contains(err.Error(), "4:") {
+		t.Errorf("error position after a rewritten literal: %v", err)
+	}
+}

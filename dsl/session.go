@@ -47,6 +47,7 @@ type Session struct {
 	withdrawn map[string]bool            // names of cells that failed to compile (transaction.go)
 	added     []string                   // names the running cell added to names
 	funcSigs  map[string]*ast.FuncType   // signatures of the functions cells declared (guardCell)
+	forced    bool                       // the last interrupt had yaegi stop interpreted code (eval)
 }
 
 // renderName is the hidden name under which the display package is imported
@@ -141,7 +142,7 @@ func (s *Session) Eval(ctx context.Context, cell string) (result display.Data, o
 		s.added = nil
 		defer func() { s.settle(cell, items, err) }()
 	}
-	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs))
+	result, ok, err = s.evalCell(ctx, guardCell(cell, s.funcSigs, s.pkgPath))
 	if p := s.guard.takePanics(); len(p) > 0 && err == nil {
 		return result, false, &Error{Name: "panic", Value: p[0], Traceback: append([]string{"panic: " + p[0]}, p[1:]...)}
 	}
@@ -296,7 +297,22 @@ func valueInterface(v reflect.Value) any {
 	return v.Interface()
 }
 
+// interruptGrace is how long an interrupted cell has to stop by itself
+// before yaegi stops its interpreted code. The interrupt reaches compiled
+// code at once (tensor.Interrupt: ssd primitives, nn's ops and
+// nn.Trainer.Run stop with ErrInterrupted), which usually ends the cell
+// within milliseconds. Only when it does not (an interpreted loop, a long
+// compiled call) does yaegi's stop run, and that stop is not free: it
+// invalidates every function literal created before it that is stored in a
+// variable or field (yaegi v0.16 keeps the run id of the frame a closure was
+// made in, and a stop bumps the interpreter's), so such callbacks, a
+// Trainer's OnProgress among them, silently stop running.
+const interruptGrace = 250 * time.Millisecond
+
 // eval runs src under ctx, turning Go panics that escape yaegi into errors.
+// When ctx ends, yaegi is stopped only interruptGrace later if src is still
+// running; an interrupted src returns ctx's error even if it finished by
+// itself in the meantime, so that the rest of the cell does not run.
 func (s *Session) eval(ctx context.Context, src string) (v reflect.Value, err error) {
 	s.stderr.begin()
 	defer func() {
@@ -304,7 +320,39 @@ func (s *Session) eval(ctx context.Context, src string) (v reflect.Value, err er
 			err = interp.Panic{Value: r, Stack: debugStack()}
 		}
 	}()
-	return s.in.EvalWithContext(ctx, src)
+	s.forced = false
+	yctx, release := afterGrace(ctx, interruptGrace)
+	defer release()
+	v, err = s.in.EvalWithContext(yctx, src)
+	if ctx.Err() != nil {
+		s.forced = yctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	return v, err
+}
+
+// afterGrace returns a context that ends grace after ctx ends (never, if
+// ctx does not), and the function releasing it.
+func afterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	g, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		timer = time.AfterFunc(grace, cancel)
+		mu.Unlock()
+	})
+	return g, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 func debugStack() []byte {
@@ -368,7 +416,13 @@ func (s *Session) evalError(err error, off int) *Error {
 		// interpreted code notices the stop at its next step. Give it that
 		// moment before the next cell touches the same variables.
 		time.Sleep(20 * time.Millisecond)
-		return &Error{Name: "Interrupted", Value: "execution interrupted", Traceback: []string{"Interrupted: execution interrupted"}}
+		tb := []string{"Interrupted: execution interrupted"}
+		if s.forced {
+			tb = append(tb, "The cell did not stop within "+interruptGrace.String()+", so its interpreted code was stopped:",
+				"function literals created before this interrupt and kept in variables or fields (callbacks",
+				"such as a Trainer's OnProgress) no longer run (a yaegi limitation); run the cells that create them again.")
+		}
+		return &Error{Name: "Interrupted", Value: "execution interrupted", Traceback: tb}
 	}
 	var p interp.Panic
 	var pp *interp.Panic
@@ -453,6 +507,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// pkgPath is the import path of a package name in the session: imported,
+// or one autoImport would import; "" when neither.
+func (s *Session) pkgPath(name string) string {
+	if p, ok := s.imports[name]; ok {
+		return p
+	}
+	return knownPackages()[name]
 }
 
 // knownPackages maps a package name to its import path for every package

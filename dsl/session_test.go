@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -193,19 +194,24 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 	}
 }
 
-// A compiled call (time.Sleep) cannot be stopped, but the cell returns at
-// once and the statements after the call never run.
+// A compiled call (time.Sleep) cannot be stopped, but the cell returns
+// after the grace period (interruptGrace), the statements after the call
+// never run, and the error says that closures kept from before no longer run.
 func TestInterruptCompiledCall(t *testing.T) {
 	s, _, _ := newSession(t)
 	run(t, s, "import \"time\"\nm := 1")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
 	start := time.Now()
-	_, _, err := s.Eval(ctx, "time.Sleep(600 * time.Millisecond)\nm = 2")
-	if err == nil || time.Since(start) > 400*time.Millisecond {
+	_, _, err := s.Eval(ctx, "time.Sleep(1500 * time.Millisecond)\nm = 2")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" || time.Since(start) > 100*time.Millisecond+interruptGrace+400*time.Millisecond {
 		t.Fatalf("err %v after %v", err, time.Since(start))
 	}
-	time.Sleep(800 * time.Millisecond)
+	if !strings.Contains(strings.Join(e.Traceback, "\n"), "no longer run") {
+		t.Errorf("a forced stop's traceback does not warn about stale closures: %q", e.Traceback)
+	}
+	time.Sleep(1700 * time.Millisecond)
 	if got := run(t, s, "m"); got != "1" {
 		t.Errorf("m = %s: the interrupted cell went on after its sleep", got)
 	}
@@ -422,5 +428,54 @@ func TestHelpWithoutSource(t *testing.T) {
 		if !slices.Contains(m, "Memory") || !slices.Contains(m, "Options") {
 			t.Errorf("Complete(%q) = %v, want Memory and Options among them", code, m)
 		}
+	}
+}
+
+// Issue 16: interrupting a cell that runs nn.Trainer.Run and running Run
+// again in the next cell resumes training with the same callbacks. The
+// OnProgress literal is kept in a field; before the grace period, yaegi's
+// stop at the interrupt made it (and every such closure) silently do
+// nothing afterwards, so progress bars and live plots froze. Now the
+// interrupt reaches Run through tensor.Interrupt, the cell stops by itself
+// and no closure dies.
+func TestInterruptedTrainerResumesWithItsCallbacks(t *testing.T) {
+	s, _, errb := newSession(t)
+	run(t, s, `import "context"
+import "time"
+w := nn.Param(tensor.Zeros64(3))
+steps, seen, reports := 0, 0, 0
+tr := nn.NewTrainer([]*nn.Var{w}, nn.Schedule{Peak: 1e-2, Total: 120}, func(i int) (*nn.Var, int) {
+	steps++
+	time.Sleep(2 * time.Millisecond)
+	return nn.Sum(nn.Square(nn.AddScalar(w, -1))), 1
+})
+tr.EvalEvery = 10
+tr.Eval = func() float64 { return nn.Sum(nn.Square(nn.AddScalar(w, -1))).Item() }
+tr.OnProgress = func(p nn.Progress) { seen, reports = p.Step, reports+1 }
+square := func(x int) int { return x * x }`)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	_, _, err := s.Eval(ctx, "err := tr.Run(context.Background())\nif err != nil {\n\tpanic(err)\n}")
+	var e *Error
+	if !errors.As(err, &e) || e.Name != "Interrupted" {
+		t.Fatalf("interrupted Run: %v", err)
+	}
+	first := run(t, s, `fmt.Sprint(tr.Done(), seen, reports)`)
+	var done, seen0, reports0 int
+	fmt.Sscan(strings.Trim(first, `"`), &done, &seen0, &reports0)
+	if done == 0 || done >= 120 || seen0 != done || reports0 != done {
+		t.Fatalf("after the interrupt: done, seen, reports = %s; want one report per whole step, stopped early", first)
+	}
+	if got := run(t, s, `err := tr.Run(context.Background()); fmt.Sprint(err, tr.Done(), seen, reports, len(tr.History), square(7))`); got != `"<nil> 120 120 120 120 49"` {
+		t.Fatalf("resumed Run: err, done, last reported step, reports, history, a closure kept from before = %s; want <nil> 120 120 120 120 49\nstderr: %s", got, errb.String())
+	}
+	if got := run(t, s, `n := 0
+for _, r := range tr.History {
+	if !math.IsNaN(r.TestLoss) {
+		n++
+	}
+}
+n`); got != "12" {
+		t.Fatalf("%s evaluations recorded, want 12 (every 10 steps, none lost to the interrupt)", got)
 	}
 }

@@ -46,7 +46,7 @@ func FuzzCellTools(f *testing.F) {
 			}
 		}
 		IsComplete(code)
-		guardCell(code, map[string]*ast.FuncType{})
+		guardCell(code, map[string]*ast.FuncType{}, nil)
 		selectorBases(code)
 		runeToByte(code, cursor)
 	})

@@ -39,6 +39,7 @@ type Device struct {
 	peak     int64
 	scratch  map[string]*scratch // buffers kept between calls (scratch.go)
 	pool     pool                // released buffers for reuse (pool.go), guarded by mu
+	written  map[string]written  // what int scratch slots hold (model_index.go), guarded by mu
 
 	failed atomic.Pointer[failure] // the first failure of a posted call, until reported
 	posted atomic.Int64            // calls posted so far (for tests and benchmarks)
@@ -64,9 +65,15 @@ var (
 // Default returns the process's shared device, opened on first use. Its
 // error wraps backend.ErrUnavailable and says why no context could be made.
 func Default() (*Device, error) {
-	defaultOnce.Do(func() { defaultDev, defaultErr = Open() })
+	defaultOnce.Do(func() {
+		defaultDev, defaultErr = Open()
+		defaultOpened.Store(defaultErr == nil)
+	})
 	return defaultDev, defaultErr
 }
+
+// defaultOpened is set once Default has opened the device.
+var defaultOpened atomic.Bool
 
 // Open makes a new OpenGL 4.3 core context on the first EGL device that
 // gives one (then Mesa's surfaceless platform, then the default display),

@@ -197,13 +197,22 @@ type glDriver struct {
 	// per dispatch it cost more than the dispatch itself.
 	checkEach bool
 	serial    bool
+	barrier   uint32 // the barrier bits after each dispatch
+	// writeSync orders host writes into buffers (uploads, copies) against
+	// dispatches; see beforeWrite. FURIOUS_GPU_WRITESYNC=gpu|none.
+	writeSync string
+	dirty     bool   // a dispatch was issued since the last glFinish
 	unchecked int    // dispatches since the last glGetError
 	lastProg  string // the program of the last of them
 }
 
 func openDriver(device int) (driver, error) {
 	check := os.Getenv("FURIOUS_GPU_CHECK")
-	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish"}
+	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish", writeSync: os.Getenv("FURIOUS_GPU_WRITESYNC")}
+	d.barrier = gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT
+	if os.Getenv("FURIOUS_GPU_BARRIER") == "ssbo" {
+		d.barrier = gl.SHADER_STORAGE_BARRIER_BIT
+	}
 	lib := C.CString(os.Getenv("FURIOUS_EGL_LIBRARY"))
 	defer C.free(unsafe.Pointer(lib))
 	if C.furiousEGLOpen(&d.egl, C.int(device), lib) == 0 {
@@ -353,9 +362,11 @@ func (d *glDriver) newBuffer(size int) (uint32, error) {
 func (d *glDriver) deleteBuffer(id uint32) { gl.DeleteBuffers(1, &id) }
 
 func (d *glDriver) upload(id uint32, off int, p unsafe.Pointer, size int) error {
+	d.beforeWrite()
 	gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, id)
 	gl.BufferSubData(gl.SHADER_STORAGE_BUFFER, off, size, p)
 	gl.BindBuffer(gl.SHADER_STORAGE_BUFFER, 0)
+	d.afterWrite()
 	return d.err("upload")
 }
 
@@ -371,7 +382,9 @@ func (d *glDriver) copyBuffer(src, dst uint32, srcOff, dstOff, size int) error {
 	gl.MemoryBarrier(gl.BUFFER_UPDATE_BARRIER_BIT | gl.SHADER_STORAGE_BARRIER_BIT)
 	gl.BindBuffer(gl.COPY_READ_BUFFER, src)
 	gl.BindBuffer(gl.COPY_WRITE_BUFFER, dst)
+	d.beforeWrite()
 	gl.CopyBufferSubData(gl.COPY_READ_BUFFER, gl.COPY_WRITE_BUFFER, srcOff, dstOff, size)
+	d.afterWrite()
 	gl.BindBuffer(gl.COPY_READ_BUFFER, 0)
 	gl.BindBuffer(gl.COPY_WRITE_BUFFER, 0)
 	return d.err("copy")
@@ -390,7 +403,8 @@ func (d *glDriver) dispatch(c *call) error {
 	}
 	gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
 	// Later dispatches and reads see what this one wrote.
-	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+	gl.MemoryBarrier(d.barrier)
+	d.dirty = true
 	if d.serial {
 		gl.Finish()
 	}
@@ -402,7 +416,52 @@ func (d *glDriver) dispatch(c *call) error {
 	return nil
 }
 
-func (d *glDriver) finish() { gl.Finish() }
+func (d *glDriver) finish() { gl.Finish(); d.dirty = false }
+
+// Host writes and dispatches. On NVIDIA's driver (580, H100 and H200) a
+// glBufferSubData or glCopyBufferSubData is not ordered against the compute
+// dispatches around it, whatever the memory barriers: one into a buffer an
+// earlier dispatch still reads changes what that dispatch reads, and a
+// dispatch right after an upload can read the buffer before the upload has
+// landed (TestHostWritesOrdered shows both; the model step's gradients
+// were wrong by 100%). So a host write waits for the dispatches issued
+// before it (glFinish, only when there were any since the last one), and
+// the GPU finishes the write before anything after it runs. A steady-state
+// training step makes a handful of host writes (the batch's ids and
+// targets), so this costs little. FURIOUS_GPU_WRITESYNC=gpu makes both
+// waits on the GPU's side (a fence it waits for: the host goes on), =none
+// turns them off (to see the defect).
+func (d *glDriver) beforeWrite() {
+	switch d.writeSync {
+	case "none":
+	case "gpu":
+		waitGPU()
+	default:
+		if d.dirty {
+			gl.Finish()
+			d.dirty = false
+		}
+	}
+}
+
+// afterWrite completes a host write before later commands run.
+func (d *glDriver) afterWrite() {
+	switch d.writeSync {
+	case "none":
+	case "gpu":
+		waitGPU()
+	default:
+		gl.Finish()
+	}
+}
+
+// waitGPU makes the GPU finish every earlier command before it runs a
+// later one (a fence the server waits for; the host does not wait).
+func waitGPU() {
+	f := gl.FenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0)
+	gl.WaitSync(f, 0, gl.TIMEOUT_IGNORED)
+	gl.DeleteSync(f)
+}
 
 func (d *glDriver) check() error { return d.err("sync") }
 

@@ -8,11 +8,13 @@
 //            ix holds the inverse of idx, ix[r] … ix[r+1]−1 (r ≤ n) the
 //            positions in ix[n+1 :] of the js with idx[j] = r. No atomics:
 //            each invocation sums its own list, in package tensor's order.
+//   PAD      o[q, r, i] = a[q, r − before, i] for before ≤ r < before + m, else 0
+//            (o has n positions on the axis; ix unused)
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) readonly buffer BufI { int ix[]; };
 layout(std430, binding = 2) writeonly buffer BufO { float o[]; };
-uniform int total, n, m, inner;
+uniform int total, n, m, inner, before;
 
 void main() {
 	int stride = int(gl_NumWorkGroups.x * gl_WorkGroupSize.x);
@@ -21,6 +23,9 @@ void main() {
 #if defined(GATHER)
 		int q = qr / m, j = qr - q * m;
 		o[e] = a[(q * n + ix[j]) * inner + i];
+#elif defined(PAD)
+		int q = qr / n, r = qr - q * n - before;
+		o[e] = (r >= 0 && r < m) ? a[(q * m + r) * inner + i] : 0.0;
 #else
 		int q = qr / n, r = qr - q * n;
 		float acc = 0.0;

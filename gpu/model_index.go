@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/furious-lab/furious/backend"
 )
@@ -26,6 +27,9 @@ func (d *Device) ints(slot string, v []int32) (*Buffer, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.holds(slot, b, v) { // written by the last call already (a loss's targets, forward then backward)
+		return b, free, nil
+	}
 	f := make([]float32, len(v))
 	for i, x := range v {
 		f[i] = math.Float32frombits(uint32(x))
@@ -34,7 +38,35 @@ func (d *Device) ints(slot string, v []int32) (*Buffer, func(), error) {
 		free()
 		return nil, nil, err
 	}
+	d.remember(slot, b, v)
 	return b, free, nil
+}
+
+// holds reports whether the scratch buffer b of slot still holds v, as
+// remember recorded (a host write is a sync point on some drivers: see
+// driver_gl.go's beforeWrite; so an unchanged index list is not written
+// again).
+func (d *Device) holds(slot string, b *Buffer, v []int32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	w, ok := d.written[slot]
+	return ok && w.buf == b && slices.Equal(w.ints, v)
+}
+
+// remember records that b, slot's scratch buffer, holds v.
+func (d *Device) remember(slot string, b *Buffer, v []int32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.written == nil {
+		d.written = map[string]written{}
+	}
+	d.written[slot] = written{b, slices.Clone(v)}
+}
+
+// written is what a scratch slot's buffer was last written with.
+type written struct {
+	buf  *Buffer
+	ints []int32
 }
 
 // indexShape checks an index operation's sizes against its buffers: a
@@ -132,4 +164,33 @@ func (Backend) ScatterAddDevice32(g backend.DeviceBuffer, outer, n, inner int, i
 	}
 	return oom(d.run(p, [3]int{min(ceilDiv(total, 256), 65535), 1, 1}, []*Buffer{G, I, Y},
 		iarg("total", total), iarg("n", n), iarg("m", m), iarg("inner", inner)))
+}
+
+// PadDevice32 implements backend.DeviceIndexer: y (outer, before+m+after,
+// inner) holds x (outer, m, inner) at positions before … before+m−1 of the
+// middle axis and zeros elsewhere. One invocation per element of y, nothing
+// uploaded.
+func (Backend) PadDevice32(x backend.DeviceBuffer, outer, m, inner, before, after int, y backend.DeviceBuffer) error {
+	d, bs, err := bufs("PadDevice32", x, y)
+	if err != nil {
+		return err
+	}
+	X, Y := bs[0], bs[1]
+	n := before + m + after
+	if outer < 0 || m < 0 || inner < 0 || before < 0 || after < 0 || X.Len() < outer*m*inner || Y.Len() < outer*n*inner {
+		return fmt.Errorf("gpu.PadDevice32: (outer %d, m %d, inner %d) padded by %d and %d: in %d, out %d values", outer, m, inner, before, after, X.Len(), Y.Len())
+	}
+	if outer*n*inner > math.MaxInt32 {
+		return fmt.Errorf("gpu.PadDevice32: %d×%d×%d values exceed 32-bit indices: %w", outer, n, inner, backend.ErrNotImplemented)
+	}
+	total := outer * n * inner
+	if total == 0 {
+		return nil
+	}
+	p, err := d.program("model_index.comp", indexSrc, "PAD")
+	if err != nil {
+		return err
+	}
+	return oom(d.run(p, [3]int{min(ceilDiv(total, 256), 65535), 1, 1}, []*Buffer{X, X, Y},
+		iarg("total", total), iarg("n", n), iarg("m", m), iarg("inner", inner), iarg("before", before)))
 }

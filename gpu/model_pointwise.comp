@@ -7,6 +7,7 @@
 //             a_2i·s + a_2i+1·c), c = b[t, i], s = c[t, i] (cos, sin (L, d/2))
 //   ADAMW     one AdamW step in place on p = a, g = b, m = c, v = o
 //   AXPY      o_i += s·a_i
+//   FILL      o_i = s (a is o; nothing read)
 layout(local_size_x = 256) in;
 #if defined(ADAMW)
 layout(std430, binding = 0) buffer BufA { float a[]; };
@@ -24,7 +25,7 @@ layout(std430, binding = 3) writeonly buffer BufO { float o[]; };
 #endif
 uniform int n;       // elements (pairs under ROTARY)
 uniform int L, h;    // ROTARY: positions and pairs per row (d/2)
-uniform float s;     // SCALE's parameter, AXPY's α
+uniform float s;     // SCALE's parameter, AXPY's α, FILL's value
 uniform float lr, lrwd, b1, omb1, b2, omb2, rbc1, rbc2, eps; // ADAMW
 
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); } // 1/(1 + Inf) = 0 for x ≪ 0
@@ -48,6 +49,8 @@ void main() {
 		a[i] = x - lr * (m * rbc1) / (sqrt(v * rbc2) + eps);
 #elif defined(AXPY)
 		o[i] += s * a[i];
+#elif defined(FILL)
+		o[i] = s;
 #else
 		float g = a[i];
 #if defined(GRAD_NEG)

@@ -145,3 +145,30 @@ func (Backend) AxpyDevice32(alpha float64, x, y backend.DeviceBuffer) error {
 	}
 	return oom(d.pointwise("AXPY", Y.Len(), X, nil, nil, Y, farg("s", float32(alpha))))
 }
+
+// SumSquaresDevice32 implements backend.DeviceOptimizer: out[i] =
+// Σ_{j<ns[i]} xs[i][j]² for each buffer, one work group of 256 per buffer
+// (reduce.comp SUMSQ, double sums rounded once).
+func (Backend) SumSquaresDevice32(xs []backend.DeviceBuffer, ns []int, out backend.DeviceBuffer) error {
+	d, bs, err := bufs("SumSquaresDevice32", append(append([]backend.DeviceBuffer{}, xs...), out)...)
+	if err != nil {
+		return err
+	}
+	O := bs[len(xs)]
+	if O.Len() < len(xs) || len(ns) != len(xs) {
+		return fmt.Errorf("gpu.SumSquaresDevice32: %d buffers, %d lengths, out has %d values", len(xs), len(ns), O.Len())
+	}
+	p, err := d.program("reduce.comp", reduceSrc, "SUMSQ")
+	if err != nil {
+		return err
+	}
+	for i, X := range bs[:len(xs)] {
+		if ns[i] < 0 || ns[i] > X.Len() {
+			return fmt.Errorf("gpu.SumSquaresDevice32: length %d of buffer %d, which has %d values", ns[i], i, X.Len())
+		}
+		if err := d.run(p, [3]int{1, 1, 1}, []*Buffer{X, O}, iarg("cols", ns[i]), iarg("slot", i)); err != nil {
+			return oom(err)
+		}
+	}
+	return nil
+}

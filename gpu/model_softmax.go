@@ -132,7 +132,7 @@ func (Backend) CrossEntropyDevice32(logp backend.DeviceBuffer, rows, n int, tg [
 	if err != nil || count == 0 {
 		return 0, err
 	}
-	I, free, err := d.ints("model.index", iv)
+	I, free, err := d.ints("model.targets", iv)
 	if err != nil {
 		return 0, oom(err)
 	}
@@ -167,7 +167,7 @@ func (Backend) CrossEntropyGradDevice32(logp backend.DeviceBuffer, rows, n int, 
 	if err != nil || rows*n == 0 {
 		return err
 	}
-	I, free, err := d.ints("model.index", iv)
+	I, free, err := d.ints("model.targets", iv)
 	if err != nil {
 		return oom(err)
 	}

@@ -685,3 +685,121 @@ func TestModelStepStages(t *testing.T) {
 		}
 	}
 }
+
+// TestModelSumSquares checks the squared global norm of several resident
+// tensors (ragged lengths, one past a work group, one of a single value)
+// against the float64 host sum within 1e-6, with one read-back.
+func TestModelSumSquares(t *testing.T) {
+	_, notices := residentSetup(t)
+	xs := []*tensor.Tensor{tensor.NewRNG(1).Randn(3, 7), tensor.NewRNG(2).Randn(1000), tensor.Full(-2, 1), tensor.Scale(tensor.NewRNG(3).Randn(257), 1e-3)}
+	want := 0.0
+	for _, x := range xs {
+		for _, v := range x.Float32s() {
+			want += float64(v) * float64(v)
+		}
+	}
+	in := onGPU(xs...)
+	d0 := downloads()
+	got := tensor.SumSquares(in...)
+	if n := downloads() - d0; n != 1 {
+		t.Errorf("SumSquares read back %d tensors, want 1", n)
+	}
+	if notices.Len() > 0 {
+		t.Errorf("SumSquares fell back to the CPU: %s", notices)
+	}
+	if e := math.Abs(got-want) / want; e > 1e-6 {
+		t.Errorf("SumSquares %v, want %v (relative %.3g)", got, want, e)
+	}
+}
+
+// TestModelPad checks Pad on resident tensors (every axis, pads on either
+// side, sizes past a work group) against the CPU, bit for bit, with nothing
+// moved between host and device.
+func TestModelPad(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.NewRNG(7).Randn(3, 37, 5)
+	in := onGPU(x)[0]
+	for ax := 0; ax < 3; ax++ {
+		for _, pa := range [][2]int{{0, 0}, {2, 0}, {0, 300}, {4, 1}} {
+			what := fmt.Sprintf("Pad axis %d by %v", ax, pa)
+			var y *tensor.Tensor
+			stays(t, notices, what, func() { y = tensor.Pad(in, ax, pa[0], pa[1]) })
+			onDev(t, what, y)
+			near(t, what, y, tensor.Pad(x, ax, pa[0], pa[1]), 0, 0)
+		}
+	}
+}
+
+// TestFill checks that Fill writes exactly its first n values.
+func TestFill(t *testing.T) {
+	d := device(t)
+	b := poisoned(t, d, 700)
+	defer b.Release()
+	if err := d.Fill(b, 600, -1.5); err != nil {
+		t.Fatal(err)
+	}
+	got := download(t, b)
+	for i, v := range got {
+		if want := float32(-1.5); i < 600 && v != want {
+			t.Fatalf("value %d is %v, want %v", i, v, want)
+		} else if i >= 600 && v == want {
+			t.Fatalf("value %d past n was written", i)
+		}
+	}
+}
+
+// TestCrossEntropyTargetsOnce checks that a loss and its gradient with the
+// same targets write them to the device once (a host write is a sync point
+// on NVIDIA's driver), and again when they change.
+func TestCrossEntropyTargetsOnce(t *testing.T) {
+	d, _ := residentSetup(t)
+	logp := onGPU(tensor.LogSoftmax(tensor.NewRNG(5).Randn(6, 9)))[0]
+	tg := []int{1, 2, 3, 4, 5, 6}
+	if err := d.Sync(); err != nil { // settle the upload
+		t.Fatal(err)
+	}
+	up, _, err := countTransfers(d, func() error {
+		tensor.CrossEntropy(logp, tg, -100)
+		tensor.CrossEntropyGrad(logp, tg, -100, 1)
+		return d.Sync()
+	})
+	if err != nil || up != 1 {
+		t.Errorf("loss and gradient with one target list: %d uploads (%v), want 1", up, err)
+	}
+	up, _, err = countTransfers(d, func() error {
+		tensor.CrossEntropy(logp, []int{0, 0, 0, 0, 0, 0}, -100)
+		return d.Sync()
+	})
+	if err != nil || up != 1 {
+		t.Errorf("new targets: %d uploads (%v), want 1", up, err)
+	}
+}
+
+// TestMatMulSplitK checks products whose few output tiles make MatMul split
+// the inner dimension (splitK), in every transposition, against the float64
+// host product within 1e-5 of Σ|a||b|, and that the split is taken.
+func TestMatMulSplitK(t *testing.T) {
+	_, notices := residentSetup(t)
+	for _, c := range []struct{ m, n, k int }{{100, 70, 2048}, {6, 11, 1024}, {130, 129, 512}} {
+		if splitK(c.m, c.n, c.k) < 2 {
+			t.Fatalf("%v: no split", c)
+		}
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			as, bs := []int{c.m, c.k}, []int{c.k, c.n}
+			if tr[0] {
+				as = []int{c.k, c.m}
+			}
+			if tr[1] {
+				bs = []int{c.n, c.k}
+			}
+			a, b := tensor.NewRNG(1).Randn(as...), tensor.NewRNG(2).Randn(bs...)
+			in := onGPU(a, b)
+			what := fmt.Sprintf("%v transposed %v", c, tr)
+			var y *tensor.Tensor
+			stays(t, notices, what, func() { y = tensor.MatMulT(in[0], in[1], tr[0], tr[1]) })
+			want := tensor.MatMulT(a.As(tensor.Float64), b.As(tensor.Float64), tr[0], tr[1]).As(tensor.Float32)
+			scale := tensor.MatMulT(tensor.Abs(a), tensor.Abs(b), tr[0], tr[1])
+			nearScaled(t, what, y, want, scale, 1e-5, 0)
+		}
+	}
+}

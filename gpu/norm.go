@@ -68,7 +68,7 @@ func (d *Device) RMSNormBackward(dx, dw, g, x, w, r *Buffer, rows, n int) error 
 	}
 	if rows == 0 {
 		if dw != nil {
-			return dw.Write(make([]float32, n))
+			return d.Fill(dw, n, 0)
 		}
 		return nil
 	}
@@ -153,11 +153,11 @@ func (d *Device) Conv1DBackward(dx, dw, db, g, x, w *Buffer, B, L, C, W int) err
 	rows := B * L
 	if rows == 0 {
 		if db != nil {
-			if err := db.Write(make([]float32, C)); err != nil {
+			if err := d.Fill(db, C, 0); err != nil {
 				return err
 			}
 		}
-		return dw.Write(make([]float32, C*W))
+		return d.Fill(dw, C*W, 0)
 	}
 	args := []arg{iarg("B", B), iarg("L", L), iarg("C", C), iarg("W", W)}
 	p, err := d.program(name, conv1dSrc, "BACKX")

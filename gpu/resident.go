@@ -101,9 +101,26 @@ func bufs(op string, xs ...backend.DeviceBuffer) (*Device, []*Buffer, error) {
 	return d, out, nil
 }
 
-// zeros returns a buffer of n zeros.
+// zeros returns a buffer of n zeros (filled by a dispatch: nothing crosses
+// the bus, and no host write lands on a buffer the GPU may still be using).
 func (d *Device) zeros(n int) (*Buffer, error) {
-	return d.Upload(make([]float32, n))
+	b, err := d.NewBuffer(n)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Fill(b, n, 0); err != nil {
+		b.Release()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Fill sets the first n values of b to v, in one dispatch.
+func (d *Device) Fill(b *Buffer, n int, v float32) error {
+	if n < 0 || n > b.Len() {
+		argPanic("model_pointwise.comp", "fill", "%d values into a buffer of %d", n, b.Len())
+	}
+	return d.pointwise("FILL", n, b, nil, nil, b, farg("s", v))
 }
 
 // MatMulDevice32 implements backend.DeviceMatMuler: C_i = op(A_i)·op(B_i)
@@ -138,8 +155,59 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 		}
 		return nil
 	}
+	if batch == 1 && offC == 0 {
+		if s := splitK(m, n, k); s > 1 {
+			return oom(d.gemmSplitK(g, s))
+		}
+	}
 	g.Batch, g.StrideA, g.StrideB, g.StrideC = batch, strideA, strideB, m*n
 	return oom(d.Gemm(g))
+}
+
+// splitK returns how many slices of the inner dimension a single product
+// of m×n outputs over k should be split into, 1 for none. The SGEMM tile
+// is sgemmBM×sgemmBN (128×128), so a product with few output tiles (a weight's gradient,
+// (d, d') summed over B·L tokens) keeps most of the GPU idle while a few
+// work groups walk all of k; split into s slices of k (each a multiple of
+// 64), it runs s times as many groups, and a reduction adds the slices.
+func splitK(m, n, k int) int {
+	tiles := ceilDiv(m, sgemmBM) * ceilDiv(n, sgemmBN)
+	if tiles >= 32 || k < 512 {
+		return 1
+	}
+	s := 1
+	for s*2*tiles <= 128 && k%(s*2*64) == 0 && k/(s*2) >= 128 {
+		s *= 2
+	}
+	return s
+}
+
+// gemmSplitK runs the product g (one, C at offset 0, K divisible by s) as
+// s products over slices of K into a scratch (s, M, N), one batched
+// dispatch, then sums the slices into C (float64 sums, rounded once).
+func (d *Device) gemmSplitK(g Gemm, s int) error {
+	kc := g.K / s
+	part, err := d.NewBuffer(s * g.M * g.N)
+	if err != nil {
+		return err
+	}
+	defer part.Release()
+	h := g
+	h.K, h.C, h.OffC, h.Batch, h.StrideC = kc, part, 0, s, g.M*g.N
+	if g.TransA { // A is (K, M)
+		h.LDA, h.StrideA = g.M, kc*g.M
+	} else { // (M, K)
+		h.LDA, h.StrideA = g.K, kc
+	}
+	if g.TransB { // B is (N, K)
+		h.LDB, h.StrideB = g.K, kc
+	} else { // (K, N)
+		h.LDB, h.StrideB = g.N, kc*g.N
+	}
+	if err := d.Gemm(h); err != nil {
+		return err
+	}
+	return d.ReduceAxis("sum", g.C, part, 1, s, g.M*g.N)
 }
 
 // UnaryDevice32 implements backend.DeviceElementwiser with Device.unary:
@@ -351,7 +419,7 @@ func (Backend) SSDState32(p backend.SSDParams, k, v, a, s backend.DeviceBuffer) 
 		return nil
 	}
 	if p.L == 0 {
-		return oom(S.Write(make([]float32, p.BH*F*W)))
+		return oom(d.Fill(S, p.BH*F*W, 0))
 	}
 	if cfg, ok := d.ssdFusedConfig(p.D, p.DV, p.Norm); ok && !ssdNoFused && !stateNoFused {
 		if A == nil {

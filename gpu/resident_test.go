@@ -459,6 +459,51 @@ func TestResidentFallback(t *testing.T) {
 	}
 }
 
+// TestResidentSelect checks tensor's NumPy-style functions on resident
+// tensors against the CPU (copies and choices, so exactly equal): Stack,
+// Index and Take run on the device (Concat, Slice, Gather) without reading
+// anything back; Tril, Triu, ArgMax, ArgMin and Where have no shader and
+// fall back once, with the notice, their results moving back to the GPU.
+func TestResidentSelect(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.NewRNG(61).Randn(3, 5, 7)
+	r := x.To("gpu")
+	idx := tensor.FromFloat64([]float64{6, 0, -1, 3}, 2, 2)
+	d0 := downloads()
+	onDevice := []struct {
+		name      string
+		got, want *tensor.Tensor
+	}{
+		{"Stack(1)", tensor.Stack(1, r, tensor.Neg(r)), tensor.Stack(1, x, tensor.Neg(x))},
+		{"Stack(-1)", tensor.Stack(-1, r, r, r), tensor.Stack(-1, x, x, x)},
+		{"Index(1, -1)", tensor.Index(r, 1, -1), tensor.Index(x, 1, -1)},
+		{"Take(2, (2,2))", tensor.Take(r, 2, idx), tensor.Take(x, 2, idx)},
+	}
+	if n := downloads() - d0; n != 0 {
+		t.Fatalf("Stack, Index and Take made %d downloads before any read", n)
+	}
+	fallback := []struct {
+		name      string
+		got, want *tensor.Tensor
+	}{
+		{"tensor.Tril", tensor.Tril(r, -1), tensor.Tril(x, -1)},
+		{"tensor.Triu", tensor.Triu(r, 2), tensor.Triu(x, 2)},
+		{"tensor.ArgMax", tensor.ArgMax(r, -1, true), tensor.ArgMax(x, -1, true)},
+		{"tensor.ArgMin", tensor.ArgMin(r, 0, false), tensor.ArgMin(x, 0, false)},
+		{"tensor.Where", tensor.Where(tensor.Tril(r, 0), r, tensor.Neg(r)), tensor.Where(tensor.Tril(x, 0), x, tensor.Neg(x))},
+	}
+	for _, c := range append(onDevice, fallback...) {
+		if c.got.Device() != backend.GPU || !equalShapes(c.got.Shape(), c.want.Shape()) || tensor.MaxAbsDiff(c.got, c.want) != 0 {
+			t.Fatalf("%s: device %v, shape %v (want %v), difference %g from the CPU", c.name, c.got.Device(), c.got.Shape(), c.want.Shape(), tensor.MaxAbsDiff(c.got, c.want))
+		}
+	}
+	for _, c := range fallback {
+		if !strings.Contains(notices.String(), c.name+" on gpu-resident tensors") {
+			t.Fatalf("no notice naming %s; notices:\n%s", c.name, notices.String())
+		}
+	}
+}
+
 // TestResidentHostWrites checks that Set and writes through Float32s on a
 // resident tensor reach the device before its next device operation.
 func TestResidentHostWrites(t *testing.T) {

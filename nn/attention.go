@@ -76,9 +76,9 @@ func attnCheck(q, k, v, a *tensor.Tensor, dO *tensor.Tensor) {
 	if dO != nil {
 		tensor.CheckShape(op, "dO", dO.Shape(), "(the output's shape)", B, H, L, v.Dim(3))
 	}
-	for _, t := range []*tensor.Tensor{k, v, a, dO} {
-		if t != nil && t.DType() != q.DType() {
-			tensor.Errorf(op, "inputs", "mix %s and %s", q.DType(), t.DType())
+	for i, t := range []*tensor.Tensor{k, v, a, dO} {
+		if t != nil {
+			tensor.CheckDType(op, "q", q, [...]string{"k", "v", "a", "dO"}[i], t)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package nn
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/furious-lab/furious/ssd"
@@ -318,4 +320,28 @@ func TestGradCheckAttentionOptions(t *testing.T) {
 		}
 	}
 	runGC(t, cases, 1e-6)
+}
+
+// Mixing float32 and float64 in nn's ops and in the ssd primitives they call
+// is an ErrDType naming both operands and the conversion to call (one
+// check, tensor.CheckDType, for every package).
+func TestMixedDTypesNameTheConversion(t *testing.T) {
+	x32, x64 := Param(tensor.NewRNG(1).Randn(2, 3)), Param(tensor.NewRNG(2).Randn64(2, 3))
+	q := tensor.NewRNG(3).Randn(1, 1, 4, 2)
+	a := tensor.NewRNG(4).Rand(-1, 0, 1, 1, 4)
+	for _, c := range []struct {
+		f    func()
+		want string
+	}{
+		{func() { Add(x32, x64) }, "nn.Add: b: is float64 but a is float32: float32 and float64 do not mix; convert one, e.g. b.As(tensor.Float32)"},
+		{func() { MatMul(x64, Transpose(x32, 0, 1)) }, "b.As(tensor.Float64)"},
+		{func() { Concat(0, x32, x64) }, "xs[1]: is float64 but xs[0] is float32"},
+		{func() { ssd.Quadratic(q, q.As(tensor.Float64), q, a, ssd.TwoMamba.Options()) }, "ssd.Quadratic: k: is float64 but q is float32"},
+		{func() { Attention(Const(q), Const(q), Const(q), Const(a.As(tensor.Float64)), ssd.TwoMamba.Options()) }, "a.As(tensor.Float32)"},
+	} {
+		err := tensor.Catch(c.f)
+		if !errors.Is(err, tensor.ErrDType) || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("want an ErrDType containing %q, got %v", c.want, err)
+		}
+	}
 }

@@ -62,7 +62,8 @@ func figurePresets() []string {
 
 // FixedDecay returns a BlockConfig.Decay that ignores the input and gives
 // the log-decay a, (H, L) or (B, H, L), as a constant (broadcast over the
-// batch); L must be the block's sequence length.
+// batch); L must be the block's sequence length. ExportTorch exports it
+// (the constant goes into model.safetensors as "decay.a").
 func FixedDecay(a *tensor.Tensor) func(h *Var) *Var {
 	const op = "nn.FixedDecay"
 	if a == nil || (a.Rank() != 2 && a.Rank() != 3) {
@@ -73,6 +74,10 @@ func FixedDecay(a *tensor.Tensor) func(h *Var) *Var {
 		tensor.CheckShape(op, "a", s, "(H, L) or (B, H, L)", -1, -1)
 	}
 	return func(h *Var) *Var {
+		if h == decayProbe { // ExportTorch asks what this decay is (export.go)
+			probed = &decayExport{fixed: a}
+			return nil
+		}
 		B, L := h.Value.Dim(0), h.Value.Dim(1)
 		if a.Rank() == 3 {
 			tensor.CheckShape(op, "a", a.Shape(), "(B, H, L of the block input)", B, -1, L)
@@ -82,6 +87,10 @@ func FixedDecay(a *tensor.Tensor) func(h *Var) *Var {
 		return Add(Const(tensor.New(h.Value.DType(), B, a.Dim(0), L).OnDeviceOf(h.Value)), Const(a.As(h.Value.DType()).OnDeviceOf(h.Value)))
 	}
 }
+
+// RoPETheta is the base θ of the block's rotary embeddings (BlockConfig.RoPE),
+// the paper's softmax baseline's.
+const RoPETheta = 10000
 
 // AttnBlock is one attention block with its parameters (nil when the
 // config does not use them).
@@ -295,7 +304,7 @@ func (b *AttnBlock) Forward(h *Var) *Var {
 	p := b.parts(h, qkv, B, L)
 	q, k := p.q, p.k
 	if c.RoPE {
-		q, k = RoPE(q, 10000), RoPE(k, 10000)
+		q, k = RoPE(q, RoPETheta), RoPE(k, RoPETheta)
 	}
 	var y *Var // (B, H, L, d)
 	if c.Chunk > 0 && !c.Exp {

@@ -67,7 +67,7 @@ type CompareRow struct {
 }
 
 // CompareResult is a finished comparison: a table (Markdown) and test-loss
-// curves (Plot, which renders as SVG).
+// curves (Plot, which renders as a figure).
 type CompareResult struct {
 	Task string
 	Rows []CompareRow

@@ -140,7 +140,7 @@ func (dec *LMDecoder) attnStep(li int, b *AttnBlock, h *Var) *Var {
 	p := b.parts(h, qkv, 1, 1)
 	qt, kt, vt := p.q.Value.Reshape(1, H, d), p.k.Value.Reshape(1, H, d), p.v.Value.Reshape(1, H, d)
 	if c.RoPE {
-		qt, kt = ropeAt(qt, dec.pos, 10000), ropeAt(kt, dec.pos, 10000)
+		qt, kt = ropeAt(qt, dec.pos, RoPETheta), ropeAt(kt, dec.pos, RoPETheta)
 	}
 	var at *tensor.Tensor
 	if p.a != nil {

@@ -95,7 +95,9 @@
 // notebook cell: AdamW with a Schedule, clipping, evaluation every
 // EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 // is a one-line progress bar) and a clean stop between steps when its
-// context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+// context is cancelled or the notebook's interrupt (tensor.Interrupt, which
+// NewOp and Backward also poll) reaches it; Run again resumes with the same
+// callbacks and evaluation schedule. LossPlot draws curves (display.Lines).
 //
 // CompareMQAR and CompareChars train the same small model with each preset
 // name and each named block (Candidate), or any Model a Candidate builds,
@@ -103,6 +105,14 @@
 // test-loss curves (LossPlot): the experiment in one notebook call.
 // Recall scores any Model.
 // Results of a run are in nn/testdata/experiment.
+//
+// NewVariantCard is a new variant's checks in one call, on a block
+// configuration (a variant alone: BlockConfig{Variant: v}): its forms
+// against the quadratic one in float64 and float32 decoding against
+// float64, a gradient check of its nn block, its decoding memory and
+// KV-cache crossover, each form's speed, and a short MQAR run beside 2Mamba
+// with the test-loss curves. The card prints as text (String) and renders
+// as HTML in a notebook, the curves as inline SVG; its numbers are fields.
 //
 // One simplification against the paper's code, by design: Mamba-2 is its
 // attention-form simplification (per-head B and C, no separate MLP path);
@@ -122,6 +132,23 @@
 // orders instead of rerunning the window; StateBytes is the decoding memory.
 // A Decay function is called on one token at a time, so it must act
 // position by position to decode.
+//
+// # Export to PyTorch
+//
+// ExportTorch writes an LM as PyTorch: model.py (export_torch.py with the
+// model's CONFIG: every block axis, furious's parameter names and shapes
+// — a Linear weight stays (in, out) — and numerics conventions; torch ≥ 1.13
+// and numpy only, safetensors read and written by a few lines of its own),
+// model.safetensors, and train.py (export_train.py: torchrun DDP training on
+// the MQAR generator or a token file, drawn with furious's RNG, writing
+// safetensors checkpoints under the same names). TorchExport.Train runs it
+// here under torchrun; LoadTorch reads a checkpoint back after checking
+// every name and shape. A custom log-decay exports when FixedDecay or
+// TorchDecay made it (the exporter asks it through a probe input); any other
+// Go function is an error naming the axis. Tests (needing python3-torch,
+// failing without it under CI=true): logits within 1e-5 (float32) and 1e-10
+// (float64) of their scale and gradients within 1e-4 for every preset and
+// more, and a two-process torchrun round trip.
 //
 // # Gradient checks
 //

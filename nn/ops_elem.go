@@ -11,9 +11,7 @@ import (
 
 // broadcast checks that a and b share a dtype and broadcast, naming op.
 func broadcast(op string, a, b *Var) {
-	if a.Value.DType() != b.Value.DType() {
-		tensor.Errorf(op, "b", "has dtype %s, want %s (same as a)", b.Value.DType(), a.Value.DType())
-	}
+	tensor.CheckDType(op, "a", a.Value, "b", b.Value)
 	tensor.BroadcastShape(op, a.Value.Shape(), b.Value.Shape())
 }
 

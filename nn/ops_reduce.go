@@ -40,9 +40,7 @@ func MatMul(a, b *Var) *Var {
 	if len(as) < 2 || len(bs) < 2 {
 		tensor.Errorf("nn.MatMul", "a", "a %s and b %s must both have rank ≥ 2", tensor.ShapeString(as), tensor.ShapeString(bs))
 	}
-	if a.Value.DType() != b.Value.DType() {
-		tensor.Errorf("nn.MatMul", "b", "has dtype %s, want %s (same as a)", b.Value.DType(), a.Value.DType())
-	}
+	tensor.CheckDType("nn.MatMul", "a", a.Value, "b", b.Value)
 	k := as[len(as)-1]
 	shared := len(bs) == 2
 	want := append([]int{}, as[:len(as)-2]...)

@@ -81,11 +81,7 @@ func Slice(x *Var, ax, start, end int) *Var {
 		if start == 0 && end == xs[ax] {
 			return []*tensor.Tensor{g}
 		}
-		idx := make([]int, end-start)
-		for i := range idx {
-			idx[i] = start + i
-		}
-		return []*tensor.Tensor{tensor.ScatterAdd(g, ax, idx, xs[ax])}
+		return []*tensor.Tensor{tensor.Pad(g, ax, start, xs[ax]-end)}
 	})
 }
 
@@ -102,9 +98,7 @@ func Concat(ax int, xs ...*Var) *Var {
 		want := append([]int{}, s0...)
 		want[ax] = -1
 		tensor.CheckShape("nn.Concat", fmt.Sprintf("xs[%d]", i), x.Value.Shape(), "(all dims but the joined axis must match xs[0])", want...)
-		if x.Value.DType() != xs[0].Value.DType() {
-			tensor.Errorf("nn.Concat", fmt.Sprintf("xs[%d]", i), "has dtype %s, want %s", x.Value.DType(), xs[0].Value.DType())
-		}
+		tensor.CheckDType("nn.Concat", "xs[0]", xs[0].Value, fmt.Sprintf("xs[%d]", i), x.Value)
 		vals[i] = x.Value
 	}
 	return NewOp(tensor.Concat(ax, vals...), xs, func(g *tensor.Tensor) []*tensor.Tensor {

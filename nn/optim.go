@@ -82,17 +82,16 @@ func SGD(params []*Var, lr float64) {
 	}
 }
 
-// GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad.
+// GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad
+// (tensor.SumSquares: on a device, one dispatch per gradient and one read).
 func GradNorm(params []*Var) float64 {
-	var s float64
+	gs := make([]*tensor.Tensor, 0, len(params))
 	for _, p := range params {
-		if p.Grad == nil {
-			continue
+		if p.Grad != nil {
+			gs = append(gs, p.Grad)
 		}
-		n := tensor.Norm(p.Grad)
-		s += n * n
 	}
-	return math.Sqrt(s)
+	return math.Sqrt(tensor.SumSquares(gs...))
 }
 
 // ClipGradNorm scales every gradient by min(1, maxNorm/‖g‖) where ‖g‖ is

@@ -16,9 +16,9 @@ type Progress struct {
 	Loss         float64 // training loss of this step
 	TestLoss     float64 // latest evaluation, NaN before the first
 	LR           float64
-	GradNorm     float64 // before clipping
-	TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
-	Elapsed      time.Duration
+	GradNorm     float64       // before clipping
+	TokensPerSec float64       // training tokens per second of training time (evaluations and checkpoints excluded)
+	Elapsed      time.Duration // training, evaluation and checkpoint time over every Run (pauses between Runs excluded)
 }
 
 // String renders a one-line progress bar, e.g.
@@ -61,9 +61,11 @@ type Record struct {
 // Trainer runs the training loop of a notebook cell: forward, backward,
 // optional clipping, an AdamW step with the schedule's learning rate,
 // periodic evaluation and checkpoints, a progress callback after every
-// step. Run stops between two steps when its context is cancelled, so the
-// parameters are always those of a whole number of steps; calling Run again
-// resumes.
+// step. Run stops between two steps when its context is cancelled or the
+// notebook's interrupt reaches it (tensor.Interrupt: the interrupt button),
+// so the parameters are always those of a whole number of steps; calling
+// Run again resumes with the same callbacks, evaluation schedule and
+// progress (an evaluation the interrupt cut short is done first).
 type Trainer struct {
 	Params   []*Var
 	Opt      *AdamW
@@ -85,6 +87,21 @@ type Trainer struct {
 
 	History []Record
 	next    int
+
+	// pending is the step taken but not yet finished (evaluated,
+	// checkpointed, recorded, reported): set between the update and the
+	// end of finish, so that an interrupted evaluation is redone by the
+	// next Run rather than skipped.
+	pending   *Record
+	pendingGN float64
+	evaluated bool    // pending's evaluation is done (its checkpoint failed)
+	lastTest  float64 // the latest evaluation, reported until the next
+	tested    bool
+	// Totals over every Run: training time, evaluation and checkpoint
+	// time, tokens. Progress reports them, so a resumed run's speed and
+	// elapsed time continue instead of restarting.
+	train, side time.Duration
+	tokens      int
 }
 
 // NewTrainer returns a Trainer over params with AdamW and sched. For an LM,
@@ -96,66 +113,96 @@ func NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Tr
 // Done is the number of steps taken so far.
 func (t *Trainer) Done() int { return t.next }
 
-// Run trains until Schedule.Total steps are done or ctx is cancelled (then
-// it returns ctx.Err() with the model intact after a whole step). A NaN or
-// infinite loss (or a non-finite output of an ssd forward, which panics)
-// stops it before the update with an *tensor.Error matching
-// tensor.ErrNotFinite.
+// Run trains until Schedule.Total steps are done, ctx is cancelled (then it
+// returns ctx.Err()) or tensor.Interrupt is called (then an *tensor.Error
+// matching tensor.ErrInterrupted), with the model intact after a whole
+// step; Run again resumes. A NaN or infinite loss (or a non-finite output
+// of an ssd forward, which panics) stops it before the update with an
+// *tensor.Error matching tensor.ErrNotFinite.
 func (t *Trainer) Run(ctx context.Context) error {
-	start := time.Now()
-	var side time.Duration // time spent evaluating and checkpointing
-	tokens := 0
-	test := math.NaN()
-	if n := len(t.History); n > 0 {
-		for i := n - 1; i >= 0; i-- {
-			if !math.IsNaN(t.History[i].TestLoss) {
-				test = t.History[i].TestLoss
-				break
-			}
+	if t.pending != nil {
+		if err := t.finish(); err != nil {
+			return err
 		}
 	}
 	for t.next < t.Schedule.Total {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if tensor.Interrupted() {
+			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrInterrupted,
+				Msg: fmt.Sprintf("interrupted after step %d of %d; Run again to resume", t.next, t.Schedule.Total)}
+		}
 		i := t.next
 		lr := t.Schedule.LR(i)
+		t0 := time.Now()
 		var loss *Var
 		var n int
 		// The forward's ssd primitives panic with ErrNotFinite on a NaN/Inf
-		// output: that too stops the run before the update.
+		// output, and nn's ops with ErrInterrupted on an interrupt: both
+		// stop the run before the update.
 		if err := tensor.Catch(func() { loss, n = t.Step(i) }); err != nil {
 			return err
 		}
-		if l := loss.Item(); math.IsNaN(l) || math.IsInf(l, 0) {
+		if loss == nil {
+			return &tensor.Error{Op: "nn.Trainer.Run", Arg: "Step", Msg: fmt.Sprintf("returned a nil loss at step %d", i+1)}
+		}
+		l := loss.Item()
+		if math.IsNaN(l) || math.IsInf(l, 0) {
 			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrNotFinite,
 				Msg: fmt.Sprintf("loss is %v at step %d (lr %.2g); parameters are those after step %d", l, i+1, lr, i)}
 		}
-		t.Opt.ZeroGrad()
-		loss.Backward()
-		gn := ClipGradNorm(t.Params, t.ClipNorm)
+		var gn float64
+		if err := tensor.Catch(func() {
+			t.Opt.ZeroGrad()
+			loss.Backward()
+			gn = ClipGradNorm(t.Params, t.ClipNorm)
+		}); err != nil {
+			return err // interrupted backward: no update, step i again next time
+		}
 		t.Opt.StepLR(lr)
 		t.next++
-		tokens += n
-		rec := Record{Step: t.next, Loss: loss.Item(), TestLoss: math.NaN(), LR: lr}
-		last := t.next == t.Schedule.Total
-		t0 := time.Now()
-		if t.Eval != nil && (last || (t.EvalEvery > 0 && t.next%t.EvalEvery == 0)) {
-			NoGrad(func() { test = t.Eval() })
-			rec.TestLoss = test
+		t.tokens += n
+		t.train += time.Since(t0)
+		t.pending, t.pendingGN, t.evaluated = &Record{Step: t.next, Loss: l, TestLoss: math.NaN(), LR: lr}, gn, false
+		if err := t.finish(); err != nil {
+			return err
 		}
-		if t.Checkpoint != "" && (last || (t.CheckpointEvery > 0 && t.next%t.CheckpointEvery == 0)) {
-			if err := SaveCheckpoint(t.Checkpoint, t.Params, t.Opt, nil); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+// finish completes the step just taken (t.pending): the evaluation and
+// checkpoint when due, the history record, the progress callback. An
+// error (an interrupted evaluation, a failed checkpoint) leaves the step
+// pending for the next Run.
+func (t *Trainer) finish() error {
+	rec := t.pending
+	last := rec.Step == t.Schedule.Total
+	t0 := time.Now()
+	defer func() { t.side += time.Since(t0) }()
+	if t.Eval != nil && !t.evaluated && (last || (t.EvalEvery > 0 && rec.Step%t.EvalEvery == 0)) {
+		var test float64
+		if err := tensor.Catch(func() { NoGrad(func() { test = t.Eval() }) }); err != nil {
+			return err
 		}
-		side += time.Since(t0)
-		t.History = append(t.History, rec)
-		if t.OnProgress != nil {
-			el := time.Since(start)
-			t.OnProgress(Progress{Step: t.next, Steps: t.Schedule.Total, Loss: rec.Loss, TestLoss: test, LR: lr,
-				GradNorm: gn, TokensPerSec: float64(tokens) / (el - side).Seconds(), Elapsed: el})
+		rec.TestLoss, t.evaluated = test, true
+		t.lastTest, t.tested = test, true
+	}
+	if t.Checkpoint != "" && (last || (t.CheckpointEvery > 0 && rec.Step%t.CheckpointEvery == 0)) {
+		if err := SaveCheckpoint(t.Checkpoint, t.Params, t.Opt, nil); err != nil {
+			return err
 		}
+	}
+	t.History = append(t.History, *rec)
+	t.pending = nil
+	if t.OnProgress != nil {
+		test := math.NaN()
+		if t.tested {
+			test = t.lastTest
+		}
+		t.OnProgress(Progress{Step: rec.Step, Steps: t.Schedule.Total, Loss: rec.Loss, TestLoss: test, LR: rec.LR,
+			GradNorm: t.pendingGN, TokensPerSec: float64(t.tokens) / t.train.Seconds(), Elapsed: t.train + t.side + time.Since(t0)})
 	}
 	return nil
 }
@@ -166,7 +213,7 @@ func (t *Trainer) Run(ctx context.Context) error {
 func (t *Trainer) Resume(path string) error {
 	_, err := LoadCheckpoint(path, t.Params, t.Opt)
 	if err == nil {
-		t.next = t.Opt.T
+		t.next, t.pending = t.Opt.T, nil
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/furious-lab/furious/nn/data"
 	"github.com/furious-lab/furious/tensor"
@@ -110,7 +111,7 @@ func TestTrainerRunInterruptResume(t *testing.T) {
 		}
 	}
 	svg := LossPlot{Title: "2Mamba on Opticks", Series: tr.Curves("2mamba")}.SVG()
-	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "polyline") {
+	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil || !strings.Contains(svg, "<path") {
 		t.Fatalf("SVG does not parse: %v", err)
 	}
 }
@@ -166,4 +167,90 @@ func TestTrainerStopsOnForwardPanic(t *testing.T) {
 		t.Fatalf("err %v after %d steps", err, tr.Done())
 	}
 	t.Log(err)
+}
+
+// The notebook's interrupt (tensor.Interrupt) reaching a Trainer in a step's
+// forward pass, in an evaluation and between steps: each Run returns
+// ErrInterrupted with whole steps done, and Run again resumes with the same
+// callbacks and evaluation schedule: every step is reported once, in order,
+// every due evaluation is done (the cut one first), the elapsed time goes
+// on, and the parameters equal an uninterrupted run's.
+func TestTrainerResumesAfterInterrupt(t *testing.T) {
+	defer tensor.ClearInterrupt()
+	type run struct {
+		tr       *Trainer
+		w        *Var
+		reported []int
+		elapsed  []time.Duration
+	}
+	mk := func(interruptAt map[string]int) *run {
+		r := &run{w: Param(tensor.FromFloat64([]float64{2, -1, 0.5}))}
+		target := tensor.FromFloat64([]float64{1, 1, 1})
+		loss := func() *Var { return Sum(Square(Sub(r.w, Const(target)))) }
+		r.tr = NewTrainer([]*Var{r.w}, Schedule{Peak: 0.05, Warmup: 2, Total: 30}, func(i int) (*Var, int) {
+			if at, ok := interruptAt["step"]; ok && i == at {
+				delete(interruptAt, "step")
+				tensor.Interrupt() // pressed during the forward pass
+			}
+			return loss(), 3
+		})
+		r.tr.EvalEvery = 5
+		evals := 0
+		r.tr.Eval = func() float64 {
+			if at, ok := interruptAt["eval"]; ok && evals+1 == at {
+				delete(interruptAt, "eval")
+				tensor.Interrupt() // pressed during an evaluation
+			}
+			evals++
+			return loss().Item()
+		}
+		r.tr.OnProgress = func(p Progress) {
+			r.reported = append(r.reported, p.Step)
+			r.elapsed = append(r.elapsed, p.Elapsed)
+			if at, ok := interruptAt["progress"]; ok && p.Step == at {
+				delete(interruptAt, "progress")
+				tensor.Interrupt() // pressed between two steps
+			}
+		}
+		return r
+	}
+	ref := mk(map[string]int{})
+	if err := ref.tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	r := mk(map[string]int{"step": 7, "eval": 2, "progress": 20})
+	for _, want := range []int{7, 10, 20} {
+		err := r.tr.Run(context.Background())
+		if !errors.Is(err, tensor.ErrInterrupted) || r.tr.Done() != want {
+			t.Fatalf("want ErrInterrupted after step %d, got %v after %d", want, err, r.tr.Done())
+		}
+		tensor.ClearInterrupt() // the next cell
+	}
+	if err := r.tr.Run(context.Background()); err != nil || r.tr.Done() != 30 {
+		t.Fatalf("last Run: %v after %d steps", err, r.tr.Done())
+	}
+	if len(r.reported) != 30 || len(r.tr.History) != 30 {
+		t.Fatalf("%d steps reported, %d recorded; want 30 of each", len(r.reported), len(r.tr.History))
+	}
+	for i, s := range r.reported {
+		rec := r.tr.History[i]
+		if s != i+1 || rec.Step != i+1 {
+			t.Fatalf("report %d is step %d, record %d; want %d", i, s, rec.Step, i+1)
+		}
+		if due := (i+1)%5 == 0; due == math.IsNaN(rec.TestLoss) {
+			t.Fatalf("step %d: test loss %v (evaluation due: %v)", i+1, rec.TestLoss, due)
+		}
+		if i > 0 && r.elapsed[i] < r.elapsed[i-1] {
+			t.Fatalf("elapsed time went back at step %d: %v after %v", i+1, r.elapsed[i], r.elapsed[i-1])
+		}
+	}
+	if d := tensor.MaxAbsDiff(r.w.Value, ref.w.Value); d != 0 {
+		t.Fatalf("interrupted and resumed run differs from the uninterrupted one by %g", d)
+	}
+	for i, rec := range r.tr.History {
+		if rec != ref.tr.History[i] && !(math.IsNaN(rec.TestLoss) && rec.Loss == ref.tr.History[i].Loss) {
+			t.Fatalf("record %d: %+v, uninterrupted %+v", i, rec, ref.tr.History[i])
+		}
+	}
 }

@@ -77,8 +77,11 @@ func (v *Var) ZeroGrad() { v.Grad = nil }
 // NewOp records an op: value computed from parents, back sending the output
 // gradient to them. When no parent needs a gradient, or inside NoGrad, the
 // result is a constant and back is never called. Packages outside nn (ssd
-// primitives, custom layers) add differentiable ops through NewOp.
+// primitives, custom layers) add differentiable ops through NewOp. After
+// tensor.Interrupt (the notebook's interrupt) it panics with an *tensor.Error
+// matching tensor.ErrInterrupted, so a forward pass stops between ops.
 func NewOp(value *tensor.Tensor, parents []*Var, back BackwardFunc) *Var {
+	tensor.CheckInterrupt("nn (forward)") // the notebook's interrupt stops a forward pass between ops
 	out := &Var{Value: value}
 	if gradOff > 0 {
 		return out
@@ -99,7 +102,9 @@ func NewOp(value *tensor.Tensor, parents []*Var, back BackwardFunc) *Var {
 // Backward computes dv/dx for every leaf x that requires a gradient and adds
 // it to x.Grad (gradients accumulate across calls until ZeroGrad). v must
 // have one element. Intermediate gradients are released, and so is the
-// graph: call Backward once per forward pass.
+// graph: call Backward once per forward pass. tensor.Interrupt stops it
+// between ops (a panic matching tensor.ErrInterrupted); leaves may then hold
+// part of the gradient, which the next ZeroGrad clears.
 func (v *Var) Backward() {
 	if v.Value.Len() != 1 {
 		tensor.ShapeMismatch("nn.Var.Backward", "v", v.Value.Shape(), []int{}, "(Backward starts from a one-element loss)")
@@ -123,6 +128,7 @@ func (v *Var) BackwardWith(g *tensor.Tensor) {
 		return
 	}
 	for i := len(order) - 1; i >= 0; i-- {
+		tensor.CheckInterrupt("nn.Var.Backward") // between ops; leaves may then hold partial gradients
 		n := order[i]
 		gn := grads[n]
 		delete(grads, n)

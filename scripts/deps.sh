@@ -12,7 +12,7 @@ target=${1:-tutorial}
 pkgs=(gcc libc6-dev make pkg-config libopenblas-dev
   libegl-dev libgl-dev libegl1 libegl-mesa0 libgl1-mesa-dri)
 if [ "$target" = test ]; then
-  pkgs+=(python3-numpy python3-jupyter-client python3-nbclient python3-jsonschema python3-jupyter-kernel-test
+  pkgs+=(python3-numpy python3-torch python3-jupyter-client python3-nbclient python3-jsonschema python3-jupyter-kernel-test
     jupyter-nbconvert jupyter-console jupyter-notebook chromium tmux)
 fi
 command -v dpkg-query >/dev/null 2>&1 || { echo "deps: not a Debian system; install the equivalents of: ${pkgs[*]}"; exit 0; }

@@ -12,6 +12,12 @@ import (
 // norm the denominator z ∈ R^D. Both live in one tensor S of shape
 // (B, H, D, W): W = d_v, or d_v + 1 with NormSoftmax, column d_v being z.
 // The zero state is the state before the first token.
+//
+// Recurrent and Step update a float32 state in float64: the state keeps a
+// float64 copy of S (twice S's bytes), and S is that copy rounded to
+// float32 after every call, so that decoding in float32 stays within 1e-6 of
+// the float64 oracle (see the package's Accuracy section). An element of S
+// written since (by Chunked or by hand) replaces its copy.
 type State struct {
 	Opts         Options
 	B, H, Dk, Dv int // batch, heads, key dim d, value dim d_v
@@ -19,6 +25,7 @@ type State struct {
 	S            *tensor.Tensor
 	Tokens       int // tokens consumed since the zero state
 	feat         *featMap
+	s64          []float64 // float32 states: S in float64 (B·H·D·W) once Recurrent or Step ran
 }
 
 // onDeviceOf moves the state's tensor to the device of the resident
@@ -49,13 +56,22 @@ func NewState(dtype tensor.DType, B, H, d, dv int, o Options) *State {
 // width is the number of columns of S (d_v, +1 with softmax norm).
 func (s *State) width() int { return s.S.Dim(3) }
 
-// Bytes is the memory of the state: B·H·D·W elements of its dtype.
+// Bytes is the memory of the state in the paper's accounting: B·H·D·W
+// elements of its dtype. A float32 state that Recurrent or Step updated
+// also keeps a float64 copy, twice that again (Footprint).
 func (s *State) Bytes() int64 { return s.S.Bytes() }
+
+// Footprint is the memory the state actually holds: Bytes, plus the float64
+// copy of a float32 state once Recurrent or Step has updated it (3·Bytes).
+func (s *State) Footprint() int64 { return s.S.Bytes() + 8*int64(len(s.s64)) }
 
 // Clone returns a deep copy (to branch a sequence).
 func (s *State) Clone() *State {
 	c := *s
 	c.S = s.S.Clone()
+	if s.s64 != nil {
+		c.s64 = append([]float64(nil), s.s64...)
+	}
 	return &c
 }
 
@@ -100,9 +116,9 @@ func (s *State) Step(q, k, v, a *tensor.Tensor) *tensor.Tensor {
 	y := tensor.New(q.DType(), s.B, s.H, 1, s.Dv)
 	dm := dims{B: s.B, H: s.H, L: 1, d: s.Dk, dv: s.Dv}
 	if q.DType() == tensor.Float64 {
-		recAll[float64](dm, q, k, v, a, y, s)
+		recAll(dm, q, k, v, a, y, s)
 	} else {
-		recAll[float32](dm, q, k, v, a, y, s)
+		recAll32(dm, q, k, v, a, y, s)
 	}
 	finishOutputNorm(y, s.Opts)
 	return checkFinite(op, y).Reshape(s.B, s.H, s.Dv)
@@ -123,33 +139,33 @@ func Recurrent(q, k, v, a *tensor.Tensor, o Options, s0 *State) (*tensor.Tensor,
 	s := startState(op, s0, dm, o, q.DType())
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
 	if q.DType() == tensor.Float64 {
-		recAll[float64](dm, q, k, v, a, y, s)
+		recAll(dm, q, k, v, a, y, s)
 	} else {
-		recAll[float32](dm, q, k, v, a, y, s)
+		recAll32(dm, q, k, v, a, y, s)
 	}
 	finishOutputNorm(y, o)
 	return checkFinite(op, y).OnDeviceOf(q, k, v, a), s.onDeviceOf(q, k, v, a)
 }
 
-// recAll runs the recurrence over dm.L tokens for every head, updating s.
-func recAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
-	S := data[T](s.S)
+// recAll runs the float64 recurrence over dm.L tokens for every head, updating s.
+func recAll(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
+	S := data[float64](s.S)
 	D, W := s.D, s.width()
 	sc := s.Opts.scale(dm.d)
-	forHeads[T](dm, q, k, v, a, y, func(h int, q, k, v []T, a []float64, y []T) {
+	forHeads[float64](dm, q, k, v, a, y, func(h int, q, k, v []float64, a []float64, y []float64) {
 		recHead(s.feat, q, k, v, a, dm.L, dm.d, dm.dv, sc, S[h*D*W:(h+1)*D*W], W, y)
 	})
 	s.Tokens += dm.L
 }
 
-// recHead runs L steps of one head on its state Sh (D×W), with three BLAS
-// calls per step over the contiguous state:
+// recHead runs L steps of one head on its float64 state Sh (D×W), with
+// three BLAS calls per step over the contiguous state:
 // S ← e^{a_t}·S (scal), S += ψ(k̃_t) x_tᵀ (ger), y_t = Sᵀ ψ(q_t) (gemv).
-func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale float64, Sh []T, W int, y []T) {
+func recHead(f *featMap, q, k, v []float64, a []float64, L, d, dv int, scale float64, Sh []float64, W int, y []float64) {
 	D := f.D
-	fq, fk := make([]T, D), make([]T, D)
-	x := make([]T, W) // [v_t, 1]
-	acc := make([]T, W)
+	fq, fk := make([]float64, D), make([]float64, D)
+	x := make([]float64, W) // [v_t, 1]
+	acc := make([]float64, W)
 	scp := ipow(scale, f.p)
 	for t := 0; t < L; t++ {
 		if t%256 == 0 {
@@ -158,7 +174,7 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 		featApply(f, k[t*d:(t+1)*d], scp, fk) // ψ(k_t·scale) = scale^p ψ(k_t)
 		featApply(f, q[t*d:(t+1)*d], 1, fq)   // ψ(q_t)
 		if a != nil && a[t] != 0 {
-			scal(flushW[T](math.Exp(a[t])), Sh) // S_t = e^{a_t} S_{t−1} …
+			scal(math.Exp(a[t]), Sh) // S_t = e^{a_t} S_{t−1} …
 		}
 		copy(x, v[t*dv:(t+1)*dv])
 		if W > dv {
@@ -166,15 +182,102 @@ func recHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, scale 
 		}
 		ger(D, W, fk, x, Sh)     // … + ψ(k̃_t) x_tᵀ
 		gemvT(D, W, Sh, fq, acc) // ψ(q_t)ᵀ S_t
-		yt := y[t*dv : (t+1)*dv]
-		if W > dv {
-			den := float64(acc[dv])
-			for c := range yt {
-				yt[c] = T(safeDiv(float64(acc[c]), den))
-			}
-		} else {
-			copy(yt, acc[:dv])
+		outRow(acc, y[t*dv:(t+1)*dv])
+	}
+}
+
+// outRow writes y_t = acc[:d_v] (÷ acc[d_v], the softmax denominator, when
+// acc has the extra column; 0/0 := 0).
+func outRow(acc, yt []float64) {
+	dv := len(yt)
+	if len(acc) > dv {
+		den := acc[dv]
+		for c := range yt {
+			yt[c] = safeDiv(acc[c], den)
 		}
+		return
+	}
+	copy(yt, acc[:dv])
+}
+
+// recAll32 runs the float32 recurrence over dm.L tokens for every head:
+// the float64 recurrence (recHead) on the inputs widened to float64 and on
+// the state's float64 copy s.s64, then y and S rounded to float32; one
+// token (State.Step) in a single fused pass instead (stepHead32). A float32
+// state alone is not enough: φ(q)ᵀS sums D terms of both signs down to
+// Σ_j w_j (q·k_j)^p v_j, and where one nearly orthogonal pair carries a
+// row's mass (strong decay) the float32 roundings of ψ(k), S and the sum
+// each exceed the result (measured up to 1.6 relative error at L = 8192;
+// the table is in the package's Accuracy section).
+func recAll32(dm dims, q, k, v, a, y *tensor.Tensor, s *State) {
+	S := data[float32](s.S)
+	D, W := s.D, s.width()
+	if s.s64 == nil {
+		s.s64 = tensor.New(tensor.Float64, len(S)).Float64s()
+	}
+	sc := s.Opts.scale(dm.d)
+	forHeads[float32](dm, q, k, v, a, y, func(h int, q, k, v []float32, a []float64, y []float32) {
+		Sh, Sh64 := S[h*D*W:(h+1)*D*W], s.s64[h*D*W:(h+1)*D*W]
+		if dm.L == 1 {
+			stepHead32(s.feat, q, k, v, a, dm.d, dm.dv, sc, Sh, Sh64, W, y)
+			return
+		}
+		for i, x := range Sh {
+			if float32(Sh64[i]) != x { // S was written since (or never had a copy): S wins
+				Sh64[i] = float64(x)
+			}
+		}
+		y64 := make([]float64, len(y))
+		recHead(s.feat, f64(q), f64(k), f64(v), a, dm.L, dm.d, dm.dv, sc, Sh64, W, y64)
+		for i, x := range y64 {
+			y[i] = float32(x)
+		}
+		for i, x := range Sh64 {
+			Sh[i] = float32(x)
+		}
+	})
+	s.Tokens += dm.L
+}
+
+// stepHead32 is recHead on the float64 copy for one token (State.Step) in one fused pass over
+// the state, so that S is read and written once: per element σ = S64 (or S
+// where S was written since) · e^{a} + ψ(k̃)_r x_c, S64 = σ, S = fl32(σ),
+// acc_c += ψ(q)_r σ; then y = acc (÷ the softmax column).
+func stepHead32(f *featMap, q, k, v []float32, a []float64, d, dv int, scale float64, Sh []float32, Sh64 []float64, W int, y []float32) {
+	D := f.D
+	fq, fk := make([]float64, D), make([]float64, D)
+	featApply(f, f64(k[:d]), ipow(scale, f.p), fk) // ψ(k·scale) = scale^p ψ(k)
+	featApply(f, f64(q[:d]), 1, fq)                // ψ(q)
+	x := make([]float64, W)                        // [v, 1]
+	for c := range x[:dv] {
+		x[c] = float64(v[c])
+	}
+	if W > dv {
+		x[dv] = 1
+	}
+	w := 1.0
+	if a != nil {
+		w = math.Exp(a[0])
+	}
+	acc := make([]float64, W)
+	for r := 0; r < D; r++ {
+		hr, sr := Sh[r*W:(r+1)*W], Sh64[r*W:(r+1)*W]
+		sr, ac, xr := sr[:len(hr)], acc[:len(hr)], x[:len(hr)]
+		fkr, fqr := fk[r], fq[r]
+		for c, h := range hr {
+			sg := sr[c]
+			if float32(sg) != h {
+				sg = float64(h)
+			}
+			sg = sg*w + fkr*xr[c]
+			sr[c], hr[c] = sg, float32(sg)
+			ac[c] += fqr * sg
+		}
+	}
+	y64 := make([]float64, dv)
+	outRow(acc, y64)
+	for c, x := range y64 {
+		y[c] = float32(x)
 	}
 }
 

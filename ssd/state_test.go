@@ -127,3 +127,59 @@ func TestInterruptStopsALongPrimitive(t *testing.T) {
 	}
 	Chunked(q, q, q, nil, Options{Order: 1}, 16, nil) // runs again after ClearInterrupt
 }
+
+// TestState32Copy: a float32 state that Recurrent updated continues with
+// Step within recurrentTol of the float64 oracle (its float64 copy carries
+// over, also through Clone), S is that copy rounded, and an S written by
+// hand wins over the copy (zeroed: Step equals Step from the zero state).
+func TestState32Copy(t *testing.T) {
+	const B, H, L, d, dv, cut = 1, 2, 300, 8, 4, 250
+	o := Options{Order: 2, Norm: NormSoftmax}
+	in := makeInputs(11, B, H, L, d, dv, MaskSoftplus, false, true).round()
+	want := Quadratic(in.q, in.k, in.v, in.a, o)
+	in32 := in.as(tensor.Float32)
+	part := func(t0, t1 int) inputs {
+		a := sliceT(in32.a.Reshape(B, H, L, 1), t0, t1).Reshape(B, H, t1-t0)
+		return inputs{sliceT(in32.q, t0, t1), sliceT(in32.k, t0, t1), sliceT(in32.v, t0, t1), a}
+	}
+	y1, s1 := Recurrent(part(0, cut).q, part(0, cut).k, part(0, cut).v, part(0, cut).a, o, nil)
+	if got, want := s1.Footprint(), 3*s1.Bytes(); got != want {
+		t.Errorf("float32 state footprint %d, want %d (S and its float64 copy)", got, want)
+	}
+	for i, x := range s1.s64 {
+		if float32(x) != s1.S.Float32s()[i] {
+			t.Fatalf("S[%d] = %g is not its float64 copy %g rounded", i, s1.S.Float32s()[i], x)
+		}
+	}
+	st := s1.Clone()
+	p2 := part(cut, L)
+	y2 := byStepFrom(p2, st)
+	if e := relErr(concatL(y1, y2), want); e > recurrentTol {
+		t.Errorf("recurrent + steps in float32: rel err %.3g > %g", e, recurrentTol)
+	}
+	// S zeroed by hand: the copy must not resurrect the old state.
+	zeroed := s1.Clone()
+	clear(zeroed.S.Float32s())
+	got, ref := byStepFrom(p2, zeroed), byStepFrom(p2, NewState(tensor.Float32, B, H, d, dv, o))
+	if e := relErr(got, ref); e != 0 {
+		t.Errorf("steps from a hand-zeroed state differ from the zero state's by %.3g", e)
+	}
+}
+
+// byStepFrom runs State.Step over every token of in from st.
+func byStepFrom(in inputs, st *State) *tensor.Tensor {
+	s := in.q.Shape()
+	B, H, L, d, dv := s[0], s[1], s[2], s[3], in.v.Dim(3)
+	y := tensor.New(in.q.DType(), B, H, L, dv)
+	for i := 0; i < L; i++ {
+		at := sliceT(in.a.Reshape(B, H, L, 1), i, i+1).Reshape(B, H)
+		yt := st.Step(sliceT(in.q, i, i+1).Reshape(B, H, d), sliceT(in.k, i, i+1).Reshape(B, H, d),
+			sliceT(in.v, i, i+1).Reshape(B, H, dv), at)
+		for bh := 0; bh < B*H; bh++ {
+			for c := 0; c < dv; c++ {
+				y.Set(yt.At(0, bh, c), 0, bh, i, c)
+			}
+		}
+	}
+	return y
+}

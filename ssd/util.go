@@ -136,8 +136,8 @@ func ipow(x float64, p int) float64 {
 // sameDType panics unless every non-nil tensor has the dtype of ref.
 func sameDType(op string, ref *tensor.Tensor, names []string, ts ...*tensor.Tensor) {
 	for i, t := range ts {
-		if t != nil && t.DType() != ref.DType() {
-			tensor.Errorf(op, names[i], "is %s but q is %s; convert with As", t.DType(), ref.DType())
+		if t != nil {
+			tensor.CheckDType(op, "q", ref, names[i], t)
 		}
 	}
 }

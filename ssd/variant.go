@@ -160,41 +160,6 @@ func Presets() []Variant {
 	return out
 }
 
-// String prints the variant on one line.
-func (v Variant) String() string {
-	f := fmt.Sprintf("order %d", v.Order)
-	if v.Exp {
-		f = "exp"
-	}
-	sc := "1/√d"
-	if v.Scale != 0 {
-		sc = fmt.Sprintf("%g", v.Scale)
-	}
-	norm := v.Norm.String()
-	if v.Norm == NormOutput {
-		norm += fmt.Sprintf("(eps %.3g)", v.Eps)
-	}
-	conv := "none"
-	if v.ConvWidth > 0 {
-		conv = fmt.Sprint(v.ConvWidth)
-		if v.ConvSiLU {
-			conv += "+silu"
-		}
-	}
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
-	name := v.Name
-	if name == "" {
-		name = "variant"
-	}
-	return fmt.Sprintf("%s: %s, scale %s, mask %s, norm %s, conv %s, qk %s, dt %s, D %s, Z %s",
-		name, f, sc, v.Mask, norm, conv, v.QKAct, onOff(v.ValueDT), onOff(v.DRes), onOff(v.ZGate))
-}
-
 // Options returns the core-attention options of the variant.
 func (v Variant) Options() Options {
 	return Options{Order: v.Order, Exp: v.Exp, Scale: v.Scale, Norm: v.Norm, Eps: v.Eps}

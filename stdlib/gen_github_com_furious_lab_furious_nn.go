@@ -4,88 +4,99 @@ package stdlib
 
 import (
 	"github.com/furious-lab/furious/nn"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
 func init() {
 	Symbols["github.com/furious-lab/furious/nn/nn"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Add":              reflect.ValueOf(nn.Add),
-		"AddScalar":        reflect.ValueOf(nn.AddScalar),
-		"Attention":        reflect.ValueOf(nn.Attention),
-		"CausalConv1d":     reflect.ValueOf(nn.CausalConv1d),
-		"ChunkedAttention": reflect.ValueOf(nn.ChunkedAttention),
-		"ClipGradNorm":     reflect.ValueOf(nn.ClipGradNorm),
-		"CompareChars":     reflect.ValueOf(nn.CompareChars),
-		"CompareMQAR":      reflect.ValueOf(nn.CompareMQAR),
-		"Concat":           reflect.ValueOf(nn.Concat),
-		"Const":            reflect.ValueOf(nn.Const),
-		"CountParams":      reflect.ValueOf(nn.CountParams),
-		"CrossEntropy":     reflect.ValueOf(nn.CrossEntropy),
-		"Cumsum":           reflect.ValueOf(nn.Cumsum),
-		"Detach":           reflect.ValueOf(nn.Detach),
-		"Div":              reflect.ValueOf(nn.Div),
-		"Embedding":        reflect.ValueOf(nn.Embedding),
-		"Exp":              reflect.ValueOf(nn.Exp),
-		"FixedDecay":       reflect.ValueOf(nn.FixedDecay),
-		"GradCheck":        reflect.ValueOf(nn.GradCheck),
-		"GradCheckParams":  reflect.ValueOf(nn.GradCheckParams),
-		"GradEnabled":      reflect.ValueOf(nn.GradEnabled),
-		"GradNorm":         reflect.ValueOf(nn.GradNorm),
-		"KronFeature":      reflect.ValueOf(nn.KronFeature),
-		"LoadCheckpoint":   reflect.ValueOf(nn.LoadCheckpoint),
-		"LoadParams":       reflect.ValueOf(nn.LoadParams),
-		"Log":              reflect.ValueOf(nn.Log),
-		"LogDecay":         reflect.ValueOf(nn.LogDecay),
-		"LogSigmoid":       reflect.ValueOf(nn.LogSigmoid),
-		"LogSoftmax":       reflect.ValueOf(nn.LogSoftmax),
-		"MatMul":           reflect.ValueOf(nn.MatMul),
-		"Mean":             reflect.ValueOf(nn.Mean),
-		"MeanAxis":         reflect.ValueOf(nn.MeanAxis),
-		"Mul":              reflect.ValueOf(nn.Mul),
-		"NamedParam":       reflect.ValueOf(nn.NamedParam),
-		"Neg":              reflect.ValueOf(nn.Neg),
-		"NewAdamW":         reflect.ValueOf(nn.NewAdamW),
-		"NewAttnBlock":     reflect.ValueOf(nn.NewAttnBlock),
-		"NewEmbed":         reflect.ValueOf(nn.NewEmbed),
-		"NewInit":          reflect.ValueOf(nn.NewInit),
-		"NewLM":            reflect.ValueOf(nn.NewLM),
-		"NewLinear":        reflect.ValueOf(nn.NewLinear),
-		"NewNorm":          reflect.ValueOf(nn.NewNorm),
-		"NewOp":            reflect.ValueOf(nn.NewOp),
-		"NewSwiGLU":        reflect.ValueOf(nn.NewSwiGLU),
-		"NewTrainer":       reflect.ValueOf(nn.NewTrainer),
-		"NoGrad":           reflect.ValueOf(nn.NoGrad),
-		"Param":            reflect.ValueOf(nn.Param),
-		"ParamsByName":     reflect.ValueOf(nn.ParamsByName),
-		"Permute":          reflect.ValueOf(nn.Permute),
-		"Preset":           reflect.ValueOf(nn.Preset),
-		"Presets":          reflect.ValueOf(&nn.Presets).Elem(),
-		"RMSNorm":          reflect.ValueOf(nn.RMSNorm),
-		"ReLU":             reflect.ValueOf(nn.ReLU),
-		"ReadSafetensors":  reflect.ValueOf(nn.ReadSafetensors),
-		"Recall":           reflect.ValueOf(nn.Recall),
-		"RelErr":           reflect.ValueOf(nn.RelErr),
-		"Reshape":          reflect.ValueOf(nn.Reshape),
-		"RoPE":             reflect.ValueOf(nn.RoPE),
-		"SGD":              reflect.ValueOf(nn.SGD),
-		"SaveCheckpoint":   reflect.ValueOf(nn.SaveCheckpoint),
-		"SaveParams":       reflect.ValueOf(nn.SaveParams),
-		"Scale":            reflect.ValueOf(nn.Scale),
-		"SiLU":             reflect.ValueOf(nn.SiLU),
-		"Sigmoid":          reflect.ValueOf(nn.Sigmoid),
-		"Slice":            reflect.ValueOf(nn.Slice),
-		"Softmax":          reflect.ValueOf(nn.Softmax),
-		"Softplus":         reflect.ValueOf(nn.Softplus),
-		"Sqrt":             reflect.ValueOf(nn.Sqrt),
-		"Square":           reflect.ValueOf(nn.Square),
-		"Sub":              reflect.ValueOf(nn.Sub),
-		"Sum":              reflect.ValueOf(nn.Sum),
-		"SumAxis":          reflect.ValueOf(nn.SumAxis),
-		"ToDevice":         reflect.ValueOf(nn.ToDevice),
-		"Transpose":        reflect.ValueOf(nn.Transpose),
-		"WriteSafetensors": reflect.ValueOf(nn.WriteSafetensors),
-		"ZeroGrads":        reflect.ValueOf(nn.ZeroGrads),
+		"Add":               reflect.ValueOf(nn.Add),
+		"AddScalar":         reflect.ValueOf(nn.AddScalar),
+		"Attention":         reflect.ValueOf(nn.Attention),
+		"CausalConv1d":      reflect.ValueOf(nn.CausalConv1d),
+		"ChunkedAttention":  reflect.ValueOf(nn.ChunkedAttention),
+		"ClipGradNorm":      reflect.ValueOf(nn.ClipGradNorm),
+		"CompareChars":      reflect.ValueOf(nn.CompareChars),
+		"CompareMQAR":       reflect.ValueOf(nn.CompareMQAR),
+		"Concat":            reflect.ValueOf(nn.Concat),
+		"Const":             reflect.ValueOf(nn.Const),
+		"CountParams":       reflect.ValueOf(nn.CountParams),
+		"CrossEntropy":      reflect.ValueOf(nn.CrossEntropy),
+		"Cumsum":            reflect.ValueOf(nn.Cumsum),
+		"Detach":            reflect.ValueOf(nn.Detach),
+		"Div":               reflect.ValueOf(nn.Div),
+		"Embedding":         reflect.ValueOf(nn.Embedding),
+		"Exp":               reflect.ValueOf(nn.Exp),
+		"ExportModelFile":   reflect.ValueOf(constant.MakeFromLiteral("\"model.py\"", token.STRING, 0)),
+		"ExportTorch":       reflect.ValueOf(nn.ExportTorch),
+		"ExportTrainFile":   reflect.ValueOf(constant.MakeFromLiteral("\"train.py\"", token.STRING, 0)),
+		"ExportWeightsFile": reflect.ValueOf(constant.MakeFromLiteral("\"model.safetensors\"", token.STRING, 0)),
+		"FixedDecay":        reflect.ValueOf(nn.FixedDecay),
+		"GradCheck":         reflect.ValueOf(nn.GradCheck),
+		"GradCheckParams":   reflect.ValueOf(nn.GradCheckParams),
+		"GradEnabled":       reflect.ValueOf(nn.GradEnabled),
+		"GradNorm":          reflect.ValueOf(nn.GradNorm),
+		"KronFeature":       reflect.ValueOf(nn.KronFeature),
+		"LoadCheckpoint":    reflect.ValueOf(nn.LoadCheckpoint),
+		"LoadParams":        reflect.ValueOf(nn.LoadParams),
+		"LoadTorch":         reflect.ValueOf(nn.LoadTorch),
+		"Log":               reflect.ValueOf(nn.Log),
+		"LogDecay":          reflect.ValueOf(nn.LogDecay),
+		"LogSigmoid":        reflect.ValueOf(nn.LogSigmoid),
+		"LogSoftmax":        reflect.ValueOf(nn.LogSoftmax),
+		"MatMul":            reflect.ValueOf(nn.MatMul),
+		"Mean":              reflect.ValueOf(nn.Mean),
+		"MeanAxis":          reflect.ValueOf(nn.MeanAxis),
+		"Mul":               reflect.ValueOf(nn.Mul),
+		"NamedParam":        reflect.ValueOf(nn.NamedParam),
+		"Neg":               reflect.ValueOf(nn.Neg),
+		"NewAdamW":          reflect.ValueOf(nn.NewAdamW),
+		"NewAttnBlock":      reflect.ValueOf(nn.NewAttnBlock),
+		"NewEmbed":          reflect.ValueOf(nn.NewEmbed),
+		"NewInit":           reflect.ValueOf(nn.NewInit),
+		"NewLM":             reflect.ValueOf(nn.NewLM),
+		"NewLinear":         reflect.ValueOf(nn.NewLinear),
+		"NewNorm":           reflect.ValueOf(nn.NewNorm),
+		"NewOp":             reflect.ValueOf(nn.NewOp),
+		"NewSwiGLU":         reflect.ValueOf(nn.NewSwiGLU),
+		"NewTrainer":        reflect.ValueOf(nn.NewTrainer),
+		"NewVariantCard":    reflect.ValueOf(nn.NewVariantCard),
+		"NoGrad":            reflect.ValueOf(nn.NoGrad),
+		"Param":             reflect.ValueOf(nn.Param),
+		"ParamsByName":      reflect.ValueOf(nn.ParamsByName),
+		"Permute":           reflect.ValueOf(nn.Permute),
+		"Preset":            reflect.ValueOf(nn.Preset),
+		"Presets":           reflect.ValueOf(&nn.Presets).Elem(),
+		"RMSNorm":           reflect.ValueOf(nn.RMSNorm),
+		"ReLU":              reflect.ValueOf(nn.ReLU),
+		"ReadSafetensors":   reflect.ValueOf(nn.ReadSafetensors),
+		"Recall":            reflect.ValueOf(nn.Recall),
+		"RelErr":            reflect.ValueOf(nn.RelErr),
+		"Reshape":           reflect.ValueOf(nn.Reshape),
+		"RoPE":              reflect.ValueOf(nn.RoPE),
+		"RoPETheta":         reflect.ValueOf(constant.MakeFromLiteral("10000", token.INT, 0)),
+		"SGD":               reflect.ValueOf(nn.SGD),
+		"SaveCheckpoint":    reflect.ValueOf(nn.SaveCheckpoint),
+		"SaveParams":        reflect.ValueOf(nn.SaveParams),
+		"Scale":             reflect.ValueOf(nn.Scale),
+		"SiLU":              reflect.ValueOf(nn.SiLU),
+		"Sigmoid":           reflect.ValueOf(nn.Sigmoid),
+		"Slice":             reflect.ValueOf(nn.Slice),
+		"Softmax":           reflect.ValueOf(nn.Softmax),
+		"Softplus":          reflect.ValueOf(nn.Softplus),
+		"Sqrt":              reflect.ValueOf(nn.Sqrt),
+		"Square":            reflect.ValueOf(nn.Square),
+		"Sub":               reflect.ValueOf(nn.Sub),
+		"Sum":               reflect.ValueOf(nn.Sum),
+		"SumAxis":           reflect.ValueOf(nn.SumAxis),
+		"ToDevice":          reflect.ValueOf(nn.ToDevice),
+		"TorchDecay":        reflect.ValueOf(nn.TorchDecay),
+		"TorchParams":       reflect.ValueOf(nn.TorchParams),
+		"Transpose":         reflect.ValueOf(nn.Transpose),
+		"WriteSafetensors":  reflect.ValueOf(nn.WriteSafetensors),
+		"ZeroGrads":         reflect.ValueOf(nn.ZeroGrads),
 
 		// type definitions
 		"AdamW":         reflect.ValueOf((*nn.AdamW)(nil)),
@@ -94,11 +105,15 @@ func init() {
 		"BackwardFunc":  reflect.ValueOf((*nn.BackwardFunc)(nil)),
 		"BlockConfig":   reflect.ValueOf((*nn.BlockConfig)(nil)),
 		"Candidate":     reflect.ValueOf((*nn.Candidate)(nil)),
+		"CardOptions":   reflect.ValueOf((*nn.CardOptions)(nil)),
 		"CompareConfig": reflect.ValueOf((*nn.CompareConfig)(nil)),
 		"CompareResult": reflect.ValueOf((*nn.CompareResult)(nil)),
 		"CompareRow":    reflect.ValueOf((*nn.CompareRow)(nil)),
 		"Decoder":       reflect.ValueOf((*nn.Decoder)(nil)),
 		"Embed":         reflect.ValueOf((*nn.Embed)(nil)),
+		"ExportOptions": reflect.ValueOf((*nn.ExportOptions)(nil)),
+		"FormCheck":     reflect.ValueOf((*nn.FormCheck)(nil)),
+		"FormSpeed":     reflect.ValueOf((*nn.FormSpeed)(nil)),
 		"Init":          reflect.ValueOf((*nn.Init)(nil)),
 		"LM":            reflect.ValueOf((*nn.LM)(nil)),
 		"LMDecoder":     reflect.ValueOf((*nn.LMDecoder)(nil)),
@@ -112,8 +127,11 @@ func init() {
 		"Schedule":      reflect.ValueOf((*nn.Schedule)(nil)),
 		"Series":        reflect.ValueOf((*nn.Series)(nil)),
 		"SwiGLU":        reflect.ValueOf((*nn.SwiGLU)(nil)),
+		"TorchExport":   reflect.ValueOf((*nn.TorchExport)(nil)),
+		"TorchRun":      reflect.ValueOf((*nn.TorchRun)(nil)),
 		"Trainer":       reflect.ValueOf((*nn.Trainer)(nil)),
 		"Var":           reflect.ValueOf((*nn.Var)(nil)),
+		"VariantCard":   reflect.ValueOf((*nn.VariantCard)(nil)),
 
 		// interface wrapper definitions
 		"_Model": reflect.ValueOf((*_github_com_furious_lab_furious_nn_Model)(nil)),
@@ -232,7 +250,9 @@ head) from a ModelConfig and a seed. A Trainer runs the loop of a
 notebook cell: AdamW with a Schedule, clipping, evaluation every
 EvalEvery steps, safetensors checkpoints, a Progress callback (its String
 is a one-line progress bar) and a clean stop between steps when its
-context is cancelled; Run again resumes. LossPlot renders curves as SVG.
+context is cancelled or the notebook's interrupt (tensor.Interrupt, which
+NewOp and Backward also poll) reaches it; Run again resumes with the same
+callbacks and evaluation schedule. LossPlot draws curves (display.Lines).
 
 CompareMQAR and CompareChars train the same small model with each preset
 name and each named block (Candidate), or any Model a Candidate builds,
@@ -240,6 +260,14 @@ on MQAR or on the Opticks characters and return a table (Markdown) and
 test-loss curves (LossPlot): the issue's experiment in one notebook call.
 Recall scores any Model.
 Results of a run are in nn/testdata/experiment.
+
+NewVariantCard is a new variant's checks in one call, on a block
+configuration (a variant alone: BlockConfig{Variant: v}): its forms
+against the quadratic one in float64 and float32 decoding against
+float64, a gradient check of its nn block, its decoding memory and
+KV-cache crossover, each form's speed, and a short MQAR run beside 2Mamba
+with the test-loss curves. The card prints as text (String) and renders
+as HTML in a notebook, the curves as inline SVG; its numbers are fields.
 
 One simplification against the paper's code, by design: Mamba-2 is its
 attention-form simplification (per-head B and C, no separate MLP path);
@@ -259,6 +287,23 @@ draws what LM.Sample draws, at constant cost per token for the finite
 orders instead of rerunning the window; StateBytes is the decoding memory.
 A Decay function is called on one token at a time, so it must act
 position by position to decode.
+
+# Export to PyTorch
+
+ExportTorch writes an LM as PyTorch: model.py (export_torch.py with the
+model's CONFIG: every block axis, furious's parameter names and shapes
+— a Linear weight stays (in, out) — and numerics conventions; torch ≥ 1.13
+and numpy only, safetensors read and written by a few lines of its own),
+model.safetensors, and train.py (export_train.py: torchrun DDP training on
+the MQAR generator or a token file, drawn with furious's RNG, writing
+safetensors checkpoints under the same names). TorchExport.Train runs it
+here under torchrun; LoadTorch reads a checkpoint back after checking
+every name and shape. A custom log-decay exports when FixedDecay or
+TorchDecay made it (the exporter asks it through a probe input); any other
+Go function is an error naming the axis. Tests (needing python3-torch,
+failing without it under CI=true): logits within 1e-5 (float32) and 1e-10
+(float64) of their scale and gradients within 1e-4 for every preset and
+more, and a two-process torchrun round trip.
 
 # Gradient checks
 
@@ -313,7 +358,8 @@ CountParams returns the number of scalars in params.FixedDecayfunc FixedDecay(
 
 FixedDecay returns a BlockConfig.Decay that ignores the input and gives
 the log-decay a, (H, L) or (B, H, L), as a constant (broadcast over the
-batch); L must be the block's sequence length.GradCheckfunc GradCheck(f func(xs []*Var) *Var, inputs []*tensor.Tensor, h float64) []float64
+batch); L must be the block's sequence length. ExportTorch exports it
+(the constant goes into model.safetensors as "decay.a").GradCheckfunc GradCheck(f func(xs []*Var) *Var, inputs []*tensor.Tensor, h float64) []float64
 
 GradCheck compares the gradients Backward computes for f with central
 finite differences, in float64. f maps leaf Vars (made from inputs, which
@@ -343,7 +389,8 @@ params are dropped.GradEnabledfunc GradEnabled() bool
 
 GradEnabled reports whether ops currently record the graph.GradNormfunc GradNorm(params []*Var) float64
 
-GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad.LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
+GradNorm returns the global L2 norm √(Σ_p ‖g_p‖²) over params with a Grad
+(tensor.SumSquares: on a device, one dispatch per gradient and one read).LoadCheckpointfunc LoadCheckpoint(path string, params []*Var, o *AdamW) (map[string]string, error)
 
 LoadCheckpoint restores params (as LoadParams) and, when o is non-nil,
 the AdamW moments and step count saved by SaveCheckpoint. It returns the
@@ -353,7 +400,14 @@ LoadParams reads path and copies each tensor into the param of that name
 (converting the dtype to the param's). Every param must be present with
 its shape; extra tensors in the file are an error too, except optimiser
 state (names starting "optim/", see SaveCheckpoint). It returns the
-file's metadata.NoGradfunc NoGrad(f func())
+file's metadata.LoadTorchfunc LoadTorch(path string, m *LM) (map[string]string, error)
+
+LoadTorch reads a checkpoint written by the exported train.py (or
+model.safetensors) into m: every tensor of TorchParams(m) must be present
+with its shape, and no other tensor but a FixedDecay's "decay.a" (read by
+model.py only); errors name the file, the tensor and both shapes. It
+returns the checkpoint's metadata (train.py writes step, loss and
+held_loss).NoGradfunc NoGrad(f func())
 
 NoGrad runs f with graph recording off: ops inside return Vars with no
 parents and no gradient (evaluation, optimiser updates).ParamsByNamefunc ParamsByName(params []*Var) map[string]*Var
@@ -379,12 +433,46 @@ SaveParams writes the named params (a checkpoint) to path.ToDevicefunc ToDevic
 
 ToDevice moves every parameter's value to device ("cpu" or "gpu", as
 tensor.Tensor.To) in place and drops its gradient; a parameter already
-there is kept. Optimisers made before the move must be made again.WriteSafetensorsfunc WriteSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error
+there is kept. Optimisers made before the move must be made again.TorchDecayfunc TorchDecay(f func(h *Var) *Var, source string, vars ...*Var) func(h *Var) *Var
+
+TorchDecay makes a custom log-decay (BlockConfig.Decay with Mask
+ssd.MaskCustom) that ExportTorch can export: f computes it in furious,
+source is the same function in PyTorch, the body of
+
+	def custom_log_decay(h, p):  # h (B, L, DModel), p = [vars...] as torch Parameters → a (B, H, L)
+
+(an expression alone is returned; torch, F and softplus_exact, the
+threshold-free softplus, are in scope). vars are the trainable Vars f
+uses, each with a Name (they are saved, trained by the exported script and
+read back by LoadTorch under that name); f must give the same values as
+source (the export tests check that for their examples, nothing checks a
+user's).WriteSafetensorsfunc WriteSafetensors(w io.Writer, tensors map[string]*tensor.Tensor, metadata map[string]string) error
 
 WriteSafetensors writes named tensors in safetensors format, in name
 order, with optional string metadata (nil for none).ZeroGradsfunc ZeroGrads(params []*Var)
 
-ZeroGrads drops the gradients of params.Presetsvar Presets = figurePresets()
+ZeroGrads drops the gradients of params.ExportModelFileconst (
+    ExportModelFile   = "model.py"          // the self-contained PyTorch module
+    ExportTrainFile   = "train.py"          // the torchrun (DDP) training script
+    ExportWeightsFile = "model.safetensors" // the parameters, furious's names and shapes
+)
+
+The files of an export directory.ExportTrainFileconst (
+    ExportModelFile   = "model.py"          // the self-contained PyTorch module
+    ExportTrainFile   = "train.py"          // the torchrun (DDP) training script
+    ExportWeightsFile = "model.safetensors" // the parameters, furious's names and shapes
+)
+
+The files of an export directory.ExportWeightsFileconst (
+    ExportModelFile   = "model.py"          // the self-contained PyTorch module
+    ExportTrainFile   = "train.py"          // the torchrun (DDP) training script
+    ExportWeightsFile = "model.safetensors" // the parameters, furious's names and shapes
+)
+
+The files of an export directory.RoPEThetaconst RoPETheta = 10000
+
+RoPETheta is the base θ of the block's rotary embeddings (BlockConfig.RoPE),
+the paper's softmax baseline's.Presetsvar Presets = figurePresets()
 
 Presets lists the keys of the paper's six curves (ssd.PresetTable rows
 with Figure set), in the paper's order of loss.AdamWtype AdamW struct {
@@ -487,7 +575,18 @@ Preset returns the block of a named configuration from the one preset
 table, ssd.PresetTable, with DModel and Heads left for the caller: the
 paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
 "softmax", listed by Presets) and the dt-on-values twins "2mamba-dt" and
-"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).Candidatetype Candidate struct {
+"2mamba-e-dt". Each row names the 2Mamba config it reproduces (spec §d).BlockConfig.Fieldsfunc (c BlockConfig) Fields() []display.Field
+
+Fields lists the block's own settings after its variant's: d_model,
+heads and head dimension, dt bias, conv bias, Z bias, RoPE, and a
+custom decay when set.BlockConfig.HTMLfunc (c BlockConfig) HTML() string
+
+HTML renders the block as a small table: the block's settings, then
+its variant's.BlockConfig.Stringfunc (c BlockConfig) String() string
+
+String prints the block on one line: "2Mamba block: d_model 64, heads 2,
+head dim 32, …; order 2, scale 1/√d, …" (the variant's settings after
+the block's own; d_model 0 until set).Candidatetype Candidate struct {
     Name string
     // Block is the attention block; DModel and Heads 0 take the
     // comparison's, Chunk 0 takes the comparison's Chunk (finite orders).
@@ -498,7 +597,18 @@ paper's six ("linear", "mamba2", "mamba2s", "2mamba", "2mamba-e",
 
 Candidate is one entry of a comparison: a name and either a block
 configuration, built into the comparison's model (Layers × pre-norm block
-+ SwiGLU), or a builder of a whole model.CompareConfigtype CompareConfig struct {
++ SwiGLU), or a builder of a whole model.CardOptionstype CardOptions struct {
+    // Scale multiplies the speed length (1024·Scale tokens), the speed
+    // repetitions (2 + Scale) and the MQAR steps (120·Scale); 0 means 1.
+    Scale int
+    // Against is the preset trained beside the variant on MQAR ("2mamba").
+    Against string
+    // NoMQAR skips the training run (the card's other checks take < 1 s).
+    NoMQAR bool
+}
+
+CardOptions sizes a variant card. The zero value is the notebook's size,
+a few seconds on two cores.CompareConfigtype CompareConfig struct {
     // Presets are names for Preset, trained first; nil: all six when
     // Candidates is empty too, else none.
     Presets []string
@@ -529,7 +639,7 @@ one task, or any model a Candidate builds.CompareResulttype CompareResult stru
 }
 
 CompareResult is a finished comparison: a table (Markdown) and test-loss
-curves (Plot, which renders as SVG).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
+curves (Plot, which renders as a figure).CompareCharsfunc CompareChars(ctx context.Context, cfg CompareConfig) (*CompareResult, error)
 
 CompareChars trains every preset and candidate on random windows of the Opticks
 training split and reports the test loss (nats per character) on the
@@ -564,7 +674,29 @@ NewEmbed returns an embedding named name (parameter name+".weight").Embed.Forwa
 
 Forward gathers rows for ids laid out as shape: → (shape..., dim).Embed.Paramsfunc (e *Embed) Params() []*Var
 
-Params returns the table.Inittype Init struct {
+Params returns the table.ExportOptionstype ExportOptions struct {
+    // Force replaces an existing non-empty directory (by default it is an
+    // error; an empty directory is always used).
+    Force bool
+}
+
+ExportOptions configure ExportTorch.FormChecktype FormCheck struct {
+    Form   ssd.Form
+    RelErr float64
+}
+
+FormCheck is one form of the variant's core against its quadratic form in
+float64 (B = 1, H = 2, L = 100, d = 16): the relative error
+max|y − y_quad| / max|y_quad|, NaN when the form does not apply (exp has
+no finite state).FormSpeedtype FormSpeed struct {
+    Form         ssd.Form
+    Seconds      float64
+    TokensPerSec float64
+}
+
+FormSpeed is one form's best time over the repetitions (float32,
+B = 1, H = 2, L = Card.SpeedL, d = 32) and its throughput in tokens/s
+(B·H·L / time); NaN for a form that does not apply.Inittype Init struct {
     Seed  uint64
     DType tensor.DType
     // contains filtered or unexported fields
@@ -603,19 +735,27 @@ model on every machine). Names follow "layers.<i>.attn.qkv.weight".LM.Decayfun
 Decay is the weight-decay rule for AdamW.Decay: matrices and embeddings
 are decayed; norms, biases, A_log, dt bias and D are not.LM.Forwardfunc (m *LM) Forward(ids []int, B, L int) *Var
 
-Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
+Forward maps ids (B·L, row-major (B, L)) to logits (B, L, Vocab).LM.HTMLfunc (m *LM) HTML() string
+
+HTML renders the model as a small table: parameters and device, then its
+configuration.LM.Lossfunc (m *LM) Loss(ids, targets []int, B, L, ignore int) *Var
 
 Loss is the mean next-token cross-entropy over targets ≠ ignore.LM.NewDecoderfunc (m *LM) NewDecoder() *LMDecoder
 
 NewDecoder returns the zero decoding state of m (before the first token).
-The model's parameters are read at every Step, not copied.LM.Paramsfunc (m *LM) Params() []*Var
+The model's parameters are read at every Step, not copied.LM.NumParamsfunc (m *LM) NumParams() int
+
+NumParams is the number of trainable values of the model.LM.Paramsfunc (m *LM) Params() []*Var
 
 Params returns every parameter, in construction order.LM.Samplefunc (m *LM) Sample(prompt []int, n int, temperature float64, maxLen int, seed uint64) []int
 
 Sample extends prompt by n tokens, each drawn from softmax(logits/T) of
 the last position (T ≤ 0: greedy arg-max), with a seeded generator. It
 reruns the model on the whole window (at most maxLen tokens, the last
-ones) for every token: O(n·L²), meant for short demos.LM.Tofunc (m *LM) To(device string) *LM
+ones) for every token: O(n·L²), meant for short demos.LM.Stringfunc (m *LM) String() string
+
+String prints the model on one line: its variant, size, parameter count
+and where its parameters live.LM.Tofunc (m *LM) To(device string) *LM
 
 To moves the model's parameters to device (see ToDevice) and returns m.LMDecodertype LMDecoder struct {
     // contains filtered or unexported fields
@@ -675,14 +815,21 @@ Params returns the layer's parameters.LossPlottype LossPlot struct {
     Title  string
     XLabel string // "step" when empty
     YLabel string // "loss" when empty
+    LogY   bool   // a log loss axis (ticks at 10ⁿ)
     Series []Series
 }
 
-LossPlot is a line chart of loss curves that renders itself as SVG
-(the import-free display method set: a notebook shows any value with an
-SVG() string method as an image).LossPlot.SVGfunc (p LossPlot) SVG() string
+LossPlot is a line chart of loss curves: display.Lines with a legend and
+round ticks, "step" and "loss" as default axis labels. It renders as PNG
+in a notebook (MIMEBundle); SVG gives the vector drawing.LossPlot.Figurefunc (p LossPlot) Figure() *display.LinesFigure
 
-SVG renders the chart (640×400) with axes, ticks and a legend.Modeltype Model interface {
+Figure is the chart as a display.LinesFigure, for more options.LossPlot.MIMEBundlefunc (p LossPlot) MIMEBundle() map[string]any
+
+MIMEBundle renders the chart as image/png, with String as text/plain.LossPlot.SVGfunc (p LossPlot) SVG() string
+
+SVG renders the chart as an SVG document.LossPlot.Stringfunc (p LossPlot) String() string
+
+String describes the chart in one line.Modeltype Model interface {
     Forward(ids []int, B, L int) *Var // ids (B·L) → logits (B, L, vocab)
     Params() []*Var
 }
@@ -701,10 +848,19 @@ decays those of rank ≥ 2.ModelConfigtype ModelConfig struct {
 
 ModelConfig is a small decoder-only language model: Layers × (pre-norm
 attention block + pre-norm SwiGLU MLP, both residual), a final RMSNorm
-and an LM head.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
+and an LM head.ModelConfig.Fieldsfunc (c ModelConfig) Fields() []display.Field
+
+Fields lists the model's settings: vocabulary, layers, d_model, heads,
+the SwiGLU hidden size, dtype, seed.ModelConfig.HTMLfunc (c ModelConfig) HTML() string
+
+HTML renders the model configuration as a small table, its block's
+settings below its own.ModelConfig.HiddenSizefunc (c ModelConfig) HiddenSize() int
 
 HiddenSize is the SwiGLU hidden size the model uses: Hidden, or
-8/3·DModel rounded up to a multiple of 8 when Hidden is 0.Normtype Norm struct {
+8/3·DModel rounded up to a multiple of 8 when Hidden is 0.ModelConfig.Stringfunc (c ModelConfig) String() string
+
+String prints the model configuration on one line: its own settings,
+its block's beyond d_model and heads, its variant's.Normtype Norm struct {
     W   *Var
     Eps float64
 }
@@ -721,9 +877,9 @@ Params returns the weight.Progresstype Progress struct {
     Loss         float64 // training loss of this step
     TestLoss     float64 // latest evaluation, NaN before the first
     LR           float64
-    GradNorm     float64 // before clipping
-    TokensPerSec float64 // training tokens per second of training time (evaluations and checkpoints excluded)
-    Elapsed      time.Duration
+    GradNorm     float64       // before clipping
+    TokensPerSec float64       // training tokens per second of training time (evaluations and checkpoints excluded)
+    Elapsed      time.Duration // training, evaluation and checkpoint time over every Run (pauses between Runs excluded)
 }
 
 Progress is what a training run reports after every step.Progress.Stringfunc (p Progress) String() string
@@ -749,12 +905,9 @@ Schedule is linear warm-up then linear decay (the paper's schedule):
 lr(t) = Peak·t/Warmup for t < Warmup, then falls linearly from Peak at
 t = Warmup to Final at t = Total, and stays at Final after.Schedule.LRfunc (s Schedule) LR(t int) float64
 
-LR returns the learning rate for step t (0-based).Seriestype Series struct {
-    Name string
-    X, Y []float64
-}
+LR returns the learning rate for step t (0-based).Seriestype Series = display.Series
 
-Series is one named curve.SwiGLUtype SwiGLU struct {
+Series is one named curve (display.Series): Y against X.SwiGLUtype SwiGLU struct {
     Gate, Up, Down *Linear
 }
 
@@ -765,7 +918,48 @@ NewSwiGLU returns a SwiGLU MLP named name (name+".gate", ".up", ".down").SwiGLU
 
 Forward maps x (..., dim) → (..., dim).SwiGLU.Paramsfunc (m *SwiGLU) Params() []*Var
 
-Params returns gate, up and down weights.Trainertype Trainer struct {
+Params returns gate, up and down weights.TorchExporttype TorchExport struct {
+    Dir     string // the directory
+    Model   string // Dir/model.py
+    Script  string // Dir/train.py
+    Weights string // Dir/model.safetensors
+}
+
+TorchExport describes an export directory written by ExportTorch.ExportTorchfunc ExportTorch(m *LM, dir string, o ExportOptions) (TorchExport, error)
+
+ExportTorch writes m to dir as a PyTorch model: model.py (a self-contained
+module implementing exactly m's architecture, every block axis, with
+furious's parameter names and shapes and numerics conventions; torch ≥ 1.13
+and numpy only), model.safetensors (m's parameters) and train.py (a
+torchrun DDP training script on MQAR settings or a token file, writing
+safetensors checkpoints under the same names; LoadTorch reads them back).
+
+A custom log-decay (ssd.MaskCustom) is exported when it was made by
+FixedDecay or TorchDecay; any other Decay function is an error naming the
+axis. dir must not exist or be empty unless o.Force; the files are written
+into a temporary directory beside dir and renamed into place, so an error
+leaves nothing behind.TorchExport.Commandfunc (e TorchExport) Command(nproc int, args string) string
+
+Command returns the shell command that trains the export with torchrun on
+nproc processes of one machine (gloo on CPUs, nccl on GPUs), run in the
+export directory (copied to the cluster), followed by args (e.g.
+"--steps 1000 --mqar 64,8,8,64 --out ckpt").TorchExport.Trainfunc (e TorchExport) Train(nproc int, args ...string) (TorchRun, error)
+
+Train runs train.py on this machine with torchrun (the real launcher:
+nproc processes, gloo on CPUs, nccl on GPUs), passing args to the script
+("--mqar", "64,8,8,64", "--steps", "10", ...); the working directory is
+Dir. Each process uses one thread (OMP_NUM_THREADS=1) unless args set
+--threads. It returns the output, the checkpoint's path and the last and
+held losses recorded in it, or an error with the output. An interrupt
+(tensor.Interrupt: the notebook's stop button) kills torchrun and its
+workers and returns an error wrapping tensor.ErrInterrupted.TorchRuntype TorchRun struct {
+    Output     string  // what the launcher and the processes printed
+    Loss       float64 // the last step's training loss (mean over the processes), from the checkpoint's metadata
+    HeldLoss   float64 // the loss on the held batch (--held-seed) from the metadata, NaN without one
+    Checkpoint string  // the checkpoint written: --out/checkpoint.safetensors, default Dir/checkpoints/…
+}
+
+TorchRun is the result of TorchExport.Train.Trainertype Trainer struct {
     Params   []*Var
     Opt      *AdamW
     Schedule Schedule // Total is the number of steps Run does
@@ -791,9 +985,11 @@ Params returns gate, up and down weights.Trainertype Trainer struct {
 Trainer runs the training loop of a notebook cell: forward, backward,
 optional clipping, an AdamW step with the schedule's learning rate,
 periodic evaluation and checkpoints, a progress callback after every
-step. Run stops between two steps when its context is cancelled, so the
-parameters are always those of a whole number of steps; calling Run again
-resumes.NewTrainerfunc NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer
+step. Run stops between two steps when its context is cancelled or the
+notebook's interrupt reaches it (tensor.Interrupt: the interrupt button),
+so the parameters are always those of a whole number of steps; calling
+Run again resumes with the same callbacks, evaluation schedule and
+progress (an evaluation the interrupt cut short is done first).NewTrainerfunc NewTrainer(params []*Var, sched Schedule, step func(i int) (*Var, int)) *Trainer
 
 NewTrainer returns a Trainer over params with AdamW and sched. For an LM,
 set t.Opt.Decay = m.Decay so that norms, biases, A_log and D are not decayed.Trainer.Curvesfunc (t *Trainer) Curves(name string) []Series
@@ -806,11 +1002,12 @@ Resume loads a checkpoint written by Run (parameters, AdamW moments and
 step) so that the next Run continues from that step. History is not
 restored.Trainer.Runfunc (t *Trainer) Run(ctx context.Context) error
 
-Run trains until Schedule.Total steps are done or ctx is cancelled (then
-it returns ctx.Err() with the model intact after a whole step). A NaN or
-infinite loss (or a non-finite output of an ssd forward, which panics)
-stops it before the update with an *tensor.Error matching
-tensor.ErrNotFinite.Vartype Var struct {
+Run trains until Schedule.Total steps are done, ctx is cancelled (then it
+returns ctx.Err()) or tensor.Interrupt is called (then an *tensor.Error
+matching tensor.ErrInterrupted), with the model intact after a whole
+step; Run again resumes. A NaN or infinite loss (or a non-finite output
+of an ssd forward, which panics) stops it before the update with an
+*tensor.Error matching tensor.ErrNotFinite.Vartype Var struct {
     Value *tensor.Tensor // the forward value
     Grad  *tensor.Tensor // dL/dValue after Backward (same shape and dtype); nil before
     Name  string         // optional, used by Params, safetensors and error messages
@@ -931,7 +1128,9 @@ Neg returns −x.NewOpfunc NewOp(value *tensor.Tensor, parents []*Var, back Ba
 NewOp records an op: value computed from parents, back sending the output
 gradient to them. When no parent needs a gradient, or inside NoGrad, the
 result is a constant and back is never called. Packages outside nn (ssd
-primitives, custom layers) add differentiable ops through NewOp.Paramfunc Param(t *tensor.Tensor) *Var
+primitives, custom layers) add differentiable ops through NewOp. After
+tensor.Interrupt (the notebook's interrupt) it panics with an *tensor.Error
+matching tensor.ErrInterrupted, so a forward pass stops between ops.Paramfunc Param(t *tensor.Tensor) *Var
 
 Param wraps t as a trainable leaf: Backward fills its Grad. A float32 t
 is moved to the device tensor.SetDevice chose (FURIOUS_DEVICE), so a
@@ -984,14 +1183,19 @@ Sub returns a − b with broadcasting (see Add).Sumfunc Sum(x *Var) *Var
 
 Sum returns Σ x over all elements, shape ().SumAxisfunc SumAxis(x *Var, ax int) *Var
 
-SumAxis sums x over axis, removing it: (B, L, D) with axis −1 → (B, L).Transposefunc Transpose(x *Var, i, j int) *Var
+SumAxis sums x over axis, removing it: (B, L, D) with axis −1 → (B, L).TorchParamsfunc TorchParams(m *LM) []*Var
+
+TorchParams returns the tensors a checkpoint of the exported m holds: m's
+parameters and the Vars of a TorchDecay, in that order.Transposefunc Transpose(x *Var, i, j int) *Var
 
 Transpose swaps axes i and j of x (negative axes count from the end).Var.Backwardfunc (v *Var) Backward()
 
 Backward computes dv/dx for every leaf x that requires a gradient and adds
 it to x.Grad (gradients accumulate across calls until ZeroGrad). v must
 have one element. Intermediate gradients are released, and so is the
-graph: call Backward once per forward pass.Var.BackwardWithfunc (v *Var) BackwardWith(g *tensor.Tensor)
+graph: call Backward once per forward pass. tensor.Interrupt stops it
+between ops (a panic matching tensor.ErrInterrupted); leaves may then hold
+part of the gradient, which the next ZeroGrad clears.Var.BackwardWithfunc (v *Var) BackwardWith(g *tensor.Tensor)
 
 BackwardWith is Backward seeded with g = dL/dv (same shape as v) instead
 of 1, for a non-scalar v.Var.DTypefunc (v *Var) DType() tensor.DType
@@ -1004,5 +1208,50 @@ RequiresGrad reports whether a gradient flows to v.Var.Shapefunc (v *Var) Shap
 
 Shape returns the shape of v's value.Var.ZeroGradfunc (v *Var) ZeroGrad()
 
-ZeroGrad drops v's gradient.`
+ZeroGrad drops v's gradient.VariantCardtype VariantCard struct {
+    Block BlockConfig
+    Forms []FormCheck // recurrent, chunked, blockwise vs quadratic (float64)
+    // Float32 is the float32 recurrent form (what State.Step decodes with)
+    // against the float64 quadratic form on the same rounded inputs; NaN
+    // for exp.
+    Float32 float64
+    // GradParams parameter tensors of an nn block of the variant (d_model
+    // 16, 2 heads, float64) were checked by central differences; GradWorst
+    // is the largest relative error, on GradWorstName.
+    GradParams    int
+    GradWorst     float64
+    GradWorstName string
+    // Memory is the variant's per-head decoding memory (d = 64, float32);
+    // Baseline 2Mamba's, for comparison.
+    Memory, Baseline ssd.Memory
+    SpeedL           int
+    Speed            []FormSpeed
+    // MQAR is the short training run (Against first, then the variant),
+    // nil with CardOptions.NoMQAR.
+    MQAR *CompareResult
+}
+
+VariantCard answers what a researcher asks of a new variant before
+training it at scale: do its forms agree, are the block's gradients
+right, how large is its decoding state and from which context length
+does it beat a KV cache, how fast is each form, and how does it learn
+MQAR next to 2Mamba. NewVariantCard computes it; it prints as text
+(String) and renders as a card in a notebook (HTML).NewVariantCardfunc NewVariantCard(ctx context.Context, bc BlockConfig, o CardOptions) (*VariantCard, error)
+
+NewVariantCard runs the card's checks for the block bc (a variant alone:
+BlockConfig{Variant: v}). The card's own sizes replace bc.DModel and
+bc.Heads. A cancelled ctx stops the MQAR run and returns the card so far
+with ctx.Err().VariantCard.FormsPassfunc (c *VariantCard) FormsPass() bool
+
+FormsPass reports whether every applicable form is within 1e-10 of the
+quadratic form in float64 and the float32 recurrent form within 1e-6.VariantCard.GradPassfunc (c *VariantCard) GradPass() bool
+
+GradPass reports whether the block's worst gradient error is ≤ 1e-6.VariantCard.HTMLfunc (c *VariantCard) HTML() string
+
+HTML renders the card: a titled box with the checks, a speed table and
+the MQAR table with its test-loss curves (nn's LossPlot as inline SVG).VariantCard.Passfunc (c *VariantCard) Pass() bool
+
+Pass reports whether the forms and gradient checks pass.VariantCard.Stringfunc (c *VariantCard) String() string
+
+String is the card as plain text.`
 }

@@ -17,6 +17,10 @@ func init() {
 		"AddScalar":            reflect.ValueOf(tensor.AddScalar),
 		"AllClose":             reflect.ValueOf(tensor.AllClose),
 		"Apply":                reflect.ValueOf(tensor.Apply),
+		"Arange":               reflect.ValueOf(tensor.Arange),
+		"Arange64":             reflect.ValueOf(tensor.Arange64),
+		"ArgMax":               reflect.ValueOf(tensor.ArgMax),
+		"ArgMin":               reflect.ValueOf(tensor.ArgMin),
 		"AvailableMemory":      reflect.ValueOf(tensor.AvailableMemory),
 		"Axpy":                 reflect.ValueOf(tensor.Axpy),
 		"Backends":             reflect.ValueOf(tensor.Backends),
@@ -26,6 +30,7 @@ func init() {
 		"CausalConv1d":         reflect.ValueOf(tensor.CausalConv1d),
 		"CausalConv1dBackward": reflect.ValueOf(tensor.CausalConv1dBackward),
 		"CheckAlloc":           reflect.ValueOf(tensor.CheckAlloc),
+		"CheckDType":           reflect.ValueOf(tensor.CheckDType),
 		"CheckInterrupt":       reflect.ValueOf(tensor.CheckInterrupt),
 		"CheckShape":           reflect.ValueOf(tensor.CheckShape),
 		"ClearInterrupt":       reflect.ValueOf(tensor.ClearInterrupt),
@@ -41,6 +46,7 @@ func init() {
 		"DeviceFail":           reflect.ValueOf(tensor.DeviceFail),
 		"DeviceOperands":       reflect.ValueOf(tensor.DeviceOperands),
 		"Div":                  reflect.ValueOf(tensor.Div),
+		"ErrDType":             reflect.ValueOf(&tensor.ErrDType).Elem(),
 		"ErrDevice":            reflect.ValueOf(&tensor.ErrDevice).Elem(),
 		"ErrInterrupted":       reflect.ValueOf(&tensor.ErrInterrupted).Elem(),
 		"ErrMemory":            reflect.ValueOf(&tensor.ErrMemory).Elem(),
@@ -56,8 +62,11 @@ func init() {
 		"Full":                 reflect.ValueOf(tensor.Full),
 		"Full64":               reflect.ValueOf(tensor.Full64),
 		"Gather":               reflect.ValueOf(tensor.Gather),
+		"Index":                reflect.ValueOf(tensor.Index),
 		"Interrupt":            reflect.ValueOf(tensor.Interrupt),
 		"Interrupted":          reflect.ValueOf(tensor.Interrupted),
+		"Linspace":             reflect.ValueOf(tensor.Linspace),
+		"Linspace64":           reflect.ValueOf(tensor.Linspace64),
 		"Load":                 reflect.ValueOf(tensor.Load),
 		"Log":                  reflect.ValueOf(tensor.Log),
 		"LogSigmoid":           reflect.ValueOf(tensor.LogSigmoid),
@@ -86,6 +95,7 @@ func init() {
 		"Notice":               reflect.ValueOf(tensor.Notice),
 		"Ones":                 reflect.ValueOf(tensor.Ones),
 		"Ones64":               reflect.ValueOf(tensor.Ones64),
+		"Pad":                  reflect.ValueOf(tensor.Pad),
 		"ParseBytes":           reflect.ValueOf(tensor.ParseBytes),
 		"RMSNorm":              reflect.ValueOf(tensor.RMSNorm),
 		"RMSNormBackward":      reflect.ValueOf(tensor.RMSNormBackward),
@@ -113,13 +123,20 @@ func init() {
 		"Softplus":             reflect.ValueOf(tensor.Softplus),
 		"Sqrt":                 reflect.ValueOf(tensor.Sqrt),
 		"Square":               reflect.ValueOf(tensor.Square),
+		"Stack":                reflect.ValueOf(tensor.Stack),
 		"Sub":                  reflect.ValueOf(tensor.Sub),
 		"Sum":                  reflect.ValueOf(tensor.Sum),
 		"SumAll":               reflect.ValueOf(tensor.SumAll),
+		"SumSquares":           reflect.ValueOf(tensor.SumSquares),
 		"SumTo":                reflect.ValueOf(tensor.SumTo),
+		"Sync":                 reflect.ValueOf(tensor.Sync),
+		"Take":                 reflect.ValueOf(tensor.Take),
 		"Transfers":            reflect.ValueOf(tensor.Transfers),
+		"Tril":                 reflect.ValueOf(tensor.Tril),
+		"Triu":                 reflect.ValueOf(tensor.Triu),
 		"UnaryGrad":            reflect.ValueOf(tensor.UnaryGrad),
 		"UnaryGradNames":       reflect.ValueOf(&tensor.UnaryGradNames).Elem(),
+		"Where":                reflect.ValueOf(tensor.Where),
 		"Zeros":                reflect.ValueOf(tensor.Zeros),
 		"Zeros64":              reflect.ValueOf(tensor.Zeros64),
 
@@ -165,6 +182,13 @@ accept mixed dtypes.
     float32 data is accumulated in float64.
   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
     Unsqueeze, Squeeze (share data, like Reshape).
+  - Selection and ranges (select.go), as in NumPy and PyTorch: Arange,
+    Linspace (and their float64 forms), Tril and Triu with a diagonal
+    offset, ArgMax and ArgMin along an axis with keepdim (indices in the
+    input's dtype; Ints converts them), Where(cond, a, b) with
+    broadcasting, Stack along a new axis, Index (one index along an axis,
+    the axis removed) and Take (an index tensor along an axis); Gather
+    below is the []int form (IndexSelect).
   - Model operations (nnops.go, conv.go, loss.go), what package nn's ops
     and gradients are composed of: Gather and ScatterAdd along an axis
     (embedding rows and their gradient), Softmax, LogSoftmax and their
@@ -265,6 +289,11 @@ boundary, and shows the message; the kernel lives on. An allocation larger
 than the memory available, or than the cap set by SetMemoryLimit or the
 FURIOUS_MEM_LIMIT environment variable, panics with an *Error that names
 the size instead of letting the operating system kill the process.
+Operands that mix float32 and float64 panic with an *Error of kind
+ErrDType naming both and the conversion meant, e.g.
+
+	tensor.Add: b: is float64 but a is float32: float32 and float64 do not mix; convert one, e.g. b.As(tensor.Float32) (or a.As(tensor.Float64))
+
 Data-dependent failures (a file that is not a float .npy) are returned as
 errors.
 
@@ -317,7 +346,14 @@ propagate. It is the helper tests and boundaries use to turn panics into
 errors.CheckAllocfunc CheckAlloc(op string, dtype DType, shape []int)
 
 CheckAlloc panics with an *Error (ErrMemory) when n elements of dtype are
-larger than the cap or than the memory available. op names the caller.CheckInterruptfunc CheckInterrupt(op string)
+larger than the cap or than the memory available. op names the caller.CheckDTypefunc CheckDType(op, aName string, a *Tensor, bName string, b *Tensor)
+
+CheckDType panics with an *Error of kind ErrDType naming op and both
+operands when a and b differ in dtype: float32 and float64 do not mix,
+and the message names the conversion that was probably meant, e.g.
+"b: is float64 but a is float32: ... b.As(tensor.Float32) (or
+a.As(tensor.Float64))". Packages with operations of their own (ssd, nn)
+call it on their operands, as tensor's operations do.CheckInterruptfunc CheckInterrupt(op string)
 
 CheckInterrupt panics with an *Error naming op and wrapping ErrInterrupted
 when Interrupt was called. It costs one atomic load: call it once per head,
@@ -433,7 +469,20 @@ shapes; note is appended (for example "(same as q)").ShapeStringfunc ShapeStri
 
 ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".SumAllfunc SumAll(x *Tensor) float64
 
-SumAll returns Σ_i x_i over every element, in float64.Transfersfunc Transfers() (uploads, downloads int64)
+SumAll returns Σ_i x_i over every element, in float64.SumSquaresfunc SumSquares(xs ...*Tensor) float64
+
+SumSquares returns Σ over the tensors xs of Σ_i x_i², accumulated in
+float64: the squared global L2 norm of a set of gradients (nil and empty
+tensors count 0). Resident float32 tensors are summed on their device,
+one dispatch each, and their len(xs) sums come back in one read.Syncfunc Sync()
+
+Sync waits until every registered backend has completed the work queued
+on it: an operation on resident (GPU) tensors returns once it is queued,
+before the device has computed it, so a timing of device work calls Sync
+before reading the clock (display.Timeit does). Reading a result (At,
+Data, String) waits for the work that writes it as well, but also copies
+it. A failure of queued work panics with an *Error, as the operation
+would have. Backends without a queue (the CPU) have nothing to wait for.Transfersfunc Transfers() (uploads, downloads int64)
 
 Transfers returns how many times tensor data has been copied to a device
 (To, host operands of a device operation, host writes flushed before one)
@@ -444,7 +493,10 @@ tests use it to see that a chain of device operations stays on the device.Defau
 DefaultSeed seeds the session's default generator, the one the
 package-level Randn, Randn64, Rand and Rand64 draw from, at start-up and
 whenever ManualSeed is not called: a fresh process gives the same numbers
-as NewRNG(DefaultSeed).ErrDevicevar ErrDevice = errors.New("tensor: operands on different devices")
+as NewRNG(DefaultSeed).ErrDTypevar ErrDType = errors.New("tensor: float32 and float64 operands")
+
+ErrDType is matched by errors.Is when the operands of an operation mix
+float32 and float64; the message names the As conversion to call.ErrDevicevar ErrDevice = errors.New("tensor: operands on different devices")
 
 ErrDevice is matched by errors.Is when an operation's operands live on
 different devices.ErrInterruptedvar ErrInterrupted = errors.New("tensor: interrupted")
@@ -486,7 +538,7 @@ String returns "float32" or "float64".Float32const (
     Got  []int
     Want []int // -1 stands for "any"
     Msg  string
-    Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice or nil
+    Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice, ErrDType or nil
 }
 
 Error is the error every tensor and primitive panics with (or returns).
@@ -495,7 +547,8 @@ fault; Got and Want are shapes when the error is about a shape.Error.Errorfunc
 
 Error.Unwrapfunc (e *Error) Unwrap() error
 
-Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite and ErrDevice.RNGtype RNG struct {
+Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite, ErrDevice
+and ErrDType.RNGtype RNG struct {
     // contains filtered or unexported fields
 }
 
@@ -542,7 +595,25 @@ Add returns a + b (broadcast).AddScalarfunc AddScalar(x *Tensor, s float64) *T
 AddScalar returns x + s.Applyfunc Apply(x *Tensor, f func(float64) float64) *Tensor
 
 Apply returns f(x_i) for every element, computed in float64 and rounded to
-x's dtype. f must be safe to call from several goroutines.BroadcastTofunc BroadcastTo(x *Tensor, shape ...int) *Tensor
+x's dtype. f must be safe to call from several goroutines.Arangefunc Arange(start, stop, step float64) *Tensor
+
+Arange returns the float32 vector start, start+step, … up to but
+excluding stop: n = ⌈(stop − start)/step⌉ values x_i = start + i·step
+computed in float64 and rounded once (numpy.arange, torch.arange).
+Arange(0, 5, 1) is [0 1 2 3 4]; a negative step counts down; n ≤ 0 gives
+an empty vector. Placed on the device SetDevice chose.Arange64func Arange64(start, stop, step float64) *Tensor
+
+Arange64 is Arange in float64.ArgMaxfunc ArgMax(x *Tensor, axis int, keepdim bool) *Tensor
+
+ArgMax returns the index of the largest element along axis: viewing x as
+(outer, n, inner) around axis, y[o, i] = argmax_j x[o, j, i], the first
+on ties; NaN counts as larger than any number (the first NaN wins), as in
+NumPy and PyTorch. The indices are stored in x's dtype (float32 holds
+integers exactly up to 2²⁴, a larger axis is an error); axis is removed,
+or kept with size 1 when keepdim. Ints() turns them into []int (for
+Gather); Take accepts them as they are. An empty axis is an error.ArgMinfunc ArgMin(x *Tensor, axis int, keepdim bool) *Tensor
+
+ArgMin is ArgMax for the smallest element (NaN still wins, as in NumPy).BroadcastTofunc BroadcastTo(x *Tensor, shape ...int) *Tensor
 
 BroadcastTo returns x broadcast to shape (a copy): the adjoint of SumTo.
 x's shape must broadcast to shape, as for Add.CausalConv1dfunc CausalConv1d(x, w, bias *Tensor) *Tensor
@@ -603,7 +674,18 @@ Full64 returns a float64 tensor filled with v.Gatherfunc Gather(x *Tensor, axi
 Gather returns x indexed along axis by idx: viewing x as (outer, n,
 inner) around axis, y (outer, len(idx), inner) has y[o, j, i] =
 x[o, idx[j], i]. Gather(table, 0, ids) takes the rows of an embedding
-table (V, D) → (len(ids), D). Every idx must be in [0, n).Loadfunc Load(path string) (*Tensor, error)
+table (V, D) → (len(ids), D). Every idx must be in [0, n).Indexfunc Index(x *Tensor, axis, i int) *Tensor
+
+Index returns x at index i along axis, with that axis removed (x[:, i]
+in NumPy, torch.select): (B, L, d) at axis 1, index −1 gives the last
+step (B, d). Negative i counts from the end of the axis.Linspacefunc Linspace(start, stop float64, n int) *Tensor
+
+Linspace returns n evenly spaced float32 values from start to stop
+inclusive: x_i = start + i·(stop − start)/(n − 1), the last exactly stop
+(numpy.linspace, torch.linspace); n = 1 gives [start], n = 0 an empty
+vector. Placed on the device SetDevice chose.Linspace64func Linspace64(start, stop float64, n int) *Tensor
+
+Linspace64 is Linspace in float64.Loadfunc Load(path string) (*Tensor, error)
 
 Load reads a .npy file.Logfunc Log(x *Tensor) *Tensor
 
@@ -653,7 +735,12 @@ results through it.Onesfunc Ones(shape ...int) *Tensor
 
 Ones returns a float32 tensor of ones.Ones64func Ones64(shape ...int) *Tensor
 
-Ones64 returns a float64 tensor of ones.RMSNormfunc RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor)
+Ones64 returns a float64 tensor of ones.Padfunc Pad(x *Tensor, axis, before, after int) *Tensor
+
+Pad returns x with before zero rows ahead of it and after behind it
+along axis: x (…, m, …) gives y (…, before+m+after, …), y[…, before+j, …]
+= x[…, j, …]. It is the gradient of x.Slice(axis, before, before+m) of a
+tensor of that axis length (ScatterAdd over a range, with no indices).RMSNormfunc RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor)
 
 RMSNorm normalises x (..., n) over its last axis and scales by w (n), or
 by 1 when w is nil: y = x·r ⊙ w with r = 1/√(mean(x²) + eps) per row. It
@@ -715,7 +802,13 @@ threshold), which avoids overflow and is exact to float64 rounding there.Sqrtf
 
 Sqrt returns √x (NaN for x < 0).Squarefunc Square(x *Tensor) *Tensor
 
-Square returns x².Subfunc Sub(a, b *Tensor) *Tensor
+Square returns x².Stackfunc Stack(axis int, ts ...*Tensor) *Tensor
+
+Stack joins tensors of one shape and dtype along a new axis: k tensors
+(B, d) stacked at axis 0 give (k, B, d), at axis 1 (B, k, d), at −1
+(B, d, k) (torch.stack, numpy.stack). axis ranges over [−(r+1), r] for
+rank r, like Unsqueeze. It is Concat of the tensors unsqueezed at axis,
+so resident operands are stacked on their device.Subfunc Sub(a, b *Tensor) *Tensor
 
 Sub returns a − b (broadcast).Sumfunc Sum(x *Tensor, axis int, keepdim bool) *Tensor
 
@@ -723,12 +816,36 @@ Sum returns Σ_j x[…, j, …] over axis: shape without axis (or 1 with keepdim
 
 SumTo sums g down to shape, the adjoint of broadcasting shape to g's
 shape (the gradient of a broadcast operand): shape must broadcast to
-g.Shape(). It returns g itself when the shapes are equal.UnaryGradfunc UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor
+g.Shape(). It returns g itself when the shapes are equal.Takefunc Take(x *Tensor, axis int, idx *Tensor) *Tensor
+
+Take returns x indexed along axis by the index tensor idx (integer
+values, negative counting from the end): NumPy's take, the axis replaced
+by idx's axes, y[o…, j…, i…] = x[o…, idx[j…], i…]. An embedding table
+(V, D) with ids (B, L) at axis 0 gives (B, L, D); a vector with
+ArgMax(v, 0, false) (a scalar) gives the largest element as a scalar.
+Gather is the form with a []int (one axis).Trilfunc Tril(x *Tensor, k int) *Tensor
+
+Tril returns the lower triangle of the last two axes of x (…, m, n):
+y[…, i, j] = x[…, i, j] where j − i ≤ k, else 0. k = 0 keeps the main
+diagonal, k = −1 also drops it, k > 0 keeps k diagonals above it
+(torch.tril, numpy.tril). Kept entries are copied exactly (±Inf and NaN
+included), the others are zeros. Tril(Ones(L, L), 0) is the causal mask.Triufunc Triu(x *Tensor, k int) *Tensor
+
+Triu returns the upper triangle of the last two axes of x (…, m, n):
+y[…, i, j] = x[…, i, j] where j − i ≥ k, else 0 (torch.triu,
+numpy.triu); Triu(x, 1) is x strictly above the diagonal.UnaryGradfunc UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor
 
 UnaryGrad returns g·f'(x) for the elementwise function f named op (see
 UnaryGradNames) in one pass: the backward of the unary functions. x is
 the input and y = f(x) the output; an operand the function does not read
-may be nil. s is the parameter of "scale" (ignored by the others).Zerosfunc Zeros(shape ...int) *Tensor
+may be nil. s is the parameter of "scale" (ignored by the others).Wherefunc Where(cond, a, b *Tensor) *Tensor
+
+Where returns a where cond is non-zero and b elsewhere, elementwise with
+NumPy broadcasting of all three shapes: y[i] = cond[i] ≠ 0 ? a[i] : b[i]
+(a NaN condition counts as true, as in NumPy). a and b must have one
+dtype, the result's; cond may be float32 or float64 (a mask such as
+Tril(Ones(L, L), 0) or Apply(x, f) with f giving 0 or 1). Where(mask, s,
+Full(math.Inf(-1))) masks attention scores.Zerosfunc Zeros(shape ...int) *Tensor
 
 Zeros returns a float32 tensor of zeros, placed on the device SetDevice
 chose (the CPU by default).Zeros64func Zeros64(shape ...int) *Tensor
@@ -779,7 +896,11 @@ HTML renders t for a notebook: a header with shape, dtype and device, a
 one-line summary (min, max, mean, NaN/Inf count), then a table of the
 values for rank ≤ 2 (long axes elided in the middle), or for rank ≥ 3 the
 first few 2-D slices over the last two axes, each titled like t[0,1,:,:].
-It is the import-free display method the notebook kernel looks for.Tensor.IsFinitefunc (t *Tensor) IsFinite() bool
+It is the import-free display method the notebook kernel looks for.Tensor.Intsfunc (t *Tensor) Ints() []int
+
+Ints returns t's values as ints: the indices ArgMax, ArgMin and Arange
+give, for Gather and Take. A value that is not an integer is an error
+naming its position.Tensor.IsFinitefunc (t *Tensor) IsFinite() bool
 
 IsFinite reports whether every element is finite (no NaN, no ±Inf).Tensor.Lenfunc (t *Tensor) Len() int
 

@@ -75,7 +75,8 @@ const ModulePath = "github.com/furious-lab/furious"
 //go:generate go run ./internal/extract net/http net/url os os/signal path path/filepath reflect regexp runtime runtime/debug slices sort strconv strings sync sync/atomic
 //go:generate go run ./internal/extract text/scanner text/tabwriter text/template time unicode unicode/utf16 unicode/utf8 builtin
 //go:generate go run ./internal/extract gonum.org/v1/gonum/mat gonum.org/v1/gonum/floats gonum.org/v1/gonum/stat gonum.org/v1/gonum/blas gonum.org/v1/gonum/blas/blas32 gonum.org/v1/gonum/blas/blas64 gonum.org/v1/gonum/stat/distuv
-//go:generate go run ./internal/extract gonum.org/v1/plot gonum.org/v1/plot/plotter gonum.org/v1/plot/plotutil gonum.org/v1/plot/vg gonum.org/v1/plot/vg/draw
+//go:generate go run ./internal/extract gonum.org/v1/plot gonum.org/v1/plot/plotter gonum.org/v1/plot/plotutil gonum.org/v1/plot/vg gonum.org/v1/plot/vg/draw gonum.org/v1/plot/vg/vgimg gonum.org/v1/plot/vg/vgsvg
+//go:generate go run ./internal/extract gonum.org/v1/plot/palette gonum.org/v1/plot/palette/moreland gonum.org/v1/plot/text gonum.org/v1/plot/font
 //go:generate go run ./internal/extract github.com/furious-lab/furious/tensor github.com/furious-lab/furious/display github.com/furious-lab/furious/ssd github.com/furious-lab/furious/nn github.com/furious-lab/furious/nn/data
 
 // notPreimported are packages of this module that a cell must import

@@ -9,11 +9,21 @@ import (
 // float is the element type constraint of the internal kernels (backend/cpu's).
 type float = cpu.Float
 
-// sameDType panics with an *Error naming op when a and b differ in dtype.
-func sameDType(op string, a, b *Tensor) {
+// sameDType panics with an *Error of kind ErrDType naming op when a and b
+// differ in dtype.
+func sameDType(op string, a, b *Tensor) { CheckDType(op, "a", a, "b", b) }
+
+// CheckDType panics with an *Error of kind ErrDType naming op and both
+// operands when a and b differ in dtype: float32 and float64 do not mix,
+// and the message names the conversion that was probably meant, e.g.
+// "b: is float64 but a is float32: ... b.As(tensor.Float32) (or
+// a.As(tensor.Float64))". Packages with operations of their own (ssd, nn)
+// call it on their operands, as tensor's operations do.
+func CheckDType(op, aName string, a *Tensor, bName string, b *Tensor) {
 	if a.dtype != b.dtype {
-		panic(&Error{Op: op, Arg: "b", Msg: fmt.Sprintf("is %s but a is %s (convert one with As(tensor.%s))",
-			b.dtype, a.dtype, titleDType(a.dtype))})
+		panic(&Error{Op: op, Arg: bName, Kind: ErrDType, Msg: fmt.Sprintf(
+			"is %s but %s is %s: float32 and float64 do not mix; convert one, e.g. %s.As(tensor.%s) (or %s.As(tensor.%s))",
+			b.dtype, aName, a.dtype, bName, titleDType(a.dtype), aName, titleDType(b.dtype))})
 	}
 }
 

@@ -38,10 +38,10 @@ func CausalConv1d(x, w, bias *Tensor) *Tensor {
 func convShapes(op string, x, w, bias *Tensor) (B, L, C, W int) {
 	CheckShape(op, "x", x.shape, "(want (B, L, C))", -1, -1, -1)
 	B, L, C = x.shape[0], x.shape[1], x.shape[2]
-	sameDType(op, x, w)
+	CheckDType(op, "x", x, "w", w)
 	CheckShape(op, "w", w.shape, "(want (C, W) for x "+ShapeString(x.shape)+")", C, -1)
 	if bias != nil {
-		sameDType(op, x, bias)
+		CheckDType(op, "x", x, "bias", bias)
 		CheckShape(op, "bias", bias.shape, "(want (C) for x "+ShapeString(x.shape)+")", C)
 	}
 	return B, L, C, w.shape[1]
@@ -89,7 +89,7 @@ func convFwd[T float](y, x, w, bias []T, B, L, C, W int) {
 func CausalConv1dBackward(g, x, w *Tensor, withBias bool) (dx, dw, db *Tensor) {
 	const op = "tensor.CausalConv1dBackward"
 	B, L, C, W := convShapes(op, x, w, nil)
-	sameDType(op, x, g)
+	CheckDType(op, "x", x, "g", g)
 	CheckShape(op, "g", g.shape, "(same as x)", x.shape...)
 	shapes := [][]int{x.shape, w.shape}
 	if withBias {

@@ -31,6 +31,13 @@
 //     float32 data is accumulated in float64.
 //   - Layout (layout.go): Permute, Transpose, Slice, Concat, Cumsum (copies);
 //     Unsqueeze, Squeeze (share data, like Reshape).
+//   - Selection and ranges (select.go), as in NumPy and PyTorch: Arange,
+//     Linspace (and their float64 forms), Tril and Triu with a diagonal
+//     offset, ArgMax and ArgMin along an axis with keepdim (indices in the
+//     input's dtype; Ints converts them), Where(cond, a, b) with
+//     broadcasting, Stack along a new axis, Index (one index along an axis,
+//     the axis removed) and Take (an index tensor along an axis); Gather
+//     below is the []int form (IndexSelect).
 //   - Model operations (nnops.go, conv.go, loss.go), what package nn's ops
 //     and gradients are composed of: Gather and ScatterAdd along an axis
 //     (embedding rows and their gradient), Softmax, LogSoftmax and their
@@ -131,6 +138,11 @@
 // than the memory available, or than the cap set by SetMemoryLimit or the
 // FURIOUS_MEM_LIMIT environment variable, panics with an *Error that names
 // the size instead of letting the operating system kill the process.
+// Operands that mix float32 and float64 panic with an *Error of kind
+// ErrDType naming both and the conversion meant, e.g.
+//
+//	tensor.Add: b: is float64 but a is float32: float32 and float64 do not mix; convert one, e.g. b.As(tensor.Float32) (or a.As(tensor.Float64))
+//
 // Data-dependent failures (a file that is not a float .npy) are returned as
 // errors.
 //

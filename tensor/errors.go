@@ -20,6 +20,10 @@ var ErrDevice = errors.New("tensor: operands on different devices")
 // ErrNotFinite is matched by errors.Is when a primitive produced NaN or Inf.
 var ErrNotFinite = errors.New("tensor: NaN or Inf")
 
+// ErrDType is matched by errors.Is when the operands of an operation mix
+// float32 and float64; the message names the As conversion to call.
+var ErrDType = errors.New("tensor: float32 and float64 operands")
+
 // Error is the error every tensor and primitive panics with (or returns).
 // Op is the operation ("tensor.MatMul", "ssd.Chunked"), Arg the argument at
 // fault; Got and Want are shapes when the error is about a shape.
@@ -29,7 +33,7 @@ type Error struct {
 	Got  []int
 	Want []int // -1 stands for "any"
 	Msg  string
-	Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice or nil
+	Kind error // ErrShape, ErrMemory, ErrNotFinite, ErrDevice, ErrDType or nil
 }
 
 func (e *Error) Error() string {
@@ -57,7 +61,8 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite and ErrDevice.
+// Unwrap lets errors.Is match ErrShape, ErrMemory, ErrNotFinite, ErrDevice
+// and ErrDType.
 func (e *Error) Unwrap() error { return e.Kind }
 
 // ShapeString formats a shape as "(1,2,3)"; -1 prints as "?".

@@ -246,7 +246,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 	shape := first.Shape()
 	total := 0
 	for i, t := range ts {
-		sameDType(op, first, t)
+		CheckDType(op, "ts[0]", first, fmt.Sprintf("ts[%d]", i), t)
 		want := first.Shape()
 		want[ax] = -1
 		CheckShape(op, fmt.Sprintf("ts[%d]", i), t.shape, fmt.Sprintf("(same as ts[0] except axis %d)", ax), want...)

@@ -111,7 +111,7 @@ func ceGrad[T float](y, logp []T, n int, targets []int, ignore int, c float64) {
 // computed in float64 and rounded once into p.
 func AdamW(p, g, m, v *Tensor, lr, beta1, beta2, eps, wd float64, t int) {
 	const op = "tensor.AdamW"
-	sameDType(op, p, g)
+	CheckDType(op, "p", p, "g", g)
 	CheckShape(op, "g", g.shape, "(same as p)", p.shape...)
 	CheckShape(op, "m", m.shape, "(same as p)", p.shape...)
 	CheckShape(op, "v", v.shape, "(same as p)", p.shape...)

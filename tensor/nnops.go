@@ -76,6 +76,47 @@ func ScatterAdd(g *Tensor, axis int, idx []int, n int) *Tensor {
 	return y.OnDeviceOf(g)
 }
 
+// Pad returns x with before zero rows ahead of it and after behind it
+// along axis: x (…, m, …) gives y (…, before+m+after, …), y[…, before+j, …]
+// = x[…, j, …]. It is the gradient of x.Slice(axis, before, before+m) of a
+// tensor of that axis length (ScatterAdd over a range, with no indices).
+func Pad(x *Tensor, axis, before, after int) *Tensor {
+	const op = "tensor.Pad"
+	ax := axisOf(op, axis, x.shape)
+	if before < 0 || after < 0 {
+		Errorf(op, "before, after", "are %d and %d, want them ≥ 0", before, after)
+	}
+	shape := x.Shape()
+	m := shape[ax]
+	shape[ax] = before + m + after
+	outer, _, inner := split(x.shape, ax)
+	if d, ok := resident(x).(backend.DeviceIndexer); ok {
+		y, err := onDevice(op, shape, []*Tensor{x}, func(in []backend.DeviceBuffer, out backend.DeviceBuffer) error {
+			return d.PadDevice32(in[0], outer, m, inner, before, after, out)
+		})
+		if y != nil {
+			return y
+		}
+		hostFallback(op, err, x)
+	}
+	y := like(op, x, shape)
+	n := shape[ax]
+	if x.dtype == Float64 {
+		padInto(y.f64, x.f64, outer, m, n, inner, before)
+	} else {
+		padInto(y.f32, x.f32, outer, m, n, inner, before)
+	}
+	return y.OnDeviceOf(x)
+}
+
+// padInto copies x (outer, m, inner) into rows before … before+m−1 of the
+// zeroed y (outer, n, inner).
+func padInto[T float](y, x []T, outer, m, n, inner, before int) {
+	for q := 0; q < outer; q++ {
+		copy(y[(q*n+before)*inner:(q*n+before+m)*inner], x[q*m*inner:(q+1)*m*inner])
+	}
+}
+
 // checkIndex panics naming op when an index is outside [0, n) of axis ax.
 func checkIndex(op string, idx []int, n int, shape []int, ax int) {
 	for j, v := range idx {
@@ -205,7 +246,7 @@ func LogSoftmaxBackward(g, y *Tensor) *Tensor {
 
 // softmaxBack is SoftmaxBackward, or LogSoftmaxBackward when log, named op.
 func softmaxBack(op string, g, y *Tensor, log bool) *Tensor {
-	sameDType(op, y, g)
+	CheckDType(op, "y", y, "g", g)
 	CheckShape(op, "g", g.shape, "(same as y)", y.shape...)
 	rows, n := rowsOf(op, "y", y)
 	if dx, err := softmaxDevice(op, log, true, g, y, rows, n); dx != nil {
@@ -307,7 +348,7 @@ func RMSNorm(x, w *Tensor, eps float64) (y, r *Tensor) {
 	const op = "tensor.RMSNorm"
 	rows, n := rowsOf(op, "x", x)
 	if w != nil {
-		sameDType(op, x, w)
+		CheckDType(op, "x", x, "w", w)
 		CheckShape(op, "w", w.shape, "(the last axis of x "+ShapeString(x.shape)+")", x.shape[len(x.shape)-1])
 	}
 	rshape := x.Shape()[:len(x.shape)-1]
@@ -374,13 +415,13 @@ func rmsFwd[T float](y, r, x, w []T, rows, n int, eps float64) {
 func RMSNormBackward(g, x, w, r *Tensor) (dx, dw *Tensor) {
 	const op = "tensor.RMSNormBackward"
 	rows, n := rowsOf(op, "x", x)
-	sameDType(op, x, g)
-	sameDType(op, x, r)
+	CheckDType(op, "x", x, "g", g)
+	CheckDType(op, "x", x, "r", r)
 	CheckShape(op, "g", g.shape, "(same as x)", x.shape...)
 	CheckShape(op, "r", r.shape, "(one per row of x "+ShapeString(x.shape)+")", x.shape[:len(x.shape)-1]...)
 	shapes := [][]int{x.shape}
 	if w != nil {
-		sameDType(op, x, w)
+		CheckDType(op, "x", x, "w", w)
 		CheckShape(op, "w", w.shape, "(the last axis of x "+ShapeString(x.shape)+")", x.shape[len(x.shape)-1])
 		shapes = append(shapes, w.shape)
 	}
@@ -523,8 +564,8 @@ func Rotary(x, cos, sin *Tensor) *Tensor {
 		ShapeMismatch(op, "x", x.shape, []int{-1, -1}, "(want (..., L, d) with d even)")
 	}
 	L, d := x.shape[r-2], x.shape[r-1]
-	sameDType(op, x, cos)
-	sameDType(op, x, sin)
+	CheckDType(op, "x", x, "cos", cos)
+	CheckDType(op, "x", x, "sin", sin)
 	CheckShape(op, "cos", cos.shape, "(want (L, d/2) for x "+ShapeString(x.shape)+")", L, d/2)
 	CheckShape(op, "sin", sin.shape, "(want (L, d/2) for x "+ShapeString(x.shape)+")", L, d/2)
 	if dev, ok := resident(x, cos, sin).(backend.DeviceRotator); ok && x.dtype == Float32 {
@@ -599,7 +640,7 @@ func UnaryGrad(op string, g, x, y *Tensor, s float64) *Tensor {
 		if a.t == nil {
 			Errorf(name, a.name, "is nil; %q reads it", op)
 		}
-		sameDType(name, g, a.t)
+		CheckDType(name, "g", g, a.name, a.t)
 		CheckShape(name, a.name, a.t.shape, "(same as g)", g.shape...)
 	}
 	if !needX {
@@ -787,7 +828,7 @@ func BroadcastTo(x *Tensor, shape ...int) *Tensor {
 // which the next device operation uploads.
 func Axpy(alpha float64, x, y *Tensor) {
 	const op = "tensor.Axpy"
-	sameDType(op, y, x)
+	CheckDType(op, "y", y, "x", x)
 	CheckShape(op, "x", x.shape, "(same as y)", y.shape...)
 	if d, ok := resident(y).(backend.DeviceOptimizer); ok && y.dtype == Float32 {
 		p := planDevice(op, x, y)

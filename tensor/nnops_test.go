@@ -3,6 +3,7 @@ package tensor
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -421,4 +422,28 @@ func TestAdamW(t *testing.T) {
 		}
 	}
 	wantErr(t, "tensor.AdamW", func() { AdamW(Zeros(2), Zeros(2), Zeros(3), Zeros(2), 1, 0.9, 0.9, 1e-8, 0, 1) }, "m has shape (3)")
+}
+
+// TestPad checks Pad against ScatterAdd over the index range it stands for,
+// on every axis, float32 and float64, with empty pads and an empty axis.
+func TestPad(t *testing.T) {
+	for _, x := range []*Tensor{NewRNG(1).Randn(2, 3, 4), NewRNG(2).Randn64(2, 3, 4), New(Float32, 2, 0, 3)} {
+		for ax := 0; ax < 3; ax++ {
+			for _, pa := range [][2]int{{0, 0}, {1, 0}, {0, 2}, {3, 1}} {
+				m := x.Dim(ax)
+				idx := make([]int, m)
+				for i := range idx {
+					idx[i] = pa[0] + i
+				}
+				want := ScatterAdd(x, ax, idx, pa[0]+m+pa[1])
+				got := Pad(x, ax-3, pa[0], pa[1]) // a negative axis too
+				if !reflect.DeepEqual(got.Shape(), want.Shape()) || (got.Len() > 0 && MaxAbsDiff(got, want) != 0) {
+					t.Errorf("Pad(%v, axis %d, %d, %d) = %v, want %v", x.Shape(), ax, pa[0], pa[1], got, want)
+				}
+			}
+		}
+	}
+	if err := Catch(func() { Pad(NewRNG(1).Randn(2), 0, -1, 0) }); err == nil || !strings.Contains(err.Error(), "before") {
+		t.Errorf("Pad with a negative pad: %v, want an error naming it", err)
+	}
 }

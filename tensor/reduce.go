@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"errors"
 	"math"
 
 	"github.com/furious-lab/furious/backend"
@@ -81,6 +82,79 @@ func Norm(x *Tensor) float64 {
 		s += v * v
 	}
 	return scale * math.Sqrt(s)
+}
+
+// SumSquares returns Σ over the tensors xs of Σ_i x_i², accumulated in
+// float64: the squared global L2 norm of a set of gradients (nil and empty
+// tensors count 0). Resident float32 tensors are summed on their device,
+// one dispatch each, and their len(xs) sums come back in one read.
+func SumSquares(xs ...*Tensor) float64 {
+	const op = "tensor.SumSquares"
+	var live []*Tensor
+	for _, x := range xs {
+		if x != nil && x.Len() > 0 {
+			live = append(live, x)
+		}
+	}
+	if len(live) == 0 {
+		return 0
+	}
+	if v, ok := sumSquaresDevice(op, live); ok {
+		return v
+	}
+	hostFallback(op, nil, live...)
+	s := 0.0
+	for _, x := range live {
+		if x.dtype == Float64 {
+			for _, v := range x.f64 {
+				s += v * v
+			}
+			continue
+		}
+		for _, v := range x.host() {
+			s += float64(v) * float64(v)
+		}
+	}
+	return s
+}
+
+// sumSquaresDevice is SumSquares on the device of xs (all float32 and
+// resident there); ok is false when it cannot run there.
+func sumSquaresDevice(op string, xs []*Tensor) (float64, bool) {
+	mixedDevices(op, xs...)
+	d, ok := resident(xs...).(backend.DeviceOptimizer)
+	if !ok {
+		return 0, false
+	}
+	for _, x := range xs {
+		if x.dtype != Float32 {
+			return 0, false
+		}
+	}
+	p := planDevice(op, xs...)
+	defer p.done()
+	out, err := p.alloc([]int{len(xs)})
+	if err != nil {
+		deviceError(op, err)
+	}
+	ns := make([]int, len(xs))
+	for i, x := range xs {
+		ns[i] = x.Len()
+	}
+	if err := d.SumSquaresDevice32(p.bufs, ns, out.dev.buf); err != nil {
+		out.drop()
+		if errors.Is(err, backend.ErrOutOfMemory) {
+			deviceError(op, err)
+		}
+		hostFallback(op, err, xs...)
+		return 0, false
+	}
+	s := 0.0
+	for _, v := range out.host() {
+		s += float64(v)
+	}
+	out.Release()
+	return s, true
 }
 
 // reduceAll reduces every element, returning the float64 accumulator

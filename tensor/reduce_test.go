@@ -98,3 +98,23 @@ func TestReductionEdgeCases(t *testing.T) {
 		t.Fatalf("SumAll of 2^24 twos = %g", s)
 	}
 }
+
+// TestSumSquares checks the sum of squares over float32 and float64
+// tensors, nil and empty ones, against a direct float64 sum.
+func TestSumSquares(t *testing.T) {
+	a := NewRNG(1).Randn(4, 5)
+	b := NewRNG(2).Randn64(7)
+	want := 0.0
+	for _, v := range a.Float32s() {
+		want += float64(v) * float64(v)
+	}
+	for _, v := range b.Float64s() {
+		want += v * v
+	}
+	if got := SumSquares(a, nil, b, New(Float32, 0)); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("SumSquares = %v, want %v", got, want)
+	}
+	if got := SumSquares(); got != 0 {
+		t.Errorf("SumSquares() = %v, want 0", got)
+	}
+}

@@ -86,6 +86,9 @@ func (f *fakeDevice) AxpyDevice32(alpha float64, x, y backend.DeviceBuffer) erro
 	}
 	return nil
 }
+func (f *fakeDevice) SumSquaresDevice32(xs []backend.DeviceBuffer, ns []int, out backend.DeviceBuffer) error {
+	return fmt.Errorf("fake: no sum of squares: %w", backend.ErrNotImplemented)
+}
 func (f *fakeDevice) AdamWDevice32(p, g, m, v backend.DeviceBuffer, n int, lr, beta1, beta2, eps, wd, bc1, bc2 float64) error {
 	return fmt.Errorf("fake: no AdamW: %w", backend.ErrNotImplemented)
 }

@@ -5,6 +5,7 @@
 //	furious repl                              an interactive Go prompt
 //	furious run FILE.ipynb|FILE.go [-o OUT]   execute a notebook (into FILE.nbconvert.ipynb) or Go script headless
 //	furious bench [--device cpu|gpu] [--L 2048,8192]   time the SSD forms, checked against the oracle
+//	furious export [--preset 2mamba] [axis flags] DIR   the model as PyTorch (model.py, weights, torchrun train.py)
 //	furious version                           versions and compute backends
 package main
 
@@ -24,6 +25,9 @@ const usage = `usage:
                                             exit 1 naming the failing cell
   furious bench [--device cpu|gpu] [--L 2048,8192] [--H 4] [--d 64] [--reps 5]
                                             time the SSD forms; each row checked against float64
+  furious export [--preset 2mamba] [--d-model 64 --heads 2 ...] [axis flags] [--weights FILE] [--force] DIR
+                                            the model as a PyTorch module, its weights and a torchrun
+                                            training script whose checkpoints load back (nn.LoadTorch)
   furious version                           versions and compute backends
 
 Every command answers --help.
@@ -48,6 +52,8 @@ func main() {
 		code, err = runCmd(args)
 	case "bench":
 		err = benchCmd(args)
+	case "export":
+		err = exportCmd(args, os.Stdout)
 	case "version", "--version", "-v":
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 			fmt.Println("usage: furious version\n\nPrints the versions of furious, Go and the libraries, and the compute backends found.")

@@ -146,11 +146,46 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("every command answers --help", func(t *testing.T) {
-		for _, c := range []string{"install", "kernel", "repl", "run", "bench", "version"} {
+		for _, c := range []string{"install", "kernel", "repl", "run", "bench", "export", "version"} {
 			b, err := exec.Command(bin, c, "--help").CombinedOutput()
 			if err != nil || !strings.HasPrefix(string(b), "usage: furious "+c) {
 				t.Errorf("furious %s --help: %v\n%s", c, err, b)
 			}
+		}
+	})
+
+	t.Run("export", func(t *testing.T) {
+		// A preset with axes changed, written as PyTorch; an existing
+		// non-empty directory is refused unless --force.
+		out := filepath.Join(dir, "torch")
+		b, err := exec.Command(bin, "export", "--preset", "mamba2", "--order", "3", "--mask", "forget", "--d-model", "16", out).CombinedOutput()
+		if err != nil || !strings.Contains(string(b), "order 3") || !strings.Contains(string(b), "mask forget") || !strings.Contains(string(b), "torchrun") {
+			t.Fatalf("export: %v\n%s", err, b)
+		}
+		for _, f := range []string{"model.py", "model.safetensors", "train.py"} {
+			if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+				t.Error(err)
+			}
+		}
+		if b, err := exec.Command(bin, "export", out).CombinedOutput(); err == nil || !strings.Contains(string(b), "--force") {
+			t.Errorf("export into a non-empty directory: %v\n%s", err, b)
+		}
+		if b, err := exec.Command(bin, "export", "--force", "--preset", "softmax", "--d-model", "16", out).CombinedOutput(); err != nil {
+			t.Errorf("export --force: %v\n%s", err, b)
+		}
+		if b, err := exec.Command(bin, "export", "--mask", "custom", filepath.Join(dir, "torch2")).CombinedOutput(); err == nil || !strings.Contains(string(b), "custom") {
+			t.Errorf("export --mask custom: %v\n%s", err, b)
+		}
+		// --weights: another seed, the first export's weights read back: the same file.
+		w := filepath.Join(out, "model.safetensors")
+		again := filepath.Join(dir, "torch3")
+		if b, err := exec.Command(bin, "export", "--preset", "softmax", "--d-model", "16", "--seed", "5", "--weights", w, again).CombinedOutput(); err != nil {
+			t.Fatalf("export --weights: %v\n%s", err, b)
+		}
+		first, _ := os.ReadFile(w)
+		second, _ := os.ReadFile(filepath.Join(again, "model.safetensors"))
+		if len(first) == 0 || string(first) != string(second) {
+			t.Errorf("export --weights %s did not carry the weights over", w)
 		}
 	})
 

@@ -5,6 +5,7 @@ package readme
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -92,5 +93,40 @@ func TestGPUBlockRunsInANotebookSession(t *testing.T) {
 	t.Logf("printed:\n%s", out.String())
 	if !strings.HasPrefix(out.String(), "gpu gpu ") || strings.Contains(out.String(), "NaN") {
 		t.Errorf("want y and the state on the gpu and finite values, printed:\n%s", out.String())
+	}
+}
+
+// TestArrayBlockRunsInANotebookSession runs the README's NumPy-style block
+// and checks what it prints against values worked out by hand: the argmax
+// of each row of the masked scores lies on or below the diagonal, the last
+// running sum of row [4 5 6 7] is 22, the shapes, and the last line's error
+// names the conversion.
+func TestArrayBlockRunsInANotebookSession(t *testing.T) {
+	code := goBlockAfter(t, "### Arrays as in NumPy and PyTorch")
+	var out, errb bytes.Buffer
+	s, err := dsl.New(dsl.Options{Stdout: &out, Stderr: &errb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok, err := s.Eval(context.Background(), code)
+	if err != nil {
+		t.Fatalf("README array block: %v\nstderr: %s", err, errb.String())
+	}
+	t.Logf("printed:\n%s", out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "[0 ") || !strings.HasSuffix(lines[0], " 22 [2 2 4] [3 7]") || lines[1] != "[2 2] [2 3]" {
+		t.Fatalf("printed %q", out.String())
+	}
+	var best [4]int
+	if _, err := fmt.Sscanf(lines[0], "[%d %d %d %d]", &best[0], &best[1], &best[2], &best[3]); err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range best {
+		if j > i {
+			t.Fatalf("row %d's argmax %d is above the diagonal, where the scores are −∞", i, j)
+		}
+	}
+	if txt, _ := res.Data["text/plain"].(string); !ok || !strings.Contains(txt, "b.As(tensor.Float32)") {
+		t.Fatalf("the last line should show the dtype error naming the conversion, got %v %v", ok, res.Data)
 	}
 }
