@@ -143,17 +143,12 @@ func ssdInputs(b *testing.B, d *Device, L int) (q, k, v, a, y *Buffer) {
 
 // BenchmarkSSD times the fused chunked forward with softmax norm at B=1,
 // H=16, d=64: order 1 (Mamba-2 form, chunk 64) and order 2 (2Mamba, F =
-// 2080 features, chunks 128 and 256) to L = 128K, 4 rows per thread (rpt=8
-// is selectable with -ssd.rpt8). FLOPs as counted by SSDFlops.
+// 2080 features, chunks 128 and 256) to L = 128K. FLOPs as counted by
+// SSDFlops.
 func BenchmarkSSD(b *testing.B) {
 	d := device(b)
 	const bh, dk = 16, 64
 	defer setSSDFlags()()
-	defer func() { ssdRPT = 0 }()
-	rpts := []int{4}
-	if *benchRPT8 {
-		rpts = append(rpts, 8)
-	}
 	for _, order := range []int{1, 2} {
 		chunks := []int{64}
 		if order == 2 {
@@ -170,45 +165,33 @@ func BenchmarkSSD(b *testing.B) {
 			}
 		}
 		for _, chunk := range chunks {
-			for _, rpt := range rpts {
-				for _, L := range benchLs(d, 131072) {
-					b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", order, chunk, rpt, L), func(b *testing.B) {
-						ssdRPT = rpt
-						q, k, v, a, y := ssdInputs(b, d, L)
-						defer func() {
-							for _, x := range []*Buffer{q, k, v, a, y} {
-								x.Release()
-							}
-						}()
-						p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: order, Norm: true, Scale: 0.125, Form: "chunked", Chunk: chunk}
-						timeMedian(b, d, SSDFlops(p), func() error {
-							_, err := d.SSD(y, q, k, v, a, p)
-							return err
-						})
-						checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
+			for _, L := range benchLs(d, 131072) {
+				b.Run(fmt.Sprintf("order=%d/chunk=%d/L=%d", order, chunk, L), func(b *testing.B) {
+					q, k, v, a, y := ssdInputs(b, d, L)
+					defer func() {
+						for _, x := range []*Buffer{q, k, v, a, y} {
+							x.Release()
+						}
+					}()
+					p := backend.SSDParams{BH: bh, L: L, D: dk, DV: dk, Order: order, Norm: true, Scale: 0.125, Form: "chunked", Chunk: chunk}
+					timeMedian(b, d, SSDFlops(p), func() error {
+						_, err := d.SSD(y, q, k, v, a, p)
+						return err
 					})
-				}
+					checkSSDSample(b, d, q, k, v, a, y, bh, L, dk, order, 0.125)
+				})
 			}
 		}
 	}
 }
 
 var (
-	benchRPT8    = flag.Bool("ssd.rpt8", false, "BenchmarkSSD also times 8 rows per thread")
 	benchChunk1  = flag.String("ssd.chunk1", "", "BenchmarkSSD's chunk lengths at order 1, comma-separated (default 64)")
 	benchNarrow  = flag.Bool("ssd.narrow", false, "the SSD benchmarks use 64-feature STATE groups at order 2")
-	benchNoPad   = flag.Bool("ssd.nopad", false, "the SSD benchmarks leave the q tile's rows unpadded")
-	benchOutBrk  = flag.Bool("ssd.outbreak", false, "the SSD benchmarks' OUT stage writes with break/continue (the old loop)")
-	benchUnroll  = flag.Bool("ssd.unroll", false, "ssdf.comp with #pragma optionNV(unroll all)")
-	benchNoPref  = flag.Bool("ssd.nopref", false, "ssdf.comp without prefetching the next slice")
-	benchScanU   = flag.Int("ssd.scanu", 16, "chunks' loads in flight a thread of ssdf.comp's SCAN (8 or 16)")
 	benchNoFull  = flag.Bool("ssd.nofull", false, "ssdf.comp keeps its bounds checks along the sequence where the chunks are full")
 	benchNoVecIO = flag.Bool("ssd.novecio", false, "ssdf.comp's OUT reads q, k and writes y as floats, not vec4s")
 	benchOutW    = flag.Bool("ssd.outw", true, "ssdf.comp's OUT stages its operands whole at order 1 where the chunk is one row tile (OWH)")
-	benchOutWP   = flag.Bool("ssd.outwp", true, "with -ssd.outw, OUT loads k and v into registers a stage ahead (OWP)")
-	benchOutWT   = flag.Bool("ssd.outwt", true, "with -ssd.outw, OUT's score warps are 8×4 blocks and the masked ones skip (OWT)")
 	benchOutWD   = flag.Bool("ssd.outwdenb", true, "with -ssd.outw and the norm, OUT sums the denominators apart from its products (DENB)")
-	benchOutWC   = flag.Bool("ssd.outwc", true, "with -ssd.outw, OUT stages the chunk's decays in shared memory (OWC)")
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 8, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
@@ -219,20 +202,12 @@ var (
 func setSSDFlags() (restore func()) {
 	restoreX := setSSDXFlags() // ssdx_bench_test.go
 	ssdStateWide = !*benchNarrow
-	if *benchNoPad {
-		ssdQPad = 0
-	}
-	ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = !*benchOutBrk, *benchUnroll, !*benchNoPref, !*benchNoVecIO, !*benchNoFull, *benchScanU
-	ssdOutWhole, ssdOutWholePref = *benchOutW, *benchOutWP
-	ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = *benchScanS, !*benchNoCSF, *benchOutWT, !*benchNoSPF
-	ssdOutWholeCS, ssdOutDenB = *benchOutWC, *benchOutWD
+	ssdVecIO, ssdFull, ssdOutWhole, ssdOutDenB = !*benchNoVecIO, !*benchNoFull, *benchOutW, *benchOutWD
+	ssdScanSegs, ssdCumsumFused, ssdStatePref1 = *benchScanS, !*benchNoCSF, !*benchNoSPF
 	return func() {
 		restoreX()
-		ssdScanSegs, ssdCumsumFused, ssdOutWholeTri, ssdStatePref1 = 8, true, true, true
-		ssdOutWholeCS, ssdOutDenB = true, true
-		ssdStateWide, ssdQPad = true, 1
-		ssdOutNB, ssdUnrollNV, ssdPrefetch, ssdVecIO, ssdFull, ssdScanUnroll = true, false, true, true, true, 16
-		ssdOutWhole, ssdOutWholePref = true, true
+		ssdScanSegs, ssdCumsumFused, ssdStatePref1 = 8, true, true
+		ssdStateWide, ssdVecIO, ssdFull, ssdOutWhole, ssdOutDenB = true, true, true, true, true
 	}
 }
 
@@ -373,11 +348,10 @@ func BenchmarkSSDStages(b *testing.B) {
 	d := device(b)
 	defer setSSDFlags()()
 	const bh, dk = 16, 64
-	defer func() { ssdRPT, ssdProfile = 0, nil }()
-	for _, c := range []struct{ order, chunk, rpt, maxL int }{{1, 64, 4, 131072}, {1, 64, 8, 131072}, {2, 256, 4, 131072}, {2, 256, 8, 32768}} {
+	defer func() { ssdProfile = nil }()
+	for _, c := range []struct{ order, chunk, maxL int }{{1, 64, 131072}, {2, 256, 131072}} {
 		for _, L := range benchLs(d, c.maxL) {
-			b.Run(fmt.Sprintf("order=%d/chunk=%d/rpt=%d/L=%d", c.order, c.chunk, c.rpt, L), func(b *testing.B) {
-				ssdRPT = c.rpt
+			b.Run(fmt.Sprintf("order=%d/chunk=%d/L=%d", c.order, c.chunk, L), func(b *testing.B) {
 				q, k, v, a, y := ssdInputs(b, d, L)
 				defer func() {
 					for _, x := range []*Buffer{q, k, v, a, y} {

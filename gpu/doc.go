@@ -111,8 +111,8 @@
 //	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
 //	reduceaxis.comp    sum, mean, cumsum and its reverse (double accumulation), max, min over one
 //	                   axis (ReduceAxis)
-//	reduce.comp        row sums and maxima (SumRows, MaxRows)
-//	cumsum.comp        within-chunk cumulative sums and segment sums (ChunkCumsum, SegSum)
+//	reduce.comp        row sums (SumRows)
+//	cumsum.comp        within-chunk cumulative sums (ChunkCumsum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
 //	attention.comp     SSD's quadratic form with log-decay bias: order 1 / 2, or softmax (Exp)
 //	                   with an online maximum (SSD, form "quadratic")

@@ -73,7 +73,7 @@ func TestHostWritesOrdered(t *testing.T) {
 		for round := 0; round < 3; round++ {
 			x := upload(t, d, ones)
 			s1, s2 := upload(t, d, []float32{0}), upload(t, d, []float32{0})
-			if err := d.reduceRows("SUM", s1, x, 1, n); err != nil { // one work group: slow
+			if err := d.SumRows(s1, x, 1, n); err != nil { // one work group: slow
 				t.Fatal(err)
 			}
 			if err := x.Write(zeros); err != nil { // after the sum's reads
@@ -82,7 +82,7 @@ func TestHostWritesOrdered(t *testing.T) {
 			if err := x.Write(ones); err != nil {
 				t.Fatal(err)
 			}
-			if err := d.reduceRows("SUM", s2, x, 1, n); err != nil { // right after the upload
+			if err := d.SumRows(s2, x, 1, n); err != nil { // right after the upload
 				t.Fatal(err)
 			}
 			a, b := download(t, s1)[0], download(t, s2)[0]

@@ -28,7 +28,7 @@ if [ $# -gt 0 ]; then
 	exit 0
 fi
 for L in 2048 8192 32768 131072; do
-	for pat in "SSDAuto/order=/L=$L\$" "SSD\$/order=/chunk=/rpt=/L=$L\$" "Quadratic/order=/L=$L\$" "SSDStages/order=/chunk=/rpt=4/L=$L\$"; do
+	for pat in "SSDAuto/order=/L=$L\$" "SSD\$/order=/chunk=/L=$L\$" "Quadratic/order=/L=$L\$" "SSDStages/order=/chunk=/L=$L\$"; do
 		timeout 150 $T -test.run '^$' -test.bench "$pat" -test.benchtime "$BT" 2>&1 | tee -a "$OUT/bench-table.log" | short
 	done
 done

@@ -2,26 +2,20 @@
 // Batched SGEMM: C = alpha·op(A)·op(B) + beta·C, row-major, op = identity or
 // transpose (TRANS_A, TRANS_B). One work group computes a BM×BN tile of C;
 // each of its (BM/TM)·(BN/TN) threads computes a TM×TN block held in
-// registers, from BK-deep slices of A and B staged in shared memory.
-// Defines set by matmul.go: BM BN BK TM TN (TM, TN multiples of 4),
-// optional TRANS_A TRANS_B, VEC4 (16-byte global loads; needs aligned
-// leading dimensions, offsets and contiguous extents), DOUBLE (two shared
-// buffers, next slice loaded into registers while this one is used).
-// Later versions (12 on): REGS names the prefetch registers (where ≤ 4 of
-// each, else the arrays; an array of them may be placed in local memory), EXACT drops the bounds
-// checks of the loads (set by matmul.go when M, N, K are tile multiples),
-// LOCALREG keeps the prefetch registers local to
-// main (a global array may be placed in local memory), WTX lays each warp's
-// 32 threads out as (32/WTX)×WTX thread blocks of the tile (so a warp reads
-// few distinct vec4s of each shared slice), VEC4C writes C as vec4s (needs
-// N, ldc, offC, strideC multiples of 4) with no break or continue.
+// registers, from BK-deep slices of A and B staged in two shared buffers
+// (the next slice is loaded into registers while this one is used).
+// Defines set by matmul.go: BM BN BK TM TN (TM, TN multiples of 4), WTX
+// (each warp's 32 threads are a (32/WTX)×WTX block of the tile, so a warp
+// reads few distinct vec4s of each shared slice), optional TRANS_A TRANS_B,
+// VEC4 (16-byte global loads; needs aligned leading dimensions, offsets and
+// contiguous extents), EXACT (no bounds checks in the loads: M, N, K are
+// tile multiples), VEC4C (C written as vec4s: N, ldc, offC, strideC
+// multiples of 4). The numbered versions this was chosen from are in
+// gpu/BENCH.md.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
 // 4.30 needs a literal local size).
 layout(local_size_x = NT) in;
-#ifdef UNROLL
-#pragma optionNV(unroll all)
-#endif
 
 #ifdef VEC4
 layout(std430, binding = 0) readonly buffer BufA { vec4 A[]; };
@@ -42,11 +36,7 @@ uniform int strideA, strideB, strideC; // between batch entries, in floats
 uniform float alpha, beta;
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
-#ifdef DOUBLE
 #define NBUF 2
-#else
-#define NBUF 1
-#endif
 shared vec4 As[NBUF][BK][BMP / 4]; // As[k][m]: op(A) slice, m fastest
 shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 
@@ -59,16 +49,6 @@ shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 #define LB (BN * BK / NT)
 #define RTYPE float
 #endif
-#ifndef LOCALREG
-RTYPE ra[LA];
-RTYPE rb[LB];
-#define RPARAMS
-#define RARGS
-#else
-#define RPARAMS , inout RTYPE ra[LA], inout RTYPE rb[LB]
-#define RARGS , ra, rb
-#endif
-
 #ifdef EXACT // M, N, K multiples of BM, BN, BK: no bounds checks in the loads
 #define INB(c) true
 #else
@@ -162,37 +142,14 @@ void storeB(int buf, int e, RTYPE r) {
 #endif
 }
 
-// loadTile reads this thread's elements of the next slices into registers,
-// storeTile writes them into shared buffer buf.
-void loadTile(int baseA, int baseB, int m0, int n0, int k0 RPARAMS) {
-	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) ra[i] = loadA(baseA, m0, k0, t + i * NT);
-	for (int i = 0; i < LB; i++) rb[i] = loadB(baseB, n0, k0, t + i * NT);
-}
-
-void storeTile(int buf RPARAMS) {
-	int t = int(gl_LocalInvocationIndex);
-	for (int i = 0; i < LA; i++) storeA(buf, t + i * NT, ra[i]);
-	for (int i = 0; i < LB; i++) storeB(buf, t + i * NT, rb[i]);
-}
-
 void main() {
-#ifdef WTX
 	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
 #define WTY (32 / WTX)
 	int lane = int(gl_LocalInvocationIndex) % 32, w = int(gl_LocalInvocationIndex) / 32;
 	int tx = (w % (TX / WTX)) * WTX + lane % WTX;
 	int ty = (w / (TX / WTX)) * WTY + lane / WTX;
-#else
-	int tx = int(gl_LocalInvocationIndex) % TX;
-	int ty = int(gl_LocalInvocationIndex) / TX;
-#endif
-#ifdef LOCALREG
-	RTYPE ra[LA];
-	RTYPE rb[LB];
-#endif
-#if defined(REGS) && LA <= 4 && LB <= 4
-	// up to 4 registers each, named: the conditions are constants
+	// the prefetch registers, named (LA, LB ≤ 4 for the tiles matmul.go
+	// sets): the conditions are constants
 	RTYPE ra0, ra1, ra2, ra3, rb0, rb1, rb2, rb3;
 	int tl = int(gl_LocalInvocationIndex);
 #define LOADT(k0) { \
@@ -205,10 +162,6 @@ void main() {
 	if (LA > 2) storeA(buf, tl + 2 * NT, ra2); if (LA > 3) storeA(buf, tl + 3 * NT, ra3); \
 	storeB(buf, tl, rb0); if (LB > 1) storeB(buf, tl + NT, rb1); \
 	if (LB > 2) storeB(buf, tl + 2 * NT, rb2); if (LB > 3) storeB(buf, tl + 3 * NT, rb3); }
-#else
-#define LOADT(k0) loadTile(baseA, baseB, m0, n0, k0 RARGS)
-#define STORET(buf) storeTile(buf RARGS)
-#endif
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
 	int z = int(gl_WorkGroupID.z);
@@ -225,12 +178,8 @@ void main() {
 	STORET(0);
 	barrier();
 	for (int t = 0; t < tiles; t++) {
-#ifdef DOUBLE
 		int cur = t & 1;
 		if (t + 1 < tiles) LOADT((t + 1) * BK);
-#else
-		int cur = 0;
-#endif
 		for (int kk = 0; kk < BK; kk++) {
 			vec4 a[TM / 4], b[TN / 4];
 			for (int g = 0; g < TM / 4; g++) a[g] = As[cur][kk][g * (BM / TM) + ty];
@@ -240,17 +189,8 @@ void main() {
 				for (int g = 0; g < TN / 4; g++) acc[i][g] = fma(vec4(ai), b[g], acc[i][g]);
 			}
 		}
-#ifdef DOUBLE
 		if (t + 1 < tiles) STORET(cur ^ 1);
 		barrier();
-#else
-		barrier();
-		if (t + 1 < tiles) {
-			LOADT((t + 1) * BK);
-			STORET(0);
-		}
-		barrier();
-#endif
 	}
 
 	int baseC = offC + z * strideC;

@@ -43,7 +43,7 @@ func refGemm(g Gemm, a, b, c0 []float32) (c, scale []float64) {
 	return c, scale
 }
 
-func testGemm(t *testing.T, d *Device, r *rand.Rand, version int, g Gemm) {
+func testGemm(t *testing.T, d *Device, r *rand.Rand, g Gemm) {
 	t.Helper()
 	batch := max(g.Batch, 1)
 	a := randFloats(r, batch*g.M*g.K)
@@ -58,11 +58,11 @@ func testGemm(t *testing.T, d *Device, r *rand.Rand, version int, g Gemm) {
 	defer g.A.Release()
 	defer g.B.Release()
 	defer g.C.Release()
-	if err := d.gemm(g, version); err != nil {
+	if err := d.Gemm(g); err != nil {
 		t.Fatal(err)
 	}
 	want, scale := refGemm(g, a, b, c0)
-	name := fmt.Sprintf("v%d batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v", version, batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta)
+	name := fmt.Sprintf("batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v", batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta)
 	// float32 rounding grows like √K·2⁻²⁴ of Σ|a·b|; 1e-4 holds to K ≈ 10⁵.
 	compare(t, name, download(t, g.C), want, scale, 1e-4)
 }
@@ -71,27 +71,18 @@ func TestMatMul(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(3, 4))
 	sizes := [][3]int{{1, 1, 1}, {1, 7, 1}, {5, 1, 3}, {3, 5, 7}, {33, 17, 9}, {65, 129, 31}, {130, 67, 140}, {129, 132, 64}}
-	for _, s := range sizes { // the baseline, version 0: packed A·B only
-		testGemm(t, d, r, 0, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1})
-	}
-	for v := 1; v < len(sgemmVersions); v++ {
-		if sh := sgemmVersions[v].shared(); sh > d.info.MaxSharedBytes {
-			t.Logf("v%d needs %d bytes of shared memory, this device has %d: not run", v, sh, d.info.MaxSharedBytes)
-			continue
+	for _, s := range sizes {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			testGemm(t, d, r, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1, TransA: tr[0], TransB: tr[1]})
 		}
-		for _, s := range sizes {
-			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-				testGemm(t, d, r, v, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1, TransA: tr[0], TransB: tr[1]})
-			}
-		}
-		// Whole tiles (EXACT where the version has it), one and two slices deep.
-		testGemm(t, d, r, v, Gemm{M: 128, N: 128, K: 16, Alpha: 1})
-		testGemm(t, d, r, v, Gemm{M: 256, N: 128, K: 32, Alpha: 1, TransA: true})
-		// Batched, with α and β, at sizes whose rows allow 16-byte loads.
-		testGemm(t, d, r, v, Gemm{M: 36, N: 20, K: 12, Batch: 3, Alpha: 0.5, Beta: -2})
-		testGemm(t, d, r, v, Gemm{M: 9, N: 8, K: 5, Batch: 2, Alpha: 1, TransB: true})
-		testGemm(t, d, r, v, Gemm{M: 8, N: 12, K: 4, Batch: 2, Alpha: 1, TransA: true, TransB: true})
 	}
+	// Whole tiles (EXACT), one and two slices deep.
+	testGemm(t, d, r, Gemm{M: 128, N: 128, K: 16, Alpha: 1})
+	testGemm(t, d, r, Gemm{M: 256, N: 128, K: 32, Alpha: 1, TransA: true})
+	// Batched, with α and β, at sizes whose rows allow 16-byte loads.
+	testGemm(t, d, r, Gemm{M: 36, N: 20, K: 12, Batch: 3, Alpha: 0.5, Beta: -2})
+	testGemm(t, d, r, Gemm{M: 9, N: 8, K: 5, Batch: 2, Alpha: 1, TransB: true})
+	testGemm(t, d, r, Gemm{M: 8, N: 12, K: 4, Batch: 2, Alpha: 1, TransA: true, TransB: true})
 }
 
 func TestMatMulPublic(t *testing.T) {
@@ -113,9 +104,9 @@ func TestMatMulPublic(t *testing.T) {
 	}()
 }
 
-// BenchmarkSGEMM times every kernel version at n×n×n (n from -sgemm.n, 4096
-// on a real GPU, 256 on a software renderer) and reports TFLOP/s: the
-// median over runs, each between glFinish calls, after a warm-up. With
+// BenchmarkSGEMM times the SGEMM shader at n×n×n (n from -sgemm.n, 4096 on
+// a real GPU, 256 on a software renderer) and reports TFLOP/s: the median
+// over runs, each between glFinish calls, after a warm-up. With
 // FURIOUS_GL_DUMP=dir it writes the driver's binaries into dir.
 func BenchmarkSGEMM(b *testing.B) {
 	d := device(b)
@@ -133,32 +124,27 @@ func BenchmarkSGEMM(b *testing.B) {
 	defer A.Release()
 	defer B.Release()
 	defer C.Release()
-	for v := 0; v < len(sgemmVersions); v++ {
-		if v > 0 && sgemmVersions[v].shared() > d.info.MaxSharedBytes {
-			continue
+	b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+		g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C}
+		if err := warmUp(d, func() error { return d.Gemm(g) }); err != nil {
+			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("v%d/n=%d", v, n), func(b *testing.B) {
-			g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C}
-			if err := warmUp(d, func() error { return d.gemm(g, v) }); err != nil {
+		var times []float64
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			start := time.Now()
+			if err := d.Gemm(g); err != nil {
 				b.Fatal(err)
 			}
-			var times []float64
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				if err := d.gemm(g, v); err != nil {
-					b.Fatal(err)
-				}
-				d.Finish()
-				times = append(times, time.Since(start).Seconds())
-			}
-			b.StopTimer()
-			checkSample(b, r, C, a, bb, n)
-			med := median(times)
-			b.ReportMetric(2*float64(n)*float64(n)*float64(n)/med/1e12, "TFLOP/s")
-			b.ReportMetric(med*1e3, "ms/median")
-		})
-	}
+			d.Finish()
+			times = append(times, time.Since(start).Seconds())
+		}
+		b.StopTimer()
+		checkSample(b, r, C, a, bb, n)
+		med := median(times)
+		b.ReportMetric(2*float64(n)*float64(n)*float64(n)/med/1e12, "TFLOP/s")
+		b.ReportMetric(med*1e3, "ms/median")
+	})
 	dumpPrograms(b, d)
 }
 

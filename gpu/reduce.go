@@ -13,27 +13,18 @@ func rowGroups(n int) [3]int {
 	return [3]int{65535, ceilDiv(n, 65535), 1}
 }
 
-func (d *Device) reduceRows(op string, out, a *Buffer, rows, cols int) error {
+// SumRows sets out[r] = Σ_c a[r, c] for a (rows, cols); out (rows).
+func (d *Device) SumRows(out, a *Buffer, rows, cols int) error {
 	const name = "reduce.comp"
 	if rows < 0 || cols < 1 || a.Len() < rows*cols || out.Len() < rows {
-		argPanic(name, op, "%d rows × %d cols from %d floats into %d", rows, cols, a.Len(), out.Len())
+		argPanic(name, "SumRows", "%d rows × %d cols from %d floats into %d", rows, cols, a.Len(), out.Len())
 	}
 	if rows == 0 {
 		return nil
 	}
-	p, err := d.program(name, reduceSrc, op)
+	p, err := d.program(name, reduceSrc)
 	if err != nil {
 		return err
 	}
 	return d.run(p, rowGroups(rows), []*Buffer{a, out}, iarg("rows", rows), iarg("cols", cols))
-}
-
-// SumRows sets out[r] = Σ_c a[r, c] for a (rows, cols); out (rows).
-func (d *Device) SumRows(out, a *Buffer, rows, cols int) error {
-	return d.reduceRows("SUM", out, a, rows, cols)
-}
-
-// MaxRows sets out[r] = max_c a[r, c] for a (rows, cols); out (rows).
-func (d *Device) MaxRows(out, a *Buffer, rows, cols int) error {
-	return d.reduceRows("MAX", out, a, rows, cols)
 }

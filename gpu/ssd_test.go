@@ -150,23 +150,15 @@ func TestSSDVariants(t *testing.T) {
 		}
 	}()
 	defer func() {
-		ssdRPT, ssdNoFused, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, true, true, true, true
+		ssdNoFused, ssdVecIO, ssdCumsumFused = false, true, true
 	}()
-	for _, variant := range []string{"rpt=4", "rpt=8", "staged", "outbreak", "noprefetch", "novecio", "nocsf"} {
-		ssdRPT, ssdNoFused, ssdOutNB, ssdPrefetch, ssdVecIO, ssdCumsumFused = 0, false, true, true, true, true
+	for _, variant := range []string{"fused", "staged", "novecio", "nocsf"} {
+		ssdNoFused, ssdVecIO, ssdCumsumFused = false, true, true
 		switch variant {
 		case "nocsf":
 			ssdCumsumFused = false
 		case "novecio":
 			ssdVecIO = false
-		case "noprefetch":
-			ssdPrefetch = false
-		case "outbreak":
-			ssdOutNB = false
-		case "rpt=4":
-			ssdRPT = 4
-		case "rpt=8":
-			ssdRPT = 8
 		case "staged":
 			ssdNoFused = true
 		}
@@ -225,8 +217,7 @@ func TestSSDForm(t *testing.T) {
 }
 
 // TestSSDScanUnroll runs the fused shader on 38 chunks (two unrolled
-// rounds of 16 and a tail of 6 in SCAN, four rounds of 8 and a tail of
-// 6), orders 1 and 2 with the norm, against the float64 oracle; at order 1
+// rounds of 16 and a tail of 6 in SCAN), orders 1 and 2 with the norm, against the float64 oracle; at order 1
 // also the segmented SCAN with 2 segments (rounds of 16 or 32 chunks, the
 // last partial), 8 and 16 (one round, most segments empty) and the sequential
 // SCAN (0 segments).
@@ -243,33 +234,29 @@ func TestSSDScanUnroll(t *testing.T) {
 			b.Release()
 		}
 	}()
-	defer func() { ssdScanUnroll, ssdScanSegs = 16, 8 }()
-	for _, u := range []int{8, 16} {
-		ssdScanUnroll = u
-		for _, order := range []int{1, 2} {
-			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
-			for _, segs := range []int{0, 2, 8, 16} {
-				if order == 2 && segs > 0 {
-					continue // segmented only at order 1
-				}
-				ssdScanSegs = segs
-				Y := poisoned(t, d, bh*L*dv)
-				if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: true, Scale: 0.5, Form: "chunked", Chunk: chunk}); err != nil {
-					t.Fatal(err)
-				}
-				compare(t, fmt.Sprintf("SSD order %d, 38 chunks, SCAN unrolled by %d, %d segments", order, u, segs), download(t, Y), want, mag, 1e-4)
-				Y.Release()
+	defer func() { ssdScanSegs = 8 }()
+	for _, order := range []int{1, 2} {
+		want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, 0.5, true)
+		for _, segs := range []int{0, 2, 8, 16} {
+			if order == 2 && segs > 0 {
+				continue // segmented only at order 1
 			}
+			ssdScanSegs = segs
+			Y := poisoned(t, d, bh*L*dv)
+			if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: true, Scale: 0.5, Form: "chunked", Chunk: chunk}); err != nil {
+				t.Fatal(err)
+			}
+			compare(t, fmt.Sprintf("SSD order %d, 38 chunks, %d segments", order, segs), download(t, Y), want, mag, 1e-4)
+			Y.Release()
 		}
 	}
 }
 
 // TestSSDOutWhole checks OUT's whole-operand variant (OWH, order 1, chunk =
-// row tile; with and without OWP, with the denominators summed apart (DENB)
-// or as the ones column of the products (nodenb), ChunkCumsum apart
-// (nocsf), the score warps in 8×4 blocks (OWT) or not (notri), with 8 rows
-// a thread, the decays read from global memory (nocs; OWC stages them), and
-// STATE without its order-1 prefetch (nospf)) against the float64 oracle
+// row tile; with the denominators summed apart (DENB) or as the ones column
+// of the products (nodenb), ChunkCumsum apart (nocsf), and STATE without
+// its order-1 prefetch (nospf): the paths other shapes and devices take)
+// and the OUT it replaces (off) against the float64 oracle
 // with and without the norm, with full chunks (FULL) and a partial last
 // chunk, at small and the benchmark's head sizes (where 48 KiB shared
 // memory gives 64-row tiles, else 32), and that it applies.
@@ -277,8 +264,7 @@ func TestSSDOutWhole(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(41, 42))
 	defer func() {
-		ssdOutWhole, ssdOutWholePref, ssdOutWholeTri, ssdOutWholeCS, ssdStatePref1, ssdRPT = true, true, true, true, true, 0
-		ssdOutDenB, ssdCumsumFused = true, true
+		ssdOutWhole, ssdStatePref1, ssdOutDenB, ssdCumsumFused = true, true, true, true
 	}()
 	ran := 0
 	for _, sz := range []struct{ dk, dv int }{{8, 8}, {64, 64}, {12, 20}} {
@@ -305,15 +291,10 @@ func TestSSDOutWhole(t *testing.T) {
 					Q, K = upload(t, d, q), upload(t, d, k)
 				}
 				want, mag := refSSD(q, k, v, a, bh, L, sz.dk, sz.dv, 1, 0.3, norm)
-				for _, variant := range []string{"owh", "owh+owp", "off", "owh+owp rpt=8", "owh+owp notri", "owh+owp notri rpt=8", "owh+owp nospf", "owh+owp nocs", "owh+owp nodenb", "owh+owp nodenb rpt=8", "owh nodenb", "owh+owp nocsf", "owh+owp nospf nocsf"} {
-					ssdOutWhole, ssdOutWholePref = variant != "off", strings.Contains(variant, "owp")
-					ssdOutWholeTri = !strings.Contains(variant, "notri")
-					ssdStatePref1, ssdOutWholeCS = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocs")
-					ssdOutDenB, ssdCumsumFused = !strings.Contains(variant, "nodenb"), !strings.Contains(variant, "nocsf")
-					ssdRPT = 0
-					if strings.HasSuffix(variant, "rpt=8") {
-						ssdRPT = 8
-					}
+				for _, variant := range []string{"owh", "off", "owh nospf", "owh nodenb", "owh nocsf", "owh nospf nocsf"} {
+					ssdOutWhole = variant != "off"
+					ssdStatePref1, ssdCumsumFused = !strings.Contains(variant, "nospf"), !strings.Contains(variant, "nocsf")
+					ssdOutDenB = !strings.Contains(variant, "nodenb")
 					chunk := cfg.rt
 					Y := poisoned(t, d, bh*L*sz.dv)
 					if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: sz.dk, DV: sz.dv, Order: 1, Norm: norm, Scale: 0.3, Form: "chunked", Chunk: chunk}); err != nil {

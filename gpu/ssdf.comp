@@ -21,9 +21,6 @@
 // Each thread of STATE and OUT holds an RPT × 4 block of the output; the
 // reduction runs in slices of KS = RT/RPT rows staged in shared memory and
 // read as vec4s. q, k (BH, L, DK), v, y (BH, L, DV), cs (BH, L).
-#ifdef UNROLLNV
-#pragma optionNV(unroll all)
-#endif
 #ifdef NORM
 #define DVE (DV + 1)
 #else
@@ -161,9 +158,9 @@ void loadSlice1(int h, int s0, int j0, int j1, int p0, float last) {
 #define LAST last
 #endif
 #endif
-#if defined(PREF) && defined(ORDER2)
+#ifdef ORDER2
 // The next slice's w∘v and k, loaded into registers while this slice's
-// features and products are computed (PREF at order 2).
+// features and products are computed (at order 2).
 #define NVL ((KS * DVP + NT - 1) / NT)
 #define NKL ((KS * DK + NT - 1) / NT)
 #define NVL4 ((KS * TC + NT - 1) / NT)
@@ -241,7 +238,7 @@ void main() {
 #endif
 	vec4 acc[RPT];
 	for (int r = 0; r < RPT; r++) acc[r] = vec4(0.0);
-#if defined(PREF) && defined(ORDER2)
+#ifdef ORDER2
 	loadSlice(h, j0, j1, last);
 #endif
 #ifdef SPF
@@ -260,7 +257,7 @@ void main() {
 		barrier();
 		if (s0 + KS < j1) loadSlice1(h, s0 + KS, j0, j1, p0, LAST);
 #else
-#if defined(PREF) && defined(ORDER2)
+#ifdef ORDER2
 #ifdef VV
 		for (int u = 0; u < NVL4; u++) {
 			int x = t + u * NT;
@@ -306,13 +303,6 @@ void main() {
 		}
 #endif
 #ifdef ORDER2
-#if !defined(PREF)
-		for (int x = t; x < KS * DK; x += NT) {
-			int jj = x / DK, a = x % DK, j = s0 + jj;
-			Kr[jj][a] = j < j1 ? k[(h * L + j) * DK + a] : 0.0;
-		}
-		barrier();
-#endif
 #ifdef VPH
 		for (int x = t; x < KS * RQ; x += NT) {
 			int jj = x / RQ, p4 = 4 * (x % RQ);
@@ -461,15 +451,11 @@ shared vec4 Dp[TC * RQ];
 #define TROW TC
 shared float den[RT];
 #endif
-#ifdef OWC
 // OWC: the chunk's cumulative decays staged in shared memory with the q
 // tile, so that the row factors and the score weights wait on no global
 // load in the middle of the products
 shared float csh[RT];
 #define CSI(i) csh[(i) - i0]
-#else
-#define CSI(i) cs[h * L + (i)]
-#endif
 #define QT_(a, r4) SA[(a) * (RQ + QPAD) + (r4)]
 #define KP_(a, r4) SW[(a) * RQ + (r4)]
 void main() {
@@ -478,9 +464,7 @@ void main() {
 	int hl = g / nch, c = g % nch, h = H0 + hl;
 	int i0 = c * CH, iend = min(i0 + CH, L);
 	int t = int(gl_LocalInvocationIndex), ti = t / TC, tj = t % TC;
-#ifdef OWC
 	for (int x = t; x < RT; x += NT) csh[x] = cs[h * L + min(i0 + x, L - 1)];
-#endif
 	for (int x = t; x < RQ * DK / 4; x += NT) {
 		int r4 = x % RQ, a = 4 * (x / RQ), i = i0 + 4 * r4, o = (h * L + i) * (DK / 4) + a / 4;
 		vec4 q0 = INB(i < iend) ? q4[o] : vec4(0.0);
@@ -492,7 +476,6 @@ void main() {
 		QT_(a + 2, r4) = vec4(q0.z, q1.z, q2.z, q3.z);
 		QT_(a + 3, r4) = vec4(q0.w, q1.w, q2.w, q3.w);
 	}
-#ifdef OWP
 	// OWP: the k tile and later the values are loaded into registers a
 	// stage ahead of their shared-memory stores (kr during Q·S_c, vr
 	// during the scores)
@@ -507,7 +490,6 @@ void main() {
 		kr[4 * u + 2] = ok && INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
 		kr[4 * u + 3] = ok && INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
 	}
-#endif
 	int so = g * F * TROW;
 	if (c > 0) { // S_c is F rows of TC vec4s, as SW lays them out: one copy
 #ifdef DENB
@@ -547,7 +529,6 @@ void main() {
 	}
 #endif
 	barrier();
-#ifdef OWP
 	for (int u = 0; u < NKP; u++) {
 		int x = t + u * NT, r4 = x % RQ, a = 4 * (x / RQ);
 		if (x < RQ * DK / 4) {
@@ -558,21 +539,7 @@ void main() {
 			KP_(a + 3, r4) = vec4(k0.w, k1.w, k2.w, k3.w);
 		}
 	}
-#else
-	for (int x = t; x < RQ * DK / 4; x += NT) {
-		int r4 = x % RQ, a = 4 * (x / RQ), j = i0 + 4 * r4, o = (h * L + j) * (DK / 4) + a / 4;
-		vec4 k0 = INB(j < iend) ? k4[o] : vec4(0.0);
-		vec4 k1 = INB(j + 1 < iend) ? k4[o + DK / 4] : vec4(0.0);
-		vec4 k2 = INB(j + 2 < iend) ? k4[o + DK / 2] : vec4(0.0);
-		vec4 k3 = INB(j + 3 < iend) ? k4[o + 3 * DK / 4] : vec4(0.0);
-		KP_(a, r4) = vec4(k0.x, k1.x, k2.x, k3.x);
-		KP_(a + 1, r4) = vec4(k0.y, k1.y, k2.y, k3.y);
-		KP_(a + 2, r4) = vec4(k0.z, k1.z, k2.z, k3.z);
-		KP_(a + 3, r4) = vec4(k0.w, k1.w, k2.w, k3.w);
-	}
-#endif
 	barrier();
-#ifdef OWP
 	vec4 vr[NVP];
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT, jj = x / TC, e4 = x % TC, j = i0 + jj;
@@ -585,9 +552,8 @@ void main() {
 		}
 		vr[u] = val;
 	}
-#endif
 	bool sthr = t < TR * RQ;
-#if defined(OWT) && TR % 8 == 0 && RQ % 4 == 0
+#if TR % 8 == 0 && RQ % 4 == 0
 	// OWT: each warp a block of 8 row groups × 4 key groups (lanes along
 	// the rows: the stores of P fill the banks), so that the warps whose
 	// keys all lie past their rows (2 of 8 at RT 64) skip the scores; the
@@ -634,24 +600,10 @@ void main() {
 			}
 		}
 	}
-#ifdef OWP
 	for (int u = 0; u < NVP; u++) {
 		int x = t + u * NT;
 		if (x < RT * TC) SA[x] = vr[u];
 	}
-#else
-	for (int x = t; x < RT * TC; x += NT) { // the chunk's values into SA, rows of TC vec4s
-		int jj = x / TC, e4 = x % TC, j = i0 + jj;
-		vec4 val = vec4(0.0);
-		if (INB(j < iend)) {
-			if (e4 < DV / 4) val = v4[(h * L + j) * (DV / 4) + e4];
-#if defined(NORM) && !defined(DENB)
-			else if (e4 == DV / 4) val = vec4(1.0, 0.0, 0.0, 0.0);
-#endif
-		}
-		SA[x] = val;
-	}
-#endif
 	barrier();
 	// keys past this thread's last row carry zero weight: skip them
 	for (int jj = 0; jj < ti * RPT + RPT; jj++) {
@@ -756,20 +708,11 @@ void main() {
 		ivec2 ab = pairOf(min(ff, F - 1));
 		int pa = ab.x, pb = ab.y;
 #endif
-#ifdef PREF
 		// KS·TC = NT: each thread moves one vec4 of S_c a slice (ti, tj);
 		// the next slice's is loaded during this slice's products
 		vec4 snext = ti < F ? T4[so + ti * TC + tj] : vec4(0.0);
-#endif
 		for (int f0 = 0; f0 < F; f0 += KS) {
-#ifdef PREF
 			Ss[ti][tj] = snext;
-#else
-			for (int x = t; x < KS * TC; x += NT) {
-				int fr = x / TC, e4 = x % TC;
-				Ss[fr][e4] = f0 + fr < F ? T4[so + (f0 + fr) * TC + e4] : vec4(0.0);
-			}
-#endif
 #ifdef ORDER2
 			bool ok = f0 + ff < F;
 			int qa = min(pa, DK - 1), qb = min(pb, DK - 1);
@@ -792,9 +735,7 @@ void main() {
 			}
 #endif
 			barrier();
-#ifdef PREF
 			snext = f0 + KS + ti < F ? T4[so + (f0 + KS + ti) * TC + tj] : vec4(0.0);
-#endif
 			for (int f = 0; f < KS; f++) {
 				vec4 b = Ss[f][tj];
 				for (int m = 0; m < RV; m++) {
@@ -922,7 +863,6 @@ void main() {
 	}
 	barrier();
 #endif
-#ifdef OUTNB
 	// no break or continue here: acc keeps constant indices once unrolled
 	for (int r = 0; r < RPT; r++) {
 		int i = i0 + ti * RPT + r;
@@ -942,23 +882,5 @@ void main() {
 		if (ok && 4 * tj + 3 < DV) y[(h * L + i) * DV + 4 * tj + 3] = o.w;
 #endif
 	}
-#else
-	for (int r = 0; r < RPT; r++) {
-		int i = i0 + ti * RPT + r;
-		if (i >= iend) continue;
-#ifdef NORM
-		float dd = den[ti * RPT + r];
-#endif
-		for (int u = 0; u < 4; u++) {
-			int e = 4 * tj + u;
-			if (e >= DV) break;
-#ifdef NORM
-			y[(h * L + i) * DV + e] = dd != 0.0 ? acc[r][u] / dd : 0.0;
-#else
-			y[(h * L + i) * DV + e] = acc[r][u];
-#endif
-		}
-	}
-#endif
 }
 #endif

@@ -23,12 +23,8 @@ func (c ssdfConfig) sharedBytes(dk int) int {
 }
 
 // ssdQPad is the padding of the q tile's rows in ssdf.comp's OUT stage, in
-// vec4s (1; benchmarks compare 0).
-var ssdQPad = 1
-
-// ssdRPT, when 4 or 8, overrides the rows per thread of ssdf.comp
-// (benchmarks and tests compare the two).
-var ssdRPT int
+// vec4s (0 was slower on the H100, gpu/BENCH.md).
+const ssdQPad = 1
 
 // ssdFusedConfig picks the largest tiling of ssdf.comp that the device
 // holds: 64-row tiles where 48 KiB of shared memory allow, else 32.
@@ -41,11 +37,8 @@ func (d *Device) ssdFusedConfig(dk, dv int, norm bool) (ssdfConfig, bool) {
 		dve++
 	}
 	for _, rt := range []int{64, 32} {
-		rpt := 4 // 8 measured slower on the H100 (gpu/BENCH.md)
-		if ssdRPT == 4 || ssdRPT == 8 {
-			rpt = ssdRPT
-		}
-		c := ssdfConfig{rt: rt, rpt: rpt, dvp: max(ceilDiv(dve, 4)*4, rt)}
+		c := ssdfConfig{rt: rt, rpt: 4, // 8 measured slower on the H100 (gpu/BENCH.md)
+			dvp: max(ceilDiv(dve, 4)*4, rt)}
 		if c.threads() <= min(d.info.MaxInvocations, 1024) && c.sharedBytes(dk) <= d.info.MaxSharedBytes {
 			return c, true
 		}
@@ -61,23 +54,10 @@ var ssdProfile map[string]float64
 // stage at order 2 (tests and benchmarks compare with it off).
 var ssdStateWide = true
 
-// ssdPrefetch loads the next slice of the chunk states into registers
-// while the products of this one run, in ssdf.comp's OUT and STATE stages
-// (benchmarks and tests compare it off).
-var ssdPrefetch = true
-
-// ssdUnrollNV asks NVIDIA's compiler to unroll all loops of ssdf.comp
-// (benchmarks compare it).
-var ssdUnrollNV bool
-
-// ssdOutNB writes OUT's results with no break or continue in the loops
-// over acc (benchmarks compare it off).
-var ssdOutNB = true
-
 // ssdVecIO moves whole vec4s in ssdf.comp: q and k tiles where dk is a
 // multiple of 4 (VLOAD), v where dv is (VV), the order-2 features (VPH),
-// and writes y as vec4s where dv is a multiple of 4 and OUTNB is on
-// (VSTORE) (benchmarks and tests compare it off).
+// and writes y as vec4s where dv is a multiple of 4 (VSTORE); tests and
+// benchmarks compare it off (the paths other shapes take).
 var ssdVecIO = true
 
 // ssdFull drops ssdf.comp's bounds checks along the sequence where L is a
@@ -86,8 +66,8 @@ var ssdVecIO = true
 var ssdFull = true
 
 // ssdScanUnroll is how many chunks' loads each thread of SCAN has in
-// flight (8 or 16; benchmarks compare).
-var ssdScanUnroll = 16
+// flight (8 was slower on the H100, gpu/BENCH.md).
+const ssdScanUnroll = 16
 
 // ssdScanSegs, when not 0, is the number of segments the chunks of
 // ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
@@ -114,36 +94,26 @@ var ssdStatePref1 = true
 
 // ssdOutWhole stages OUT's operands whole at order 1 where the chunk is
 // one row tile (OWH in ssdf.comp: S_c, k, the weights and v each in one
-// step, 5 barriers a group instead of 2 a 16-deep slice): on the H100 OUT
-// at 128K 3.82 ms against 4.50 with OWP (gpu/BENCH.md, 2026-11-23d);
-// tests and benchmarks compare it off.
+// step, 5 barriers a group instead of 2 a 16-deep slice; k and v loaded
+// into registers a stage ahead, the score warps 8×4 blocks that skip the
+// masked keys, the decays staged in shared memory): on the H100 OUT at
+// 128K 3.82 ms against 4.50 without it (gpu/BENCH.md, 2026-11-23d). Where
+// it does not apply OUT stages its operands by slices; tests and
+// benchmarks compare that path at shapes OWH takes.
 var ssdOutWhole = true
-
-// ssdOutWholePref, with ssdOutWhole, loads OUT's k tile and values into
-// registers a stage ahead of their shared-memory stores (OWP).
-var ssdOutWholePref = true
-
-// ssdOutWholeTri, with ssdOutWhole, lays the score threads out as warps
-// of 8 row groups × 4 key groups, so that the warps whose keys all lie
-// past their rows skip the scores (OWT).
-var ssdOutWholeTri = true
-
-// ssdOutWholeCS, with ssdOutWhole, stages the chunk's cumulative decays in
-// shared memory with the q tile (OWC).
-var ssdOutWholeCS = true
 
 // owhFits reports whether OUT's whole-operand variant (OWH) applies to the
 // call s with tiling c: order 1, the chunk one row tile, q, k, v, y moved
 // as vec4s, and its two shared arrays within the device's shared memory.
 func (d *Device) owhFits(c ssdfConfig, s ssdCall) bool {
 	dk := s.D
-	if !ssdOutWhole || s.Order != 1 || s.Chunk != c.rt || dk%4 != 0 || s.DV%4 != 0 || !ssdVecIO || !ssdOutNB {
+	if !ssdOutWhole || s.Order != 1 || s.Chunk != c.rt || dk%4 != 0 || s.DV%4 != 0 || !ssdVecIO {
 		return false
 	}
 	rq, tc := c.rt/4, c.dvp/4
 	sa := max(dk*(rq+ssdQPad), c.rt*tc)
 	sw := max(dk*tc, dk*rq, c.rt*rq)
-	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and OWC's cs
+	return 16*(sa+sw)+8*c.rt <= d.info.MaxSharedBytes // + den and the staged cs
 }
 
 // ssdOutDenB, with OWH under the norm, leaves the ones column out of
@@ -304,15 +274,6 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, c ssdCall, y, s, q, k, v, a *Buffer
 				if denb {
 					defs = append(defs, "DENB", fmt.Sprintf("TTC %d", cfg.dvp/4))
 				}
-				if ssdOutWholePref {
-					defs = append(defs, "OWP")
-				}
-				if ssdOutWholeTri {
-					defs = append(defs, "OWT")
-				}
-				if ssdOutWholeCS {
-					defs = append(defs, "OWC")
-				}
 			}
 			scanSegs := order == 1 && stage == "SCAN" && ssdScanSegs > 0 && ssdScanSegs*ssdScanEntries <= min(d.info.MaxInvocations, 1024)
 			if scanSegs {
@@ -361,17 +322,8 @@ func (c ssdCall) fusedDefs(t ssdfConfig) []string {
 	if c.Order == 2 {
 		defs = append(defs, "ORDER2")
 	}
-	if ssdPrefetch {
-		defs = append(defs, "PREF")
-	}
-	if ssdUnrollNV {
-		defs = append(defs, "UNROLLNV")
-	}
-	if ssdOutNB {
-		defs = append(defs, "OUTNB")
-		if ssdVecIO && dv%4 == 0 {
-			defs = append(defs, "VSTORE")
-		}
+	if ssdVecIO && dv%4 == 0 {
+		defs = append(defs, "VSTORE")
 	}
 	if ssdVecIO && dk%4 == 0 {
 		defs = append(defs, "VLOAD")

@@ -2,6 +2,7 @@ package ssd
 
 import (
 	"math"
+	"sync/atomic"
 
 	"github.com/furious-lab/furious/tensor"
 )
@@ -54,113 +55,236 @@ func chunked(op, form string, q, k, v, a *tensor.Tensor, o Options, chunk int, s
 	}
 	s := startState(op, s0, dm, o, q.DType())
 	y := tensor.New(q.DType(), dm.B, dm.H, dm.L, dm.dv)
+	var finite bool
 	if q.DType() == tensor.Float64 {
-		chunkAll[float64](dm, q, k, v, a, y, s, chunk)
+		finite = chunkAll[float64](dm, q, k, v, a, y, s, chunk)
 	} else {
-		chunkAll[float32](dm, q, k, v, a, y, s, chunk)
+		finite = chunkAll[float32](dm, q, k, v, a, y, s, chunk)
 	}
 	finishOutputNorm(y, o)
-	return checkFinite(op, y).OnDeviceOf(q, k, v, a), s.onDeviceOf(q, k, v, a)
+	if !finite || o.Norm == NormOutput { // checkFinite's scan names the first bad value
+		checkFinite(op, y)
+	}
+	return y.OnDeviceOf(q, k, v, a), s.onDeviceOf(q, k, v, a)
 }
 
-func chunkAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State, chunk int) {
+// chunkAll runs every head (b, h) of the chunked form into y and s, and
+// reports whether all of y is finite (checked chunk by chunk while in cache).
+func chunkAll[T float](dm dims, q, k, v, a, y *tensor.Tensor, s *State, chunk int) bool {
 	S := data[T](s.S)
 	D, W := s.D, s.width()
 	chunk = min(chunk, max(dm.L, 1))
+	var bad atomic.Bool
 	forHeads[T](dm, q, k, v, a, y, func(h int, q, k, v []T, a []float64, y []T) {
-		chunkHead(s.feat, q, k, v, a, dm.L, dm.d, dm.dv, s.Opts, chunk, S[h*D*W:(h+1)*D*W], W, y)
+		if !chunkHead(s.feat, q, k, v, a, dm.L, dm.d, dm.dv, s.Opts, chunk, S[h*D*W:(h+1)*D*W], W, y) {
+			bad.Store(true)
+		}
 	})
 	s.Tokens += dm.L
+	return !bad.Load()
 }
 
-// chunkHead runs the chunked algorithm for one head, updating its state Sh (D×W).
-func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Options, Q int, Sh []T, W int, y []T) {
+// chunkHead runs the chunked algorithm for one head, updating its state Sh
+// (D×W). Order 1 takes the fused path (chunkFused1) on the longest prefix of
+// each chunk whose log-decays cs stay within ±fusedRange[T] (any chunking is
+// exact); when that prefix is shorter than half the chunk (strong decay),
+// and for orders p > 1, the chunk takes chunkGeneral. Scratch is allocated
+// once per head. It reports whether y is finite.
+func chunkHead[T float](f *featMap, q, k, v []T, a []float64, L, d, dv int, o Options, Q int, Sh []T, W int, y []T) bool {
 	D, sc, sm := f.D, o.scale(d), W > dv
-	G := alloc[T](Q * Q)  // scores of the diagonal block
-	Fq := alloc[T](Q * D) // ψ(q_i)·exp(cs_i)
-	Fk := alloc[T](Q * D) // ψ(k_j·scale)·exp(cs_last − cs_j)
-	var Vaug, Yaug []T
-	if sm {
-		Vaug, Yaug = alloc[T](Q*W), alloc[T](Q*W)
-	}
 	cs := make([]float64, Q)  // within-chunk cumulative log-decay
 	ecs := make([]float64, Q) // exp(cs)
-	iecs := make([]float64, Q)
-	for c0 := 0; c0 < L; c0 += Q {
+	var g chunkScratch[T]
+	S := Sh
+	if f.p == 1 {
+		// [Q̂ | G] (n×(d+n)) times [S; X̃] ((d+n)×W) in chunkFused1: the
+		// state lives in the first d rows of X during the sweep.
+		g.A, g.X = alloc[T](Q*(d+Q)), alloc[T]((d+Q)*W)
+		copy(g.X, Sh)
+		S = g.X[:D*W]
+	}
+	var Yaug []T
+	if sm {
+		Yaug = alloc[T](Q * W)
+	}
+	r, finite := fusedRange[T](), true
+	for c0 := 0; c0 < L; {
 		tensor.CheckInterrupt("ssd.Chunked")
 		n := min(Q, L-c0)
-		qc, kc := q[c0*d:(c0+n)*d], k[c0*d:(c0+n)*d] // (n, d)
-		Vc, Yc := v[c0*dv:(c0+n)*dv], y[c0*dv:(c0+n)*dv]
-		if sm { // X = [V, 1]  (n, dv+1)
-			for i := 0; i < n; i++ {
-				copy(Vaug[i*W:i*W+dv], Vc[i*dv:(i+1)*dv])
-				Vaug[i*W+dv] = 1
-			}
-			Vc, Yc = Vaug[:n*W], Yaug[:n*W]
-		}
-		lo, hi := 0.0, 0.0
-		acc := 0.0
+		fit, acc := n, 0.0
 		for i := 0; i < n; i++ {
 			if a != nil {
 				acc += a[c0+i]
 			}
 			cs[i] = acc
 			ecs[i] = math.Exp(acc)
-			lo, hi = math.Min(lo, acc), math.Max(hi, acc)
-		}
-		ratio := lo > -600 && hi < 600 // exp(cs_i − cs_j) = ecs_i/ecs_j stays accurate
-
-		// 1. diagonal block: G = f(Q_c K_cᵀ·scale) ⊙ exp(cs_i − cs_j) ⊙ M  (n, n)
-		gemm(false, true, n, n, d, sc, qc, d, kc, d, 0, G, n)
-		if ratio {
-			for j := 0; j < n; j++ {
-				iecs[j] = 1 / ecs[j]
+			if (acc < -r || acc > r) && fit == n {
+				fit = i
 			}
 		}
-		for i := 0; i < n; i++ {
-			row := G[i*n : (i+1)*n]
-			switch {
-			case a == nil:
-				if o.Order > 1 {
-					for j := 0; j <= i; j++ {
-						row[j] = T(ipow(float64(row[j]), o.Order))
-					}
-				}
-			case ratio:
-				ei := ecs[i]
-				for j, x := range row[:i+1] {
-					row[j] = flush[T](ipow(float64(x), o.Order) * (ei * iecs[j])) // s^p·exp(cs_i − cs_j)
-				}
-			default:
-				for j, x := range row[:i+1] {
-					row[j] = flush[T](ipow(float64(x), o.Order) * math.Exp(cs[i]-cs[j]))
-				}
-			}
-			for j := i + 1; j < n; j++ {
-				row[j] = 0
-			}
+		fused := g.A != nil && 2*fit >= n
+		if fused {
+			n = fit
 		}
-		gemm(false, false, n, W, n, 1, G[:n*n], n, Vc, W, 0, Yc, W) // Y_c = G X_c
-
-		// 2. contribution of the entering state: Y_c += diag(exp(cs)) ψ(Q_c) S
-		if c0 > 0 || !allZero(Sh) {
-			featRows(f, qc, n, func(i int) float64 { return flushW[T](ecs[i]) }, Fq)
-			gemm(false, false, n, W, D, 1, Fq[:n*D], D, Sh, W, 1, Yc, W)
+		qc, kc := q[c0*d:(c0+n)*d], k[c0*d:(c0+n)*d] // (n, d)
+		Vc, Yc := v[c0*dv:(c0+n)*dv], y[c0*dv:(c0+n)*dv]
+		if sm {
+			Yc = Yaug[:n*W]
 		}
-
-		// 3. state passing: S ← exp(cs_last)·S + (ψ(K̃_c) ⊙ exp(cs_last − cs_j))ᵀ X_c
-		last, scp := cs[n-1], ipow(sc, f.p)
-		featRows(f, kc, n, func(j int) float64 {
-			if ratio {
-				return flushW[T](scp * ecs[n-1] * iecs[j])
-			}
-			return flushW[T](scp * math.Exp(last-cs[j]))
-		}, Fk)
-		gemm(true, false, D, W, n, 1, Fk[:n*D], D, Vc, W, flushW[T](math.Exp(last)), Sh, W)
-
+		if fused {
+			chunkFused1(&g, qc, kc, Vc, ecs[:n], n, d, dv, W, sc, S, Yc)
+		} else {
+			chunkGeneral(&g, f, qc, kc, Vc, a, cs[:n], ecs[:n], n, d, dv, W, o, sc, c0 > 0, S, Yc)
+		}
 		if sm {
 			divAug(Yc, n, dv, y[c0*dv:(c0+n)*dv])
 		}
+		finite = finite && allFinite(y[c0*dv:(c0+n)*dv])
+		c0 += n
+	}
+	if g.X != nil {
+		copy(Sh, S)
+	}
+	return finite
+}
+
+// chunkScratch is one head's scratch for chunkHead, allocated on first use.
+type chunkScratch[T float] struct {
+	A, X      []T // fused order 1: [Q̂ | G], [S; X̃]
+	G, Fq, Fk []T // general: scores, ψ(q_i)·exp(cs_i), ψ(k_j·scale)·exp(cs_last − cs_j)
+	Vaug      []T // general, softmax norm: [V_c, 1]
+	iecs      []float64
+}
+
+// fusedRange bounds the within-chunk log-decays cs for chunkFused1, which
+// scales q by exp(cs) and v by exp(−cs): float32 stays in its normal range
+// for entries within 1e±12 (e^60 ≈ 1.1e26), and every weight exp(cs_i) ≥
+// e^−60 is above tinyFloat32, so none needs flushing.
+func fusedRange[T float]() float64 {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return 60
+	}
+	return 300
+}
+
+// chunkFused1 is one chunk of order 1 in three GEMMs, the decay folded into
+// the operands, exp(cs_i − cs_j) = exp(cs_i)·exp(−cs_j):
+//
+//	Q̂ = diag(exp(cs)) Q_c                 (n, d)
+//	X̃ = diag(exp(−cs)·scale) X_c          (n, W)
+//	G = (Q̂ K_cᵀ) ⊙ M                      (n, n)
+//	Y_c = [Q̂ | G] [S; X̃]        (steps 1 and 2 in one product, k = d + n)
+//	S ← exp(cs_last)·(S + K_cᵀ X̃)         (step 3)
+//
+// S (d×W) is X's first d rows, X̃ the n rows after it; X_c is V_c, with a
+// ones column under the softmax norm (W = dv + 1). ecs (n) is exp(cs), cs
+// within ±fusedRange.
+func chunkFused1[T float](g *chunkScratch[T], qc, kc, Vc []T, ecs []float64, n, d, dv, W int, sc float64, S, Yc []T) {
+	lda := d + n
+	A, X := g.A[:n*lda], g.X[:(d+n)*W]
+	Xc := X[d*W:]
+	for i := 0; i < n; i++ {
+		scaleTo(A[i*lda:i*lda+d], T(ecs[i]), qc[i*d:(i+1)*d])
+		w := T(sc / ecs[i])
+		scaleTo(Xc[i*W:i*W+dv], w, Vc[i*dv:(i+1)*dv])
+		if W > dv {
+			Xc[i*W+dv] = w // the ones column of X_c = [V_c, 1]
+		}
+	}
+	gemm(false, true, n, n, d, 1, A, lda, kc, d, 0, A[d:], lda) // G = Q̂ K_cᵀ, beside Q̂ in A
+	for i := 0; i < n-1; i++ {
+		clear(A[i*lda+d+i+1 : (i+1)*lda]) // causal mask M: j > i
+	}
+	gemm(false, false, n, W, lda, 1, A, lda, X, W, 0, Yc, W) // Y_c = [Q̂ | G] [S; X̃]
+	last := ecs[n-1]
+	gemm(true, false, d, W, n, last, kc, d, Xc, W, last, S, W) // S ← e^{cs_last}(S + K_cᵀ X̃)
+}
+
+// chunkGeneral is one chunk of any order p (spec §e.3, steps 1-3 with the
+// feature map ψ): cs (n) the within-chunk cumulative log-decay, ecs = exp(cs),
+// a the head's log-decays (nil: none), started false for the first chunk
+// (the entering state is then zero unless s0 was given).
+func chunkGeneral[T float](g *chunkScratch[T], f *featMap, qc, kc, Vc []T, a, cs, ecs []float64, n, d, dv, W int, o Options, sc float64, started bool, S, Yc []T) {
+	D, Q := f.D, cap(cs) // cs is a prefix of the head's chunk-length buffer
+	if g.G == nil {
+		g.G, g.Fq, g.Fk = alloc[T](Q*Q), alloc[T](Q*D), alloc[T](Q*D)
+		g.iecs = make([]float64, Q)
+		if W > dv {
+			g.Vaug = alloc[T](Q * W)
+		}
+	}
+	G, iecs := g.G[:n*n], g.iecs[:n]
+	if W > dv { // X = [V, 1]  (n, dv+1)
+		for i := 0; i < n; i++ {
+			copy(g.Vaug[i*W:i*W+dv], Vc[i*dv:(i+1)*dv])
+			g.Vaug[i*W+dv] = 1
+		}
+		Vc = g.Vaug[:n*W]
+	}
+	lo, hi := 0.0, 0.0
+	for _, x := range cs {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	ratio := lo > -600 && hi < 600 // exp(cs_i − cs_j) = ecs_i/ecs_j stays accurate
+
+	// 1. diagonal block: G = f(Q_c K_cᵀ·scale) ⊙ exp(cs_i − cs_j) ⊙ M  (n, n)
+	gemm(false, true, n, n, d, sc, qc, d, kc, d, 0, G, n)
+	if ratio {
+		for j := range iecs {
+			iecs[j] = 1 / ecs[j]
+		}
+	}
+	for i := 0; i < n; i++ {
+		row := G[i*n : (i+1)*n]
+		switch {
+		case a == nil:
+			if o.Order > 1 {
+				for j := 0; j <= i; j++ {
+					row[j] = T(ipow(float64(row[j]), o.Order))
+				}
+			}
+		case ratio:
+			ei := ecs[i]
+			for j, x := range row[:i+1] {
+				row[j] = flush[T](ipow(float64(x), o.Order) * (ei * iecs[j])) // s^p·exp(cs_i − cs_j)
+			}
+		default:
+			for j, x := range row[:i+1] {
+				row[j] = flush[T](ipow(float64(x), o.Order) * math.Exp(cs[i]-cs[j]))
+			}
+		}
+		clear(row[i+1:])
+	}
+	gemm(false, false, n, W, n, 1, G, n, Vc, W, 0, Yc, W) // Y_c = G X_c
+
+	// 2. contribution of the entering state: Y_c += diag(exp(cs)) ψ(Q_c) S
+	if started || !allZero(S) {
+		featRows(f, qc, n, func(i int) float64 { return flushW[T](ecs[i]) }, g.Fq)
+		gemm(false, false, n, W, D, 1, g.Fq[:n*D], D, S, W, 1, Yc, W)
+	}
+
+	// 3. state passing: S ← exp(cs_last)·S + (ψ(K̃_c) ⊙ exp(cs_last − cs_j))ᵀ X_c
+	last, scp := cs[n-1], ipow(sc, f.p)
+	featRows(f, kc, n, func(j int) float64 {
+		if ratio {
+			return flushW[T](scp * ecs[n-1] * iecs[j])
+		}
+		return flushW[T](scp * math.Exp(last-cs[j]))
+	}, g.Fk)
+	gemm(true, false, D, W, n, 1, g.Fk[:n*D], D, Vc, W, flushW[T](math.Exp(last)), S, W)
+}
+
+// scaleTo writes dst = alpha·x (len(dst) == len(x)).
+func scaleTo[T float](dst []T, alpha T, x []T) {
+	dst = dst[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d, s := dst[i:i+4:i+4], x[i:i+4:i+4]
+		d[0], d[1], d[2], d[3] = alpha*s[0], alpha*s[1], alpha*s[2], alpha*s[3]
+	}
+	for ; i < len(x); i++ {
+		dst[i] = alpha * x[i]
 	}
 }
 

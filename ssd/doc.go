@@ -162,4 +162,13 @@
 // GOMAXPROCS goroutines (SetWorkers caps them): use a single-threaded BLAS
 // (OPENBLAS_NUM_THREADS=1), since a threaded OpenBLAS inside each goroutine
 // oversubscribes the cores (measured 5-10x slower on 2 cores).
+//
+// Chunked at order 1 is three GEMMs a chunk and no pass over a mask: the
+// decay is folded into the operands, exp(cs_i − cs_j) = exp(cs_i)·exp(−cs_j),
+// and the diagonal block and the entering state share one product,
+// Y_c = [diag(e^{cs}) Q_c | G] [S; diag(e^{−cs}) V_c]. It applies on the
+// longest prefix of each chunk whose log-decays stay within ±60 of the
+// chunk's start in float32 (±300 in float64), so the factors stay in range;
+// a chunk where that prefix is shorter than half the chunk (decays below
+// about −2 a step at chunk 64) runs the general path, as orders p > 1 do.
 package ssd
