@@ -803,3 +803,23 @@ func TestMatMulSplitK(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulSharedWeight checks a batch of products with one shared right
+// operand (x·W and x·Wᵀ over (batch, m) rows, which MatMul runs as one
+// product of batch·m rows) against the float64 host product.
+func TestMatMulSharedWeight(t *testing.T) {
+	_, notices := residentSetup(t)
+	x := tensor.NewRNG(3).Randn(5, 37, 24)
+	for _, trB := range []bool{false, true} {
+		w := tensor.NewRNG(4).Randn(24, 19)
+		if trB {
+			w = tensor.NewRNG(4).Randn(19, 24)
+		}
+		in := onGPU(x, w)
+		what := fmt.Sprintf("(5, 37, 24) by a shared weight, transposed %v", trB)
+		var y *tensor.Tensor
+		stays(t, notices, what, func() { y = tensor.MatMulT(in[0], in[1], false, trB) })
+		want := tensor.MatMulT(x.As(tensor.Float64), w.As(tensor.Float64), false, trB).As(tensor.Float32)
+		nearScaled(t, what, y, want, tensor.MatMulT(tensor.Abs(x), tensor.Abs(w), false, trB), 1e-6, 0)
+	}
+}

@@ -146,6 +146,12 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 		return oom(C.WriteAt(offC, make([]float32, batch*m*n)))
 	}
 	g := Gemm{TransA: transA, TransB: transB, M: m, N: n, K: k, Alpha: 1, A: A, B: B, C: C, OffA: offA, OffB: offB, OffC: offC}
+	if strideB == 0 && strideA == m*k && !transA && batch > 1 {
+		// One B for a packed batch of A (x·W over (batch, m) rows): one
+		// product of batch·m rows, not batch small ones.
+		g.M = batch * m
+		return oom(d.Gemm(g))
+	}
 	if (strideA == 0 || strideB == 0) && batch > 1 {
 		for i := 0; i < batch; i++ { // Gemm reads a zero stride as "packed"
 			g.OffA, g.OffB, g.OffC = offA+i*strideA, offB+i*strideB, offC+i*m*n
@@ -171,12 +177,13 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 // work groups walk all of k; split into s slices of k (each a multiple of
 // 64), it runs s times as many groups, and a reduction adds the slices.
 func splitK(m, n, k int) int {
+	const splitTiles = 128 // about the SMs of a large GPU (132 on the H100)
 	tiles := ceilDiv(m, sgemmBM) * ceilDiv(n, sgemmBN)
-	if tiles >= 32 || k < 512 {
+	if tiles >= splitTiles || k < 512 {
 		return 1
 	}
 	s := 1
-	for s*2*tiles <= 128 && k%(s*2*64) == 0 && k/(s*2) >= 128 {
+	for s*2*tiles <= 2*splitTiles && k%(s*2*64) == 0 && k/(s*2) >= 128 {
 		s *= 2
 	}
 	return s
