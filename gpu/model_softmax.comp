@@ -1,8 +1,8 @@
 #version 430
 // Row softmax and cross-entropy over rows of n (model_softmax.go). Row
-// variants take one work group of 256 per row, the threads striding over
-// the row and reducing in shared memory (float32 sums: each thread's
-// strided partial, then a tree of 8 levels):
+// variants take one work group of 256 per row, each thread a contiguous
+// range of the row, reducing in shared memory (float32 sums: each thread's
+// partial, then a tree of 8 levels, the root handed out through bcast):
 //   SOFTMAX          o = e^{a−m}/Σ e^{a−m}, m the row maximum (NaN-propagating)
 //   LOGSOFTMAX       o = (a − m) − log Σ e^{a−m}
 //   SOFTMAX_BACK     o = b(a − Σ a·b)     (a = g, b = y = softmax)
@@ -30,17 +30,25 @@ shared float part[256];
 float mx(float u, float v) { return (isnan(u) || u > v) ? u : ((isnan(v) || v > u) ? v : u); }
 
 #if !defined(CE_GRAD) && !defined(CE_LOSS)
-// groupSum returns the sum of v over the work group (all threads call it).
+shared float bcast; // the group's result, written by thread 0
+
+// groupSum returns the sum of v over the work group (all threads call it):
+// a tree in shared memory, its root handed to every thread through bcast.
 float groupSum(float v) {
 	uint t = gl_LocalInvocationIndex;
 	part[t] = v;
+	memoryBarrierShared();
 	barrier();
 	for (uint s = 128u; s > 0u; s >>= 1) {
 		if (t < s) part[t] += part[t + s];
+		memoryBarrierShared();
 		barrier();
 	}
-	float r = part[0];
-	barrier(); // part is reused by the next reduction
+	if (t == 0u) bcast = part[0];
+	memoryBarrierShared();
+	barrier();
+	float r = bcast;
+	barrier(); // part and bcast are reused by the next reduction
 	return r;
 }
 
@@ -48,12 +56,17 @@ float groupSum(float v) {
 float groupMax(float v) {
 	uint t = gl_LocalInvocationIndex;
 	part[t] = v;
+	memoryBarrierShared();
 	barrier();
 	for (uint s = 128u; s > 0u; s >>= 1) {
 		if (t < s) part[t] = mx(part[t], part[t + s]);
+		memoryBarrierShared();
 		barrier();
 	}
-	float r = part[0];
+	if (t == 0u) bcast = part[0];
+	memoryBarrierShared();
+	barrier();
+	float r = bcast;
 	barrier();
 	return r;
 }
@@ -90,30 +103,32 @@ void main() {
 #else
 	int r = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x);
 	if (r >= rows) return; // uniform over the group
-	int t = int(gl_LocalInvocationIndex), base = r * n;
+	// Thread t takes the contiguous range [lo, hi) of the row.
+	int t = int(gl_LocalInvocationIndex), base = r * n, per = (n + 255) / 256;
+	int lo = min(t * per, n), hi = min(lo + per, n);
 #if defined(SOFTMAX) || defined(LOGSOFTMAX)
 	float m = uintBitsToFloat(0xff800000u); // −Inf
-	for (int i = t; i < n; i += 256) m = mx(m, a[base + i]);
+	for (int i = lo; i < hi; i++) m = mx(m, a[base + i]);
 	m = groupMax(m);
 	float s = 0.0;
-	for (int i = t; i < n; i += 256) s += exp(a[base + i] - m);
+	for (int i = lo; i < hi; i++) s += exp(a[base + i] - m);
 	s = groupSum(s);
 #if defined(LOGSOFTMAX)
 	float ls = log(s);
-	for (int i = t; i < n; i += 256) o[base + i] = (a[base + i] - m) - ls;
+	for (int i = lo; i < hi; i++) o[base + i] = (a[base + i] - m) - ls;
 #else
-	for (int i = t; i < n; i += 256) o[base + i] = exp(a[base + i] - m) / s;
+	for (int i = lo; i < hi; i++) o[base + i] = exp(a[base + i] - m) / s;
 #endif
 #elif defined(SOFTMAX_BACK)
 	float s = 0.0;
-	for (int i = t; i < n; i += 256) s += a[base + i] * b[base + i];
+	for (int i = lo; i < hi; i++) s += a[base + i] * b[base + i];
 	s = groupSum(s);
-	for (int i = t; i < n; i += 256) o[base + i] = b[base + i] * (a[base + i] - s);
+	for (int i = lo; i < hi; i++) o[base + i] = b[base + i] * (a[base + i] - s);
 #elif defined(LOGSOFTMAX_BACK)
 	float s = 0.0;
-	for (int i = t; i < n; i += 256) s += a[base + i];
+	for (int i = lo; i < hi; i++) s += a[base + i];
 	s = groupSum(s);
-	for (int i = t; i < n; i += 256) o[base + i] = a[base + i] - exp(b[base + i]) * s;
+	for (int i = lo; i < hi; i++) o[base + i] = a[base + i] - exp(b[base + i]) * s;
 #endif
 #endif
 }
