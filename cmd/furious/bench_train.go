@@ -49,6 +49,8 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 	}
 	defer tensor.SetDevice("cpu")
 	fmt.Fprintf(w, "device: %s\n", tensor.Device())
+	checkLog = w
+	defer func() { checkLog = nil }()
 	corpus := data.Opticks()
 	var rows []trainRow
 	for _, name := range c.presets {
@@ -118,17 +120,26 @@ func gradCheck(m *nn.LM, model func(tensor.DType) *nn.LM, ids, tg []int, c train
 		ref = model(tensor.Float64)
 		ref.Loss(ids, tg, c.B, c.L, -100).Backward()
 	}()
-	worst := 0.0
+	worst, at := 0.0, ""
 	for i, p := range m.Params() {
 		d := tensor.MaxRelDiff(p.Grad, ref.Params()[i].Grad)
 		if math.IsNaN(d) {
 			return d
 		}
-		worst = max(worst, d)
+		if d > worst {
+			worst, at = d, p.Name
+		}
 		p.ZeroGrad()
+	}
+	if checkLog != nil {
+		fmt.Fprintf(checkLog, "check: largest gradient difference %.2g in %s\n", worst, at)
 	}
 	return worst
 }
+
+// checkLog, when set (benchTrain's writer), gets the parameter whose
+// gradient differs most from the float64 model's.
+var checkLog io.Writer
 
 func printTrain(w io.Writer, c trainConfig, rows []trainRow) {
 	fmt.Fprintf(w, "training: %d layers, d_model %d, %d heads, batch %d × L %d, float32, AdamW; median of %d steps after a warm-up; check = largest relative gradient difference against the float64 CPU model (one batch)\n",
