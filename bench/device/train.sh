@@ -7,7 +7,8 @@
 # Build first: go build -tags gl,egl -o $GL/furious ./cmd/furious;
 # go test -c -tags gl,egl -o $GL/nngpu.test ./nn/gputest. PRESETS, REPS,
 # TORCH_FLAGS (e.g. --compile) and PROFILE (programs to list from one
-# profiled step per preset) and LARGE_FLAGS (e.g. --no-check) may be set.
+# profiled step per preset), LARGE_FLAGS (e.g. --no-check) and CURVE (steps of
+# the small model's loss curves on the GPU against the CPU's, --curve) may be set.
 set -u
 source bench/device/env.sh
 P=${PRESETS:-all}
@@ -27,6 +28,9 @@ run() { # name, furious bench --train flags
 run small --layers 2 --d-model 128 --H 4 --seq 256 --batch 4
 if [ -z "${SMALL_ONLY:-}" ]; then
 	run large --layers 4 --d-model 512 --H 8 --seq 1024 --batch 8 ${LARGE_FLAGS:-}
+fi
+if [ -n "${CURVE:-}" ]; then
+	timeout 400 "$GL"/furious bench --train --device gpu --presets "$P" --curve "$CURVE" --layers 2 --d-model 128 --H 4 --seq 256 --batch 4 2>&1 | tee "$OUT/curve.txt"
 fi
 if [ -x "$GL/nngpu.test" ]; then
 	(timeout 120 "$GL"/nngpu.test -test.v -test.count=1 -test.run 'TestTrainStep|TestLong|TestOverflow' 2>&1 | grep -E "^(--- |ok|PASS|FAIL)|train_test" | head -40) | tee "$OUT/nngpu.txt"

@@ -65,6 +65,7 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&tc.dModel, "d-model", 128, "with --train: model width (heads from --H)")
 	fs.IntVar(&tc.B, "batch", 4, "with --train: windows per batch")
 	fs.IntVar(&tc.L, "seq", 256, "with --train: window length")
+	fs.IntVar(&tc.curve, "curve", 0, "with --train: train N steps on the device and on the CPU (float32, float64) and compare the loss curves")
 	fs.BoolVar(&tc.noCheck, "no-check", false, "with --train: skip the float64 CPU gradient check (check column NaN)")
 	fs.IntVar(&tc.profile, "profile", 0, "with --train --device gpu: profile one step and print this many programs (by GPU time)")
 	fs.StringVar(&tc.jsonOut, "json", "", "with --train: also write the models and results as JSON to this file (bench/train_torch.py reads it)")
@@ -79,6 +80,11 @@ func bench(args []string, w io.Writer) error {
 		tc.device, tc.heads, tc.steps = c.device, c.H, c.reps
 		if tc.layers < 1 || tc.dModel < 1 || tc.B < 1 || tc.L < 1 || c.reps < 1 || c.H < 1 || tc.dModel%c.H != 0 {
 			return fmt.Errorf("bench --train: --layers, --d-model, --batch, --seq, --reps and --H must be positive, and --H must divide --d-model")
+		}
+		if tc.curve > 0 {
+			rows, err := benchCurve(tc, w)
+			printCurve(w, tc, rows)
+			return err
 		}
 		rows, err := benchTrain(tc, w)
 		printTrain(w, tc, rows)

@@ -62,3 +62,34 @@ func TestBenchTrainTable(t *testing.T) {
 		}
 	}
 }
+
+// furious bench --train --curve N trains each preset N steps three ways and
+// prints the largest relative distance of each float32 curve from the
+// float64 one: on the CPU device the device's curve is the float32 CPU
+// curve itself, and both stay within float32 noise of the oracle.
+func TestBenchTrainCurve(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"--train", "--curve", "12", "--presets", "linear,mamba2", "--d-model", "16", "--H", "2", "--seq", "16", "--batch", "2", "--layers", "1"}
+	if err := bench(args, &out); err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 7 || (f[0] != "linear" && f[0] != "mamba2") {
+			continue
+		}
+		rows++
+		dev, _ := strconv.ParseFloat(f[5], 64)
+		noise, _ := strconv.ParseFloat(f[6], 64)
+		if f[2] != f[3] || dev != noise || !(noise < 1e-5) || !(noise > 0) {
+			t.Errorf("row %q: the cpu device's curve must be the float32 one, within float32 noise (0, 1e-5) of float64", line)
+		}
+		if first, last := f[1], f[4]; first == last {
+			t.Errorf("row %q: the loss did not move in 12 steps", line)
+		}
+	}
+	if rows != 2 {
+		t.Fatalf("%d rows, want 2:\n%s", rows, out.String())
+	}
+}

@@ -26,6 +26,7 @@ type trainConfig struct {
 	jsonOut               string // file for writeTrainJSON, or ""
 	profile               int    // with the gpu: profile one step after the timing, printing this many rows (0: none)
 	noCheck               bool   // skip the float64 CPU gradient check (slow for large models)
+	curve                 int    // > 0: compare loss curves of this many steps instead (bench_curve.go)
 }
 
 // trainRow is one line of the training table.

@@ -241,3 +241,50 @@ func TestOverflowFallsBack(t *testing.T) {
 		t.Fatalf("resident inputs: %v, want the cpu's %v", got, want)
 	}
 }
+
+// TestLossCurveGPU trains the same model (same seed and batches, AdamW)
+// 40 steps on the GPU and on the CPU in float32 and float64, and checks
+// that the GPU's loss curve stays as close to the float64 curve as the
+// CPU's float32 curve does: max over steps of |ℓ_gpu − ℓ_64|/ℓ_64 within
+// 10× the CPU's float32 distance, or 1e-5 (the two float32 sides sum in
+// different orders; a wrong step would move the curve by far more).
+func TestLossCurveGPU(t *testing.T) {
+	device(t)
+	defer useDevice(t, "cpu")
+	const B, L, steps = 2, 23, 40
+	curve := func(preset, where string, dt tensor.DType) []float64 {
+		useDevice(t, where)
+		defer useDevice(t, "cpu")
+		bc := blockConfig(preset)
+		bc.DModel, bc.Heads = 24, 3
+		m := nn.NewLM(nn.ModelConfig{Vocab: 13, Layers: 2, Block: bc, Seed: 7, DType: dt})
+		opt := nn.NewAdamW(m.Params(), 3e-3)
+		var out []float64
+		for i := 0; i < steps; i++ {
+			ids, tg := batch(B, L)
+			for j := range ids { // a different batch each step
+				ids[j], tg[j] = (ids[j]+i)%13, (tg[j]+i)%13
+			}
+			loss := m.Loss(ids, tg, B, L, -100)
+			opt.ZeroGrad()
+			loss.Backward()
+			opt.Step()
+			out = append(out, loss.Item())
+		}
+		return out
+	}
+	for _, preset := range []string{"linear", "mamba2", "2mamba", "2mamba-e", "order3-forget"} {
+		gpu, c32, c64 := curve(preset, "gpu", tensor.Float32), curve(preset, "cpu", tensor.Float32), curve(preset, "cpu", tensor.Float64)
+		gap, noise := 0.0, 0.0
+		for i, want := range c64 {
+			if e := math.Abs(gpu[i]-want) / want; !(e <= gap) {
+				gap = e
+			}
+			noise = math.Max(noise, math.Abs(c32[i]-want)/want)
+		}
+		if !(gap <= math.Max(10*noise, 1e-5)) {
+			t.Errorf("%s: the gpu's loss curve is %.3g from float64's, the cpu's float32 curve %.3g", preset, gap, noise)
+		}
+		t.Logf("%s: loss %.4f → %.4f (float64); gpu curve within %.2g, cpu float32 within %.2g", preset, c64[0], c64[steps-1], gap, noise)
+	}
+}
