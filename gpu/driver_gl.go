@@ -197,10 +197,10 @@ type glDriver struct {
 	// per dispatch it cost more than the dispatch itself.
 	checkEach bool
 	serial    bool
-	barrier   uint32 // the barrier bits after each dispatch
-	// writeSync orders host writes into buffers (uploads, copies) against
-	// dispatches; see beforeWrite. FURIOUS_GPU_WRITESYNC=gpu|none.
-	writeSync string
+	// unordered leaves host writes into buffers (uploads, copies)
+	// unordered against dispatches (FURIOUS_GPU_WRITESYNC=none); see
+	// beforeWrite.
+	unordered bool
 	dirty     bool   // a dispatch was issued since the last glFinish
 	unchecked int    // dispatches since the last glGetError
 	lastProg  string // the program of the last of them
@@ -208,11 +208,8 @@ type glDriver struct {
 
 func openDriver(device int) (driver, error) {
 	check := os.Getenv("FURIOUS_GPU_CHECK")
-	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish", writeSync: os.Getenv("FURIOUS_GPU_WRITESYNC")}
-	d.barrier = gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT
-	if os.Getenv("FURIOUS_GPU_BARRIER") == "ssbo" {
-		d.barrier = gl.SHADER_STORAGE_BARRIER_BIT
-	}
+	d := &glDriver{checkEach: check == "each" || check == "finish", serial: check == "finish",
+		unordered: os.Getenv("FURIOUS_GPU_WRITESYNC") == "none"}
 	lib := C.CString(os.Getenv("FURIOUS_EGL_LIBRARY"))
 	defer C.free(unsafe.Pointer(lib))
 	if C.furiousEGLOpen(&d.egl, C.int(device), lib) == 0 {
@@ -403,7 +400,7 @@ func (d *glDriver) dispatch(c *call) error {
 	}
 	gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
 	// Later dispatches and reads see what this one wrote.
-	gl.MemoryBarrier(d.barrier)
+	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
 	d.dirty = true
 	if d.serial {
 		gl.Finish()
@@ -418,49 +415,32 @@ func (d *glDriver) dispatch(c *call) error {
 
 func (d *glDriver) finish() { gl.Finish(); d.dirty = false }
 
-// Host writes and dispatches. On NVIDIA's driver (580, H100 and H200) a
-// glBufferSubData or glCopyBufferSubData is not ordered against the compute
-// dispatches around it, whatever the memory barriers: one into a buffer an
-// earlier dispatch still reads changes what that dispatch reads, and a
-// dispatch right after an upload can read the buffer before the upload has
-// landed (TestHostWritesOrdered shows both; the model step's gradients
-// were wrong by 100%). So a host write waits for the dispatches issued
-// before it (glFinish, only when there were any since the last one), and
-// the GPU finishes the write before anything after it runs. A steady-state
-// training step makes a handful of host writes (the batch's ids and
-// targets), so this costs little. FURIOUS_GPU_WRITESYNC=gpu makes both
-// waits on the GPU's side (a fence it waits for: the host goes on), =none
-// turns them off (to see the defect).
+// Host writes and dispatches. On the H100 (NVIDIA 580) the model step's
+// gradients were 100% wrong with its dispatches queued and right with a
+// glFinish after each one (FURIOUS_GPU_CHECK=finish), while every op alone
+// was right; its host writes (glBufferSubData of index lists and zeros,
+// glCopyBufferSubData) were then the commands not ordered by the memory
+// barriers. With host writes ordered here, and fewer of them in a step
+// (zeros and slice gradients by dispatches, a loss's targets once), the
+// step is right there (nn/gputest). Which change was needed was not
+// isolated: TestHostWritesOrdered's plain pattern (a sum, then an upload
+// into its input) stayed in order on the H100 even unguarded. So a host
+// write waits for the dispatches issued before it (glFinish, only when
+// there were any since the last one) and completes before anything after
+// it runs. A steady-state step makes a few host writes (the batch's ids,
+// its targets, the embedding gradient's index list).
+// FURIOUS_GPU_WRITESYNC=none turns this off, to look for the defect.
 func (d *glDriver) beforeWrite() {
-	switch d.writeSync {
-	case "none":
-	case "gpu":
-		waitGPU()
-	default:
-		if d.dirty {
-			gl.Finish()
-			d.dirty = false
-		}
+	if !d.unordered && d.dirty {
+		d.finish()
 	}
 }
 
 // afterWrite completes a host write before later commands run.
 func (d *glDriver) afterWrite() {
-	switch d.writeSync {
-	case "none":
-	case "gpu":
-		waitGPU()
-	default:
-		gl.Finish()
+	if !d.unordered {
+		d.finish()
 	}
-}
-
-// waitGPU makes the GPU finish every earlier command before it runs a
-// later one (a fence the server waits for; the host does not wait).
-func waitGPU() {
-	f := gl.FenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0)
-	gl.WaitSync(f, 0, gl.TIMEOUT_IGNORED)
-	gl.DeleteSync(f)
 }
 
 func (d *glDriver) check() error { return d.err("sync") }
