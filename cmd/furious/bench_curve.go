@@ -34,18 +34,11 @@ func benchCurve(c trainConfig, w io.Writer) ([]curveRow, error) {
 			}
 			defer tensor.SetDevice("cpu")
 			err = tensor.Catch(func() {
-				bc := nn.Preset(name)
-				bc.DModel, bc.Heads = c.dModel, c.heads
-				m := nn.NewLM(nn.ModelConfig{Vocab: corpus.VocabSize(), Layers: c.layers, Block: bc, Seed: 1, DType: dt})
+				m := c.model(name, dt)
 				opt := nn.NewAdamW(m.Params(), 1e-3)
 				bat := data.NewBatcher(corpus.Train, c.B, c.L, 1)
 				for i := 0; i < c.curve; i++ {
-					ids, tg := bat.Next()
-					loss := m.Loss(ids, tg, c.B, c.L, -100)
-					opt.ZeroGrad()
-					loss.Backward()
-					opt.Step()
-					losses = append(losses, loss.Item())
+					losses = append(losses, c.step(m, opt, bat))
 				}
 			})
 			return losses, err

@@ -55,11 +55,7 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 	corpus := data.Opticks()
 	var rows []trainRow
 	for _, name := range c.presets {
-		model := func(dt tensor.DType) *nn.LM {
-			bc := nn.Preset(name)
-			bc.DModel, bc.Heads = c.dModel, c.heads
-			return nn.NewLM(nn.ModelConfig{Vocab: corpus.VocabSize(), Layers: c.layers, Block: bc, Seed: 1, DType: dt})
-		}
+		model := func(dt tensor.DType) *nn.LM { return c.model(name, dt) }
 		var row trainRow
 		err := tensor.Catch(func() {
 			m := model(tensor.Float32)
@@ -70,14 +66,7 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 				row.check = gradCheck(m, model, ids, tg, c)
 			}
 			opt := nn.NewAdamW(m.Params(), 1e-3)
-			step := func() {
-				ids, tg := bat.Next()
-				loss := m.Loss(ids, tg, c.B, c.L, -100)
-				opt.ZeroGrad()
-				loss.Backward()
-				opt.Step()
-				row.loss = loss.Item()
-			}
+			step := func() { row.loss = c.step(m, opt, bat) }
 			row.msStep = medianMS(c.steps, step)
 			row.tokensPS = float64(c.B*c.L) / (row.msStep / 1e3)
 			if c.profile > 0 && tensor.ActiveBackend().Name() == "gpu" {
@@ -106,6 +95,30 @@ func profileStep(w io.Writer, preset string, step func(), top int) {
 	p := dev.StopProfile()
 	fmt.Fprintf(w, "%s, one step: ", preset)
 	p.Write(w, top)
+}
+
+// block is preset's block at the configured width and heads.
+func (c trainConfig) block(preset string) nn.BlockConfig {
+	bc := nn.Preset(preset)
+	bc.DModel, bc.Heads = c.dModel, c.heads
+	return bc
+}
+
+// model is the benchmark's LM of preset (seed 1) in dtype dt, its
+// parameters placed where tensor.SetDevice says.
+func (c trainConfig) model(preset string, dt tensor.DType) *nn.LM {
+	return nn.NewLM(nn.ModelConfig{Vocab: data.Opticks().VocabSize(), Layers: c.layers, Block: c.block(preset), Seed: 1, DType: dt})
+}
+
+// step trains m one step (forward, backward, AdamW) on bat's next batch
+// and returns the loss (read back: the one value a step reads).
+func (c trainConfig) step(m *nn.LM, opt *nn.AdamW, bat *data.Batcher) float64 {
+	ids, tg := bat.Next()
+	loss := m.Loss(ids, tg, c.B, c.L, -100)
+	opt.ZeroGrad()
+	loss.Backward()
+	opt.Step()
+	return loss.Item()
 }
 
 // gradCheck returns the largest relative gradient difference between m (on
@@ -200,8 +213,7 @@ func writeTrainJSON(c trainConfig, rows []trainRow) error {
 		Models []trainModelJSON `json:"models"`
 	}{Device: c.device}
 	for i, name := range c.presets {
-		bc := nn.Preset(name)
-		bc.DModel, bc.Heads = c.dModel, c.heads
+		bc := c.block(name)
 		m := trainModelJSON{Preset: name, Vocab: vocab, Layers: c.layers, DModel: c.dModel, Heads: c.heads,
 			Hidden: nn.ModelConfig{Block: bc}.HiddenSize(), Batch: c.B, L: c.L,
 			Block: map[string]any{"order": bc.Order, "exp": bc.Exp, "scale": bc.Scale, "mask": bc.Mask.String(),
