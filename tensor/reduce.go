@@ -59,9 +59,9 @@ func MinAll(x *Tensor) float64 { return reduceAll("tensor.MinAll", redMin, x) }
 
 // Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
 // scaled internally so that it neither overflows nor underflows. A
-// resident x is reduced on its device, s = max|x| then s·√Σ(x/s)², reading
-// back two values (float32 scaling and squares: within about 1e-7 of the
-// host's result).
+// resident x is reduced on its device: √SumSquares(x), one read; where
+// that sum passes float32's range, s = max|x| then s·√Σ(x/s)², reading
+// back two values (within about 1e-7 of the host's result).
 func Norm(x *Tensor) float64 {
 	if v, ok := normDevice(x); ok {
 		return v
@@ -282,6 +282,13 @@ func reduceDevice(name string, op reduceOp, x *Tensor, outer, n, inner int, shap
 // backend with elementwise functions and reductions (false otherwise).
 func normDevice(x *Tensor) (float64, bool) {
 	b := resident(x)
+	if _, ok := b.(backend.DeviceOptimizer); ok && x.dtype == Float32 && x.Len() > 0 {
+		// One dispatch and one read (double sums); only a sum past
+		// float32's range takes the scaled path below.
+		if s := SumSquares(x); !math.IsInf(s, 1) {
+			return math.Sqrt(s), true
+		}
+	}
 	_, el := b.(backend.DeviceElementwiser)
 	_, red := b.(backend.DeviceReducer)
 	if b == nil || !el || !red || x.Len() == 0 {
