@@ -161,28 +161,32 @@ func presetKeys() []string {
 }
 
 func parseMask(s string) (ssd.MaskKind, error) {
-	for _, k := range []ssd.MaskKind{ssd.MaskNone, ssd.MaskOriginal, ssd.MaskSoftplus, ssd.MaskForget} {
-		if k.String() == s {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("export: --mask %q, want none, original, softplus or forget (a custom log-decay is exported from Go: nn.ExportTorch with nn.FixedDecay or nn.TorchDecay)", s)
+	return parseNamed("--mask", s, "(a custom log-decay is exported from Go: nn.ExportTorch with nn.FixedDecay or nn.TorchDecay)",
+		ssd.MaskNone, ssd.MaskOriginal, ssd.MaskSoftplus, ssd.MaskForget)
 }
 
 func parseNorm(s string) (ssd.Norm, error) {
-	for _, n := range []ssd.Norm{ssd.NormNone, ssd.NormOutput, ssd.NormSoftmax} {
-		if n.String() == s {
-			return n, nil
-		}
-	}
-	return 0, fmt.Errorf("export: --norm %q, want none, output or softmax", s)
+	return parseNamed("--norm", s, "", ssd.NormNone, ssd.NormOutput, ssd.NormSoftmax)
 }
 
 func parseAct(s string) (ssd.Act, error) {
-	for _, a := range []ssd.Act{ssd.ActNone, ssd.ActReLU, ssd.ActSiLU} {
-		if a.String() == s {
-			return a, nil
+	return parseNamed("--qk-act", s, "", ssd.ActNone, ssd.ActReLU, ssd.ActSiLU)
+}
+
+// parseNamed returns the value among vals whose String is s, or an error
+// naming the flag and the names it takes (and hint).
+func parseNamed[T fmt.Stringer](flag, s, hint string, vals ...T) (T, error) {
+	names := make([]string, len(vals))
+	for i, v := range vals {
+		if v.String() == s {
+			return v, nil
 		}
+		names[i] = v.String()
 	}
-	return 0, fmt.Errorf("export: --qk-act %q, want none, relu or silu", s)
+	var zero T
+	msg := fmt.Sprintf("export: %s %q, want %s", flag, s, strings.Join(names, ", "))
+	if hint != "" {
+		msg += " " + hint
+	}
+	return zero, errors.New(msg)
 }
