@@ -146,7 +146,13 @@
 //
 // Buffers are immutable storage (glBufferStorage with only
 // GL_DYNAMIC_STORAGE_BIT, where GL 4.4 or GL_ARB_buffer_storage offers it;
-// FURIOUS_GL_BUFFERDATA=1 goes back to glBufferData).
+// FURIOUS_GL_BUFFERDATA=1 goes back to glBufferData). Released buffers are
+// pooled (pool.go; FURIOUS_GPU_POOL sets the pool's bytes). GL errors are
+// read at the next check, not after each dispatch (FURIOUS_GPU_CHECK=each
+// checks each; =finish also serialises every dispatch, to locate a fault);
+// host writes are ordered against dispatches (driver_gl.go, beforeWrite;
+// FURIOUS_GPU_WRITESYNC=none turns that off). Device.StartProfile and
+// StopProfile time each dispatch (profile.go).
 //
 // # One record per SSD call
 //
