@@ -425,9 +425,9 @@ MinAll returns the smallest element (NaN if any is NaN).Normfunc Norm(x *Tenso
 
 Norm returns the Euclidean (Frobenius) norm √(Σ_i x_i²), in float64,
 scaled internally so that it neither overflows nor underflows. A
-resident x is reduced on its device, s = max|x| then s·√Σ(x/s)², reading
-back two values (float32 scaling and squares: within about 1e-7 of the
-host's result).Noticefunc Notice(key, msg string)
+resident x is reduced on its device: √SumSquares(x), one read; where
+that sum passes float32's range, s = max|x| then s·√Σ(x/s)², reading
+back two values (within about 1e-7 of the host's result).Noticefunc Notice(key, msg string)
 
 Notice writes msg once per key through the notice writer (SetNoticeWriter),
 prefixed "furious: ". Packages that fall back from a device to the CPU
