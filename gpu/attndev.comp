@@ -11,8 +11,9 @@
 // sum: same block, cb_i − cb_j; else cb_i + Σ_{blocks strictly between}
 // tot + (tot_{block of j} − cb_j).
 //
-//   PREP:   one thread per (head, block): rows[4r] = cb_r (MASKED), and with
-//           BACK rows[4r+1] = stat_r, rows[4r+2] = Δ_r = dO_r·y_r (NORM; else 0).
+//   PREP:   one thread per (head, block): rows[4r] = cb_r (MASKED only).
+//   DELTA:  one thread per row (backward): rows[4r+1] = stat_r,
+//           rows[4r+2] = Δ_r = dO_r·y_r (NORM; else 0).
 //   FWD:    one group per (head, query block), one query per thread, key
 //           blocks staged in shared memory from the diagonal backwards:
 //           y_i = Σ_j P_ij·v_j [/ Σ_j P_ij under NORM; 0 for a zero sum];
@@ -23,8 +24,9 @@
 //           da_i = Σ_j dl_ij (MASKED without NORM; 0 with NORM, where it is
 //           identically 0).
 //   DKV:    one group per (head, key block), query blocks staged from the
-//           diagonal forwards: dk_j = scale·Σ_i dS_ij·q_i, dv_j = Σ_i W_ij·dO_i,
-//           da_j += −Σ_i dl_ij (MASKED; after DQ).
+//           diagonal forwards: with ONLY_DK dk_j = scale·Σ_i dS_ij·q_i and
+//           da_j += −Σ_i dl_ij (MASKED; after DQ); with ONLY_DV
+//           dv_j = Σ_i W_ij·dO_i (one of the two is defined).
 //   DASUM:  one thread per (head, block): bs[h, b] = Σ_{t∈b} da[h, t] (double).
 //   DASCAN: one thread per (head, block): da[h, t] ← Σ_{u≥t} da[h, u] in
 //           double (the reverse cumulative sum: the gradient w.r.t. a).
@@ -35,12 +37,16 @@
 // log AM_ij). Rows of q, k, v, dO are held as vec4s (zero-padded to
 // DK4 = ⌈DK/4⌉, DV4 = ⌈DV/4⌉): vector loads from shared memory, and inner
 // loops short enough for llvmpipe to unroll (its loop limiter ends an
-// invocation after about 65,535 iterations of loops it keeps).
-// Defines: B, DK, DV; one of PREP (optional BACK), FWD, DQ, DKV, DASUM,
+// invocation after about 65,535 iterations of loops it keeps). FWD, DQ and
+// DKV take the staged rows four at a time (B is a multiple of 4): four
+// independent dot products in flight instead of one chain of DK
+// dependent FMAs, the rows past the causal edge weighted 0 by selection
+// (never by multiplication: their decay may overflow).
+// Defines: B, DK, DV; one of PREP, DELTA, FWD, DQ, DKV, DASUM,
 // DASCAN; ORDER p or EXP; optional NORM, MASKED, and CHUNKED (FWD: add
 // attnchunk.comp's inter-chunk outputs before normalising; with the
 // uniform CB > 0, FWD, DQ and DKV visit only the pairs within a chunk).
-#if defined(PREP) || defined(DASUM) || defined(DASCAN)
+#if defined(PREP) || defined(DELTA) || defined(DASUM) || defined(DASCAN)
 layout(local_size_x = 64) in;
 #else
 layout(local_size_x = B) in;
@@ -69,33 +75,39 @@ int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.
 // nblocks is the number of blocks of B positions.
 int nblocks() { return (L + B - 1) / B; }
 
-#if defined(PREP) || defined(DASUM) || defined(DASCAN)
-// thread is the flat invocation index of the one-thread-per-(head, block) passes.
+#if defined(PREP) || defined(DELTA) || defined(DASUM) || defined(DASCAN)
+// thread is the flat invocation index of the one-thread-per-(head, block) and per-row passes.
 int thread() { return group() * 64 + int(gl_LocalInvocationIndex); }
 #endif
 
 #ifndef EXP
-// fpow is s^ORDER, dpow its derivative ORDER·s^(ORDER−1).
-float fpow(float s) {
-	float r = s;
+// fpow is s^ORDER, dpow its derivative ORDER·s^(ORDER−1), per component.
+vec4 fpow(vec4 s) {
+	vec4 r = s;
 	for (int e = 1; e < ORDER; e++) r *= s;
 	return r;
 }
-float dpow(float s) {
-	float r = float(ORDER);
+vec4 dpow(vec4 s) {
+	vec4 r = vec4(float(ORDER));
 	for (int e = 1; e < ORDER; e++) r *= s;
 	return r;
 }
 #endif
 
+// DOT4(x, R, r0, c) is the four dot products of x with rows r0 … r0+3 of
+// the shared array R, column block c.
+#define DOT4(x, R, r0, c) vec4(dot(x, R[r0][c]), dot(x, R[(r0) + 1][c]), dot(x, R[(r0) + 2][c]), dot(x, R[(r0) + 3][c]))
+// AXPY4(P, R, r0, c) is Σ_u P[u]·R[r0+u][c].
+#define AXPY4(P, R, r0, c) ((P).x * R[r0][c] + (P).y * R[(r0) + 1][c] + (P).z * R[(r0) + 2][c] + (P).w * R[(r0) + 3][c])
+// in4 is which of rows r0 … r0+3 lie in [lo, hi).
+bvec4 in4(int r0, int lo, int hi) {
+	ivec4 r = ivec4(r0) + ivec4(0, 1, 2, 3);
+	return equal(ivec4(greaterThanEqual(r, ivec4(lo))) + ivec4(lessThan(r, ivec4(hi))), ivec4(2));
+}
+
 #ifdef PREP
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
-layout(std430, binding = 1) writeonly buffer BufR { float rows[]; };
-#ifdef BACK
-layout(std430, binding = 2) readonly buffer BufS { float stat[]; };
-layout(std430, binding = 3) readonly buffer BufO { float dO[]; };
-layout(std430, binding = 4) readonly buffer BufY { float y[]; };
-#endif
+layout(std430, binding = 1) buffer BufR { float rows[]; };
 void main() {
 	int nb = nblocks();
 	int g = thread();
@@ -104,19 +116,26 @@ void main() {
 	float cs = 0.0;
 	for (int t = b0; t < e; t++) {
 		int r = h * L + t;
-#ifdef MASKED
 		cs += a[r];
 		rows[4 * r] = cs;
-#endif
-#ifdef BACK
-		rows[4 * r + 1] = stat[r];
-		float dl = 0.0;
-#ifdef NORM
-		for (int c = 0; c < DV4; c++) dl += dot(LOAD4(dO, r * DV, c, DV), LOAD4(y, r * DV, c, DV));
-#endif
-		rows[4 * r + 2] = dl;
-#endif
 	}
+}
+#endif
+
+#ifdef DELTA
+layout(std430, binding = 0) buffer BufR { float rows[]; };
+layout(std430, binding = 1) readonly buffer BufS { float stat[]; };
+layout(std430, binding = 2) readonly buffer BufO { float dO[]; };
+layout(std430, binding = 3) readonly buffer BufY { float y[]; };
+void main() {
+	int r = thread();
+	if (r >= BH * L) return;
+	rows[4 * r + 1] = stat[r];
+	float dl = 0.0;
+#ifdef NORM
+	for (int c = 0; c < DV4; c++) dl += dot(LOAD4(dO, r * DV, c, DV), LOAD4(y, r * DV, c, DV));
+#endif
+	rows[4 * r + 2] = dl;
 }
 #endif
 
@@ -178,26 +197,29 @@ void main() {
 		barrier();
 		if (valid) {
 			int jn = bj == bi ? t + 1 : B; // blocks before the diagonal are whole
-			for (int jj = 0; jj < jn; jj++) {
-				float s = 0.0;
-				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
-				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
+			for (int j0 = 0; j0 < jn; j0 += 4) {
+				vec4 s = vec4(0.0);
+				for (int c = 0; c < DK4; c++) s += DOT4(qi[c], ks, j0, c);
+				vec4 kc4 = vec4(kc[j0], kc[j0 + 1], kc[j0 + 2], kc[j0 + 3]);
+				vec4 sg = bj == bi ? ci - kc4 : ci + R + (tot - kc4);
+				bvec4 ok = in4(j0, 0, jn);
 #ifdef EXP
 #ifdef NORM
-				float x = s + sg;
-				float mn = max(m, x);
-				float corr = exp(m - mn), p = exp(x - mn);
-				l = l * corr + p;
-				for (int c = 0; c < DV4; c++) acc[c] = acc[c] * corr + p * vs[jj][c];
+				vec4 x = mix(vec4(uintBitsToFloat(0xff800000u)), s + sg, ok);
+				float mn = max(m, max(max(x.x, x.y), max(x.z, x.w)));
+				float corr = exp(m - mn);
+				vec4 p = exp(x - mn);
+				l = l * corr + (p.x + p.y + p.z + p.w);
+				for (int c = 0; c < DV4; c++) acc[c] = acc[c] * corr + AXPY4(p, vs, j0, c);
 				m = mn;
 #else
-				float p = exp(s + sg);
-				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
+				vec4 p = mix(vec4(0.0), exp(s + sg), ok);
+				for (int c = 0; c < DV4; c++) acc[c] += AXPY4(p, vs, j0, c);
 #endif
 #else
-				float p = fpow(s) * exp(sg);
-				l += p;
-				for (int c = 0; c < DV4; c++) acc[c] += p * vs[jj][c];
+				vec4 p = mix(vec4(0.0), fpow(s) * exp(sg), ok);
+				l += p.x + p.y + p.z + p.w;
+				for (int c = 0; c < DV4; c++) acc[c] += AXPY4(p, vs, j0, c);
 #endif
 			}
 		}
@@ -232,19 +254,21 @@ void main() {
 #if defined(DQ) || defined(DKV)
 layout(std430, binding = 4) readonly buffer BufO { float dO[]; };
 
-// pair returns, for s = s_ij, sg = seg_ij, g = dO_i·v_j, the statistic st
-// = stat_i and dl0 = Δ_i, the weight W_ij (into w), dS_ij and dl_ij (into dl).
-float pair(float s, float sg, float g, float st, float dl0, out float w, out float dl) {
-	float gt = g - dl0;
+// pair returns, per component for four pairs, for s = s_ij, sg = seg_ij,
+// g = dO_i·v_j, the statistic st = stat_i and dl0 = Δ_i, the weight W_ij
+// (into w), dS_ij and dl_ij (into dl); pairs not ok are 0 in all three.
+vec4 pair(vec4 s, vec4 sg, vec4 g, vec4 st, vec4 dl0, bvec4 ok, out vec4 w, out vec4 dl) {
+	vec4 gt = g - dl0;
+	vec4 z = vec4(0.0);
 #ifdef EXP
-	w = exp(s + sg - st);
+	w = mix(z, exp(s + sg - st), ok);
 	dl = gt * w;
 	return dl;
 #else
-	float e = exp(sg) * st;
-	w = fpow(s) * e;
+	vec4 e = exp(sg) * st;
+	w = mix(z, fpow(s) * e, ok);
 	dl = gt * w;
-	return gt * dpow(s) * e;
+	return mix(z, gt * dpow(s) * e, ok);
 #endif
 }
 #endif
@@ -283,15 +307,16 @@ void main() {
 		barrier();
 		if (valid) {
 			int jn = bj == bi ? t + 1 : B;
-			for (int jj = 0; jj < jn; jj++) {
-				float s = 0.0, gv = 0.0;
-				for (int c = 0; c < DK4; c++) s += dot(qi[c], ks[jj][c]);
-				for (int c = 0; c < DV4; c++) gv += dot(doi[c], vs[jj][c]);
-				float sg = bj == bi ? ci - kc[jj] : ci + R + (tot - kc[jj]);
-				float w, dl;
-				float ds = pair(s, sg, gv, st, dl0, w, dl);
-				for (int c = 0; c < DK4; c++) acc[c] += ds * ks[jj][c];
-				dan += dl;
+			for (int j0 = 0; j0 < jn; j0 += 4) {
+				vec4 s = vec4(0.0), gv = vec4(0.0);
+				for (int c = 0; c < DK4; c++) s += DOT4(qi[c], ks, j0, c);
+				for (int c = 0; c < DV4; c++) gv += DOT4(doi[c], vs, j0, c);
+				vec4 kc4 = vec4(kc[j0], kc[j0 + 1], kc[j0 + 2], kc[j0 + 3]);
+				vec4 sg = bj == bi ? ci - kc4 : ci + R + (tot - kc4);
+				vec4 w, dl;
+				vec4 ds = pair(s, sg, gv, vec4(st), vec4(dl0), in4(j0, 0, jn), w, dl);
+				for (int c = 0; c < DK4; c++) acc[c] += AXPY4(ds, ks, j0, c);
+				dan += dl.x + dl.y + dl.z + dl.w;
 			}
 		}
 		if (bj < bi) R += tot;
@@ -350,27 +375,37 @@ void main() {
 		float tot = blockTot(h, bi);
 		barrier();
 		if (valid) {
-			int i0 = bi == bj ? t : 0, ie = min(B, L - bi * B);
-			for (int ii = i0; ii < ie; ii++) {
-				float s = 0.0, gg = 0.0;
-				for (int c = 0; c < DK4; c++) s += dot(qs[ii][c], kj[c]);
-				for (int c = 0; c < DV4; c++) gg += dot(os[ii][c], vj[c]);
-				float sg = bi == bj ? qc[ii] - cj : qc[ii] + R + (totj - cj);
-				float w, dl;
-				float ds = pair(s, sg, gg, qst[ii], qdl[ii], w, dl);
-				for (int c = 0; c < DK4; c++) gk[c] += ds * qs[ii][c];
-				for (int c = 0; c < DV4; c++) gv[c] += w * os[ii][c];
-				dam += dl;
+			int ilo = bi == bj ? t : 0, ie = min(B, L - bi * B);
+			for (int i0 = ilo & ~3; i0 < ie; i0 += 4) {
+				vec4 s = vec4(0.0), gg = vec4(0.0);
+				for (int c = 0; c < DK4; c++) s += vec4(dot(qs[i0][c], kj[c]), dot(qs[i0 + 1][c], kj[c]), dot(qs[i0 + 2][c], kj[c]), dot(qs[i0 + 3][c], kj[c]));
+				for (int c = 0; c < DV4; c++) gg += vec4(dot(os[i0][c], vj[c]), dot(os[i0 + 1][c], vj[c]), dot(os[i0 + 2][c], vj[c]), dot(os[i0 + 3][c], vj[c]));
+				vec4 qc4 = vec4(qc[i0], qc[i0 + 1], qc[i0 + 2], qc[i0 + 3]);
+				vec4 sg = bi == bj ? qc4 - cj : qc4 + R + (totj - cj);
+				vec4 w, dl;
+				vec4 ds = pair(s, sg, gg, vec4(qst[i0], qst[i0 + 1], qst[i0 + 2], qst[i0 + 3]),
+					vec4(qdl[i0], qdl[i0 + 1], qdl[i0 + 2], qdl[i0 + 3]), in4(i0, ilo, ie), w, dl);
+#ifdef ONLY_DK
+				for (int c = 0; c < DK4; c++) gk[c] += AXPY4(ds, qs, i0, c);
+				dam += dl.x + dl.y + dl.z + dl.w;
+#endif
+#ifdef ONLY_DV
+				for (int c = 0; c < DV4; c++) gv[c] += AXPY4(w, os, i0, c);
+#endif
 			}
 		}
 		if (bi > bj) R += tot;
 		barrier();
 	}
 	if (!valid) return;
+#ifdef ONLY_DK
 	for (int c = 0; c < DK4; c++) STORE4(dk, r * DK, c, DK, gk[c]);
-	for (int c = 0; c < DV4; c++) STORE4(dv, r * DV, c, DV, gv[c]);
 #ifdef MASKED
 	da[r] -= dam;
+#endif
+#endif
+#ifdef ONLY_DV
+	for (int c = 0; c < DV4; c++) STORE4(dv, r * DV, c, DV, gv[c]);
 #endif
 }
 #endif

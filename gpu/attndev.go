@@ -336,9 +336,9 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 }
 
 // AttentionBackwardDevice32 implements backend.DeviceAttentioner:
-// attndev.comp's PREP with BACK (per row: the within-block decay sum, Stat
-// and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
-// (dk, dv, and the key-side decay gradient added into da), then, with
+// attndev.comp's PREP (with a decay: the within-block decay sums), DELTA
+// (per row: Stat and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
+// (dk and the key-side decay gradient added into da; then dv), then, with
 // b.DA, DASUM and DASCAN (da's reverse cumulative sum in float64, by
 // blocks). In the chunked form DQ and DKV keep to the chunk, and
 // attnchunk.comp adds the earlier chunks' part: the states H_c again, the
@@ -361,14 +361,28 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 			return err
 		}
 	}
-	if err := j.runBack("PREP", j.blockThreads(), j.a, rows, j.stat, j.dO, j.y); err != nil {
+	if j.a != nil {
+		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
+			return err
+		}
+	}
+	if err := j.run("DELTA", rowGroups(ceilDiv(p.BH*p.L, 64)), rows, j.stat, j.dO, j.y); err != nil {
 		return err
 	}
 	if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
 		return err
 	}
-	if err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da); err != nil {
-		return err
+	// DKV in two dispatches, dk (with the key-side da) then dv: one
+	// dispatch holding k_j, v_j, dk_j and dv_j per thread (4·64 floats at
+	// d = 64) spilled registers on NVIDIA's compiler (gpu/BENCH.md).
+	defs := j.defs
+	for _, only := range []string{"ONLY_DK", "ONLY_DV"} {
+		j.defs = append([]string{only}, defs...)
+		err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da)
+		j.defs = defs
+		if err != nil {
+			return err
+		}
 	}
 	if j.chunk > 0 {
 		S := j.stateFloats()
@@ -407,12 +421,4 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 		return err
 	}
 	return j.run("DASCAN", j.blockThreads(), j.da, bs)
-}
-
-// runBack is run with the BACK define added (PREP for the backward).
-func (j *attnDev) runBack(stage string, groups [3]int, bufs ...*Buffer) error {
-	defs := j.defs
-	j.defs = append([]string{"BACK"}, defs...)
-	defer func() { j.defs = defs }()
-	return j.run(stage, groups, bufs...)
 }

@@ -39,7 +39,9 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 		d.take(id, size)
 	}
 	d.mu.Unlock()
-	if !ok {
+	if ok {
+		d.noteAlloc(size)
+	} else {
 		var err error
 		if id, err = d.alloc(size); err != nil {
 			return nil, err
