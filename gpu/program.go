@@ -113,10 +113,27 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 				c.ints = append(c.ints, uniformI{loc, a.i})
 			}
 		}
-		return d.profiledDispatch(p.key, c)
+		if d.prof == nil {
+			return d.drv.dispatch(c)
+		}
+		return d.profiledDispatch(profileKey(p.key, args), c)
 	})
 	runtime.KeepAlive(bufs) // until the dispatch is queued: see pool
 	return nil
+}
+
+// profileKey is a profile row's name: the program's key and its integer
+// uniforms (sizes: a product's M, N and K, an attention's BH and L), so
+// that the same shader at two shapes is two rows.
+func profileKey(key string, args []arg) string {
+	var sb strings.Builder
+	sb.WriteString(key)
+	for _, a := range args {
+		if !a.isF {
+			fmt.Fprintf(&sb, " %s=%d", a.name, a.i)
+		}
+	}
+	return sb.String()
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
