@@ -13,7 +13,8 @@
 //
 //   PREP:   one thread per (head, block): rows[4r] = cb_r (MASKED only).
 //   DELTA:  one thread per row (backward): rows[4r+1] = stat_r,
-//           rows[4r+2] = Δ_r = dO_r·y_r (NORM; else 0).
+//           rows[4r+2] = Δ_r = dO_r·y_r (NORM; else 0), and without MASKED
+//           rows[4r] = 0.
 //   FWD:    one group per (head, query block), one query per thread, key
 //           blocks staged in shared memory from the diagonal backwards:
 //           y_i = Σ_j P_ij·v_j [/ Σ_j P_ij under NORM; 0 for a zero sum];
@@ -130,6 +131,9 @@ layout(std430, binding = 3) readonly buffer BufY { float y[]; };
 void main() {
 	int r = thread();
 	if (r >= BH * L) return;
+#ifndef MASKED
+	rows[4 * r] = 0.0; // no decay: DQ and DKV read zero sums (see cbAt)
+#endif
 	rows[4 * r + 1] = stat[r];
 	float dl = 0.0;
 #ifdef NORM
@@ -146,9 +150,13 @@ layout(std430, binding = 2) readonly buffer BufV { float v[]; };
 layout(std430, binding = 3) readonly buffer BufR { float rows[]; };
 
 // cbAt is the within-block cumulative decay of row r (0 without MASKED);
-// blockTot the total of block b of head h.
+// blockTot the total of block b of head h. The backward reads it from rows
+// even without a decay (DELTA writes zeros there): with the sums a
+// compile-time 0, NVIDIA's compiler (580.159) reshaped DQ's and DK's loops
+// for exp with the norm and ran them 3× slower than with a decay
+// (6.3 against 1.9 ms at 64 heads, L 1024, d 64; gpu/BENCH.md).
 float cbAt(int r) {
-#ifdef MASKED
+#if defined(MASKED) || defined(DQ) || defined(DKV)
 	return rows[4 * r];
 #else
 	return 0.0;

@@ -215,7 +215,7 @@ func TestPoolLimit(t *testing.T) {
 }
 
 // TestGCEvery checks the forced-collection threshold: the live bytes at the
-// last collection, at least 64 MiB, at most half the pool's limit (a large
+// last collection, at least 4 MiB, at most half the pool's limit (a large
 // limit, as NVIDIA's free memory gives, must not postpone collections for
 // GiBs of fresh driver buffers).
 func TestGCEvery(t *testing.T) {
@@ -227,7 +227,7 @@ func TestGCEvery(t *testing.T) {
 	oldLive := liveAtGC.Load()
 	defer liveAtGC.Store(oldLive)
 	d.SetPoolLimit(40 << 30)
-	for _, c := range []struct{ live, want int64 }{{0, 64 << 20}, {1 << 30, 1 << 30}, {100 << 30, 20 << 30}} {
+	for _, c := range []struct{ live, want int64 }{{0, 4 << 20}, {1 << 30, 1 << 30}, {100 << 30, 20 << 30}} {
 		liveAtGC.Store(c.live)
 		if got := d.gcEvery(); got != c.want {
 			t.Errorf("live %d at the last GC, pool limit 40 GiB: gcEvery %d, want %d", c.live, got, c.want)
