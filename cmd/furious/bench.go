@@ -185,7 +185,7 @@ func benchCPU(c benchConfig) []benchRow {
 				continue
 			}
 			q, k, v, a := benchInputs(tensor.Float32, c.H, L, c.d)
-			ms := medianMS(c.reps, func() { runCPU(bc, q, k, v, a, c.chunk) })
+			ms := medianMS(1, c.reps, func() { runCPU(bc, q, k, v, a, c.chunk) })
 			rows = append(rows, benchRow{"cpu", bc.form, bc.label, bc.norm, L, ms, modelFlops(bc, c.H, L, c.d, c.chunk), check})
 		}
 	}
@@ -209,9 +209,12 @@ func modelFlops(bc benchCase, H, L, d, chunk int) float64 {
 	return float64(H) * float64(L) * perToken
 }
 
-// medianMS times fn reps times after one warm-up and returns the median in ms.
-func medianMS(reps int, fn func()) float64 {
-	fn()
+// medianMS times fn reps times after warm untimed runs and returns the
+// median in ms.
+func medianMS(warm, reps int, fn func()) float64 {
+	for range warm {
+		fn()
+	}
 	ts := make([]float64, reps)
 	for i := range ts {
 		t0 := time.Now()

@@ -96,7 +96,7 @@ func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 					dev.Finish()
 				}
 			}
-			ms := medianMS(c.reps, func() {
+			ms := medianMS(1, c.reps, func() {
 				f, e := runGPU(dev, bc, in, c.chunk)
 				if e != nil && runErr == nil {
 					runErr = e

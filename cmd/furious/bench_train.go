@@ -38,6 +38,11 @@ type trainRow struct {
 	check    float64 // gradients of the first batch against the float64 CPU model
 }
 
+// trainWarmup is the untimed steps before a preset's timed ones, as many
+// as bench/train_torch.py's peer takes: the first steps of a process fill
+// the device's buffer pool and compile its shaders.
+const trainWarmup = 5
+
 // benchTrain times forward + backward + AdamW of each preset's model on the
 // chosen device: its parameters are placed there, so every op of a step
 // runs there (the CPU placement is restored afterwards). Before timing,
@@ -67,7 +72,7 @@ func benchTrain(c trainConfig, w io.Writer) ([]trainRow, error) {
 			}
 			opt := nn.NewAdamW(m.Params(), 1e-3)
 			step := func() { row.loss = c.step(m, opt, bat) }
-			row.msStep = medianMS(c.steps, step)
+			row.msStep = medianMS(trainWarmup, c.steps, step)
 			row.tokensPS = float64(c.B*c.L) / (row.msStep / 1e3)
 			if c.profile > 0 && tensor.ActiveBackend().Name() == "gpu" {
 				profileStep(w, name, step, c.profile)
@@ -156,8 +161,8 @@ func gradCheck(m *nn.LM, model func(tensor.DType) *nn.LM, ids, tg []int, c train
 var checkLog io.Writer
 
 func printTrain(w io.Writer, c trainConfig, rows []trainRow) {
-	fmt.Fprintf(w, "training: %d layers, d_model %d, %d heads, batch %d × L %d, float32, AdamW; median of %d steps after a warm-up; check = largest relative gradient difference against the float64 CPU model (one batch)\n",
-		c.layers, c.dModel, c.heads, c.B, c.L, c.steps)
+	fmt.Fprintf(w, "training: %d layers, d_model %d, %d heads, batch %d × L %d, float32, AdamW; median of %d steps after %d untimed; check = largest relative gradient difference against the float64 CPU model (one batch)\n",
+		c.layers, c.dModel, c.heads, c.B, c.L, c.steps, trainWarmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "preset\tms/step\ttokens/s\tloss\tcheck\t")
 	for _, r := range rows {
