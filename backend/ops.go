@@ -40,27 +40,6 @@ type Elementwiser interface {
 	Unary32(op string, x, y []float32) error
 }
 
-// Attentioner computes float32 causal attention in its quadratic form (the
-// attention of package nn, spec §e.1), forward and backward, on host slices
-// for the SSDParams p (p.Form and p.Chunk are not read):
-//
-//	y_i = Σ_{j≤i} P_ij·v_j  [/ Σ_{j≤i} P_ij with p.Norm; a row whose normaliser is exactly 0 gives 0]
-//
-// with P_ij of SSDParams. q, k (BH, L, D), v, y, dO, dv (BH, L, DV), a and
-// da (BH, L) per-step log-decays or nil, all row-major. With p.Exp and
-// p.Norm the row maximum of s_ij + log AM_ij is subtracted before
-// exponentiating; without p.Norm nothing is, as in package ssd.
-// AttentionBackward32 overwrites dq, dk, dv with the gradients for the
-// output gradient dO and, when a is not nil, da with the gradient w.r.t.
-// the per-step log-decays a (spec §f: the reverse cumulative sum of the
-// query- and key-side gradients w.r.t. the cumsum). A backend returns an
-// error wrapping ErrNotImplemented for a record or shape it does not take
-// (the caller then runs the CPU code).
-type Attentioner interface {
-	Attention32(p SSDParams, q, k, v, a, y []float32) error
-	AttentionBackward32(p SSDParams, q, k, v, a, dO, dq, dk, dv, da []float32) error
-}
-
 // DeviceBuffer is float32 data held in a backend's device memory (a GPU
 // storage buffer), Len() values long. Read32 copies the first len(dst)
 // values to the host (waiting for the work that writes them), Write32
@@ -106,8 +85,8 @@ type DeviceElementwiser interface {
 	AllFinite32(x DeviceBuffer) (bool, error)
 }
 
-// SSDParams describes one SSD (causal attention) call, from package nn
-// through a backend's Attentioner and DeviceSSD to its shaders: BH
+// SSDParams describes one SSD (causal attention) call, from package ssd
+// through a backend's DeviceAttentioner and DeviceSSD to its shaders: BH
 // independent (batch, head) slices of L steps, query and key dimension D,
 // value dimension DV. Per slice, for q_i, k_j (D) and v_j (DV):
 //
@@ -121,7 +100,7 @@ type DeviceElementwiser interface {
 // Exp with Norm is softmax attention under the decay bias. Form chooses how
 // a DeviceSSD computes it: "quadratic" (the L×L form), "chunked" (chunks of
 // Chunk steps, the state passed between them) or "auto" (the backend picks,
-// and reports its choice); the Attentioner reads neither Form nor Chunk.
+// and reports its choice).
 // A backend takes the orders, forms and sizes it has code for and returns
 // an error wrapping ErrNotImplemented for the others.
 type SSDParams struct {

@@ -20,9 +20,7 @@ var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's bl
 // decay, norm), softmax with decay (exp, norm) and linear (order 1, decay,
 // no norm), and the first and last in the chunked form (chunks of 64; the
 // FLOPs counted are still the quadratic form's); on a software renderer the
-// small shape only. As a reference, "host" runs the host-slice
-// Attentioner (Attention32 + AttentionBackward32: GEMMs over L×L matrices,
-// with the uploads and downloads). FLOPs counted: forward L²/2·(2d + 2d_v)
+// small shape only. FLOPs counted: forward L²/2·(2d + 2d_v)
 // per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
 // -attndev.block sets the block size of the device path.
 func BenchmarkAttentionDevice(b *testing.B) {
@@ -78,18 +76,6 @@ func BenchmarkAttentionDevice(b *testing.B) {
 						}
 						return d.AttentionBackwardDevice32(p, bufs)
 					})
-				})
-			})
-			if f.chunk > 0 || sh.L > AttnMaxL {
-				continue // the host-slice path has neither
-			}
-			b.Run(fmt.Sprintf("%s/%s/host", sh.name, f.name), func(b *testing.B) {
-				y, dq, dk, dv, da := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, nr)
-				timeMedian(b, d, fwd+back, func() error {
-					if err := d.Attention32(p, q, k, v, a, y); err != nil {
-						return err
-					}
-					return d.AttentionBackward32(p, q, k, v, a, dO, dq, dk, dv, da)
 				})
 			})
 		}

@@ -595,3 +595,20 @@ func TestAttentionDeviceMixedForms(t *testing.T) {
 	t.Run("chunked-then-quadratic", func(t *testing.T) { attnDevForms(t, d, c, q, true, -0.1, 3, 3e-5, 6e-5) })
 	t.Run("quadratic-then-chunked", func(t *testing.T) { attnDevForms(t, d, q, c, true, -0.1, 3, 3e-5, 6e-5) })
 }
+
+// normErr is max_i |got_i − want_i| / max(max_i |want_i|, 0.01): the error
+// relative to the tensor's scale (entries near 0 are as accurate as the
+// largest ones in absolute terms, not relatively; a gradient that is 0 in
+// exact arithmetic, such as dq at L = 1 with the norm, is compared
+// absolutely).
+func normErr(got []float32, want []float64) float64 {
+	worst, scale := 0.0, 0.01
+	for i, w := range want {
+		scale = math.Max(scale, math.Abs(w))
+		e := math.Abs(float64(got[i]) - w)
+		if !(e <= worst) {
+			worst = e
+		}
+	}
+	return worst / math.Max(scale, 1e-30)
+}

@@ -11,19 +11,20 @@ import (
 // The gpu backend of package tensor: importing this package registers it
 // under "gpu", so that tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or
 // "auto" where a hardware GL 4.3 context can be made, send float32 matrix
-// products and every unary elementwise function (Unary32) here,
-// and nn's quadratic attention forward and backward (Attention32,
-// AttentionBackward32 in attnback.go, L ≤ AttnMaxL). Other operations run on
-// the CPU, with tensor's one-time notice. The
+// products and every unary elementwise function (Unary32) on host tensors
+// here, and keep tensors resident on the device: there every op of a
+// training step has a shader (resident.go, attndev.go). Other operations run
+// on the CPU, with tensor's one-time notice. The
 // backend opens the process's Default device on first use, not at import.
 func init() { tensor.Register(Backend{}) }
 
 // Backend is the registered gpu backend: a handle on Default. It
 // implements backend.Backend, backend.Prober, backend.MatMuler,
-// backend.Elementwiser and backend.Attentioner over host slices (upload,
-// compute, download), and, for tensors resident on the device,
-// backend.Resident, backend.DeviceMatMuler, backend.DeviceElementwiser and
-// backend.DeviceSSD over *Buffer (resident.go).
+// backend.Elementwiser over host slices (upload, compute, download), and,
+// for tensors resident on the device, backend.Resident,
+// backend.DeviceMatMuler, backend.DeviceElementwiser, backend.DeviceSSD and
+// backend.DeviceAttentioner over *Buffer (resident.go, attndev.go) and the
+// model ops of model*.go.
 type Backend struct{}
 
 var (

@@ -140,9 +140,11 @@
 //	                   scratch that ssdf.comp's OUT adds to the within-chunk part, and STATEX in
 //	                   place of STATE; under the norm the denominator column is summed apart
 //	                   (SSD at order 2)
-//	attnback.comp      nn's quadratic attention for training (orders 1, 2, exp; mask; norm): float64
-//	                   decay cumsums, the probabilities, dS and the decay gradients, around
-//	                   matmul.comp's products (Attention32, AttentionBackward32; L ≤ AttnMaxL)
+//	attndev.comp       training's attention forward and backward on resident buffers, any L
+//	                   (orders p ≥ 1 and exp; decay; norm): key or query blocks staged in shared
+//	                   memory, four rows a step, no L×L matrix; the decay gradient's reverse
+//	                   cumulative sum in double (AttentionDevice32, AttentionBackwardDevice32)
+//	attnchunk.comp     the chunked form's states and their gradients for attndev.comp (orders 1, 2)
 //
 // Buffers are immutable storage (glBufferStorage with only
 // GL_DYNAMIC_STORAGE_BIT, where GL 4.4 or GL_ARB_buffer_storage offers it;
@@ -163,12 +165,12 @@
 // "chunked" (ssdf.comp, with ssdx.comp at order 2, or ssd.comp) or "auto",
 // the form SSDForm chooses for the shape: the quadratic form for short
 // sequences, the chunked one for long (on the H100 the order-2 crossover lies
-// between L = 1K and 2K; BENCH.md). SSDDevice32, SSDState32, Attention32 and
-// AttentionBackward32 take the same record. ssdCheck validates it once for
-// every path (what no shader implements wraps backend.ErrNotImplemented, so
+// between L = 1K and 2K; BENCH.md). SSDDevice32, SSDState32, AttentionDevice32
+// and AttentionBackwardDevice32 take the same record. ssdCheck validates it for
+// the SSD paths (newAttnDev for training's; what no shader implements wraps backend.ErrNotImplemented, so
 // the caller runs the CPU code), and newSSDCall derives the sizes the chunked
 // dispatchers share (ssdCall); each shader's macro set is built from it by one
-// function (stagedDefs, fusedDefs, ssdxPlan.defs, quadraticDefs, attnDefs).
+// function (stagedDefs, fusedDefs, ssdxPlan.defs, quadraticDefs, attnDev.defs).
 // The chunked form keeps its decays and chunk states in scratch buffers
 // between calls (FreeScratch releases them).
 //

@@ -88,7 +88,7 @@ func newSSDCall(op string, p backend.SSDParams, q, k, v, a, y *Buffer) (ssdCall,
 	if y == nil {
 		p.Form, p.Chunk = "chunked", SSDChunk(p.Order)
 	}
-	if err := ssdCheck(op, p, false); err != nil {
+	if err := ssdCheck(op, p); err != nil {
 		return ssdCall{}, err
 	}
 	if p.Form == "auto" {
@@ -114,13 +114,11 @@ func newSSDCall(op string, p backend.SSDParams, q, k, v, a, y *Buffer) (ssdCall,
 
 // ssdCheck returns an error for a record p that op cannot run: negative
 // sizes, D or DV below 1, or an order below 1 without Exp, are errors; what
-// the shaders have no code for wraps backend.ErrNotImplemented. With attn
-// the limits are attnback.comp's (the Attentioner: orders 1 and 2, Exp with
-// or without Norm, L ≤ AttnMaxL; Form and Chunk not read), else those of
-// the SSD shaders (attention.comp, ssdf.comp, ssd.comp: orders 1 and 2 in
-// either form, Exp with Norm in the quadratic form; D, DV ≤ 256; Form
-// "quadratic", "chunked" with Chunk 1 to 1024, or "auto").
-func ssdCheck(op string, p backend.SSDParams, attn bool) error {
+// the SSD shaders (attention.comp, ssdf.comp, ssd.comp) have no code for
+// wraps backend.ErrNotImplemented: they take orders 1 and 2 in either
+// form, Exp with Norm in the quadratic form, D, DV ≤ 256, and Form
+// "quadratic", "chunked" with Chunk 1 to 1024, or "auto".
+func ssdCheck(op string, p backend.SSDParams) error {
 	ni := backend.ErrNotImplemented
 	switch {
 	case p.BH < 0 || p.L < 0 || p.D < 1 || p.DV < 1:
@@ -129,10 +127,6 @@ func ssdCheck(op string, p backend.SSDParams, attn bool) error {
 		return fmt.Errorf("gpu.%s: order %d, want p ≥ 1 (or Exp)", op, p.Order)
 	case !p.Exp && p.Order > 2:
 		return fmt.Errorf("gpu.%s: order %d (the shaders take 1, 2 and exp): %w", op, p.Order, ni)
-	case attn && p.L > AttnMaxL:
-		return fmt.Errorf("gpu.%s: L = %d > %d (the L×L matrices per head): %w", op, p.L, AttnMaxL, ni)
-	case attn:
-		return nil
 	case p.D > 256 || p.DV > 256:
 		return fmt.Errorf("gpu.%s: d=%d, d_v=%d (the shaders take 1 to 256): %w", op, p.D, p.DV, ni)
 	case p.Form != "chunked" && p.Form != "quadratic" && p.Form != "auto":

@@ -162,26 +162,22 @@
 //
 // # On a GPU
 //
-// Tensors stay on the host. When the active backend of package tensor is
-// not the CPU (tensor.SetDevice("gpu"), FURIOUS_DEVICE=gpu, or "auto" with
-// a hardware GPU, in a program that imports package gpu), float32 Attention
-// and ChunkedAttention run forward and backward on its
-// backend.Attentioner (package gpu: the quadratic form, L×L matrices per
-// head, L ≤ 2048; longer sequences stay on the CPU), and float32 GEMMs of
-// at least GPUGEMMMinWork multiply-adds on its backend.MatMuler; each call
-// uploads its inputs and downloads its results. Everything else (the
-// elementwise ops, norms, the loss, AdamW) stays on the CPU. Float64 never
-// leaves the CPU. The offload takes orders 1, 2 and exp at scale 1/√d
-// without the output norm; other options run on the CPU. ssd's backward
-// passes on plain tensors always run on the CPU: they are the oracle. A backend
-// error other than backend.ErrNotImplemented panics naming the op.
-//
-// Measured on an NVIDIA H100 with 16 CPU cores (pure-Go BLAS there),
-// training the benchmark model (2 layers, d_model 128, 4 heads, L 256,
-// batch 4): 1.5x (2Mamba-E) to 2.2x (linear, softmax) the tokens/s of the
-// same machine's CPU; gradients of every parameter agree with the CPU's to
-// a few 1e-6 of their scale (package nn/gputest;
-// bench/results/train-h100-2026-11-23.txt).
+// Ops run where their inputs live (package tensor's one dispatch rule). A
+// model whose parameters are on a device (built after
+// tensor.SetDevice("gpu") or with FURIOUS_DEVICE=gpu, or moved with
+// LM.To("gpu")) trains there whole in float32: every op of a step, forward
+// and backward (embedding gather and scatter-add, products, norms, conv,
+// rotary, the attention forms through ssd.Train on the backend's
+// backend.DeviceAttentioner at any L, cross-entropy, GradNorm, AdamW), has
+// a shader, and a step moves nothing between host and device but the
+// token ids and the loss (tensor.Transfers; nn/gputest's
+// TestTrainStepStaysOnDevice). What a device lacks (the output norm inside
+// the attention, heads wider than its shaders) runs on the CPU after
+// tensor's one-time notice, its results moved back. Float64 never leaves
+// the CPU: the float64 CPU model is the oracle, and on the device the
+// gradients of every preset agree with it to 1e-4 of their scale
+// (nn/gputest, on Mesa llvmpipe in CI and on an NVIDIA H100). Speed
+// against PyTorch on the H100 is in the README and bench/results.
 //
 // # Errors
 //
