@@ -73,12 +73,10 @@ func (d *Device) StopProfile() Profile {
 }
 
 // profiledDispatch is dispatch with a timer query around it and the host
-// time counted, when a profile is on; on the GL thread.
+// time counted into the running profile's row key; on the GL thread, with
+// a profile on (d.prof != nil).
 func (d *Device) profiledDispatch(key string, c *call) error {
 	p := d.prof
-	if p == nil {
-		return d.drv.dispatch(c)
-	}
 	r := p.rows[key]
 	if r == nil {
 		r = &ProfileRow{Program: key}
