@@ -114,8 +114,6 @@
 //	reduce.comp        row sums (SumRows)
 //	cumsum.comp        within-chunk cumulative sums (ChunkCumsum)
 //	featuremap.comp    order-2 symmetric Kronecker feature map (FeatureMap2)
-//	attention.comp     SSD's quadratic form with log-decay bias: order 1 / 2, or softmax (Exp)
-//	                   with an online maximum (SSD, form "quadratic")
 //	rmsnorm.comp       RMSNorm, optionally gated by silu(z) and weighted, keeping 1/rms per row
 //	                   (RMSNorm); its backward, dx per row and dw by row blocks (RMSNormBackward)
 //	conv1d.comp        causal depthwise conv along the sequence, optional bias and SiLU (Conv1D);
@@ -140,7 +138,8 @@
 //	                   scratch that ssdf.comp's OUT adds to the within-chunk part, and STATEX in
 //	                   place of STATE; under the norm the denominator column is summed apart
 //	                   (SSD at order 2)
-//	attndev.comp       training's attention forward and backward on resident buffers, any L
+//	attndev.comp       the quadratic form forward (SSD's "quadratic" and training's) and backward
+//	                   on resident buffers, any L
 //	                   (orders p ≥ 1 and exp; decay; norm): key or query blocks staged in shared
 //	                   memory, four rows a step, no L×L matrix; the decay gradient's reverse
 //	                   cumulative sum in double (AttentionDevice32, AttentionBackwardDevice32)
@@ -161,7 +160,7 @@
 // One backend.SSDParams describes an SSD (causal attention) call from package
 // nn through the backend interfaces to the dispatchers here: BH, L, D, DV,
 // Order (p), Exp, Norm, Scale, Form and Chunk, with the maths on the type.
-// Device.SSD takes it and runs p.Form: "quadratic" (attention.comp),
+// Device.SSD takes it and runs p.Form: "quadratic" (attndev.comp's forward),
 // "chunked" (ssdf.comp, with ssdx.comp at order 2, or ssd.comp) or "auto",
 // the form SSDForm chooses for the shape: the quadratic form for short
 // sequences, the chunked one for long (on the H100 the order-2 crossover lies
@@ -170,7 +169,7 @@
 // the SSD paths (newAttnDev for training's; what no shader implements wraps backend.ErrNotImplemented, so
 // the caller runs the CPU code), and newSSDCall derives the sizes the chunked
 // dispatchers share (ssdCall); each shader's macro set is built from it by one
-// function (stagedDefs, fusedDefs, ssdxPlan.defs, quadraticDefs, attnDev.defs).
+// function (stagedDefs, fusedDefs, ssdxPlan.defs, attnDev.defs).
 // The chunked form keeps its decays and chunk states in scratch buffers
 // between calls (FreeScratch releases them).
 //

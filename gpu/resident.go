@@ -354,26 +354,9 @@ func (Backend) AllFinite32(x backend.DeviceBuffer) (bool, error) {
 }
 
 // SSDDevice32 implements backend.DeviceSSD with Device.SSD, in the form
-// p.Form says (attention.comp, or ssdf.comp / ssd.comp chunked). A nil a is
-// no decay (a buffer of zeros for the chunked shaders).
-//
-// On a software renderer (Mesa's llvmpipe) every form runs as the chunked
-// SSD, which computes the same function: there attention.comp leaves the
-// output rows of late query blocks unwritten when a work group loops over
-// many key blocks with large d, d_v and a decay (seen with d = d_v = 64
-// from L = 480, and d = 16, d_v = 64 at L = 1024; rows from block 14 on).
-// The pattern fits llvmpipe's loop limiter, which ends an invocation after
-// about 65,535 loop iterations: an invocation of a late query block loops
-// over every earlier key block, d + d_v times per key. Checked 2026-11-23:
-// reading the decays' within-block sums from a ChunkCumsum pass instead of
-// the per-thread localSum loops fixed d = d_v = 64 at L = 512 but not
-// d = 16, d_v = 64 at L = 1024 (rows from 960 on), so it was not kept. The
-// H100 computes these shapes correctly (ssd/gputest TestFormsLong).
+// p.Form says (attndev.comp's forward, or ssdf.comp / ssd.comp chunked). A
+// nil a is no decay (a buffer of zeros for the chunked shaders).
 func (Backend) SSDDevice32(p backend.SSDParams, q, k, v, a, y backend.DeviceBuffer) (string, error) {
-	d, err := Default()
-	if err == nil && d.Software() && p.Form != "chunked" {
-		p.Form, p.Chunk = "chunked", SSDChunk(p.Order)
-	}
 	return ssdDevice32(p, q, k, v, a, y)
 }
 

@@ -24,10 +24,11 @@ var ssdMaxStateFloats int
 // that is 0). q, k (BH, L, D), v, y (BH, L, DV), a (BH, L) log-decays or nil
 // (no decay); D, DV ≤ 256.
 //
-// "quadratic" runs attention.comp: cost quadratic in L and linear in d, the
-// better form for short sequences. It sums the decay bias within blocks of
-// 32 or 64 positions and across whole blocks, never as a difference of one
-// long cumulative sum; with Exp it subtracts an online row maximum.
+// "quadratic" runs attndev.comp's forward (training's, AttentionDevice32):
+// cost quadratic in L and linear in d, the better form for short sequences.
+// It sums the decay bias within blocks of up to 64 positions and across
+// whole blocks, never as a difference of one long cumulative sum; with Exp
+// it subtracts an online row maximum.
 //
 // "chunked" runs chunks of p.Chunk positions (≤ 1024; 64 is a good start):
 // within a chunk the quadratic form, across chunks the states S_c (F × DV,
@@ -114,7 +115,7 @@ func newSSDCall(op string, p backend.SSDParams, q, k, v, a, y *Buffer) (ssdCall,
 
 // ssdCheck returns an error for a record p that op cannot run: negative
 // sizes, D or DV below 1, or an order below 1 without Exp, are errors; what
-// the SSD shaders (attention.comp, ssdf.comp, ssd.comp) have no code for
+// the SSD shaders (attndev.comp, ssdf.comp, ssd.comp) have no code for
 // wraps backend.ErrNotImplemented: they take orders 1 and 2 in either
 // form, Exp with Norm in the quadratic form, D, DV ≤ 256, and Form
 // "quadratic", "chunked" with Chunk 1 to 1024, or "auto".

@@ -97,6 +97,37 @@ func TestSSD(t *testing.T) {
 	}
 }
 
+// TestSSDQuadraticLong runs the quadratic form at the shapes where the
+// quadratic shader before attndev.comp's forward (attention.comp, per-thread
+// decay sums) lost late output rows on llvmpipe: d = d_v = 64 at L = 512
+// and d = 16, d_v = 64 at L = 1024, with a decay, orders 1 and 2 with the
+// norm, against the float64 oracle.
+func TestSSDQuadraticLong(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, s := range [][4]int{{1, 512, 64, 64}, {1, 1024, 16, 64}} {
+		bh, L, dk, dv := s[0], s[1], s[2], s[3]
+		q, k, v := randFloats(r, bh*L*dk), randFloats(r, bh*L*dk), randFloats(r, bh*L*dv)
+		a := randFloats(r, bh*L)
+		negSoftplus(a, 1)
+		absAll(q, k)
+		scale := 1 / math.Sqrt(float64(dk))
+		Q, K, V, A := upload(t, d, q), upload(t, d, k), upload(t, d, v), upload(t, d, a)
+		for _, order := range []int{1, 2} {
+			Y := poisoned(t, d, bh*L*dv)
+			if _, err := d.SSD(Y, Q, K, V, A, backend.SSDParams{BH: bh, L: L, D: dk, DV: dv, Order: order, Norm: true, Scale: float32(scale), Form: "quadratic"}); err != nil {
+				t.Fatal(err)
+			}
+			want, mag := refSSD(q, k, v, a, bh, L, dk, dv, order, scale, true)
+			compare(t, fmt.Sprintf("SSD quadratic order %d L=%d dk=%d dv=%d", order, L, dk, dv), download(t, Y), want, mag, 1e-4)
+			Y.Release()
+		}
+		for _, b := range []*Buffer{Q, K, V, A} {
+			b.Release()
+		}
+	}
+}
+
 // TestSSDHeadBatches caps the state buffers at one head's worth, so the
 // three heads run as three batches, and compares with the one-batch result.
 func TestSSDHeadBatches(t *testing.T) {

@@ -4,7 +4,8 @@ import "github.com/furious-lab/furious/backend"
 
 // Measured throughput of the two SSD forms on an NVIDIA H100 (gpu/BENCH.md,
 // 2026-11-23, B=1, H=16, d=64, softmax norm), in TFLOP/s as counted by
-// SSDFlops: the quadratic form (attention.comp) 3.2–4.3, the fused chunked
+// SSDFlops: the quadratic form (attention.comp then; attndev.comp's forward, which
+// replaced it, ran 5.5 at 64 heads × L 1K on 2026-12-06) 3.2–4.3, the fused chunked
 // form (ssdf.comp, whole-vec4 staging) 2.9–8.0 at order 1 (rising with L;
 // 3.3–9.9 since 2026-11-23e, 2.8–12 with 2026-11-23f's OUT; the rate
 // below left as it was, so the crossover stays where it was measured) and, with ssdx.comp's state
