@@ -9,7 +9,11 @@
 # TORCH_FLAGS (e.g. --compile) and PROFILE (programs to list from one
 # profiled step per preset), LARGE_FLAGS (e.g. --no-check) and CURVE (steps of
 # loss curves on the GPU against the CPU's, --curve, for CURVE_PRESETS) may be
-# set. The curves train a smaller model (CURVE_FLAGS; d_model 64, L 128) because
+# set. ROUNDS=N (N > 1) adds N − 1 rounds in which each preset's furious run
+# is followed at once by the peer's (no check, no profile), so that both
+# sides see the machine in the same state; bench/train_ratio.py then prints
+# each preset's median over the rounds (the machine's speed drifts by up to
+# 1.8x between calls on both sides). The curves train a smaller model (CURVE_FLAGS; d_model 64, L 128) because
 # their CPU float32 and float64 runs take the time: at the small benchmark
 # model 500 steps of three presets did not finish in 280 s on the H100 machine.
 set -u
@@ -28,10 +32,28 @@ run() { # name, furious bench --train flags
 	grep -vE '^ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ ' "$OUT/$name-furious.txt"
 	timeout 300 python3 bench/train_torch.py --config "$OUT/$name.json" --device cuda --steps "$R" ${TORCH_FLAGS:-} 2>&1 | tee "$OUT/$name-torch.txt"
 }
-run small --layers 2 --d-model 128 --H 4 --seq 256 --batch 4
+# rounds runs rounds 2 … ROUNDS of a model: per preset furious, then the peer.
+rounds() { # name, furious bench --train flags
+	local name=$1; shift
+	local list=$P
+	[ "$list" = all ] && list=linear,mamba2,mamba2s,2mamba,2mamba-e,softmax
+	for ((k = 2; k <= ${ROUNDS:-1}; k++)); do
+		for p in ${list//,/ }; do
+			local f="$OUT/$name-r$k-$p"
+			timeout 120 "$GL"/furious bench --train --device gpu --presets "$p" --reps "$R" --no-check --json "$f.json" "$@" > "$f-furious.txt" 2>&1
+			timeout 120 python3 bench/train_torch.py --config "$f.json" --device cuda --steps "$R" > "$f-torch.txt" 2>&1
+		done
+	done
+}
+SMALL="--layers 2 --d-model 128 --H 4 --seq 256 --batch 4"
+LARGE="--layers 4 --d-model 512 --H 8 --seq 1024 --batch 8"
+run small $SMALL
+rounds small $SMALL
 if [ -z "${SMALL_ONLY:-}" ]; then
-	run large --layers 4 --d-model 512 --H 8 --seq 1024 --batch 8 ${LARGE_FLAGS:-}
+	run large $LARGE ${LARGE_FLAGS:-}
+	rounds large $LARGE
 fi
+python3 bench/train_ratio.py "$OUT" | tee "$OUT/ratios.txt"
 if [ -n "${CURVE:-}" ]; then
 	timeout 400 "$GL"/furious bench --train --device gpu --presets "${CURVE_PRESETS:-mamba2,2mamba,softmax}" --curve "$CURVE" \
 		${CURVE_FLAGS:---layers 2 --d-model 64 --H 4 --seq 128 --batch 4} 2>&1 | tee "$OUT/curve.txt"
