@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,5 +95,55 @@ func TestBenchTrainCurve(t *testing.T) {
 	}
 	if rows != 2 {
 		t.Fatalf("%d rows, want 2:\n%s", rows, out.String())
+	}
+}
+
+// furious bench --train --json writes the models the PyTorch peer
+// (bench/train_torch.py) builds and times, and bench/train_ratio.py pairs
+// the two sides' tokens/s: the whole side-by-side of bench/device/train.sh,
+// run here on the CPU at a tiny size with Debian's python3-torch (skipped
+// without it, failed under CI=true).
+func TestBenchTrainPeer(t *testing.T) {
+	const python = "/usr/bin/python3"
+	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {
+		msg := fmt.Sprintf("PyTorch not available (%v: %s): apt-get install python3-torch (scripts/deps.sh test)", err, strings.TrimSpace(string(out)))
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	dir := t.TempDir()
+	var out bytes.Buffer
+	args := []string{"--train", "--presets", "mamba2,softmax", "--d-model", "16", "--H", "2", "--seq", "16", "--batch", "2", "--layers", "1",
+		"--reps", "1", "--no-check", "--json", filepath.Join(dir, "small.json")}
+	if err := bench(args, &out); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("..", "..")
+	peer := exec.Command(python, filepath.Join(root, "bench", "train_torch.py"), "--config", filepath.Join(dir, "small.json"),
+		"--device", "cpu", "--steps", "2", "--warm", "1", "--threads", "1")
+	torchOut, err := peer.CombinedOutput()
+	if err != nil {
+		t.Fatalf("train_torch.py: %v\n%s", err, torchOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "small-torch.txt"), torchOut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ratio, err := exec.Command(python, filepath.Join(root, "bench", "train_ratio.py"), dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("train_ratio.py: %v\n%s", err, ratio)
+	}
+	for _, p := range []string{"mamba2", "softmax"} {
+		found := false
+		for _, line := range strings.Split(string(ratio), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) == 7 && f[0] == "small" && f[1] == p {
+				r, err := strconv.ParseFloat(f[5], 64)
+				found = err == nil && r > 0 && f[2] == "1"
+			}
+		}
+		if !found {
+			t.Errorf("no ratio row for %s in:\n%s\n(PyTorch said:\n%s)", p, ratio, torchOut)
+		}
 	}
 }
