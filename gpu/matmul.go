@@ -36,6 +36,35 @@ const (
 	sgemmWTX                  = 8
 )
 
+// sgemmTile is one tiling of matmul.comp: a BM×BN tile of C a work group,
+// BK-deep slices, TM×TN outputs a thread, warps WTX threads wide. It must
+// give each thread 1 to 4 loads of each slice (BM·BK/(4·NT) with 16-byte
+// loads, BM·BK/NT without; the same for BN), NT = (BM/TM)·(BN/TN).
+type sgemmTile struct{ BM, BN, BK, TM, TN, WTX int }
+
+// sgemmTiling, when not nil, replaces the tiling of every product: an
+// experiment seam for BenchmarkGemmTiles and TestMatMulTiles, which compare
+// smaller tiles for products with few 128×128 tiles (the small training
+// model's, M 1024 × N 128); production always uses the constants above.
+var sgemmTiling *sgemmTile
+
+// valid reports whether matmul.comp computes correctly with tiling t, with
+// or without 16-byte loads: every thread takes 1 to 4 whole loads of each
+// slice, warps of 32 threads tile the thread grid.
+func (t sgemmTile) valid(vec4 bool) bool {
+	if t.TM%4 != 0 || t.TN%4 != 0 || t.BM%t.TM != 0 || t.BN%t.TN != 0 || t.WTX <= 0 || 32%t.WTX != 0 {
+		return false
+	}
+	tx, ty := t.BN/t.TN, t.BM/t.TM
+	nt, per := tx*ty, 1
+	if vec4 {
+		per = 4
+	}
+	la, lb := t.BM*t.BK, t.BN*t.BK
+	return nt%32 == 0 && tx%t.WTX == 0 && ty%(32/t.WTX) == 0 &&
+		la%(nt*per) == 0 && lb%(nt*per) == 0 && la/(nt*per) >= 1 && la/(nt*per) <= 4 && lb/(nt*per) >= 1 && lb/(nt*per) <= 4
+}
+
 // MatMul computes C = op(A)·op(B) for packed row-major batches:
 // A (batch, m, k) or (batch, k, m) when transA, B (batch, k, n) or
 // (batch, n, k) when transB, C (batch, m, n).
@@ -90,11 +119,18 @@ func (d *Device) Gemm(g Gemm) error {
 	vec4 := g.K%4 == 0 && g.LDA%4 == 0 && g.LDB%4 == 0 &&
 		g.OffA%4 == 0 && g.OffB%4 == 0 && g.StrideA%4 == 0 && g.StrideB%4 == 0 &&
 		(!g.TransA || g.M%4 == 0) && (g.TransB || g.N%4 == 0)
+	tl := sgemmTile{sgemmBM, sgemmBN, sgemmBK, sgemmTM, sgemmTN, sgemmWTX}
+	if sgemmTiling != nil {
+		tl = *sgemmTiling
+		if !tl.valid(vec4) {
+			argPanic(op, "dispatch", "tiling %+v gives a thread no whole loads of a slice (16-byte loads %v)", tl, vec4)
+		}
+	}
 	defs := []string{
-		fmt.Sprintf("BM %d", sgemmBM), fmt.Sprintf("BN %d", sgemmBN), fmt.Sprintf("BK %d", sgemmBK),
-		fmt.Sprintf("TM %d", sgemmTM), fmt.Sprintf("TN %d", sgemmTN),
-		fmt.Sprintf("TX %d", sgemmBN/sgemmTN), fmt.Sprintf("TY %d", sgemmBM/sgemmTM),
-		fmt.Sprintf("NT %d", sgemmBN/sgemmTN*sgemmBM/sgemmTM), fmt.Sprintf("WTX %d", sgemmWTX),
+		fmt.Sprintf("BM %d", tl.BM), fmt.Sprintf("BN %d", tl.BN), fmt.Sprintf("BK %d", tl.BK),
+		fmt.Sprintf("TM %d", tl.TM), fmt.Sprintf("TN %d", tl.TN),
+		fmt.Sprintf("TX %d", tl.BN/tl.TN), fmt.Sprintf("TY %d", tl.BM/tl.TM),
+		fmt.Sprintf("NT %d", tl.BN/tl.TN*tl.BM/tl.TM), fmt.Sprintf("WTX %d", tl.WTX),
 	}
 	if g.TransA {
 		defs = append(defs, "TRANS_A")
@@ -104,7 +140,7 @@ func (d *Device) Gemm(g Gemm) error {
 	}
 	if vec4 {
 		defs = append(defs, "VEC4")
-		if g.M%sgemmBM == 0 && g.N%sgemmBN == 0 && g.K%sgemmBK == 0 {
+		if g.M%tl.BM == 0 && g.N%tl.BN == 0 && g.K%tl.BK == 0 {
 			defs = append(defs, "EXACT")
 		}
 	}
@@ -115,7 +151,7 @@ func (d *Device) Gemm(g Gemm) error {
 	if err != nil {
 		return err
 	}
-	return d.run(p, [3]int{ceilDiv(g.N, sgemmBN), ceilDiv(g.M, sgemmBM), g.Batch},
+	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM), g.Batch},
 		[]*Buffer{g.A, g.B, g.C},
 		iarg("M", g.M), iarg("N", g.N), iarg("K", g.K),
 		iarg("lda", g.LDA), iarg("ldb", g.LDB), iarg("ldc", g.LDC),

@@ -176,3 +176,83 @@ func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int) 
 	}
 	compare(b, fmt.Sprintf("%d² sample", n), out, want, scale, 1e-4)
 }
+
+// sgemmCandidates are the smaller tilings BenchmarkGemmTiles times against
+// the production one for products with few 128×128 tiles.
+var sgemmCandidates = map[string]sgemmTile{
+	"64x64-t8x4": {64, 64, 8, 8, 4, 8},  // 128 threads, 32 outputs each
+	"64x64-t4x4": {64, 64, 16, 4, 4, 8}, // 256 threads, 16 outputs each
+}
+
+// TestMatMulTiles runs TestMatMul's shapes, transposes and batches under
+// each candidate tiling of BenchmarkGemmTiles, against the float64 oracle.
+func TestMatMulTiles(t *testing.T) {
+	d := device(t)
+	defer func() { sgemmTiling = nil }()
+	def := sgemmTile{sgemmBM, sgemmBN, sgemmBK, sgemmTM, sgemmTN, sgemmWTX}
+	if !def.valid(true) || !def.valid(false) || (sgemmTile{32, 64, 16, 4, 4, 16}).valid(false) {
+		t.Fatal("sgemmTile.valid: the production tiling must be valid, 32×64 with 8 loads a thread not")
+	}
+	for name, tl := range sgemmCandidates {
+		tl := tl
+		sgemmTiling = &tl
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, s := range [][3]int{{1, 7, 1}, {33, 17, 9}, {65, 129, 31}, {130, 67, 140}, {64, 128, 344}} {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				testGemm(t, d, r, Gemm{M: s[0], N: s[1], K: s[2], Alpha: 1, TransA: tr[0], TransB: tr[1]})
+			}
+		}
+		testGemm(t, d, r, Gemm{M: 64, N: 64, K: 32, Alpha: 1}) // whole tiles (EXACT)
+		testGemm(t, d, r, Gemm{M: 36, N: 20, K: 16, Batch: 3, Alpha: 0.5, Beta: -2})
+		if t.Failed() {
+			t.Fatalf("tiling %s %+v", name, tl)
+		}
+	}
+}
+
+// BenchmarkGemmTiles times the products of the small training model (2
+// layers, d_model 128, batch 4 × L 256: 1024 rows; SwiGLU width 344) that
+// its profile shows at 100–330 µs a call on the H100 (8 tiles of 128×128
+// on 132 SMs), under the production tiling and each of sgemmCandidates, in
+// TFLOP/s and ms/median of 20 products queued back to back (as in a
+// training step; one glFinish at the end). On a software renderer one
+// shape only.
+func BenchmarkGemmTiles(b *testing.B) {
+	d := device(b)
+	defer func() { sgemmTiling = nil }()
+	shapes := []struct {
+		m, n, k        int
+		transA, transB bool
+	}{{1024, 128, 344, false, true}, {1024, 344, 128, false, false}, {1024, 128, 128, false, true}, {128, 344, 1024, true, false}, {1024, 384, 128, false, false}}
+	if d.Software() {
+		shapes = shapes[:1]
+	}
+	tilings := map[string]*sgemmTile{"128x128-t8x8": nil}
+	for name, tl := range sgemmCandidates {
+		tl := tl
+		tilings[name] = &tl
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range shapes {
+		a, bb := randFloats(r, s.m*s.k), randFloats(r, s.k*s.n)
+		A, B, C := upload(b, d, a), upload(b, d, bb), poisoned(b, d, s.m*s.n)
+		for name, tl := range tilings {
+			b.Run(fmt.Sprintf("M=%d,N=%d,K=%d,tA=%v,tB=%v/%s", s.m, s.n, s.k, s.transA, s.transB, name), func(b *testing.B) {
+				sgemmTiling = tl
+				g := Gemm{M: s.m, N: s.n, K: s.k, Alpha: 1, A: A, B: B, C: C, TransA: s.transA, TransB: s.transB}
+				const reps = 20 // back to back between finishes, as in a training step
+				timeMedian(b, d, reps*2*float64(s.m*s.n*s.k), func() error {
+					for range reps {
+						if err := d.Gemm(g); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			})
+		}
+		for _, x := range []*Buffer{A, B, C} {
+			x.Release()
+		}
+	}
+}
