@@ -147,11 +147,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 		if loss == nil {
 			return &tensor.Error{Op: "nn.Trainer.Run", Arg: "Step", Msg: fmt.Sprintf("returned a nil loss at step %d", i+1)}
 		}
-		l := loss.Item()
-		if math.IsNaN(l) || math.IsInf(l, 0) {
-			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrNotFinite,
-				Msg: fmt.Sprintf("loss is %v at step %d (lr %.2g); parameters are those after step %d", l, i+1, lr, i)}
-		}
+		// The backward and the gradient norm come before the loss is read:
+		// on a device the norm's read waits for the backward, and the
+		// loss's then waits for nothing, one wait a step instead of a
+		// second one between the forward and the backward (with the GPU
+		// idle while the backward's commands are issued). A non-finite
+		// loss still stops the run before the update.
 		var gn float64
 		if err := tensor.Catch(func() {
 			t.Opt.ZeroGrad()
@@ -159,6 +160,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 			gn = ClipGradNorm(t.Params, t.ClipNorm)
 		}); err != nil {
 			return err // interrupted backward: no update, step i again next time
+		}
+		l := loss.Item()
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return &tensor.Error{Op: "nn.Trainer.Run", Kind: tensor.ErrNotFinite,
+				Msg: fmt.Sprintf("loss is %v at step %d (lr %.2g); parameters are those after step %d", l, i+1, lr, i)}
 		}
 		t.Opt.StepLR(lr)
 		t.next++

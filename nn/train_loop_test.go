@@ -134,18 +134,27 @@ func TestSample(t *testing.T) {
 	t.Logf("greedy %q, sampled %q", c.Decode(g1), c.Decode(s1))
 }
 
+// A NaN loss stops the run before the update: the parameters are those
+// after the last finite step (the backward and the gradient norm ran on the
+// NaN loss; the update did not).
 func TestTrainerStopsOnNaN(t *testing.T) {
 	w := Param(tensor.FromFloat64([]float64{1, 2}))
+	var atNaN *tensor.Tensor
 	tr := NewTrainer([]*Var{w}, Schedule{Peak: 0.1, Total: 10}, func(i int) (*Var, int) {
 		l := Sum(Square(w))
 		if i == 3 {
+			atNaN = w.Value.Clone()
 			l = Log(Scale(l, -1)) // log of a negative number
 		}
 		return l, 1
 	})
+	tr.ClipNorm = 1
 	err := tr.Run(context.Background())
 	if !errors.Is(err, tensor.ErrNotFinite) || tr.Done() != 3 {
 		t.Fatalf("err %v after %d steps", err, tr.Done())
+	}
+	if d := RelErr(w.Value, atNaN); d != 0 {
+		t.Fatalf("the parameters moved by %g at the NaN step", d)
 	}
 	t.Log(err)
 }
