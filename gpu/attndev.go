@@ -2,6 +2,7 @@ package gpu
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -308,6 +309,11 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		return err
 	}
 	defer j.free()
+	if attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
+		if err := j.flashForward(); !errors.Is(err, backend.ErrNotImplemented) {
+			return err
+		}
+	}
 	var rows, oint *Buffer
 	if j.a != nil {
 		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {

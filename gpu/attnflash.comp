@@ -1,0 +1,249 @@
+#version 430
+// Register-tiled causal attention forward (attnflash.go), the quadratic
+// form of attndev.comp's FWD with the same outputs (y and stat, which
+// attndev.comp's backward reads), for d = d_v = D ∈ {32, 64}. Per (batch,
+// head) slice h, for q_i, k_j, v_j (D floats), j ≤ i:
+//
+//   s_ij = scale·q_i·k_j,  seg_ij = Σ_{u=j+1}^{i} a_u (MASKED; else 0)
+//   P_ij = s_ij^ORDER·exp(seg_ij)  or  exp(s_ij + seg_ij)  (EXP)
+//   y_i = Σ_j P_ij·v_j [/ Σ_j P_ij under NORM; 0 for a zero sum]
+//   stat_i = 1/Σ_j P_ij (NORM; 0 for a zero sum) or 1; EXP: the
+//            log-sum-exp of s_ij + seg_ij (NORM) or 0.
+//
+// seg_ij comes from attndev.comp PREP's within-block cumulative sums cb
+// (rows[4r], blocks of QT = 64 positions) as there: same block cb_i − cb_j,
+// else cb_i + Σ_{blocks strictly between} tot + (tot_{block of j} − cb_j),
+// never a difference of one long cumulative sum.
+//
+// Tiling (SGEMM-like: every thread computes a small block of outputs from
+// vec4 loads of both operands, each load used several times). One work
+// group of 128 threads per (head, query tile of QT = 64 rows); the tiles
+// with the most keys are dispatched first. The group stages scale·Q^T once
+// (Qs[c][i], D×64) and walks the key tiles of KT (32, or 16 where shared
+// memory is short) keys from the diagonal backwards; per key tile:
+//
+//   1. stage K^T (Ks[c][j], D×KT), V (Vs[j][c], KT×D) and per key
+//      kd_j = seg_ij − cb_i (one thread per key); barrier.
+//   2. S = Q·K^T (64×KT): thread t computes queries 4(t/8) … +3 × keys
+//      SK(t%8) … +SK−1 (SK = KT/8), per c one vec4 of Qs and one vec(SK) of
+//      Ks for 4·SK FMAs; then P (causal mask by selection, never by
+//      multiplication: the decay of pairs above the diagonal may overflow)
+//      into Ps[j][i] (KT×64); orders with NORM keep Σ_j P_ij per thread.
+//      barrier.
+//   3. EXP with NORM only (online softmax): thread t < 64 owns query row t:
+//      its running maximum m and sum l in registers; it takes the row's
+//      maximum over the tile, rescales (corr = exp(m_old − m_new), shared),
+//      and turns the logits in Ps into exp(x − m_new); barrier.
+//   4. O += P·V (64×D): thread t computes QV = D/8 queries × 4 columns
+//      (columns 4(t % (D/4)) …, queries QV·(t / (D/4)) …) in registers, per
+//      key QV/4 vec4s of Ps and one vec4 of Vs for 4·QV FMAs (EXP with
+//      NORM: first O *= corr); barrier.
+//
+// At the end the row sums are reduced through shared memory (orders with
+// NORM: the 8 partial sums of each row; EXP with NORM: the owners' l) and
+// y, stat written. Shared memory: 4·(D·64 + 2·KT·D + 64·KT + KT + 128)
+// bytes (40.6 KiB at D = 64, KT = 32; 28.6 KiB at D = 64, KT = 16). Loops
+// have compile-time bounds (D, KT) but the key-tile loop (⌈L/KT⌉ passes at
+// most), short enough for llvmpipe's loop limiter at the sizes tested.
+// Defines: D (32 or 64), KT (16 or 32), ORDER p or EXP, optional NORM,
+// MASKED (rows holds PREP's cb; else no decay).
+layout(local_size_x = 128) in;
+uniform int BH, L;
+uniform float scale;
+
+#define QT 64
+#define NT 128
+#define D4 (D / 4)
+#define SK (KT / 8) // S: keys per thread
+#if SK == 4
+#define KVEC vec4
+#else
+#define KVEC vec2
+#endif
+#define QV (D / 8)  // P·V: queries per thread (8 at D = 64, 4 at D = 32)
+#define QV4 (QV / 4)
+
+layout(std430, binding = 0) readonly buffer BufQ { vec4 q4[]; };
+layout(std430, binding = 1) readonly buffer BufK { vec4 k4[]; };
+layout(std430, binding = 2) readonly buffer BufV { vec4 v4[]; };
+layout(std430, binding = 3) readonly buffer BufR { float rows[]; };
+layout(std430, binding = 4) writeonly buffer BufY { vec4 y4[]; };
+layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
+
+shared vec4 Qs[D][QT / 4]; // Qs[c][i/4][i%4] = scale·q_i[c] (i within the query tile)
+shared KVEC Ks[D][8];      // Ks[c][j/SK][j%SK] = k_j[c] (j within the key tile)
+shared vec4 Vs[KT][D4];    // Vs[j][c/4] = v_j[c … c+3]
+shared vec4 Ps[KT][QT / 4]; // Ps[j][i/4][i%4] = P_ij (EXP with NORM: the logit first); the end's reduction
+shared float kd[KT];       // seg_ij − cb_i per key of the tile
+shared float lS[QT];       // per query row: the output's multiplier
+#if defined(EXP) && defined(NORM)
+shared float corrS[QT];    // per query row: exp(m_old − m_new) of this tile
+#endif
+
+// group is the flat work-group index (dispatches over 65,535 groups are 2-D).
+int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
+
+#ifndef EXP
+// fpow is s^ORDER per component.
+vec4 fpow(vec4 s) {
+	vec4 r = s;
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+#endif
+
+#ifdef MASKED
+// blockTot is the decay total of block b (QT positions) of head h.
+float blockTot(int h, int b) { return rows[4 * (h * L + min(b * QT + QT, L) - 1)]; }
+#endif
+
+void main() {
+	int nq = (L + QT - 1) / QT;
+	int g = group();
+	if (g >= BH * nq) return; // uniform over the group
+	int h = g / nq, bi = nq - 1 - g % nq; // the longest rows first
+	int t = int(gl_LocalInvocationIndex);
+	int q0 = bi * QT;
+	for (int n = 0; n < QT * D4 / NT; n++) {
+		int e = t + NT * n, i = e % QT, c4 = e / QT;
+		vec4 x = q0 + i < L ? scale * q4[(h * L + q0 + i) * D4 + c4] : vec4(0.0);
+		for (int u = 0; u < 4; u++) Qs[4 * c4 + u][i >> 2][i & 3] = x[u];
+	}
+	// S: queries 4tq … 4tq+3 (iS) × keys SK·tk …; P·V: queries QV·ty … × columns 4tx …
+	int tq = t >> 3, tk = t & 7;
+	ivec4 iS = ivec4(q0 + 4 * tq) + ivec4(0, 1, 2, 3);
+	vec4 ci = vec4(0.0);
+#ifdef MASKED
+	for (int u = 0; u < 4; u++) ci[u] = iS[u] < L ? rows[4 * (h * L + iS[u])] : 0.0;
+#endif
+	int tx = t % D4, ty = t / D4;
+	vec4 acc[QV];
+	for (int u = 0; u < QV; u++) acc[u] = vec4(0.0);
+	vec4 lp = vec4(0.0);                  // orders: Σ_j P_ij over this thread's keys, its 4 S rows
+	float m = 0.0, l = 0.0; bool seen = false; // EXP with NORM, rows t < QT: running max and sum
+	float R = 0.0;                        // Σ tot over the blocks strictly between key and query block
+	int cur = bi;                         // block of the previous key tile
+	for (int kt = (min(q0 + QT, L) - 1) / KT; kt >= 0; kt--) {
+		int j0 = kt * KT, bj = j0 / QT;
+#ifdef MASKED
+		if (bj < cur) {
+			if (cur < bi) R += blockTot(h, cur);
+			cur = bj;
+		}
+#endif
+		for (int n = 0; n < KT * D4 / NT; n++) {
+			int e = t + NT * n, j = e % KT, c4 = e / KT;
+			vec4 x = j0 + j < L ? k4[(h * L + j0 + j) * D4 + c4] : vec4(0.0);
+			for (int u = 0; u < 4; u++) Ks[4 * c4 + u][j / SK][j % SK] = x[u];
+		}
+		for (int n = 0; n < KT * D4 / NT; n++) {
+			int e = t + NT * n, j = e / D4, c4 = e % D4;
+			Vs[j][c4] = j0 + j < L ? v4[(h * L + j0 + j) * D4 + c4] : vec4(0.0);
+		}
+		if (t < KT) {
+			float dj = 0.0;
+#ifdef MASKED
+			if (j0 + t < L) {
+				float cj = rows[4 * (h * L + j0 + t)];
+				dj = bj == bi ? -cj : R + (blockTot(h, bj) - cj);
+			}
+#endif
+			kd[t] = dj;
+		}
+		barrier();
+		vec4 s[SK];
+		for (int u = 0; u < SK; u++) s[u] = vec4(0.0);
+		for (int c = 0; c < D; c++) {
+			vec4 qv = Qs[c][tq];
+			KVEC kv = Ks[c][tk];
+			for (int u = 0; u < SK; u++) s[u] += qv * kv[u];
+		}
+		for (int u = 0; u < SK; u++) {
+			int jl = SK * tk + u;
+			bvec4 ok = greaterThanEqual(iS, ivec4(j0 + jl));
+			vec4 sg = ci + kd[jl];
+#if defined(EXP) && defined(NORM)
+			vec4 p = s[u] + sg; // the logit: the row's owner masks and exponentiates
+#elif defined(EXP)
+			vec4 p = mix(vec4(0.0), exp(s[u] + sg), ok);
+#else
+			vec4 p = mix(vec4(0.0), fpow(s[u]) * exp(sg), ok);
+			lp += p;
+#endif
+			Ps[jl][tq] = p;
+		}
+		barrier();
+#if defined(EXP) && defined(NORM)
+		if (t < QT) {
+			int jn = clamp(q0 + t - j0 + 1, 0, KT); // keys j0 … j0+jn−1 are at or before the query
+			float corr = 1.0;
+			if (jn > 0) {
+				float mn = seen ? m : Ps[0][t >> 2][t & 3];
+				for (int jl = 0; jl < KT; jl++)
+					if (jl < jn) mn = max(mn, Ps[jl][t >> 2][t & 3]);
+				corr = seen ? exp(m - mn) : 0.0;
+				float sum = 0.0;
+				for (int jl = 0; jl < KT; jl++) {
+					float p = jl < jn ? exp(Ps[jl][t >> 2][t & 3] - mn) : 0.0;
+					Ps[jl][t >> 2][t & 3] = p;
+					sum += p;
+				}
+				l = l * corr + sum;
+				m = mn;
+				seen = true;
+			} else {
+				for (int jl = 0; jl < KT; jl++) Ps[jl][t >> 2][t & 3] = 0.0;
+			}
+			corrS[t] = corr;
+		}
+		barrier();
+		for (int u = 0; u < QV; u++) acc[u] *= corrS[QV * ty + u];
+#endif
+		for (int jl = 0; jl < KT; jl++) {
+			vec4 vv = Vs[jl][tx];
+			for (int w = 0; w < QV4; w++) {
+				vec4 pw = Ps[jl][QV4 * ty + w];
+				acc[4 * w] += pw.x * vv;
+				acc[4 * w + 1] += pw.y * vv;
+				acc[4 * w + 2] += pw.z * vv;
+				acc[4 * w + 3] += pw.w * vv;
+			}
+		}
+		barrier();
+	}
+#if defined(NORM) && !defined(EXP)
+	Ps[tk][tq] = lp; // the 8 partial row sums (Ps has KT ≥ 8 rows)
+	barrier();
+	if (t < QT) {
+		l = 0.0;
+		for (int n = 0; n < 8; n++) l += Ps[n][t >> 2][t & 3];
+	}
+#endif
+	if (t < QT && q0 + t < L) {
+		int r = h * L + q0 + t;
+#if defined(EXP) && defined(NORM)
+		lS[t] = 1.0 / l;
+		stat[r] = m + log(l);
+#elif defined(EXP)
+		stat[r] = 0.0;
+#elif defined(NORM)
+		float mul = l == 0.0 ? 0.0 : 1.0 / l;
+		lS[t] = mul;
+		stat[r] = mul;
+#else
+		stat[r] = 1.0;
+#endif
+	}
+#ifdef NORM
+	barrier();
+#endif
+	for (int u = 0; u < QV; u++) {
+		int i = q0 + QV * ty + u;
+#ifdef NORM
+		float mul = lS[QV * ty + u];
+#else
+		float mul = 1.0;
+#endif
+		if (i < L) y4[(h * L + i) * D4 + tx] = acc[u] * mul;
+	}
+}
