@@ -383,6 +383,13 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	// d = 64) spilled registers on NVIDIA's compiler (gpu/BENCH.md).
 	defs := j.defs
 	for _, only := range []string{"ONLY_DK", "ONLY_DV"} {
+		if only == "ONLY_DV" && attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
+			if err := j.flashDV(); err == nil {
+				continue
+			} else if !errors.Is(err, backend.ErrNotImplemented) {
+				return err
+			}
+		}
 		j.defs = append([]string{only}, defs...)
 		err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da)
 		j.defs = defs

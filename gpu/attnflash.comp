@@ -45,8 +45,10 @@
 // bytes (40.6 KiB at D = 64, KT = 32; 28.6 KiB at D = 64, KT = 16). Loops
 // have compile-time bounds (D, KT) but the key-tile loop (⌈L/KT⌉ passes at
 // most), short enough for llvmpipe's loop limiter at the sizes tested.
-// Defines: D (32 or 64), KT (16 or 32), ORDER p or EXP, optional NORM,
-// MASKED (rows holds PREP's cb; else no decay).
+// The backward's dv (stage DVB, below) is tiled the same way with the
+// roles of queries and keys exchanged.
+// Defines: one of FWD, DVB; D (32 or 64), KT (16 or 32), ORDER p or EXP,
+// optional NORM, MASKED (rows holds PREP's cb; else no decay).
 layout(local_size_x = 128) in;
 uniform int BH, L;
 uniform float scale;
@@ -65,20 +67,7 @@ uniform float scale;
 
 layout(std430, binding = 0) readonly buffer BufQ { vec4 q4[]; };
 layout(std430, binding = 1) readonly buffer BufK { vec4 k4[]; };
-layout(std430, binding = 2) readonly buffer BufV { vec4 v4[]; };
 layout(std430, binding = 3) readonly buffer BufR { float rows[]; };
-layout(std430, binding = 4) writeonly buffer BufY { vec4 y4[]; };
-layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
-
-shared vec4 Qs[D][QT / 4]; // Qs[c][i/4][i%4] = scale·q_i[c] (i within the query tile)
-shared KVEC Ks[D][8];      // Ks[c][j/SK][j%SK] = k_j[c] (j within the key tile)
-shared vec4 Vs[KT][D4];    // Vs[j][c/4] = v_j[c … c+3]
-shared vec4 Ps[KT][QT / 4]; // Ps[j][i/4][i%4] = P_ij (EXP with NORM: the logit first); the end's reduction
-shared float kd[KT];       // seg_ij − cb_i per key of the tile
-shared float lS[QT];       // per query row: the output's multiplier
-#if defined(EXP) && defined(NORM)
-shared float corrS[QT];    // per query row: exp(m_old − m_new) of this tile
-#endif
 
 // group is the flat work-group index (dispatches over 65,535 groups are 2-D).
 int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
@@ -95,6 +84,21 @@ vec4 fpow(vec4 s) {
 #ifdef MASKED
 // blockTot is the decay total of block b (QT positions) of head h.
 float blockTot(int h, int b) { return rows[4 * (h * L + min(b * QT + QT, L) - 1)]; }
+#endif
+
+#ifdef FWD
+layout(std430, binding = 2) readonly buffer BufV { vec4 v4[]; };
+layout(std430, binding = 4) writeonly buffer BufY { vec4 y4[]; };
+layout(std430, binding = 5) writeonly buffer BufS { float stat[]; };
+
+shared vec4 Qs[D][QT / 4]; // Qs[c][i/4][i%4] = scale·q_i[c] (i within the query tile)
+shared KVEC Ks[D][8];      // Ks[c][j/SK][j%SK] = k_j[c] (j within the key tile)
+shared vec4 Vs[KT][D4];    // Vs[j][c/4] = v_j[c … c+3]
+shared vec4 Ps[KT][QT / 4]; // Ps[j][i/4][i%4] = P_ij (EXP with NORM: the logit first); the end's reduction
+shared float kd[KT];       // seg_ij − cb_i per key of the tile
+shared float lS[QT];       // per query row: the output's multiplier
+#if defined(EXP) && defined(NORM)
+shared float corrS[QT];    // per query row: exp(m_old − m_new) of this tile
 #endif
 
 void main() {
@@ -247,3 +251,121 @@ void main() {
 		if (i < L) y4[(h * L + i) * D4 + tx] = acc[u] * mul;
 	}
 }
+#endif
+
+#ifdef DVB
+// dv_j = Σ_{i≥j} W_ij·dO_i with W_ij = P_ij·stat_i (orders) or
+// exp(s_ij + seg_ij − stat_i) (EXP): attndev.comp's ONLY_DV, tiled as FWD
+// with the roles of queries and keys exchanged. One group per (head, key
+// tile of 64 = QT keys: one decay block bj), which stages K^T once
+// (Kb[c][j], D×64) and walks the query tiles of KT queries from the
+// diagonal forwards: stage (scale·Q)^T (Qt, D×KT), dO (Os, KT×D) and per
+// query its decay term and stat; S (64 keys × KT queries, 4 keys × SK
+// queries a thread); W into Ws[i][j] (KT×64); dv (64×D) += Wᵀ·dO, QV
+// keys × 4 columns a thread. seg_ij as attndev.comp's DKV: same block
+// cb_i − cb_j, else (cb_i + Σ_{blocks strictly between} tot) + (tot_bj − cb_j).
+layout(std430, binding = 2) readonly buffer BufO { vec4 o4[]; };
+layout(std430, binding = 4) writeonly buffer BufDV { vec4 dv4[]; };
+layout(std430, binding = 5) readonly buffer BufS { float stat[]; };
+
+shared vec4 Kb[D][QT / 4]; // Kb[c][j/4][j%4] = k_j[c] (j within the key tile)
+shared KVEC Qt[D][8];      // Qt[c][i/SK][i%SK] = scale·q_i[c] (i within the query tile)
+shared vec4 Os[KT][D4];    // Os[i][c/4] = dO_i[c … c+3]
+shared vec4 Ws[KT][QT / 4]; // Ws[i][j/4][j%4] = W_ij
+shared float qd[KT];       // per query: cb_i (+ Σ tot strictly between off the diagonal block)
+shared float qst[KT];      // per query: stat_i
+
+void main() {
+	int nk = (L + QT - 1) / QT;
+	int g = group();
+	if (g >= BH * nk) return; // uniform over the group
+	int h = g / nk, bj = g % nk; // the longest columns (first keys) first
+	int t = int(gl_LocalInvocationIndex);
+	int j0 = bj * QT;
+	for (int n = 0; n < QT * D4 / NT; n++) {
+		int e = t + NT * n, j = e % QT, c4 = e / QT;
+		vec4 x = j0 + j < L ? k4[(h * L + j0 + j) * D4 + c4] : vec4(0.0);
+		for (int u = 0; u < 4; u++) Kb[4 * c4 + u][j >> 2][j & 3] = x[u];
+	}
+	// S: keys 4tq … 4tq+3 (jS) × queries SK·tk …; Wᵀ·dO: keys QV·ty … × columns 4tx …
+	int tq = t >> 3, tk = t & 7;
+	ivec4 jS = ivec4(j0 + 4 * tq) + ivec4(0, 1, 2, 3);
+	vec4 cj = vec4(0.0);
+	float totj = 0.0;
+#ifdef MASKED
+	for (int u = 0; u < 4; u++) cj[u] = jS[u] < L ? rows[4 * (h * L + jS[u])] : 0.0;
+	totj = blockTot(h, bj);
+#endif
+	int tx = t % D4, ty = t / D4;
+	vec4 acc[QV];
+	for (int u = 0; u < QV; u++) acc[u] = vec4(0.0);
+	float R = 0.0; // Σ tot over the blocks strictly between key and query block
+	int cur = bj;  // block of the previous query tile
+	for (int it = j0 / KT; it * KT < L; it++) {
+		int i0 = it * KT, bi = i0 / QT;
+#ifdef MASKED
+		if (bi > cur) {
+			if (cur > bj) R += blockTot(h, cur);
+			cur = bi;
+		}
+#endif
+		for (int n = 0; n < KT * D4 / NT; n++) {
+			int e = t + NT * n, i = e % KT, c4 = e / KT;
+			vec4 x = i0 + i < L ? scale * q4[(h * L + i0 + i) * D4 + c4] : vec4(0.0);
+			for (int u = 0; u < 4; u++) Qt[4 * c4 + u][i / SK][i % SK] = x[u];
+		}
+		for (int n = 0; n < KT * D4 / NT; n++) {
+			int e = t + NT * n, i = e / D4, c4 = e % D4;
+			Os[i][c4] = i0 + i < L ? o4[(h * L + i0 + i) * D4 + c4] : vec4(0.0);
+		}
+		if (t < KT) {
+			float di = 0.0, st = 0.0;
+			if (i0 + t < L) {
+#ifdef MASKED
+				float ci = rows[4 * (h * L + i0 + t)];
+				di = bi == bj ? ci : ci + R;
+#endif
+				st = stat[h * L + i0 + t];
+			}
+			qd[t] = di;
+			qst[t] = st;
+		}
+		barrier();
+		vec4 s[SK];
+		for (int u = 0; u < SK; u++) s[u] = vec4(0.0);
+		for (int c = 0; c < D; c++) {
+			vec4 kv = Kb[c][tq];
+			KVEC qv = Qt[c][tk];
+			for (int u = 0; u < SK; u++) s[u] += kv * qv[u];
+		}
+		vec4 kp = bi == bj ? -cj : totj - cj; // seg_ij − qd_i per key
+		for (int u = 0; u < SK; u++) {
+			int il = SK * tk + u, i = i0 + il;
+			bvec4 ok = lessThanEqual(jS, ivec4(i < L ? i : -1));
+			vec4 sg = qd[il] + kp;
+#ifdef EXP
+			vec4 w = mix(vec4(0.0), exp(s[u] + sg - qst[il]), ok);
+#else
+			vec4 w = mix(vec4(0.0), fpow(s[u]) * (exp(sg) * qst[il]), ok);
+#endif
+			Ws[il][tq] = w;
+		}
+		barrier();
+		for (int il = 0; il < KT; il++) {
+			vec4 ov = Os[il][tx];
+			for (int w = 0; w < QV4; w++) {
+				vec4 pw = Ws[il][QV4 * ty + w];
+				acc[4 * w] += pw.x * ov;
+				acc[4 * w + 1] += pw.y * ov;
+				acc[4 * w + 2] += pw.z * ov;
+				acc[4 * w + 3] += pw.w * ov;
+			}
+		}
+		barrier();
+	}
+	for (int u = 0; u < QV; u++) {
+		int j = j0 + QV * ty + u;
+		if (j < L) dv4[(h * L + j) * D4 + tx] = acc[u];
+	}
+}
+#endif

@@ -11,9 +11,9 @@ import (
 var attnflashSrc string
 
 // attnFlash, when true, makes AttentionDevice32 compute the quadratic
-// form's forward with attnflash.comp's register-tiled kernel where it
-// applies (d = d_v ∈ {32, 64}, the key tile fitting shared memory), else
-// with attndev.comp's FWD as always. A prototype: false by default, set by
+// form's forward, and AttentionBackwardDevice32 its dv, with attnflash.comp's
+// register-tiled kernels where they apply (d = d_v ∈ {32, 64}, the tile
+// fitting shared memory), else with attndev.comp's FWD and DKV as always. A prototype: false by default, set by
 // TestAttentionFlash and BenchmarkAttentionFlash only.
 var attnFlash bool
 
@@ -68,12 +68,30 @@ func (d *Device) attnFlashTile(p backend.SSDParams) (int, error) {
 // p, its error wraps backend.ErrNotImplemented and nothing has run (the
 // caller falls back).
 func (j *attnDev) flashForward() error {
+	return j.flash("FWD", j.q, j.k, j.v, j.y, j.stat)
+}
+
+// flashDV writes j.dv (BH, L, DV), dv_j = Σ_{i≥j} W_ij·dO_i, as
+// attndev.comp's DKV with ONLY_DV does, with attnflash.comp's DVB (the
+// forward's tiling with queries and keys exchanged: a work group per
+// (head, key tile of 64), query tiles of 16 or 32 staged from the
+// diagonal forwards), reading j.stat as the forward wrote it; with a decay
+// attndev.comp's PREP in blocks of 64 first. Where attnFlashTile refuses
+// p, its error wraps backend.ErrNotImplemented and nothing has run.
+func (j *attnDev) flashDV() error {
+	return j.flash("DVB", j.q, j.k, j.dO, j.dv, j.stat)
+}
+
+// flash runs attnflash.comp's stage (FWD or DVB) over one work group per
+// (head, tile of 64 rows) with bufs bound at 0, 1, 2, 4, 5 and the decay
+// sums (attndev.comp's PREP in blocks of 64, run here with a decay) at 3.
+func (j *attnDev) flash(stage string, b0, b1, b2, b4, b5 *Buffer) error {
 	p := j.p
 	kt, err := j.d.attnFlashTile(p)
 	if err != nil {
 		return err
 	}
-	defs := []string{fmt.Sprintf("D %d", p.D), fmt.Sprintf("KT %d", kt)}
+	defs := []string{stage, fmt.Sprintf("D %d", p.D), fmt.Sprintf("KT %d", kt)}
 	if p.Exp {
 		defs = append(defs, "EXP")
 	} else {
@@ -101,6 +119,6 @@ func (j *attnDev) flashForward() error {
 	if err != nil {
 		return err
 	}
-	return j.d.run(prog, rowGroups(p.BH*ceilDiv(p.L, attnFlashQT)), []*Buffer{j.q, j.k, j.v, rows, j.y, j.stat},
+	return j.d.run(prog, rowGroups(p.BH*ceilDiv(p.L, attnFlashQT)), []*Buffer{b0, b1, b2, rows, b4, b5},
 		iarg("BH", p.BH), iarg("L", p.L), farg("scale", p.Scale))
 }

@@ -15,7 +15,7 @@ var benchFlashKT = flag.Int("attnflash.kt", 0, "BenchmarkAttentionFlash's key ti
 // BenchmarkAttentionFlash times the device attention's forward in the
 // quadratic form with attndev.comp's FWD ("current") and attnflash.comp's
 // register-tiled kernel ("flash", attnFlash on), and forward + backward
-// (the backward is attndev.comp's for both), in one process on the same
+// (attndev.comp's, but for flash its dv is attnflash.comp's DVB), in one process on the same
 // buffers: at the large shape (64 heads, L = 1024, d = d_v = 64) and long
 // (16 heads, L = 8192, d = 64), for 2mamba (order 2, decay, norm), softmax
 // (exp, norm, no decay), softmax-decay (exp, decay, norm) and linear

@@ -101,8 +101,9 @@ func attnFlashForwardCase(t *testing.T, d *Device, p backend.SSDParams, masked b
 }
 
 // TestAttentionFlash checks AttentionDevice32 with attnFlash on (the
-// register-tiled forward of attnflash.comp), followed by the existing
-// AttentionBackwardDevice32 (which reads the forward's Stat), against the
+// register-tiled forward of attnflash.comp), followed by
+// AttentionBackwardDevice32 (attndev.comp's, which reads the forward's
+// Stat, but for dv: attnflash.comp's DVB), against the
 // float64 oracles attnRef and attnStatRef: orders 1, 2, 3 and exp, with and without a decay,
 // with and without the norm, at L = 1, 5, 63, 64, 65, 200 and 300 (query
 // tiles of 64: one partial, one whole, the last partial, several; key
