@@ -375,20 +375,35 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	if err := j.run("DELTA", rowGroups(ceilDiv(p.BH*p.L, 64)), rows, j.stat, j.dO, j.y); err != nil {
 		return err
 	}
-	if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
+	tiled := func(f func(brows, da *Buffer) error) (bool, error) { // the tiled prototype (attnflash.go); off in production
+		if !attnFlash || j.chunk > 0 {
+			return false, nil
+		}
+		if err := f(rows, da); !errors.Is(err, backend.ErrNotImplemented) {
+			return err == nil, err
+		}
+		return false, nil
+	}
+	if done, err := tiled(j.flashDQ); err != nil {
 		return err
+	} else if !done {
+		if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
+			return err
+		}
 	}
 	// DKV in two dispatches, dk (with the key-side da) then dv: one
 	// dispatch holding k_j, v_j, dk_j and dv_j per thread (4·64 floats at
 	// d = 64) spilled registers on NVIDIA's compiler (gpu/BENCH.md).
 	defs := j.defs
 	for _, only := range []string{"ONLY_DK", "ONLY_DV"} {
-		if only == "ONLY_DV" && attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
-			if err := j.flashDV(); err == nil {
-				continue
-			} else if !errors.Is(err, backend.ErrNotImplemented) {
-				return err
-			}
+		f := func(*Buffer, *Buffer) error { return j.flashDV() }
+		if only == "ONLY_DK" {
+			f = j.flashDK
+		}
+		if done, err := tiled(f); err != nil {
+			return err
+		} else if done {
+			continue
 		}
 		j.defs = append([]string{only}, defs...)
 		err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da)

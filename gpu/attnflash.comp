@@ -369,3 +369,255 @@ void main() {
 	}
 }
 #endif
+
+#if defined(DQB) || defined(DKB)
+// The backward's dq (DQB) and dk (DKB), with the decay gradient's halves:
+// attndev.comp's DQ and DKV with ONLY_DK, tiled as FWD. A work group owns a
+// "big" tile of 64 rows (DQB: queries i; DKB: keys j, one decay block) and
+// walks the "small" tiles of KT rows of the other side (DQB: key tiles
+// from the diagonal backwards; DKB: query tiles from the diagonal
+// forwards). For every pair, with G'_ij = dO_i·v_j − Δ_i:
+//
+//   W_ij = P_ij·stat_i (orders) or exp(s_ij + seg_ij − stat_i) (EXP),
+//   dS_ij = G'_ij·f'(s_ij)·exp(seg_ij)·stat_i (orders) or G'_ij·W_ij,
+//   dl_ij = G'_ij·W_ij,
+//   DQB: dq_i = scale·Σ_j dS_ij·k_j, da_i = Σ_j dl_ij (MASKED without
+//        NORM; 0 with NORM, where it is identically 0);
+//   DKB: dk_j = Σ_i dS_ij·(scale·q_i), da_j −= Σ_i dl_ij (MASKED; after DQB).
+//
+// Per small tile, with X one shared D×64 array of the big side:
+//   a. stage X = A^T (DQB: scale·Q, DKB: K of the big tile) and Ct = C^T
+//      (DQB: K, DKB: scale·Q of the small tile, D×KT); barrier; S = X·Ct
+//      into registers (4 big rows × SK small rows a thread); barrier;
+//   b. stage X = B^T (DQB: dO, DKB: V of the big tile), Et = E^T (DQB: V,
+//      DKB: dO of the small tile) and C row-major over Ct (Cr, KT×D);
+//      barrier; G = X·Et likewise; dS into DSs[small][big] (KT×64), dl
+//      summed per thread; barrier;
+//   c. out (64×D) += DSᵀ·Cr as FWD's P·V; barrier.
+// The big side is staged twice a small tile (it does not fit beside the
+// rest: 4·(64·D + 2·KT·D + 64·KT + 3·KT) bytes of shared memory, 40 KiB at
+// D = 64, KT = 32). The dl sums are reduced over the 8 threads of a big row
+// through DSs at the end.
+layout(std430, binding = 2) readonly buffer BufV { vec4 v4[]; };
+layout(std430, binding = 4) writeonly buffer BufOut { vec4 out4[]; };
+layout(std430, binding = 5) readonly buffer BufB { float brows[]; }; // attndev.comp DELTA's: [4r+1] stat, [4r+2] Δ
+layout(std430, binding = 6) readonly buffer BufO { vec4 o4[]; };
+layout(std430, binding = 7) buffer BufDA { float da[]; };
+
+shared vec4 X[D][QT / 4];   // X[c][b/4][b%4]: A^T, then B^T of the big tile
+shared KVEC Ct[D][8];       // Ct[c][s/SK][s%SK] = C_s[c]; then Cr
+shared KVEC Et[D][8];       // Et[c][s/SK][s%SK] = E_s[c]
+shared vec4 DSs[KT][QT / 4]; // DSs[s][b/4][b%4] = dS of the pair; the end's reduction
+shared float sd[KT];        // per small row: DQB kd (seg − cb_i), DKB qd (seg − kp)
+#ifdef DKB
+shared float sst[KT], sdl[KT]; // per small query: stat_i, Δ_i
+#endif
+
+#ifndef EXP
+// dpow is ORDER·s^(ORDER−1) per component.
+vec4 dpow(vec4 s) {
+	vec4 r = vec4(float(ORDER));
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+#endif
+
+// STAGE_BIG writes buf's rows b0 … b0+63 of head h (× mul; 0 past L)
+// transposed into X.
+#define STAGE_BIG(buf, b0, mul) \
+	for (int n = 0; n < QT * D4 / NT; n++) { \
+		int e = t + NT * n, b = e % QT, c4 = e / QT; \
+		vec4 x = (b0) + b < L ? (mul) * buf[(h * L + (b0) + b) * D4 + c4] : vec4(0.0); \
+		for (int u = 0; u < 4; u++) X[4 * c4 + u][b >> 2][b & 3] = x[u]; \
+	}
+// STAGE_SMALL writes buf's rows s0 … s0+KT−1 (× mul; 0 past L) transposed into T.
+#define STAGE_SMALL(T, buf, s0, mul) \
+	for (int n = 0; n < KT * D4 / NT; n++) { \
+		int e = t + NT * n, sr = e % KT, c4 = e / KT; \
+		vec4 x = (s0) + sr < L ? (mul) * buf[(h * L + (s0) + sr) * D4 + c4] : vec4(0.0); \
+		for (int u = 0; u < 4; u++) T[4 * c4 + u][sr / SK][sr % SK] = x[u]; \
+	}
+// PRODUCT returns into r[SK] the 4 big × SK small dot products of X and T.
+#define PRODUCT(r, T) \
+	for (int u = 0; u < SK; u++) r[u] = vec4(0.0); \
+	for (int c = 0; c < D; c++) { \
+		vec4 xv = X[c][tq]; \
+		KVEC tv = T[c][tk]; \
+		for (int u = 0; u < SK; u++) r[u] += xv * tv[u]; \
+	}
+
+void main() {
+	int nb = (L + QT - 1) / QT;
+	int g = group();
+	if (g >= BH * nb) return; // uniform over the group
+	int h = g / nb;
+#ifdef DQB
+	int bb = nb - 1 - g % nb; // the longest rows first
+#else
+	int bb = g % nb;
+#endif
+	int t = int(gl_LocalInvocationIndex);
+	int b0 = bb * QT;
+	int tq = t >> 3, tk = t & 7;
+	ivec4 bS = ivec4(b0 + 4 * tq) + ivec4(0, 1, 2, 3); // this thread's 4 big rows in S
+	vec4 cb = vec4(0.0);
+#ifdef MASKED
+	for (int u = 0; u < 4; u++) cb[u] = bS[u] < L ? rows[4 * (h * L + bS[u])] : 0.0;
+#endif
+#ifdef DQB
+	vec4 st4, dl4; // stat_i, Δ_i of the 4 big rows
+	for (int u = 0; u < 4; u++) {
+		int r = h * L + min(bS[u], L - 1);
+		st4[u] = brows[4 * r + 1];
+		dl4[u] = brows[4 * r + 2];
+	}
+#else
+	float totb = 0.0;
+#ifdef MASKED
+	totb = blockTot(h, bb);
+#endif
+#endif
+	int tx = t % D4, ty = t / D4;
+	vec4 acc[QV];
+	for (int u = 0; u < QV; u++) acc[u] = vec4(0.0);
+	vec4 dls = vec4(0.0); // Σ dl over this thread's small rows, per big row
+	float R = 0.0;        // Σ tot over the blocks strictly between
+	int cur = bb;         // block of the previous small tile
+#ifdef DQB
+	for (int st = (min(b0 + QT, L) - 1) / KT; st >= 0; st--) {
+		int s0 = st * KT, bs = s0 / QT;
+#ifdef MASKED
+		if (bs < cur) {
+			if (cur < bb) R += blockTot(h, cur);
+			cur = bs;
+		}
+#endif
+		STAGE_BIG(q4, b0, scale)
+		STAGE_SMALL(Ct, k4, s0, 1.0)
+		if (t < KT) {
+			float d = 0.0;
+#ifdef MASKED
+			if (s0 + t < L) {
+				float c = rows[4 * (h * L + s0 + t)];
+				d = bs == bb ? -c : R + (blockTot(h, bs) - c);
+			}
+#endif
+			sd[t] = d;
+		}
+#else
+	for (int st = b0 / KT; st * KT < L; st++) {
+		int s0 = st * KT, bs = s0 / QT;
+#ifdef MASKED
+		if (bs > cur) {
+			if (cur > bb) R += blockTot(h, cur);
+			cur = bs;
+		}
+#endif
+		STAGE_BIG(k4, b0, 1.0)
+		STAGE_SMALL(Ct, q4, s0, scale)
+		if (t < KT) {
+			float d = 0.0, sv = 0.0, dv = 0.0;
+			if (s0 + t < L) {
+				int r = h * L + s0 + t;
+#ifdef MASKED
+				d = bs == bb ? rows[4 * r] : rows[4 * r] + R;
+#endif
+				sv = brows[4 * r + 1];
+				dv = brows[4 * r + 2];
+			}
+			sd[t] = d;
+			sst[t] = sv;
+			sdl[t] = dv;
+		}
+#endif
+		barrier();
+		vec4 s[SK], gg[SK];
+		PRODUCT(s, Ct)
+		barrier();
+#ifdef DQB
+		STAGE_BIG(o4, b0, 1.0)
+		STAGE_SMALL(Et, v4, s0, 1.0)
+		for (int n = 0; n < KT * D4 / NT; n++) { // Cr: K row-major over Ct
+			int e = t + NT * n, sr = e / D4, c4 = e % D4;
+			vec4 x = s0 + sr < L ? k4[(h * L + s0 + sr) * D4 + c4] : vec4(0.0);
+			for (int u = 0; u < 4; u++) Ct[(sr * D + 4 * c4 + u) / (8 * SK)][((sr * D + 4 * c4 + u) / SK) % 8][(sr * D + 4 * c4 + u) % SK] = x[u];
+		}
+#else
+		STAGE_BIG(v4, b0, 1.0)
+		STAGE_SMALL(Et, o4, s0, 1.0)
+		for (int n = 0; n < KT * D4 / NT; n++) { // Cr: scale·Q row-major over Ct
+			int e = t + NT * n, sr = e / D4, c4 = e % D4;
+			vec4 x = s0 + sr < L ? scale * q4[(h * L + s0 + sr) * D4 + c4] : vec4(0.0);
+			for (int u = 0; u < 4; u++) Ct[(sr * D + 4 * c4 + u) / (8 * SK)][((sr * D + 4 * c4 + u) / SK) % 8][(sr * D + 4 * c4 + u) % SK] = x[u];
+		}
+#endif
+		barrier();
+		PRODUCT(gg, Et)
+		for (int u = 0; u < SK; u++) {
+			int sl = SK * tk + u, sj = s0 + sl;
+#ifdef DQB
+			bvec4 ok = greaterThanEqual(bS, ivec4(sj)); // key sj ≤ query
+			vec4 sg = cb + sd[sl], stv = st4, dlv = dl4;
+#else
+			bvec4 ok = lessThanEqual(bS, ivec4(sj < L ? sj : -1)); // key ≤ query sj
+			vec4 sg = sd[sl] + (bs == bb ? -cb : totb - cb), stv = vec4(sst[sl]), dlv = vec4(sdl[sl]);
+#endif
+			vec4 gt = gg[u] - dlv, z = vec4(0.0);
+#ifdef EXP
+			vec4 w = mix(z, exp(s[u] + sg - stv), ok);
+			vec4 dl = gt * w, ds = dl;
+#else
+			vec4 ex = exp(sg) * stv;
+			vec4 w = mix(z, fpow(s[u]) * ex, ok);
+			vec4 dl = gt * w, ds = mix(z, gt * dpow(s[u]) * ex, ok);
+#endif
+			dls += dl;
+			DSs[sl][tq] = ds;
+		}
+		barrier();
+		for (int sl = 0; sl < KT; sl++) {
+			// Cr row sl, columns 4tx … 4tx+3: flat floats sl·D + 4tx … of Ct
+			int f = sl * D + 4 * tx;
+#if SK == 4
+			vec4 cv = Ct[f / 32][(f / 4) % 8];
+#else
+			vec4 cv = vec4(Ct[f / 16][(f / 2) % 8], Ct[f / 16][(f / 2 + 1) % 8]);
+#endif
+			for (int w = 0; w < QV4; w++) {
+				vec4 pw = DSs[sl][QV4 * ty + w];
+				acc[4 * w] += pw.x * cv;
+				acc[4 * w + 1] += pw.y * cv;
+				acc[4 * w + 2] += pw.z * cv;
+				acc[4 * w + 3] += pw.w * cv;
+			}
+		}
+		barrier();
+	}
+#ifdef DQB
+	float outScale = scale;
+#else
+	float outScale = 1.0;
+#endif
+	for (int u = 0; u < QV; u++) {
+		int b = b0 + QV * ty + u;
+		if (b < L) out4[(h * L + b) * D4 + tx] = outScale * acc[u];
+	}
+#ifdef MASKED
+	DSs[tk][tq] = dls; // the 8 partial sums of each big row
+	barrier();
+	if (t < QT && b0 + t < L) {
+		float sum = 0.0;
+		for (int n = 0; n < 8; n++) sum += DSs[n][t >> 2][t & 3];
+#ifdef DQB
+#ifdef NORM
+		da[h * L + b0 + t] = 0.0;
+#else
+		da[h * L + b0 + t] = sum;
+#endif
+#else
+		da[h * L + b0 + t] -= sum;
+#endif
+	}
+#endif
+}
+#endif

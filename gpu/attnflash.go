@@ -82,10 +82,30 @@ func (j *attnDev) flashDV() error {
 	return j.flash("DVB", j.q, j.k, j.dO, j.dv, j.stat)
 }
 
-// flash runs attnflash.comp's stage (FWD or DVB) over one work group per
-// (head, tile of 64 rows) with bufs bound at 0, 1, 2, 4, 5 and the decay
+// flashDQ writes j.dq (BH, L, D) and, with a decay, the query side of the
+// decay gradient into da (BH, L; 0 with the norm), as attndev.comp's DQ,
+// with attnflash.comp's DQB (a work group per (head, query tile of 64),
+// key tiles from the diagonal backwards); brows is attndev.comp DELTA's
+// output (stat, Δ per row). Where attnFlashTile refuses p, its error
+// wraps backend.ErrNotImplemented and nothing has run.
+func (j *attnDev) flashDQ(brows, da *Buffer) error {
+	return j.flash("DQB", j.q, j.k, j.v, j.dq, brows, j.dO, da)
+}
+
+// flashDK writes j.dk (BH, L, D) and, with a decay, subtracts the key side
+// of the decay gradient from da (after flashDQ or DQ), as attndev.comp's
+// DKV with ONLY_DK, with attnflash.comp's DKB (a work group per (head, key
+// tile of 64), query tiles from the diagonal forwards).
+func (j *attnDev) flashDK(brows, da *Buffer) error {
+	return j.flash("DKB", j.q, j.k, j.v, j.dk, brows, j.dO, da)
+}
+
+// flash runs attnflash.comp's stage (FWD, DVB, DQB or DKB) over one work
+// group per (head, tile of 64 rows) with b0, b1, b2, b4 and then more
+// bound at 0, 1, 2, 4, 5, … (a nil one bound to q, unread) and the decay
 // sums (attndev.comp's PREP in blocks of 64, run here with a decay) at 3.
-func (j *attnDev) flash(stage string, b0, b1, b2, b4, b5 *Buffer) error {
+// attnFlashShared bounds the shared memory of every stage.
+func (j *attnDev) flash(stage string, b0, b1, b2, b4 *Buffer, more ...*Buffer) error {
 	p := j.p
 	kt, err := j.d.attnFlashTile(p)
 	if err != nil {
@@ -119,6 +139,12 @@ func (j *attnDev) flash(stage string, b0, b1, b2, b4, b5 *Buffer) error {
 	if err != nil {
 		return err
 	}
-	return j.d.run(prog, rowGroups(p.BH*ceilDiv(p.L, attnFlashQT)), []*Buffer{b0, b1, b2, rows, b4, b5},
+	bufs := append([]*Buffer{b0, b1, b2, rows, b4}, more...)
+	for i, b := range bufs {
+		if b == nil {
+			bufs[i] = j.q
+		}
+	}
+	return j.d.run(prog, rowGroups(p.BH*ceilDiv(p.L, attnFlashQT)), bufs,
 		iarg("BH", p.BH), iarg("L", p.L), farg("scale", p.Scale))
 }
