@@ -52,6 +52,7 @@ type attnDev struct {
 	cw                      *Buffer  // chunked form with a decay: per row exp(A_r), exp(T_c − A_r) (attnchunk.comp CPREP)
 	ff, ee                  int      // chunked form: state features ψ and value columns (DV, +1 with Norm)
 	defs                    []string // attndev.comp's macro set (without the stage)
+	flashCB                 *Buffer  // attnflash.go: PREP's decay sums in blocks of 64 (rows[4r]), once a call
 	release                 []func()
 }
 
@@ -374,6 +375,9 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	}
 	if err := j.run("DELTA", rowGroups(ceilDiv(p.BH*p.L, 64)), rows, j.stat, j.dO, j.y); err != nil {
 		return err
+	}
+	if j.a != nil && j.block == attnFlashQT {
+		j.flashCB = rows // the tiled kernels' decay sums: no second PREP
 	}
 	tiled := func(f func(brows, da *Buffer) error) (bool, error) { // the tiled prototype (attnflash.go); off in production
 		if !attnFlash || j.chunk > 0 {

@@ -45,8 +45,8 @@
 // bytes (40.6 KiB at D = 64, KT = 32; 28.6 KiB at D = 64, KT = 16). Loops
 // have compile-time bounds (D, KT) but the key-tile loop (⌈L/KT⌉ passes at
 // most), short enough for llvmpipe's loop limiter at the sizes tested.
-// The backward's dv (stage DVB, below) is tiled the same way with the
-// roles of queries and keys exchanged.
+// The backward's dv (stage DVB), dq (DQB) and dk (DKB), below, are tiled
+// the same way (DVB and DKB with the roles of queries and keys exchanged).
 // Defines: one of FWD, DVB; D (32 or 64), KT (16 or 32), ORDER p or EXP,
 // optional NORM, MASKED (rows holds PREP's cb; else no decay).
 layout(local_size_x = 128) in;

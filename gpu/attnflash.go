@@ -11,9 +11,11 @@ import (
 var attnflashSrc string
 
 // attnFlash, when true, makes AttentionDevice32 compute the quadratic
-// form's forward, and AttentionBackwardDevice32 its dv, with attnflash.comp's
-// register-tiled kernels where they apply (d = d_v ∈ {32, 64}, the tile
-// fitting shared memory), else with attndev.comp's FWD and DKV as always. A prototype: false by default, set by
+// form's forward, and AttentionBackwardDevice32 its dq, dk, dv and decay
+// gradient halves, with attnflash.comp's register-tiled kernels where they
+// apply (d = d_v ∈ {32, 64}, the tile fitting shared memory), else with
+// attndev.comp's FWD, DQ and DKV as always (PREP, DELTA, DASUM and DASCAN
+// are attndev.comp's either way). A prototype: false by default, set by
 // TestAttentionFlash and BenchmarkAttentionFlash only.
 var attnFlash bool
 
@@ -62,9 +64,9 @@ func (d *Device) attnFlashTile(p backend.SSDParams) (int, error) {
 // blocks of 64 first (rows[4r] = within-block cumulative sum of a), then
 // one work group of 128 threads per (head, query tile of 64 rows), each
 // computing its tile's S = scale·Q·Kᵀ and O = P·V over key tiles of 32 (or
-// 16) keys held in shared memory, 16 scores and 32 outputs per thread.
-// Cost as the quadratic form: per head L²/2 pairs at 4d FLOPs (the
-// diagonal tiles' masked half computed too). Where attnFlashTile refuses
+// 16) keys held in shared memory, per thread 4 queries × KT/8 keys of S
+// and d/8 queries × 4 columns of O. Cost as the quadratic form: per head
+// L²/2 pairs at 4d FLOPs (the diagonal tiles' masked half computed too). Where attnFlashTile refuses
 // p, its error wraps backend.ErrNotImplemented and nothing has run (the
 // caller falls back).
 func (j *attnDev) flashForward() error {
@@ -103,7 +105,9 @@ func (j *attnDev) flashDK(brows, da *Buffer) error {
 // flash runs attnflash.comp's stage (FWD, DVB, DQB or DKB) over one work
 // group per (head, tile of 64 rows) with b0, b1, b2, b4 and then more
 // bound at 0, 1, 2, 4, 5, … (a nil one bound to q, unread) and the decay
-// sums (attndev.comp's PREP in blocks of 64, run here with a decay) at 3.
+// sums at 3: j.flashCB, attndev.comp's PREP in blocks of 64 (run here,
+// with a decay, by the call's first tiled stage unless the backward's own
+// blocks are 64).
 // attnFlashShared bounds the shared memory of every stage.
 func (j *attnDev) flash(stage string, b0, b1, b2, b4 *Buffer, more ...*Buffer) error {
 	p := j.p
@@ -121,7 +125,10 @@ func (j *attnDev) flash(stage string, b0, b1, b2, b4 *Buffer, more ...*Buffer) e
 		defs = append(defs, "NORM")
 	}
 	rows := j.q // unread without a decay
-	if j.a != nil {
+	if j.a != nil && j.flashCB != nil {
+		rows = j.flashCB
+		defs = append(defs, "MASKED")
+	} else if j.a != nil {
 		if rows, err = j.scratch("flashrows", 4*p.BH*p.L); err != nil {
 			return err
 		}
@@ -134,6 +141,7 @@ func (j *attnDev) flash(stage string, b0, b1, b2, b4 *Buffer, more ...*Buffer) e
 			return err
 		}
 		defs = append(defs, "MASKED")
+		j.flashCB = rows
 	}
 	prog, err := j.d.program("attnflash.comp", attnflashSrc, defs...)
 	if err != nil {

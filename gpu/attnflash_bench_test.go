@@ -10,20 +10,21 @@ import (
 	"github.com/furious-lab/furious/backend"
 )
 
-var benchFlashKT = flag.Int("attnflash.kt", 0, "BenchmarkAttentionFlash's key tile of the tiled forward (16 or 32; 0: 32 where it fits shared memory)")
+var benchFlashKT = flag.Int("attnflash.kt", 0, "BenchmarkAttentionFlash's small tile of the tiled kernels (16 or 32; 0: 32 where it fits shared memory)")
 
-// BenchmarkAttentionFlash times the device attention's forward in the
-// quadratic form with attndev.comp's FWD ("current") and attnflash.comp's
-// register-tiled kernel ("flash", attnFlash on), and forward + backward
-// (attndev.comp's, but for flash its dv is attnflash.comp's DVB), in one process on the same
-// buffers: at the large shape (64 heads, L = 1024, d = d_v = 64) and long
-// (16 heads, L = 8192, d = 64), for 2mamba (order 2, decay, norm), softmax
-// (exp, norm, no decay), softmax-decay (exp, decay, norm) and linear
-// (order 1, norm, no decay); on a software renderer a tiny shape only (2
-// heads, L = 256, d = 64: that it runs, not its speed). FLOPs counted as
+// BenchmarkAttentionFlash times the device attention's quadratic form
+// with attndev.comp's kernels ("current") and attnflash.comp's
+// register-tiled ones ("flash", attnFlash on: FWD, and in the backward
+// DQB, DKB and DVB for attndev.comp's DQ and DKV), the forward alone and
+// forward + backward, in one process on the same buffers: at the large
+// shape (64 heads, L = 1024, d = d_v = 64) and long (16 heads, L = 8192,
+// d = 64), for 2mamba (order 2, decay, norm), softmax (exp, norm, no
+// decay), softmax-decay (exp, decay, norm) and linear (order 1, norm, no
+// decay); on a software renderer a tiny shape only (2 heads, L = 256,
+// d = 64: that it runs, not its speed). FLOPs counted as
 // BenchmarkAttentionDevice: forward L²/2·(2d + 2d_v) per head, backward
-// L²/2·(6d + 4d_v). -attnflash.kt sets the tiled forward's key tile; a
-// shape the tiled forward does not take is skipped.
+// L²/2·(6d + 4d_v). -attnflash.kt sets the tiled kernels' small tile (16
+// or 32); a shape they do not take is skipped.
 func BenchmarkAttentionFlash(b *testing.B) {
 	d := device(b)
 	attnFlashKT = *benchFlashKT

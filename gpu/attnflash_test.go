@@ -196,3 +196,31 @@ func TestAttentionFlashFallback(t *testing.T) {
 		t.Errorf("key tile 8: %v, want an error (not ErrNotImplemented)", err)
 	}
 }
+
+// TestAttentionFlashLong checks the tiled kernels (attnFlash on) at long
+// sequences, where their tile loops run longest (L/KT passes; on llvmpipe
+// the loop limiter cuts an invocation after about 65,535 iterations of the
+// loops it keeps): L = 1000 at d = d_v = 64 (order 2, decay, norm; exp,
+// decay, norm) and L = 2500 at d = 32 (order 1, decay, no norm; exp, norm),
+// forward and backward against attnRef, bounds as TestAttentionDevice.
+func TestAttentionFlashLong(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long sequence")
+	}
+	d := device(t)
+	attnFlash = true
+	defer func() { attnFlash = false }()
+	for _, c := range []struct {
+		L, D         int
+		order        int
+		masked, norm bool
+	}{{1000, 64, 2, true, true}, {1000, 64, 0, true, true}, {2500, 32, 1, true, false}, {2500, 32, 0, false, true}} {
+		p := backend.SSDParams{BH: 1, L: c.L, D: c.D, DV: c.D, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(float64(c.D)))}
+		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v", c.L, c.D, c.order, c.masked, c.norm), func(t *testing.T) {
+			if _, err := d.attnFlashTile(p); err != nil {
+				t.Fatalf("the tiled kernels do not take this case: %v", err)
+			}
+			t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
+		})
+	}
+}
