@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/furious-lab/furious/backend"
 )
+
+var benchFlashProfile = flag.Bool("attnflash.profile", true, "BenchmarkAttentionFlash logs the GPU time of each dispatch of one forward+backward (a profile: dispatches serialised)")
 
 var benchFlashKT = flag.Int("attnflash.kt", 0, "BenchmarkAttentionFlash's small tile of the tiled kernels (16 or 32; 0: 32 where it fits shared memory)")
 
@@ -24,7 +27,9 @@ var benchFlashKT = flag.Int("attnflash.kt", 0, "BenchmarkAttentionFlash's small 
 // d = 64: that it runs, not its speed). FLOPs counted as
 // BenchmarkAttentionDevice: forward L²/2·(2d + 2d_v) per head, backward
 // L²/2·(6d + 4d_v). -attnflash.kt sets the tiled kernels' small tile (16
-// or 32); a shape they do not take is skipped.
+// or 32); a shape they do not take is skipped. After the timed runs of
+// forward+backward, one more is profiled (each dispatch's GPU time, the
+// dispatches serialised) and logged, unless -attnflash.profile=false.
 func BenchmarkAttentionFlash(b *testing.B) {
 	d := device(b)
 	attnFlashKT = *benchFlashKT
@@ -77,13 +82,26 @@ func BenchmarkAttentionFlash(b *testing.B) {
 					b.Run("forward", func(b *testing.B) {
 						timeMedian(b, d, fwd, func() error { return d.AttentionDevice32(p, bufs) })
 					})
+					both := func() error {
+						if err := d.AttentionDevice32(p, bufs); err != nil {
+							return err
+						}
+						return d.AttentionBackwardDevice32(p, bufs)
+					}
 					b.Run("forward+backward", func(b *testing.B) {
-						timeMedian(b, d, fwd+back, func() error {
-							if err := d.AttentionDevice32(p, bufs); err != nil {
-								return err
-							}
-							return d.AttentionBackwardDevice32(p, bufs)
-						})
+						timeMedian(b, d, fwd+back, both)
+						if !*benchFlashProfile {
+							return
+						}
+						d.StartProfile()
+						err := both()
+						prof := d.StopProfile()
+						if err != nil {
+							b.Fatal(err)
+						}
+						var sb strings.Builder
+						prof.Write(&sb, 0)
+						b.Logf("one forward+backward, each dispatch timed alone:\n%s", sb.String())
 					})
 				})
 			}
