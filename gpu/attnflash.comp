@@ -44,11 +44,13 @@
 // y, stat written. Shared memory: 4·(D·64 + 2·KT·D + 64·KT + KT + 128)
 // bytes (40.6 KiB at D = 64, KT = 32; 28.6 KiB at D = 64, KT = 16). Loops
 // have compile-time bounds (D, KT) but the key-tile loop (⌈L/KT⌉ passes at
-// most), short enough for llvmpipe's loop limiter at the sizes tested.
+// most), short enough for llvmpipe's loop limiter at the sizes tested
+// (L = 2500 at D = 32, 1000 at D = 64: TestAttentionFlashLong).
 // The backward's dv (stage DVB), dq (DQB) and dk (DKB), below, are tiled
 // the same way (DVB and DKB with the roles of queries and keys exchanged).
-// Defines: one of FWD, DVB; D (32 or 64), KT (16 or 32), ORDER p or EXP,
-// optional NORM, MASKED (rows holds PREP's cb; else no decay).
+// Defines: one of FWD, DVB, DQB, DKB; D (32 or 64), KT (16 or 32; the
+// small tile of the backward stages), ORDER p or EXP, optional NORM,
+// MASKED (rows holds PREP's cb in blocks of 64; else no decay).
 layout(local_size_x = 128) in;
 uniform int BH, L;
 uniform float scale;

@@ -16,11 +16,13 @@ var attnflashSrc string
 // apply (d = d_v ∈ {32, 64}, the tile fitting shared memory), else with
 // attndev.comp's FWD, DQ and DKV as always (PREP, DELTA, DASUM and DASCAN
 // are attndev.comp's either way). A prototype: false by default, set by
-// TestAttentionFlash and BenchmarkAttentionFlash only.
+// TestAttentionFlash, TestAttentionFlashLong and BenchmarkAttentionFlash
+// only.
 var attnFlash bool
 
-// attnFlashKT, when positive, forces attnflash.comp's key tile (16 or 32
-// keys); 0 takes 32 where it fits shared memory, else 16.
+// attnFlashKT, when positive, forces attnflash.comp's small tile (16 or
+// 32 rows: the forward's key tile, the backward's key or query tile); 0
+// takes 32 where it fits shared memory, else 16.
 var attnFlashKT int
 
 // attnFlashQT is attnflash.comp's query tile, which is also the block of
