@@ -2,6 +2,7 @@ package gpu
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -51,6 +52,7 @@ type attnDev struct {
 	cw                      *Buffer  // chunked form with a decay: per row exp(A_r), exp(T_c − A_r) (attnchunk.comp CPREP)
 	ff, ee                  int      // chunked form: state features ψ and value columns (DV, +1 with Norm)
 	defs                    []string // attndev.comp's macro set (without the stage)
+	flashCB                 *Buffer  // attnflash.go: PREP's decay sums in blocks of 64 (rows[4r]), once a call
 	release                 []func()
 }
 
@@ -308,6 +310,11 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		return err
 	}
 	defer j.free()
+	if attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
+		if err := j.flashForward(); !errors.Is(err, backend.ErrNotImplemented) {
+			return err
+		}
+	}
 	var rows, oint *Buffer
 	if j.a != nil {
 		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {
@@ -369,14 +376,39 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	if err := j.run("DELTA", rowGroups(ceilDiv(p.BH*p.L, 64)), rows, j.stat, j.dO, j.y); err != nil {
 		return err
 	}
-	if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
+	if j.a != nil && j.block == attnFlashQT {
+		j.flashCB = rows // the tiled kernels' decay sums: no second PREP
+	}
+	tiled := func(f func(brows, da *Buffer) error) (bool, error) { // the tiled prototype (attnflash.go); off in production
+		if !attnFlash || j.chunk > 0 {
+			return false, nil
+		}
+		if err := f(rows, da); !errors.Is(err, backend.ErrNotImplemented) {
+			return err == nil, err
+		}
+		return false, nil
+	}
+	if done, err := tiled(j.flashDQ); err != nil {
 		return err
+	} else if !done {
+		if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
+			return err
+		}
 	}
 	// DKV in two dispatches, dk (with the key-side da) then dv: one
 	// dispatch holding k_j, v_j, dk_j and dv_j per thread (4·64 floats at
 	// d = 64) spilled registers on NVIDIA's compiler (gpu/BENCH.md).
 	defs := j.defs
 	for _, only := range []string{"ONLY_DK", "ONLY_DV"} {
+		f := func(*Buffer, *Buffer) error { return j.flashDV() }
+		if only == "ONLY_DK" {
+			f = j.flashDK
+		}
+		if done, err := tiled(f); err != nil {
+			return err
+		} else if done {
+			continue
+		}
 		j.defs = append([]string{only}, defs...)
 		err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da)
 		j.defs = defs
