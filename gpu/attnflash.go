@@ -1,3 +1,5 @@
+//go:build dev
+
 package gpu
 
 import (
@@ -15,8 +17,9 @@ var attnflashSrc string
 // gradient halves, with attnflash.comp's register-tiled kernels where they
 // apply (d = d_v ∈ {32, 64}, the tile fitting shared memory), else with
 // attndev.comp's FWD, DQ and DKV as always (PREP, DELTA, DASUM and DASCAN
-// are attndev.comp's either way). A prototype: false by default, set by
-// TestAttentionFlash, TestAttentionFlashLong and BenchmarkAttentionFlash
+// are attndev.comp's either way). A prototype, built only with the dev
+// build tag (attnflash_off.go stands in without it): false by default, set
+// by TestAttentionFlash, TestAttentionFlashLong and BenchmarkAttentionFlash
 // only.
 var attnFlash bool
 

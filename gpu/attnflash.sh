@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The register-tiled attention prototype (attnflash.comp, branch flash) on
+# The register-tiled attention prototype (attnflash.comp, build tag dev) on
 # a lent NVIDIA machine, from $GL/gpu.test (built here with
-# go test -c -tags gl,egl -o .gl/gpu.test ./gpu; see bench/device/README.md):
+# go test -c -tags gl,egl,dev -o .gl/gpu.test ./gpu: the prototype is built
+# only with the dev tag; see bench/device/README.md):
 # its tests and the device attention's on the GPU, then
 # BenchmarkAttentionFlash ("current" beside "flash", forward and
 # forward+backward, with a profile of each) with small tiles of 32 and of
