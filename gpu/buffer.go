@@ -39,9 +39,8 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 		d.take(id, size)
 	}
 	d.mu.Unlock()
-	if ok {
-		d.noteAlloc(size)
-	} else {
+	d.noteAlloc(size) // pooled or new: every byte handed out counts (pool.go)
+	if !ok {
 		var err error
 		if id, err = d.alloc(size); err != nil {
 			return nil, err
@@ -68,7 +67,6 @@ func (d *Device) take(id uint32, size int) {
 // buffer of the size if one came back, else empties the pool again and
 // retries once.
 func (d *Device) alloc(size int) (uint32, error) {
-	d.noteAlloc(size)
 	var id uint32
 	var err error
 	d.do(func() { id, err = d.drv.newBuffer(size) })
