@@ -86,11 +86,11 @@ func TestNpyErrors(t *testing.T) {
 	}
 }
 
-// TestNpyWithNumPy round-trips through NumPy: Go writes, NumPy checks and
-// writes back a transformed array, Go reads it. It skips when /usr/bin/python3
-// has no NumPy, except under CI=true where NumPy must be installed
-// (apt-get install python3-numpy).
-func TestNpyWithNumPy(t *testing.T) {
+// needNumPy returns Debian's interpreter, /usr/bin/python3, when it can
+// import NumPy; else it skips the test, or fails it under CI=true (the CI
+// installs python3-numpy).
+func needNumPy(t *testing.T) string {
+	t.Helper()
 	const py = "/usr/bin/python3"
 	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -98,6 +98,15 @@ func TestNpyWithNumPy(t *testing.T) {
 		}
 		t.Skipf("skipping: %s cannot import numpy (apt-get install python3-numpy): %v", py, err)
 	}
+	return py
+}
+
+// TestNpyWithNumPy round-trips through NumPy: Go writes, NumPy checks and
+// writes back a transformed array, Go reads it. It skips when /usr/bin/python3
+// has no NumPy, except under CI=true where NumPy must be installed
+// (apt-get install python3-numpy).
+func TestNpyWithNumPy(t *testing.T) {
+	py := needNumPy(t)
 	dir := t.TempDir()
 	x32, x64 := NewRNG(1).Randn(2, 3, 4), NewRNG(2).Randn64(5, 3)
 	if err := x32.Save(filepath.Join(dir, "a.npy")); err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -425,13 +424,7 @@ func TestSelectResidentFallback(t *testing.T) {
 // compares (exactly, or within a float32 rounding for ranges). It skips
 // when /usr/bin/python3 has no NumPy, except under CI=true where it fails.
 func TestSelectWithNumPy(t *testing.T) {
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import numpy").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s cannot import numpy (apt-get install python3-numpy): %v", py, err)
-		}
-		t.Skipf("skipping: %s cannot import numpy (apt-get install python3-numpy): %v", py, err)
-	}
+	py := needNumPy(t)
 	dir := t.TempDir()
 	x := NewRNG(11).Randn64(3, 4, 5)
 	x.Set(math.NaN(), 2, 1, 3)
