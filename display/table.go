@@ -8,6 +8,14 @@ import (
 // Field is one labelled value of a record shown by FieldTable or FieldLine.
 type Field struct{ Label, Value string }
 
+// OnOff is a switch's Field value: "on" or "off".
+func OnOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
 // FieldTable renders a record as a small HTML table: the title in bold
 // above, one row per field, label on the left. Packages use it for the
 // HTML() of their configuration values (presets, variants, blocks,

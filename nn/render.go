@@ -15,19 +15,11 @@ func (c BlockConfig) Fields() []display.Field {
 		head = fmt.Sprint(c.DModel / c.Heads)
 	}
 	fs := []display.Field{fld("d_model", fmt.Sprint(c.DModel)), fld("heads", fmt.Sprint(c.Heads)), fld("head dim", head),
-		fld("dt bias", onOff(c.DtBias)), fld("conv bias", onOff(c.ConvBias)), fld("Z bias", onOff(c.ZBias)), fld("RoPE", onOff(c.RoPE))}
+		fld("dt bias", display.OnOff(c.DtBias)), fld("conv bias", display.OnOff(c.ConvBias)), fld("Z bias", display.OnOff(c.ZBias)), fld("RoPE", display.OnOff(c.RoPE))}
 	if c.Decay != nil {
 		fs = append(fs, display.Field{Label: "decay", Value: "custom"})
 	}
 	return fs
-}
-
-// onOff is "on" or "off".
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 // String prints the block on one line: "2Mamba block: d_model 64, heads 2,

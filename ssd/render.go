@@ -30,19 +30,11 @@ func (v Variant) Fields() []display.Field {
 		}
 	}
 	out := []display.Field{fld("", f), fld("scale", sc), fld("mask", v.Mask.String()), fld("norm", norm), fld("conv", conv),
-		fld("qk", v.QKAct.String()), fld("dt", onOff(v.ValueDT)), fld("D", onOff(v.DRes)), fld("Z", onOff(v.ZGate))}
+		fld("qk", v.QKAct.String()), fld("dt", display.OnOff(v.ValueDT)), fld("D", display.OnOff(v.DRes)), fld("Z", display.OnOff(v.ZGate))}
 	if v.Chunk != 0 {
 		out = append(out, display.Field{Label: "chunk", Value: fmt.Sprint(v.Chunk)})
 	}
 	return out
-}
-
-// onOff is "on" or "off".
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 // name is the variant's name, "variant" when it has none.
@@ -72,8 +64,8 @@ func (p Preset) Fields() []display.Field {
 	if p.Figure {
 		fig = "yes"
 	}
-	return []display.Field{fld("dt bias", onOff(p.DTBias)), fld("conv bias", onOff(p.ConvBias)), fld("Z bias", onOff(p.ZBias)),
-		fld("RoPE", onOff(p.RoPE)), fld("in the paper's figures", fig), fld("config", p.Config)}
+	return []display.Field{fld("dt bias", display.OnOff(p.DTBias)), fld("conv bias", display.OnOff(p.ConvBias)), fld("Z bias", display.OnOff(p.ZBias)),
+		fld("RoPE", display.OnOff(p.RoPE)), fld("in the paper's figures", fig), fld("config", p.Config)}
 }
 
 // String prints the preset on one line: its key, the variant, then the
