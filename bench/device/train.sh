@@ -35,8 +35,9 @@ run() { # name, furious bench --train flags
 # rounds runs rounds 2 … ROUNDS of a model: per preset furious, then the peer.
 rounds() { # name, furious bench --train flags
 	local name=$1; shift
-	local list=$P
-	[ "$list" = all ] && list=linear,mamba2,mamba2s,2mamba,2mamba-e,softmax
+	# the presets round 1 ran (its JSON lists them; "all" expanded by furious)
+	local list
+	list=$(python3 -c 'import json, sys; print(",".join(m["preset"] for m in json.load(open(sys.argv[1]))["models"]))' "$OUT/$name.json")
 	for ((k = 2; k <= ${ROUNDS:-1}; k++)); do
 		for p in ${list//,/ }; do
 			local f="$OUT/$name-r$k-$p"
