@@ -115,3 +115,17 @@ func BenchmarkSGEMM(b *testing.B) {
 	}
 	b.ReportMetric(2*n*n*n*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// BenchmarkAllFinite times the finiteness check of one 64×64 float32 chunk
+// output (ssd.Chunked runs it on every chunk).
+func BenchmarkAllFinite(b *testing.B) {
+	x := make([]float32, 64*64)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	for i := 0; i < b.N; i++ {
+		if !allFinite(x) {
+			b.Fatal("finite values reported not finite")
+		}
+	}
+}

@@ -193,8 +193,9 @@ func gemvT[T float](m, n int, a, x, y []T) {
 // then, so OR-ing (bits & exponent) + lowest over x sets the sign bit iff
 // some value is not finite. float32 values are read two to a uint64 (each
 // half's carry stops at its own sign bit): three integer operations per
-// pair, about 3× the float test x·0 it replaces (ssd.Chunked checks every
-// chunk's output with it).
+// pair. ssd.Chunked checks every chunk's output with it: on a 64×64 chunk
+// 0.57 µs against 1.3 µs for the float test Σ x·0 it replaced (2-core CI
+// machine, 2026-12-06; BenchmarkAllFinite, the old form at 42c7984^).
 func allFinite[T float](x []T) bool {
 	if len(x) == 0 {
 		return true
