@@ -10,7 +10,11 @@
 // VEC4 (16-byte global loads; needs aligned leading dimensions, offsets and
 // contiguous extents), EXACT (no bounds checks in the loads: M, N, K are
 // tile multiples), VEC4C (C written as vec4s: N, ldc, offC, strideC
-// multiples of 4). The numbered versions this was chosen from are in
+// multiples of 4). The uniform causal (matmul.go's Causal) skips the work
+// on one side of a square operand's diagonal: 1 skips the tiles of C above
+// it, 2 (op(A) lower-triangular) sums k < m0 + BM only, 3 (op(A)
+// upper-triangular) k ≥ m0 only; BM is a multiple of BK, so the K range
+// is whole slices. The numbered versions this was chosen from are in
 // gpu/BENCH.md.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
@@ -34,6 +38,7 @@ uniform int lda, ldb, ldc;           // leading dimensions, in floats
 uniform int offA, offB, offC;        // first element, in floats
 uniform int strideA, strideB, strideC; // between batch entries, in floats
 uniform float alpha, beta;
+uniform int causal;                  // 0 none, 1 C lower, 2 op(A) lower, 3 op(A) upper
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
 #define NBUF 2
@@ -167,19 +172,23 @@ void main() {
 	int z = int(gl_WorkGroupID.z);
 	int baseA = offA + z * strideA;
 	int baseB = offB + z * strideB;
+	int kb = 0, ke = K; // the K range this tile sums
+	if (causal == 1 && n0 > m0 + BM - 1) return; // uniform over the group
+	if (causal == 2) ke = min(K, m0 + BM);
+	if (causal == 3) kb = m0;
 
 	// acc[i][g]: row (i/4)·(BM·4/TM) + 4·ty + i%4, columns (g)·(BN·4/TN) + 4·tx + 0..3
 	vec4 acc[TM][TN / 4];
 	for (int i = 0; i < TM; i++)
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
 
-	int tiles = (K + BK - 1) / BK;
-	LOADT(0);
+	int tiles = (ke - kb + BK - 1) / BK;
+	LOADT(kb);
 	STORET(0);
 	barrier();
 	for (int t = 0; t < tiles; t++) {
 		int cur = t & 1;
-		if (t + 1 < tiles) LOADT((t + 1) * BK);
+		if (t + 1 < tiles) LOADT(kb + (t + 1) * BK);
 		for (int kk = 0; kk < BK; kk++) {
 			vec4 a[TM / 4], b[TN / 4];
 			for (int g = 0; g < TM / 4; g++) a[g] = As[cur][kk][g * (BM / TM) + ty];

@@ -21,7 +21,31 @@ type Gemm struct {
 	OffA, OffB, OffC          int // first element of entry 0
 	Batch                     int
 	StrideA, StrideB, StrideC int // floats between batch entries
+	Causal                    Causal
 }
+
+// Causal restricts a product to the causal (lower) triangle of one
+// sequence×sequence operand, skipping the work on the other side of the
+// diagonal: the quadratic form of attention through this SGEMM
+// (attngemm.go), about half the FLOPs of the full product. Every tiling
+// Gemm takes has BM dividing 128, so "the row tile's end" is at most the
+// next multiple of 128.
+type Causal int
+
+const (
+	CausalNone Causal = iota
+	// CausalOut: C (M = N) is wanted on and below the diagonal only;
+	// tiles of C wholly above it are neither computed nor written.
+	CausalOut
+	// CausalA: op(A) = A (M = K) is lower-triangular; row tile m0 sums
+	// k < m0 + BM only, so A's entries above the diagonal up to the row
+	// tile's end must be zero (those beyond it are not read).
+	CausalA
+	// CausalAT: op(A) = Aᵀ (M = K) with A lower-triangular (op(A)
+	// upper-triangular); row tile m0 sums k ≥ m0 only, so A's entries above
+	// the diagonal within the diagonal tile must be zero.
+	CausalAT
+)
 
 // The SGEMM tiling: a 128×128 tile of C a work group, 8-deep slices of A
 // and B in two shared buffers (16,640 bytes, within every device with
@@ -42,10 +66,39 @@ const (
 // loads, BM·BK/NT without; the same for BN), NT = (BM/TM)·(BN/TN).
 type sgemmTile struct{ BM, BN, BK, TM, TN, WTX int }
 
-// sgemmTiling, when not nil, replaces the tiling of every product: an
-// experiment seam for BenchmarkGemmTiles and TestMatMulTiles, which compare
-// smaller tiles for products with few 128×128 tiles (the small training
-// model's, M 1024 × N 128); production always uses the constants above.
+// sgemmLadder is the tilings Gemm chooses from, largest first: the
+// 128×128 tile above for products with many tiles, then 64×64 (4×4
+// outputs a thread, 256 threads) for products whose 128×128 tiles would
+// leave most of a large GPU idle (the small training model's M 1024 ×
+// N 128 is 8 groups of 128×128 on the H100's 132 SMs). On the H100
+// (2026-12-06, BenchmarkGemmTiles, 20 products back to back) 64×64 took
+// 0.58× the 128×128 tile's time at M 1024 × N 128 × K 344 and 0.36× at
+// M 128 × N 344 × K 1024 (split-K batches); 32×32 tiles were slower than
+// 64×64 at every shape measured (gpu/BENCH.md). Every BM divides 128 (the
+// Causal modes rely on it).
+var sgemmLadder = []sgemmTile{
+	{sgemmBM, sgemmBN, sgemmBK, sgemmTM, sgemmTN, sgemmWTX},
+	{64, 64, 16, 4, 4, 8},
+}
+
+// sgemmGroups is the work-group count a tiling must reach for Gemm to
+// take it over a smaller one: about the SMs of a large GPU (132 on the
+// H100).
+const sgemmGroups = 128
+
+// chooseTile is the first tiling of sgemmLadder giving an M×N product of
+// batch entries at least sgemmGroups work groups, else the smallest.
+func chooseTile(m, n, batch int, vec4 bool) sgemmTile {
+	for i, t := range sgemmLadder {
+		if i == len(sgemmLadder)-1 || t.valid(vec4) && ceilDiv(m, t.BM)*ceilDiv(n, t.BN)*batch >= sgemmGroups {
+			return t
+		}
+	}
+	panic("unreachable")
+}
+
+// sgemmTiling, when not nil, replaces chooseTile's tiling of every
+// product: an experiment seam for BenchmarkGemmTiles and TestMatMulTiles.
 var sgemmTiling *sgemmTile
 
 // valid reports whether matmul.comp computes correctly with tiling t, with
@@ -112,6 +165,11 @@ func (d *Device) Gemm(g Gemm) error {
 	checkExtent(op, "A", g.A, g.OffA, g.Batch, g.StrideA, rowsA, colsA, g.LDA)
 	checkExtent(op, "B", g.B, g.OffB, g.Batch, g.StrideB, rowsB, colsB, g.LDB)
 	checkExtent(op, "C", g.C, g.OffC, g.Batch, g.StrideC, g.M, g.N, g.LDC)
+	switch {
+	case g.Causal == CausalOut && g.M != g.N, (g.Causal == CausalA || g.Causal == CausalAT) && g.M != g.K,
+		g.Causal == CausalA && g.TransA, g.Causal == CausalAT && !g.TransA, g.Causal < CausalNone || g.Causal > CausalAT:
+		argPanic(op, "dispatch", "causal mode %d with M=%d N=%d K=%d transA=%v", g.Causal, g.M, g.N, g.K, g.TransA)
+	}
 	if g.M == 0 || g.N == 0 {
 		return nil
 	}
@@ -119,7 +177,7 @@ func (d *Device) Gemm(g Gemm) error {
 	vec4 := g.K%4 == 0 && g.LDA%4 == 0 && g.LDB%4 == 0 &&
 		g.OffA%4 == 0 && g.OffB%4 == 0 && g.StrideA%4 == 0 && g.StrideB%4 == 0 &&
 		(!g.TransA || g.M%4 == 0) && (g.TransB || g.N%4 == 0)
-	tl := sgemmTile{sgemmBM, sgemmBN, sgemmBK, sgemmTM, sgemmTN, sgemmWTX}
+	tl := chooseTile(g.M, g.N, g.Batch, vec4)
 	if sgemmTiling != nil {
 		tl = *sgemmTiling
 		if !tl.valid(vec4) {
@@ -157,7 +215,7 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("lda", g.LDA), iarg("ldb", g.LDB), iarg("ldc", g.LDC),
 		iarg("offA", g.OffA), iarg("offB", g.OffB), iarg("offC", g.OffC),
 		iarg("strideA", g.StrideA), iarg("strideB", g.StrideB), iarg("strideC", g.StrideC),
-		farg("alpha", g.Alpha), farg("beta", g.Beta))
+		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta))
 }
 
 // checkExtent panics unless buf holds batch matrices of rows×cols with

@@ -49,6 +49,13 @@ func testGemm(t *testing.T, d *Device, r *rand.Rand, g Gemm) {
 	a := randFloats(r, batch*g.M*g.K)
 	b := randFloats(r, batch*g.K*g.N)
 	c0 := randFloats(r, batch*g.M*g.N)
+	if g.Causal == CausalA || g.Causal == CausalAT { // A (M = K, stored row-major) lower-triangular
+		for i := range a {
+			if row, col := i%(g.M*g.K)/g.K, i%g.K; col > row {
+				a[i] = 0
+			}
+		}
+	}
 	g.A, g.B = upload(t, d, a), upload(t, d, b)
 	if g.Beta != 0 {
 		g.C = upload(t, d, c0)
@@ -62,9 +69,17 @@ func testGemm(t *testing.T, d *Device, r *rand.Rand, g Gemm) {
 		t.Fatal(err)
 	}
 	want, scale := refGemm(g, a, b, c0)
-	name := fmt.Sprintf("batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v", batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta)
+	got := download(t, g.C)
+	if g.Causal == CausalOut { // above the diagonal C is not written: not compared
+		for i := range want {
+			if row, col := i%(g.M*g.N)/g.N, i%g.N; col > row {
+				got[i], want[i], scale[i] = 0, 0, 1
+			}
+		}
+	}
+	name := fmt.Sprintf("batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v causal=%d", batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta, g.Causal)
 	// float32 rounding grows like √K·2⁻²⁴ of Σ|a·b|; 1e-4 holds to K ≈ 10⁵.
-	compare(t, name, download(t, g.C), want, scale, 1e-4)
+	compare(t, name, got, want, scale, 1e-4)
 }
 
 func TestMatMul(t *testing.T) {
@@ -182,6 +197,7 @@ func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int) 
 var sgemmCandidates = map[string]sgemmTile{
 	"64x64-t8x4": {64, 64, 8, 8, 4, 8},  // 128 threads, 32 outputs each
 	"64x64-t4x4": {64, 64, 16, 4, 4, 8}, // 256 threads, 16 outputs each
+	"32x32-t4x4": {32, 32, 8, 4, 4, 8},  // 64 threads, 16 outputs each
 }
 
 // TestMatMulTiles runs TestMatMul's shapes, transposes and batches under
@@ -210,10 +226,43 @@ func TestMatMulTiles(t *testing.T) {
 	}
 }
 
+// TestMatMulCausal runs the Causal modes under every tiling of
+// sgemmLadder, at sizes that are and are not tile multiples, batched, with
+// each transpose of B: CausalOut against the lower triangle of the full
+// product, CausalA and CausalAT with a lower-triangular A against the full
+// product (what attngemm.go's S = Q·Kᵀ, P·V and Pᵀ·dO are).
+func TestMatMulCausal(t *testing.T) {
+	d := device(t)
+	defer func() { sgemmTiling = nil }()
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tl := range sgemmLadder {
+		tl := tl
+		sgemmTiling = &tl
+		for _, L := range []int{37, 128, 200} {
+			for _, tB := range []bool{false, true} {
+				testGemm(t, d, r, Gemm{M: L, N: L, K: 24, Batch: 2, Alpha: 0.5, TransB: tB, Causal: CausalOut})
+				testGemm(t, d, r, Gemm{M: L, N: 20, K: L, Batch: 2, Alpha: 1, TransB: tB, Causal: CausalA})
+				testGemm(t, d, r, Gemm{M: L, N: 32, K: L, Batch: 2, Alpha: 1, TransA: true, TransB: tB, Causal: CausalAT})
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("tiling %+v", tl)
+		}
+	}
+	sgemmTiling = nil
+	for _, s := range []struct{ m, n, batch int }{{1024, 128, 1}, {8192, 512, 1}, {512, 1536, 1}, {128, 344, 8}} {
+		tl := chooseTile(s.m, s.n, s.batch, true)
+		if g := ceilDiv(s.m, tl.BM) * ceilDiv(s.n, tl.BN) * s.batch; tl != sgemmLadder[len(sgemmLadder)-1] && g < sgemmGroups {
+			t.Errorf("chooseTile(%d, %d, %d) = %+v: %d groups", s.m, s.n, s.batch, tl, g)
+		}
+	}
+}
+
 // BenchmarkGemmTiles times the products of the small training model (2
 // layers, d_model 128, batch 4 × L 256: 1024 rows; SwiGLU width 344) that
 // its profile shows at 100–330 µs a call on the H100 (8 tiles of 128×128
-// on 132 SMs), under the production tiling and each of sgemmCandidates, in
+// on 132 SMs), under chooseTile's tiling ("auto"), the 128×128 one and
+// each of sgemmCandidates, in
 // TFLOP/s and ms/median of 20 products queued back to back (as in a
 // training step; one glFinish at the end). On a software renderer one
 // shape only.
@@ -227,7 +276,7 @@ func BenchmarkGemmTiles(b *testing.B) {
 	if d.Software() {
 		shapes = shapes[:1]
 	}
-	tilings := map[string]*sgemmTile{"128x128-t8x8": nil}
+	tilings := map[string]*sgemmTile{"auto": nil, "128x128-t8x8": &sgemmLadder[0]}
 	for name, tl := range sgemmCandidates {
 		tl := tl
 		tilings[name] = &tl
