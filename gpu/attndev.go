@@ -310,6 +310,9 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 		return err
 	}
 	defer j.free()
+	if j.useGemm() {
+		return j.gemmForward()
+	}
 	if attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
 		if err := j.flashForward(); !errors.Is(err, backend.ErrNotImplemented) {
 			return err
@@ -368,13 +371,20 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 			return err
 		}
 	}
-	if j.a != nil {
+	gemm := j.useGemm()
+	if j.a != nil && !gemm {
 		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
 			return err
 		}
 	}
 	if err := j.run("DELTA", rowGroups(ceilDiv(p.BH*p.L, 64)), rows, j.stat, j.dO, j.y); err != nil {
 		return err
+	}
+	if gemm {
+		if err := j.gemmBackward(rows, da); err != nil {
+			return err
+		}
+		return j.daScan()
 	}
 	if j.a != nil && j.block == attnFlashQT {
 		j.flashCB = rows // the tiled kernels' decay sums: no second PREP
@@ -442,10 +452,17 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 			return err
 		}
 	}
+	return j.daScan()
+}
+
+// daScan turns the per-position decay gradients in j.da (query side minus
+// key side) into the gradient w.r.t. a, their reverse cumulative sum in
+// float64 by blocks (DASUM, DASCAN); nothing without j.da.
+func (j *attnDev) daScan() error {
 	if j.da == nil {
 		return nil
 	}
-	bs, err := j.scratch("bs", 2*p.BH*j.nb) // doubles
+	bs, err := j.scratch("bs", 2*j.p.BH*j.nb) // doubles
 	if err != nil {
 		return err
 	}

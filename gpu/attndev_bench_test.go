@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/furious-lab/furious/backend"
 )
 
 var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's block size (positions per work group: 4 to 64; 0: the largest that fits shared memory)")
+
+var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
 
 // BenchmarkAttentionDevice times the device attention's forward
 // (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
@@ -22,7 +25,13 @@ var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's bl
 // FLOPs counted are still the quadratic form's); on a software renderer the
 // small shape only. FLOPs counted: forward L²/2·(2d + 2d_v)
 // per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
-// -attndev.block sets the block size of the device path.
+// The quadratic form runs twice, attndev.comp's tiled kernels ("tiled")
+// and the GEMM form ("gemm", attngemm.go; where its L×L scratch fits), on
+// the same buffers in one process; at the large and long shapes also
+// softmax without a decay (the training softmax preset's) and at L = 2048
+// (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
+// block size of the tiled kernels; -attndev.profile logs a profile of one
+// forward+backward of each.
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
 	attnDevBlock = *benchAttnBlock
@@ -32,13 +41,14 @@ func BenchmarkAttentionDevice(b *testing.B) {
 		bh, L, dk    int
 		softwareOnly bool
 	}
-	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}, {"long", 16, 8192, 64, false}}
+	shapes := []shape{{"small", 16, 256, 32, true}, {"large", 64, 1024, 64, false}, {"mid", 16, 2048, 64, false}, {"long", 16, 8192, 64, false}}
 	forms := []struct {
 		name            string
 		order           int
 		exp, norm, mask bool
 		chunk           int // the chunked form with chunks of chunk; 0: quadratic
 	}{{"2mamba", 2, false, true, true, 0}, {"softmax", 0, true, true, true, 0}, {"linear", 1, false, false, true, 0},
+		{"softmax-nodecay", 0, true, true, false, 0},
 		{"2mamba-chunked", 2, false, true, true, 64}, {"linear-chunked", 1, false, false, true, 64}}
 	for _, sh := range shapes {
 		if d.Software() && !sh.softwareOnly {
@@ -58,26 +68,55 @@ func BenchmarkAttentionDevice(b *testing.B) {
 			}
 			pairs := float64(sh.bh) * float64(sh.L) * float64(sh.L) / 2
 			fwd, back := pairs*float64(4*sh.dk), pairs*float64(10*sh.dk)
-			b.Run(fmt.Sprintf("%s/%s/device", sh.name, f.name), func(b *testing.B) {
-				bufs := backend.AttnBuffers{Q: upload(b, d, q), K: upload(b, d, k), V: upload(b, d, v), A: upload(b, d, a), DO: upload(b, d, dO),
-					Y: poisoned(b, d, n), Stat: poisoned(b, d, nr), DQ: poisoned(b, d, n), DK: poisoned(b, d, n), DV: poisoned(b, d, n), DA: poisoned(b, d, nr)}
-				defer func() {
-					for _, x := range []backend.DeviceBuffer{bufs.Q, bufs.K, bufs.V, bufs.A, bufs.DO, bufs.Y, bufs.Stat, bufs.DQ, bufs.DK, bufs.DV, bufs.DA} {
-						x.Release()
+			impls := []string{"tiled", "gemm"}
+			if f.chunk > 0 {
+				impls = []string{"chunked"}
+			}
+			for _, impl := range impls {
+				b.Run(fmt.Sprintf("%s/%s/%s", sh.name, f.name, impl), func(b *testing.B) {
+					attnForm = impl
+					defer func() { attnForm = "" }()
+					if impl == "chunked" {
+						attnForm = ""
 					}
-				}()
-				b.Run("forward", func(b *testing.B) {
-					timeMedian(b, d, fwd, func() error { return d.AttentionDevice32(p, bufs) })
-				})
-				b.Run("forward+backward", func(b *testing.B) {
-					timeMedian(b, d, fwd+back, func() error {
+					bufs := backend.AttnBuffers{Q: upload(b, d, q), K: upload(b, d, k), V: upload(b, d, v), DO: upload(b, d, dO),
+						Y: poisoned(b, d, n), Stat: poisoned(b, d, nr), DQ: poisoned(b, d, n), DK: poisoned(b, d, n), DV: poisoned(b, d, n)}
+					if f.mask {
+						bufs.A, bufs.DA = upload(b, d, a), poisoned(b, d, nr)
+					}
+					defer func() {
+						for _, x := range []backend.DeviceBuffer{bufs.Q, bufs.K, bufs.V, bufs.A, bufs.DO, bufs.Y, bufs.Stat, bufs.DQ, bufs.DK, bufs.DV, bufs.DA} {
+							if x != nil {
+								x.Release()
+							}
+						}
+					}()
+					both := func() error {
 						if err := d.AttentionDevice32(p, bufs); err != nil {
 							return err
 						}
 						return d.AttentionBackwardDevice32(p, bufs)
+					}
+					b.Run("forward", func(b *testing.B) {
+						timeMedian(b, d, fwd, func() error { return d.AttentionDevice32(p, bufs) })
+					})
+					b.Run("forward+backward", func(b *testing.B) {
+						timeMedian(b, d, fwd+back, both)
+						if !*benchAttnProfile {
+							return
+						}
+						d.StartProfile()
+						err := both()
+						prof := d.StopProfile()
+						if err != nil {
+							b.Fatal(err)
+						}
+						var sb strings.Builder
+						prof.Write(&sb, 0)
+						b.Logf("one forward+backward, each dispatch timed alone:\n%s", sb.String())
 					})
 				})
-			})
+			}
 		}
 	}
 }

@@ -325,6 +325,19 @@ func attnDevForms(t *testing.T, d *Device, p, pb backend.SSDParams, masked bool,
 	return errs
 }
 
+// eachAttnForm runs f as subtests form=tiled and form=gemm, with
+// attnForm forcing attndev.comp's tiled kernels or attngemm.go's GEMM form
+// (chunked records run their chunked form either way).
+func eachAttnForm(t *testing.T, f func(t *testing.T)) {
+	for _, form := range []string{"tiled", "gemm"} {
+		t.Run("form="+form, func(t *testing.T) {
+			attnForm = form
+			defer func() { attnForm = "" }()
+			f(t)
+		})
+	}
+}
+
 // TestAttentionDevice checks AttentionDevice32 and
 // AttentionBackwardDevice32 against the float64 oracle attnRef for orders
 // 1, 2, 3 and exp, with and without a decay, with and without the norm, at
@@ -344,41 +357,43 @@ func attnDevForms(t *testing.T, d *Device, p, pb backend.SSDParams, masked bool,
 func TestAttentionDevice(t *testing.T) {
 	d := device(t)
 	type shape struct{ BH, L, D, DV, block int }
-	worst := map[string]float64{}
-	for _, sh := range []shape{{2, 1, 8, 6, 0}, {3, 37, 8, 6, 8}, {2, 300, 8, 6, 0}} {
-		for _, order := range []int{1, 2, 3, 0} {
-			for _, masked := range []bool{false, true} {
-				for _, norm := range []bool{false, true} {
-					p := backend.SSDParams{BH: sh.BH, L: sh.L, D: sh.D, DV: sh.DV, Order: order, Exp: order == 0, Norm: norm,
-						Scale: float32(1 / math.Sqrt(float64(sh.D)))}
-					name := fmt.Sprintf("L=%d/order=%d/mask=%v/norm=%v", sh.L, order, masked, norm)
-					if p.Exp {
-						name = fmt.Sprintf("L=%d/exp/mask=%v/norm=%v", sh.L, masked, norm)
-					}
-					t.Run(name, func(t *testing.T) {
-						if sh.block > 0 {
-							attnDevBlock = sh.block
-							defer func() { attnDevBlock = 0 }()
+	eachAttnForm(t, func(t *testing.T) {
+		worst := map[string]float64{}
+		for _, sh := range []shape{{2, 1, 8, 6, 0}, {3, 37, 8, 6, 8}, {2, 300, 8, 6, 0}} {
+			for _, order := range []int{1, 2, 3, 0} {
+				for _, masked := range []bool{false, true} {
+					for _, norm := range []bool{false, true} {
+						p := backend.SSDParams{BH: sh.BH, L: sh.L, D: sh.D, DV: sh.DV, Order: order, Exp: order == 0, Norm: norm,
+							Scale: float32(1 / math.Sqrt(float64(sh.D)))}
+						name := fmt.Sprintf("L=%d/order=%d/mask=%v/norm=%v", sh.L, order, masked, norm)
+						if p.Exp {
+							name = fmt.Sprintf("L=%d/exp/mask=%v/norm=%v", sh.L, masked, norm)
 						}
-						tolG := 6e-5
-						if sh.L == 1 && norm && !p.Exp {
-							// dq and dk are 0 in exact arithmetic, and rounding
-							// noise: dS = (dO·v − dO·y)·p/s with y = v·(1 + ε),
-							// ~2⁻²⁴·|dO||v|·p/|s| (~1e-6 here); normErr's floor
-							// of 0.01 makes the bound 1e-5 absolute.
-							tolG = 1e-3
-						}
-						for k, e := range attnDevCase(t, d, p, masked, -0.1, uint64(sh.L+10*order), 3e-5, tolG) {
-							if sh.L > 1 {
-								worst[k] = math.Max(worst[k], e)
+						t.Run(name, func(t *testing.T) {
+							if sh.block > 0 {
+								attnDevBlock = sh.block
+								defer func() { attnDevBlock = 0 }()
 							}
-						}
-					})
+							tolG := 6e-5
+							if sh.L == 1 && norm && !p.Exp {
+								// dq and dk are 0 in exact arithmetic, and rounding
+								// noise: dS = (dO·v − dO·y)·p/s with y = v·(1 + ε),
+								// ~2⁻²⁴·|dO||v|·p/|s| (~1e-6 here); normErr's floor
+								// of 0.01 makes the bound 1e-5 absolute.
+								tolG = 1e-3
+							}
+							for k, e := range attnDevCase(t, d, p, masked, -0.1, uint64(sh.L+10*order), 3e-5, tolG) {
+								if sh.L > 1 {
+									worst[k] = math.Max(worst[k], e)
+								}
+							}
+						})
+					}
 				}
 			}
 		}
-	}
-	t.Logf("largest errors at L > 1 (of each tensor's largest entry): %v", worst)
+		t.Logf("largest errors at L > 1 (of each tensor's largest entry): %v", worst)
+	})
 }
 
 // TestAttentionDeviceLong checks the device attention at L = 2500 (40
@@ -408,7 +423,9 @@ func TestAttentionDeviceLong(t *testing.T) {
 			p.Form, p.Chunk = "chunked", c.chunk
 		}
 		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v/chunk=%d", c.L, c.D, c.order, c.masked, c.norm, c.chunk), func(t *testing.T) {
-			t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
+			eachAttnForm(t, func(t *testing.T) {
+				t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
+			})
 		})
 	}
 }
@@ -421,7 +438,9 @@ func TestAttentionDeviceWide(t *testing.T) {
 	for _, exp := range []bool{false, true} {
 		p := backend.SSDParams{BH: 1, L: 20, D: 256, DV: 256, Order: 2, Exp: exp, Norm: true, Scale: 1.0 / 16}
 		t.Run(fmt.Sprintf("exp=%v", exp), func(t *testing.T) {
-			t.Logf("errors: %v", attnDevCase(t, d, p, true, -0.5, 3, 3e-5, 6e-5))
+			eachAttnForm(t, func(t *testing.T) {
+				t.Logf("errors: %v", attnDevCase(t, d, p, true, -0.5, 3, 3e-5, 6e-5))
+			})
 		})
 	}
 }
@@ -433,47 +452,49 @@ func TestAttentionDeviceWide(t *testing.T) {
 func TestAttentionDeviceZeroRow(t *testing.T) {
 	d := device(t)
 	const L, D, DV = 6, 3, 2
-	for _, order := range []int{1, 2} {
-		for _, masked := range []bool{false, true} {
-			p := backend.SSDParams{BH: 1, L: L, D: D, DV: DV, Order: order, Norm: true, Scale: 0.5}
-			q, k, v, a, dO := attnInputs(p, 11, masked, -1)
-			for _, i := range []int{2, 4} {
-				for c := 0; c < D; c++ {
-					q[i*D+c] = 0
+	eachAttnForm(t, func(t *testing.T) {
+		for _, order := range []int{1, 2} {
+			for _, masked := range []bool{false, true} {
+				p := backend.SSDParams{BH: 1, L: L, D: D, DV: DV, Order: order, Norm: true, Scale: 0.5}
+				q, k, v, a, dO := attnInputs(p, 11, masked, -1)
+				for _, i := range []int{2, 4} {
+					for c := 0; c < D; c++ {
+						q[i*D+c] = 0
+					}
 				}
-			}
-			wy, wdq, wdk, wdv, wda := attnRef(p, q, k, v, a, dO)
-			b := backend.AttnBuffers{Q: upload(t, d, f32(q)), K: upload(t, d, f32(k)), V: upload(t, d, f32(v)), DO: upload(t, d, f32(dO)),
-				Y: poisoned(t, d, L*DV), Stat: poisoned(t, d, L), DQ: poisoned(t, d, L*D), DK: poisoned(t, d, L*D), DV: poisoned(t, d, L*DV)}
-			if masked {
-				b.A, b.DA = upload(t, d, f32(a)), poisoned(t, d, L)
-			}
-			if err := d.AttentionDevice32(p, b); err != nil {
-				t.Fatal(err)
-			}
-			if err := d.AttentionBackwardDevice32(p, b); err != nil {
-				t.Fatal(err)
-			}
-			y, st := download(t, b.Y.(*Buffer)), download(t, b.Stat.(*Buffer))
-			for _, i := range []int{2, 4} {
-				if y[i*DV] != 0 || y[i*DV+1] != 0 || st[i] != 0 {
-					t.Errorf("order %d mask %v: row %d: y = %v, stat %v, want 0", order, masked, i, y[i*DV:i*DV+DV], st[i])
+				wy, wdq, wdk, wdv, wda := attnRef(p, q, k, v, a, dO)
+				b := backend.AttnBuffers{Q: upload(t, d, f32(q)), K: upload(t, d, f32(k)), V: upload(t, d, f32(v)), DO: upload(t, d, f32(dO)),
+					Y: poisoned(t, d, L*DV), Stat: poisoned(t, d, L), DQ: poisoned(t, d, L*D), DK: poisoned(t, d, L*D), DV: poisoned(t, d, L*DV)}
+				if masked {
+					b.A, b.DA = upload(t, d, f32(a)), poisoned(t, d, L)
 				}
-			}
-			for _, c := range []struct {
-				what string
-				got  backend.DeviceBuffer
-				want []float64
-			}{{"y", b.Y, wy}, {"dq", b.DQ, wdq}, {"dk", b.DK, wdk}, {"dv", b.DV, wdv}, {"da", b.DA, wda}} {
-				if c.want == nil {
-					continue
+				if err := d.AttentionDevice32(p, b); err != nil {
+					t.Fatal(err)
 				}
-				if e := normErr(download(t, c.got.(*Buffer)), c.want); !(e <= 5e-5) {
-					t.Errorf("order %d mask %v: %s: error %.3g of the largest entry, tolerance 5e-5", order, masked, c.what, e)
+				if err := d.AttentionBackwardDevice32(p, b); err != nil {
+					t.Fatal(err)
+				}
+				y, st := download(t, b.Y.(*Buffer)), download(t, b.Stat.(*Buffer))
+				for _, i := range []int{2, 4} {
+					if y[i*DV] != 0 || y[i*DV+1] != 0 || st[i] != 0 {
+						t.Errorf("order %d mask %v: row %d: y = %v, stat %v, want 0", order, masked, i, y[i*DV:i*DV+DV], st[i])
+					}
+				}
+				for _, c := range []struct {
+					what string
+					got  backend.DeviceBuffer
+					want []float64
+				}{{"y", b.Y, wy}, {"dq", b.DQ, wdq}, {"dk", b.DK, wdk}, {"dv", b.DV, wdv}, {"da", b.DA, wda}} {
+					if c.want == nil {
+						continue
+					}
+					if e := normErr(download(t, c.got.(*Buffer)), c.want); !(e <= 5e-5) {
+						t.Errorf("order %d mask %v: %s: error %.3g of the largest entry, tolerance 5e-5", order, masked, c.what, e)
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestAttentionDeviceRefuses checks the record and buffer checks: d over

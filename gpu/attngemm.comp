@@ -1,0 +1,245 @@
+#version 430
+// The quadratic form of causal attention through SGEMM (attngemm.go): the
+// products S = scale·Q·Kᵀ, y = W·V and the backward's run on matmul.comp
+// with its Causal modes over an L×L matrix per (batch, head); these are
+// the passes between them. For q_i, k_j, v_j, dO_i, j ≤ i (as attndev.comp):
+//
+//   s_ij = scale·q_i·k_j,  seg_ij = Σ_{u=j+1}^{i} a_u = cum_i − cum_j (MASKED)
+//   P_ij = s_ij^ORDER·exp(seg_ij)  or  exp(s_ij + seg_ij)  (EXP)
+//   W_ij = P_ij·stat_i (orders) or exp(s_ij + seg_ij − stat_i) (EXP)
+//   stat_i = 1/Σ_j P_ij (NORM; 0 for a zero sum) or 1 (orders);
+//            log Σ_j exp(s_ij + seg_ij) (EXP with NORM) or 0 (EXP)
+//
+//   CUM:   one group of 64 threads per head: cum[h, r] = Σ_{u≤r} a[h, u]
+//          in double (each thread a run of positions, then the runs'
+//          offsets), so seg_ij = cum_i − cum_j loses nothing to
+//          cancellation however long the sequence.
+//   ROWF:  one group of RT threads per row (head hl of the call's group
+//          of heads, query i): reads s_ij from S, writes W_ij there (0 for
+//          i < j < the end of i's 128-block, which the causal products
+//          read) and stat_i.
+//   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
+//          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
+//          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
+//          log AM_ij) writes scale·dS_ij into S (dS_ij = G'_ij·f'(s_ij)·
+//          exp(seg_ij)·stat_i for orders, dl_ij for EXP) and W_ij into G
+//          (zeros to the end of i's 128-block), and with MASKED the
+//          query-side decay gradient da_i = Σ_{j<i} dl_ij (0 under NORM,
+//          where Σ_{j≤i} dl_ij is identically 0).
+//   COLDA: one thread per key j (MASKED): adds the key-side decay gradient
+//          to da_j: −Σ_{i≥j} dl_ij = −(v_j·dv_j − Σ_i W_ij·Δ_i) under NORM,
+//          dv_j = Σ_i W_ij·dO_i computed before; else −Σ_{i>j} dl_ij =
+//          −v_j·dv'_j, where dv'_j = Σ_{i>j} W_ij·dO_i was computed before
+//          from G without its diagonal (ROWB keeps W_jj in rows[4j+3]), and
+//          dv_j = dv'_j + W_jj·dO_j completed here: the diagonal, which
+//          the two sides would cancel, is left out of both, so its rounding
+//          does not remain. attndev.comp's DASUM and DASCAN then take da's
+//          reverse cumulative sum.
+//
+// Uniforms: BH (heads in this call's group), L, h0 (the group's first
+// head, for the per-row arrays), scale. S and G hold the group's heads
+// (hl·L·L + i·L + j). Defines: one of CUM, ROWF, ROWB, COLDA; ORDER p or
+// EXP; optional NORM, MASKED; RT (threads of the row passes); DV (COLDA).
+#ifdef CUM
+layout(local_size_x = 64) in;
+#elif defined(COLDA)
+layout(local_size_x = 64) in;
+#else
+layout(local_size_x = RT) in;
+#endif
+uniform int BH, L, h0;
+uniform float scale;
+
+// group is the flat work-group index (dispatches over 65,535 groups are 2-D).
+int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
+
+#ifdef CUM
+layout(std430, binding = 0) readonly buffer BufA { float a[]; };
+layout(std430, binding = 1) writeonly buffer BufC { double cum[]; };
+shared double part[64];
+
+void main() {
+	int h = group(), t = int(gl_LocalInvocationIndex);
+	if (h >= BH) return; // uniform over the group
+	int run = (L + 63) / 64, u0 = min(L, t * run), u1 = min(L, u0 + run);
+	double s = 0.0;
+	for (int u = u0; u < u1; u++) s += double(a[h * L + u]);
+	part[t] = s;
+	memoryBarrierShared();
+	barrier();
+	if (t == 0) { // exclusive offsets of the 64 runs
+		double o = 0.0;
+		for (int n = 0; n < 64; n++) {
+			double x = part[n];
+			part[n] = o;
+			o += x;
+		}
+	}
+	memoryBarrierShared();
+	barrier();
+	double c = part[t];
+	for (int u = u0; u < u1; u++) {
+		c += double(a[h * L + u]);
+		cum[h * L + u] = c;
+	}
+}
+#endif
+
+#if defined(ROWF) || defined(ROWB)
+layout(std430, binding = 0) buffer BufS { float S[]; };
+layout(std430, binding = 1) readonly buffer BufC { double cum[]; };
+layout(std430, binding = 2) buffer BufR { float rows[]; }; // ROWF: stat; ROWB: DELTA's rows
+#ifdef ROWB
+layout(std430, binding = 3) buffer BufG { float G[]; };
+layout(std430, binding = 4) buffer BufDA { float da[]; };
+#endif
+// The row reductions: a tree in shared memory, the root handed to every
+// thread through a broadcast variable, each barrier preceded by
+// memoryBarrierShared, and the maximum and the sum with arrays of their
+// own: with barrier() alone and one array, NVIDIA's driver (580) gave
+// rows of ROWF's exp with the norm (a maximum, then a sum) wrong at random
+// on the H100, none on llvmpipe (TestAttentionDevice).
+#define REDUCE(NAME, ARR, BC, OP) \
+shared float ARR[RT]; \
+shared float BC; \
+float NAME(float x) { \
+	int t = int(gl_LocalInvocationIndex); \
+	ARR[t] = x; \
+	memoryBarrierShared(); \
+	barrier(); \
+	for (int s = RT / 2; s > 0; s >>= 1) { \
+		if (t < s) ARR[t] = OP(ARR[t], ARR[t + s]); \
+		memoryBarrierShared(); \
+		barrier(); \
+	} \
+	if (t == 0) BC = ARR[0]; \
+	memoryBarrierShared(); \
+	barrier(); \
+	float r = BC; \
+	barrier(); \
+	return r; \
+}
+float add(float a, float b) { return a + b; }
+// reduceSum and reduceMax return the sum and the maximum of x over the group.
+REDUCE(reduceSum, redS, bcS, add)
+#ifdef EXP
+REDUCE(reduceMax, redM, bcM, max)
+#endif
+
+#ifndef EXP
+// fpow is s^ORDER; fdiff its derivative ORDER·s^(ORDER−1).
+float fpow(float s) {
+	float r = s;
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+float fdiff(float s) {
+	float r = float(ORDER);
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+#endif
+
+void main() {
+	int g = group();
+	if (g >= BH * L) return; // uniform over the group
+	int hl = g / L, i = g % L, t = int(gl_LocalInvocationIndex);
+	int r = (h0 + hl) * L + i; // the row's index in the per-row arrays
+	int base = (hl * L + i) * L;
+	int end = min(L, (i / 128 + 1) * 128); // the causal products read to here
+#ifdef MASKED
+	double ci = cum[r];
+#define SEG(j) float(ci - cum[(h0 + hl) * L + (j)])
+#else
+#define SEG(j) 0.0
+#endif
+#ifdef ROWF
+#ifdef EXP
+#ifdef NORM
+	float m = uintBitsToFloat(0xff800000u); // −∞
+	for (int j = t; j <= i; j += RT) m = max(m, S[base + j] + SEG(j));
+	m = reduceMax(m);
+	float l = 0.0;
+	for (int j = t; j <= i; j += RT) l += exp(S[base + j] + SEG(j) - m);
+	l = reduceSum(l);
+	float st = m + log(l);
+#else
+	float st = 0.0;
+#endif
+	for (int j = t; j < end; j += RT) S[base + j] = j <= i ? exp(S[base + j] + SEG(j) - st) : 0.0;
+#else
+#ifdef NORM
+	float z = 0.0;
+	for (int j = t; j <= i; j += RT) z += fpow(S[base + j]) * exp(SEG(j));
+	z = reduceSum(z);
+	float st = z == 0.0 ? 0.0 : 1.0 / z;
+#else
+	float st = 1.0;
+#endif
+	for (int j = t; j < end; j += RT) S[base + j] = j <= i ? fpow(S[base + j]) * exp(SEG(j)) * st : 0.0;
+#endif
+	if (t == 0) rows[r] = st;
+#else // ROWB
+	float st = rows[4 * r + 1], delta = rows[4 * r + 2];
+	float dsum = 0.0; // Σ_{j<i} dl_ij over this thread's keys
+	for (int j = t; j < end; j += RT) {
+		float ds = 0.0, w = 0.0;
+		if (j <= i) {
+			float s = S[base + j], gp = G[base + j] - delta;
+#ifdef EXP
+			w = exp(s + SEG(j) - st);
+			ds = gp * w;
+#else
+			float e = exp(SEG(j)) * st;
+			w = fpow(s) * e;
+			ds = gp * fdiff(s) * e;
+#endif
+			if (j < i) dsum += gp * w; // the diagonal's dl_ii cancels (COLDA)
+		}
+		S[base + j] = scale * ds;
+#if defined(MASKED) && !defined(NORM)
+		if (j == i) rows[4 * r + 3] = w; // COLDA adds the diagonal's W_ii·dO_i to dv_i
+		G[base + j] = j == i ? 0.0 : w;
+#else
+		G[base + j] = w;
+#endif
+	}
+#ifdef MASKED
+#ifdef NORM
+	if (t == 0) da[r] = 0.0;
+#else
+	dsum = reduceSum(dsum);
+	if (t == 0) da[r] = dsum;
+#endif
+#endif
+#endif
+}
+#endif
+
+#ifdef COLDA
+layout(std430, binding = 0) readonly buffer BufW { float W[]; }; // G after ROWB
+layout(std430, binding = 1) readonly buffer BufR { float rows[]; };
+layout(std430, binding = 2) readonly buffer BufV { float v[]; };
+layout(std430, binding = 3) buffer BufDV { float dv[]; };
+layout(std430, binding = 4) buffer BufDA { float da[]; };
+layout(std430, binding = 5) readonly buffer BufO { float dO[]; };
+
+void main() {
+	int n = group() * 64 + int(gl_LocalInvocationIndex);
+	if (n >= BH * L) return;
+	int hl = n / L, j = n % L, r = (h0 + hl) * L + j;
+	float cw = 0.0; // Σ_i W_ij·Δ_i
+#ifdef NORM
+	for (int i = j; i < L; i++) cw += W[(hl * L + i) * L + j] * rows[4 * ((h0 + hl) * L + i) + 2];
+#endif
+	float vdv = 0.0;
+	for (int c = 0; c < DV; c++) vdv += v[r * DV + c] * dv[r * DV + c];
+#ifdef NORM
+	da[r] -= vdv - cw;
+#else // dv_j so far is Σ_{i>j} W_ij·dO_i (ROWB left the diagonal out of G)
+	da[r] -= vdv;
+	float wjj = rows[4 * r + 3];
+	for (int c = 0; c < DV; c++) dv[r * DV + c] += wjj * dO[r * DV + c];
+#endif
+}
+#endif

@@ -1,0 +1,202 @@
+package gpu
+
+import (
+	_ "embed"
+	"fmt"
+)
+
+//go:embed attngemm.comp
+var attngemmSrc string
+
+// attnForm, when not "", forces the quadratic form's implementation:
+// "gemm" (attngemm.go, where its L×L scratch fits) or "tiled"
+// (attndev.comp's FWD, DQ and DKV); "" lets attnDev.useGemm choose. Tests
+// and BenchmarkAttentionForms set it.
+var attnForm string
+
+// attnGemmCap is the most floats of one L×L scratch of the GEMM form
+// (S, and G in the backward: 256 MiB each); heads are taken in groups of
+// ⌊cap / L²⌋, so L up to 8192 runs one head at a time.
+const attnGemmCap = 1 << 26
+
+// attnGemmRT is the threads of a row pass (ROWF, ROWB): one group a row.
+var attnGemmRT = 256
+
+// gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
+// where the device's storage buffers are smaller.
+func (j *attnDev) gemmCap() int { return min(attnGemmCap, j.d.ssdStateCap()) }
+
+// attnGemmMinL is the shortest sequence useGemm sends through SGEMM: on
+// the H100 (2026-12-06, BenchmarkAttentionDevice, forward + backward) the
+// GEMM form took 1.08-1.13× the tiled kernels' time at L = 256 (16 heads,
+// d = 32), 0.53-0.57× at L = 1024 (64 heads, d = 64), 0.56-0.59× at 2048
+// and 0.70-0.89× at 8192 (16 heads).
+const attnGemmMinL = 512
+
+// useGemm reports whether the quadratic form (not the chunked one) runs
+// through SGEMM: from attnGemmMinL on, where one head's L×L matrix fits
+// gemmCap, unless attnForm says otherwise.
+func (j *attnDev) useGemm() bool {
+	if j.chunk > 0 || attnForm == "tiled" || j.p.L*j.p.L > j.gemmCap() {
+		return false
+	}
+	return attnForm == "gemm" || j.p.L >= attnGemmMinL
+}
+
+// headGroup is the heads one pass of the GEMM form takes: as many as fit
+// gemmCap floats of L×L.
+func (j *attnDev) headGroup() int {
+	return max(1, min(j.p.BH, j.gemmCap()/(j.p.L*j.p.L)))
+}
+
+// runGemm dispatches attngemm.comp's stage over groups for the heads
+// h0 … h0+n−1 with bufs bound in order (nil bound to q, unread).
+func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffer) error {
+	p := j.p
+	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT), fmt.Sprintf("DV %d", p.DV)}
+	if p.Exp {
+		defs = append(defs, "EXP")
+	} else {
+		defs = append(defs, fmt.Sprintf("ORDER %d", p.Order))
+	}
+	if p.Norm {
+		defs = append(defs, "NORM")
+	}
+	if j.a != nil {
+		defs = append(defs, "MASKED")
+	}
+	prog, err := j.d.program("attngemm.comp", attngemmSrc, defs...)
+	if err != nil {
+		return err
+	}
+	for i, b := range bufs {
+		if b == nil {
+			bufs[i] = j.q
+		}
+	}
+	return j.d.run(prog, groups, bufs, iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale))
+}
+
+// gemmCum returns the decay's inclusive cumulative sums per head in
+// double (CUM: 2·BH·L floats), or nil without a decay.
+func (j *attnDev) gemmCum() (*Buffer, error) {
+	if j.a == nil {
+		return nil, nil
+	}
+	cum, err := j.scratch("cum", 2*j.p.BH*j.p.L)
+	if err != nil {
+		return nil, err
+	}
+	return cum, j.runGemm("CUM", rowGroups(j.p.BH), 0, j.p.BH, j.a, cum)
+}
+
+// gemm runs C = α·op(A)·op(B) over the n heads from h0: A, B and C are
+// (heads, rows, cols) arrays whose per-head sizes are sa, sb and sc floats,
+// the L×L scratch (first in the group) marked by offset 0.
+func (j *attnDev) gemm(h0, n int, g Gemm, sa, sb, sc int, scratchA, scratchB, scratchC bool) error {
+	off := func(scratch bool, size int) int {
+		if scratch {
+			return 0
+		}
+		return h0 * size
+	}
+	g.Batch, g.StrideA, g.StrideB, g.StrideC = n, sa, sb, sc
+	g.OffA, g.OffB, g.OffC = off(scratchA, sa), off(scratchB, sb), off(scratchC, sc)
+	return j.d.Gemm(g)
+}
+
+// gemmForward is the forward of the GEMM form: per group of heads
+// S = scale·Q·Kᵀ (CausalOut), ROWF (W and stat in place), y = W·V
+// (CausalA). FLOPs as the tiled form's (L²/2·2(d + d_v) per head, plus
+// the diagonal tiles); memory one L×L scratch per head of the group.
+func (j *attnDev) gemmForward() error {
+	p := j.p
+	L, D, DV := p.L, p.D, p.DV
+	cum, err := j.gemmCum()
+	if err != nil {
+		return err
+	}
+	hb := j.headGroup()
+	S, err := j.scratch("gemmS", hb*L*L)
+	if err != nil {
+		return err
+	}
+	for h0 := 0; h0 < p.BH; h0 += hb {
+		n := min(hb, p.BH-h0)
+		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
+			L*D, L*D, L*L, false, false, true); err != nil {
+			return err
+		}
+		if err := j.runGemm("ROWF", rowGroups(n*L), h0, n, S, cum, j.stat); err != nil {
+			return err
+		}
+		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA},
+			L*L, L*DV, L*DV, true, false, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// gemmBackward is the backward of the GEMM form after attndev.comp's
+// DELTA (rows: stat and Δ per row): per group of heads S = scale·Q·Kᵀ and
+// G = dO·Vᵀ (CausalOut), ROWB (scale·dS into S, W into G, the query-side
+// decay gradient into da), dv = Wᵀ·dO (CausalAT), dq = (scale·dS)·K
+// (CausalA), dk = (scale·dS)ᵀ·Q (CausalAT), and with a decay COLDA (the
+// key-side decay gradient added into da, before the caller's reverse
+// cumulative sum). Memory: two L×L scratches per head of the group.
+func (j *attnDev) gemmBackward(rows, da *Buffer) error {
+	p := j.p
+	L, D, DV := p.L, p.D, p.DV
+	cum, err := j.gemmCum()
+	if err != nil {
+		return err
+	}
+	hb := j.headGroup()
+	S, err := j.scratch("gemmS", hb*L*L)
+	if err != nil {
+		return err
+	}
+	G, err := j.scratch("gemmG", hb*L*L)
+	if err != nil {
+		return err
+	}
+	for h0 := 0; h0 < p.BH; h0 += hb {
+		n := min(hb, p.BH-h0)
+		steps := []func() error{
+			func() error {
+				return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
+					L*D, L*D, L*L, false, false, true)
+			},
+			func() error {
+				return j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut},
+					L*DV, L*DV, L*L, false, false, true)
+			},
+			func() error { return j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, da) },
+			func() error {
+				return j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, TransA: true, A: G, B: j.dO, C: j.dv, Causal: CausalAT},
+					L*L, L*DV, L*DV, true, false, false)
+			},
+			func() error {
+				return j.gemm(h0, n, Gemm{M: L, N: D, K: L, Alpha: 1, A: S, B: j.k, C: j.dq, Causal: CausalA},
+					L*L, L*D, L*D, true, false, false)
+			},
+			func() error {
+				return j.gemm(h0, n, Gemm{M: L, N: D, K: L, Alpha: 1, TransA: true, A: S, B: j.q, C: j.dk, Causal: CausalAT},
+					L*L, L*D, L*D, true, false, false)
+			},
+			func() error {
+				if j.a == nil {
+					return nil
+				}
+				return j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, G, rows, j.v, j.dv, da, j.dO)
+			},
+		}
+		for _, f := range steps {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
