@@ -23,23 +23,22 @@
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
 //          log AM_ij) writes scale·dS_ij into S (dS_ij = G'_ij·f'(s_ij)·
 //          exp(seg_ij)·stat_i for orders, dl_ij for EXP) and W_ij into G
-//          (zeros to the end of i's 128-block), and with MASKED the
-//          query-side decay gradient da_i = Σ_{j<i} dl_ij (0 under NORM,
-//          where Σ_{j≤i} dl_ij is identically 0).
-//   COLDA: one thread per key j (MASKED): adds the key-side decay gradient
-//          to da_j: −Σ_{i≥j} dl_ij = −(v_j·dv_j − Σ_i W_ij·Δ_i) under NORM,
-//          dv_j = Σ_i W_ij·dO_i computed before; else −Σ_{i>j} dl_ij =
-//          −v_j·dv'_j, where dv'_j = Σ_{i>j} W_ij·dO_i was computed before
-//          from G without its diagonal (ROWB keeps W_jj in rows[4j+3]), and
-//          dv_j = dv'_j + W_jj·dO_j completed here: the diagonal, which
-//          the two sides would cancel, is left out of both, so its rounding
-//          does not remain. attndev.comp's DASUM and DASCAN then take da's
-//          reverse cumulative sum.
-//
+//          (zeros to the end of i's 128-block), and with DA (a decay and
+//          its gradient wanted) dl_ij into D for j < i and the query-side
+//          decay gradient da_i = Σ_{j<i} dl_ij.
+//   COLDA: one thread per key j (DA): subtracts the key-side decay
+//          gradient Σ_{i>j} dl_ij from da_j; attndev.comp's DASUM and
+//          DASCAN then take da's reverse cumulative sum. The diagonal
+//          dl_jj, which the two sides would cancel, is in neither. (Forming
+//          the key side as v_j·dv_j − Σ_i W_ij·Δ_i instead, with no D,
+//          cancelled: 2mamba-e's large model gave 1.7e-4 of the decay
+//          weight's gradient against the float64 model, the tiled kernels
+//          6.5e-5, llvmpipe 2026-12-06.)//
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale. S and G hold the group's heads
-// (hl·L·L + i·L + j). Defines: one of CUM, ROWF, ROWB, COLDA; ORDER p or
-// EXP; optional NORM, MASKED; RT (threads of the row passes); DV (COLDA).
+// (hl·L·L + i·L + j), as D (DA). Defines: one of CUM, ROWF, ROWB, COLDA;
+// ORDER p or EXP; optional NORM, MASKED, DA (ROWB: with MASKED); RT
+// (threads of the row passes).
 #ifdef CUM
 layout(local_size_x = 64) in;
 #elif defined(COLDA)
@@ -92,6 +91,7 @@ layout(std430, binding = 2) buffer BufR { float rows[]; }; // ROWF: stat; ROWB: 
 #ifdef ROWB
 layout(std430, binding = 3) buffer BufG { float G[]; };
 layout(std430, binding = 4) buffer BufDA { float da[]; };
+layout(std430, binding = 5) writeonly buffer BufD { float D[]; };
 #endif
 // The row reductions: a tree in shared memory, the root handed to every
 // thread through a broadcast variable, each barrier preceded by
@@ -194,52 +194,35 @@ void main() {
 			w = fpow(s) * e;
 			ds = gp * fdiff(s) * e;
 #endif
-			if (j < i) dsum += gp * w; // the diagonal's dl_ii cancels (COLDA)
+#ifdef DA
+			if (j < i) {
+				float dl = gp * w;
+				dsum += dl;
+				D[base + j] = dl;
+			}
+#endif
 		}
 		S[base + j] = scale * ds;
-#if defined(MASKED) && !defined(NORM)
-		if (j == i) rows[4 * r + 3] = w; // COLDA adds the diagonal's W_ii·dO_i to dv_i
-		G[base + j] = j == i ? 0.0 : w;
-#else
 		G[base + j] = w;
-#endif
 	}
-#ifdef MASKED
-#ifdef NORM
-	if (t == 0) da[r] = 0.0;
-#else
+#ifdef DA
 	dsum = reduceSum(dsum);
 	if (t == 0) da[r] = dsum;
-#endif
 #endif
 #endif
 }
 #endif
 
 #ifdef COLDA
-layout(std430, binding = 0) readonly buffer BufW { float W[]; }; // G after ROWB
-layout(std430, binding = 1) readonly buffer BufR { float rows[]; };
-layout(std430, binding = 2) readonly buffer BufV { float v[]; };
-layout(std430, binding = 3) buffer BufDV { float dv[]; };
-layout(std430, binding = 4) buffer BufDA { float da[]; };
-layout(std430, binding = 5) readonly buffer BufO { float dO[]; };
+layout(std430, binding = 0) readonly buffer BufD { float D[]; };
+layout(std430, binding = 1) buffer BufDA { float da[]; };
 
 void main() {
 	int n = group() * 64 + int(gl_LocalInvocationIndex);
 	if (n >= BH * L) return;
-	int hl = n / L, j = n % L, r = (h0 + hl) * L + j;
-	float cw = 0.0; // Σ_i W_ij·Δ_i
-#ifdef NORM
-	for (int i = j; i < L; i++) cw += W[(hl * L + i) * L + j] * rows[4 * ((h0 + hl) * L + i) + 2];
-#endif
-	float vdv = 0.0;
-	for (int c = 0; c < DV; c++) vdv += v[r * DV + c] * dv[r * DV + c];
-#ifdef NORM
-	da[r] -= vdv - cw;
-#else // dv_j so far is Σ_{i>j} W_ij·dO_i (ROWB left the diagonal out of G)
-	da[r] -= vdv;
-	float wjj = rows[4 * r + 3];
-	for (int c = 0; c < DV; c++) dv[r * DV + c] += wjj * dO[r * DV + c];
-#endif
+	int hl = n / L, j = n % L;
+	float c = 0.0; // Σ_{i>j} dl_ij: consecutive threads read consecutive j
+	for (int i = j + 1; i < L; i++) c += D[(hl * L + i) * L + j];
+	da[(h0 + hl) * L + j] -= c;
 }
 #endif

@@ -53,7 +53,7 @@ func (j *attnDev) headGroup() int {
 // h0 … h0+n−1 with bufs bound in order (nil bound to q, unread).
 func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffer) error {
 	p := j.p
-	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT), fmt.Sprintf("DV %d", p.DV)}
+	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT)}
 	if p.Exp {
 		defs = append(defs, "EXP")
 	} else {
@@ -64,6 +64,9 @@ func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffe
 	}
 	if j.a != nil {
 		defs = append(defs, "MASKED")
+	}
+	if j.da != nil {
+		defs = append(defs, "DA")
 	}
 	prog, err := j.d.program("attngemm.comp", attngemmSrc, defs...)
 	if err != nil {
@@ -142,9 +145,10 @@ func (j *attnDev) gemmForward() error {
 // DELTA (rows: stat and Δ per row): per group of heads S = scale·Q·Kᵀ and
 // G = dO·Vᵀ (CausalOut), ROWB (scale·dS into S, W into G, the query-side
 // decay gradient into da), dv = Wᵀ·dO (CausalAT), dq = (scale·dS)·K
-// (CausalA), dk = (scale·dS)ᵀ·Q (CausalAT), and with a decay COLDA (the
-// key-side decay gradient added into da, before the caller's reverse
-// cumulative sum). Memory: two L×L scratches per head of the group.
+// (CausalA), dk = (scale·dS)ᵀ·Q (CausalAT), and with the decay's gradient
+// wanted COLDA (the key side of da, before the caller's reverse cumulative
+// sum). Memory: two L×L scratches per head of the group, three with the
+// decay's gradient (dl_ij).
 func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 	p := j.p
 	L, D, DV := p.L, p.D, p.DV
@@ -161,6 +165,12 @@ func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 	if err != nil {
 		return err
 	}
+	var dl *Buffer
+	if j.da != nil {
+		if dl, err = j.scratch("gemmD", hb*L*L); err != nil {
+			return err
+		}
+	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
 		steps := []func() error{
@@ -172,7 +182,7 @@ func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 				return j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut},
 					L*DV, L*DV, L*L, false, false, true)
 			},
-			func() error { return j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, da) },
+			func() error { return j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, da, dl) },
 			func() error {
 				return j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, TransA: true, A: G, B: j.dO, C: j.dv, Causal: CausalAT},
 					L*L, L*DV, L*DV, true, false, false)
@@ -186,10 +196,10 @@ func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 					L*L, L*D, L*D, true, false, false)
 			},
 			func() error {
-				if j.a == nil {
+				if dl == nil {
 					return nil
 				}
-				return j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, G, rows, j.v, j.dv, da, j.dO)
+				return j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, dl, da)
 			},
 		}
 		for _, f := range steps {
