@@ -15,9 +15,9 @@
 //          offsets), so seg_ij = cum_i − cum_j loses nothing to
 //          cancellation however long the sequence.
 //   ROWF:  one group of RT threads per row (head hl of the call's group
-//          of heads, query i): reads s_ij from S, writes W_ij there (0 for
-//          i < j < the end of i's 128-block, which the causal products
-//          read) and stat_i.
+//          of heads, query i): reads s_ij from S once (NPT keys a thread,
+//          RT·NPT ≥ L), writes W_ij there (0 for i < j < the end of i's
+//          128-block, which the causal products read) and stat_i.
 //   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
 //          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
@@ -38,7 +38,7 @@
 // head, for the per-row arrays), scale. S and G hold the group's heads
 // (hl·L·L + i·L + j), as D (DA). Defines: one of CUM, ROWF, ROWB, COLDA;
 // ORDER p or EXP; optional NORM, MASKED, DA (ROWB: with MASKED); RT
-// (threads of the row passes).
+// (threads of the row passes), NPT (ROWF: keys a thread).
 #ifdef CUM
 layout(local_size_x = 64) in;
 #elif defined(COLDA)
@@ -154,29 +154,46 @@ void main() {
 #define SEG(j) 0.0
 #endif
 #ifdef ROWF
+	// the row's logits (EXP) or P_ij (orders), NPT a thread, read once
+	float x[NPT];
 #ifdef EXP
+	const float NEG_INF = uintBitsToFloat(0xff800000u);
+	float m = NEG_INF;
+	for (int u = 0; u < NPT; u++) {
+		int j = t + u * RT;
+		x[u] = j <= i ? S[base + j] + SEG(j) : NEG_INF;
+		m = max(m, x[u]);
+	}
 #ifdef NORM
-	float m = uintBitsToFloat(0xff800000u); // −∞
-	for (int j = t; j <= i; j += RT) m = max(m, S[base + j] + SEG(j));
 	m = reduceMax(m);
 	float l = 0.0;
-	for (int j = t; j <= i; j += RT) l += exp(S[base + j] + SEG(j) - m);
+	for (int u = 0; u < NPT; u++) l += t + u * RT <= i ? exp(x[u] - m) : 0.0;
 	l = reduceSum(l);
 	float st = m + log(l);
 #else
 	float st = 0.0;
 #endif
-	for (int j = t; j < end; j += RT) S[base + j] = j <= i ? exp(S[base + j] + SEG(j) - st) : 0.0;
+	for (int u = 0; u < NPT; u++) {
+		int j = t + u * RT;
+		if (j < end) S[base + j] = j <= i ? exp(x[u] - st) : 0.0;
+	}
 #else
-#ifdef NORM
 	float z = 0.0;
-	for (int j = t; j <= i; j += RT) z += fpow(S[base + j]) * exp(SEG(j));
+	for (int u = 0; u < NPT; u++) {
+		int j = t + u * RT;
+		x[u] = j <= i ? fpow(S[base + j]) * exp(SEG(j)) : 0.0;
+		z += x[u];
+	}
+#ifdef NORM
 	z = reduceSum(z);
 	float st = z == 0.0 ? 0.0 : 1.0 / z;
 #else
 	float st = 1.0;
 #endif
-	for (int j = t; j < end; j += RT) S[base + j] = j <= i ? fpow(S[base + j]) * exp(SEG(j)) * st : 0.0;
+	for (int u = 0; u < NPT; u++) {
+		int j = t + u * RT;
+		if (j < end) S[base + j] = x[u] * st;
+	}
 #endif
 	if (t == 0) rows[r] = st;
 #else // ROWB

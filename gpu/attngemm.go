@@ -3,6 +3,7 @@ package gpu
 import (
 	_ "embed"
 	"fmt"
+	"os"
 )
 
 //go:embed attngemm.comp
@@ -10,17 +11,28 @@ var attngemmSrc string
 
 // attnForm, when not "", forces the quadratic form's implementation:
 // "gemm" (attngemm.go, where its L×L scratch fits) or "tiled"
-// (attndev.comp's FWD, DQ and DKV); "" lets attnDev.useGemm choose. Tests
-// and BenchmarkAttentionForms set it.
-var attnForm string
+// (attndev.comp's FWD, DQ and DKV); "" lets attnDev.useGemm choose. The
+// environment's FURIOUS_ATTN_FORM sets it at start (to compare the two in
+// a whole model); tests and BenchmarkAttentionDevice set it.
+var attnForm = os.Getenv("FURIOUS_ATTN_FORM")
 
 // attnGemmCap is the most floats of one L×L scratch of the GEMM form
 // (S, and G in the backward: 256 MiB each); heads are taken in groups of
 // ⌊cap / L²⌋, so L up to 8192 runs one head at a time.
 const attnGemmCap = 1 << 26
 
-// attnGemmRT is the threads of a row pass (ROWF, ROWB): one group a row.
-var attnGemmRT = 256
+// attnGemmRT is the threads of a row pass (ROWF, ROWB), one group a
+// row: 256, or 1024 for rows longer than 256·attnGemmNPT.
+func attnGemmRT(L int) int {
+	if L <= 256*attnGemmNPT {
+		return 256
+	}
+	return 1024
+}
+
+// attnGemmNPT is the keys each thread of ROWF holds in registers: with
+// 1024 threads, rows up to 8192 (the longest that fits attnGemmCap).
+const attnGemmNPT = 8
 
 // gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
 // where the device's storage buffers are smaller.
@@ -53,7 +65,7 @@ func (j *attnDev) headGroup() int {
 // h0 … h0+n−1 with bufs bound in order (nil bound to q, unread).
 func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffer) error {
 	p := j.p
-	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT)}
+	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)), fmt.Sprintf("NPT %d", attnGemmNPT)}
 	if p.Exp {
 		defs = append(defs, "EXP")
 	} else {

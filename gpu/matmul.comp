@@ -12,9 +12,10 @@
 // tile multiples), VEC4C (C written as vec4s: N, ldc, offC, strideC
 // multiples of 4). The uniform causal (matmul.go's Causal) skips the work
 // on one side of a square operand's diagonal: 1 skips the tiles of C above
-// it, 2 (op(A) lower-triangular) sums k < m0 + BM only, 3 (op(A)
-// upper-triangular) k ≥ m0 only; BM is a multiple of BK, so the K range
-// is whole slices. The numbered versions this was chosen from are in
+// it, 2 (op(A) lower-triangular) sums k < m0 + BM only (its groups taken
+// from the last row tile, whose K range is longest, so that the short ones
+// fill the tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a
+// multiple of BK, so the K range is whole slices. The numbered versions this was chosen from are in
 // gpu/BENCH.md.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
@@ -169,6 +170,7 @@ void main() {
 	if (LB > 2) storeB(buf, tl + 2 * NT, rb2); if (LB > 3) storeB(buf, tl + 3 * NT, rb3); }
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
+	if (causal == 2) m0 = int(gl_NumWorkGroups.y - 1u - gl_WorkGroupID.y) * BM; // the longest K ranges first
 	int z = int(gl_WorkGroupID.z);
 	int baseA = offA + z * strideA;
 	int baseB = offB + z * strideB;

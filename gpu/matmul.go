@@ -86,11 +86,15 @@ var sgemmLadder = []sgemmTile{
 // H100).
 const sgemmGroups = 128
 
-// chooseTile is the first tiling of sgemmLadder giving an M×N product of
-// batch entries at least sgemmGroups work groups, else the smallest.
+// chooseTile picks the tiling of sgemmLadder for an M×N product of batch
+// entries: the first that gives at least sgemmGroups work groups and
+// wastes at most a quarter of its tiles' area past M and N (N = 64 in a
+// 128-wide tile wastes half: attention's y = W·V at d_v = 64), else the
+// smallest.
 func chooseTile(m, n, batch int, vec4 bool) sgemmTile {
 	for i, t := range sgemmLadder {
-		if i == len(sgemmLadder)-1 || t.valid(vec4) && ceilDiv(m, t.BM)*ceilDiv(n, t.BN)*batch >= sgemmGroups {
+		gm, gn := ceilDiv(m, t.BM), ceilDiv(n, t.BN)
+		if i == len(sgemmLadder)-1 || t.valid(vec4) && gm*gn*batch >= sgemmGroups && 4*m*n >= 3*gm*t.BM*gn*t.BN {
 			return t
 		}
 	}
