@@ -16,13 +16,9 @@ build:
 
 test: test-go test-nocgo test-jupyter test-notebooks
 
-# The dev tag adds experiments not yet timed (gpu/attnflash.go): vetted so
-# that they keep building.
-comma := ,
 test-go:
 	@echo "build tags: '$(TAGS)'"
 	$(GO) vet -tags '$(TAGS)' ./...
-	$(GO) vet -tags '$(if $(TAGS),$(TAGS)$(comma))dev' ./gpu
 	$(GO) test -tags '$(TAGS)' $$($(GO) list ./... | grep -v -e /test/jupyter -e /test/notebooks -e /test/browser)
 
 # The CPU paths must also build and pass without cgo (pure-Go gonum).

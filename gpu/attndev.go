@@ -2,7 +2,6 @@ package gpu
 
 import (
 	_ "embed"
-	"errors"
 	"fmt"
 
 	"github.com/furious-lab/furious/backend"
@@ -52,7 +51,6 @@ type attnDev struct {
 	cw                      *Buffer  // chunked form with a decay: per row exp(A_r), exp(T_c − A_r) (attnchunk.comp CPREP)
 	ff, ee                  int      // chunked form: state features ψ and value columns (DV, +1 with Norm)
 	defs                    []string // attndev.comp's macro set (without the stage)
-	flashCB                 *Buffer  // attnflash.go: PREP's decay sums in blocks of 64 (rows[4r]), once a call
 	release                 []func()
 }
 
@@ -283,7 +281,11 @@ func (j *attnDev) blockThreads() [3]int { return rowGroups(ceilDiv(j.p.BH*j.nb, 
 // blockGroups is the dispatch of the one-group-per-(head, block) stages.
 func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
 
-// AttentionDevice32 implements backend.DeviceAttentioner: attndev.comp's
+// AttentionDevice32 implements backend.DeviceAttentioner. The quadratic
+// form runs through SGEMM from L = 512 where one head's L×L matrix fits
+// (attngemm.go: S = scale·Q·Kᵀ, a pass per row, y = W·V; 0.53-0.59× the
+// tiled kernels' time for forward + backward on the H100 at L = 1024 and
+// 2048); otherwise attndev.comp's
 // PREP (the within-block decay sums, with a decay) then FWD, writing b.Y
 // and b.Stat. In the chunked form attnchunk.comp first computes the states
 // entering each chunk (CPREP, LOC, SCAN) and their outputs (OINT), which
@@ -313,11 +315,6 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 	if j.useGemm() {
 		return j.gemmForward()
 	}
-	if attnFlash && j.chunk == 0 { // the tiled prototype (attnflash.go); off in production
-		if err := j.flashForward(); !errors.Is(err, backend.ErrNotImplemented) {
-			return err
-		}
-	}
 	var rows, oint *Buffer
 	if j.a != nil {
 		if rows, err = j.scratch("rows", 4*p.BH*p.L); err != nil {
@@ -345,8 +342,9 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 	return j.run("FWD", j.blockGroups(), j.q, j.k, j.v, rows, j.y, j.stat, oint)
 }
 
-// AttentionBackwardDevice32 implements backend.DeviceAttentioner:
-// attndev.comp's PREP (with a decay: the within-block decay sums), DELTA
+// AttentionBackwardDevice32 implements backend.DeviceAttentioner: with
+// the forward's choice of form (attngemm.go's gemmBackward after DELTA,
+// then the decay gradient's scan), else attndev.comp's PREP (with a decay: the within-block decay sums), DELTA
 // (per row: Stat and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
 // (dk and the key-side decay gradient added into da; then dv), then, with
 // b.DA, DASUM and DASCAN (da's reverse cumulative sum in float64, by
@@ -386,39 +384,14 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 		}
 		return j.daScan()
 	}
-	if j.a != nil && j.block == attnFlashQT {
-		j.flashCB = rows // the tiled kernels' decay sums: no second PREP
-	}
-	tiled := func(f func(brows, da *Buffer) error) (bool, error) { // the tiled prototype (attnflash.go); off in production
-		if !attnFlash || j.chunk > 0 {
-			return false, nil
-		}
-		if err := f(rows, da); !errors.Is(err, backend.ErrNotImplemented) {
-			return err == nil, err
-		}
-		return false, nil
-	}
-	if done, err := tiled(j.flashDQ); err != nil {
+	if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
 		return err
-	} else if !done {
-		if err := j.run("DQ", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dq, da); err != nil {
-			return err
-		}
 	}
 	// DKV in two dispatches, dk (with the key-side da) then dv: one
 	// dispatch holding k_j, v_j, dk_j and dv_j per thread (4·64 floats at
 	// d = 64) spilled registers on NVIDIA's compiler (gpu/BENCH.md).
 	defs := j.defs
 	for _, only := range []string{"ONLY_DK", "ONLY_DV"} {
-		f := func(*Buffer, *Buffer) error { return j.flashDV() }
-		if only == "ONLY_DK" {
-			f = j.flashDK
-		}
-		if done, err := tiled(f); err != nil {
-			return err
-		} else if done {
-			continue
-		}
 		j.defs = append([]string{only}, defs...)
 		err := j.run("DKV", j.blockGroups(), j.q, j.k, j.v, rows, j.dO, j.dk, j.dv, da)
 		j.defs = defs
