@@ -126,20 +126,14 @@ func (j *attnDev) gemm(h0, n int, g Gemm, sa, sb, sc int, scratchA, scratchB, sc
 // the diagonal tiles); memory one L×L scratch per head of the group.
 func (j *attnDev) gemmForward() error {
 	p := j.p
-	L, D, DV := p.L, p.D, p.DV
-	cum, err := j.gemmCum()
-	if err != nil {
-		return err
-	}
-	hb := j.headGroup()
-	S, err := j.scratch("gemmS", hb*L*L)
+	L, DV := p.L, p.DV
+	cum, S, hb, err := j.gemmStart()
 	if err != nil {
 		return err
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
-			L*D, L*D, L*L, false, false, true); err != nil {
+		if err := j.gemmScores(h0, n, S); err != nil {
 			return err
 		}
 		if err := j.runGemm("ROWF", rowGroups(n*L), h0, n, S, cum, j.stat); err != nil {
@@ -153,6 +147,25 @@ func (j *attnDev) gemmForward() error {
 	return nil
 }
 
+// gemmStart begins a call of the GEMM form: the decay's cumulative sums
+// (nil without a decay), the heads a pass takes and their L×L scratch S.
+func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
+	if cum, err = j.gemmCum(); err != nil {
+		return nil, nil, 0, err
+	}
+	hb = j.headGroup()
+	S, err = j.scratch("gemmS", hb*j.p.L*j.p.L)
+	return cum, S, hb, err
+}
+
+// gemmScores computes S = scale·Q·Kᵀ on and below the diagonal for the n
+// heads from h0 (CausalOut).
+func (j *attnDev) gemmScores(h0, n int, S *Buffer) error {
+	L, D := j.p.L, j.p.D
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
+		L*D, L*D, L*L, false, false, true)
+}
+
 // gemmBackward is the backward of the GEMM form after attndev.comp's
 // DELTA (rows: stat and Δ per row): per group of heads S = scale·Q·Kᵀ and
 // G = dO·Vᵀ (CausalOut), ROWB (scale·dS into S, W into G, the query-side
@@ -164,12 +177,7 @@ func (j *attnDev) gemmForward() error {
 func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 	p := j.p
 	L, D, DV := p.L, p.D, p.DV
-	cum, err := j.gemmCum()
-	if err != nil {
-		return err
-	}
-	hb := j.headGroup()
-	S, err := j.scratch("gemmS", hb*L*L)
+	cum, S, hb, err := j.gemmStart()
 	if err != nil {
 		return err
 	}
@@ -186,10 +194,7 @@ func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
 		steps := []func() error{
-			func() error {
-				return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
-					L*D, L*D, L*L, false, false, true)
-			},
+			func() error { return j.gemmScores(h0, n, S) },
 			func() error {
 				return j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut},
 					L*DV, L*DV, L*L, false, false, true)
