@@ -39,7 +39,7 @@ func (d *Device) NewBuffer(n int) (*Buffer, error) {
 		d.take(id, size)
 	}
 	d.mu.Unlock()
-	d.noteAlloc(size) // pooled or new: every byte handed out counts (pool.go)
+	d.noteAlloc(size, !ok) // pooled or new: every byte handed out counts (pool.go)
 	if !ok {
 		var err error
 		if id, err = d.alloc(size); err != nil {
