@@ -104,7 +104,8 @@
 // error for a record or buffers it cannot take, since the backend
 // interfaces pass its record through and their callers fall back to the CPU.
 //
-//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled (Gemm, MatMul)
+//	matmul.comp        C = α·op(A)·op(B) + β·C, batched, register-tiled, 128×128 or 64×64 tiles by
+//	                   shape, optionally causal (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
 //	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
 //	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather)
@@ -139,7 +140,7 @@
 //	                   place of STATE; under the norm the denominator column is summed apart
 //	                   (SSD at order 2)
 //	attndev.comp       the quadratic form forward (SSD's "quadratic" and training's) and backward
-//	                   on resident buffers, any L
+//	                   on resident buffers, any L (below 512, or where attngemm.comp's L×L does not fit)
 //	                   (orders p ≥ 1 and exp; decay; norm): key or query blocks staged in shared
 //	                   memory, four rows a step, no L×L matrix; the decay gradient's reverse
 //	                   cumulative sum in double (AttentionDevice32, AttentionBackwardDevice32)
