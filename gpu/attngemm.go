@@ -35,8 +35,16 @@ func attnGemmRT(L int) int {
 const attnGemmNPT = 8
 
 // gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
-// where the device's storage buffers are smaller.
-func (j *attnDev) gemmCap() int { return min(attnGemmCap, j.d.ssdStateCap()) }
+// where the device's storage buffers are smaller or a sixteenth of its
+// free memory (as the driver reported it at start, where it does) is less:
+// the backward holds three such scratches.
+func (j *attnDev) gemmCap() int {
+	c := min(attnGemmCap, j.d.ssdStateCap())
+	if kib := j.d.freeKiB; kib > 0 {
+		c = min(c, int(kib<<10/16/4))
+	}
+	return c
+}
 
 // attnGemmMinL is the shortest sequence useGemm sends through SGEMM: on
 // the H100 (2026-12-06, BenchmarkAttentionDevice, forward + backward) the

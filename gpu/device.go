@@ -25,9 +25,10 @@ import (
 // GL error or a panic in a posted call is kept and reported by the next
 // call that returns an error (naming the shader); Sync reports it too.
 type Device struct {
-	jobs chan func()
-	drv  driver
-	info driverInfo
+	jobs    chan func()
+	drv     driver
+	info    driverInfo
+	freeKiB int64 // the driver's free video memory when the device opened; 0 unknown
 
 	life   sync.RWMutex // held for reading while a job is queued; Close takes it to close the queue
 	closed bool         // guarded by life
@@ -108,6 +109,7 @@ func (d *Device) loop(i int, errc chan<- error) {
 	d.drv = drv
 	d.info = drv.info()
 	if v, ok := drv.freeVideoMemoryKiB(); ok && v > 0 {
+		d.freeKiB = int64(v)
 		d.pool.limit = int64(v) << 10 / 4
 	}
 	if v, err := strconv.ParseInt(os.Getenv("FURIOUS_GPU_POOL"), 10, 64); err == nil && v >= 0 {
