@@ -430,6 +430,35 @@ func TestAttentionDeviceLong(t *testing.T) {
 	}
 }
 
+// TestAttentionGemmHeadGroups checks the GEMM form when its L×L
+// scratches hold fewer heads than the call has (ssdMaxStateFloats caps
+// gemmCap): 5 heads in groups of 2, 2 and 1 and one a group, so that every
+// pass and product runs with a first head h0 > 0, for order 2 and exp,
+// with a decay and the norm (and order 1 without), L = 130 (two row tiles
+// of 128, the last partial). Bounds as TestAttentionDevice.
+func TestAttentionGemmHeadGroups(t *testing.T) {
+	d := device(t)
+	const L = 130
+	defer func(old int) { ssdMaxStateFloats, attnForm = old, "" }(ssdMaxStateFloats)
+	attnForm = "gemm"
+	for _, heads := range []int{2, 1} {
+		ssdMaxStateFloats = heads * L * L
+		for _, c := range []struct {
+			order        int
+			masked, norm bool
+		}{{2, true, true}, {0, true, true}, {1, false, false}, {1, true, false}} {
+			p := backend.SSDParams{BH: 5, L: L, D: 8, DV: 6, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(8))}
+			t.Run(fmt.Sprintf("group=%d/order=%d/mask=%v/norm=%v", heads, c.order, c.masked, c.norm), func(t *testing.T) {
+				j := &attnDev{d: d, p: p}
+				if hb := j.headGroup(); hb != heads {
+					t.Fatalf("headGroup = %d, want %d", hb, heads)
+				}
+				t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.1, 9, 3e-5, 6e-5))
+			})
+		}
+	}
+}
+
 // TestAttentionDeviceWide checks d = d_v = 256 (the largest the shader
 // takes: small blocks where shared memory is 32 KiB) at L = 20, order 2
 // with decay and norm, and exp with decay and norm.
