@@ -283,7 +283,7 @@ func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
 
 // AttentionDevice32 implements backend.DeviceAttentioner. The quadratic
 // form runs through SGEMM from L = 512 where one head's L×L matrix fits
-// (attngemm.go: S = scale·Q·Kᵀ, a pass per row, y = W·V; 0.53-0.59× the
+// (attngemm.go: S = scale·Q·Kᵀ, a pass per row, y = W·V; 0.40-0.59× the
 // tiled kernels' time for forward + backward on the H100 at L = 1024 and
 // 2048); otherwise attndev.comp's
 // PREP (the within-block decay sums, with a decay) then FWD, writing b.Y

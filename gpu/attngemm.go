@@ -47,10 +47,10 @@ func (j *attnDev) gemmCap() int {
 }
 
 // attnGemmMinL is the shortest sequence useGemm sends through SGEMM: on
-// the H100 (2026-12-06, BenchmarkAttentionDevice, forward + backward) the
-// GEMM form took 1.08-1.13× the tiled kernels' time at L = 256 (16 heads,
-// d = 32), 0.53-0.57× at L = 1024 (64 heads, d = 64), 0.56-0.59× at 2048
-// and 0.70-0.89× at 8192 (16 heads).
+// the H100 (2026-12-06, BenchmarkAttentionDevice, forward + backward, two
+// calls) the GEMM form took 0.97-1.13× the tiled kernels' time at L = 256
+// (16 heads, d = 32), 0.42-0.57× at L = 1024 (64 heads, d = 64),
+// 0.40-0.59× at 2048 and 0.70-0.89× at 8192 (16 heads).
 const attnGemmMinL = 512
 
 // useGemm reports whether the quadratic form (not the chunked one) runs
