@@ -107,8 +107,36 @@ func stepGrads(t *testing.T, preset string, B, L int) (float64, map[string][]flo
 func TestTrainStepGPU(t *testing.T) {
 	dev := device(t)
 	defer useDevice(t, "cpu")
-	const B, L = 2, 37
-	for _, preset := range append(append([]string{}, nn.Presets...), "2mamba-chunk", "order3-forget") {
+	checkSteps(t, 2, 37, append(append([]string{}, nn.Presets...), "2mamba-chunk", "order3-forget"))
+	var attn, chunk bool
+	for _, n := range dev.Stats().ProgramNames {
+		attn = attn || strings.HasPrefix(n, "attndev.comp")
+		chunk = chunk || strings.HasPrefix(n, "attnchunk.comp")
+	}
+	if !attn || !chunk {
+		t.Fatalf("programs compiled: %v; want attndev.comp and attnchunk.comp", dev.Stats().ProgramNames)
+	}
+}
+
+// TestTrainStepGPUGemmForm is TestTrainStepGPU at L = 520 (B = 1), where
+// the quadratic attention runs through SGEMM (gpu/attngemm.go, from
+// L = 512), for the presets that take the quadratic form with a norm, a
+// decay or both: linear, mamba2, 2mamba-e, softmax. Same bound.
+func TestTrainStepGPUGemmForm(t *testing.T) {
+	dev := device(t)
+	defer useDevice(t, "cpu")
+	checkSteps(t, 1, 520, []string{"linear", "mamba2", "2mamba-e", "softmax"})
+	for _, n := range dev.Stats().ProgramNames {
+		if strings.HasPrefix(n, "attngemm.comp") {
+			return
+		}
+	}
+	t.Fatalf("programs compiled: %v; want attngemm.comp", dev.Stats().ProgramNames)
+}
+
+// checkSteps runs TestTrainStepGPU's comparison for each preset at B × L.
+func checkSteps(t *testing.T, B, L int, presets []string) {
+	for _, preset := range presets {
 		t.Run(preset, func(t *testing.T) {
 			useDevice(t, "cpu")
 			lossC, gc := stepGrads(t, preset, B, L)
@@ -141,14 +169,6 @@ func TestTrainStepGPU(t *testing.T) {
 			}
 			t.Logf("%d parameters, loss %.6f; largest gradient difference %.3g of the largest entry (%s)", len(gc), lossC, worst, worstName)
 		})
-	}
-	var attn, chunk bool
-	for _, n := range dev.Stats().ProgramNames {
-		attn = attn || strings.HasPrefix(n, "attndev.comp")
-		chunk = chunk || strings.HasPrefix(n, "attnchunk.comp")
-	}
-	if !attn || !chunk {
-		t.Fatalf("programs compiled: %v; want attndev.comp and attnchunk.comp", dev.Stats().ProgramNames)
 	}
 }
 
