@@ -430,6 +430,28 @@ func TestAttentionDeviceLong(t *testing.T) {
 	}
 }
 
+// TestAttentionDeviceStrongDecay checks both forms at L = 520 (past the
+// GEMM form's threshold) with strong decays (a ∈ [−3, −0.001]: far pairs
+// underflow to 0, the decay's cumulative sum reaches about −800) for
+// orders 1 and 2 and exp, with and without the norm, scale 1 (Mamba-2's).
+// Bounds as TestAttentionDevice.
+func TestAttentionDeviceStrongDecay(t *testing.T) {
+	d := device(t)
+	for _, order := range []int{1, 2, 0} {
+		for _, norm := range []bool{false, true} {
+			if order == 0 && !norm {
+				continue // exp without the norm overflows at scale 1
+			}
+			p := backend.SSDParams{BH: 2, L: 520, D: 8, DV: 8, Order: order, Exp: order == 0, Norm: norm, Scale: 1}
+			t.Run(fmt.Sprintf("order=%d/norm=%v", order, norm), func(t *testing.T) {
+				eachAttnForm(t, func(t *testing.T) {
+					t.Logf("errors: %v", attnDevCase(t, d, p, true, -3, 3, 3e-5, 6e-5))
+				})
+			})
+		}
+	}
+}
+
 // TestAttentionGemmHeadGroups checks the GEMM form when its L×L
 // scratches hold fewer heads than the call has (ssdMaxStateFloats caps
 // gemmCap): 5 heads in groups of 2, 2 and 1 and one a group, so that every
