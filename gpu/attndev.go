@@ -218,12 +218,18 @@ func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
 	if err != nil {
 		return err
 	}
+	j.bindUnread(bufs)
+	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("CB", j.chunk/j.block), farg("scale", j.p.Scale))
+}
+
+// bindUnread binds j.q, unread, in place of every nil buffer of bufs
+// (a shader's binding must hold some buffer).
+func (j *attnDev) bindUnread(bufs []*Buffer) {
 	for i, b := range bufs {
 		if b == nil {
 			bufs[i] = j.q
 		}
 	}
-	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("CB", j.chunk/j.block), farg("scale", j.p.Scale))
 }
 
 // runChunk dispatches attnchunk.comp's stage over n threads with bufs bound
@@ -244,11 +250,7 @@ func (j *attnDev) runChunk(stage string, n int, bufs ...*Buffer) error {
 		bufs = append(bufs, nil)
 	}
 	bufs = append(bufs, j.cw)
-	for i, b := range bufs {
-		if b == nil {
-			bufs[i] = j.q
-		}
-	}
+	j.bindUnread(bufs)
 	return j.d.run(prog, rowGroups(ceilDiv(n, 64)), bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("C", j.chunk),
 		farg("scale", j.p.Scale))
 }
@@ -285,9 +287,8 @@ func (j *attnDev) blockGroups() [3]int { return rowGroups(j.p.BH * j.nb) }
 // form runs through SGEMM from L = 512 where one head's L×L matrix fits
 // (attngemm.go: S = scale·Q·Kᵀ, a pass per row, y = W·V; 0.40-0.59× the
 // tiled kernels' time for forward + backward on the H100 at L = 1024 and
-// 2048); otherwise attndev.comp's
-// PREP (the within-block decay sums, with a decay) then FWD, writing b.Y
-// and b.Stat. In the chunked form attnchunk.comp first computes the states
+// 2048); otherwise attndev.comp's PREP (the within-block decay sums, with
+// a decay) then FWD, writing b.Y and b.Stat. In the chunked form attnchunk.comp first computes the states
 // entering each chunk (CPREP, LOC, SCAN) and their outputs (OINT), which
 // FWD, its key loops kept within the chunk, adds before normalising. Nothing is read back, so nothing is checked: exp scores
 // without the norm that overflow float32 give ±Inf or NaN in Y (the caller
@@ -342,17 +343,19 @@ func (d *Device) AttentionDevice32(p backend.SSDParams, b backend.AttnBuffers) e
 	return j.run("FWD", j.blockGroups(), j.q, j.k, j.v, rows, j.y, j.stat, oint)
 }
 
-// AttentionBackwardDevice32 implements backend.DeviceAttentioner: with
-// the forward's choice of form (attngemm.go's gemmBackward after DELTA,
-// then the decay gradient's scan), else attndev.comp's PREP (with a decay: the within-block decay sums), DELTA
-// (per row: Stat and Δ = dO·y), DQ (dq and the query-side decay gradient into da), DKV
-// (dk and the key-side decay gradient added into da; then dv), then, with
-// b.DA, DASUM and DASCAN (da's reverse cumulative sum in float64, by
-// blocks). In the chunked form DQ and DKV keep to the chunk, and
-// attnchunk.comp adds the earlier chunks' part: the states H_c again, the
-// gradient states dH_c (DLOC, RSCAN), then IQ (dq, query-side da) and IK
-// (dk, dv, key-side da). Memory: 2·BH·⌈L/Chunk⌉·F·(DV+1) floats of states
-// (F = D, or D(D+1)/2 at order 2). Nothing is read back.
+// AttentionBackwardDevice32 implements backend.DeviceAttentioner. Both
+// forms start with attndev.comp's DELTA (per row: Stat and Δ = dO·y) and
+// end, with b.DA, with DASUM and DASCAN (da's reverse cumulative sum in
+// float64, by blocks). Where the forward ran through SGEMM (useGemm) the
+// middle is attngemm.go's gemmBackward; else attndev.comp's PREP first
+// (with a decay: the within-block decay sums), then DQ (dq and the
+// query-side decay gradient into da) and DKV (dk and the key-side decay
+// gradient added into da; then dv). In the chunked form DQ and DKV keep to
+// the chunk, and attnchunk.comp adds the earlier chunks' part: the states
+// H_c again, the gradient states dH_c (DLOC, RSCAN), then IQ (dq,
+// query-side da) and IK (dk, dv, key-side da). Memory: 2·BH·⌈L/Chunk⌉·F·
+// (DV+1) floats of states (F = D, or D(D+1)/2 at order 2). Nothing is
+// read back.
 func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBuffers) error {
 	j, err := d.newAttnDev("AttentionBackwardDevice32", p, b, true)
 	if err != nil || p.BH == 0 || p.L == 0 {
@@ -363,13 +366,13 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 	if err != nil {
 		return err
 	}
+	gemm := j.useGemm()
 	da := j.da
-	if j.a != nil && da == nil { // the decay gradient is not wanted, but DQ and DKV write it
+	if j.a != nil && da == nil && !gemm { // the decay gradient is not wanted, but DQ and DKV write it
 		if da, err = j.scratch("da", p.BH*p.L); err != nil {
 			return err
 		}
 	}
-	gemm := j.useGemm()
 	if j.a != nil && !gemm {
 		if err := j.run("PREP", j.blockThreads(), j.a, rows); err != nil {
 			return err
@@ -379,7 +382,7 @@ func (d *Device) AttentionBackwardDevice32(p backend.SSDParams, b backend.AttnBu
 		return err
 	}
 	if gemm {
-		if err := j.gemmBackward(rows, da); err != nil {
+		if err := j.gemmBackward(rows); err != nil {
 			return err
 		}
 		return j.daScan()

@@ -92,11 +92,7 @@ func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffe
 	if err != nil {
 		return err
 	}
-	for i, b := range bufs {
-		if b == nil {
-			bufs[i] = j.q
-		}
-	}
+	j.bindUnread(bufs)
 	return j.d.run(prog, groups, bufs, iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale))
 }
 
@@ -113,19 +109,29 @@ func (j *attnDev) gemmCum() (*Buffer, error) {
 	return cum, j.runGemm("CUM", rowGroups(j.p.BH), 0, j.p.BH, j.a, cum)
 }
 
-// gemm runs C = α·op(A)·op(B) over the n heads from h0: A, B and C are
-// (heads, rows, cols) arrays whose per-head sizes are sa, sb and sc floats,
-// the L×L scratch (first in the group) marked by offset 0.
-func (j *attnDev) gemm(h0, n int, g Gemm, sa, sb, sc int, scratchA, scratchB, scratchC bool) error {
-	off := func(scratch bool, size int) int {
-		if scratch {
-			return 0
-		}
-		return h0 * size
-	}
-	g.Batch, g.StrideA, g.StrideB, g.StrideC = n, sa, sb, sc
-	g.OffA, g.OffB, g.OffC = off(scratchA, sa), off(scratchB, sb), off(scratchC, sc)
+// gemm runs g over the n heads from h0 as one batched product: each
+// operand's offset and stride per head follow from which buffer it is
+// (perHead).
+func (j *attnDev) gemm(h0, n int, g Gemm) error {
+	g.Batch = n
+	g.OffA, g.StrideA = j.perHead(g.A, h0)
+	g.OffB, g.StrideB = j.perHead(g.B, h0)
+	g.OffC, g.StrideC = j.perHead(g.C, h0)
 	return j.d.Gemm(g)
+}
+
+// perHead is the offset of head h0 and the floats between heads in b: an
+// operand of the call, (BH, L, D) or (BH, L, DV), or else one of the GEMM
+// form's L×L scratches, which hold the pass's heads from its start.
+func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
+	L := j.p.L
+	switch b {
+	case j.q, j.k, j.dq, j.dk:
+		return h0 * L * j.p.D, L * j.p.D
+	case j.v, j.y, j.dO, j.dv:
+		return h0 * L * j.p.DV, L * j.p.DV
+	}
+	return 0, L * L
 }
 
 // gemmForward is the forward of the GEMM form: per group of heads
@@ -147,8 +153,7 @@ func (j *attnDev) gemmForward() error {
 		if err := j.runGemm("ROWF", rowGroups(n*L), h0, n, S, cum, j.stat); err != nil {
 			return err
 		}
-		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA},
-			L*L, L*DV, L*DV, true, false, false); err != nil {
+		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA}); err != nil {
 			return err
 		}
 	}
@@ -170,8 +175,7 @@ func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
 // heads from h0 (CausalOut).
 func (j *attnDev) gemmScores(h0, n int, S *Buffer) error {
 	L, D := j.p.L, j.p.D
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut},
-		L*D, L*D, L*L, false, false, true)
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut})
 }
 
 // gemmBackward is the backward of the GEMM form after attndev.comp's
@@ -182,7 +186,7 @@ func (j *attnDev) gemmScores(h0, n int, S *Buffer) error {
 // wanted COLDA (the key side of da, before the caller's reverse cumulative
 // sum). Memory: two L×L scratches per head of the group, three with the
 // decay's gradient (dl_ij).
-func (j *attnDev) gemmBackward(rows, da *Buffer) error {
+func (j *attnDev) gemmBackward(rows *Buffer) error {
 	p := j.p
 	L, D, DV := p.L, p.D, p.DV
 	cum, S, hb, err := j.gemmStart()
@@ -201,34 +205,26 @@ func (j *attnDev) gemmBackward(rows, da *Buffer) error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		steps := []func() error{
-			func() error { return j.gemmScores(h0, n, S) },
-			func() error {
-				return j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut},
-					L*DV, L*DV, L*L, false, false, true)
-			},
-			func() error { return j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, da, dl) },
-			func() error {
-				return j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, TransA: true, A: G, B: j.dO, C: j.dv, Causal: CausalAT},
-					L*L, L*DV, L*DV, true, false, false)
-			},
-			func() error {
-				return j.gemm(h0, n, Gemm{M: L, N: D, K: L, Alpha: 1, A: S, B: j.k, C: j.dq, Causal: CausalA},
-					L*L, L*D, L*D, true, false, false)
-			},
-			func() error {
-				return j.gemm(h0, n, Gemm{M: L, N: D, K: L, Alpha: 1, TransA: true, A: S, B: j.q, C: j.dk, Causal: CausalAT},
-					L*L, L*D, L*D, true, false, false)
-			},
-			func() error {
-				if dl == nil {
-					return nil
-				}
-				return j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, dl, da)
-			},
+		if err := j.gemmScores(h0, n, S); err != nil {
+			return err
 		}
-		for _, f := range steps {
-			if err := f(); err != nil {
+		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut}); err != nil {
+			return err
+		}
+		if err := j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, j.da, dl); err != nil {
+			return err
+		}
+		for _, g := range []Gemm{
+			{M: L, N: DV, K: L, Alpha: 1, TransA: true, A: G, B: j.dO, C: j.dv, Causal: CausalAT}, // dv = Wᵀ·dO
+			{M: L, N: D, K: L, Alpha: 1, A: S, B: j.k, C: j.dq, Causal: CausalA},                  // dq = (scale·dS)·K
+			{M: L, N: D, K: L, Alpha: 1, TransA: true, A: S, B: j.q, C: j.dk, Causal: CausalAT},   // dk = (scale·dS)ᵀ·Q
+		} {
+			if err := j.gemm(h0, n, g); err != nil {
+				return err
+			}
+		}
+		if dl != nil {
+			if err := j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, dl, j.da); err != nil {
 				return err
 			}
 		}
