@@ -248,12 +248,9 @@ func chunkFused1[T float](g *chunkScratch[T], qc, kc, Vc []T, ecs []float64, n, 
 // (the entering state is then zero unless s0 was given).
 func chunkGeneral[T float](g *chunkScratch[T], f *featMap, qc, kc, Vc []T, a, cs, ecs []float64, n, d, dv, W int, o Options, sc float64, started bool, S, Yc []T) {
 	D, Q := f.D, cap(cs) // cs is a prefix of the head's chunk-length buffer
-	if len(g.G) < Q*Q || len(g.Fq) < Q*D || len(g.iecs) < Q || W > dv && len(g.Vaug) < Q*W {
-		g.G, g.Fq, g.Fk = grow(g.G, Q*Q), grow(g.Fq, Q*D), grow(g.Fk, Q*D)
-		g.iecs = grow(g.iecs, Q)
-		if W > dv {
-			g.Vaug = grow(g.Vaug, Q*W)
-		}
+	g.G, g.Fq, g.Fk, g.iecs = grow(g.G, Q*Q), grow(g.Fq, Q*D), grow(g.Fk, Q*D), grow(g.iecs, Q)
+	if W > dv {
+		g.Vaug = grow(g.Vaug, Q*W)
 	}
 	G, iecs := g.G[:n*n], g.iecs[:n]
 	if W > dv { // X = [V, 1]  (n, dv+1)
