@@ -164,18 +164,7 @@ func (d *Device) newAttnDev(op string, p backend.SSDParams, b backend.AttnBuffer
 		}
 	}
 	j.nb = ceilDiv(p.L, j.block)
-	j.defs = []string{fmt.Sprintf("B %d", j.block), fmt.Sprintf("DK %d", p.D), fmt.Sprintf("DV %d", p.DV)}
-	if p.Exp {
-		j.defs = append(j.defs, "EXP")
-	} else {
-		j.defs = append(j.defs, fmt.Sprintf("ORDER %d", p.Order))
-	}
-	if p.Norm {
-		j.defs = append(j.defs, "NORM")
-	}
-	if j.a != nil {
-		j.defs = append(j.defs, "MASKED")
-	}
+	j.defs = j.kindDefs(fmt.Sprintf("B %d", j.block), fmt.Sprintf("DK %d", p.D), fmt.Sprintf("DV %d", p.DV))
 	if j.chunk > 0 {
 		j.defs = append(j.defs, "CHUNKED")
 	}
@@ -222,6 +211,24 @@ func (j *attnDev) run(stage string, groups [3]int, bufs ...*Buffer) error {
 	return j.d.run(prog, groups, bufs, iarg("BH", j.p.BH), iarg("L", j.p.L), iarg("CB", j.chunk/j.block), farg("scale", j.p.Scale))
 }
 
+// kindDefs is defs followed by the attention's kind, the macros every
+// attention shader (attndev.comp, attnchunk.comp, attngemm.comp) takes:
+// EXP or ORDER p, NORM with the norm, MASKED with a decay.
+func (j *attnDev) kindDefs(defs ...string) []string {
+	if j.p.Exp {
+		defs = append(defs, "EXP")
+	} else {
+		defs = append(defs, fmt.Sprintf("ORDER %d", j.p.Order))
+	}
+	if j.p.Norm {
+		defs = append(defs, "NORM")
+	}
+	if j.a != nil {
+		defs = append(defs, "MASKED")
+	}
+	return defs
+}
+
 // bindUnread binds j.q, unread, in place of every nil buffer of bufs
 // (a shader's binding must hold some buffer).
 func (j *attnDev) bindUnread(bufs []*Buffer) {
@@ -235,13 +242,7 @@ func (j *attnDev) bindUnread(bufs []*Buffer) {
 // runChunk dispatches attnchunk.comp's stage over n threads with bufs bound
 // in order (nil bound to q, unread) and j.cw at binding 7.
 func (j *attnDev) runChunk(stage string, n int, bufs ...*Buffer) error {
-	defs := []string{stage, fmt.Sprintf("DK %d", j.p.D), fmt.Sprintf("DV %d", j.p.DV), fmt.Sprintf("ORDER %d", j.p.Order)}
-	if j.p.Norm {
-		defs = append(defs, "NORM")
-	}
-	if j.a != nil {
-		defs = append(defs, "MASKED")
-	}
+	defs := j.kindDefs(stage, fmt.Sprintf("DK %d", j.p.D), fmt.Sprintf("DV %d", j.p.DV))
 	prog, err := j.d.program("attnchunk.comp", attnchunkSrc, defs...)
 	if err != nil {
 		return err

@@ -73,18 +73,7 @@ func (j *attnDev) headGroup() int {
 // h0 … h0+n−1 with bufs bound in order (nil bound to q, unread).
 func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffer) error {
 	p := j.p
-	defs := []string{stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)), fmt.Sprintf("NPT %d", attnGemmNPT)}
-	if p.Exp {
-		defs = append(defs, "EXP")
-	} else {
-		defs = append(defs, fmt.Sprintf("ORDER %d", p.Order))
-	}
-	if p.Norm {
-		defs = append(defs, "NORM")
-	}
-	if j.a != nil {
-		defs = append(defs, "MASKED")
-	}
+	defs := j.kindDefs(stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)), fmt.Sprintf("NPT %d", attnGemmNPT))
 	if j.da != nil {
 		defs = append(defs, "DA")
 	}
