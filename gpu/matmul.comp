@@ -10,9 +10,12 @@
 // VEC4 (16-byte global loads; needs aligned leading dimensions, offsets and
 // contiguous extents), EXACT (no bounds checks in the loads: M, N, K are
 // tile multiples), VEC4C (C written as vec4s: N, ldc, offC, strideC
-// multiples of 4). The uniform causal (matmul.go's Causal) skips the work
-// on one side of a square operand's diagonal: 1 skips the tiles of C above
-// it, 2 (op(A) lower-triangular) sums k < m0 + BM only (its groups taken
+// multiples of 4), AKM (with VEC4, A as stored, no TRANS_A: A's slice stays
+// in shared memory as loaded, k fastest, and the products read a vec4 of
+// four k per row instead of transposing it on its way in; matmul.go says
+// where). The uniform causal
+// (matmul.go's Causal) skips the work on one side of a square operand's
+// diagonal: 1 skips the tiles of C above it, 2 (op(A) lower-triangular) sums k < m0 + BM only (its groups taken
 // from the last row tile, whose K range is longest, so that the short ones
 // fill the tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a
 // multiple of BK, so the K range is whole slices. The numbered versions this was chosen from are in
@@ -43,7 +46,11 @@ uniform int causal;                  // 0 none, 1 C lower, 2 op(A) lower, 3 op(A
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
 #define NBUF 2
+#ifdef AKM // A as stored (M×K, 16-byte loads): its slice kept k fastest, no transposing stores
+shared vec4 As[NBUF][BM][BK / 4]; // As[m][k/4]
+#else
 shared vec4 As[NBUF][BK][BMP / 4]; // As[k][m]: op(A) slice, m fastest
+#endif
 shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 
 #ifdef VEC4
@@ -61,7 +68,9 @@ shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 #define INB(c) (c)
 #endif
 
+#ifndef AKM
 void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
+#endif
 void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
 
 // loadA returns element e (of LA a thread, e = t + i·NT) of the slice
@@ -116,6 +125,8 @@ void storeA(int buf, int e, RTYPE r) {
 #ifdef VEC4
 #ifdef TRANS_A
 	As[buf][e / (BM / 4)][e % (BM / 4)] = r;
+#elif defined(AKM) // as loaded: row m, k/4
+	As[buf][e / (BK / 4)][e % (BK / 4)] = r;
 #else
 	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
 	setA(buf, k, m, r.x); setA(buf, k + 1, m, r.y);
@@ -191,6 +202,19 @@ void main() {
 	for (int t = 0; t < tiles; t++) {
 		int cur = t & 1;
 		if (t + 1 < tiles) LOADT(kb + (t + 1) * BK);
+#ifdef AKM
+		// four k at a time: a vec4 of each of the thread's TM rows of A
+		for (int kq = 0; kq < BK / 4; kq++) {
+			vec4 ar[TM];
+			for (int i = 0; i < TM; i++) ar[i] = As[cur][(i / 4) * (BM * 4 / TM) + 4 * ty + i % 4][kq];
+			for (int kk = 0; kk < 4; kk++) {
+				vec4 b[TN / 4];
+				for (int g = 0; g < TN / 4; g++) b[g] = Bs[cur][4 * kq + kk][g * (BN / TN) + tx];
+				for (int i = 0; i < TM; i++)
+					for (int g = 0; g < TN / 4; g++) acc[i][g] = fma(vec4(ar[i][kk]), b[g], acc[i][g]);
+			}
+		}
+#else
 		for (int kk = 0; kk < BK; kk++) {
 			vec4 a[TM / 4], b[TN / 4];
 			for (int g = 0; g < TM / 4; g++) a[g] = As[cur][kk][g * (BM / TM) + ty];
@@ -200,6 +224,7 @@ void main() {
 				for (int g = 0; g < TN / 4; g++) acc[i][g] = fma(vec4(ai), b[g], acc[i][g]);
 			}
 		}
+#endif
 		if (t + 1 < tiles) STORET(cur ^ 1);
 		barrier();
 	}

@@ -258,6 +258,30 @@ func TestMatMulCausal(t *testing.T) {
 	}
 }
 
+// TestMatMulAKM checks both ways A's slices reach shared memory with
+// 16-byte loads (matmul.comp's AKM, as stored, and transposed) under each
+// tiling of sgemmLadder, against the float64 oracle.
+func TestMatMulAKM(t *testing.T) {
+	d := device(t)
+	defer func() { sgemmTiling = nil }()
+	r := rand.New(rand.NewPCG(13, 14))
+	seen := map[bool]bool{}
+	for _, tl := range sgemmLadder {
+		tl := tl
+		sgemmTiling = &tl
+		for _, k := range []int{64, 256} {
+			for _, tB := range []bool{false, true} {
+				g := Gemm{M: 132, N: 136, K: k, Batch: 2, Alpha: 1, TransB: tB}
+				seen[useAKM(tl, g)] = true
+				testGemm(t, d, r, g)
+			}
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Errorf("the shapes took AKM %v only", seen)
+	}
+}
+
 // BenchmarkGemmTiles times the products of the small training model (2
 // layers, d_model 128, batch 4 × L 256: 1024 rows; SwiGLU width 344) that
 // its profile shows at 100–330 µs a call on the H100 (8 tiles of 128×128
