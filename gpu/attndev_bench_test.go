@@ -13,6 +13,8 @@ import (
 
 var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's block size (positions per work group: 4 to 64; 0: the largest that fits shared memory)")
 
+var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch in floats (attnGemmCap; 0: the code's)")
+
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
 
 // BenchmarkAttentionDevice times the device attention's forward
@@ -35,7 +37,10 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
 	attnDevBlock = *benchAttnBlock
-	defer func() { attnDevBlock = 0 }()
+	defer func(cap int) { attnDevBlock, attnGemmCap = 0, cap }(attnGemmCap)
+	if *benchAttnGemmCap > 0 {
+		attnGemmCap = *benchAttnGemmCap
+	}
 	type shape struct {
 		name         string
 		bh, L, dk    int

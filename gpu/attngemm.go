@@ -17,9 +17,17 @@ var attngemmSrc string
 var attnForm = os.Getenv("FURIOUS_ATTN_FORM")
 
 // attnGemmCap is the most floats of one L×L scratch of the GEMM form
-// (S, and G in the backward: 256 MiB each); heads are taken in groups of
-// ⌊cap / L²⌋, so L up to 8192 runs one head at a time.
-const attnGemmCap = 1 << 26
+// (S, and G and dl in the backward: 1 GiB each); heads are taken in
+// groups of ⌊cap / L²⌋, four at L = 8192. One head at a time (a cap of
+// 2^26) left the H100 idle there: y = W·V had 128 work groups, and the
+// forward took 22.1 ms against 14.4 with 2^28 (16 heads, d 64,
+// 2026-12-06 session 8; 2^29 was no faster). A var: the benchmarks'
+// -attn.gemmcap sets it.
+var attnGemmCap = 1 << 28
+
+// attnGemmMaxL is the longest row the row passes take (1024 threads of
+// attnGemmNPT keys).
+const attnGemmMaxL = 1024 * attnGemmNPT
 
 // attnGemmRT is the threads of a row pass (ROWF, ROWB), one group a
 // row: 256, or 1024 for rows longer than 256·attnGemmNPT.
@@ -31,7 +39,7 @@ func attnGemmRT(L int) int {
 }
 
 // attnGemmNPT is the keys each thread of ROWF holds in registers: with
-// 1024 threads, rows up to 8192 (the longest that fits attnGemmCap).
+// 1024 threads, rows up to 8192 (attnGemmMaxL).
 const attnGemmNPT = 8
 
 // gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
@@ -57,7 +65,7 @@ const attnGemmMinL = 512
 // through SGEMM: from attnGemmMinL on, where one head's L×L matrix fits
 // gemmCap, unless attnForm says otherwise.
 func (j *attnDev) useGemm() bool {
-	if j.chunk > 0 || attnForm == "tiled" || j.p.L*j.p.L > j.gemmCap() {
+	if j.chunk > 0 || attnForm == "tiled" || j.p.L > attnGemmMaxL || j.p.L*j.p.L > j.gemmCap() {
 		return false
 	}
 	return attnForm == "gemm" || j.p.L >= attnGemmMinL
