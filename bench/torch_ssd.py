@@ -148,12 +148,20 @@ def inputs(L, B=1, H=4, d=64, seed=0):
     return q, k, v, a
 
 
+WARM_UP = 0.25  # seconds of calls before timing, as bench/ssdbench's warmUp
+
+
 def timeit(fns, reps):
     """Median seconds of each function in fns (a dict), timed in interleaved
-    rounds (one call of each per round) after one warm-up call each."""
+    rounds (one call of each per round) after WARM_UP seconds of calls of
+    each (at least one)."""
     ts = {name: [] for name in fns}
     for fn in fns.values():
-        fn()
+        t0 = time.perf_counter()
+        while True:
+            fn()
+            if time.perf_counter() - t0 >= WARM_UP:
+                break
     for _ in range(reps):
         for name, fn in fns.items():
             t0 = time.perf_counter()
