@@ -145,8 +145,8 @@
 //	                   memory, four rows a step, no L×L matrix; the decay gradient's reverse
 //	                   cumulative sum in double (AttentionDevice32, AttentionBackwardDevice32)
 //	attnchunk.comp     the chunked form's states and their gradients for attndev.comp (orders 1, 2)
-//	attngemm.comp      the quadratic form through matmul.comp from L = 512 (where one head's L×L
-//	                   fits 256 MiB): S = scale·Q·Kᵀ, a pass per row (W, stat; the backward's dS,
+//	attngemm.comp      the quadratic form through matmul.comp from L = 512 to 8192 (heads in
+//	                   groups whose L×L fit 1 GiB): S = scale·Q·Kᵀ, a pass per row (W, stat; the backward's dS,
 //	                   W, dl), causal products for y, dq, dk, dv (attngemm.go; FURIOUS_ATTN_FORM=
 //	                   tiled or gemm forces one form)
 //
