@@ -215,7 +215,7 @@ func TestSSDForm(t *testing.T) {
 		L, order int
 		want     string
 	}{{64, 1, "quadratic"}, {2048, 1, "chunked"}, {131072, 1, "chunked"},
-		{1024, 2, "quadratic"}, {2048, 2, "chunked"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
+		{1024, 2, "quadratic"}, {2048, 2, "quadratic"}, {4096, 2, "chunked"}, {8192, 2, "chunked"}, {32768, 2, "chunked"}} {
 		if got, _ := SSDForm(backend.SSDParams{L: c.L, D: 64, DV: 64, Order: c.order}); got != c.want {
 			t.Errorf("SSDForm(L=%d, order %d) = %s, want %s", c.L, c.order, got, c.want)
 		}

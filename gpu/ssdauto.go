@@ -11,13 +11,19 @@ import "github.com/furious-lab/furious/backend"
 // below left as it was, so the crossover stays where it was measured) and, with ssdx.comp's state
 // products, 7.7 at L = 1K and 11.1, 17.8, 19.0, 19.0 at order 2 for L =
 // 2K, 8K, 32K, 128K (2026-11-23e). SSDForm compares the two forms' FLOPs
-// at these rates; 14 at order 2 puts the crossover near L = 1.27K, where
-// the measured times cross (quadratic 0.90 ms at 1K; chunked 1.22 ms at
-// 1K, 1.70 ms at 2K).
+// at these rates; 14 at order 2 put the crossover near L = 1.27K against
+// attention.comp, where the measured times crossed (quadratic 0.90 ms at 1K;
+// chunked 1.22 ms at 1K, 1.70 ms at 2K).
+// Since 2026-12-06 the quadratic form runs through SGEMM from
+// attnGemmMinL to attnGemmMaxL (attngemm.go): 10.2 TFLOP/s as counted here
+// at order 2 with the norm and decay, at L 2K and 8K (forward 0.85 and
+// 13.6 ms, 16 heads; gpu/BENCH.md, session 8), rateQuadraticGemm, which
+// moves the order-2 crossover to about L = 3.2K.
 const (
-	rateQuadratic = 4.0
-	rateChunked1  = 6.0
-	rateChunked2  = 14.0
+	rateQuadratic     = 4.0
+	rateQuadraticGemm = 10.0
+	rateChunked1      = 6.0
+	rateChunked2      = 14.0
 )
 
 // SSDChunk is the chunk length the automatic choice uses: 64 positions at
@@ -62,7 +68,7 @@ func headFlops(p backend.SSDParams) float64 {
 // with the smaller time estimated as FLOPs over the form's measured rate.
 // It returns "quadratic" or "chunked" and the chunk length the chunked form
 // uses. Exp has only the quadratic form. On the H100 the crossover falls
-// near L = 1.3K at order 2 (quadratic below) and near L = 260 at order 1.
+// near L = 3.2K at order 2 (quadratic below) and near L = 260 at order 1.
 func SSDForm(p backend.SSDParams) (form string, chunk int) {
 	chunk = SSDChunk(p.Order)
 	if p.Exp {
@@ -72,10 +78,14 @@ func SSDForm(p backend.SSDParams) (form string, chunk int) {
 	if p.Order == 2 {
 		rc = rateChunked2
 	}
+	rq := rateQuadratic
+	if p.L >= attnGemmMinL && p.L <= attnGemmMaxL {
+		rq = rateQuadraticGemm
+	}
 	p.Chunk = chunk
 	q, c := p, p
 	q.Form, c.Form = "quadratic", "chunked"
-	if headFlops(q)/rateQuadratic <= headFlops(c)/rc {
+	if headFlops(q)/rq <= headFlops(c)/rc {
 		return "quadratic", chunk
 	}
 	return "chunked", chunk
