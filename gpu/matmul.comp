@@ -13,13 +13,13 @@
 // multiples of 4), AKM (with VEC4, A as stored, no TRANS_A: A's slice stays
 // in shared memory as loaded, k fastest, and the products read a vec4 of
 // four k per row instead of transposing it on its way in; matmul.go says
-// where). The uniform causal
-// (matmul.go's Causal) skips the work on one side of a square operand's
-// diagonal: 1 skips the tiles of C above it, 2 (op(A) lower-triangular) sums k < m0 + BM only (its groups taken
-// from the last row tile, whose K range is longest, so that the short ones
-// fill the tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a
-// multiple of BK, so the K range is whole slices. The numbered versions this was chosen from are in
-// gpu/BENCH.md.
+// where). The uniform causal (matmul.go's Causal) skips the work on one
+// side of a square operand's diagonal: 1 skips the tiles of C above it, 2
+// (op(A) lower-triangular) sums k < m0 + BM only (its groups taken from the
+// last row tile, whose K range is longest, so that the short ones fill the
+// tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a multiple of BK,
+// so the K range is whole slices. The numbered versions this was chosen
+// from are in gpu/BENCH.md.
 
 // TX = BN/TN, TY = BM/TM and NT = TX·TY are defined as literals too (GLSL
 // 4.30 needs a literal local size).

@@ -228,11 +228,13 @@ func (d *Device) Gemm(g Gemm) error {
 // useAKM reports whether a product with 16-byte loads keeps A's slices in
 // shared memory as stored (matmul.comp's AKM) rather than transposed: for
 // A as stored (not TransA), with the 64×64 tiling, or with K ≥ 128. On the
-// H100 (2026-12-06, session 8; gpu/BENCH.md) AKM took 0.60-0.86x the time
-// of the transposing stores with 64×64 tiles, 0.78x at 4096³ (32.8 against
-// 25.5 TFLOP/s) and 0.77-0.92x at K 128-344 with 128×128 tiles, but 1.3x
-// for attention's S = Q·Kᵀ (K = 64, 2176 work groups of 128×128; 8×8
-// outputs a thread then hold 32 more registers for A).
+// H100 (2026-12-06, session 8; gpu/BENCH.md) AKM took 0.76-0.86x the time
+// of the transposing stores for the small model's products as Gemm tiles
+// them (64×64; one of the same tiling's sweep rows read 1.08x, within the
+// machine's ±10%), 0.68x for attention's y = W·V, 0.78x at 4096³ (32.8
+// against 25.5 TFLOP/s) and 0.77-0.92x at K 128-344 with 128×128 tiles,
+// but 1.3x for attention's S = Q·Kᵀ (K = 64, 2176 work groups of 128×128;
+// 8×8 outputs a thread then hold 32 more registers for A).
 func useAKM(tl sgemmTile, g Gemm) bool {
 	return !g.TransA && (tl.TM == 4 || g.K >= 128)
 }
