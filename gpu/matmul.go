@@ -52,8 +52,8 @@ const (
 // compute shaders: llvmpipe has 32 KiB), 8×8 outputs a thread (256
 // threads), each warp's threads a 4×8 block of the tile. It is version 24
 // of the 28 in gpu/BENCH.md, the fastest on the H100 (26.8 TFLOP/s at
-// 4096²); the others, and the naive baseline matmul_naive.comp, are in
-// git at commit d5ddbc5.
+// 4096²; 32.8 with A's slices kept as stored, useAKM); the others, and the
+// naive baseline matmul_naive.comp, are in git at commit d5ddbc5.
 const (
 	sgemmBM, sgemmBN, sgemmBK = 128, 128, 8
 	sgemmTM, sgemmTN          = 8, 8
