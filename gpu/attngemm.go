@@ -44,15 +44,23 @@ const attnGemmNPT = 8
 
 // gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
 // where the device's storage buffers are smaller or a sixteenth of its
-// free memory (as the driver reported it at start, where it does) is less:
-// the backward holds three such scratches.
+// free memory (as the driver reported it at start) is less: the backward
+// holds three such scratches. Where the driver reports no free memory the
+// cap is attnGemmSafeCap.
 func (j *attnDev) gemmCap() int {
 	c := min(attnGemmCap, j.d.ssdStateCap())
 	if kib := j.d.freeKiB; kib > 0 {
 		c = min(c, int(kib<<10/16/4))
+	} else {
+		c = min(c, attnGemmSafeCap)
 	}
 	return c
 }
+
+// attnGemmSafeCap is the L×L scratch's cap on a device of unknown free
+// memory: 2^26 floats, three of them 768 MiB in the backward (the cap of
+// every device before 2026-12-06 session 8).
+const attnGemmSafeCap = 1 << 26
 
 // attnGemmMinL is the shortest sequence useGemm sends through SGEMM: on
 // the H100 (2026-12-06, BenchmarkAttentionDevice, forward + backward, two
