@@ -15,6 +15,8 @@ var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's bl
 
 var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch in floats (attnGemmCap; 0: the code's)")
 
+var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in one tiling of sgemmLadder (its index; 0: chooseTile's)")
+
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
 
 // BenchmarkAttentionDevice times the device attention's forward
@@ -40,6 +42,10 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	defer func(cap int) { attnDevBlock, attnGemmCap = 0, cap }(attnGemmCap)
 	if *benchAttnGemmCap > 0 {
 		attnGemmCap = *benchAttnGemmCap
+	}
+	if *benchAttnTile > 0 {
+		sgemmTiling = &sgemmLadder[*benchAttnTile]
+		defer func() { sgemmTiling = nil }()
 	}
 	type shape struct {
 		name         string
