@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -327,13 +328,24 @@ func attnDevForms(t *testing.T, d *Device, p, pb backend.SSDParams, masked bool,
 
 // eachAttnForm runs f as subtests form=tiled and form=gemm, with
 // attnForm forcing attndev.comp's tiled kernels or attngemm.go's GEMM form
-// (chunked records run their chunked form either way).
-func eachAttnForm(t *testing.T, f func(t *testing.T)) {
+// (chunked records run their chunked form either way), and checks from a
+// profile of f's dispatches that the GEMM form's shader ran in form=gemm
+// exactly when quadratic (f's records take the quadratic form) and never
+// in form=tiled.
+func eachAttnForm(t *testing.T, d *Device, quadratic bool, f func(t *testing.T)) {
 	for _, form := range []string{"tiled", "gemm"} {
 		t.Run("form="+form, func(t *testing.T) {
 			attnForm = form
 			defer func() { attnForm = "" }()
+			d.StartProfile()
 			f(t)
+			gemm := false
+			for _, r := range d.StopProfile().Rows {
+				gemm = gemm || strings.HasPrefix(r.Program, "attngemm.comp")
+			}
+			if want := form == "gemm" && quadratic; gemm != want {
+				t.Errorf("attngemm.comp dispatched: %v, want %v", gemm, want)
+			}
 		})
 	}
 }
@@ -357,7 +369,7 @@ func eachAttnForm(t *testing.T, f func(t *testing.T)) {
 func TestAttentionDevice(t *testing.T) {
 	d := device(t)
 	type shape struct{ BH, L, D, DV, block int }
-	eachAttnForm(t, func(t *testing.T) {
+	eachAttnForm(t, d, true, func(t *testing.T) {
 		worst := map[string]float64{}
 		for _, sh := range []shape{{2, 1, 8, 6, 0}, {3, 37, 8, 6, 8}, {2, 300, 8, 6, 0}} {
 			for _, order := range []int{1, 2, 3, 0} {
@@ -423,7 +435,7 @@ func TestAttentionDeviceLong(t *testing.T) {
 			p.Form, p.Chunk = "chunked", c.chunk
 		}
 		t.Run(fmt.Sprintf("L=%d/d=%d/order=%d/mask=%v/norm=%v/chunk=%d", c.L, c.D, c.order, c.masked, c.norm, c.chunk), func(t *testing.T) {
-			eachAttnForm(t, func(t *testing.T) {
+			eachAttnForm(t, d, c.chunk == 0, func(t *testing.T) {
 				t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.01, 7, 3e-5, 6e-5))
 			})
 		})
@@ -444,7 +456,7 @@ func TestAttentionDeviceStrongDecay(t *testing.T) {
 			}
 			p := backend.SSDParams{BH: 2, L: 520, D: 8, DV: 8, Order: order, Exp: order == 0, Norm: norm, Scale: 1}
 			t.Run(fmt.Sprintf("order=%d/norm=%v", order, norm), func(t *testing.T) {
-				eachAttnForm(t, func(t *testing.T) {
+				eachAttnForm(t, d, true, func(t *testing.T) {
 					t.Logf("errors: %v", attnDevCase(t, d, p, true, -3, 3, 3e-5, 6e-5))
 				})
 			})
@@ -489,7 +501,7 @@ func TestAttentionDeviceWide(t *testing.T) {
 	for _, exp := range []bool{false, true} {
 		p := backend.SSDParams{BH: 1, L: 20, D: 256, DV: 256, Order: 2, Exp: exp, Norm: true, Scale: 1.0 / 16}
 		t.Run(fmt.Sprintf("exp=%v", exp), func(t *testing.T) {
-			eachAttnForm(t, func(t *testing.T) {
+			eachAttnForm(t, d, true, func(t *testing.T) {
 				t.Logf("errors: %v", attnDevCase(t, d, p, true, -0.5, 3, 3e-5, 6e-5))
 			})
 		})
@@ -503,7 +515,7 @@ func TestAttentionDeviceWide(t *testing.T) {
 func TestAttentionDeviceZeroRow(t *testing.T) {
 	d := device(t)
 	const L, D, DV = 6, 3, 2
-	eachAttnForm(t, func(t *testing.T) {
+	eachAttnForm(t, d, true, func(t *testing.T) {
 		for _, order := range []int{1, 2} {
 			for _, masked := range []bool{false, true} {
 				p := backend.SSDParams{BH: 1, L: L, D: D, DV: DV, Order: order, Norm: true, Scale: 0.5}
