@@ -224,8 +224,10 @@ func fusedRange[T float]() float64 {
 // small-matrix kernels take those, while K_cᵀ X̃ (A transposed) went through
 // its packing path, a quarter of the call's CPU time. BenchmarkChunkedOrder1
 // (4 heads, d 64, 2 cores, 2026-12-06, four alternating runs): L 2048
-// 1.95-2.06 → 1.81-1.94 ms, L 8192 6.86-7.94 → 6.46-7.11 ms. ecs (n) is
-// exp(cs), cs within ±fusedRange.
+// 1.95-2.06 → 1.81-1.94 ms, L 8192 6.86-7.94 → 6.46-7.11 ms; a second set
+// 0.86-1.00x at 2048, 0.91-0.96x at 8192 run by run
+// (bench/results/cpu-chunked-order1-ktransposed-2026-12-06.txt). ecs (n)
+// is exp(cs), cs within ±fusedRange.
 func chunkFused1[T float](g *chunkScratch[T], qc, kc, Vc []T, ecs []float64, n, d, dv, W int, sc float64, S, Yc []T) {
 	lda := d + n
 	A, X, Kt := g.A[:n*lda], g.X[:(d+n)*W], g.Kt[:d*n]
