@@ -22,7 +22,19 @@ type Gemm struct {
 	Batch                     int
 	StrideA, StrideB, StrideC int // floats between batch entries
 	Causal                    Causal
+	// Half stages A and B in half precision and multiplies them in
+	// f16vec2 arithmetic where the device offers it (Device.Half), the
+	// operands 16-byte aligned (as for matmul.comp's VEC4) and not both
+	// transposed; partial sums of at most halfKAcc products are kept in
+	// half, the rest in float32. Elsewhere the product runs in float32.
+	// Values beyond half's range (±65504) overflow to ±Inf.
+	Half bool
 }
+
+// halfKAcc is the most products a half partial sum of a Half product
+// takes before it is added into float32 (a multiple of every tiling's BK).
+// A var: BenchmarkSGEMM's -sgemm.kacc sets it.
+var halfKAcc = 32
 
 // Causal restricts a product to the causal (lower) triangle of one
 // sequence×sequence operand, skipping the work on the other side of the
@@ -200,7 +212,13 @@ func (d *Device) Gemm(g Gemm) error {
 	if g.TransB {
 		defs = append(defs, "TRANS_B")
 	}
-	if vec4 {
+	half := g.Half && d.Half() && vec4 && !(g.TransA && g.TransB)
+	if half {
+		defs = append(defs, "VEC4", "HALF", d.halfDefine(), fmt.Sprintf("KACC %d", max(tl.BK, halfKAcc/tl.BK*tl.BK)))
+		if g.M%tl.BM == 0 && g.N%tl.BN == 0 && g.K%tl.BK == 0 {
+			defs = append(defs, "EXACT")
+		}
+	} else if vec4 {
 		defs = append(defs, "VEC4")
 		if useAKM(tl, g) {
 			defs = append(defs, "AKM")
@@ -236,8 +254,15 @@ func (d *Device) Gemm(g Gemm) error {
 // but 1.3x for attention's S = Q·Kᵀ (K = 64, 2176 work groups of 128×128;
 // 8×8 outputs a thread then hold 32 more registers for A).
 func useAKM(tl sgemmTile, g Gemm) bool {
+	if sgemmAKM != nil {
+		return !g.TransA && *sgemmAKM
+	}
 	return !g.TransA && (tl.TM == 4 || g.K >= 128)
 }
+
+// sgemmAKM, when not nil, replaces useAKM's rule for A as stored: an
+// experiment seam for BenchmarkAttnGemmShapes.
+var sgemmAKM *bool
 
 // checkExtent panics unless buf holds batch matrices of rows×cols with
 // leading dimension ld, stride apart, starting at off.
