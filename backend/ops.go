@@ -111,12 +111,6 @@ type SSDParams struct {
 	Scale        float32
 	Form         string
 	Chunk        int
-	// Half lets a forward compute in half precision where the backend
-	// offers it (the GPU's quadratic form through SGEMM, on devices with
-	// half-float shaders: operands rounded to half, short partial sums in
-	// half, the rest in float32); elsewhere, and in every backward, it is
-	// float32. The default, false, is float32 throughout.
-	Half bool
 }
 
 // DeviceSSD computes the SSD forward of SSDParams on device buffers: q, k

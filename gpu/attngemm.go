@@ -73,7 +73,10 @@ const attnGemmMinL = 512
 // through SGEMM: from attnGemmMinL on, where one head's L×L matrix fits
 // gemmCap, unless attnForm says otherwise.
 func (j *attnDev) useGemm() bool {
-	return j.chunk == 0 && GemmForm(j.p.L) && j.p.L*j.p.L <= j.gemmCap()
+	if j.chunk > 0 || attnForm == "tiled" || j.p.L > attnGemmMaxL || j.p.L*j.p.L > j.gemmCap() {
+		return false
+	}
+	return attnForm == "gemm" || j.p.L >= attnGemmMinL
 }
 
 // headGroup is the heads one pass of the GEMM form takes: as many as fit
@@ -138,7 +141,7 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 
 // gemmForward is the forward of the GEMM form: per group of heads
 // S = scale·Q·Kᵀ (CausalOut), ROWF (W and stat in place), y = W·V
-// (CausalA); the two products in half precision with p.Half. FLOPs as the tiled form's (L²/2·2(d + d_v) per head, plus
+// (CausalA). FLOPs as the tiled form's (L²/2·2(d + d_v) per head, plus
 // the diagonal tiles); memory one L×L scratch per head of the group.
 func (j *attnDev) gemmForward() error {
 	p := j.p
@@ -149,13 +152,13 @@ func (j *attnDev) gemmForward() error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S, p.Half); err != nil {
+		if err := j.gemmScores(h0, n, S); err != nil {
 			return err
 		}
 		if err := j.runGemm("ROWF", rowGroups(n*L), h0, n, S, cum, j.stat); err != nil {
 			return err
 		}
-		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA, Half: p.Half}); err != nil {
+		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA}); err != nil {
 			return err
 		}
 	}
@@ -174,10 +177,10 @@ func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
 }
 
 // gemmScores computes S = scale·Q·Kᵀ on and below the diagonal for the n
-// heads from h0 (CausalOut), in half precision with half (Gemm.Half).
-func (j *attnDev) gemmScores(h0, n int, S *Buffer, half bool) error {
+// heads from h0 (CausalOut).
+func (j *attnDev) gemmScores(h0, n int, S *Buffer) error {
 	L, D := j.p.L, j.p.D
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut, Half: half})
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut})
 }
 
 // gemmBackward is the backward of the GEMM form after attndev.comp's
@@ -207,7 +210,7 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S, false); err != nil {
+		if err := j.gemmScores(h0, n, S); err != nil {
 			return err
 		}
 		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut}); err != nil {
@@ -232,11 +235,4 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 		}
 	}
 	return nil
-}
-
-// GemmForm reports whether the quadratic form at length L runs through
-// SGEMM (attngemm.go) rather than the tiled kernels, the device's memory
-// permitting: the form that Gemm.Half, and so SSDParams.Half, reaches.
-func GemmForm(L int) bool {
-	return attnForm != "tiled" && L <= attnGemmMaxL && (attnForm == "gemm" || L >= attnGemmMinL)
 }

@@ -47,9 +47,6 @@ type Device struct {
 	glNew  atomic.Int64            // buffers made by the driver (glBufferData) so far
 
 	prof *profiler // the running profile (profile.go), or nil; GL thread only
-
-	halfOnce sync.Once
-	half     string // the half-float define once a probe shader compiled with it (halfDefine)
 }
 
 // failure is what a posted call left behind: an error, or a panic's value.
@@ -277,44 +274,6 @@ func (d *Device) Software() bool {
 	r := strings.ToLower(d.info.Renderer)
 	return strings.Contains(r, "llvmpipe") || strings.Contains(r, "softpipe") || strings.Contains(r, "swrast")
 }
-
-// Half reports whether the device's shaders compute in half precision
-// (float16_t and f16vec2 from GL_NV_gpu_shader5 or
-// GL_AMD_gpu_shader_half_float): where they do, Gemm.Half and the SSD
-// forward's half setting take it; elsewhere they run in float32.
-func (d *Device) Half() bool { return d.halfDefine() != "" }
-
-// halfDefine is the define (HALF_NV or HALF_AMD) that enables half floats
-// in matmul.comp, or "" where the driver lists no such extension or a
-// probe shader using one does not compile (a listed extension the
-// compiler rejects: Mesa's MESA_EXTENSION_OVERRIDE can list one).
-func (d *Device) halfDefine() string {
-	d.halfOnce.Do(func() {
-		if d.info.Half == "" {
-			return
-		}
-		if _, err := d.program("halfprobe", halfProbeSrc, d.info.Half); err == nil {
-			d.half = d.info.Half
-		}
-	})
-	return d.half
-}
-
-// halfProbeSrc uses what matmul.comp's HALF takes: f16vec2 arithmetic
-// and the 2×16-bit packing.
-const halfProbeSrc = `#version 430
-#ifdef HALF_NV
-#extension GL_NV_gpu_shader5 : require
-#else
-#extension GL_AMD_gpu_shader_half_float : require
-#endif
-layout(local_size_x = 1) in;
-layout(std430, binding = 0) buffer B { uint x[]; };
-void main() {
-	f16vec2 a = unpackFloat2x16(x[0]);
-	x[0] = packFloat2x16(a * a + f16vec2(1.0));
-}
-`
 
 // Capabilities lists float32 and the operations this package dispatches.
 func (d *Device) Capabilities() backend.Capabilities {

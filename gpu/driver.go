@@ -43,7 +43,6 @@ type driverInfo struct {
 	MaxInvocations                  int    // GL_MAX_COMPUTE_WORK_GROUP_INVOCATIONS
 	MaxSSBOBytes                    int    // GL_MAX_SHADER_STORAGE_BLOCK_SIZE
 	MaxGroups                       [3]int // GL_MAX_COMPUTE_WORK_GROUP_COUNT
-	Half                            string // HALF_NV or HALF_AMD: the extension giving float16_t and f16vec2 arithmetic in shaders; "" none
 }
 
 // call is one compute dispatch: a program, its storage buffers by binding

@@ -187,9 +187,8 @@ const glGPUMemoryInfoCurrentAvailableVidmemNVX = 0x9049
 // OpenGL 4.3 core bindings. Every method runs on the device's GL thread.
 type glDriver struct {
 	egl     C.furiousEGL
-	nvxMem  bool   // GL_NVX_gpu_memory_info present
-	storage bool   // glBufferStorage (GL 4.4 or GL_ARB_buffer_storage); FURIOUS_GL_BUFFERDATA=1 turns it off
-	half    string // the half-float extension's define: HALF_NV (GL_NV_gpu_shader5), HALF_AMD (GL_AMD_gpu_shader_half_float) or ""
+	nvxMem  bool // GL_NVX_gpu_memory_info present
+	storage bool // glBufferStorage (GL 4.4 or GL_ARB_buffer_storage); FURIOUS_GL_BUFFERDATA=1 turns it off
 	// checkEach makes every dispatch ask glGetError (FURIOUS_GPU_CHECK=each,
 	// or =finish, which also waits for each dispatch to complete: serial).
 	// Otherwise the error flag is read by the next call that checks
@@ -239,12 +238,6 @@ func openDriver(device int) (driver, error) {
 			d.nvxMem = true
 		case "GL_ARB_buffer_storage":
 			d.storage = true
-		case "GL_NV_gpu_shader5":
-			d.half = "HALF_NV"
-		case "GL_AMD_gpu_shader_half_float":
-			if d.half == "" {
-				d.half = "HALF_AMD"
-			}
 		}
 	}
 	if major > 4 || minor >= 4 {
@@ -275,7 +268,6 @@ func (d *glDriver) info() driverInfo {
 		Platform: C.GoString(d.egl.platform),
 		Device:   int(d.egl.device),
 		Devices:  int(d.egl.ndevices),
-		Half:     d.half,
 	}
 	var v int32
 	gl.GetIntegerv(gl.MAX_COMPUTE_SHARED_MEMORY_SIZE, &v)

@@ -1,9 +1,4 @@
 #version 430
-#ifdef HALF_NV
-#extension GL_NV_gpu_shader5 : require
-#elif defined(HALF_AMD)
-#extension GL_AMD_gpu_shader_half_float : require
-#endif
 // Batched SGEMM: C = alpha·op(A)·op(B) + beta·C, row-major, op = identity or
 // transpose (TRANS_A, TRANS_B). One work group computes a BM×BN tile of C;
 // each of its (BM/TM)·(BN/TN) threads computes a TM×TN block held in
@@ -18,10 +13,7 @@
 // multiples of 4), AKM (with VEC4, A as stored, no TRANS_A: A's slice stays
 // in shared memory as loaded, k fastest, and the products read a vec4 of
 // four k per row instead of transposing it on its way in; matmul.go says
-// where), HALF (with VEC4, not both TRANS_A and TRANS_B: the slices are
-// staged in shared memory as half floats and multiplied in f16vec2
-// arithmetic, GL_NV_gpu_shader5; partial sums of at most KACC products are
-// kept in half and added into float32 accumulators, see below). The uniform causal (matmul.go's Causal) skips the work on one
+// where). The uniform causal (matmul.go's Causal) skips the work on one
 // side of a square operand's diagonal: 1 skips the tiles of C above it, 2
 // (op(A) lower-triangular) sums k < m0 + BM only (its groups taken from the
 // last row tile, whose K range is longest, so that the short ones fill the
@@ -54,35 +46,12 @@ uniform int causal;                  // 0 none, 1 C lower, 2 op(A) lower, 3 op(A
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
 #define NBUF 2
-#ifdef HALF
-// Half slices, four halves a uvec2 along the dimension the global vec4
-// runs (no transposing stores): A as [m][k/4] (or [k][m/4] with TRANS_A),
-// B as [k][n/4] (or [n][k/4] with TRANS_B). Two product shapes:
-//   outer (B as [k][n]): each thread's TM×TN block from f16vec2 pairs of
-//     columns times a broadcast a_ik, as the float32 loop;
-//   dot (TRANS_B, A as [m][k]): each thread's TM×TN outputs from f16vec2
-//     pairs of k, a_i,k:k+1 ∘ b_j,k:k+1, the pair's halves added at the
-//     flush; the thread's rows and columns strided (ty + TY·i, tx + TX·j)
-//     so that a warp's reads of B's rows hit distinct banks.
-#ifdef TRANS_A
-shared uvec2 As[NBUF][BK][BM / 4];
-#else
-shared uvec2 As[NBUF][BM][BK / 4];
-#endif
-#ifdef TRANS_B
-#define HDOT
-shared uvec2 Bs[NBUF][BN][BK / 4];
-#else
-shared uvec2 Bs[NBUF][BK][BN / 4];
-#endif
-#else
 #ifdef AKM // A as stored (M×K, 16-byte loads): its slice kept k fastest, no transposing stores
 shared vec4 As[NBUF][BM][BK / 4]; // As[m][k/4]
 #else
 shared vec4 As[NBUF][BK][BMP / 4]; // As[k][m]: op(A) slice, m fastest
 #endif
 shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
-#endif
 
 #ifdef VEC4
 #define LA (BM * BK / 4 / NT)
@@ -99,12 +68,10 @@ shared vec4 Bs[NBUF][BK][BN / 4];  // Bs[k][n]: op(B) slice, n fastest
 #define INB(c) (c)
 #endif
 
-#if !defined(AKM) && !defined(HALF)
+#ifndef AKM
 void setA(int buf, int k, int m, float v) { As[buf][k][m >> 2][m & 3] = v; }
 #endif
-#ifndef HALF
 void setB(int buf, int k, int n, float v) { Bs[buf][k][n >> 2][n & 3] = v; }
-#endif
 
 // loadA returns element e (of LA a thread, e = t + i·NT) of the slice
 // k0..k0+BK of op(A) rows m0..; loadB the same of op(B) columns n0..;
@@ -154,24 +121,6 @@ RTYPE loadB(int baseB, int n0, int k0, int e) {
 }
 
 // storeA and storeB write element e of loadA or loadB into shared buffer buf.
-#ifdef HALF
-// pack4 is a vec4 as four halves.
-uvec2 pack4(vec4 r) { return uvec2(packHalf2x16(r.xy), packHalf2x16(r.zw)); }
-void storeA(int buf, int e, vec4 r) {
-#ifdef TRANS_A
-	As[buf][e / (BM / 4)][e % (BM / 4)] = pack4(r);
-#else
-	As[buf][e / (BK / 4)][e % (BK / 4)] = pack4(r);
-#endif
-}
-void storeB(int buf, int e, vec4 r) {
-#ifdef TRANS_B
-	Bs[buf][e / (BK / 4)][e % (BK / 4)] = pack4(r);
-#else
-	Bs[buf][e / (BN / 4)][e % (BN / 4)] = pack4(r);
-#endif
-}
-#else
 void storeA(int buf, int e, RTYPE r) {
 #ifdef VEC4
 #ifdef TRANS_A
@@ -209,7 +158,6 @@ void storeB(int buf, int e, RTYPE r) {
 #endif
 #endif
 }
-#endif // HALF
 
 void main() {
 	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
@@ -242,25 +190,10 @@ void main() {
 	if (causal == 2) ke = min(K, m0 + BM);
 	if (causal == 3) kb = m0;
 
-#ifdef HDOT
-	// dacc[i][j], hacc[i][j] (the pair's halves summed at the flush): row
-	// ty + TY·i, column tx + TX·j
-	float dacc[TM][TN];
-	uint hacc[TM][TN];
-	for (int i = 0; i < TM; i++)
-		for (int j = 0; j < TN; j++) { dacc[i][j] = 0.0; hacc[i][j] = 0u; }
-#else
 	// acc[i][g]: row (i/4)·(BM·4/TM) + 4·ty + i%4, columns (g)·(BN·4/TN) + 4·tx + 0..3
 	vec4 acc[TM][TN / 4];
 	for (int i = 0; i < TM; i++)
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
-#ifdef HALF
-	// hacc[i][j]: columns 2j, 2j + 1 of acc[i] (as .xy, .zw of acc[i][j/2])
-	uint hacc[TM][TN / 2];
-	for (int i = 0; i < TM; i++)
-		for (int j = 0; j < TN / 2; j++) hacc[i][j] = 0u;
-#endif
-#endif
 
 	int tiles = (ke - kb + BK - 1) / BK;
 	LOADT(kb);
@@ -269,68 +202,7 @@ void main() {
 	for (int t = 0; t < tiles; t++) {
 		int cur = t & 1;
 		if (t + 1 < tiles) LOADT(kb + (t + 1) * BK);
-#ifdef HALF
-		// Half values live in uint registers (f16vec2 bits) and are unpacked
-		// only as scalars: arrays of f16vec2 went to local memory on the
-		// H100's driver (gpu/BENCH.md).
-		for (int kq = 0; kq < BK / 4; kq++) {
-#ifdef HDOT
-			uvec2 ar[TM], br[TN];
-			for (int i = 0; i < TM; i++) ar[i] = As[cur][ty + TY * i][kq];
-			for (int j = 0; j < TN; j++) br[j] = Bs[cur][tx + TX * j][kq];
-			for (int i = 0; i < TM; i++) {
-				f16vec2 a0 = unpackFloat2x16(ar[i].x), a1 = unpackFloat2x16(ar[i].y);
-				for (int j = 0; j < TN; j++) {
-					f16vec2 h = a0 * unpackFloat2x16(br[j].x) + unpackFloat2x16(hacc[i][j]);
-					hacc[i][j] = packFloat2x16(a1 * unpackFloat2x16(br[j].y) + h);
-				}
-			}
-#else
-#ifndef TRANS_A // four k of each of the thread's rows
-			uvec2 ar[TM];
-			for (int i = 0; i < TM; i++) ar[i] = As[cur][(i / 4) * (BM * 4 / TM) + 4 * ty + i % 4][kq];
-#endif
-			for (int kk = 0; kk < 4; kk++) {
-				uvec2 bq[TN / 4];
-				for (int g = 0; g < TN / 4; g++) bq[g] = Bs[cur][4 * kq + kk][g * (BN / TN) + tx];
-#ifdef TRANS_A // the thread's rows at this k
-				uvec2 aq[TM / 4];
-				for (int g = 0; g < TM / 4; g++) aq[g] = As[cur][4 * kq + kk][g * (BM / TM) + ty];
-#endif
-				for (int i = 0; i < TM; i++) {
-#ifdef TRANS_A
-					f16vec2 ap = unpackFloat2x16(aq[i / 4][(i % 4) / 2]);
-					f16vec2 ai = f16vec2(ap[i % 2]);
-#else
-					f16vec2 ap = unpackFloat2x16(ar[i][kk / 2]);
-					f16vec2 ai = f16vec2(ap[kk % 2]);
-#endif
-					for (int g = 0; g < TN / 4; g++) {
-						hacc[i][2 * g] = packFloat2x16(ai * unpackFloat2x16(bq[g].x) + unpackFloat2x16(hacc[i][2 * g]));
-						hacc[i][2 * g + 1] = packFloat2x16(ai * unpackFloat2x16(bq[g].y) + unpackFloat2x16(hacc[i][2 * g + 1]));
-					}
-				}
-			}
-#endif
-		}
-		// the half sums into float32 every KACC products and at the end
-		if ((t + 1) % (KACC / BK) == 0 || t + 1 == tiles) {
-#ifdef HDOT
-			for (int i = 0; i < TM; i++)
-				for (int j = 0; j < TN; j++) {
-					f16vec2 h = unpackFloat2x16(hacc[i][j]);
-					dacc[i][j] += float(h.x) + float(h.y);
-					hacc[i][j] = 0u;
-				}
-#else
-			for (int i = 0; i < TM; i++)
-				for (int g = 0; g < TN / 4; g++) {
-					acc[i][g] += vec4(vec2(unpackFloat2x16(hacc[i][2 * g])), vec2(unpackFloat2x16(hacc[i][2 * g + 1])));
-					hacc[i][2 * g] = 0u; hacc[i][2 * g + 1] = 0u;
-				}
-#endif
-		}
-#elif defined(AKM)
+#ifdef AKM
 		// four k at a time: a vec4 of each of the thread's TM rows of A
 		for (int kq = 0; kq < BK / 4; kq++) {
 			vec4 ar[TM];
@@ -358,21 +230,7 @@ void main() {
 	}
 
 	int baseC = offC + z * strideC;
-#ifdef HDOT
-	for (int i = 0; i < TM; i++) {
-		int m = m0 + ty + TY * i;
-		if (m >= M) continue;
-		for (int j = 0; j < TN; j++) {
-			int n = n0 + tx + TX * j;
-			if (n < N) {
-				int idx = baseC + m * ldc + n;
-				float v = alpha * dacc[i][j];
-				if (beta != 0.0) v += beta * C[idx];
-				C[idx] = v;
-			}
-		}
-	}
-#elif defined(VEC4C)
+#ifdef VEC4C
 	for (int i = 0; i < TM; i++) {
 		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
 		for (int g = 0; g < TN / 4; g++) {

@@ -22,19 +22,7 @@ type Gemm struct {
 	Batch                     int
 	StrideA, StrideB, StrideC int // floats between batch entries
 	Causal                    Causal
-	// Half stages A and B in half precision and multiplies them in
-	// f16vec2 arithmetic where the device offers it (Device.Half), the
-	// operands 16-byte aligned (as for matmul.comp's VEC4) and not both
-	// transposed; partial sums of at most halfKAcc products are kept in
-	// half, the rest in float32. Elsewhere the product runs in float32.
-	// Values beyond half's range (±65504) overflow to ±Inf.
-	Half bool
 }
-
-// halfKAcc is the most products a half partial sum of a Half product
-// takes before it is added into float32 (a multiple of every tiling's BK).
-// A var: BenchmarkSGEMM's -sgemm.kacc sets it.
-var halfKAcc = 32
 
 // Causal restricts a product to the causal (lower) triangle of one
 // sequence×sequence operand, skipping the work on the other side of the
@@ -212,13 +200,7 @@ func (d *Device) Gemm(g Gemm) error {
 	if g.TransB {
 		defs = append(defs, "TRANS_B")
 	}
-	half := g.Half && d.Half() && vec4 && !(g.TransA && g.TransB)
-	if half {
-		defs = append(defs, "VEC4", "HALF", d.halfDefine(), fmt.Sprintf("KACC %d", max(tl.BK, halfKAcc/tl.BK*tl.BK)))
-		if g.M%tl.BM == 0 && g.N%tl.BN == 0 && g.K%tl.BK == 0 {
-			defs = append(defs, "EXACT")
-		}
-	} else if vec4 {
+	if vec4 {
 		defs = append(defs, "VEC4")
 		if useAKM(tl, g) {
 			defs = append(defs, "AKM")

@@ -1,11 +1,9 @@
 package gpu
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 )
 
@@ -80,11 +78,7 @@ func testGemm(t *testing.T, d *Device, r *rand.Rand, g Gemm) {
 	}
 	name := fmt.Sprintf("batch=%d M=%d N=%d K=%d tA=%v tB=%v α=%v β=%v causal=%d", batch, g.M, g.N, g.K, g.TransA, g.TransB, g.Alpha, g.Beta, g.Causal)
 	// float32 rounding grows like √K·2⁻²⁴ of Σ|a·b|; 1e-4 holds to K ≈ 10⁵.
-	tol := 1e-4
-	if g.Half && d.Half() {
-		tol, name = halfTol(), name+" half"
-	}
-	compare(t, name, got, want, scale, tol)
+	compare(t, name, got, want, scale, 1e-4)
 }
 
 func TestMatMul(t *testing.T) {
@@ -125,9 +119,8 @@ func TestMatMulPublic(t *testing.T) {
 }
 
 // BenchmarkSGEMM times the SGEMM shader at n×n×n (n from -sgemm.n, 4096 on
-// a real GPU, 256 on a software renderer), C = A·B and C = A·Bᵀ, in
-// float32 and, where the device offers it, in half precision (Gemm.Half),
-// and reports TFLOP/s: the median over runs, each between glFinish calls,
+// a real GPU, 256 on a software renderer), C = A·B and C = A·Bᵀ, and
+// reports TFLOP/s: the median over runs, each between glFinish calls,
 // after a warm-up. Each timed product is then sampled against float64
 // dot products. With FURIOUS_GL_DUMP=dir it writes the driver's binaries
 // into dir.
@@ -140,10 +133,6 @@ func BenchmarkSGEMM(b *testing.B) {
 			n = 256
 		}
 	}
-	if *sgemmKAcc > 0 {
-		defer func(k int) { halfKAcc = k }(halfKAcc)
-		halfKAcc = *sgemmKAcc
-	}
 	r := rand.New(rand.NewPCG(5, 6))
 	a, bb := randFloats(r, n*n), randFloats(r, n*n)
 	A, B := upload(b, d, a), upload(b, d, bb)
@@ -152,37 +141,18 @@ func BenchmarkSGEMM(b *testing.B) {
 	defer B.Release()
 	defer C.Release()
 	for _, tB := range []bool{false, true} {
-		for _, half := range []bool{false, true} {
-			if half && !d.Half() {
-				continue
-			}
-			name := fmt.Sprintf("n=%d", n)
-			if tB {
-				name += "/tB"
-			}
-			if half {
-				name += "/half"
-			}
-			b.Run(name, func(b *testing.B) {
-				g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C, TransB: tB, Half: half}
-				timeMedian(b, d, 2*float64(n)*float64(n)*float64(n), func() error { return d.Gemm(g) })
-				tol := 1e-4
-				if half {
-					tol = halfTol()
-				}
-				checkSample(b, r, C, a, bb, n, tB, tol)
-			})
+		name := fmt.Sprintf("n=%d", n)
+		if tB {
+			name += "/tB"
 		}
+		b.Run(name, func(b *testing.B) {
+			g := Gemm{M: n, N: n, K: n, Alpha: 1, A: A, B: B, C: C, TransB: tB}
+			timeMedian(b, d, 2*float64(n)*float64(n)*float64(n), func() error { return d.Gemm(g) })
+			checkSample(b, r, C, a, bb, n, tB)
+		})
 	}
 	dumpPrograms(b, d)
 }
-
-var sgemmKAcc = flag.Int("sgemm.kacc", 0, "BenchmarkSGEMM's half partial sums' length (halfKAcc; 0: the default)")
-
-// halfTol bounds a Half product's difference from the float64 product,
-// relative to Σ_k |a_ik·b_kj|: each operand rounded to half (2⁻¹¹ each),
-// and each of a partial sum's at most halfKAcc roundings in half.
-func halfTol() float64 { return float64(2+halfKAcc) * math.Ldexp(1, -11) }
 
 func median(x []float64) float64 {
 	y := append([]float64(nil), x...)
@@ -196,8 +166,8 @@ func median(x []float64) float64 {
 
 // checkSample compares 64 random entries of the n×n product C = A·B (A·Bᵀ
 // with tB) with float64 dot products, so a timed kernel is also a correct
-// one: within tol of Σ|a·b|.
-func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int, tB bool, tol float64) {
+// one: within 1e-4 of Σ|a·b|.
+func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int, tB bool) {
 	got := download(b, C)
 	want := make([]float64, 64)
 	scale := make([]float64, 64)
@@ -215,7 +185,7 @@ func checkSample(b *testing.B, r *rand.Rand, C *Buffer, a, bb []float32, n int, 
 		}
 		out[s] = got[i*n+j]
 	}
-	compare(b, fmt.Sprintf("%d² sample", n), out, want, scale, tol)
+	compare(b, fmt.Sprintf("%d² sample", n), out, want, scale, 1e-4)
 }
 
 // sgemmCandidates are the smaller tilings BenchmarkGemmTiles times against
@@ -354,36 +324,4 @@ func BenchmarkGemmTiles(b *testing.B) {
 			x.Release()
 		}
 	}
-}
-
-// TestMatMulHalf checks Gemm.Half where the device offers half precision
-// (GL_NV_gpu_shader5; not llvmpipe): the outer-product shape (B as
-// stored, A as stored or transposed) and the dot shape (Bᵀ), each tiling,
-// whole and partial tiles, batches, α, β and the causal modes, against the
-// float64 oracle within halfTol; and that the half program ran. Elsewhere
-// it checks that Half runs in float32, to float32's tolerance.
-func TestMatMulHalf(t *testing.T) {
-	d := device(t)
-	defer func() { sgemmTiling = nil }()
-	r := rand.New(rand.NewPCG(15, 16))
-	for _, tl := range sgemmLadder {
-		tl := tl
-		sgemmTiling = &tl
-		for _, s := range [][3]int{{132, 136, 72}, {256, 128, 64}, {64, 64, 200}} {
-			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
-				testGemm(t, d, r, Gemm{M: s[0], N: s[1], K: s[2], Batch: 2, Alpha: 0.5, Beta: -1, TransA: tr[0], TransB: tr[1], Half: true})
-			}
-		}
-		testGemm(t, d, r, Gemm{M: 256, N: 256, K: 64, Batch: 2, Alpha: 0.125, TransB: true, Causal: CausalOut, Half: true})
-		testGemm(t, d, r, Gemm{M: 256, N: 64, K: 256, Batch: 2, Alpha: 1, Causal: CausalA, Half: true})
-		testGemm(t, d, r, Gemm{M: 256, N: 64, K: 256, Batch: 2, Alpha: 1, TransA: true, Causal: CausalAT, Half: true})
-	}
-	ran := false
-	for _, p := range d.Stats().ProgramNames {
-		ran = ran || strings.HasPrefix(p, "matmul.comp[") && strings.Contains(p, ";HALF;")
-	}
-	if ran != d.Half() {
-		t.Errorf("half programs compiled: %v; the device offers half: %v", ran, d.Half())
-	}
-	t.Logf("half offered: %v (%s)", d.Half(), d.Describe())
 }

@@ -25,8 +25,7 @@ type benchConfig struct {
 	Ls     []int
 	chunk  int
 	reps   int
-	maxQ   int  // the quadratic form is skipped above this length
-	half   bool // GPU: also time each row whose form takes half precision with it
+	maxQ   int // the quadratic form is skipped above this length
 }
 
 // benchRow is one line of the table.
@@ -35,7 +34,6 @@ type benchRow struct {
 	order        string // "1", "2", "exp"
 	norm         string
 	L            int
-	prec         string  // "fp32", or "half" (backend.SSDParams.Half)
 	ms           float64 // median
 	flops        float64 // model FLOPs of one call
 	check        float64 // largest relative difference against the float64 oracle (printBench's footer says where)
@@ -60,7 +58,6 @@ func bench(args []string, w io.Writer) error {
 	fs.IntVar(&c.chunk, "chunk", ssd.DefaultChunk, "chunk size of the chunked form")
 	fs.IntVar(&c.reps, "reps", 5, "timed runs per row (the median is shown)")
 	fs.IntVar(&c.maxQ, "max-quadratic", 8192, "longest L timed in the quadratic form")
-	fs.BoolVar(&c.half, "half", false, "with --device gpu: also time each row whose form computes in half precision where the device offers it")
 	train := fs.Bool("train", false, "measure training throughput per preset instead of the SSD forms")
 	presets := fs.String("presets", "all", "with --train: presets, comma separated, or all")
 	tc := trainConfig{}
@@ -193,7 +190,7 @@ func benchCPU(c benchConfig) []benchRow {
 			}
 			q, k, v, a := benchInputs(tensor.Float32, c.H, L, c.d)
 			ms := medianMS(1, c.reps, func() { runCPU(bc, q, k, v, a, c.chunk) })
-			rows = append(rows, benchRow{"cpu", bc.form, bc.label, bc.norm, L, "fp32", ms, modelFlops(bc, c.H, L, c.d, c.chunk), check})
+			rows = append(rows, benchRow{"cpu", bc.form, bc.label, bc.norm, L, ms, modelFlops(bc, c.H, L, c.d, c.chunk), check})
 		}
 	}
 	return rows
@@ -234,19 +231,13 @@ func medianMS(warm, reps int, fn func()) float64 {
 
 func printBench(w io.Writer, rows []benchRow) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "device\tform\torder\tnorm\tL\tprec\tms\tGFLOP/s\tcheck\t")
+	fmt.Fprintln(tw, "device\tform\torder\tnorm\tL\tms\tGFLOP/s\tcheck\t")
 	for _, r := range rows {
 		gf := r.flops / (r.ms * 1e-3) / 1e9
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\t%.1f\t%.1e\t\n", r.device, r.form, r.order, r.norm, r.L, r.prec, r.ms, gf, r.check)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.3f\t%.1f\t%.1e\t\n", r.device, r.form, r.order, r.norm, r.L, r.ms, gf, r.check)
 	}
 	tw.Flush()
-	var fp32 []benchRow
-	for _, r := range rows {
-		if r.prec == "fp32" {
-			fp32 = append(fp32, r)
-		}
-	}
-	if bad := worstCheck(fp32); bad > 1e-3 {
+	if bad := worstCheck(rows); bad > 1e-3 {
 		fmt.Fprintf(w, "WARNING: a fast path differs from the float64 oracle by %.1e (relative)\n", bad)
 	}
 }

@@ -47,11 +47,10 @@ func (in *gpuInputs) release() {
 }
 
 // runGPU dispatches one case and returns the form it ran ("auto" lets
-// gpu's SSD choose by length), in half precision with half where the form
-// takes it; the caller calls Finish to wait for it.
-func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int, half bool) (string, error) {
+// gpu's SSD choose by length); the caller calls Finish to wait for it.
+func runGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, chunk int) (string, error) {
 	p := backend.SSDParams{BH: in.H, L: in.L, D: in.d, DV: in.d, Order: bc.opts.Order, Norm: bc.opts.Norm == ssd.NormSoftmax,
-		Scale: float32(1 / math.Sqrt(float64(in.d))), Form: bc.form, Chunk: chunk, Half: half}
+		Scale: float32(1 / math.Sqrt(float64(in.d))), Form: bc.form, Chunk: chunk}
 	if bc.form == "blockwise" { // softmax attention under the decay bias
 		p.Form, p.Exp, p.Norm = "quadratic", true, true
 	}
@@ -74,17 +73,13 @@ const ownCheckMaxL = 8192
 
 // benchGPU times the GPU shaders with glFinish around each call, each row
 // checked against the float64 oracle (at its own length up to
-// ownCheckMaxL, else at checkL); with c.half each row whose form takes
-// half precision (gpu.HalfForm) is timed and checked again with it.
+// ownCheckMaxL, else at checkL).
 func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 	dev, err := gpu.Default()
 	if err != nil {
 		return nil, fmt.Errorf("bench: no GPU: %w", err)
 	}
 	fmt.Fprintf(w, "device: %s\n", dev.Describe())
-	if c.half && !dev.Half() {
-		fmt.Fprintf(w, "--half: this device offers no half-precision shaders (GL_NV_gpu_shader5 or GL_AMD_gpu_shader_half_float); fp32 rows only\n")
-	}
 	var rows []benchRow
 	for _, bc := range benchCases() {
 		check, err := gpuCheck(dev, bc, c)
@@ -99,43 +94,31 @@ func benchGPU(c benchConfig, w io.Writer) ([]benchRow, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, half := range []bool{false, true} {
-				if half && !(c.half && dev.Half() && takesHalf(bc, rows[len(rows)-1].form, L)) {
-					continue
-				}
-				r, err := timeGPU(dev, bc, in, c, half, check)
-				if err != nil {
-					in.release()
-					return nil, err
-				}
-				rows = append(rows, r)
-			}
+			r, err := timeGPU(dev, bc, in, c, check)
 			in.release()
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r)
 		}
 	}
 	return rows, nil
 }
 
-// takesHalf reports whether a row's form computes in half precision with
-// SSDParams.Half: the quadratic form through SGEMM (gpu.GemmForm).
-func takesHalf(bc benchCase, form string, L int) bool {
-	return (form == "quadratic" || form == "auto:quadratic" || form == "blockwise") && gpu.GemmForm(L)
-}
-
 // timeGPU times one row after warming the GPU up, then checks the last
 // run's output: head 0 against the float64 quadratic form at the row's
 // length up to ownCheckMaxL, else the case's check at checkL (check).
-func timeGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, c benchConfig, half bool, check float64) (benchRow, error) {
+func timeGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, c benchConfig, check float64) (benchRow, error) {
 	var runErr error
 	form := bc.form
 	if !dev.Software() {
 		for start := time.Now(); time.Since(start) < gpuWarm && runErr == nil; {
-			_, runErr = runGPU(dev, bc, in, c.chunk, half)
+			_, runErr = runGPU(dev, bc, in, c.chunk)
 			dev.Finish()
 		}
 	}
 	ms := medianMS(1, c.reps, func() {
-		f, e := runGPU(dev, bc, in, c.chunk, half)
+		f, e := runGPU(dev, bc, in, c.chunk)
 		if e != nil && runErr == nil {
 			runErr = e
 		}
@@ -153,11 +136,7 @@ func timeGPU(dev *gpu.Device, bc benchCase, in *gpuInputs, c benchConfig, half b
 		n := in.L * in.d
 		check = tensor.MaxRelDiff(tensor.FromFloat32(y[:n], 1, 1, in.L, in.d), oracle(bc, 1, in.L, in.d))
 	}
-	prec := "fp32"
-	if half {
-		prec = "half"
-	}
-	return benchRow{"gpu", form, bc.label, bc.norm, in.L, prec, ms, gpuFlops(bc, form, c, in.L), check}, nil
+	return benchRow{"gpu", form, bc.label, bc.norm, in.L, ms, gpuFlops(bc, form, c, in.L), check}, nil
 }
 
 func gpuCheck(dev *gpu.Device, bc benchCase, c benchConfig) (float64, error) {
@@ -166,7 +145,7 @@ func gpuCheck(dev *gpu.Device, bc benchCase, c benchConfig) (float64, error) {
 		return 0, err
 	}
 	defer in.release()
-	if _, err := runGPU(dev, bc, in, c.chunk, false); err != nil {
+	if _, err := runGPU(dev, bc, in, c.chunk); err != nil {
 		return 0, err
 	}
 	y, err := in.y.Download()
