@@ -14,10 +14,19 @@
 //          in double (each thread a run of positions, then the runs'
 //          offsets), so seg_ij = cum_i − cum_j loses nothing to
 //          cancellation however long the sequence.
-//   ROWF:  one group of RT threads per row (head hl of the call's group
-//          of heads, query i): reads s_ij from S once (NPT keys a thread,
-//          RT·NPT ≥ L), writes W_ij there (0 for i < j < the end of i's
-//          128-block, which the causal products read) and stat_i.
+//   TRANSK: Kt[hl, :, j] = k[h0 + hl, j, :] for the call's group of heads
+//          (32×32 tiles through shared memory), so that the scores are the
+//          product Q·Kt of operands as stored (matmul.comp's fastest path).
+//   ROWS:  one thread per row of the call's heads, after matmul.comp's EPI
+//          wrote P̃ (EXP) or P (orders) and each row's per-tile statistics
+//          T (maximum m_t, sum r_t over the tiles t of W keys with a key
+//          j ≤ i): writes stat_i and the factors sc_it by which the product
+//          y = P̃·V scales row i's keys of tile t (matmul.comp ASCALE), for
+//          the tiles to the end of i's 128-block (what the causal product
+//          reads): EXP: M = max_t m_t, l = Σ_t exp(m_t − M)·r_t, stat_i =
+//          M + log l (NORM) or 0, sc_it = exp(m_t − stat_i) (0 for tiles
+//          past i); orders: stat_i = 1/Σ_t r_t (NORM; 0 for a zero sum) or
+//          1, sc_it = stat_i.
 //   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
 //          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
@@ -35,18 +44,19 @@
 //          weight's gradient against the float64 model, the tiled kernels
 //          6.5e-5, llvmpipe 2026-12-06.)//
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
-// head, for the per-row arrays), scale. S and G hold the group's heads
-// (hl·L·L + i·L + j), as D (DA). Defines: one of CUM, ROWF, ROWB, COLDA;
-// ORDER p or EXP; optional NORM, MASKED, DA (ROWB: with MASKED); RT
-// (threads of the row passes), NPT (ROWF: keys a thread).
-#ifdef CUM
+// head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
+// and sc, keys a tile); HD (TRANSK: the head dimension). S and G hold the
+// group's heads (hl·L·L + i·L + j), as D (DA). Defines: one of CUM,
+// TRANSK, ROWS, ROWB, COLDA; ORDER p or EXP; optional NORM, MASKED, DA
+// (ROWB: with MASKED); RT (threads of ROWB).
+#if defined(CUM) || defined(COLDA) || defined(ROWS)
 layout(local_size_x = 64) in;
-#elif defined(COLDA)
-layout(local_size_x = 64) in;
+#elif defined(TRANSK)
+layout(local_size_x = 32, local_size_y = 8) in;
 #else
 layout(local_size_x = RT) in;
 #endif
-uniform int BH, L, h0;
+uniform int BH, L, h0, LT, W, HD;
 uniform float scale;
 
 // group is the flat work-group index (dispatches over 65,535 groups are 2-D).
@@ -84,21 +94,18 @@ void main() {
 }
 #endif
 
-#if defined(ROWF) || defined(ROWB)
+#ifdef ROWB
 layout(std430, binding = 0) buffer BufS { float S[]; };
 layout(std430, binding = 1) readonly buffer BufC { double cum[]; };
-layout(std430, binding = 2) buffer BufR { float rows[]; }; // ROWF: stat; ROWB: DELTA's rows
-#ifdef ROWB
+layout(std430, binding = 2) buffer BufR { float rows[]; }; // DELTA's rows
 layout(std430, binding = 3) buffer BufG { float G[]; };
 layout(std430, binding = 4) buffer BufDA { float da[]; };
-layout(std430, binding = 5) writeonly buffer BufD { float D[]; };
-#endif
-// The row reductions: a tree in shared memory, the root handed to every
+layout(std430, binding = 5) writeonly buffer BufD { float Dl[]; };
+// The row reduction: a tree in shared memory, the root handed to every
 // thread through a broadcast variable, each barrier preceded by
-// memoryBarrierShared, and the maximum and the sum with arrays of their
-// own: with barrier() alone and one array, NVIDIA's driver (580) gave
-// rows of ROWF's exp with the norm (a maximum, then a sum) wrong at random
-// on the H100, none on llvmpipe (TestAttentionDevice).
+// memoryBarrierShared (with barrier() alone and one array for a maximum
+// and then a sum, NVIDIA's driver (580) gave rows of the former ROWF's
+// exp with the norm wrong at random on the H100, none on llvmpipe).
 #define REDUCE(NAME, ARR, BC, OP) \
 shared float ARR[RT]; \
 shared float BC; \
@@ -120,11 +127,8 @@ float NAME(float x) { \
 	return r; \
 }
 float add(float a, float b) { return a + b; }
-// reduceSum and reduceMax return the sum and the maximum of x over the group.
+// reduceSum returns the sum of x over the group.
 REDUCE(reduceSum, redS, bcS, add)
-#ifdef EXP
-REDUCE(reduceMax, redM, bcM, max)
-#endif
 
 #ifndef EXP
 // fpow is s^ORDER; fdiff its derivative ORDER·s^(ORDER−1).
@@ -153,50 +157,6 @@ void main() {
 #else
 #define SEG(j) 0.0
 #endif
-#ifdef ROWF
-	// the row's logits (EXP) or P_ij (orders), NPT a thread, read once
-	float x[NPT];
-#ifdef EXP
-	const float NEG_INF = uintBitsToFloat(0xff800000u);
-	float m = NEG_INF;
-	for (int u = 0; u < NPT; u++) {
-		int j = t + u * RT;
-		x[u] = j <= i ? S[base + j] + SEG(j) : NEG_INF;
-		m = max(m, x[u]);
-	}
-#ifdef NORM
-	m = reduceMax(m);
-	float l = 0.0;
-	for (int u = 0; u < NPT; u++) l += t + u * RT <= i ? exp(x[u] - m) : 0.0;
-	l = reduceSum(l);
-	float st = m + log(l);
-#else
-	float st = 0.0;
-#endif
-	for (int u = 0; u < NPT; u++) {
-		int j = t + u * RT;
-		if (j < end) S[base + j] = j <= i ? exp(x[u] - st) : 0.0;
-	}
-#else
-	float z = 0.0;
-	for (int u = 0; u < NPT; u++) {
-		int j = t + u * RT;
-		x[u] = j <= i ? fpow(S[base + j]) * exp(SEG(j)) : 0.0;
-		z += x[u];
-	}
-#ifdef NORM
-	z = reduceSum(z);
-	float st = z == 0.0 ? 0.0 : 1.0 / z;
-#else
-	float st = 1.0;
-#endif
-	for (int u = 0; u < NPT; u++) {
-		int j = t + u * RT;
-		if (j < end) S[base + j] = x[u] * st;
-	}
-#endif
-	if (t == 0) rows[r] = st;
-#else // ROWB
 	float st = rows[4 * r + 1], delta = rows[4 * r + 2];
 	float dsum = 0.0; // Σ_{j<i} dl_ij over this thread's keys
 	for (int j = t; j < end; j += RT) {
@@ -215,7 +175,7 @@ void main() {
 			if (j < i) {
 				float dl = gp * w;
 				dsum += dl;
-				D[base + j] = dl;
+				Dl[base + j] = dl;
 			}
 #endif
 		}
@@ -226,7 +186,64 @@ void main() {
 	dsum = reduceSum(dsum);
 	if (t == 0) da[r] = dsum;
 #endif
+}
 #endif
+
+#ifdef TRANSK
+layout(std430, binding = 0) readonly buffer BufK { float k[]; };
+layout(std430, binding = 1) writeonly buffer BufKt { float Kt[]; };
+shared float tile[32][33];
+
+// Work group (x, y, z): keys 32x.., features 32y.. of head h0 + z.
+void main() {
+	int hl = int(gl_WorkGroupID.z), j0 = int(gl_WorkGroupID.x) * 32, f0 = int(gl_WorkGroupID.y) * 32;
+	int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
+	for (int u = ty; u < 32; u += 8) { // row j0 + u, feature f0 + tx
+		int j = j0 + u, f = f0 + tx;
+		tile[u][tx] = j < L && f < HD ? k[((h0 + hl) * L + j) * HD + f] : 0.0;
+	}
+	barrier();
+	for (int u = ty; u < 32; u += 8) { // feature f0 + u, key j0 + tx
+		int f = f0 + u, j = j0 + tx;
+		if (f < HD && j < L) Kt[(hl * HD + f) * L + j] = tile[tx][u];
+	}
+}
+#endif
+
+#ifdef ROWS
+layout(std430, binding = 0) readonly buffer BufT { float T[]; };
+layout(std430, binding = 1) writeonly buffer BufSc { float sc[]; };
+layout(std430, binding = 2) writeonly buffer BufR { float rows[]; }; // stat
+
+void main() {
+	int n = group() * 64 + int(gl_LocalInvocationIndex);
+	if (n >= BH * L) return;
+	int hl = n / L, i = n % L;
+	int base = (hl * L + i) * LT;
+	int nt = i / W + 1;                                // tiles holding a key j ≤ i
+	int ne = min(LT, ((i / 128 + 1) * 128 + W - 1) / W); // tiles to the end of i's 128-block
+#ifdef EXP
+	float m = T[2 * base];
+	for (int t = 1; t < nt; t++) m = max(m, T[2 * (base + t)]);
+	float l = 0.0;
+	for (int t = 0; t < nt; t++) l += exp(T[2 * (base + t)] - m) * T[2 * (base + t) + 1];
+#ifdef NORM
+	float st = m + log(l);
+#else
+	float st = 0.0;
+#endif
+	for (int t = 0; t < ne; t++) sc[base + t] = t < nt ? exp(T[2 * (base + t)] - st) : 0.0;
+#else
+#ifdef NORM
+	float z = 0.0;
+	for (int t = 0; t < nt; t++) z += T[2 * (base + t) + 1];
+	float st = z == 0.0 ? 0.0 : 1.0 / z;
+#else
+	float st = 1.0;
+#endif
+	for (int t = 0; t < ne; t++) sc[base + t] = st;
+#endif
+	rows[(h0 + hl) * L + i] = st;
 }
 #endif
 

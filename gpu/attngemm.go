@@ -25,22 +25,19 @@ var attnForm = os.Getenv("FURIOUS_ATTN_FORM")
 // -attn.gemmcap sets it.
 var attnGemmCap = 1 << 28
 
-// attnGemmMaxL is the longest row the row passes take (1024 threads of
-// attnGemmNPT keys).
-const attnGemmMaxL = 1024 * attnGemmNPT
+// attnGemmMaxL is the longest sequence the GEMM form takes: its L×L
+// scratch at 8192 is 256 MiB a head; longer sequences take the chunked or
+// tiled forms.
+const attnGemmMaxL = 8192
 
-// attnGemmRT is the threads of a row pass (ROWF, ROWB), one group a
-// row: 256, or 1024 for rows longer than 256·attnGemmNPT.
+// attnGemmRT is the threads of ROWB, one group a row: 256, or 1024 for
+// rows longer than 2048.
 func attnGemmRT(L int) int {
-	if L <= 256*attnGemmNPT {
+	if L <= 2048 {
 		return 256
 	}
 	return 1024
 }
-
-// attnGemmNPT is the keys each thread of ROWF holds in registers: with
-// 1024 threads, rows up to 8192 (attnGemmMaxL).
-const attnGemmNPT = 8
 
 // gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
 // where the device's storage buffers are smaller or a sixteenth of its
@@ -86,10 +83,11 @@ func (j *attnDev) headGroup() int {
 }
 
 // runGemm dispatches attngemm.comp's stage over groups for the heads
-// h0 … h0+n−1 with bufs bound in order (nil bound to q, unread).
-func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffer) error {
+// h0 … h0+n−1 with bufs bound in order (nil bound to q, unread) and the
+// uniforms BH, L, h0, scale and args.
+func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, args []arg, bufs ...*Buffer) error {
 	p := j.p
-	defs := j.kindDefs(stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)), fmt.Sprintf("NPT %d", attnGemmNPT))
+	defs := j.kindDefs(stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)))
 	if j.da != nil {
 		defs = append(defs, "DA")
 	}
@@ -98,7 +96,7 @@ func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, bufs ...*Buffe
 		return err
 	}
 	j.bindUnread(bufs)
-	return j.d.run(prog, groups, bufs, iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale))
+	return j.d.run(prog, groups, bufs, append([]arg{iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale)}, args...)...)
 }
 
 // gemmCum returns the decay's inclusive cumulative sums per head in
@@ -111,7 +109,7 @@ func (j *attnDev) gemmCum() (*Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cum, j.runGemm("CUM", rowGroups(j.p.BH), 0, j.p.BH, j.a, cum)
+	return cum, j.runGemm("CUM", rowGroups(j.p.BH), 0, j.p.BH, nil, j.a, cum)
 }
 
 // gemm runs g over the n heads from h0 as one batched product: each
@@ -127,7 +125,8 @@ func (j *attnDev) gemm(h0, n int, g Gemm) error {
 
 // perHead is the offset of head h0 and the floats between heads in b: an
 // operand of the call, (BH, L, D) or (BH, L, DV), or else one of the GEMM
-// form's L×L scratches, which hold the pass's heads from its start.
+// form's scratches, which hold the pass's heads from its start: Kᵀ (D×L a
+// head) or L×L.
 func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 	L := j.p.L
 	switch b {
@@ -135,14 +134,19 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 		return h0 * L * j.p.D, L * j.p.D
 	case j.v, j.y, j.dO, j.dv:
 		return h0 * L * j.p.DV, L * j.p.DV
+	case j.kt:
+		return 0, L * j.p.D
 	}
 	return 0, L * L
 }
 
-// gemmForward is the forward of the GEMM form: per group of heads
-// S = scale·Q·Kᵀ (CausalOut), ROWF (W and stat in place), y = W·V
-// (CausalA). FLOPs as the tiled form's (L²/2·2(d + d_v) per head, plus
-// the diagonal tiles); memory one L×L scratch per head of the group.
+// gemmForward is the forward of the GEMM form, per group of heads: Kᵀ
+// (TRANSK), P̃ or P = f(scale·Q·Kᵀ) with each row's per-tile statistics
+// (one product, matmul.comp's EPI; CausalOut), ROWS (stat and the
+// per-row, per-tile factors sc), y = (sc∘P̃)·V (CausalA; sc applied as
+// P̃ is loaded, ASCALE). FLOPs as the tiled form's (L²/2·2(d + d_v) per
+// head, plus the diagonal tiles); memory one L×L scratch per head of the
+// group, and L·⌈L/64⌉·3 floats of statistics and factors.
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV
@@ -150,15 +154,27 @@ func (j *attnDev) gemmForward() error {
 	if err != nil {
 		return err
 	}
+	lt := ceilDiv(L, 64) // column tiles a row in the narrowest tiling (sgemmLadder)
+	T, err := j.scratch("gemmT", 2*hb*L*lt)
+	if err != nil {
+		return err
+	}
+	sc, err := j.scratch("gemmSc", hb*L*lt)
+	if err != nil {
+		return err
+	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S); err != nil {
+		epi := &scoreEpi{exp: p.Exp, order: p.Order, cum: cum, stats: T, h0: h0}
+		if err := j.gemmScores(h0, n, S, epi); err != nil {
 			return err
 		}
-		if err := j.runGemm("ROWF", rowGroups(n*L), h0, n, S, cum, j.stat); err != nil {
+		w := epi.width
+		rs := &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
+		if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", rs.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
 			return err
 		}
-		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA}); err != nil {
+		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA, ascale: rs}); err != nil {
 			return err
 		}
 	}
@@ -166,21 +182,30 @@ func (j *attnDev) gemmForward() error {
 }
 
 // gemmStart begins a call of the GEMM form: the decay's cumulative sums
-// (nil without a decay), the heads a pass takes and their L×L scratch S.
+// (nil without a decay), the heads a pass takes, their L×L scratch S and
+// the Kᵀ scratch j.kt.
 func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
 	if cum, err = j.gemmCum(); err != nil {
 		return nil, nil, 0, err
 	}
 	hb = j.headGroup()
+	if j.kt, err = j.scratch("gemmKt", hb*j.p.L*j.p.D); err != nil {
+		return nil, nil, 0, err
+	}
 	S, err = j.scratch("gemmS", hb*j.p.L*j.p.L)
 	return cum, S, hb, err
 }
 
-// gemmScores computes S = scale·Q·Kᵀ on and below the diagonal for the n
-// heads from h0 (CausalOut).
-func (j *attnDev) gemmScores(h0, n int, S *Buffer) error {
+// gemmScores computes S = scale·Q·Kᵀ on and below the diagonal (to the end
+// of each row's 128-block: CausalOut) for the n heads from h0, as the
+// product of Q and Kᵀ as stored (TRANSK first); with epi, P̃ or P and the
+// tile statistics instead of S (matmul.comp EPI).
+func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 	L, D := j.p.L, j.p.D
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, TransB: true, A: j.q, B: j.k, C: S, Causal: CausalOut})
+	if err := j.runGemm("TRANSK", [3]int{ceilDiv(L, 32), ceilDiv(D, 32), n}, h0, n, []arg{iarg("HD", D)}, j.k, j.kt); err != nil {
+		return err
+	}
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi})
 }
 
 // gemmBackward is the backward of the GEMM form after attndev.comp's
@@ -210,13 +235,13 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S); err != nil {
+		if err := j.gemmScores(h0, n, S, nil); err != nil {
 			return err
 		}
 		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut}); err != nil {
 			return err
 		}
-		if err := j.runGemm("ROWB", rowGroups(n*L), h0, n, S, cum, rows, G, j.da, dl); err != nil {
+		if err := j.runGemm("ROWB", rowGroups(n*L), h0, n, nil, S, cum, rows, G, j.da, dl); err != nil {
 			return err
 		}
 		for _, g := range []Gemm{
@@ -229,7 +254,7 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 			}
 		}
 		if dl != nil {
-			if err := j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, dl, j.da); err != nil {
+			if err := j.runGemm("COLDA", rowGroups(ceilDiv(n*L, 64)), h0, n, nil, dl, j.da); err != nil {
 				return err
 			}
 		}

@@ -13,8 +13,12 @@
 // multiples of 4), AKM (with VEC4, A as stored, no TRANS_A: A's slice stays
 // in shared memory as loaded, k fastest, and the products read a vec4 of
 // four k per row instead of transposing it on its way in; matmul.go says
-// where). The uniform causal (matmul.go's Causal) skips the work on one
-// side of a square operand's diagonal: 1 skips the tiles of C above it, 2
+// where), EPI (attention scores' epilogue) and ASCALE (A's rows scaled per
+// block of columns as loaded), both for the GEMM attention form
+// (attngemm.go) and described at their declarations. The uniform causal (matmul.go's Causal) skips the work on one
+// side of a square operand's diagonal: 1 skips the tiles of C past the
+// diagonal's 128-block (those of rows m0.. that start at or after the next
+// multiple of 128 above m0; BN divides 128), 2
 // (op(A) lower-triangular) sums k < m0 + BM only (its groups taken from the
 // last row tile, whose K range is longest, so that the short ones fill the
 // tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a multiple of BK,
@@ -43,6 +47,45 @@ uniform int offA, offB, offC;        // first element, in floats
 uniform int strideA, strideB, strideC; // between batch entries, in floats
 uniform float alpha, beta;
 uniform int causal;                  // 0 none, 1 C lower, 2 op(A) lower, 3 op(A) upper
+int gz;                              // the batch entry (work group z)
+
+#ifdef EPI
+// The attention scores' epilogue (the GEMM attention form's forward): the
+// product's s_ij = alpha·(A·B)_ij, query i = row, key j = column, of head
+// epiH0 + z (the batch entry), become, for j ≤ i (0 above the diagonal),
+//   EXP:      x_ij = s_ij + seg_ij and P̃_ij = exp(x_ij − m_it), m_it the
+//             largest x_ij of row i in this column tile t (BN keys);
+//   ORDER p:  P_ij = s_ij^p·exp(seg_ij);
+// with seg_ij = cum_i − cum_j (MASKED: cum the per-head inclusive sums of
+// the log-decays, in double) or 0; C holds P̃ or P, and the row's tile
+// statistics go to T[((z·M + i)·epiLT + t)·2 + {0, 1}] = {m_it (EXP),
+// r_it = Σ_j P̃_ij or Σ_j P_ij}. Beta must be 0.
+layout(std430, binding = 3) writeonly buffer BufT { float T[]; };
+#ifdef MASKED
+layout(std430, binding = 4) readonly buffer BufCum { double cum[]; };
+#endif
+uniform int epiH0, epiLT;
+shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, then sum
+shared float epiRow[BM];         // per row: the tile's maximum (EXP)
+#ifndef EXP
+// fpow is s^ORDER.
+float fpow(float s) {
+	float r = s;
+	for (int e = 1; e < ORDER; e++) r *= s;
+	return r;
+}
+#endif
+#endif
+#ifdef ASCALE
+// A's entry (m, k) is multiplied by sc[(z·M + m)·ascLT + k/ascW] as it is
+// loaded (A as stored, not TRANS_A): the GEMM attention form's per-row,
+// per-key-block softmax factors (ascW a multiple of BK).
+layout(std430, binding = 3) readonly buffer BufSc { float sc[]; };
+uniform int ascLT, ascW;
+#define ASC(m, k) sc[(gz * M + (m)) * ascLT + (k) / ascW]
+#else
+#define ASC(m, k) 1.0
+#endif
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
 #define NBUF 2
@@ -85,7 +128,7 @@ RTYPE loadA(int baseA, int m0, int k0, int e) {
 #else           // A is M×K: vec4 along k
 	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
 	bool in_ = INB(m0 + m < M && k0 + k < K);
-	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
+	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] * ASC(m0 + m, k0 + k) : vec4(0.0);
 #endif
 #else
 #ifdef TRANS_A
@@ -93,7 +136,7 @@ RTYPE loadA(int baseA, int m0, int k0, int e) {
 	return (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
 #else
 	int k = e % BK, m = e / BK;
-	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] * ASC(m0 + m, k0 + k) : 0.0;
 #endif
 #endif
 }
@@ -183,10 +226,11 @@ void main() {
 	int m0 = int(gl_WorkGroupID.y) * BM;
 	if (causal == 2) m0 = int(gl_NumWorkGroups.y - 1u - gl_WorkGroupID.y) * BM; // the longest K ranges first
 	int z = int(gl_WorkGroupID.z);
+	gz = z;
 	int baseA = offA + z * strideA;
 	int baseB = offB + z * strideB;
 	int kb = 0, ke = K; // the K range this tile sums
-	if (causal == 1 && n0 > m0 + BM - 1) return; // uniform over the group
+	if (causal == 1 && n0 >= (m0 / 128 + 1) * 128) return; // uniform over the group
 	if (causal == 2) ke = min(K, m0 + BM);
 	if (causal == 3) kb = m0;
 
@@ -230,13 +274,93 @@ void main() {
 	}
 
 	int baseC = offC + z * strideC;
+	float outScale = alpha;
+#ifdef EPI
+	{
+		// acc[i][g][c] is row m0 + ROW(i), column n0 + COL(g, c)
+#define ROW(i) ((i) / 4 * (BM * 4 / TM) + 4 * ty + (i) % 4)
+#define COL(g, c) ((g) * (BN * 4 / TN) + 4 * tx + (c))
+		const float NEG_INF = uintBitsToFloat(0xff800000u);
+		int hz = epiH0 + z, tid = int(gl_LocalInvocationIndex);
+#ifdef MASKED
+		double cj[TN];
+		for (int g = 0; g < TN / 4; g++)
+			for (int c = 0; c < 4; c++) cj[g * 4 + c] = n0 + COL(g, c) < N ? cum[hz * N + n0 + COL(g, c)] : 0.0;
+#endif
+		for (int i = 0; i < TM; i++) {
+			int m = m0 + ROW(i);
+#ifdef MASKED
+			double ci = m < M ? cum[hz * M + m] : 0.0;
+#endif
+			float part = NEG_INF;
+			for (int g = 0; g < TN / 4; g++)
+				for (int c = 0; c < 4; c++) {
+					int n = n0 + COL(g, c);
+					bool ok = n <= m && n < N;
+#ifdef MASKED
+					float seg = float(ci - cj[g * 4 + c]);
+#else
+					float seg = 0.0;
+#endif
+					float s = alpha * acc[i][g][c];
+#ifdef EXP
+					float x = ok ? s + seg : NEG_INF;
+					part = max(part, x);
+#else
+					float x = ok ? fpow(s) * exp(seg) : 0.0;
+#endif
+					acc[i][g][c] = x;
+				}
+#ifdef EXP
+			epiRed[ROW(i)][tx] = part;
+#endif
+		}
+#ifdef EXP
+		memoryBarrierShared();
+		barrier();
+		for (int r = tid; r < BM; r += NT) {
+			float mm = NEG_INF;
+			for (int u = 0; u < TX; u++) mm = max(mm, epiRed[r][u]);
+			epiRow[r] = mm;
+		}
+		memoryBarrierShared();
+		barrier();
+#endif
+		for (int i = 0; i < TM; i++) {
+			float part = 0.0;
+#ifdef EXP
+			float mm = epiRow[ROW(i)];
+#endif
+			for (int g = 0; g < TN / 4; g++) {
+#ifdef EXP
+				for (int c = 0; c < 4; c++) acc[i][g][c] = acc[i][g][c] == NEG_INF ? 0.0 : exp(acc[i][g][c] - mm);
+#endif
+				part += acc[i][g].x + acc[i][g].y + acc[i][g].z + acc[i][g].w;
+			}
+			epiRed[ROW(i)][tx] = part;
+		}
+		memoryBarrierShared();
+		barrier();
+		for (int r = tid; r < BM; r += NT) {
+			if (m0 + r >= M) continue;
+			float sum = 0.0;
+			for (int u = 0; u < TX; u++) sum += epiRed[r][u];
+			int o = ((z * M + m0 + r) * epiLT + n0 / BN) * 2;
+#ifdef EXP
+			T[o] = epiRow[r];
+#endif
+			T[o + 1] = sum;
+		}
+		outScale = 1.0;
+	}
+#endif
 #ifdef VEC4C
 	for (int i = 0; i < TM; i++) {
 		int m = m0 + (i / 4) * (BM * 4 / TM) + 4 * ty + i % 4;
 		for (int g = 0; g < TN / 4; g++) {
 			int n = n0 + g * (BN * 4 / TN) + 4 * tx;
 			int idx = (baseC + m * ldc + n) >> 2;
-			vec4 v = alpha * acc[i][g];
+			vec4 v = outScale * acc[i][g];
 			if (m < M && n < N) {
 				if (beta != 0.0) v += beta * C4[idx];
 				C4[idx] = v;
@@ -252,7 +376,7 @@ void main() {
 			for (int c = 0; c < 4; c++) {
 				if (n + c < N) {
 					int idx = baseC + m * ldc + n + c;
-					float v = alpha * acc[i][g][c];
+					float v = outScale * acc[i][g][c];
 					if (beta != 0.0) v += beta * C[idx];
 					C[idx] = v;
 				}

@@ -22,6 +22,28 @@ type Gemm struct {
 	Batch                     int
 	StrideA, StrideB, StrideC int // floats between batch entries
 	Causal                    Causal
+
+	epi    *scoreEpi // the attention scores' epilogue (matmul.comp EPI), or nil
+	ascale *rowScale // A's rows scaled per block of columns (matmul.comp ASCALE), or nil
+}
+
+// scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
+// receives P̃ or P instead of the scores and stats the per-tile statistics
+// (matmul.comp says what). Gemm sets width to the column tile it used.
+type scoreEpi struct {
+	exp   bool
+	order int
+	cum   *Buffer // the log-decays' inclusive sums per head, in double; nil without a decay
+	stats *Buffer // 2 floats per (batch entry, row, column tile)
+	h0    int     // the head of batch entry 0 (cum's index)
+	width int     // set by Gemm: the column tile, BN
+}
+
+// rowScale is matmul.comp's ASCALE: A's entry (m, k) of batch entry z is
+// multiplied by sc[(z·M + m)·lt + k/w] as it is loaded.
+type rowScale struct {
+	sc    *Buffer
+	lt, w int
 }
 
 // Causal restricts a product to the causal (lower) triangle of one
@@ -35,7 +57,9 @@ type Causal int
 const (
 	CausalNone Causal = iota
 	// CausalOut: C (M = N) is wanted on and below the diagonal only;
-	// tiles of C wholly above it are neither computed nor written.
+	// tiles of C past the diagonal's 128-block (starting at or after the
+	// next multiple of 128 above their row tile's start) are neither
+	// computed nor written: those a CausalA product over C reads are.
 	CausalOut
 	// CausalA: op(A) = A (M = K) is lower-triangular; row tile m0 sums
 	// k < m0 + BM only, so A's entries above the diagonal up to the row
@@ -67,7 +91,11 @@ const (
 type sgemmTile struct{ BM, BN, BK, TM, TN, WTX int }
 
 // sgemmLadder is the tilings Gemm chooses from, largest first: the
-// 128×128 tile above for products with many tiles, then 64×64 (4×4
+// 128×128 tile above for products with many tiles, then 128×64 (8×8
+// outputs a thread, 128 threads) for those with many rows and few columns
+// (attention's y = W·V at d_v 64: 0.90x the 64×64 tiling's time at L 2048,
+// 0.79x at 8192, H100, 2026-12-06 session 9, BenchmarkAttnGemmShapes),
+// then 64×64 (4×4
 // outputs a thread, 256 threads) for products whose 128×128 tiles would
 // leave most of a large GPU idle (the small training model's M 1024 ×
 // N 128 is 8 groups of 128×128 on the H100's 132 SMs). On the H100
@@ -78,6 +106,7 @@ type sgemmTile struct{ BM, BN, BK, TM, TN, WTX int }
 // Causal modes rely on it).
 var sgemmLadder = []sgemmTile{
 	{sgemmBM, sgemmBN, sgemmBK, sgemmTM, sgemmTN, sgemmWTX},
+	{128, 64, 16, 8, 8, 8},
 	{64, 64, 16, 4, 4, 8},
 }
 
@@ -174,6 +203,9 @@ func (d *Device) Gemm(g Gemm) error {
 		g.Causal == CausalA && g.TransA, g.Causal == CausalAT && !g.TransA, g.Causal < CausalNone || g.Causal > CausalAT:
 		argPanic(op, "dispatch", "causal mode %d with M=%d N=%d K=%d transA=%v", g.Causal, g.M, g.N, g.K, g.TransA)
 	}
+	if g.epi != nil && (g.Beta != 0 || g.Causal != CausalOut) || g.ascale != nil && g.TransA {
+		argPanic(op, "dispatch", "epilogue %v with beta %v and causal mode %d, or a row scale with transA", g.epi != nil, g.Beta, g.Causal)
+	}
 	if g.M == 0 || g.N == 0 {
 		return nil
 	}
@@ -212,17 +244,37 @@ func (d *Device) Gemm(g Gemm) error {
 	if g.N%4 == 0 && g.LDC%4 == 0 && g.OffC%4 == 0 && g.StrideC%4 == 0 {
 		defs = append(defs, "VEC4C")
 	}
+	bufs := []*Buffer{g.A, g.B, g.C}
+	args := []arg{iarg("M", g.M), iarg("N", g.N), iarg("K", g.K),
+		iarg("lda", g.LDA), iarg("ldb", g.LDB), iarg("ldc", g.LDC),
+		iarg("offA", g.OffA), iarg("offB", g.OffB), iarg("offC", g.OffC),
+		iarg("strideA", g.StrideA), iarg("strideB", g.StrideB), iarg("strideC", g.StrideC),
+		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta)}
+	if e := g.epi; e != nil {
+		e.width = tl.BN
+		defs = append(defs, "EPI")
+		if e.exp {
+			defs = append(defs, "EXP")
+		} else {
+			defs = append(defs, fmt.Sprintf("ORDER %d", e.order))
+		}
+		bufs = append(bufs, e.stats)
+		if e.cum != nil {
+			defs = append(defs, "MASKED")
+			bufs = append(bufs, e.cum)
+		}
+		args = append(args, iarg("epiH0", e.h0), iarg("epiLT", ceilDiv(g.N, tl.BN)))
+	}
+	if a := g.ascale; a != nil {
+		defs = append(defs, "ASCALE")
+		bufs = append(bufs, a.sc)
+		args = append(args, iarg("ascLT", a.lt), iarg("ascW", a.w))
+	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {
 		return err
 	}
-	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM), g.Batch},
-		[]*Buffer{g.A, g.B, g.C},
-		iarg("M", g.M), iarg("N", g.N), iarg("K", g.K),
-		iarg("lda", g.LDA), iarg("ldb", g.LDB), iarg("ldc", g.LDC),
-		iarg("offA", g.OffA), iarg("offB", g.OffB), iarg("offC", g.OffC),
-		iarg("strideA", g.StrideA), iarg("strideB", g.StrideB), iarg("strideC", g.StrideC),
-		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta))
+	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM), g.Batch}, bufs, args...)
 }
 
 // useAKM reports whether a product with 16-byte loads keeps A's slices in
@@ -234,12 +286,15 @@ func (d *Device) Gemm(g Gemm) error {
 // machine's ±10%), 0.68x for attention's y = W·V, 0.78x at 4096³ (32.8
 // against 25.5 TFLOP/s) and 0.77-0.92x at K 128-344 with 128×128 tiles,
 // but 1.3x for attention's S = Q·Kᵀ (K = 64, 2176 work groups of 128×128;
-// 8×8 outputs a thread then hold 32 more registers for A).
+// 8×8 outputs a thread then hold 32 more registers for A). With B as
+// stored too it was faster at K = 64 (2026-12-06 session 9,
+// BenchmarkAttnGemmShapes, S = Q·Kᵀ with Kᵀ stored: 0.87x at L 2048, 0.86x
+// at 8192), so only A·Bᵀ with 128-row tiles and K < 128 goes without.
 func useAKM(tl sgemmTile, g Gemm) bool {
 	if sgemmAKM != nil {
 		return !g.TransA && *sgemmAKM
 	}
-	return !g.TransA && (tl.TM == 4 || g.K >= 128)
+	return !g.TransA && (tl.TM == 4 || g.K >= 128 || !g.TransB)
 }
 
 // sgemmAKM, when not nil, replaces useAKM's rule for A as stored: an
