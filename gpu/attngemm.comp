@@ -27,6 +27,9 @@
 //          M + log l (NORM) or 0, sc_it = exp(m_t − stat_i) (0 for tiles
 //          past i); orders: stat_i = 1/Σ_t r_t (NORM; 0 for a zero sum) or
 //          1, sc_it = stat_i.
+//   YSUM:  one thread per entry of y: y_i = Σ_c part_c,i over the K chunks
+//          c of the split product y = (sc∘P̃)·V (Gemm.kChunk) that hold a
+//          key j ≤ i (c·KC ≤ i).
 //   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
 //          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
@@ -45,18 +48,19 @@
 //          6.5e-5, llvmpipe 2026-12-06.)//
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
-// and sc, keys a tile); HD (TRANSK: the head dimension). S and G hold the
+// and sc, keys a tile); HD (TRANSK: the head dimension; YSUM: d_v), KC
+// (YSUM: the K chunk). S and G hold the
 // group's heads (hl·L·L + i·L + j), as D (DA). Defines: one of CUM,
-// TRANSK, ROWS, ROWB, COLDA; ORDER p or EXP; optional NORM, MASKED, DA
+// TRANSK, ROWS, YSUM, ROWB, COLDA; ORDER p or EXP; optional NORM, MASKED, DA
 // (ROWB: with MASKED); RT (threads of ROWB).
-#if defined(CUM) || defined(COLDA) || defined(ROWS)
+#if defined(CUM) || defined(COLDA) || defined(ROWS) || defined(YSUM)
 layout(local_size_x = 64) in;
 #elif defined(TRANSK)
 layout(local_size_x = 32, local_size_y = 8) in;
 #else
 layout(local_size_x = RT) in;
 #endif
-uniform int BH, L, h0, LT, W, HD;
+uniform int BH, L, h0, LT, W, HD, KC;
 uniform float scale;
 
 // group is the flat work-group index (dispatches over 65,535 groups are 2-D).
@@ -244,6 +248,21 @@ void main() {
 	for (int t = 0; t < ne; t++) sc[base + t] = st;
 #endif
 	rows[(h0 + hl) * L + i] = st;
+}
+#endif
+
+#ifdef YSUM
+layout(std430, binding = 0) readonly buffer BufP { float part[]; };
+layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
+
+// One thread per entry e = (hl·L + i)·HD + n of the group's y.
+void main() {
+	int e = group() * 64 + int(gl_LocalInvocationIndex);
+	if (e >= BH * L * HD) return;
+	int i = e / HD % L;
+	float s = 0.0;
+	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * HD + e];
+	y[h0 * L * HD + e] = s;
 }
 #endif
 

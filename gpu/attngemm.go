@@ -136,6 +136,8 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 		return h0 * L * j.p.DV, L * j.p.DV
 	case j.kt:
 		return 0, L * j.p.D
+	case j.yp:
+		return 0, L * j.p.DV
 	}
 	return 0, L * L
 }
@@ -163,6 +165,11 @@ func (j *attnDev) gemmForward() error {
 	if err != nil {
 		return err
 	}
+	if L > attnGemmKC {
+		if j.yp, err = j.scratch("gemmYp", ceilDiv(L, attnGemmKC)*hb*L*DV); err != nil {
+			return err
+		}
+	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
 		epi := &scoreEpi{exp: p.Exp, order: p.Order, cum: cum, stats: T, h0: h0}
@@ -174,11 +181,33 @@ func (j *attnDev) gemmForward() error {
 		if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", rs.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
 			return err
 		}
-		if err := j.gemm(h0, n, Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA, ascale: rs}); err != nil {
+		if err := j.gemmOut(h0, n, S, rs); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// attnGemmKC is the K chunk of the forward's y = (sc∘P̃)·V for rows longer
+// than it (Gemm.kChunk): a row tile's work group otherwise walks every key
+// up to the diagonal, and the last row tiles' groups set the product's
+// time. A var: tests shorten it.
+var attnGemmKC = 512
+
+// gemmOut computes y = (sc∘P̃)·V for the n heads from h0 (CausalA, the
+// factors rs applied as P̃ is loaded), for L > attnGemmKC in K chunks
+// into j.yp, summed by YSUM.
+func (j *attnDev) gemmOut(h0, n int, S *Buffer, rs *rowScale) error {
+	L, DV := j.p.L, j.p.DV
+	g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA, ascale: rs}
+	if L <= attnGemmKC {
+		return j.gemm(h0, n, g)
+	}
+	g.kChunk, g.C = attnGemmKC, j.yp
+	if err := j.gemm(h0, n, g); err != nil {
+		return err
+	}
+	return j.runGemm("YSUM", rowGroups(ceilDiv(n*L*DV, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC)}, j.yp, j.y)
 }
 
 // gemmStart begins a call of the GEMM form: the decay's cumulative sums

@@ -16,7 +16,9 @@
 // where), EPI (attention scores' epilogue) and ASCALE (A's rows scaled per
 // block of columns as loaded), both for the GEMM attention form
 // (attngemm.go) and described at their declarations. The uniform causal (matmul.go's Causal) skips the work on one
-// side of a square operand's diagonal: 1 skips the tiles of C past the
+// side of a square operand's diagonal (with kchunk, 2's K range in chunks,
+// each summed by a work group of its own into its own copy of C: a
+// split-K for the long rows of a triangular A): 1 skips the tiles of C past the
 // diagonal's 128-block (those of rows m0.. that start at or after the next
 // multiple of 128 above m0; BN divides 128), 2
 // (op(A) lower-triangular) sums k < m0 + BM only (its groups taken from the
@@ -47,6 +49,7 @@ uniform int offA, offB, offC;        // first element, in floats
 uniform int strideA, strideB, strideC; // between batch entries, in floats
 uniform float alpha, beta;
 uniform int causal;                  // 0 none, 1 C lower, 2 op(A) lower, 3 op(A) upper
+uniform int kchunk, kcStride;        // causal 2: K in chunks of kchunk (0: whole), chunk c's C at c·kcStride
 int gz;                              // the batch entry (work group z)
 
 #ifdef EPI
@@ -224,7 +227,15 @@ void main() {
 	if (LB > 2) storeB(buf, tl + 2 * NT, rb2); if (LB > 3) storeB(buf, tl + 3 * NT, rb3); }
 	int n0 = int(gl_WorkGroupID.x) * BN;
 	int m0 = int(gl_WorkGroupID.y) * BM;
-	if (causal == 2) m0 = int(gl_NumWorkGroups.y - 1u - gl_WorkGroupID.y) * BM; // the longest K ranges first
+	int kc = 0; // causal 2 with kchunk: work group y is row tile + kc·(row tiles)
+	if (causal == 2) {
+		int nrt = (M + BM - 1) / BM, wy = int(gl_WorkGroupID.y);
+		if (kchunk > 0) {
+			kc = wy / nrt;
+			wy %= nrt;
+		}
+		m0 = (nrt - 1 - wy) * BM; // the longest K ranges first
+	}
 	int z = int(gl_WorkGroupID.z);
 	gz = z;
 	int baseA = offA + z * strideA;
@@ -232,6 +243,11 @@ void main() {
 	int kb = 0, ke = K; // the K range this tile sums
 	if (causal == 1 && n0 >= (m0 / 128 + 1) * 128) return; // uniform over the group
 	if (causal == 2) ke = min(K, m0 + BM);
+	if (kchunk > 0) { // chunk kc of the row tile's K range, if it has one
+		kb = kc * kchunk;
+		ke = min(ke, kb + kchunk);
+		if (kb >= ke) return; // uniform over the group
+	}
 	if (causal == 3) kb = m0;
 
 	// acc[i][g]: row (i/4)·(BM·4/TM) + 4·ty + i%4, columns (g)·(BN·4/TN) + 4·tx + 0..3
@@ -273,7 +289,7 @@ void main() {
 		barrier();
 	}
 
-	int baseC = offC + z * strideC;
+	int baseC = offC + z * strideC + kc * kcStride;
 	float outScale = alpha;
 #ifdef EPI
 	{

@@ -25,6 +25,12 @@ type Gemm struct {
 
 	epi    *scoreEpi // the attention scores' epilogue (matmul.comp EPI), or nil
 	ascale *rowScale // A's rows scaled per block of columns (matmul.comp ASCALE), or nil
+	// kChunk, with CausalA, splits each row tile's K range into chunks
+	// of kChunk (a multiple of 128) summed apart: chunk c's partial
+	// product goes to C at c·Batch·StrideC (C holds ⌈K/kChunk⌉ such
+	// copies; those of chunks a row tile lacks are not written). The
+	// caller sums them (attngemm.comp YSUM).
+	kChunk int
 }
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
@@ -195,16 +201,22 @@ func (d *Device) Gemm(g Gemm) error {
 	if g.StrideC == 0 {
 		g.StrideC = g.M * g.LDC
 	}
+	chunks := 1
+	if g.kChunk > 0 {
+		chunks = ceilDiv(g.K, g.kChunk)
+	}
 	checkExtent(op, "A", g.A, g.OffA, g.Batch, g.StrideA, rowsA, colsA, g.LDA)
 	checkExtent(op, "B", g.B, g.OffB, g.Batch, g.StrideB, rowsB, colsB, g.LDB)
-	checkExtent(op, "C", g.C, g.OffC, g.Batch, g.StrideC, g.M, g.N, g.LDC)
+	checkExtent(op, "C", g.C, g.OffC, g.Batch*chunks, g.StrideC, g.M, g.N, g.LDC)
 	switch {
 	case g.Causal == CausalOut && g.M != g.N, (g.Causal == CausalA || g.Causal == CausalAT) && g.M != g.K,
 		g.Causal == CausalA && g.TransA, g.Causal == CausalAT && !g.TransA, g.Causal < CausalNone || g.Causal > CausalAT:
 		argPanic(op, "dispatch", "causal mode %d with M=%d N=%d K=%d transA=%v", g.Causal, g.M, g.N, g.K, g.TransA)
 	}
-	if g.epi != nil && (g.Beta != 0 || g.Causal != CausalOut) || g.ascale != nil && g.TransA {
-		argPanic(op, "dispatch", "epilogue %v with beta %v and causal mode %d, or a row scale with transA", g.epi != nil, g.Beta, g.Causal)
+	if g.epi != nil && (g.Beta != 0 || g.Causal != CausalOut) || g.ascale != nil && g.TransA ||
+		g.kChunk != 0 && (g.Causal != CausalA || g.Beta != 0 || g.kChunk < 0 || g.kChunk%128 != 0) {
+		argPanic(op, "dispatch", "epilogue %v, row scale %v or K chunk %d with beta %v, causal mode %d, transA %v",
+			g.epi != nil, g.ascale != nil, g.kChunk, g.Beta, g.Causal, g.TransA)
 	}
 	if g.M == 0 || g.N == 0 {
 		return nil
@@ -249,7 +261,8 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("lda", g.LDA), iarg("ldb", g.LDB), iarg("ldc", g.LDC),
 		iarg("offA", g.OffA), iarg("offB", g.OffB), iarg("offC", g.OffC),
 		iarg("strideA", g.StrideA), iarg("strideB", g.StrideB), iarg("strideC", g.StrideC),
-		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta)}
+		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta),
+		iarg("kchunk", g.kChunk), iarg("kcStride", g.Batch*g.StrideC)}
 	if e := g.epi; e != nil {
 		e.width = tl.BN
 		defs = append(defs, "EPI")
@@ -274,7 +287,7 @@ func (d *Device) Gemm(g Gemm) error {
 	if err != nil {
 		return err
 	}
-	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM), g.Batch}, bufs, args...)
+	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM) * chunks, g.Batch}, bufs, args...)
 }
 
 // useAKM reports whether a product with 16-byte loads keeps A's slices in
