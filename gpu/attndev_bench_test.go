@@ -17,6 +17,8 @@ var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch
 
 var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in one tiling of sgemmLadder (its index; 0: chooseTile's)")
 
+var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
+
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
 
 // BenchmarkAttentionDevice times the device attention's forward
@@ -34,7 +36,7 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // the same buffers in one process; at the large and long shapes also
 // softmax without a decay (the training softmax preset's) and at L = 2048
 // (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
-// block size of the tiled kernels; -attndev.profile logs a profile of one
+// block size of the tiled kernels, -attn.kc the forward's K chunk; -attndev.profile logs a profile of one
 // forward+backward of each.
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
@@ -42,6 +44,10 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	defer func(cap int) { attnDevBlock, attnGemmCap = 0, cap }(attnGemmCap)
 	if *benchAttnGemmCap > 0 {
 		attnGemmCap = *benchAttnGemmCap
+	}
+	if *benchAttnKC > 0 {
+		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
+		attnGemmKC = *benchAttnKC
 	}
 	if *benchAttnTile > 0 {
 		sgemmTiling = &sgemmLadder[*benchAttnTile]
