@@ -19,8 +19,6 @@ var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in on
 
 var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
-var benchAttnEpiF = flag.Bool("attn.epif", false, "the GEMM form's scores epilogue forms the decay's segment sums in float from the tile's first key (epiFloatSeg)")
-
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
 
 // BenchmarkAttentionDevice times the device attention's forward
@@ -47,8 +45,6 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	if *benchAttnGemmCap > 0 {
 		attnGemmCap = *benchAttnGemmCap
 	}
-	epiFloatSeg = *benchAttnEpiF
-	defer func() { epiFloatSeg = false }()
 	if *benchAttnKC > 0 {
 		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
 		attnGemmKC = *benchAttnKC

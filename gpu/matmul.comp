@@ -298,23 +298,14 @@ void main() {
 #define COL(g, c) ((g) * (BN * 4 / TN) + 4 * tx + (c))
 		const float NEG_INF = uintBitsToFloat(0xff800000u);
 		int hz = epiH0 + z, tid = int(gl_LocalInvocationIndex);
-#if defined(MASKED) && defined(EPIF)
-		// seg_ij = (cum_i − cum_n0) − (cum_j − cum_n0), each difference
-		// rounded to float once (EPIF; an experiment: fewer registers)
-		double c0 = cum[hz * N + n0];
-		float cj[TN];
-		for (int g = 0; g < TN / 4; g++)
-			for (int c = 0; c < 4; c++) cj[g * 4 + c] = n0 + COL(g, c) < N ? float(cum[hz * N + n0 + COL(g, c)] - c0) : 0.0;
-#elif defined(MASKED)
+#ifdef MASKED
 		double cj[TN];
 		for (int g = 0; g < TN / 4; g++)
 			for (int c = 0; c < 4; c++) cj[g * 4 + c] = n0 + COL(g, c) < N ? cum[hz * N + n0 + COL(g, c)] : 0.0;
 #endif
 		for (int i = 0; i < TM; i++) {
 			int m = m0 + ROW(i);
-#if defined(MASKED) && defined(EPIF)
-			float ci = m < M ? float(cum[hz * M + m] - c0) : 0.0;
-#elif defined(MASKED)
+#ifdef MASKED
 			double ci = m < M ? cum[hz * M + m] : 0.0;
 #endif
 			float part = NEG_INF;

@@ -45,11 +45,6 @@ type scoreEpi struct {
 	width int     // set by Gemm: the column tile, BN
 }
 
-// epiFloatSeg, when set, makes EPI form seg_ij from float differences
-// to the tile's first key (EPIF): an experiment seam for
-// BenchmarkAttentionDevice's -attn.epif.
-var epiFloatSeg bool
-
 // rowScale is matmul.comp's ASCALE: A's entry (m, k) of batch entry z is
 // multiplied by sc[(z·M + m)·lt + k/w] as it is loaded.
 type rowScale struct {
@@ -279,9 +274,6 @@ func (d *Device) Gemm(g Gemm) error {
 		bufs = append(bufs, e.stats)
 		if e.cum != nil {
 			defs = append(defs, "MASKED")
-			if epiFloatSeg {
-				defs = append(defs, "EPIF")
-			}
 			bufs = append(bufs, e.cum)
 		}
 		args = append(args, iarg("epiH0", e.h0), iarg("epiLT", ceilDiv(g.N, tl.BN)))
