@@ -330,3 +330,81 @@ func BenchmarkGemmTiles(b *testing.B) {
 		}
 	}
 }
+
+// TestMatMulKChunk checks Gemm.kChunk under every tiling of sgemmLadder
+// that takes 16-byte loads: a CausalA product (lower-triangular A, L = 300,
+// chunks of 128: three, the last partial; batched, B as stored and
+// transposed) whose partial products, summed per row over the chunks c
+// with c·128 ≤ i (as attngemm.comp's YSUM), equal the whole product
+// against the float64 oracle.
+func TestMatMulKChunk(t *testing.T) {
+	d := device(t)
+	defer func() { sgemmTiling = nil }()
+	r := rand.New(rand.NewPCG(17, 18))
+	const L, N, batch, kc = 300, 20, 2, 128
+	nc := ceilDiv(L, kc)
+	for _, tl := range sgemmLadder {
+		tl := tl
+		sgemmTiling = &tl
+		for _, tB := range []bool{false, true} {
+			g := Gemm{M: L, N: N, K: L, Batch: batch, Alpha: 1, TransB: tB, Causal: CausalA, kChunk: kc}
+			a, b := randFloats(r, batch*L*L), randFloats(r, batch*L*N)
+			for i := range a {
+				if row, col := i%(L*L)/L, i%L; col > row {
+					a[i] = 0
+				}
+			}
+			g.A, g.B, g.C = upload(t, d, a), upload(t, d, b), poisoned(t, d, nc*batch*L*N)
+			if err := d.Gemm(g); err != nil {
+				t.Fatal(err)
+			}
+			part := download(t, g.C)
+			got := make([]float32, batch*L*N)
+			for e := range got {
+				i := e / N % L
+				for c := 0; c*kc <= i; c++ {
+					got[e] += part[c*batch*L*N+e]
+				}
+			}
+			want, scale := refGemm(g, a, b, make([]float32, batch*L*N))
+			compare(t, fmt.Sprintf("tiling %+v tB=%v", tl, tB), got, want, scale, 1e-4)
+			for _, x := range []*Buffer{g.A, g.B, g.C} {
+				x.Release()
+			}
+		}
+	}
+}
+
+// TestMatMulRowScale checks Gemm.ascale (matmul.comp ASCALE): A's entry
+// (m, k) of batch entry z multiplied by sc[(z·M + m)·lt + k/w] as it is
+// loaded, with and without 16-byte loads, B as stored and transposed,
+// against the float64 oracle of the scaled product.
+func TestMatMulRowScale(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, s := range [][3]int{{100, 24, 200}, {37, 13, 130}} {
+		for _, tB := range []bool{false, true} {
+			const batch, w = 2, 64
+			m, n, k := s[0], s[1], s[2]
+			lt := ceilDiv(k, w)
+			a, b, sc := randFloats(r, batch*m*k), randFloats(r, batch*k*n), randFloats(r, batch*m*lt)
+			scaled := make([]float32, len(a))
+			for e := range a {
+				z, row, col := e/(m*k), e%(m*k)/k, e%k
+				scaled[e] = a[e] * sc[(z*m+row)*lt+col/w]
+			}
+			g := Gemm{M: m, N: n, K: k, Batch: batch, Alpha: 1, TransB: tB}
+			g.A, g.B, g.C = upload(t, d, a), upload(t, d, b), poisoned(t, d, batch*m*n)
+			S := upload(t, d, sc)
+			g.ascale = &rowScale{sc: S, lt: lt, w: w}
+			if err := d.Gemm(g); err != nil {
+				t.Fatal(err)
+			}
+			want, scale := refGemm(g, scaled, b, make([]float32, batch*m*n))
+			compare(t, fmt.Sprintf("M=%d N=%d K=%d tB=%v", m, n, k, tB), download(t, g.C), want, scale, 1e-4)
+			for _, x := range []*Buffer{g.A, g.B, g.C, S} {
+				x.Release()
+			}
+		}
+	}
+}
