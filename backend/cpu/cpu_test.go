@@ -194,3 +194,16 @@ func TestParallelFor(t *testing.T) {
 		t.Fatal("ParallelFor returned after a panic")
 	}()
 }
+
+// TestSgemmAllocs checks that a small product (one BLAS call, no row
+// split) allocates nothing: the chunked forms make thousands of them.
+func TestSgemmAllocs(t *testing.T) {
+	x, y, c := make([]float32, 64), make([]float32, 64), make([]float32, 64)
+	xd, yd, cd := make([]float64, 64), make([]float64, 64), make([]float64, 64)
+	if n := testing.AllocsPerRun(100, func() { Sgemm(false, true, 8, 8, 8, 1, x, 8, y, 8, 0, c, 8) }); n != 0 {
+		t.Errorf("Sgemm 8×8×8: %v allocations a call, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { Dgemm(true, false, 8, 8, 8, 1, xd, 8, yd, 8, 0, cd, 8) }); n != 0 {
+		t.Errorf("Dgemm 8×8×8: %v allocations a call, want 0", n)
+	}
+}

@@ -19,12 +19,23 @@ func trans(t bool) blas.Transpose {
 // the active BLAS (OpenBLAS when installed). op(A) is m×k (A is k×m when
 // transA), op(B) is k×n, C is m×n; lda, ldb, ldc are row strides.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(blas32.Implementation().Sgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(blasSgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Dgemm is Sgemm in float64: C = alpha·op(A)·op(B) + beta·C.
 func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
-	gemm(blas64.Implementation().Dgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(blasDgemm, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// blasSgemm and blasDgemm call the active BLAS: functions, not method
+// values of the interface blas32.Implementation() returns, which cost an
+// allocation per call (TestSgemmAllocs).
+func blasSgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	blas32.Implementation().Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func blasDgemm(tA, tB blas.Transpose, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	blas64.Implementation().Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // gemmFunc is the signature shared by BLAS Sgemm and Dgemm.
