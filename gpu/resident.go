@@ -172,18 +172,18 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 
 // splitK returns how many slices of the inner dimension a single product
 // of m×n outputs over k should be split into, 1 for none. The SGEMM tile
-// is sgemmBM×sgemmBN (128×128), so a product with few output tiles (a weight's gradient,
+// is sgemmBM×sgemmBN (128×128), so a product with fewer than sgemmGroups
+// output tiles (the work groups that fill a large GPU, as chooseTile counts them; a weight's gradient,
 // (d, d') summed over B·L tokens) keeps most of the GPU idle while a few
 // work groups walk all of k; split into s slices of k (each a multiple of
 // 64), it runs s times as many groups, and a reduction adds the slices.
 func splitK(m, n, k int) int {
-	const splitTiles = 128 // about the SMs of a large GPU (132 on the H100)
 	tiles := ceilDiv(m, sgemmBM) * ceilDiv(n, sgemmBN)
-	if tiles >= splitTiles || k < 512 {
+	if tiles >= sgemmGroups || k < 512 {
 		return 1
 	}
 	s := 1
-	for s*2*tiles <= 2*splitTiles && k%(s*2*64) == 0 && k/(s*2) >= 128 {
+	for s*2*tiles <= 2*sgemmGroups && k%(s*2*64) == 0 && k/(s*2) >= 128 {
 		s *= 2
 	}
 	return s
