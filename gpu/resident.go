@@ -173,10 +173,11 @@ func (Backend) MatMulDevice32(transA, transB bool, batch, m, n, k int, a backend
 // splitK returns how many slices of the inner dimension a single product
 // of m×n outputs over k should be split into, 1 for none. The SGEMM tile
 // is sgemmBM×sgemmBN (128×128), so a product with fewer than sgemmGroups
-// output tiles (the work groups that fill a large GPU, as chooseTile counts them; a weight's gradient,
-// (d, d') summed over B·L tokens) keeps most of the GPU idle while a few
-// work groups walk all of k; split into s slices of k (each a multiple of
-// 64), it runs s times as many groups, and a reduction adds the slices.
+// such tiles (the work groups that fill a large GPU, as chooseTile counts
+// them; a weight's gradient, (d, d') summed over B·L tokens) keeps most of
+// the GPU idle while a few work groups walk all of k; split into s slices
+// of k (each a multiple of 64), it runs s times as many groups, and a
+// reduction adds the slices.
 func splitK(m, n, k int) int {
 	tiles := ceilDiv(m, sgemmBM) * ceilDiv(n, sgemmBN)
 	if tiles >= sgemmGroups || k < 512 {
