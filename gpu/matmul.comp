@@ -15,12 +15,13 @@
 // four k per row instead of transposing it on its way in; matmul.go says
 // where), EPI (attention scores' epilogue) and ASCALE (A's rows scaled per
 // block of columns as loaded), both for the GEMM attention form
-// (attngemm.go) and described at their declarations. The uniform causal (matmul.go's Causal) skips the work on one
-// side of a square operand's diagonal (with kchunk, 2's K range in chunks,
-// each summed by a work group of its own into its own copy of C: a
-// split-K for the long rows of a triangular A): 1 skips the tiles of C past the
-// diagonal's 128-block (those of rows m0.. that start at or after the next
-// multiple of 128 above m0; BN divides 128), 2
+// (attngemm.go) and described at their declarations. The uniform causal
+// (matmul.go's Causal) skips the work on one side of a square operand's
+// diagonal (with kchunk, 2's K range in chunks, each summed by a work
+// group of its own into its own copy of C: a split-K for the long rows of
+// a triangular A): 1 skips the tiles of C past the diagonal's 128-block
+// (those of rows m0.. that start at or after the next multiple of 128
+// above m0; BN divides 128), 2
 // (op(A) lower-triangular) sums k < m0 + BM only (its groups taken from the
 // last row tile, whose K range is longest, so that the short ones fill the
 // tail), 3 (op(A) upper-triangular) k ≥ m0 only; BM is a multiple of BK,
