@@ -156,7 +156,7 @@ func (j *attnDev) gemmForward() error {
 	if err != nil {
 		return err
 	}
-	lt := ceilDiv(L, 64) // column tiles a row in the narrowest tiling (sgemmLadder)
+	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
 	T, err := j.scratch("gemmT", 2*hb*L*lt)
 	if err != nil {
 		return err

@@ -140,6 +140,20 @@ func chooseTile(m, n, batch int, vec4 bool) sgemmTile {
 // product: an experiment seam for BenchmarkGemmTiles and TestMatMulTiles.
 var sgemmTiling *sgemmTile
 
+// narrowestTileN is the narrowest column tile Gemm may take now (of
+// sgemmLadder, or sgemmTiling's): what sizes per-tile scratch (the EPI
+// statistics) for any product.
+func narrowestTileN() int {
+	n := sgemmLadder[0].BN
+	for _, t := range sgemmLadder {
+		n = min(n, t.BN)
+	}
+	if sgemmTiling != nil {
+		n = min(n, sgemmTiling.BN)
+	}
+	return n
+}
+
 // valid reports whether matmul.comp computes correctly with tiling t, with
 // or without 16-byte loads: every thread takes 1 to 4 whole loads of each
 // slice, warps of 32 threads tile the thread grid.
@@ -264,6 +278,13 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("causal", int(g.Causal)), farg("alpha", g.Alpha), farg("beta", g.Beta),
 		iarg("kchunk", g.kChunk), iarg("kcStride", g.Batch*g.StrideC)}
 	if e := g.epi; e != nil {
+		lt := ceilDiv(g.N, tl.BN)
+		if need := g.Batch * g.M * lt * 2; e.stats.Len() < need {
+			argPanic(op, "dispatch", "epilogue statistics: %d floats for %d×%d rows of %d tiles need %d", e.stats.Len(), g.Batch, g.M, lt, need)
+		}
+		if e.cum != nil && e.cum.Len() < 2*(e.h0+g.Batch)*g.M { // doubles, two floats each
+			argPanic(op, "dispatch", "epilogue decay sums: %d floats for heads to %d of %d rows", e.cum.Len(), e.h0+g.Batch, g.M)
+		}
 		e.width = tl.BN
 		defs = append(defs, "EPI")
 		if e.exp {
@@ -276,9 +297,14 @@ func (d *Device) Gemm(g Gemm) error {
 			defs = append(defs, "MASKED")
 			bufs = append(bufs, e.cum)
 		}
-		args = append(args, iarg("epiH0", e.h0), iarg("epiLT", ceilDiv(g.N, tl.BN)))
+		args = append(args, iarg("epiH0", e.h0), iarg("epiLT", lt))
 	}
 	if a := g.ascale; a != nil {
+		// a block of w columns must hold whole slices (and whole vec4s)
+		if a.w <= 0 || a.w%tl.BK != 0 || a.w%4 != 0 || a.lt < ceilDiv(g.K, a.w) || a.sc.Len() < g.Batch*g.M*a.lt {
+			argPanic(op, "dispatch", "row scale: blocks of %d columns (slices of %d), %d a row for K=%d, %d floats for %d×%d rows",
+				a.w, tl.BK, a.lt, g.K, a.sc.Len(), g.Batch, g.M)
+		}
 		defs = append(defs, "ASCALE")
 		bufs = append(bufs, a.sc)
 		args = append(args, iarg("ascLT", a.lt), iarg("ascW", a.w))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -400,6 +401,20 @@ func TestMatMulRowScale(t *testing.T) {
 			if err := d.Gemm(g); err != nil {
 				t.Fatal(err)
 			}
+			short := upload(t, d, sc[:len(sc)-1])
+			for _, bad := range []*rowScale{{sc: short, lt: lt, w: w}, {sc: S, lt: lt - 1, w: w}, {sc: S, lt: lt, w: 6}} {
+				func() { // a table too short for the rows, or blocks that split a slice, are refused
+					defer func() {
+						if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "row scale") {
+							t.Errorf("Gemm with row scale %+v: recovered %v, want a row-scale panic", *bad, r)
+						}
+					}()
+					h := g
+					h.ascale = bad
+					_ = d.Gemm(h)
+				}()
+			}
+			short.Release()
 			want, scale := refGemm(g, scaled, b, make([]float32, batch*m*n))
 			compare(t, fmt.Sprintf("M=%d N=%d K=%d tB=%v", m, n, k, tB), download(t, g.C), want, scale, 1e-4)
 			for _, x := range []*Buffer{g.A, g.B, g.C, S} {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/furious-lab/furious/backend"
+	"github.com/furious-lab/furious/gpu"
 )
 
 // furious bench prints one row per (form, order, L), each checked against
@@ -145,5 +149,36 @@ func TestBenchTrainPeer(t *testing.T) {
 		if !found {
 			t.Errorf("no ratio row for %s in:\n%s\n(PyTorch said:\n%s)", p, ratio, torchOut)
 		}
+	}
+}
+
+// furious bench --device gpu prints one row per (form, order, L), each
+// checked at its own length against the float64 oracle (on Mesa's llvmpipe
+// in CI; skipped only where no OpenGL 4.3 context can be made), the
+// quadratic rows at L 512 through the GEMM form.
+func TestBenchGPUTable(t *testing.T) {
+	if _, err := gpu.Default(); err != nil {
+		if !errors.Is(err, backend.ErrUnavailable) {
+			t.Fatalf("gpu.Default: %v does not wrap backend.ErrUnavailable", err)
+		}
+		t.Skipf("no OpenGL 4.3 context: %v", err)
+	}
+	var out bytes.Buffer
+	if err := bench([]string{"--device", "gpu", "--L", "130,512", "--H", "2", "--d", "8", "--chunk", "16", "--reps", "1"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	rows := 0
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 8 && f[0] == "gpu" {
+			rows++
+			if c, err := strconv.ParseFloat(f[7], 64); err != nil || !(c < 1e-4) {
+				t.Errorf("row %q: check %s is not a small relative difference", line, f[7])
+			}
+		}
+	}
+	if rows != 14 || strings.Contains(text, "WARNING") || !strings.Contains(text, "head 0 at the row's L") {
+		t.Fatalf("%d rows (want 14: 7 cases × 2 lengths):\n%s", rows, text)
 	}
 }
