@@ -239,7 +239,7 @@ func chunkFused1[T float](g *chunkScratch[T], qc, kc, Vc []T, ecs []float64, n, 
 			Xc[i*W+dv] = 1 // the ones column of X_c = [V_c, 1]
 		}
 	}
-	scaleTransposeTo(Kt, kc, n, d, func(i int) T { return T(sc / ecs[i]) })
+	scaleTransposeTo(Kt, kc, n, d, sc, ecs)
 	gemm(false, false, n, n, d, 1, A, lda, Kt, n, 0, A[d:], lda) // G = Q̂ K̃ᵀ, beside Q̂ in A
 	for i := 0; i < n-1; i++ {
 		clear(A[i*lda+d+i+1 : (i+1)*lda]) // causal mask M: j > i
@@ -320,13 +320,14 @@ func chunkGeneral[T float](g *chunkScratch[T], f *featMap, qc, kc, Vc []T, a, cs
 	gemm(true, false, D, W, n, 1, g.Fk[:n*D], D, Vc, W, flushW[T](math.Exp(last)), S, W)
 }
 
-// scaleTransposeTo writes dst (c×r) = (diag(w) x)ᵀ for x (r×c), four rows
-// of x a step so that each step writes four adjacent floats of a row of dst.
-func scaleTransposeTo[T float](dst, x []T, r, c int, w func(i int) T) {
+// scaleTransposeTo writes dst (c×r) = (diag(sc/e) x)ᵀ for x (r×c) and
+// e (r), four rows of x a step so that each step writes four adjacent
+// floats of a row of dst.
+func scaleTransposeTo[T float](dst, x []T, r, c int, sc float64, e []float64) {
 	dst = dst[:r*c]
 	i := 0
 	for ; i+4 <= r; i += 4 {
-		w0, w1, w2, w3 := w(i), w(i+1), w(i+2), w(i+3)
+		w0, w1, w2, w3 := T(sc/e[i]), T(sc/e[i+1]), T(sc/e[i+2]), T(sc/e[i+3])
 		x0 := x[i*c : (i+1)*c]
 		x1, x2, x3 := x[(i+1)*c : (i+2)*c][:len(x0)], x[(i+2)*c : (i+3)*c][:len(x0)], x[(i+3)*c : (i+4)*c][:len(x0)]
 		for j, v := range x0 {
@@ -335,7 +336,7 @@ func scaleTransposeTo[T float](dst, x []T, r, c int, w func(i int) T) {
 		}
 	}
 	for ; i < r; i++ {
-		wi := w(i)
+		wi := T(sc / e[i])
 		for j, v := range x[i*c : (i+1)*c] {
 			dst[j*r+i] = wi * v
 		}
