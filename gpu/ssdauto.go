@@ -18,7 +18,9 @@ import "github.com/furious-lab/furious/backend"
 // attnGemmMinL to attnGemmMaxL (attngemm.go): 10.2 TFLOP/s as counted here
 // at order 2 with the norm and decay, at L 2K and 8K (forward 0.85 and
 // 13.6 ms, 16 heads; gpu/BENCH.md, session 8), rateQuadraticGemm, which
-// moves the order-2 crossover to about L = 3.2K.
+// moves the order-2 crossover to about L = 3.2K. Session 9's fused forward
+// runs 13-15 as counted here (2mamba 0.653 ms at 2K, 9.13 at 8K); the rate
+// is left at 10 until the crossover (near 4K at 13) is measured.
 const (
 	rateQuadratic     = 4.0
 	rateQuadraticGemm = 10.0
