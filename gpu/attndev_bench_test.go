@@ -37,7 +37,8 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // softmax without a decay (the training softmax preset's) and at L = 2048
 // (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
 // block size of the tiled kernels, -attn.kc the forward's K chunk; -attndev.profile logs a profile of one
-// forward+backward of each.
+// forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
+// used go into dir (dumpPrograms).
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
 	attnDevBlock = *benchAttnBlock
@@ -45,6 +46,7 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	if *benchAttnGemmCap > 0 {
 		attnGemmCap = *benchAttnGemmCap
 	}
+	defer dumpPrograms(b, d)
 	if *benchAttnKC > 0 {
 		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
 		attnGemmKC = *benchAttnKC

@@ -70,6 +70,9 @@ layout(std430, binding = 4) readonly buffer BufCum { double cum[]; };
 #endif
 uniform int epiH0, epiLT;
 shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, then sum
+#ifdef MASKED
+shared double epiCum[BM + BN]; // cum of the tile's rows, then of its columns
+#endif
 shared float epiRow[BM];         // per row: the tile's maximum (EXP)
 #ifndef EXP
 // fpow is s^ORDER.
@@ -256,6 +259,15 @@ void main() {
 	for (int i = 0; i < TM; i++)
 		for (int g = 0; g < TN / 4; g++) acc[i][g] = vec4(0.0);
 
+#if defined(EPI) && defined(MASKED)
+	// the decay sums the epilogue needs, staged before the products (the
+	// loop's first barrier publishes them): no global load after the
+	// products, and no registers held through them
+	for (int r = tl; r < BM + BN; r += NT) {
+		int x = r < BM ? m0 + r : n0 + r - BM; // M = N (CausalOut)
+		epiCum[r] = x < N ? cum[(epiH0 + z) * N + x] : 0.0;
+	}
+#endif
 	int tiles = (ke - kb + BK - 1) / BK;
 	LOADT(kb);
 	STORET(0);
@@ -298,16 +310,11 @@ void main() {
 #define ROW(i) ((i) / 4 * (BM * 4 / TM) + 4 * ty + (i) % 4)
 #define COL(g, c) ((g) * (BN * 4 / TN) + 4 * tx + (c))
 		const float NEG_INF = uintBitsToFloat(0xff800000u);
-		int hz = epiH0 + z, tid = int(gl_LocalInvocationIndex);
-#ifdef MASKED
-		double cj[TN];
-		for (int g = 0; g < TN / 4; g++)
-			for (int c = 0; c < 4; c++) cj[g * 4 + c] = n0 + COL(g, c) < N ? cum[hz * N + n0 + COL(g, c)] : 0.0;
-#endif
+		int tid = int(gl_LocalInvocationIndex);
 		for (int i = 0; i < TM; i++) {
 			int m = m0 + ROW(i);
 #ifdef MASKED
-			double ci = m < M ? cum[hz * M + m] : 0.0;
+			double ci = epiCum[ROW(i)];
 #endif
 			float part = NEG_INF;
 			for (int g = 0; g < TN / 4; g++)
@@ -315,7 +322,7 @@ void main() {
 					int n = n0 + COL(g, c);
 					bool ok = n <= m && n < N;
 #ifdef MASKED
-					float seg = float(ci - cj[g * 4 + c]);
+					float seg = float(ci - epiCum[BM + COL(g, c)]);
 #else
 					float seg = 0.0;
 #endif
