@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"strings"
+	"os"
 	"testing"
 
 	"github.com/furious-lab/furious/backend"
@@ -19,7 +19,7 @@ var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in on
 
 var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
-var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice logs the GPU time of each dispatch of one forward+backward (dispatches serialised)")
+var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice prints the GPU time of each dispatch of one forward+backward (dispatches serialised) to stdout")
 
 // BenchmarkAttentionDevice times the device attention's forward
 // (AttentionDevice32) and forward + backward (then AttentionBackwardDevice32)
@@ -36,7 +36,7 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // the same buffers in one process; at the large and long shapes also
 // softmax without a decay (the training softmax preset's) and at L = 2048
 // (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
-// block size of the tiled kernels, -attn.kc the forward's K chunk; -attndev.profile logs a profile of one
+// block size of the tiled kernels, -attn.kc the forward's K chunk; -attndev.profile prints a profile of one
 // forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
 // used go into dir (dumpPrograms).
 func BenchmarkAttentionDevice(b *testing.B) {
@@ -130,9 +130,10 @@ func BenchmarkAttentionDevice(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						var sb strings.Builder
-						prof.Write(&sb, 0)
-						b.Logf("one forward+backward, each dispatch timed alone:\n%s", sb.String())
+						// to stdout, not b.Logf: the testing package trims a
+						// benchmark's log to its first 10 lines
+						fmt.Printf("%s: one forward+backward, each dispatch timed alone:\n", b.Name())
+						prof.Write(os.Stdout, 0)
 					})
 				})
 			}
