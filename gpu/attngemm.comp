@@ -14,9 +14,6 @@
 //          in double (each thread a run of positions, then the runs'
 //          offsets), so seg_ij = cum_i − cum_j loses nothing to
 //          cancellation however long the sequence.
-//   TRANSK: Kt[hl, :, j] = k[h0 + hl, j, :] for the call's group of heads
-//          (32×32 tiles through shared memory), so that the scores are the
-//          product Q·Kt of operands as stored (matmul.comp's fastest path).
 //   ROWS:  one thread per row of the call's heads, after matmul.comp's EPI
 //          wrote P̃ (EXP) or P (orders) and each row's per-tile statistics
 //          T (maximum m_t, sum r_t over the tiles t of W keys with a key
@@ -48,15 +45,13 @@
 //          6.5e-5, llvmpipe 2026-12-06.)//
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
-// and sc, keys a tile); HD (TRANSK: the head dimension; YSUM: d_v), KC
+// and sc, keys a tile); HD (YSUM: d_v), KC
 // (YSUM: the K chunk). S and G hold the
 // group's heads (hl·L·L + i·L + j), as D (DA). Defines: one of CUM,
-// TRANSK, ROWS, YSUM, ROWB, COLDA; ORDER p or EXP; optional NORM, MASKED, DA
+// ROWS, YSUM, ROWB, COLDA; ORDER p or EXP; optional NORM, MASKED, DA
 // (ROWB: with MASKED); RT (threads of ROWB).
 #if defined(CUM) || defined(COLDA) || defined(ROWS) || defined(YSUM)
 layout(local_size_x = 64) in;
-#elif defined(TRANSK)
-layout(local_size_x = 32, local_size_y = 8) in;
 #else
 layout(local_size_x = RT) in;
 #endif
@@ -190,27 +185,6 @@ void main() {
 	dsum = reduceSum(dsum);
 	if (t == 0) da[r] = dsum;
 #endif
-}
-#endif
-
-#ifdef TRANSK
-layout(std430, binding = 0) readonly buffer BufK { float k[]; };
-layout(std430, binding = 1) writeonly buffer BufKt { float Kt[]; };
-shared float tile[32][33];
-
-// Work group (x, y, z): keys 32x.., features 32y.. of head h0 + z.
-void main() {
-	int hl = int(gl_WorkGroupID.z), j0 = int(gl_WorkGroupID.x) * 32, f0 = int(gl_WorkGroupID.y) * 32;
-	int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
-	for (int u = ty; u < 32; u += 8) { // row j0 + u, feature f0 + tx
-		int j = j0 + u, f = f0 + tx;
-		tile[u][tx] = j < L && f < HD ? k[((h0 + hl) * L + j) * HD + f] : 0.0;
-	}
-	barrier();
-	for (int u = ty; u < 32; u += 8) { // feature f0 + u, key j0 + tx
-		int f = f0 + u, j = j0 + tx;
-		if (f < HD && j < L) Kt[(hl * HD + f) * L + j] = tile[tx][u];
-	}
 }
 #endif
 

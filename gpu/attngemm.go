@@ -143,7 +143,7 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 }
 
 // gemmForward is the forward of the GEMM form, per group of heads: Kᵀ
-// (TRANSK), P̃ or P = f(scale·Q·Kᵀ) with each row's per-tile statistics
+// (Gather), P̃ or P = f(scale·Q·Kᵀ) with each row's per-tile statistics
 // (one product, matmul.comp's EPI; CausalOut), ROWS (stat and the
 // per-row, per-tile factors sc), y = (sc∘P̃)·V (CausalA; sc applied as
 // P̃ is loaded, ASCALE). FLOPs as the tiled form's (L²/2·2(d + d_v) per
@@ -227,11 +227,12 @@ func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
 
 // gemmScores computes S = scale·Q·Kᵀ on and below the diagonal (to the end
 // of each row's 128-block: CausalOut) for the n heads from h0, as the
-// product of Q and Kᵀ as stored (TRANSK first); with epi, P̃ or P and the
+// product of Q and Kᵀ as stored (written first); with epi, P̃ or P and the
 // tile statistics instead of S (matmul.comp EPI).
 func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 	L, D := j.p.L, j.p.D
-	if err := j.runGemm("TRANSK", [3]int{ceilDiv(L, 32), ceilDiv(D, 32), n}, h0, n, []arg{iarg("HD", D)}, j.k, j.kt); err != nil {
+	// Kt[hl, f, j] = k[h0 + hl, j, f]: a batch of transposes (gather.comp's TRANSPOSE)
+	if err := j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L}); err != nil {
 		return err
 	}
 	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi})

@@ -108,7 +108,7 @@
 //	                   shape, optionally causal (Gemm, MatMul)
 //	elementwise.comp   a+b, a−b, a⊙b, a⊘b, αa+β, exp, softplus (Add … Softplus)
 //	unary.comp         abs, relu, log, sqrt, sigmoid, logsigmoid, silu (Unary), for resident tensors
-//	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather)
+//	gather.comp        strided copies: Permute, Transpose, Slice, Concat of resident tensors (Gather; batched transposes through tiles: also the GEMM attention's Kᵀ)
 //	broadcast.comp     a∘b with broadcasting: + − ⊙ ⊘ max min of resident tensors (Broadcast)
 //	reduceaxis.comp    sum, mean, cumsum and its reverse (double accumulation), max, min over one
 //	                   axis (ReduceAxis)

@@ -46,6 +46,15 @@ func (d *Device) Gather(out *Buffer, obase int, ostrides []int, a *Buffer, base 
 	if base < 0 || obase < 0 || last >= a.Len() || olast >= out.Len() || max(last, olast) > 1<<31-1 {
 		argPanic(name, "dispatch", "%d values from %d (last %d) of a buffer of %d to %d (last %d) of one of %d", n, base, last, a.Len(), obase, olast, out.Len())
 	}
+	if shape, strides, ok := batchedTranspose(shape, strides, ostrides); ok {
+		p, err := d.program(name, gatherSrc, "TRANSPOSE")
+		if err != nil {
+			return err
+		}
+		return d.run(p, [3]int{ceilDiv(shape[2], 32), ceilDiv(shape[1], 32), shape[0]}, []*Buffer{a, out},
+			iarg("base", base), iarg("obase", obase), iarg("shape[1]", shape[1]), iarg("shape[2]", shape[2]),
+			iarg("stride[0]", strides[0]), iarg("stride[2]", strides[2]))
+	}
 	p, err := d.program(name, gatherSrc)
 	if err != nil {
 		return err
@@ -56,6 +65,32 @@ func (d *Device) Gather(out *Buffer, obase int, ostrides []int, a *Buffer, base 
 			iarg(fmt.Sprintf("stride[%d]", i), strides[i]), iarg(fmt.Sprintf("ostride[%d]", i), ostrides[i]))
 	}
 	return d.run(p, [3]int{min(ceilDiv(n, 256), 65535), 1, 1}, []*Buffer{a, out}, args...)
+}
+
+// batchedTranspose reports whether a gather of shape (B, R, C) or (R, C)
+// writes a packed result from a view whose second-to-last axis is
+// contiguous (stride 1): a batch of transposes, which gather.comp's
+// TRANSPOSE copies through shared-memory tiles (coalesced reads and
+// writes; the attention's Kᵀ, the norm's weight gradient). It returns the
+// shape and strides as rank 3.
+func batchedTranspose(shape, strides, ostrides []int) ([]int, []int, bool) {
+	r := len(shape)
+	if r < 2 || r > 3 || strides[r-2] != 1 || shape[r-1] < 2 {
+		return nil, nil, false
+	}
+	for i, s := r-1, 1; i >= 0; i-- {
+		if ostrides[i] != s && shape[i] > 1 {
+			return nil, nil, false
+		}
+		s *= shape[i]
+	}
+	if r == 2 {
+		shape, strides = []int{1, shape[0], shape[1]}, []int{0, 1, strides[1]}
+	}
+	if shape[0] > 65535 || ceilDiv(shape[1], 32) > 65535 || ceilDiv(shape[2], 32) > 65535 {
+		return nil, nil, false
+	}
+	return shape, strides, true
 }
 
 var _ backend.DeviceGatherer = Backend{}
