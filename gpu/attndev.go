@@ -46,7 +46,7 @@ type attnDev struct {
 	q, k, v, a, y, stat, dO *Buffer
 	dq, dk, dv, da          *Buffer
 	kt                      *Buffer // the GEMM form's Kᵀ scratch (attngemm.go), or nil
-	yp                      *Buffer // the GEMM form's partial y of a split product (attngemm.go gemmOut), or nil
+	yp                      *Buffer // the GEMM form's partial products of y (attngemm.go gemmForward), or nil
 	block                   int
 	nb                      int      // blocks of block positions per head
 	chunk, nch              int      // chunked form: chunk length (a multiple of block) and chunks per head; 0 for the quadratic form

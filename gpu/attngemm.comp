@@ -14,19 +14,22 @@
 //          in double (each thread a run of positions, then the runs'
 //          offsets), so seg_ij = cum_i − cum_j loses nothing to
 //          cancellation however long the sequence.
-//   ROWS:  one thread per row of the call's heads, after matmul.comp's EPI
-//          wrote P̃ (EXP) or P (orders) and each row's per-tile statistics
-//          T (maximum m_t, sum r_t over the tiles t of W keys with a key
-//          j ≤ i): writes stat_i and the factors sc_it by which the product
-//          y = P̃·V scales row i's keys of tile t (matmul.comp ASCALE), for
-//          the tiles to the end of i's 128-block (what the causal product
-//          reads): EXP: M = max_t m_t, l = Σ_t exp(m_t − M)·r_t, stat_i =
-//          M + log l (NORM) or 0, sc_it = exp(m_t − stat_i) (0 for tiles
-//          past i); orders: stat_i = 1/Σ_t r_t (NORM; 0 for a zero sum) or
-//          1, sc_it = stat_i.
+//   ROWS:  EXP: one thread per row of the call's heads, after matmul.comp's
+//          EPI wrote P̃ and each row's largest x_ij per tile t of W keys
+//          (T, m_t for the tiles with a key j ≤ i): writes the factors sc_it
+//          by which the product y = P̃·V scales row i's keys of tile t
+//          (matmul.comp ASCALE), for the tiles to the end of i's 128-block
+//          (what the causal product reads), and M = max_t m_t into T's
+//          first entry of the row (NORM): sc_it = exp(m_t − M) (NORM) or
+//          exp(m_t), 0 for tiles past i.
 //   YSUM:  one thread per entry of y: y_i = Σ_c part_c,i over the K chunks
-//          c of the split product y = (sc∘P̃)·V (Gemm.kChunk) that hold a
-//          key j ≤ i (c·KC ≤ i).
+//          c of the product y = (sc∘P̃)·V or P·V (Gemm.kChunk) that hold a
+//          key j ≤ i (c·KC ≤ i), divided under NORM by z_i = Σ_c Z_c,i (the
+//          product's row sums of sc∘P̃ or P, matmul.comp RSUM); the first
+//          thread of a row writes stat_i: orders 1/z_i (NORM; 0 for a zero
+//          sum) or 1, EXP M + log z_i (NORM) or 0. Under EXP with NORM, y_i
+//          is Σ_j exp(x_ij − M)·v_j / Σ_j exp(x_ij − M): z_i ≥ 1 (the tile
+//          of the row's maximum adds exp(0)).
 //   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
 //          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
@@ -189,9 +192,8 @@ void main() {
 #endif
 
 #ifdef ROWS
-layout(std430, binding = 0) readonly buffer BufT { float T[]; };
+layout(std430, binding = 0) buffer BufT { float T[]; };
 layout(std430, binding = 1) writeonly buffer BufSc { float sc[]; };
-layout(std430, binding = 2) writeonly buffer BufR { float rows[]; }; // stat
 
 void main() {
 	int n = group() * 64 + int(gl_LocalInvocationIndex);
@@ -200,43 +202,51 @@ void main() {
 	int base = (hl * L + i) * LT;
 	int nt = i / W + 1;                                // tiles holding a key j ≤ i
 	int ne = min(LT, ((i / 128 + 1) * 128 + W - 1) / W); // tiles to the end of i's 128-block
-#ifdef EXP
-	float m = T[2 * base];
-	for (int t = 1; t < nt; t++) m = max(m, T[2 * (base + t)]);
-	float l = 0.0;
-	for (int t = 0; t < nt; t++) l += exp(T[2 * (base + t)] - m) * T[2 * (base + t) + 1];
+	float m0 = T[base];
 #ifdef NORM
-	float st = m + log(l);
+	float m = m0;
+	for (int t = 1; t < nt; t++) m = max(m, T[base + t]);
 #else
-	float st = 0.0;
+	float m = 0.0;
 #endif
-	for (int t = 0; t < ne; t++) sc[base + t] = t < nt ? exp(T[2 * (base + t)] - st) : 0.0;
-#else
+	sc[base] = exp(m0 - m);
+	for (int t = 1; t < ne; t++) sc[base + t] = t < nt ? exp(T[base + t] - m) : 0.0;
 #ifdef NORM
-	float z = 0.0;
-	for (int t = 0; t < nt; t++) z += T[2 * (base + t) + 1];
-	float st = z == 0.0 ? 0.0 : 1.0 / z;
-#else
-	float st = 1.0;
+	T[base] = m;
 #endif
-	for (int t = 0; t < ne; t++) sc[base + t] = st;
-#endif
-	rows[(h0 + hl) * L + i] = st;
 }
 #endif
 
 #ifdef YSUM
 layout(std430, binding = 0) readonly buffer BufP { float part[]; };
 layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
+layout(std430, binding = 2) readonly buffer BufZ { float Z[]; };
+layout(std430, binding = 3) readonly buffer BufT { float T[]; }; // ROWS's M (EXP, NORM)
+layout(std430, binding = 4) writeonly buffer BufR { float rows[]; }; // stat
 
 // One thread per entry e = (hl·L + i)·HD + n of the group's y.
 void main() {
 	int e = group() * 64 + int(gl_LocalInvocationIndex);
 	if (e >= BH * L * HD) return;
-	int i = e / HD % L;
+	int r = e / HD, i = r % L; // r = hl·L + i
 	float s = 0.0;
 	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * HD + e];
+#ifdef NORM
+	float z = 0.0;
+	for (int c = 0; c * KC <= i; c++) z += Z[c * BH * L + r];
+#ifdef EXP
+	float st = T[r * LT] + log(z), f = 1.0 / z;
+#else
+	float st = z == 0.0 ? 0.0 : 1.0 / z, f = st;
+#endif
+	s *= f;
+#elif defined(EXP)
+	float st = 0.0;
+#else
+	float st = 1.0;
+#endif
 	y[h0 * L * HD + e] = s;
+	if (e % HD == 0) rows[h0 * L + r] = st;
 }
 #endif
 

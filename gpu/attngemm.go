@@ -143,12 +143,15 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 }
 
 // gemmForward is the forward of the GEMM form, per group of heads: Kᵀ
-// (Gather), P̃ or P = f(scale·Q·Kᵀ) with each row's per-tile statistics
-// (one product, matmul.comp's EPI; CausalOut), ROWS (stat and the
-// per-row, per-tile factors sc), y = (sc∘P̃)·V (CausalA; sc applied as
-// P̃ is loaded, ASCALE). FLOPs as the tiled form's (L²/2·2(d + d_v) per
-// head, plus the diagonal tiles); memory one L×L scratch per head of the
-// group, and L·⌈L/64⌉·3 floats of statistics and factors.
+// (Gather), P̃ or P = f(scale·Q·Kᵀ) with, for exp, each row's largest x_ij
+// per column tile (one product, matmul.comp's EPI; CausalOut), for exp
+// ROWS (the per-row, per-tile factors sc), then y's partial products
+// (sc∘P̃)·V or P·V in K chunks (CausalA; sc applied as P̃ is loaded,
+// ASCALE) with, under the norm, the rows' sums of what they read (RSUM),
+// and YSUM (y = Σ_c part_c / Σ_c z_c and stat). FLOPs as the tiled form's
+// (L²/2·2(d + d_v) per head, plus the diagonal tiles); memory one L×L
+// scratch per head of the group, L·⌈L/64⌉·2 floats of maxima and factors
+// (exp), and ⌈L/KC⌉ partial products of y.
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV
@@ -156,19 +159,24 @@ func (j *attnDev) gemmForward() error {
 	if err != nil {
 		return err
 	}
+	chunks := ceilDiv(L, attnGemmKC)
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
-	T, err := j.scratch("gemmT", 2*hb*L*lt)
-	if err != nil {
-		return err
-	}
-	sc, err := j.scratch("gemmSc", hb*L*lt)
-	if err != nil {
-		return err
-	}
-	if L > attnGemmKC {
-		if j.yp, err = j.scratch("gemmYp", ceilDiv(L, attnGemmKC)*hb*L*DV); err != nil {
+	var T, sc, z *Buffer
+	if p.Exp {
+		if T, err = j.scratch("gemmT", hb*L*lt); err != nil {
 			return err
 		}
+		if sc, err = j.scratch("gemmSc", hb*L*lt); err != nil {
+			return err
+		}
+	}
+	if p.Norm {
+		if z, err = j.scratch("gemmZ", chunks*hb*L); err != nil {
+			return err
+		}
+	}
+	if j.yp, err = j.scratch("gemmYp", chunks*hb*L*DV); err != nil {
+		return err
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
@@ -177,38 +185,33 @@ func (j *attnDev) gemmForward() error {
 			return err
 		}
 		w := epi.width
-		rs := &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
-		if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", rs.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
+		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: attnGemmKC, rowSum: z}
+		if p.Exp {
+			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
+			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc); err != nil {
+				return err
+			}
+		}
+		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		if err := j.gemmOut(h0, n, S, rs); err != nil {
+		lts := 0
+		if g.ascale != nil {
+			lts = g.ascale.lt
+		}
+		if err := j.runGemm("YSUM", rowGroups(ceilDiv(n*L*DV, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC), iarg("LT", lts)},
+			j.yp, j.y, z, T, j.stat); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// attnGemmKC is the K chunk of the forward's y = (sc∘P̃)·V for rows longer
-// than it (Gemm.kChunk): a row tile's work group otherwise walks every key
-// up to the diagonal, and the last row tiles' groups set the product's
-// time. A var: tests shorten it.
+// attnGemmKC is the K chunk of the forward's y = (sc∘P̃)·V (Gemm.kChunk):
+// a row tile's work group otherwise walks every key up to the diagonal,
+// and the last row tiles' groups set the product's time. A var: tests
+// shorten it.
 var attnGemmKC = 512
-
-// gemmOut computes y = (sc∘P̃)·V for the n heads from h0 (CausalA, the
-// factors rs applied as P̃ is loaded), for L > attnGemmKC in K chunks
-// into j.yp, summed by YSUM.
-func (j *attnDev) gemmOut(h0, n int, S *Buffer, rs *rowScale) error {
-	L, DV := j.p.L, j.p.DV
-	g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.y, Causal: CausalA, ascale: rs}
-	if L <= attnGemmKC {
-		return j.gemm(h0, n, g)
-	}
-	g.kChunk, g.C = attnGemmKC, j.yp
-	if err := j.gemm(h0, n, g); err != nil {
-		return err
-	}
-	return j.runGemm("YSUM", rowGroups(ceilDiv(n*L*DV, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC)}, j.yp, j.y)
-}
 
 // gemmStart begins a call of the GEMM form: the decay's cumulative sums
 // (nil without a decay), the heads a pass takes, their L×L scratch S and

@@ -15,7 +15,9 @@
 // four k per row instead of transposing it on its way in; matmul.go says
 // where), EPI (attention scores' epilogue) and ASCALE (A's rows scaled per
 // block of columns as loaded), both for the GEMM attention form
-// (attngemm.go) and described at their declarations. The uniform causal
+// (attngemm.go) and described at their declarations, RSUM (A as stored:
+// each row's sum of the entries of A the group reads, as loaded)
+// likewise. The uniform causal
 // (matmul.go's Causal) skips the work on one side of a square operand's
 // diagonal (with kchunk, 2's K range in chunks, each summed by a work
 // group of its own into its own copy of C: a split-K for the long rows of
@@ -58,22 +60,26 @@ int gz;                              // the batch entry (work group z)
 // product's s_ij = alpha·(A·B)_ij, query i = row, key j = column, of head
 // epiH0 + z (the batch entry), become, for j ≤ i (0 above the diagonal),
 //   EXP:      x_ij = s_ij + seg_ij and P̃_ij = exp(x_ij − m_it), m_it the
-//             largest x_ij of row i in this column tile t (BN keys);
+//             largest x_ij of row i in this column tile t (BN keys), which
+//             goes to T[(z·M + i)·epiLT + t] (−∞ for a tile past i);
 //   ORDER p:  P_ij = s_ij^p·exp(seg_ij);
 // with seg_ij = cum_i − cum_j (MASKED: cum the per-head inclusive sums of
-// the log-decays, in double) or 0; C holds P̃ or P, and the row's tile
-// statistics go to T[((z·M + i)·epiLT + t)·2 + {0, 1}] = {m_it (EXP),
-// r_it = Σ_j P̃_ij or Σ_j P_ij}. Beta must be 0.
+// the log-decays, in double) or 0; C holds P̃ or P (the rows' sums are
+// the next product's, RSUM). Beta must be 0.
+#ifdef EXP
 layout(std430, binding = 3) writeonly buffer BufT { float T[]; };
+#endif
 #ifdef MASKED
 layout(std430, binding = 4) readonly buffer BufCum { double cum[]; };
 #endif
 uniform int epiH0, epiLT;
-shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, then sum
+#ifdef EXP
+shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maxima
+shared float epiRow[BM];         // per row: the tile's maximum
+#endif
 #ifdef MASKED
 shared double epiCum[BM + BN]; // cum of the tile's rows, then of its columns
 #endif
-shared float epiRow[BM];         // per row: the tile's maximum (EXP)
 #ifndef EXP
 // fpow is s^ORDER.
 float fpow(float s) {
@@ -82,6 +88,21 @@ float fpow(float s) {
 	return r;
 }
 #endif
+#endif
+#ifdef RSUM
+// Zs[(kc·B + z)·M + m] = Σ_k A_mk over the K range (chunk kc) this group
+// sums, of A's entries as loaded (scaled by ASCALE; A as stored, not
+// TRANS_A): the GEMM attention form's normalisers Σ_j P_ij, summed where P
+// is read anyway. Load e of a slice is row m = e/RSW, part e%RSW of it (e
+// is fixed per thread and load), and adds into one of the thread's rs
+// registers; the RSW parts of a row are summed at the end.
+layout(std430, binding = 4) writeonly buffer BufZ { float Zs[]; };
+#ifdef VEC4
+#define RSW (BK / 4)
+#else
+#define RSW BK
+#endif
+shared float rsPart[BM][RSW];
 #endif
 #ifdef ASCALE
 // A's entry (m, k) is multiplied by sc[(z·M + m)·ascLT + k/ascW] as it is
@@ -224,7 +245,14 @@ void main() {
 	if (LA > 2) ra2 = loadA(baseA, m0, k0, tl + 2 * NT); if (LA > 3) ra3 = loadA(baseA, m0, k0, tl + 3 * NT); \
 	rb0 = loadB(baseB, n0, k0, tl); if (LB > 1) rb1 = loadB(baseB, n0, k0, tl + NT); \
 	if (LB > 2) rb2 = loadB(baseB, n0, k0, tl + 2 * NT); if (LB > 3) rb3 = loadB(baseB, n0, k0, tl + 3 * NT); }
-#define STORET(buf) { \
+#ifdef RSUM
+#define RSUMT { rs0 += dot(ra0, RTYPE(1.0)); if (LA > 1) rs1 += dot(ra1, RTYPE(1.0)); \
+	if (LA > 2) rs2 += dot(ra2, RTYPE(1.0)); if (LA > 3) rs3 += dot(ra3, RTYPE(1.0)); }
+	float rs0 = 0.0, rs1 = 0.0, rs2 = 0.0, rs3 = 0.0;
+#else
+#define RSUMT
+#endif
+#define STORET(buf) { RSUMT \
 	storeA(buf, tl, ra0); if (LA > 1) storeA(buf, tl + NT, ra1); \
 	if (LA > 2) storeA(buf, tl + 2 * NT, ra2); if (LA > 3) storeA(buf, tl + 3 * NT, ra3); \
 	storeB(buf, tl, rb0); if (LB > 1) storeB(buf, tl + NT, rb1); \
@@ -302,6 +330,22 @@ void main() {
 		barrier();
 	}
 
+#ifdef RSUM
+	{
+		rsPart[tl / RSW][tl % RSW] = rs0;
+		if (LA > 1) rsPart[(tl + NT) / RSW][(tl + NT) % RSW] = rs1;
+		if (LA > 2) rsPart[(tl + 2 * NT) / RSW][(tl + 2 * NT) % RSW] = rs2;
+		if (LA > 3) rsPart[(tl + 3 * NT) / RSW][(tl + 3 * NT) % RSW] = rs3;
+		memoryBarrierShared();
+		barrier();
+		for (int r = tl; r < BM; r += NT) {
+			if (m0 + r >= M) continue;
+			float s = 0.0;
+			for (int u = 0; u < RSW; u++) s += rsPart[r][u];
+			Zs[(kc * int(gl_NumWorkGroups.z) + z) * M + m0 + r] = s;
+		}
+	}
+#endif
 	int baseC = offC + z * strideC + kc * kcStride;
 	float outScale = alpha;
 #ifdef EPI
@@ -316,7 +360,9 @@ void main() {
 #ifdef MASKED
 			double ci = epiCum[ROW(i)];
 #endif
+#ifdef EXP
 			float part = NEG_INF;
+#endif
 			for (int g = 0; g < TN / 4; g++)
 				for (int c = 0; c < 4; c++) {
 					int n = n0 + COL(g, c);
@@ -346,35 +392,16 @@ void main() {
 			float mm = NEG_INF;
 			for (int u = 0; u < TX; u++) mm = max(mm, epiRed[r][u]);
 			epiRow[r] = mm;
+			if (m0 + r < M) T[(z * M + m0 + r) * epiLT + n0 / BN] = mm;
 		}
 		memoryBarrierShared();
 		barrier();
-#endif
 		for (int i = 0; i < TM; i++) {
-			float part = 0.0;
-#ifdef EXP
 			float mm = epiRow[ROW(i)];
-#endif
-			for (int g = 0; g < TN / 4; g++) {
-#ifdef EXP
+			for (int g = 0; g < TN / 4; g++)
 				for (int c = 0; c < 4; c++) acc[i][g][c] = acc[i][g][c] == NEG_INF ? 0.0 : exp(acc[i][g][c] - mm);
-#endif
-				part += acc[i][g].x + acc[i][g].y + acc[i][g].z + acc[i][g].w;
-			}
-			epiRed[ROW(i)][tx] = part;
 		}
-		memoryBarrierShared();
-		barrier();
-		for (int r = tid; r < BM; r += NT) {
-			if (m0 + r >= M) continue;
-			float sum = 0.0;
-			for (int u = 0; u < TX; u++) sum += epiRed[r][u];
-			int o = ((z * M + m0 + r) * epiLT + n0 / BN) * 2;
-#ifdef EXP
-			T[o] = epiRow[r];
 #endif
-			T[o + 1] = sum;
-		}
 		outScale = 1.0;
 	}
 #endif

@@ -25,6 +25,10 @@ type Gemm struct {
 
 	epi    *scoreEpi // the attention scores' epilogue (matmul.comp EPI), or nil
 	ascale *rowScale // A's rows scaled per block of columns (matmul.comp ASCALE), or nil
+	// rowSum, when not nil, receives each row's sum of the entries of
+	// op(A) = A (not TransA; scaled by ascale) over the K range summed:
+	// (chunk, batch entry, row) at (c·Batch + z)·M + m (matmul.comp RSUM).
+	rowSum *Buffer
 	// kChunk, with CausalA, splits each row tile's K range into chunks
 	// of kChunk (a multiple of 128) summed apart: chunk c's partial
 	// product goes to C at c·Batch·StrideC (C holds ⌈K/kChunk⌉ such
@@ -34,13 +38,14 @@ type Gemm struct {
 }
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
-// receives P̃ or P instead of the scores and stats the per-tile statistics
-// (matmul.comp says what). Gemm sets width to the column tile it used.
+// receives P̃ or P instead of the scores and, with exp, stats each row's
+// largest x_ij per column tile (matmul.comp says what). Gemm sets width
+// to the column tile it used.
 type scoreEpi struct {
 	exp   bool
 	order int
 	cum   *Buffer // the log-decays' inclusive sums per head, in double; nil without a decay
-	stats *Buffer // 2 floats per (batch entry, row, column tile)
+	stats *Buffer // exp: 1 float per (batch entry, row, column tile); nil for the orders
 	h0    int     // the head of batch entry 0 (cum's index)
 	width int     // set by Gemm: the column tile, BN
 }
@@ -279,20 +284,22 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("kchunk", g.kChunk), iarg("kcStride", g.Batch*g.StrideC)}
 	if e := g.epi; e != nil {
 		lt := ceilDiv(g.N, tl.BN)
-		if need := g.Batch * g.M * lt * 2; e.stats.Len() < need {
-			argPanic(op, "dispatch", "epilogue statistics: %d floats for %d×%d rows of %d tiles need %d", e.stats.Len(), g.Batch, g.M, lt, need)
+		if need := g.Batch * g.M * lt; e.exp && (e.stats == nil || e.stats.Len() < need) {
+			argPanic(op, "dispatch", "epilogue statistics: %v for %d×%d rows of %d tiles need %d floats", e.stats, g.Batch, g.M, lt, need)
 		}
 		if e.cum != nil && e.cum.Len() < 2*(e.h0+g.Batch)*g.M { // doubles, two floats each
 			argPanic(op, "dispatch", "epilogue decay sums: %d floats for heads to %d of %d rows", e.cum.Len(), e.h0+g.Batch, g.M)
 		}
 		e.width = tl.BN
 		defs = append(defs, "EPI")
+		stats := e.stats // binding 3: unread without exp
 		if e.exp {
 			defs = append(defs, "EXP")
 		} else {
 			defs = append(defs, fmt.Sprintf("ORDER %d", e.order))
+			stats = g.A
 		}
-		bufs = append(bufs, e.stats)
+		bufs = append(bufs, stats)
 		if e.cum != nil {
 			defs = append(defs, "MASKED")
 			bufs = append(bufs, e.cum)
@@ -308,6 +315,17 @@ func (d *Device) Gemm(g Gemm) error {
 		defs = append(defs, "ASCALE")
 		bufs = append(bufs, a.sc)
 		args = append(args, iarg("ascLT", a.lt), iarg("ascW", a.w))
+	}
+	if z := g.rowSum; z != nil {
+		if g.TransA || g.epi != nil || z.Len() < chunks*g.Batch*g.M {
+			argPanic(op, "dispatch", "row sums: transA %v, epilogue %v, %d floats for %d chunks of %d×%d rows",
+				g.TransA, g.epi != nil, z.Len(), chunks, g.Batch, g.M)
+		}
+		defs = append(defs, "RSUM")
+		if g.ascale == nil {
+			bufs = append(bufs, g.A) // binding 3, unread
+		}
+		bufs = append(bufs, z)
 	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {

@@ -337,7 +337,8 @@ func BenchmarkGemmTiles(b *testing.B) {
 // chunks of 128: three, the last partial; batched, B as stored and
 // transposed) whose partial products, summed per row over the chunks c
 // with c·128 ≤ i (as attngemm.comp's YSUM), equal the whole product
-// against the float64 oracle.
+// against the float64 oracle; and the rows' sums of A over each chunk
+// (Gemm.rowSum, matmul.comp RSUM) equal the float64 sums.
 func TestMatMulKChunk(t *testing.T) {
 	d := device(t)
 	defer func() { sgemmTiling = nil }()
@@ -356,9 +357,26 @@ func TestMatMulKChunk(t *testing.T) {
 				}
 			}
 			g.A, g.B, g.C = upload(t, d, a), upload(t, d, b), poisoned(t, d, nc*batch*L*N)
+			g.rowSum = poisoned(t, d, nc*batch*L)
 			if err := d.Gemm(g); err != nil {
 				t.Fatal(err)
 			}
+			zs := download(t, g.rowSum)
+			for z := 0; z < batch; z++ {
+				for i := 0; i < L; i++ {
+					for c := 0; c*kc <= i; c++ {
+						want, abs := 0.0, 0.0
+						for k := c * kc; k < min(L, (c+1)*kc); k++ {
+							want += float64(a[(z*L+i)*L+k])
+							abs += math.Abs(float64(a[(z*L+i)*L+k]))
+						}
+						if got := float64(zs[(c*batch+z)*L+i]); !(math.Abs(got-want) <= 1e-5*abs) {
+							t.Fatalf("tiling %+v: row sum of entry %d, row %d, chunk %d: %g, want %g", tl, z, i, c, got, want)
+						}
+					}
+				}
+			}
+			g.rowSum.Release()
 			part := download(t, g.C)
 			got := make([]float32, batch*L*N)
 			for e := range got {
@@ -379,7 +397,9 @@ func TestMatMulKChunk(t *testing.T) {
 // TestMatMulRowScale checks Gemm.ascale (matmul.comp ASCALE): A's entry
 // (m, k) of batch entry z multiplied by sc[(z·M + m)·lt + k/w] as it is
 // loaded, with and without 16-byte loads, B as stored and transposed,
-// against the float64 oracle of the scaled product.
+// against the float64 oracle of the scaled product, and the rows' sums of
+// the scaled A (Gemm.rowSum) against float64 sums; Gemm refuses row sums
+// of a transposed A.
 func TestMatMulRowScale(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(19, 20))
@@ -398,9 +418,32 @@ func TestMatMulRowScale(t *testing.T) {
 			g.A, g.B, g.C = upload(t, d, a), upload(t, d, b), poisoned(t, d, batch*m*n)
 			S := upload(t, d, sc)
 			g.ascale = &rowScale{sc: S, lt: lt, w: w}
+			g.rowSum = poisoned(t, d, batch*m)
 			if err := d.Gemm(g); err != nil {
 				t.Fatal(err)
 			}
+			zs := download(t, g.rowSum)
+			for row := 0; row < batch*m; row++ {
+				want, abs := 0.0, 0.0
+				for _, x := range scaled[row*k : (row+1)*k] {
+					want += float64(x)
+					abs += math.Abs(float64(x))
+				}
+				if got := float64(zs[row]); !(math.Abs(got-want) <= 1e-5*abs) {
+					t.Fatalf("M=%d K=%d: row sum of row %d: %g, want %g", m, k, row, got, want)
+				}
+			}
+			func() {
+				defer func() {
+					if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "row sums") {
+						t.Errorf("Gemm with row sums of Aᵀ: recovered %v, want a row-sums panic", r)
+					}
+				}()
+				h := g
+				h.TransA, h.ascale = true, nil
+				_ = d.Gemm(h)
+			}()
+			g.rowSum.Release()
 			short := upload(t, d, sc[:len(sc)-1])
 			for _, bad := range []*rowScale{{sc: short, lt: lt, w: w}, {sc: S, lt: lt - 1, w: w}, {sc: S, lt: lt, w: 6}} {
 				func() { // a table too short for the rows, or blocks that split a slice, are refused
