@@ -17,6 +17,8 @@ var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch
 
 var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in one tiling of sgemmLadder (its index; 0: chooseTile's)")
 
+var benchAttnSTile = flag.String("attn.stile", "", "the GEMM form's scores product in the tiling BM,BN,BK,TM,TN,WTX (attnScoreTiling; \"\": chooseTile's)")
+
 var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice prints the GPU time of each dispatch of one forward+backward (dispatches serialised) to stdout")
@@ -36,7 +38,7 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // the same buffers in one process; at the large and long shapes also
 // softmax without a decay (the training softmax preset's) and at L = 2048
 // (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
-// block size of the tiled kernels, -attn.kc the forward's K chunk; -attndev.profile prints a profile of one
+// block size of the tiled kernels, -attn.kc the forward's K chunk, -attn.stile the scores' tiling; -attndev.profile prints a profile of one
 // forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
 // used go into dir (dumpPrograms).
 func BenchmarkAttentionDevice(b *testing.B) {
@@ -50,6 +52,14 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	if *benchAttnKC > 0 {
 		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
 		attnGemmKC = *benchAttnKC
+	}
+	if *benchAttnSTile != "" {
+		var t sgemmTile
+		if _, err := fmt.Sscanf(*benchAttnSTile, "%d,%d,%d,%d,%d,%d", &t.BM, &t.BN, &t.BK, &t.TM, &t.TN, &t.WTX); err != nil || !t.valid(true) {
+			b.Fatalf("-attn.stile %q: %v (or not a valid tiling)", *benchAttnSTile, err)
+		}
+		attnScoreTiling = &t
+		defer func() { attnScoreTiling = nil }()
 	}
 	if *benchAttnTile > 0 {
 		sgemmTiling = &sgemmLadder[*benchAttnTile]

@@ -238,8 +238,13 @@ func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 	if err := j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L}); err != nil {
 		return err
 	}
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi})
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, tile: attnScoreTiling})
 }
+
+// attnScoreTiling, when not nil, is the scores' product's tiling (its BN
+// at least narrowestTileN's): an experiment seam for
+// BenchmarkAttentionDevice's -attn.stile.
+var attnScoreTiling *sgemmTile
 
 // gemmBackward is the backward of the GEMM form after attndev.comp's
 // DELTA (rows: stat and Δ per row): per group of heads S = scale·Q·Kᵀ and
