@@ -15,21 +15,19 @@
 //          offsets), so seg_ij = cum_i − cum_j loses nothing to
 //          cancellation however long the sequence.
 //   ROWS:  EXP: one thread per row of the call's heads, after matmul.comp's
-//          EPI wrote P̃ and each row's largest x_ij per tile t of W keys
-//          (T, m_t for the tiles with a key j ≤ i): writes the factors sc_it
-//          by which the product y = P̃·V scales row i's keys of tile t
-//          (matmul.comp ASCALE), for the tiles to the end of i's 128-block
-//          (what the causal product reads), and M = max_t m_t into T's
-//          first entry of the row (NORM): sc_it = exp(m_t − M) (NORM) or
-//          exp(m_t), 0 for tiles past i.
-//   YSUM:  one thread per entry of y: y_i = Σ_c part_c,i over the K chunks
-//          c of the product y = (sc∘P̃)·V or P·V (Gemm.kChunk) that hold a
-//          key j ≤ i (c·KC ≤ i), divided under NORM by z_i = Σ_c Z_c,i (the
-//          product's row sums of sc∘P̃ or P, matmul.comp RSUM); the first
-//          thread of a row writes stat_i: orders 1/z_i (NORM; 0 for a zero
-//          sum) or 1, EXP M + log z_i (NORM) or 0. Under EXP with NORM, y_i
-//          is Σ_j exp(x_ij − M)·v_j / Σ_j exp(x_ij − M): z_i ≥ 1 (the tile
-//          of the row's maximum adds exp(0)).
+//          EPI wrote P̃ and each row's per-tile statistics T (maximum m_t,
+//          sum r_t over the tiles t of W keys with a key j ≤ i): writes
+//          stat_i and the factors sc_it by which the product y = P̃·V scales
+//          row i's keys of tile t (matmul.comp ASCALE), for the tiles to the
+//          end of i's 128-block (what the causal product reads): M = max_t
+//          m_t, l = Σ_t exp(m_t − M)·r_t, stat_i = M + log l (NORM) or 0,
+//          sc_it = exp(m_t − stat_i) (0 for tiles past i).
+//   YSUM:  one thread per entry of y (per 4 with V4): y_i = Σ_c part_c,i
+//          over the K chunks c of the product y = (sc∘P̃)·V or P·V
+//          (Gemm.kChunk) that hold a key j ≤ i (c·KC ≤ i); for the orders
+//          under NORM divided by z_i = Σ_c Z_c,i (the product's row sums of
+//          P, matmul.comp RSUM), and the orders' stat_i written by the row's
+//          first thread: 1/z_i (NORM; 0 for a zero sum) or 1.
 //   ROWB:  one group per row: reads s_ij from S and G_ij = dO_i·v_j from G;
 //          with G'_ij = G_ij − Δ_i (NORM; Δ_i = dO_i·y_i, from attndev.comp
 //          DELTA's rows[4r+2]) and dl_ij = G'_ij·W_ij (the gradient w.r.t.
@@ -192,8 +190,9 @@ void main() {
 #endif
 
 #ifdef ROWS
-layout(std430, binding = 0) buffer BufT { float T[]; };
+layout(std430, binding = 0) readonly buffer BufT { float T[]; };
 layout(std430, binding = 1) writeonly buffer BufSc { float sc[]; };
+layout(std430, binding = 2) writeonly buffer BufR { float rows[]; }; // stat
 
 void main() {
 	int n = group() * 64 + int(gl_LocalInvocationIndex);
@@ -202,51 +201,52 @@ void main() {
 	int base = (hl * L + i) * LT;
 	int nt = i / W + 1;                                // tiles holding a key j ≤ i
 	int ne = min(LT, ((i / 128 + 1) * 128 + W - 1) / W); // tiles to the end of i's 128-block
-	float m0 = T[base];
+	float m = T[2 * base];
+	for (int t = 1; t < nt; t++) m = max(m, T[2 * (base + t)]);
+	float l = 0.0;
+	for (int t = 0; t < nt; t++) l += exp(T[2 * (base + t)] - m) * T[2 * (base + t) + 1];
 #ifdef NORM
-	float m = m0;
-	for (int t = 1; t < nt; t++) m = max(m, T[base + t]);
+	float st = m + log(l);
 #else
-	float m = 0.0;
+	float st = 0.0;
 #endif
-	sc[base] = exp(m0 - m);
-	for (int t = 1; t < ne; t++) sc[base + t] = t < nt ? exp(T[base + t] - m) : 0.0;
-#ifdef NORM
-	T[base] = m;
-#endif
+	for (int t = 0; t < ne; t++) sc[base + t] = t < nt ? exp(T[2 * (base + t)] - st) : 0.0;
+	rows[(h0 + hl) * L + i] = st;
 }
 #endif
 
 #ifdef YSUM
-layout(std430, binding = 0) readonly buffer BufP { float part[]; };
-layout(std430, binding = 1) writeonly buffer BufY { float y[]; };
+#ifdef V4
+#define YT vec4
+#define YW 4
+#else
+#define YT float
+#define YW 1
+#endif
+layout(std430, binding = 0) readonly buffer BufP { YT part[]; };
+layout(std430, binding = 1) writeonly buffer BufY { YT y[]; };
 layout(std430, binding = 2) readonly buffer BufZ { float Z[]; };
-layout(std430, binding = 3) readonly buffer BufT { float T[]; }; // ROWS's M (EXP, NORM)
-layout(std430, binding = 4) writeonly buffer BufR { float rows[]; }; // stat
+layout(std430, binding = 3) writeonly buffer BufR { float rows[]; }; // stat (orders)
 
-// One thread per entry e = (hl·L + i)·HD + n of the group's y.
+// One thread per YW entries e·YW = (hl·L + i)·HD + n.. of the group's y.
 void main() {
-	int e = group() * 64 + int(gl_LocalInvocationIndex);
-	if (e >= BH * L * HD) return;
-	int r = e / HD, i = r % L; // r = hl·L + i
-	float s = 0.0;
-	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * HD + e];
+	int e = group() * 64 + int(gl_LocalInvocationIndex), hw = HD / YW;
+	if (e >= BH * L * hw) return;
+	int r = e / hw, i = r % L; // r = hl·L + i
+	YT s = YT(0.0);
+	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * hw + e];
+#ifndef EXP
 #ifdef NORM
 	float z = 0.0;
 	for (int c = 0; c * KC <= i; c++) z += Z[c * BH * L + r];
-#ifdef EXP
-	float st = T[r * LT] + log(z), f = 1.0 / z;
-#else
-	float st = z == 0.0 ? 0.0 : 1.0 / z, f = st;
-#endif
-	s *= f;
-#elif defined(EXP)
-	float st = 0.0;
+	float st = z == 0.0 ? 0.0 : 1.0 / z;
+	s *= st;
 #else
 	float st = 1.0;
 #endif
-	y[h0 * L * HD + e] = s;
-	if (e % HD == 0) rows[h0 * L + r] = st;
+	if (e % hw == 0) rows[h0 * L + r] = st;
+#endif
+	y[h0 * L * hw + e] = s;
 }
 #endif
 

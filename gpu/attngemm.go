@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"strings"
 )
 
 //go:embed attngemm.comp
@@ -82,12 +83,13 @@ func (j *attnDev) headGroup() int {
 	return max(1, min(j.p.BH, j.gemmCap()/(j.p.L*j.p.L)))
 }
 
-// runGemm dispatches attngemm.comp's stage over groups for the heads
+// runGemm dispatches attngemm.comp's stage (its define, and any more,
+// space-separated) over groups for the heads
 // h0 … h0+n−1 with bufs bound in order (nil bound to q, unread) and the
 // uniforms BH, L, h0, scale and args.
 func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, args []arg, bufs ...*Buffer) error {
 	p := j.p
-	defs := j.kindDefs(stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)))
+	defs := j.kindDefs(append(strings.Fields(stage), fmt.Sprintf("RT %d", attnGemmRT(p.L)))...)
 	if j.da != nil {
 		defs = append(defs, "DA")
 	}
@@ -143,15 +145,16 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 }
 
 // gemmForward is the forward of the GEMM form, per group of heads: Kᵀ
-// (Gather), P̃ or P = f(scale·Q·Kᵀ) with, for exp, each row's largest x_ij
-// per column tile (one product, matmul.comp's EPI; CausalOut), for exp
-// ROWS (the per-row, per-tile factors sc), then y's partial products
+// (Gather), P̃ or P = f(scale·Q·Kᵀ) (one product, matmul.comp's EPI;
+// CausalOut) with, for exp, each row's per-tile statistics, for exp ROWS
+// (stat and the per-row, per-tile factors sc), then y's partial products
 // (sc∘P̃)·V or P·V in K chunks (CausalA; sc applied as P̃ is loaded,
-// ASCALE) with, under the norm, the rows' sums of what they read (RSUM),
-// and YSUM (y = Σ_c part_c / Σ_c z_c and stat). FLOPs as the tiled form's
-// (L²/2·2(d + d_v) per head, plus the diagonal tiles); memory one L×L
-// scratch per head of the group, L·⌈L/64⌉·2 floats of maxima and factors
-// (exp), and ⌈L/KC⌉ partial products of y.
+// ASCALE) with, for the orders under the norm, the rows' sums of what
+// they read (RSUM), and YSUM (y = Σ_c part_c, for the orders / Σ_c z_c,
+// and their stat). FLOPs as the tiled form's (L²/2·2(d + d_v) per head,
+// plus the diagonal tiles); memory one L×L scratch per head of the group,
+// L·⌈L/64⌉·3 floats of statistics and factors (exp), and ⌈L/KC⌉ partial
+// products of y.
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV
@@ -163,20 +166,23 @@ func (j *attnDev) gemmForward() error {
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
 	var T, sc, z *Buffer
 	if p.Exp {
-		if T, err = j.scratch("gemmT", hb*L*lt); err != nil {
+		if T, err = j.scratch("gemmT", 2*hb*L*lt); err != nil {
 			return err
 		}
 		if sc, err = j.scratch("gemmSc", hb*L*lt); err != nil {
 			return err
 		}
-	}
-	if p.Norm {
+	} else if p.Norm {
 		if z, err = j.scratch("gemmZ", chunks*hb*L); err != nil {
 			return err
 		}
 	}
 	if j.yp, err = j.scratch("gemmYp", chunks*hb*L*DV); err != nil {
 		return err
+	}
+	ysum, yw := "YSUM", 1 // YSUM's threads take vec4s where d_v allows
+	if DV%4 == 0 {
+		ysum, yw = "YSUM V4", 4
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
@@ -188,19 +194,14 @@ func (j *attnDev) gemmForward() error {
 		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: attnGemmKC, rowSum: z}
 		if p.Exp {
 			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
-			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc); err != nil {
+			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
 				return err
 			}
 		}
 		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		lts := 0
-		if g.ascale != nil {
-			lts = g.ascale.lt
-		}
-		if err := j.runGemm("YSUM", rowGroups(ceilDiv(n*L*DV, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC), iarg("LT", lts)},
-			j.yp, j.y, z, T, j.stat); err != nil {
+		if err := j.runGemm(ysum, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC)}, j.yp, j.y, z, j.stat); err != nil {
 			return err
 		}
 	}

@@ -60,12 +60,13 @@ int gz;                              // the batch entry (work group z)
 // product's s_ij = alpha·(A·B)_ij, query i = row, key j = column, of head
 // epiH0 + z (the batch entry), become, for j ≤ i (0 above the diagonal),
 //   EXP:      x_ij = s_ij + seg_ij and P̃_ij = exp(x_ij − m_it), m_it the
-//             largest x_ij of row i in this column tile t (BN keys), which
-//             goes to T[(z·M + i)·epiLT + t] (−∞ for a tile past i);
-//   ORDER p:  P_ij = s_ij^p·exp(seg_ij);
+//             largest x_ij of row i in this column tile t (BN keys); the
+//             row's statistics go to T[((z·M + i)·epiLT + t)·2 + {0, 1}] =
+//             {m_it, r_it = Σ_j P̃_ij};
+//   ORDER p:  P_ij = s_ij^p·exp(seg_ij) (no statistics: the rows' sums
+//             are the next product's, RSUM);
 // with seg_ij = cum_i − cum_j (MASKED: cum the per-head inclusive sums of
-// the log-decays, in double) or 0; C holds P̃ or P (the rows' sums are
-// the next product's, RSUM). Beta must be 0.
+// the log-decays, in double) or 0; C holds P̃ or P. Beta must be 0.
 #ifdef EXP
 layout(std430, binding = 3) writeonly buffer BufT { float T[]; };
 #endif
@@ -74,7 +75,7 @@ layout(std430, binding = 4) readonly buffer BufCum { double cum[]; };
 #endif
 uniform int epiH0, epiLT;
 #ifdef EXP
-shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maxima
+shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, then sum
 shared float epiRow[BM];         // per row: the tile's maximum
 #endif
 #ifdef MASKED
@@ -392,14 +393,26 @@ void main() {
 			float mm = NEG_INF;
 			for (int u = 0; u < TX; u++) mm = max(mm, epiRed[r][u]);
 			epiRow[r] = mm;
-			if (m0 + r < M) T[(z * M + m0 + r) * epiLT + n0 / BN] = mm;
 		}
 		memoryBarrierShared();
 		barrier();
 		for (int i = 0; i < TM; i++) {
-			float mm = epiRow[ROW(i)];
-			for (int g = 0; g < TN / 4; g++)
+			float mm = epiRow[ROW(i)], part = 0.0;
+			for (int g = 0; g < TN / 4; g++) {
 				for (int c = 0; c < 4; c++) acc[i][g][c] = acc[i][g][c] == NEG_INF ? 0.0 : exp(acc[i][g][c] - mm);
+				part += acc[i][g].x + acc[i][g].y + acc[i][g].z + acc[i][g].w;
+			}
+			epiRed[ROW(i)][tx] = part;
+		}
+		memoryBarrierShared();
+		barrier();
+		for (int r = tid; r < BM; r += NT) {
+			if (m0 + r >= M) continue;
+			float sum = 0.0;
+			for (int u = 0; u < TX; u++) sum += epiRed[r][u];
+			int o = ((z * M + m0 + r) * epiLT + n0 / BN) * 2;
+			T[o] = epiRow[r];
+			T[o + 1] = sum;
 		}
 #endif
 		outScale = 1.0;

@@ -40,13 +40,13 @@ type Gemm struct {
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
 // receives P̃ or P instead of the scores and, with exp, stats each row's
-// largest x_ij per column tile (matmul.comp says what). Gemm sets width
+// largest x_ij and sum per column tile (matmul.comp says what). Gemm sets width
 // to the column tile it used.
 type scoreEpi struct {
 	exp   bool
 	order int
 	cum   *Buffer // the log-decays' inclusive sums per head, in double; nil without a decay
-	stats *Buffer // exp: 1 float per (batch entry, row, column tile); nil for the orders
+	stats *Buffer // exp: 2 floats per (batch entry, row, column tile); nil for the orders
 	h0    int     // the head of batch entry 0 (cum's index)
 	width int     // set by Gemm: the column tile, BN
 }
@@ -289,7 +289,7 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("kchunk", g.kChunk), iarg("kcStride", g.Batch*g.StrideC)}
 	if e := g.epi; e != nil {
 		lt := ceilDiv(g.N, tl.BN)
-		if need := g.Batch * g.M * lt; e.exp && (e.stats == nil || e.stats.Len() < need) {
+		if need := g.Batch * g.M * lt * 2; e.exp && (e.stats == nil || e.stats.Len() < need) {
 			argPanic(op, "dispatch", "epilogue statistics: %v for %d×%d rows of %d tiles need %d floats", e.stats, g.Batch, g.M, lt, need)
 		}
 		if e.cum != nil && e.cum.Len() < 2*(e.h0+g.Batch)*g.M { // doubles, two floats each
