@@ -239,7 +239,38 @@ func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 	if err := j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L}); err != nil {
 		return err
 	}
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, tile: attnScoreTiling})
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, tile: j.scoreTile()})
+}
+
+// scoreTile is the scores' product's tiling (K = d, 64 at the shapes
+// measured): chooseTile's 128×128 with 8×8 outputs a thread, its warps 16
+// threads wide (two rows of threads) for the orders, and for exp its
+// slices 16 deep where shared memory holds them with exp's epilogue
+// (44,032 bytes: the H100's 48 KiB, not llvmpipe's 32). On the H100
+// (2026-12-06 session 11, BenchmarkAttentionDevice -attn.stile, forward,
+// 16 heads, d 64, ms, two processes each; gpu/BENCH.md), 8 deep and 8
+// wide / 16 deep / 16 wide / both:
+//
+//	2mamba  L 2048: 0.597, 0.573 / 0.530, 0.559 / 0.500, 0.508 / 0.523, 0.720
+//	2mamba  L 8192: 8.60, 8.59 / 7.92, 8.18 / 7.50, 7.43 / 7.84, 8.21
+//	softmax L 2048: 0.665, 0.671 / 0.589, 0.598 / 0.652, 0.647 / 0.602, 0.605
+//	softmax L 8192: 9.06, 9.06 / 8.67, 8.64 / 9.15, 9.23 / 8.71, 8.68
+//
+// attnScoreTiling replaces it.
+func (j *attnDev) scoreTile() *sgemmTile {
+	if attnScoreTiling != nil {
+		return attnScoreTiling
+	}
+	t := sgemmLadder[0]
+	if !j.p.Exp {
+		t.WTX = 16
+		return &t
+	}
+	t.BK = 16
+	if shared := 2*4*t.BK*(t.BM+t.BN) + 4*t.BM*(t.BN/t.TN+2) + 8*(t.BM+t.BN); shared > j.d.info.MaxSharedBytes {
+		t.BK = sgemmLadder[0].BK
+	}
+	return &t
 }
 
 // attnScoreTiling, when not nil, is the scores' product's tiling (its BN
