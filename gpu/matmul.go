@@ -35,7 +35,7 @@ type Gemm struct {
 	// copies; those of chunks a row tile lacks are not written). The
 	// caller sums them (attngemm.comp YSUM).
 	kChunk int
-	tile   *sgemmTile // the tiling, when not nil (else sgemmTiling's or chooseTile's)
+	tile   *sgemmTile // the tiling, when not nil and valid for the product's loads (else sgemmTiling's or chooseTile's)
 }
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
@@ -246,12 +246,10 @@ func (d *Device) Gemm(g Gemm) error {
 		g.OffA%4 == 0 && g.OffB%4 == 0 && g.StrideA%4 == 0 && g.StrideB%4 == 0 &&
 		(!g.TransA || g.M%4 == 0) && (g.TransB || g.N%4 == 0)
 	tl := chooseTile(g.M, g.N, g.Batch, vec4)
-	if g.tile != nil {
+	if g.tile != nil && g.tile.valid(vec4) {
 		tl = *g.tile
 	} else if sgemmTiling != nil {
 		tl = *sgemmTiling
-	}
-	if g.tile != nil || sgemmTiling != nil {
 		if !tl.valid(vec4) {
 			argPanic(op, "dispatch", "tiling %+v gives a thread no whole loads of a slice (16-byte loads %v)", tl, vec4)
 		}

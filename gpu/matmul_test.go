@@ -466,3 +466,27 @@ func TestMatMulRowScale(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulTileFallback checks Gemm.tile: a tiling that gives a thread
+// more than four loads of a slice without 16-byte loads (128×128, 16 deep:
+// eight) is passed over for chooseTile's where the product cannot take
+// 16-byte loads (K = 37), and the product is right.
+func TestMatMulTileFallback(t *testing.T) {
+	d := device(t)
+	r := rand.New(rand.NewPCG(23, 24))
+	tl := sgemmTile{128, 128, 16, 8, 8, 8}
+	if tl.valid(false) || !tl.valid(true) {
+		t.Fatalf("tiling %+v: valid without 16-byte loads %v, with %v; want false, true", tl, tl.valid(false), tl.valid(true))
+	}
+	const m, n, k = 70, 50, 37
+	a, b := randFloats(r, m*k), randFloats(r, k*n)
+	g := Gemm{M: m, N: n, K: k, Alpha: 1, A: upload(t, d, a), B: upload(t, d, b), C: poisoned(t, d, m*n), tile: &tl}
+	if err := d.Gemm(g); err != nil {
+		t.Fatal(err)
+	}
+	want, scale := refGemm(g, a, b, make([]float32, m*n))
+	compare(t, "fallback", download(t, g.C), want, scale, 1e-4)
+	for _, x := range []*Buffer{g.A, g.B, g.C} {
+		x.Release()
+	}
+}
