@@ -17,7 +17,28 @@ var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch
 
 var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in one tiling of sgemmLadder (its index; 0: chooseTile's)")
 
-var benchAttnSTile = flag.String("attn.stile", "", "the GEMM form's scores product in the tiling BM,BN,BK,TM,TN,WTX (attnScoreTiling; \"\": chooseTile's)")
+var benchAttnSTile = flag.String("attn.stile", "", "the GEMM form's scores product in the tiling BM,BN,BK,TM,TN,WTX (attnScoreTiling; \"\": scoreTile's); tests too (TestMain)")
+
+var benchAttnYTile = flag.String("attn.ytile", "", "the GEMM form's y = (sc∘P̃)·V in the tiling BM,BN,BK,TM,TN,WTX (attnOutTiling; \"\": chooseTile's); tests too (TestMain)")
+
+// attnTilingFlags sets attnScoreTiling and attnOutTiling from -attn.stile
+// and -attn.ytile (TestMain: tests and benchmarks run under them).
+func attnTilingFlags() error {
+	for _, f := range []struct {
+		s   string
+		dst **sgemmTile
+	}{{*benchAttnSTile, &attnScoreTiling}, {*benchAttnYTile, &attnOutTiling}} {
+		if f.s == "" {
+			continue
+		}
+		var t sgemmTile
+		if _, err := fmt.Sscanf(f.s, "%d,%d,%d,%d,%d,%d", &t.BM, &t.BN, &t.BK, &t.TM, &t.TN, &t.WTX); err != nil || !t.valid(true) {
+			return fmt.Errorf("tiling %q: %v (or not a valid tiling)", f.s, err)
+		}
+		*f.dst = &t
+	}
+	return nil
+}
 
 var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
@@ -38,7 +59,7 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // the same buffers in one process; at the large and long shapes also
 // softmax without a decay (the training softmax preset's) and at L = 2048
 // (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
-// block size of the tiled kernels, -attn.kc the forward's K chunk, -attn.stile the scores' tiling; -attndev.profile prints a profile of one
+// block size of the tiled kernels, -attn.kc the forward's K chunk, -attn.stile and -attn.ytile the two products' tilings; -attndev.profile prints a profile of one
 // forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
 // used go into dir (dumpPrograms).
 func BenchmarkAttentionDevice(b *testing.B) {
@@ -52,14 +73,6 @@ func BenchmarkAttentionDevice(b *testing.B) {
 	if *benchAttnKC > 0 {
 		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
 		attnGemmKC = *benchAttnKC
-	}
-	if *benchAttnSTile != "" {
-		var t sgemmTile
-		if _, err := fmt.Sscanf(*benchAttnSTile, "%d,%d,%d,%d,%d,%d", &t.BM, &t.BN, &t.BK, &t.TM, &t.TN, &t.WTX); err != nil || !t.valid(true) {
-			b.Fatalf("-attn.stile %q: %v (or not a valid tiling)", *benchAttnSTile, err)
-		}
-		attnScoreTiling = &t
-		defer func() { attnScoreTiling = nil }()
 	}
 	if *benchAttnTile > 0 {
 		sgemmTiling = &sgemmLadder[*benchAttnTile]

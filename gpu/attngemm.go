@@ -191,7 +191,7 @@ func (j *attnDev) gemmForward() error {
 			return err
 		}
 		w := epi.width
-		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: attnGemmKC, rowSum: z}
+		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: attnGemmKC, rowSum: z, tile: attnOutTiling}
 		if p.Exp {
 			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
 			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
@@ -273,10 +273,10 @@ func (j *attnDev) scoreTile() *sgemmTile {
 	return &t
 }
 
-// attnScoreTiling, when not nil, is the scores' product's tiling (its BN
-// at least narrowestTileN's): an experiment seam for
-// BenchmarkAttentionDevice's -attn.stile.
-var attnScoreTiling *sgemmTile
+// attnScoreTiling and attnOutTiling, when not nil, are the scores'
+// product's tiling (its BN at least narrowestTileN's) and y's: experiment
+// seams for the gpu tests' -attn.stile and -attn.ytile.
+var attnScoreTiling, attnOutTiling *sgemmTile
 
 // gemmBackward is the backward of the GEMM form after attndev.comp's
 // DELTA (rows: stat and Δ per row): per group of heads S = scale·Q·Kᵀ and

@@ -195,6 +195,11 @@ func TestOutOfMemory(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if err := attnTilingFlags(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	code := m.Run()
 	os.Exit(code)
 }
