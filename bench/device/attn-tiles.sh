@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GEMM attention form's forward (BenchmarkAttentionDevice, 16 heads, d 64,
+# L 2048 and 8192, 2mamba and softmax with a decay) under candidate tilings of
+# its two products and K chunks of y's: -attn.stile (the scores' product),
+# -attn.ytile (y = (sc∘P̃)·V), -attn.kc; ROUNDS rounds (default 2) of every
+# variant in a process of its own, then the attention tests under each
+# -attn.ytile variant. Needs $GL/gpu.test (see README.md here). Prints one line
+# per benchmark: its variants' medians (ms).
+#
+#   bash bench/device/attn-tiles.sh
+set -u
+source bench/device/env.sh
+cd gpu
+variants=(
+	""
+	"-attn.ytile 128,64,16,8,4,16"
+	"-attn.ytile 128,64,16,4,8,8"
+	"-attn.kc 256"
+	"-attn.kc 1024"
+)
+for ((r = 0; r < ${ROUNDS:-2}; r++)); do
+	for v in "${variants[@]}"; do
+		tag=${v:-default}
+		# shellcheck disable=SC2086 # $v is flags
+		timeout 60 ../"$GL"/gpu.test -test.run '^$' -test.bench 'AttentionDevice/(mid|long)/(2mamba|softmax)/gemm/forward$' \
+			-test.benchtime 10x $v 2>&1 | short | sed "s|^|${tag// /_} |" >>"$OUT/attn-tiles.txt"
+	done
+done
+awk '{v = $1; n = ""; ms = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^BenchmarkAttentionDevice/) n = $i; if ($(i+1) == "ms/median") ms = $i }
+	sub("BenchmarkAttentionDevice/", "", n); sub("/gemm/forward", "", n); row[n] = row[n] " " v "=" ms }
+	END { for (n in row) print n ":" row[n] }' "$OUT/attn-tiles.txt" | sort
+for v in "${variants[@]}"; do
+	case $v in -attn.ytile*) ;; *) continue ;; esac
+	# shellcheck disable=SC2086
+	timeout 60 ../"$GL"/gpu.test -test.run 'TestAttentionDevice$|TestAttentionGemm|TestAttentionDeviceStrongDecay|TestAttentionDeviceLong' \
+		-test.count=1 $v >"$OUT/tests-${v// /_}.log" 2>&1
+	echo "tests under $v: rc=$? $(tail -1 "$OUT/tests-${v// /_}.log")"
+done
