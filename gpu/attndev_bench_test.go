@@ -56,9 +56,9 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // per head, backward L²/2·(6d + 4d_v) (dq, dk, dv and the recomputed s, dO·v).
 // The quadratic form runs twice, attndev.comp's tiled kernels ("tiled")
 // and the GEMM form ("gemm", attngemm.go; where its L×L scratch fits), on
-// the same buffers in one process; at the large and long shapes also
-// softmax without a decay (the training softmax preset's) and at L = 2048
-// (16 heads, d = 64: issue 15's table) all three. -attndev.block sets the
+// the same buffers in one process; also softmax without a decay (the
+// training softmax preset's) and 2mamba without one (its scores'
+// epilogue then has no exp: what the decay's exp costs there). -attndev.block sets the
 // block size of the tiled kernels, -attn.kc the forward's K chunk, -attn.stile and -attn.ytile the two products' tilings; -attndev.profile prints a profile of one
 // forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
 // used go into dir (dumpPrograms).
@@ -90,7 +90,7 @@ func BenchmarkAttentionDevice(b *testing.B) {
 		exp, norm, mask bool
 		chunk           int // the chunked form with chunks of chunk; 0: quadratic
 	}{{"2mamba", 2, false, true, true, 0}, {"softmax", 0, true, true, true, 0}, {"linear", 1, false, false, true, 0},
-		{"softmax-nodecay", 0, true, true, false, 0},
+		{"softmax-nodecay", 0, true, true, false, 0}, {"2mamba-nodecay", 2, false, true, false, 0},
 		{"2mamba-chunked", 2, false, true, true, 64}, {"linear-chunked", 1, false, false, true, 64}}
 	for _, sh := range shapes {
 		if d.Software() && !sh.softwareOnly {

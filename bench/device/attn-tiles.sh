@@ -4,7 +4,10 @@
 # its two products and K chunks of y's: -attn.stile (the scores' product),
 # -attn.ytile (y = (sc∘P̃)·V), -attn.kc; ROUNDS rounds (default 2) of every
 # variant in a process of its own, then the attention tests under each
-# -attn.ytile variant. Needs $GL/gpu.test (see README.md here). Prints one line
+# -attn.ytile variant, then one profiled forward+backward at 2K of 2mamba,
+# softmax and both without a decay (the scores' epilogue with and without
+# its exp and decay sums: its product's row, against the backward's bare
+# scores product). Needs $GL/gpu.test (see README.md here). Prints one line
 # per benchmark: its variants' medians (ms).
 #
 #   bash bench/device/attn-tiles.sh
@@ -36,3 +39,6 @@ for v in "${variants[@]}"; do
 		-test.count=1 $v >"$OUT/tests-${v// /_}.log" 2>&1
 	echo "tests under $v: rc=$? $(tail -1 "$OUT/tests-${v// /_}.log")"
 done
+timeout 60 ../"$GL"/gpu.test -test.run '^$' -test.bench 'AttentionDevice/mid/(2mamba|2mamba-nodecay|softmax|softmax-nodecay)/gemm/forward\+backward$' \
+	-test.benchtime 3x -attndev.profile >"$OUT/attn-profile.txt" 2>&1
+grep -E 'forward\+backward: one|EPI|BN 128;BK [0-9]+;TM 8;TN 8;TX 16;TY 16;NT 256;WTX [0-9]+;VEC4;AKM;EXACT;VEC4C\]' "$OUT/attn-profile.txt" | sed -E 's/ +/ /g' | cut -c1-140
