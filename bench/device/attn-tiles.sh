@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The GEMM attention form's forward (BenchmarkAttentionDevice, 16 heads, d 64,
 # L 2048 and 8192, 2mamba and softmax with a decay) under candidate tilings of
-# its two products and K chunks of y's: -attn.stile (the scores' product),
-# -attn.ytile (y = (sc∘P̃)·V), -attn.kc; ROUNDS rounds (default 2) of every
+# its two products, K chunks of y's and heads a pass at 8K: -attn.stile (the
+# scores' product), -attn.ytile (y = (sc∘P̃)·V), -attn.kc, -attn.gemmcap (2^29
+# and 2^30 floats: 8 and 16 heads a pass at 8K, where the forward holds one
+# L×L scratch and the backward three); ROUNDS rounds (default 2) of every
 # variant in a process of its own, then the attention tests under each
 # -attn.ytile variant, then one profiled forward+backward at 2K of 2mamba,
 # softmax and both without a decay (the scores' epilogue with and without
@@ -20,6 +22,8 @@ variants=(
 	"-attn.ytile 128,64,16,4,8,8"
 	"-attn.kc 256"
 	"-attn.kc 1024"
+	"-attn.gemmcap 536870912"
+	"-attn.gemmcap 1073741824"
 )
 for ((r = 0; r < ${ROUNDS:-2}; r++)); do
 	for v in "${variants[@]}"; do
