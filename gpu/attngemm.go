@@ -245,8 +245,9 @@ func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 // scoreTile is the scores' product's tiling (K = d, 64 at the shapes
 // measured): chooseTile's 128×128 with 8×8 outputs a thread, its warps 16
 // threads wide (two rows of threads) for the orders, and for exp its
-// slices 16 deep where shared memory holds them with exp's epilogue
-// (44,032 bytes: the H100's 48 KiB, not llvmpipe's 32). On the H100
+// slices 16 deep (44,032 bytes of shared memory with exp's epilogue: Gemm
+// takes chooseTile's where the device has less, as llvmpipe's 32 KiB, or
+// where the product cannot take 16-byte loads). On the H100
 // (2026-12-06 session 11, BenchmarkAttentionDevice -attn.stile, forward,
 // 16 heads, d 64, ms, two processes each; gpu/BENCH.md), 8 deep and 8
 // wide / 16 deep / 16 wide / both:
@@ -267,9 +268,6 @@ func (j *attnDev) scoreTile() *sgemmTile {
 		return &t
 	}
 	t.BK = 16
-	if shared := 2*4*t.BK*(t.BM+t.BN) + 4*t.BM*(t.BN/t.TN+2) + 8*(t.BM+t.BN); shared > j.d.info.MaxSharedBytes {
-		t.BK = sgemmLadder[0].BK
-	}
 	return &t
 }
 

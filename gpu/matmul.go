@@ -35,7 +35,7 @@ type Gemm struct {
 	// copies; those of chunks a row tile lacks are not written). The
 	// caller sums them (attngemm.comp YSUM).
 	kChunk int
-	tile   *sgemmTile // the tiling, when not nil and valid for the product's loads (else sgemmTiling's or chooseTile's)
+	tile   *sgemmTile // the tiling, when not nil, valid for the product's loads and within the device's shared memory (else sgemmTiling's or chooseTile's)
 }
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
@@ -246,7 +246,7 @@ func (d *Device) Gemm(g Gemm) error {
 		g.OffA%4 == 0 && g.OffB%4 == 0 && g.StrideA%4 == 0 && g.StrideB%4 == 0 &&
 		(!g.TransA || g.M%4 == 0) && (g.TransB || g.N%4 == 0)
 	tl := chooseTile(g.M, g.N, g.Batch, vec4)
-	if g.tile != nil && g.tile.valid(vec4) {
+	if g.tile != nil && g.tile.valid(vec4) && g.sharedBytes(*g.tile, vec4) <= d.info.MaxSharedBytes {
 		tl = *g.tile
 	} else if sgemmTiling != nil {
 		tl = *sgemmTiling
@@ -335,6 +335,35 @@ func (d *Device) Gemm(g Gemm) error {
 		return err
 	}
 	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM) * chunks, g.Batch}, bufs, args...)
+}
+
+// sharedBytes is the shared memory matmul.comp declares for g under
+// tiling t (with or without 16-byte loads): two slices of A (as stored,
+// AKM, or transposed with 4 rows of padding) and of B, and the arrays of
+// EPI (exp's per-row reductions, the decay sums), and RSUM's row parts.
+func (g Gemm) sharedBytes(t sgemmTile, vec4 bool) int {
+	n := 2 * 4 * t.BK * t.BN // Bs
+	if vec4 && useAKM(t, g) {
+		n += 2 * 4 * t.BK * t.BM
+	} else {
+		n += 2 * 4 * t.BK * (t.BM + 4)
+	}
+	if e := g.epi; e != nil {
+		if e.exp {
+			n += 4 * t.BM * (t.BN/t.TN + 2) // epiRed, epiRow
+		}
+		if e.cum != nil {
+			n += 8 * (t.BM + t.BN) // epiCum
+		}
+	}
+	if g.rowSum != nil {
+		alw := t.BK
+		if vec4 {
+			alw = t.BK / 4
+		}
+		n += 4 * t.BM * alw // rsPart
+	}
+	return n
 }
 
 // useAKM reports whether a product with 16-byte loads keeps A's slices in

@@ -470,23 +470,77 @@ func TestMatMulRowScale(t *testing.T) {
 // TestMatMulTileFallback checks Gemm.tile: a tiling that gives a thread
 // more than four loads of a slice without 16-byte loads (128×128, 16 deep:
 // eight) is passed over for chooseTile's where the product cannot take
-// 16-byte loads (K = 37), and the product is right.
+// 16-byte loads (K = 37), and one whose slices need more shared memory
+// than any device has (128×128, 32 deep: 64 KiB) is passed over where it
+// could take them (K = 64); both products are right.
 func TestMatMulTileFallback(t *testing.T) {
 	d := device(t)
 	r := rand.New(rand.NewPCG(23, 24))
-	tl := sgemmTile{128, 128, 16, 8, 8, 8}
-	if tl.valid(false) || !tl.valid(true) {
-		t.Fatalf("tiling %+v: valid without 16-byte loads %v, with %v; want false, true", tl, tl.valid(false), tl.valid(true))
+	for _, c := range []struct {
+		tl   sgemmTile
+		k    int
+		vec4 bool
+	}{{sgemmTile{128, 128, 16, 8, 8, 8}, 37, false}, {sgemmTile{128, 128, 32, 8, 8, 8}, 64, true}} {
+		if !c.tl.valid(true) || c.tl.valid(false) && !c.vec4 {
+			t.Fatalf("tiling %+v: valid without 16-byte loads %v, with %v", c.tl, c.tl.valid(false), c.tl.valid(true))
+		}
+		const m, n = 70, 52
+		a, b := randFloats(r, m*c.k), randFloats(r, c.k*n)
+		g := Gemm{M: m, N: n, K: c.k, Alpha: 1, A: upload(t, d, a), B: upload(t, d, b), C: poisoned(t, d, m*n), tile: &c.tl}
+		if c.vec4 && g.sharedBytes(c.tl, true) <= d.info.MaxSharedBytes {
+			t.Fatalf("tiling %+v: %d bytes of shared memory fit the device's %d", c.tl, g.sharedBytes(c.tl, true), d.info.MaxSharedBytes)
+		}
+		if err := d.Gemm(g); err != nil {
+			t.Fatal(err)
+		}
+		want, scale := refGemm(g, a, b, make([]float32, m*n))
+		compare(t, fmt.Sprintf("fallback from %+v", c.tl), download(t, g.C), want, scale, 1e-4)
+		for _, x := range []*Buffer{g.A, g.B, g.C} {
+			x.Release()
+		}
 	}
-	const m, n, k = 70, 50, 37
-	a, b := randFloats(r, m*k), randFloats(r, k*n)
-	g := Gemm{M: m, N: n, K: k, Alpha: 1, A: upload(t, d, a), B: upload(t, d, b), C: poisoned(t, d, m*n), tile: &tl}
-	if err := d.Gemm(g); err != nil {
-		t.Fatal(err)
-	}
-	want, scale := refGemm(g, a, b, make([]float32, m*n))
-	compare(t, "fallback", download(t, g.C), want, scale, 1e-4)
-	for _, x := range []*Buffer{g.A, g.B, g.C} {
-		x.Release()
+}
+
+// TestMatMulSharedBytes checks Gemm.sharedBytes against the compiler:
+// each product, its tiling forced, builds where sharedBytes fits the
+// device's shared memory and is refused where it does not. The cases lie
+// about llvmpipe's 32 KiB: 128×128 tiles 16 deep with A as stored (32,768
+// bytes) and transposed (33,280); the scores' exp epilogue with a decay 8
+// deep (27,648) and 16 deep (44,032, the H100's); y's product with row
+// sums (26,624).
+func TestMatMulSharedBytes(t *testing.T) {
+	d := device(t)
+	defer func() { sgemmTiling = nil }()
+	const L = 256
+	r := rand.New(rand.NewPCG(25, 26))
+	q, k := upload(t, d, randFloats(r, L*64)), upload(t, d, randFloats(r, L*64))
+	S, stats, z := poisoned(t, d, L*L), poisoned(t, d, 2*L*2), poisoned(t, d, L)
+	cum := upload(t, d, make([]float32, 2*L))
+	defer func() {
+		for _, x := range []*Buffer{q, k, S, stats, z, cum} {
+			x.Release()
+		}
+	}()
+	deep, shallow := sgemmTile{128, 128, 16, 8, 8, 8}, sgemmLadder[0]
+	for _, c := range []struct {
+		name  string
+		tl    sgemmTile
+		g     Gemm
+		bytes int
+	}{
+		{"A as stored", deep, Gemm{M: L, N: L, K: 64, Alpha: 1, A: q, B: k, C: S}, 32768},
+		{"A transposed", deep, Gemm{M: L, N: L, K: 64, Alpha: 1, TransB: true, A: q, B: k, C: S}, 33280},
+		{"exp epilogue, 8 deep", shallow, Gemm{M: L, N: L, K: 64, Alpha: 1, A: q, B: k, C: S, Causal: CausalOut, epi: &scoreEpi{exp: true, cum: cum, stats: stats}}, 27648},
+		{"exp epilogue, 16 deep", deep, Gemm{M: L, N: L, K: 64, Alpha: 1, A: q, B: k, C: S, Causal: CausalOut, epi: &scoreEpi{exp: true, cum: cum, stats: stats}}, 44032},
+		{"row sums", sgemmLadder[1], Gemm{M: L, N: 64, K: L, Alpha: 1, A: S, B: k, C: q, Causal: CausalA, rowSum: z}, 26624},
+	} {
+		if got := c.g.sharedBytes(c.tl, true); got != c.bytes {
+			t.Errorf("%s: sharedBytes %d, want %d", c.name, got, c.bytes)
+		}
+		sgemmTiling = &c.tl
+		err := d.Gemm(c.g)
+		if fits := c.bytes <= d.info.MaxSharedBytes; fits != (err == nil) {
+			t.Errorf("%s: %d bytes against the device's %d, yet Gemm returned %v", c.name, c.bytes, d.info.MaxSharedBytes, err)
+		}
 	}
 }
