@@ -18,9 +18,10 @@ import "github.com/furious-lab/furious/backend"
 // attnGemmMinL to attnGemmMaxL (attngemm.go): 10.2 TFLOP/s as counted here
 // at order 2 with the norm and decay, at L 2K and 8K (forward 0.85 and
 // 13.6 ms, 16 heads; gpu/BENCH.md, session 8), rateQuadraticGemm, which
-// moves the order-2 crossover to about L = 3.2K. Session 9's fused forward
-// runs 13-15 as counted here (2mamba 0.653 ms at 2K, 9.13 at 8K); the rate
-// is left at 10 until the crossover (near 4K at 13) is measured.
+// moves the order-2 crossover to about L = 3.2K. The forward has got
+// faster since (2mamba 0.49 ms at 2K, 7.4 at 8K, session 11; the chunked
+// form 1.32 and 3.9): the crossover lies between 2K and 8K either way, and
+// the rate is left at 10 until a length between them is measured.
 const (
 	rateQuadratic     = 4.0
 	rateQuadraticGemm = 10.0
