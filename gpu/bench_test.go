@@ -195,6 +195,7 @@ var (
 	benchNoSPF   = flag.Bool("ssd.nospf", false, "ssdf.comp's STATE at order 1 without its register prefetch (SPF)")
 	benchNoCSF   = flag.Bool("ssd.nocsf", false, "ssdf.comp runs ChunkCumsum apart at order 1 (not folded into STATE)")
 	benchScanS   = flag.Int("ssd.scans", 8, "segments of ssdf.comp's SCAN at order 1 (0: the sequential SCAN)")
+	benchScanU   = flag.Int("ssd.scanu", 16, "chunks' loads in flight a thread of ssdf.comp's SCAN")
 )
 
 // setSSDFlags sets ssdf.comp's variant switches from the -ssd.* flags and
@@ -203,10 +204,10 @@ func setSSDFlags() (restore func()) {
 	restoreX := setSSDXFlags() // ssdx_bench_test.go
 	ssdStateWide = !*benchNarrow
 	ssdVecIO, ssdFull, ssdOutWhole, ssdOutDenB = !*benchNoVecIO, !*benchNoFull, *benchOutW, *benchOutWD
-	ssdScanSegs, ssdCumsumFused, ssdStatePref1 = *benchScanS, !*benchNoCSF, !*benchNoSPF
+	ssdScanSegs, ssdCumsumFused, ssdStatePref1, ssdScanUnroll = *benchScanS, !*benchNoCSF, !*benchNoSPF, *benchScanU
 	return func() {
 		restoreX()
-		ssdScanSegs, ssdCumsumFused, ssdStatePref1 = 8, true, true
+		ssdScanSegs, ssdCumsumFused, ssdStatePref1, ssdScanUnroll = 8, true, true, 16
 		ssdStateWide, ssdVecIO, ssdFull, ssdOutWhole, ssdOutDenB = true, true, true, true, true
 	}
 }

@@ -5,7 +5,7 @@
 //   STATE: T_c = Φ(K_c)ᵀ·(w ∘ V_c), w_j = exp(cs_last − cs_j)          (heads, nch, F, DVP)
 //          one work group per (feature tile of RT features, head, chunk)
 //   SCAN:  in place, T_c ← S_c with S_0 = 0, S_{c+1} = exp(cs_last(c))·S_c + T_c
-//          one thread per state entry, sequential over chunks (at order 1
+//          one thread per vec4 of state entries, sequential over chunks (at order 1
 //          SCANS: the chunks split into segments composed in shared memory)
 //   OUT:   y_i = exp(cs_i)·φ(q_i)ᵀS_c + Σ_{j∈c, j≤i} f(s_ij)·exp(cs_i − cs_j)·v_j
 //          one work group per (tile of RT rows, head, chunk): the first
@@ -67,7 +67,7 @@ layout(std430, binding = 6) readonly buffer BufA { float la[]; };
 #else
 layout(std430, binding = 3) readonly buffer BufC { float cs[]; };
 #endif
-#ifdef SCAN
+#if defined(SCAN) && defined(SCANS)
 layout(std430, binding = 4) buffer BufT { float T[]; };
 #else
 layout(std430, binding = 4) buffer BufT { vec4 T4[]; };
@@ -399,29 +399,32 @@ void main() {
 }
 
 #elif defined(SCAN)
+// The sequential SCAN: one thread per vec4 of state entries (DVP is a
+// multiple of 4, so a vec4 never straddles two chunks' states), 16-byte
+// loads with SCANU chunks of them in flight.
 void main() {
 	int x = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * 256 + int(gl_LocalInvocationIndex);
-	int per = F * DVP;
+	int per = F * DVP / 4;
 	if (x >= BH * per) return;
 	int hl = x / per, idx = x % per, h = H0 + hl;
 	int o = hl * nch * per + idx;
-	float s = 0.0;
+	vec4 s = vec4(0.0);
 	int c = 0;
-	// SCANU (8 or 16) chunks' loads in flight a thread
 	for (; c + SCANU <= nch; c += SCANU) {
-		float tv[SCANU], dc[SCANU];
+		vec4 tv[SCANU];
+		float dc[SCANU];
 		for (int u = 0; u < SCANU; u++) {
-			tv[u] = T[o + (c + u) * per];
+			tv[u] = T4[o + (c + u) * per];
 			dc[u] = exp(cs[h * L + min((c + u) * CH + CH, L) - 1]);
 		}
 		for (int u = 0; u < SCANU; u++) {
-			T[o + (c + u) * per] = s;
+			T4[o + (c + u) * per] = s;
 			s = dc[u] * s + tv[u];
 		}
 	}
 	for (; c < nch; c++) {
-		float tv = T[o + c * per];
-		T[o + c * per] = s;
+		vec4 tv = T4[o + c * per];
+		T4[o + c * per] = s;
 		s = exp(cs[h * L + min(c * CH + CH, L) - 1]) * s + tv;
 	}
 }

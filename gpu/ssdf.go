@@ -66,8 +66,8 @@ var ssdVecIO = true
 var ssdFull = true
 
 // ssdScanUnroll is how many chunks' loads each thread of SCAN has in
-// flight (8 was slower on the H100, gpu/BENCH.md).
-const ssdScanUnroll = 16
+// flight (8 was slower on the H100, gpu/BENCH.md; benchmarks set it).
+var ssdScanUnroll = 16
 
 // ssdScanSegs, when not 0, is the number of segments the chunks of
 // ssdf.comp's SCAN are split into at order 1 (SCANS: work groups of
@@ -294,7 +294,7 @@ func (d *Device) ssdFusedRun(cfg ssdfConfig, c ssdCall, y, s, q, k, v, a *Buffer
 			case "STATE":
 				groups = [3]int{ceilDiv(nf, st.rt), gy, gz}
 			case "SCAN":
-				groups = rowGroups(ceilDiv(n*nf*cfg.dvp, 256))
+				groups = rowGroups(ceilDiv(n*nf*cfg.dvp/4, 256)) // a thread a vec4 of entries
 				if scanSegs {
 					groups = [3]int{ceilDiv(nf*cfg.dvp, ssdScanEntries), n, 1}
 				}
