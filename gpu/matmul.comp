@@ -90,30 +90,31 @@ float fpow(float s) {
 }
 #endif
 #endif
+// A as stored (not TRANS_A): load e of a slice (e fixed per thread and
+// load slot) reads part e % ALW of row AROW(e) of the slice, ALW loads a row.
+#ifdef VEC4
+#define ALW (BK / 4)
+#else
+#define ALW BK
+#endif
+#define AROW(e) ((e) / ALW)
 #ifdef RSUM
 // Zs[(kc·B + z)·M + m] = Σ_k A_mk over the K range (chunk kc) this group
 // sums, of A's entries as loaded (scaled by ASCALE; A as stored, not
 // TRANS_A): the GEMM attention form's normalisers Σ_j P_ij, summed where P
-// is read anyway. Load e of a slice is row m = e/RSW, part e%RSW of it (e
-// is fixed per thread and load), and adds into one of the thread's rs
-// registers; the RSW parts of a row are summed at the end.
+// is read anyway. Each load adds into one of the thread's rs registers;
+// the ALW parts of a row are summed at the end.
 layout(std430, binding = 4) writeonly buffer BufZ { float Zs[]; };
-#ifdef VEC4
-#define RSW (BK / 4)
-#else
-#define RSW BK
-#endif
-shared float rsPart[BM][RSW];
+shared float rsPart[BM][ALW];
 #endif
 #ifdef ASCALE
 // A's entry (m, k) is multiplied by sc[(z·M + m)·ascLT + k/ascW] as it is
 // loaded (A as stored, not TRANS_A): the GEMM attention form's per-row,
-// per-key-block softmax factors (ascW a multiple of BK).
+// per-key-block softmax factors (ascW a multiple of BK). A load's row is
+// fixed per thread (AROW), so each load keeps its factor in a register
+// and reads the next at the slices that start a block of ascW columns.
 layout(std430, binding = 3) readonly buffer BufSc { float sc[]; };
 uniform int ascLT, ascW;
-#define ASC(m, k) sc[(gz * M + (m)) * ascLT + (k) / ascW]
-#else
-#define ASC(m, k) 1.0
 #endif
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
@@ -155,17 +156,17 @@ RTYPE loadA(int baseA, int m0, int k0, int e) {
 	bool in_ = INB(m0 + m < M && k0 + k < K);
 	return in_ ? A[(baseA + (k0 + k) * lda + m0 + m) >> 2] : vec4(0.0);
 #else           // A is M×K: vec4 along k
-	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	int k = (e % ALW) * 4, m = AROW(e);
 	bool in_ = INB(m0 + m < M && k0 + k < K);
-	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] * ASC(m0 + m, k0 + k) : vec4(0.0);
+	return in_ ? A[(baseA + (m0 + m) * lda + k0 + k) >> 2] : vec4(0.0);
 #endif
 #else
 #ifdef TRANS_A
 	int m = e % BM, k = e / BM;
 	return (m0 + m < M && k0 + k < K) ? A[baseA + (k0 + k) * lda + m0 + m] : 0.0;
 #else
-	int k = e % BK, m = e / BK;
-	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] * ASC(m0 + m, k0 + k) : 0.0;
+	int k = e % ALW, m = AROW(e);
+	return (m0 + m < M && k0 + k < K) ? A[baseA + (m0 + m) * lda + k0 + k] : 0.0;
 #endif
 #endif
 }
@@ -200,7 +201,7 @@ void storeA(int buf, int e, RTYPE r) {
 #elif defined(AKM) // as loaded: row m, k/4
 	As[buf][e / (BK / 4)][e % (BK / 4)] = r;
 #else
-	int k = (e % (BK / 4)) * 4, m = e / (BK / 4);
+	int k = (e % ALW) * 4, m = AROW(e);
 	setA(buf, k, m, r.x); setA(buf, k + 1, m, r.y);
 	setA(buf, k + 2, m, r.z); setA(buf, k + 3, m, r.w);
 #endif
@@ -241,9 +242,19 @@ void main() {
 	// sets): the conditions are constants
 	RTYPE ra0, ra1, ra2, ra3, rb0, rb1, rb2, rb3;
 	int tl = int(gl_LocalInvocationIndex);
+#ifdef ASCALE
+	float af0 = 0.0, af1 = 0.0, af2 = 0.0, af3 = 0.0; // the loads' factors
+#define ASF(e, k0) sc[(gz * M + min(m0 + AROW(e), M - 1)) * ascLT + (k0) / ascW]
+#define ASCT(k0) { if ((k0) % ascW == 0 || (k0) == kb) { af0 = ASF(tl, k0); if (LA > 1) af1 = ASF(tl + NT, k0); \
+	if (LA > 2) af2 = ASF(tl + 2 * NT, k0); if (LA > 3) af3 = ASF(tl + 3 * NT, k0); } \
+	ra0 *= af0; if (LA > 1) ra1 *= af1; if (LA > 2) ra2 *= af2; if (LA > 3) ra3 *= af3; }
+#else
+#define ASCT(k0)
+#endif
 #define LOADT(k0) { \
 	ra0 = loadA(baseA, m0, k0, tl); if (LA > 1) ra1 = loadA(baseA, m0, k0, tl + NT); \
 	if (LA > 2) ra2 = loadA(baseA, m0, k0, tl + 2 * NT); if (LA > 3) ra3 = loadA(baseA, m0, k0, tl + 3 * NT); \
+	ASCT(k0) \
 	rb0 = loadB(baseB, n0, k0, tl); if (LB > 1) rb1 = loadB(baseB, n0, k0, tl + NT); \
 	if (LB > 2) rb2 = loadB(baseB, n0, k0, tl + 2 * NT); if (LB > 3) rb3 = loadB(baseB, n0, k0, tl + 3 * NT); }
 #ifdef RSUM
@@ -333,16 +344,16 @@ void main() {
 
 #ifdef RSUM
 	{
-		rsPart[tl / RSW][tl % RSW] = rs0;
-		if (LA > 1) rsPart[(tl + NT) / RSW][(tl + NT) % RSW] = rs1;
-		if (LA > 2) rsPart[(tl + 2 * NT) / RSW][(tl + 2 * NT) % RSW] = rs2;
-		if (LA > 3) rsPart[(tl + 3 * NT) / RSW][(tl + 3 * NT) % RSW] = rs3;
+		rsPart[AROW(tl)][tl % ALW] = rs0;
+		if (LA > 1) rsPart[AROW(tl + NT)][(tl + NT) % ALW] = rs1;
+		if (LA > 2) rsPart[AROW(tl + 2 * NT)][(tl + 2 * NT) % ALW] = rs2;
+		if (LA > 3) rsPart[AROW(tl + 3 * NT)][(tl + 3 * NT) % ALW] = rs3;
 		memoryBarrierShared();
 		barrier();
 		for (int r = tl; r < BM; r += NT) {
 			if (m0 + r >= M) continue;
 			float s = 0.0;
-			for (int u = 0; u < RSW; u++) s += rsPart[r][u];
+			for (int u = 0; u < ALW; u++) s += rsPart[r][u];
 			Zs[(kc * int(gl_NumWorkGroups.z) + z) * M + m0 + r] = s;
 		}
 	}
