@@ -13,13 +13,13 @@ import (
 
 var benchAttnBlock = flag.Int("attndev.block", 0, "BenchmarkAttentionDevice's block size (positions per work group: 4 to 64; 0: the largest that fits shared memory)")
 
-var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch in floats (attnGemmCap; 0: the code's)")
+var benchAttnGemmCap = flag.Int("attn.gemmcap", 0, "the GEMM form's L×L scratch in floats, forward and backward (attnGemmFwdCap, attnGemmCap; 0: the code's)")
 
 var benchAttnTile = flag.Int("attn.tile", 0, "the GEMM form's products all in one tiling of sgemmLadder (its index; 0: chooseTile's)")
 
 var benchAttnSTile = flag.String("attn.stile", "", "the GEMM form's scores product in the tiling BM,BN,BK,TM,TN,WTX (attnScoreTiling; \"\": scoreTile's); tests too (TestMain)")
 
-var benchAttnYTile = flag.String("attn.ytile", "", "the GEMM form's y = (sc∘P̃)·V in the tiling BM,BN,BK,TM,TN,WTX (attnOutTiling; \"\": chooseTile's); tests too (TestMain)")
+var benchAttnYTile = flag.String("attn.ytile", "", "the GEMM form's y = (sc∘P̃)·V in the tiling BM,BN,BK,TM,TN,WTX (attnOutTiling; \"\": outTile's); tests too (TestMain)")
 
 // attnTilingFlags sets attnScoreTiling and attnOutTiling from -attn.stile
 // and -attn.ytile (TestMain: tests and benchmarks run under them).
@@ -40,7 +40,7 @@ func attnTilingFlags() error {
 	return nil
 }
 
-var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
+var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's shortest K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice prints the GPU time of each dispatch of one forward+backward (dispatches serialised) to stdout")
 
@@ -65,9 +65,9 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 func BenchmarkAttentionDevice(b *testing.B) {
 	d := device(b)
 	attnDevBlock = *benchAttnBlock
-	defer func(cap int) { attnDevBlock, attnGemmCap = 0, cap }(attnGemmCap)
+	defer func(cap, fwd int) { attnDevBlock, attnGemmCap, attnGemmFwdCap = 0, cap, fwd }(attnGemmCap, attnGemmFwdCap)
 	if *benchAttnGemmCap > 0 {
-		attnGemmCap = *benchAttnGemmCap
+		attnGemmCap, attnGemmFwdCap = *benchAttnGemmCap, *benchAttnGemmCap
 	}
 	defer dumpPrograms(b, d)
 	if *benchAttnKC > 0 {

@@ -411,7 +411,8 @@ func TestAttentionDevice(t *testing.T) {
 // TestAttentionDeviceLong checks the device attention at L = 2500 (40
 // blocks of 64, the last partial; beyond the host-slice path's 2048) for
 // orders 1, 2 and exp, with and without a decay and the norm, at d = d_v =
-// 4, and at L = 1000 with d = d_v = 64 (order 2, decay, norm). On llvmpipe
+// 4, and at L = 1000 with d = d_v = 64 (order 2 and exp, decay, norm: y's
+// product in outTile's tiling, not 128-row multiples). On llvmpipe
 // the vec4 rows keep the per-key loops unrolled, so that its loop limiter
 // (about 65,535 iterations of the loops it keeps per invocation) is not
 // reached: before them, d = d_v = 64 failed from L = 600. The chunked form
@@ -429,7 +430,7 @@ func TestAttentionDeviceLong(t *testing.T) {
 		norm   bool
 		chunk  int // 0: the quadratic form
 	}{{2500, 4, 1, true, false, 0}, {2500, 4, 2, true, true, 0}, {2500, 4, 2, false, false, 0}, {2500, 4, 0, true, true, 0}, {2500, 4, 0, false, false, 0},
-		{1000, 64, 2, true, true, 0}, {2500, 4, 1, true, false, 128}, {2500, 4, 2, true, true, 128}} {
+		{1000, 64, 2, true, true, 0}, {1000, 64, 0, true, true, 0}, {2500, 4, 1, true, false, 128}, {2500, 4, 2, true, true, 128}} {
 		p := backend.SSDParams{BH: 1, L: c.L, D: c.D, DV: c.D, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(float64(c.D)))}
 		if c.chunk > 0 {
 			p.Form, p.Chunk = "chunked", c.chunk
@@ -484,8 +485,10 @@ func TestAttentionGemmHeadGroups(t *testing.T) {
 			p := backend.SSDParams{BH: 5, L: L, D: 8, DV: 6, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(8))}
 			t.Run(fmt.Sprintf("group=%d/order=%d/mask=%v/norm=%v", heads, c.order, c.masked, c.norm), func(t *testing.T) {
 				j := &attnDev{d: d, p: p}
-				if hb := j.headGroup(); hb != heads {
-					t.Fatalf("headGroup = %d, want %d", hb, heads)
+				for _, fwd := range []bool{true, false} {
+					if hb := j.headGroup(fwd); hb != heads {
+						t.Fatalf("headGroup(%v) = %d, want %d", fwd, hb, heads)
+					}
 				}
 				t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.1, 9, 3e-5, 6e-5))
 			})

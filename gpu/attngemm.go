@@ -40,13 +40,26 @@ func attnGemmRT(L int) int {
 	return 1024
 }
 
-// gemmCap is the floats an L×L scratch may take: attnGemmCap, or less
-// where the device's storage buffers are smaller or a sixteenth of its
-// free memory (as the driver reported it at start) is less: the backward
-// holds three such scratches. Where the driver reports no free memory the
-// cap is attnGemmSafeCap.
-func (j *attnDev) gemmCap() int {
-	c := min(attnGemmCap, j.d.ssdStateCap())
+// attnGemmFwdCap is attnGemmCap for the forward, which holds one L×L
+// scratch where the backward holds three: eight heads a pass at L = 8192.
+// On the H100 (2026-12-06 session 12, BenchmarkAttentionDevice -attn.gemmcap,
+// 16 heads, d 64, forward, two processes each) 2^29 took 7.27, 7.19 ms
+// (2mamba) and 8.41, 8.50 (softmax with decay) against 7.49, 7.47 and
+// 8.68, 8.78 with 2^28; 2^30 (16 heads a pass) 7.18, 7.23 and 8.45, 8.43.
+// A var: the benchmarks' -attn.gemmcap sets it with attnGemmCap.
+var attnGemmFwdCap = 1 << 29
+
+// gemmCap is the floats an L×L scratch may take: attnGemmFwdCap in the
+// forward (fwd), attnGemmCap in the backward, or less where the device's
+// storage buffers are smaller or a sixteenth of its free memory (as the
+// driver reported it at start) is less. Where the driver reports no free
+// memory the cap is attnGemmSafeCap.
+func (j *attnDev) gemmCap(fwd bool) int {
+	c := attnGemmCap
+	if fwd {
+		c = attnGemmFwdCap
+	}
+	c = min(c, j.d.ssdStateCap())
 	if kib := j.d.freeKiB; kib > 0 {
 		c = min(c, int(kib<<10/16/4))
 	} else {
@@ -71,16 +84,16 @@ const attnGemmMinL = 512
 // through SGEMM: from attnGemmMinL on, where one head's L×L matrix fits
 // gemmCap, unless attnForm says otherwise.
 func (j *attnDev) useGemm() bool {
-	if j.chunk > 0 || attnForm == "tiled" || j.p.L > attnGemmMaxL || j.p.L*j.p.L > j.gemmCap() {
+	if j.chunk > 0 || attnForm == "tiled" || j.p.L > attnGemmMaxL || j.p.L*j.p.L > j.gemmCap(false) {
 		return false
 	}
 	return attnForm == "gemm" || j.p.L >= attnGemmMinL
 }
 
-// headGroup is the heads one pass of the GEMM form takes: as many as fit
-// gemmCap floats of L×L.
-func (j *attnDev) headGroup() int {
-	return max(1, min(j.p.BH, j.gemmCap()/(j.p.L*j.p.L)))
+// headGroup is the heads one pass of the GEMM form's forward (fwd) or
+// backward takes: as many as fit gemmCap floats of L×L.
+func (j *attnDev) headGroup(fwd bool) int {
+	return max(1, min(j.p.BH, j.gemmCap(fwd)/(j.p.L*j.p.L)))
 }
 
 // runGemm dispatches attngemm.comp's stage (its define, and any more,
@@ -158,11 +171,12 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV
-	cum, S, hb, err := j.gemmStart()
+	cum, S, hb, err := j.gemmStart(true)
 	if err != nil {
 		return err
 	}
-	chunks := ceilDiv(L, attnGemmKC)
+	kc := attnGemmKChunk(L)
+	chunks := ceilDiv(L, kc)
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
 	var T, sc, z *Buffer
 	if p.Exp {
@@ -191,7 +205,7 @@ func (j *attnDev) gemmForward() error {
 			return err
 		}
 		w := epi.width
-		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: attnGemmKC, rowSum: z, tile: attnOutTiling}
+		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: kc, rowSum: z, tile: j.outTile()}
 		if p.Exp {
 			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
 			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
@@ -201,27 +215,39 @@ func (j *attnDev) gemmForward() error {
 		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		if err := j.runGemm(ysum, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", attnGemmKC)}, j.yp, j.y, z, j.stat); err != nil {
+		if err := j.runGemm(ysum, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", kc)}, j.yp, j.y, z, j.stat); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// attnGemmKC is the K chunk of the forward's y = (sc∘P̃)·V (Gemm.kChunk):
-// a row tile's work group otherwise walks every key up to the diagonal,
-// and the last row tiles' groups set the product's time. A var: tests
-// shorten it.
+// attnGemmKC is the shortest K chunk of the forward's y = (sc∘P̃)·V
+// (Gemm.kChunk): a row tile's work group otherwise walks every key up to
+// the diagonal, and the last row tiles' groups set the product's time. A
+// var: tests shorten it.
 var attnGemmKC = 512
 
-// gemmStart begins a call of the GEMM form: the decay's cumulative sums
-// (nil without a decay), the heads a pass takes, their L×L scratch S and
-// the Kᵀ scratch j.kt.
-func (j *attnDev) gemmStart() (cum, S *Buffer, hb int, err error) {
+// attnGemmKChunk is y's K chunk at length L: attnGemmKC, or L/8 (a
+// multiple of 128) where longer, so that a row tile's K range is at most
+// eight chunks. On the H100 (2026-12-06 session 12,
+// BenchmarkAttentionDevice -attn.kc, 16 heads, d 64, forward, two processes
+// each) at L 8192 chunks of 1024 took 7.20, 7.15 ms (2mamba) and 8.38,
+// 8.43 (softmax with decay) against 7.49, 7.47 and 8.68, 8.78 with 512
+// (256: 7.83, 7.99 and 8.99, 9.09); at L 2048, 512 and 256 were within
+// the noise for 2mamba (0.523, 0.527 against 0.526, 0.532), 1024 slower.
+func attnGemmKChunk(L int) int {
+	return max(attnGemmKC, ceilDiv(ceilDiv(L, 8), 128)*128)
+}
+
+// gemmStart begins a call of the GEMM form's forward (fwd) or backward:
+// the decay's cumulative sums (nil without a decay), the heads a pass
+// takes, their L×L scratch S and the Kᵀ scratch j.kt.
+func (j *attnDev) gemmStart(fwd bool) (cum, S *Buffer, hb int, err error) {
 	if cum, err = j.gemmCum(); err != nil {
 		return nil, nil, 0, err
 	}
-	hb = j.headGroup()
+	hb = j.headGroup(fwd)
 	if j.kt, err = j.scratch("gemmKt", hb*j.p.L*j.p.D); err != nil {
 		return nil, nil, 0, err
 	}
@@ -271,6 +297,29 @@ func (j *attnDev) scoreTile() *sgemmTile {
 	return &t
 }
 
+// outTile is y's product's tiling where d_v fills three quarters of 64
+// columns or more, at most 64: 128 rows × 64 columns, 16-deep slices, 8 × 4
+// outputs a thread (256 threads), warps 16 threads wide; chooseTile's
+// 128 × 64 has 8 × 8 outputs a thread (128 threads). On the H100 (2026-12-06
+// session 12, BenchmarkAttentionDevice -attn.ytile, 16 heads, d 64, forward,
+// ms, two processes each; gpu/BENCH.md), chooseTile's / this:
+//
+//	2mamba  L 2048: 0.523, 0.527 / 0.500, 0.499
+//	2mamba  L 8192: 7.49, 7.47 / 7.23, 7.19
+//	softmax L 2048: 0.625, 0.633 / 0.638, 0.599
+//	softmax L 8192: 8.68, 8.78 / 8.52, 8.60
+//
+// Elsewhere chooseTile's (nil); attnOutTiling replaces it.
+func (j *attnDev) outTile() *sgemmTile {
+	if attnOutTiling != nil {
+		return attnOutTiling
+	}
+	if dv := j.p.DV; 4*dv < 3*64 || dv > 64 {
+		return nil
+	}
+	return &sgemmTile{128, 64, 16, 8, 4, 16}
+}
+
 // attnScoreTiling and attnOutTiling, when not nil, are the scores'
 // product's tiling (its BN at least narrowestTileN's) and y's: experiment
 // seams for the gpu tests' -attn.stile and -attn.ytile.
@@ -287,7 +336,7 @@ var attnScoreTiling, attnOutTiling *sgemmTile
 func (j *attnDev) gemmBackward(rows *Buffer) error {
 	p := j.p
 	L, D, DV := p.L, p.D, p.DV
-	cum, S, hb, err := j.gemmStart()
+	cum, S, hb, err := j.gemmStart(false)
 	if err != nil {
 		return err
 	}
