@@ -46,7 +46,9 @@ func attnGemmRT(L int) int {
 // 16 heads, d 64, forward, two processes each) 2^29 took 7.27, 7.19 ms
 // (2mamba) and 8.41, 8.50 (softmax with decay) against 7.49, 7.47 and
 // 8.68, 8.78 with 2^28; 2^30 (16 heads a pass) 7.18, 7.23 and 8.45, 8.43.
-// A var: the benchmarks' -attn.gemmcap sets it with attnGemmCap.
+// The backward reuses the forward's scratch as its S (one slot), so a
+// training step at 8K holds 2 + 1 + 1 GiB of them. A var: the benchmarks'
+// -attn.gemmcap sets it with attnGemmCap.
 var attnGemmFwdCap = 1 << 29
 
 // gemmCap is the floats an L×L scratch may take: attnGemmFwdCap in the
