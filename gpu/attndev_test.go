@@ -447,7 +447,10 @@ func TestAttentionDeviceLong(t *testing.T) {
 // GEMM form's threshold) with strong decays (a ∈ [−3, −0.001]: far pairs
 // underflow to 0, the decay's cumulative sum reaches about −800) for
 // orders 1 and 2 and exp, with and without the norm, scale 1 (Mamba-2's).
-// Bounds as TestAttentionDevice.
+// Bounds as TestAttentionDevice, but y and dv within 1e-6 in the GEMM form: its
+// scores' epilogue differences the decay sums in double before rounding
+// (errors 1.2-2.8e-7 on llvmpipe, 2026-12-06; sums rounded to float
+// relative to each tile's first column, then differenced, gave y 2.2-3.6e-6).
 func TestAttentionDeviceStrongDecay(t *testing.T) {
 	d := device(t)
 	for _, order := range []int{1, 2, 0} {
@@ -458,7 +461,11 @@ func TestAttentionDeviceStrongDecay(t *testing.T) {
 			p := backend.SSDParams{BH: 2, L: 520, D: 8, DV: 8, Order: order, Exp: order == 0, Norm: norm, Scale: 1}
 			t.Run(fmt.Sprintf("order=%d/norm=%v", order, norm), func(t *testing.T) {
 				eachAttnForm(t, d, true, func(t *testing.T) {
-					t.Logf("errors: %v", attnDevCase(t, d, p, true, -3, 3, 3e-5, 6e-5))
+					tolY := 3e-5
+					if attnForm == "gemm" {
+						tolY = 1e-6
+					}
+					t.Logf("errors: %v", attnDevCase(t, d, p, true, -3, 3, tolY, 6e-5))
 				})
 			})
 		}
