@@ -19,8 +19,8 @@ import "github.com/furious-lab/furious/backend"
 // at order 2 with the norm and decay, at L 2K and 8K (forward 0.85 and
 // 13.6 ms, 16 heads; gpu/BENCH.md, session 8), rateQuadraticGemm, which
 // moves the order-2 crossover to about L = 3.2K. The forward has got
-// faster since (2mamba 0.49 ms at 2K, 7.4 at 8K, session 11; the chunked
-// form 1.32 and 3.9): the crossover lies between 2K and 8K either way, and
+// faster since (2mamba 0.47 ms at 2K, 6.6 at 8K, session 12; the chunked
+// form 1.28 and 3.9): the crossover lies between 2K and 8K either way, and
 // the rate is left at 10 until a length between them is measured.
 const (
 	rateQuadratic     = 4.0

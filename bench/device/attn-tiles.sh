@@ -10,7 +10,9 @@
 # softmax and both without a decay (the scores' epilogue with and without
 # its exp and decay sums: its product's row, against the backward's bare
 # scores product). Needs $GL/gpu.test (see README.md here). Prints one line
-# per benchmark: its variants' medians (ms).
+# per benchmark: its variants' medians (ms). Run in session 12 on main
+# 53aeaad (gpu/BENCH.md), where -attn.kc set y's K chunk at every length;
+# it now sets the shortest (attnGemmKChunk takes L/8 where longer).
 #
 #   bash bench/device/attn-tiles.sh
 set -u
