@@ -79,12 +79,7 @@ shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, th
 shared float epiRow[BM];         // per row: the tile's maximum
 #endif
 #ifdef MASKED
-// the tile's rows' cum_i − cum_n0, then its columns' cum_j − cum_n0 (n0
-// the tile's first column), differenced in double and kept as float pairs
-// (hi, lo), hi + lo the double to about 2^-48: the epilogue's seg_ij is
-// (hi_i − hi_j) + (lo_i − lo_j) in float, as close as float(cum_i − cum_j)
-// (within a few |seg_ij|·2^-24), with no double arithmetic a score.
-shared vec2 epiSeg[BM + BN];
+shared double epiCum[BM + BN]; // cum of the tile's rows, then of its columns
 #endif
 #ifndef EXP
 // fpow is s^ORDER.
@@ -308,14 +303,9 @@ void main() {
 	// the decay sums the epilogue needs, staged before the products (the
 	// loop's first barrier publishes them): no global load after the
 	// products, and no registers held through them
-	{
-		double ref = cum[(epiH0 + z) * N + min(n0, N - 1)];
-		for (int r = tl; r < BM + BN; r += NT) {
-			int x = r < BM ? m0 + r : n0 + r - BM; // M = N (CausalOut)
-			double dx = x < N ? cum[(epiH0 + z) * N + x] - ref : 0.0;
-			float hi = float(dx);
-			epiSeg[r] = vec2(hi, float(dx - double(hi)));
-		}
+	for (int r = tl; r < BM + BN; r += NT) {
+		int x = r < BM ? m0 + r : n0 + r - BM; // M = N (CausalOut)
+		epiCum[r] = x < N ? cum[(epiH0 + z) * N + x] : 0.0;
 	}
 #endif
 	int tiles = (ke - kb + BK - 1) / BK;
@@ -380,7 +370,7 @@ void main() {
 		for (int i = 0; i < TM; i++) {
 			int m = m0 + ROW(i);
 #ifdef MASKED
-			vec2 ci = epiSeg[ROW(i)];
+			double ci = epiCum[ROW(i)];
 #endif
 #ifdef EXP
 			float part = NEG_INF;
@@ -390,8 +380,7 @@ void main() {
 					int n = n0 + COL(g, c);
 					bool ok = n <= m && n < N;
 #ifdef MASKED
-					vec2 cj = epiSeg[BM + COL(g, c)];
-					float seg = (ci.x - cj.x) + (ci.y - cj.y);
+					float seg = float(ci - epiCum[BM + COL(g, c)]);
 #else
 					float seg = 0.0;
 #endif

@@ -353,7 +353,7 @@ func (g Gemm) sharedBytes(t sgemmTile, vec4 bool) int {
 			n += 4 * t.BM * (t.BN/t.TN + 2) // epiRed, epiRow
 		}
 		if e.cum != nil {
-			n += 8 * (t.BM + t.BN) // epiSeg
+			n += 8 * (t.BM + t.BN) // epiCum
 		}
 	}
 	if g.rowSum != nil {
