@@ -66,7 +66,8 @@ var ssdVecIO = true
 var ssdFull = true
 
 // ssdScanUnroll is how many chunks' loads each thread of SCAN has in
-// flight (8 was slower on the H100, gpu/BENCH.md; benchmarks set it).
+// flight (8 was slower on the H100, gpu/BENCH.md 2026-11-23b, and no
+// faster with the sequential SCAN's vec4s, session 12; benchmarks set it).
 var ssdScanUnroll = 16
 
 // ssdScanSegs, when not 0, is the number of segments the chunks of
