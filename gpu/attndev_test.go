@@ -505,22 +505,28 @@ func TestAttentionGemmHeadGroups(t *testing.T) {
 
 // TestAttentionGemmSplitK checks the GEMM form's forward with y = (sc∘P̃)·V
 // in K chunks (attnGemmKC shortened to 128: L = 300 takes three, the
-// last partial) summed by YSUM with the chunks' row sums, with 5 heads in
-// groups of 2 (first heads h0 > 0), for order 2 and exp with a decay and
+// last partial; L = 1100 takes attnGemmKChunk's L/8 rounded to 256, five,
+// the last partial) summed by YSUM with the chunks' row sums, with 5 heads
+// in groups of 2 (first heads h0 > 0), for order 2 and exp with a decay and
 // the norm and order 1 without either. Bounds as TestAttentionDevice.
 func TestAttentionGemmSplitK(t *testing.T) {
 	d := device(t)
-	const L = 300
 	defer func(old, kc int) { ssdMaxStateFloats, attnGemmKC, attnForm = old, kc, "" }(ssdMaxStateFloats, attnGemmKC)
-	attnForm, attnGemmKC, ssdMaxStateFloats = "gemm", 128, 2*L*L
-	for _, c := range []struct {
-		order        int
-		masked, norm bool
-	}{{2, true, true}, {0, true, true}, {1, false, false}} {
-		p := backend.SSDParams{BH: 5, L: L, D: 8, DV: 6, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(8))}
-		t.Run(fmt.Sprintf("order=%d/mask=%v/norm=%v", c.order, c.masked, c.norm), func(t *testing.T) {
-			t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.1, 9, 3e-5, 6e-5))
-		})
+	attnForm, attnGemmKC = "gemm", 128
+	for _, l := range []struct{ L, kc int }{{300, 128}, {1100, 256}} {
+		if kc := attnGemmKChunk(l.L); kc != l.kc {
+			t.Fatalf("attnGemmKChunk(%d) = %d, want %d", l.L, kc, l.kc)
+		}
+		ssdMaxStateFloats = 2 * l.L * l.L
+		for _, c := range []struct {
+			order        int
+			masked, norm bool
+		}{{2, true, true}, {0, true, true}, {1, false, false}} {
+			p := backend.SSDParams{BH: 5, L: l.L, D: 8, DV: 6, Order: c.order, Exp: c.order == 0, Norm: c.norm, Scale: float32(1 / math.Sqrt(8))}
+			t.Run(fmt.Sprintf("L=%d/order=%d/mask=%v/norm=%v", l.L, c.order, c.masked, c.norm), func(t *testing.T) {
+				t.Logf("errors: %v", attnDevCase(t, d, p, c.masked, -0.1, 9, 3e-5, 6e-5))
+			})
+		}
 	}
 }
 
