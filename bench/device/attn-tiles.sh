@@ -42,8 +42,8 @@ for v in "${variants[@]}"; do
 	case $v in -attn.ytile*) ;; *) continue ;; esac
 	# shellcheck disable=SC2086
 	timeout 60 ../"$GL"/gpu.test -test.run 'TestAttentionDevice$|TestAttentionGemm|TestAttentionDeviceStrongDecay|TestAttentionDeviceLong' \
-		-test.count=1 $v >"$OUT/tests-${v// /_}.log" 2>&1
-	echo "tests under $v: rc=$? $(tail -1 "$OUT/tests-${v// /_}.log")"
+		-test.count=1 $v >"$OUT/tests-$(echo "$v" | tr " ," "__").log" 2>&1
+	echo "tests under $v: rc=$? $(tail -1 "$OUT/tests-$(echo "$v" | tr " ," "__").log")"
 done
 timeout 60 ../"$GL"/gpu.test -test.run '^$' -test.bench 'AttentionDevice/mid/(2mamba|2mamba-nodecay|softmax|softmax-nodecay)/gemm/forward\+backward$' \
 	-test.benchtime 3x -attndev.profile >"$OUT/attn-profile.txt" 2>&1
