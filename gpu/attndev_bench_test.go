@@ -40,6 +40,8 @@ func attnTilingFlags() error {
 	return nil
 }
 
+var benchAttnExpBound = flag.Bool("attn.expbound", true, "the GEMM form's exp forward against row bounds where they allow (attnExpBound)")
+
 var benchAttnKC = flag.Int("attn.kc", 0, "the GEMM form's shortest K chunk of y = (sc∘P̃)·V (attnGemmKC; 0: the code's; longer than L: no split)")
 
 var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDevice prints the GPU time of each dispatch of one forward+backward (dispatches serialised) to stdout")
@@ -59,7 +61,7 @@ var benchAttnProfile = flag.Bool("attndev.profile", false, "BenchmarkAttentionDe
 // the same buffers in one process; also softmax without a decay (the
 // training softmax preset's) and 2mamba without one (its scores'
 // epilogue then has no exp: what the decay's exp costs there). -attndev.block sets the
-// block size of the tiled kernels, -attn.kc the forward's K chunk, -attn.stile and -attn.ytile the two products' tilings; -attndev.profile prints a profile of one
+// block size of the tiled kernels, -attn.kc the forward's shortest K chunk, -attn.expbound=false exp's forward against the tiles' maxima only, -attn.stile and -attn.ytile the two products' tilings; -attndev.profile prints a profile of one
 // forward+backward of each. With FURIOUS_GL_DUMP=dir the driver's binaries of the matmul.comp programs
 // used go into dir (dumpPrograms).
 func BenchmarkAttentionDevice(b *testing.B) {
@@ -70,6 +72,8 @@ func BenchmarkAttentionDevice(b *testing.B) {
 		attnGemmCap, attnGemmFwdCap = *benchAttnGemmCap, *benchAttnGemmCap
 	}
 	defer dumpPrograms(b, d)
+	defer func() { attnExpBound = true }()
+	attnExpBound = *benchAttnExpBound
 	if *benchAttnKC > 0 {
 		defer func(kc int) { attnGemmKC = kc }(attnGemmKC)
 		attnGemmKC = *benchAttnKC

@@ -447,7 +447,9 @@ func TestAttentionDeviceLong(t *testing.T) {
 // GEMM form's threshold) with strong decays (a ∈ [−3, −0.001]: far pairs
 // underflow to 0, the decay's cumulative sum reaches about −800) for
 // orders 1 and 2 and exp, with and without the norm, scale 1 (Mamba-2's).
-// Bounds as TestAttentionDevice, but y and dv within 1e-6 in the GEMM form: its
+// Bounds as TestAttentionDevice, but y and dv within 1e-6 in the GEMM form
+// at orders 1 and 2 (exp against row bounds loses up to about
+// b_i·2⁻²³ in each exp(x_ij − b_i), attngemm.comp BOUND): its
 // scores' epilogue differences the decay sums in double before rounding
 // (errors 1.2-2.8e-7 on llvmpipe, 2026-12-06; sums rounded to float
 // relative to each tile's first column, then differenced, gave y 2.2-3.6e-6).
@@ -462,7 +464,7 @@ func TestAttentionDeviceStrongDecay(t *testing.T) {
 			t.Run(fmt.Sprintf("order=%d/norm=%v", order, norm), func(t *testing.T) {
 				eachAttnForm(t, d, true, func(t *testing.T) {
 					tolY := 3e-5
-					if attnForm == "gemm" {
+					if attnForm == "gemm" && order > 0 {
 						tolY = 1e-6
 					}
 					t.Logf("errors: %v", attnDevCase(t, d, p, true, -3, 3, tolY, 6e-5))
@@ -732,4 +734,78 @@ func normErr(got []float32, want []float64) float64 {
 		}
 	}
 	return worst / math.Max(scale, 1e-30)
+}
+
+// TestAttentionGemmExpBound checks the GEMM form's forward and backward of
+// exp with a decay and the norm on each side of attngemm.comp BOUND's
+// flags: inputs whose row bounds b_i = scale·|q_i|·max|k_j| stay within
+// EXPB_MAX (the flags set: P̃ against the bounds, matmul.comp EXPB), q
+// scaled by 8 (bounds past it: against the tiles' maxima), and one
+// log-decay above 0 (seg could exceed 0: the tiles' maxima), each against
+// the float64 oracle, with the flag BOUND wrote checked; and the first
+// with attnExpBound off. L = 300 (three row tiles, the last partial), 3
+// heads in groups of 2 (a pass with h0 > 0). Bounds as TestAttentionDevice.
+func TestAttentionGemmExpBound(t *testing.T) {
+	d := device(t)
+	const L = 300
+	defer func(old int) { ssdMaxStateFloats, attnForm, attnExpBound = old, "", true }(ssdMaxStateFloats)
+	attnForm, ssdMaxStateFloats = "gemm", 2*L*L
+	p := backend.SSDParams{BH: 3, L: L, D: 8, DV: 8, Exp: true, Norm: true, Scale: float32(1 / math.Sqrt(8))}
+	for _, c := range []struct {
+		name     string
+		qScale   float64
+		positive bool // one log-decay above 0
+		bound    bool // attnExpBound
+		flag     float32
+	}{{"bounded", 1, false, true, 1}, {"large", 8, false, true, 0}, {"growing", 1, true, true, 0}, {"off", 1, false, false, -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			attnExpBound = c.bound
+			q, k, v, a, dO := attnInputs(p, 11, true, -0.1)
+			for i := range q {
+				q[i] *= c.qScale
+			}
+			if c.positive {
+				a[2*L+7] = 0.05 // the third head's, the last pass
+			}
+			wy, wdq, wdk, wdv, _ := attnRef(p, q, k, v, a, dO)
+			n, nv, nr := p.BH*p.L*p.D, p.BH*p.L*p.DV, p.BH*p.L
+			b := backend.AttnBuffers{Q: upload(t, d, f32(q)), K: upload(t, d, f32(k)), V: upload(t, d, f32(v)), A: upload(t, d, f32(a)),
+				DO: upload(t, d, f32(dO)), Y: poisoned(t, d, nv), Stat: poisoned(t, d, nr), DQ: poisoned(t, d, n), DK: poisoned(t, d, n),
+				DV: poisoned(t, d, nv), DA: poisoned(t, d, nr)}
+			if err := d.AttentionDevice32(p, b); err != nil {
+				t.Fatal(err)
+			}
+			if c.flag >= 0 {
+				s := d.scratch["attndev.gemmFlags"]
+				if s == nil {
+					t.Fatal("no flags scratch")
+				}
+				f, err := s.buf.Download() // the last pass's: head 2 alone
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := float32(math.Float32bits(f[0])); got != c.flag {
+					t.Errorf("the last pass's flag = %v, want %v", got, c.flag)
+				}
+			}
+			if err := d.AttentionBackwardDevice32(p, b); err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range []struct {
+				what string
+				got  backend.DeviceBuffer
+				want []float64
+				tol  float64
+			}{{"y", b.Y, wy, 3e-5}, {"dv", b.DV, wdv, 3e-5}, {"dq", b.DQ, wdq, 6e-5}, {"dk", b.DK, wdk, 6e-5}} {
+				if e := normErr(download(t, x.got.(*Buffer)), x.want); !(e <= x.tol) {
+					t.Errorf("%s: error %.3g of the largest entry, tolerance %g", x.what, e, x.tol)
+				} else {
+					t.Logf("%s: %.3g", x.what, e)
+				}
+			}
+			for _, x := range []backend.DeviceBuffer{b.Q, b.K, b.V, b.A, b.DO, b.Y, b.Stat, b.DQ, b.DK, b.DV, b.DA} {
+				x.Release()
+			}
+		})
+	}
 }

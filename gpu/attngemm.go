@@ -180,7 +180,8 @@ func (j *attnDev) gemmForward() error {
 	kc := attnGemmKChunk(L)
 	chunks := ceilDiv(L, kc)
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
-	var T, sc, z *Buffer
+	var T, sc, z, bnd, flags *Buffer
+	bounded := p.Exp && p.Norm && attnExpBound
 	if p.Exp {
 		if T, err = j.scratch("gemmT", 2*hb*L*lt); err != nil {
 			return err
@@ -188,7 +189,16 @@ func (j *attnDev) gemmForward() error {
 		if sc, err = j.scratch("gemmSc", hb*L*lt); err != nil {
 			return err
 		}
-	} else if p.Norm {
+	}
+	if bounded {
+		if bnd, err = j.scratch("gemmBnd", hb*L); err != nil {
+			return err
+		}
+		if flags, err = j.scratch("gemmFlags", hb); err != nil {
+			return err
+		}
+	}
+	if p.Norm && (!p.Exp || bounded) {
 		if z, err = j.scratch("gemmZ", chunks*hb*L); err != nil {
 			return err
 		}
@@ -200,29 +210,68 @@ func (j *attnDev) gemmForward() error {
 	if DV%4 == 0 {
 		ysum, yw = "YSUM V4", 4
 	}
+	ysumArgs := []arg{iarg("HD", DV), iarg("KC", kc)}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
+		var shut, open *gemmGate // the exact path's and the bounded one's
+		if bounded {
+			if err := j.runGemm("BOUND", rowGroups(n), h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, flags); err != nil {
+				return err
+			}
+			shut, open = &gemmGate{flags: flags, n: n}, &gemmGate{flags: flags, n: n, want: true}
+		}
 		epi := &scoreEpi{exp: p.Exp, order: p.Order, cum: cum, stats: T, h0: h0}
-		if err := j.gemmScores(h0, n, S, epi); err != nil {
+		if err := j.gemmScores(h0, n, S, epi, shut); err != nil {
 			return err
 		}
 		w := epi.width
-		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: kc, rowSum: z, tile: j.outTile()}
+		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: kc, tile: j.outTile(), gate: shut}
 		if p.Exp {
 			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
-			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
+			rows := "ROWS"
+			if bounded {
+				rows += " GATE"
+			}
+			if err := j.runGemm(rows, rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat, nil, nil, flags); err != nil {
 				return err
 			}
+		} else {
+			g.rowSum = z
 		}
 		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		if err := j.runGemm(ysum, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, []arg{iarg("HD", DV), iarg("KC", kc)}, j.yp, j.y, z, j.stat); err != nil {
+		ys := ysum
+		if bounded {
+			ys += " GATE"
+		}
+		if err := j.runGemm(ys, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, nil, flags); err != nil {
+			return err
+		}
+		if !bounded {
+			continue
+		}
+		// the bounded path: the same three steps, run where the flags are set
+		epi = &scoreEpi{exp: true, cum: cum, bound: bnd, h0: h0}
+		if err := j.gemmScores(h0, n, S, epi, open); err != nil {
+			return err
+		}
+		g.ascale, g.rowSum, g.gate = nil, z, open
+		if err := j.gemm(h0, n, g); err != nil {
+			return err
+		}
+		if err := j.runGemm(ysum+" EXPB GATE GATEWANT", rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, bnd, flags); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// attnExpBound lets the GEMM form's forward of exp with the norm compute
+// P̃ against a bound of each row's scores (attngemm.comp BOUND) instead of
+// against each tile's maximum, where the bounds allow (the device decides:
+// both are dispatched). A var: tests compare both paths.
+var attnExpBound = true
 
 // attnGemmKC is the shortest K chunk of the forward's y = (sc∘P̃)·V
 // (Gemm.kChunk): a row tile's work group otherwise walks every key up to
@@ -260,19 +309,22 @@ func (j *attnDev) gemmStart(fwd bool) (cum, S *Buffer, hb int, err error) {
 // gemmScores computes S = scale·Q·Kᵀ on and below the diagonal (to the end
 // of each row's 128-block: CausalOut) for the n heads from h0, as the
 // product of Q and Kᵀ as stored (written first); with epi, P̃ or P and the
-// tile statistics instead of S (matmul.comp EPI).
-func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
+// tile statistics instead of S (matmul.comp EPI); gate, when not nil,
+// lets the device's flags run it or not (matmul.comp GATE).
+func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi, gate *gemmGate) error {
 	L, D := j.p.L, j.p.D
 	// Kt[hl, f, j] = k[h0 + hl, j, f]: a batch of transposes (gather.comp's TRANSPOSE)
 	if err := j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L}); err != nil {
 		return err
 	}
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, tile: j.scoreTile()})
+	expStats := j.p.Exp && (epi == nil || epi.bound == nil) // the backward's takes the forward's tiling
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, gate: gate, tile: j.scoreTile(expStats)})
 }
 
 // scoreTile is the scores' product's tiling (K = d, 64 at the shapes
 // measured): chooseTile's 128×128 with 8×8 outputs a thread, its warps 16
-// threads wide (two rows of threads) for the orders, and for exp its
+// threads wide (two rows of threads) for the orders and exp against row
+// bounds, and for exp with its tile statistics (expStats) its
 // slices 16 deep (44,032 bytes of shared memory with exp's epilogue: Gemm
 // takes chooseTile's where the device has less, as llvmpipe's 32 KiB, or
 // where the product cannot take 16-byte loads). On the H100
@@ -286,12 +338,12 @@ func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 //	softmax L 8192: 9.06, 9.06 / 8.67, 8.64 / 9.15, 9.23 / 8.71, 8.68
 //
 // attnScoreTiling replaces it.
-func (j *attnDev) scoreTile() *sgemmTile {
+func (j *attnDev) scoreTile(expStats bool) *sgemmTile {
 	if attnScoreTiling != nil {
 		return attnScoreTiling
 	}
 	t := sgemmLadder[0]
-	if !j.p.Exp {
+	if !expStats {
 		t.WTX = 16
 		return &t
 	}
@@ -354,7 +406,7 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S, nil); err != nil {
+		if err := j.gemmScores(h0, n, S, nil, nil); err != nil {
 			return err
 		}
 		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut}); err != nil {

@@ -63,18 +63,25 @@ int gz;                              // the batch entry (work group z)
 //             largest x_ij of row i in this column tile t (BN keys); the
 //             row's statistics go to T[((z·M + i)·epiLT + t)·2 + {0, 1}] =
 //             {m_it, r_it = Σ_j P̃_ij};
+//   EXPB:     EXP against a bound of each row instead: P̃_ij =
+//             exp(x_ij − b_i), b_i = bnd[z·M + i] ≥ every x_ij of the row
+//             (attngemm.comp BOUND), no statistics (the rows' sums are the
+//             next product's, RSUM);
 //   ORDER p:  P_ij = s_ij^p·exp(seg_ij) (no statistics: the rows' sums
 //             are the next product's, RSUM);
 // with seg_ij = cum_i − cum_j (MASKED: cum the per-head inclusive sums of
 // the log-decays, in double) or 0; C holds P̃ or P. Beta must be 0.
-#ifdef EXP
+#if defined(EXP) && defined(EXPB)
+layout(std430, binding = 3) readonly buffer BufBnd { float bnd[]; };
+shared float epiB[BM]; // the tile's rows' bounds
+#elif defined(EXP)
 layout(std430, binding = 3) writeonly buffer BufT { float T[]; };
 #endif
 #ifdef MASKED
 layout(std430, binding = 4) readonly buffer BufCum { double cum[]; };
 #endif
 uniform int epiH0, epiLT;
-#ifdef EXP
+#if defined(EXP) && !defined(EXPB)
 shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, then sum
 shared float epiRow[BM];         // per row: the tile's maximum
 #endif
@@ -115,6 +122,15 @@ shared float rsPart[BM][ALW];
 // and reads the next at the slices that start a block of ascW columns.
 layout(std430, binding = 3) readonly buffer BufSc { float sc[]; };
 uniform int ascLT, ascW;
+#endif
+
+#ifdef GATE
+// The group runs only where every one of the gateN flags gate[0..gateN)
+// is set (gateWant 1) or where not all are (gateWant 0): two products
+// dispatched for one call, one chosen on the device (attngemm.go's
+// bounded exp), the other's groups returning at once.
+layout(std430, binding = 5) readonly buffer BufGate { int gate[]; };
+uniform int gateN, gateWant;
 #endif
 
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
@@ -233,6 +249,13 @@ void storeB(int buf, int e, RTYPE r) {
 }
 
 void main() {
+#ifdef GATE
+	{
+		bool all = true;
+		for (int h = 0; h < gateN; h++) all = all && gate[h] != 0;
+		if (all != (gateWant != 0)) return; // uniform over the dispatch
+	}
+#endif
 	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
 #define WTY (32 / WTX)
 	int lane = int(gl_LocalInvocationIndex) % 32, w = int(gl_LocalInvocationIndex) / 32;
@@ -308,6 +331,9 @@ void main() {
 		epiCum[r] = x < N ? cum[(epiH0 + z) * N + x] : 0.0;
 	}
 #endif
+#if defined(EPI) && defined(EXP) && defined(EXPB)
+	for (int r = tl; r < BM; r += NT) epiB[r] = m0 + r < M ? bnd[z * M + m0 + r] : 0.0;
+#endif
 	int tiles = (ke - kb + BK - 1) / BK;
 	LOADT(kb);
 	STORET(0);
@@ -372,7 +398,9 @@ void main() {
 #ifdef MASKED
 			double ci = epiCum[ROW(i)];
 #endif
-#ifdef EXP
+#if defined(EXP) && defined(EXPB)
+			float bi = epiB[ROW(i)];
+#elif defined(EXP)
 			float part = NEG_INF;
 #endif
 			for (int g = 0; g < TN / 4; g++)
@@ -385,7 +413,9 @@ void main() {
 					float seg = 0.0;
 #endif
 					float s = alpha * acc[i][g][c];
-#ifdef EXP
+#if defined(EXP) && defined(EXPB)
+					float x = ok ? exp(s + seg - bi) : 0.0;
+#elif defined(EXP)
 					float x = ok ? s + seg : NEG_INF;
 					part = max(part, x);
 #else
@@ -393,11 +423,11 @@ void main() {
 #endif
 					acc[i][g][c] = x;
 				}
-#ifdef EXP
+#if defined(EXP) && !defined(EXPB)
 			epiRed[ROW(i)][tx] = part;
 #endif
 		}
-#ifdef EXP
+#if defined(EXP) && !defined(EXPB)
 		memoryBarrierShared();
 		barrier();
 		for (int r = tid; r < BM; r += NT) {

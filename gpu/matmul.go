@@ -35,6 +35,7 @@ type Gemm struct {
 	// copies; those of chunks a row tile lacks are not written). The
 	// caller sums them (attngemm.comp YSUM).
 	kChunk int
+	gate   *gemmGate  // the product runs or not by flags on the device (matmul.comp GATE), or nil
 	tile   *sgemmTile // the tiling, when not nil, valid for the product's loads and within the device's shared memory (else sgemmTiling's or chooseTile's)
 }
 
@@ -46,9 +47,19 @@ type scoreEpi struct {
 	exp   bool
 	order int
 	cum   *Buffer // the log-decays' inclusive sums per head, in double; nil without a decay
-	stats *Buffer // exp: 2 floats per (batch entry, row, column tile); nil for the orders
+	stats *Buffer // exp: 2 floats per (batch entry, row, column tile); nil for the orders or with bound
+	bound *Buffer // exp: each row's bound b_i (batch entry z, row i at z·M + i): P̃ = exp(x − b) with no statistics (EXPB); nil: against the tiles' maxima
 	h0    int     // the head of batch entry 0 (cum's index)
 	width int     // set by Gemm: the column tile, BN
+}
+
+// gemmGate is matmul.comp's GATE: the product's work groups run where
+// every one of the first n ints of flags is non-zero (want) or where not
+// all are (!want), and return at once otherwise.
+type gemmGate struct {
+	flags *Buffer
+	n     int
+	want  bool
 }
 
 // rowScale is matmul.comp's ASCALE: A's entry (m, k) of batch entry z is
@@ -287,7 +298,7 @@ func (d *Device) Gemm(g Gemm) error {
 		iarg("kchunk", g.kChunk), iarg("kcStride", g.Batch*g.StrideC)}
 	if e := g.epi; e != nil {
 		lt := ceilDiv(g.N, tl.BN)
-		if need := g.Batch * g.M * lt * 2; e.exp && (e.stats == nil || e.stats.Len() < need) {
+		if need := g.Batch * g.M * lt * 2; e.exp && e.bound == nil && (e.stats == nil || e.stats.Len() < need) {
 			argPanic(op, "dispatch", "epilogue statistics: %v for %d×%d rows of %d tiles need %d floats", e.stats, g.Batch, g.M, lt, need)
 		}
 		if e.cum != nil && e.cum.Len() < 2*(e.h0+g.Batch)*g.M { // doubles, two floats each
@@ -298,6 +309,12 @@ func (d *Device) Gemm(g Gemm) error {
 		stats := e.stats // binding 3: unread without exp
 		if e.exp {
 			defs = append(defs, "EXP")
+			if e.bound != nil {
+				if e.bound.Len() < g.Batch*g.M {
+					argPanic(op, "dispatch", "epilogue bounds: %d floats for %d×%d rows", e.bound.Len(), g.Batch, g.M)
+				}
+				defs, stats = append(defs, "EXPB"), e.bound
+			}
 		} else {
 			defs = append(defs, fmt.Sprintf("ORDER %d", e.order))
 			stats = g.A
@@ -330,6 +347,21 @@ func (d *Device) Gemm(g Gemm) error {
 		}
 		bufs = append(bufs, z)
 	}
+	if gt := g.gate; gt != nil {
+		if gt.n < 1 || gt.flags.Len() < gt.n {
+			argPanic(op, "dispatch", "gate: %d flags of %d floats", gt.n, gt.flags.Len())
+		}
+		for len(bufs) < 5 {
+			bufs = append(bufs, g.A) // unread
+		}
+		want := 0
+		if gt.want {
+			want = 1
+		}
+		defs = append(defs, "GATE")
+		bufs = append(bufs, gt.flags)
+		args = append(args, iarg("gateN", gt.n), iarg("gateWant", want))
+	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {
 		return err
@@ -349,7 +381,9 @@ func (g Gemm) sharedBytes(t sgemmTile, vec4 bool) int {
 		n += 2 * 4 * t.BK * (t.BM + 4)
 	}
 	if e := g.epi; e != nil {
-		if e.exp {
+		if e.exp && e.bound != nil {
+			n += 4 * t.BM // epiB
+		} else if e.exp {
 			n += 4 * t.BM * (t.BN/t.TN + 2) // epiRed, epiRow
 		}
 		if e.cum != nil {
