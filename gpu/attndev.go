@@ -45,8 +45,9 @@ type attnDev struct {
 	p                       backend.SSDParams
 	q, k, v, a, y, stat, dO *Buffer
 	dq, dk, dv, da          *Buffer
-	kt                      *Buffer // the GEMM form's Kᵀ scratch (attngemm.go), or nil
-	yp                      *Buffer // the GEMM form's partial products of y (attngemm.go gemmForward), or nil
+	kt                      *Buffer       // the GEMM form's Kᵀ scratch (attngemm.go), or nil
+	yp                      *Buffer       // the GEMM form's partial products of y (attngemm.go gemmForward), or nil
+	gate                    *dispatchGate // where the GEMM form's forward holds its dispatches while the device chooses its path, or nil
 	block                   int
 	nb                      int      // blocks of block positions per head
 	chunk, nch              int      // chunked form: chunk length (a multiple of block) and chunks per head; 0 for the quadratic form

@@ -737,14 +737,16 @@ func normErr(got []float32, want []float64) float64 {
 }
 
 // TestAttentionGemmExpBound checks the GEMM form's forward and backward of
-// exp with a decay and the norm on each side of attngemm.comp BOUND's
-// flags: inputs whose row bounds b_i = scale·|q_i|·max|k_j| stay within
-// EXPB_MAX (the flags set: P̃ against the bounds, matmul.comp EXPB), q
-// scaled by 8 (bounds past it: against the tiles' maxima), and one
-// log-decay above 0 (seg could exceed 0: the tiles' maxima), each against
-// the float64 oracle, with the flag BOUND wrote checked; and the first
-// with attnExpBound off. L = 300 (three row tiles, the last partial), 3
-// heads in groups of 2 (a pass with h0 > 0). Bounds as TestAttentionDevice.
+// exp with a decay and the norm on each side of attngemm.comp DECIDE's
+// choice: inputs whose row bounds b_i = scale·|q_i|·max|k_j| stay within
+// EXPB_MAX (path 1: P̃ against the bounds, matmul.comp EXPB), q scaled
+// by 40 (bounds far past it: against the tiles' maxima; P̃ against the
+// bounds would underflow, so a path run beside the chosen one fails it),
+// and one log-decay above 0 (seg could exceed 0: the tiles' maxima), each
+// against the float64 oracle, with the path DECIDE chose and the
+// dispatches it let run checked; and the first with attnExpBound off. L =
+// 300 (three row tiles, the last partial), 3 heads in groups of 2 (a pass
+// with h0 > 0). Bounds as TestAttentionDevice.
 func TestAttentionGemmExpBound(t *testing.T) {
 	d := device(t)
 	const L = 300
@@ -757,7 +759,7 @@ func TestAttentionGemmExpBound(t *testing.T) {
 		positive bool // one log-decay above 0
 		bound    bool // attnExpBound
 		flag     float32
-	}{{"bounded", 1, false, true, 1}, {"large", 8, false, true, 0}, {"growing", 1, true, true, 0}, {"off", 1, false, false, -1}} {
+	}{{"bounded", 1, false, true, 1}, {"large", 40, false, true, 0}, {"growing", 1, true, true, 0}, {"off", 1, false, false, -1}} {
 		t.Run(c.name, func(t *testing.T) {
 			attnExpBound = c.bound
 			q, k, v, a, dO := attnInputs(p, 11, true, -0.1)
@@ -776,16 +778,23 @@ func TestAttentionGemmExpBound(t *testing.T) {
 				t.Fatal(err)
 			}
 			if c.flag >= 0 {
-				s := d.scratch["attndev.gemmFlags"]
+				s := d.scratch["attndev.gemmArgs"]
 				if s == nil {
-					t.Fatal("no flags scratch")
+					t.Fatal("no dispatch arguments scratch")
 				}
 				f, err := s.buf.Download() // the last pass's: head 2 alone
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := float32(math.Float32bits(f[0])); got != c.flag {
-					t.Errorf("the last pass's flag = %v, want %v", got, c.flag)
+				// seven dispatches held: four of path 0 (EPI, ROWS, y, YSUM), three of path 1
+				if got := float32(math.Float32bits(f[3*7])); got != c.flag {
+					t.Errorf("the last pass's path = %v, want %v", got, c.flag)
+				}
+				for k := 0; k < 7; k++ {
+					run := math.Float32bits(f[3*k]) != 0
+					if want := (k >= 4) == (c.flag == 1); run != want {
+						t.Errorf("dispatch %d runs %v, want %v (arguments %v)", k, run, want, f[:3*7+1])
+					}
 				}
 			}
 			if err := d.AttentionBackwardDevice32(p, b); err != nil {

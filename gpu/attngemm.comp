@@ -22,16 +22,23 @@
 //          end of i's 128-block (what the causal product reads): M = max_t
 //          m_t, l = Σ_t exp(m_t − M)·r_t, stat_i = M + log l (NORM) or 0,
 //          sc_it = exp(m_t − stat_i) (0 for tiles past i).
-//   BOUND: EXP with NORM, one group per head of the group: b_i =
-//          scale·|q_i|·max_j |k_j| ≥ s_ij ≥ x_ij (seg ≤ 0 when every
-//          log-decay a ≤ 0) into bnd (hl·L + i), and the head's flag:
-//          1 where every b_i ≤ EXPB_MAX and (MASKED) every a ≤ 0, else 0.
-//          Where every head's flag is set the forward computes P̃ = exp(x −
-//          b) in matmul.comp's EXPB (x_ii ≥ −b_i, so a row's largest term
-//          is at least exp(−2·EXPB_MAX), far from float's underflow), with
-//          its rows' sums in y's product (RSUM) and YSUM dividing (EXPB:
-//          stat_i = b_i + log z_i); elsewhere against the tiles' maxima
-//          (ROWS, ASCALE). Both are dispatched; the flags choose (GATE).
+//   BOUND: EXP with NORM, a group of RT threads per block of RT rows of a
+//          head (groups: blocks × heads): |scale|·|q_i| into bnd (hl·L + i)
+//          and the block's largest |q_i|², |k_i|² and (MASKED) a_i into
+//          part ((hl·blocks + block)·4 + {0, 1, 2}).
+//   DECIDE: after BOUND, over the same groups: b_i = |scale|·|q_i|·max_j
+//          |k_j| ≥ s_ij ≥ x_ij (seg ≤ 0 when every log-decay a ≤ 0) in
+//          bnd; the first group decides: where every head's largest b_i ≤
+//          EXPB_MAX and (MASKED) every a ≤ 0, the forward computes P̃ =
+//          exp(x − b) in matmul.comp's EXPB (x_ii ≥ −b_i, so a row's
+//          largest term is at least exp(−2·EXPB_MAX), far from float's
+//          underflow), with its rows' sums in y's product (RSUM) and YSUM
+//          dividing (EXPB: stat_i = b_i + log z_i) (path 1), else against
+//          the tiles' maxima (ROWS, ASCALE) (path 0). It writes the
+//          work-group counts of the nslot dispatches held (gate.go), slot
+//          k's gx[k], gy[k], gz[k] where its path gp[k] is the one chosen
+//          and 0, 0, 0 where not, into args (3·k..), and the path chosen
+//          into args[3·nslot].
 //   YSUM:  one thread per entry of y (per 4 with V4): y_i = Σ_c part_c,i
 //          over the K chunks c of the product y = (sc∘P̃)·V or P·V
 //          (Gemm.kChunk) that hold a key j ≤ i (c·KC ≤ i); for the orders
@@ -57,12 +64,11 @@
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
 // and sc, keys a tile); HD (YSUM: d_v), KC
-// (YSUM: the K chunk; BOUND: d). S and G hold the
-// group's heads (hl·L·L + i·L + j), as D (DA). Defines: one of CUM,
-// ROWS, YSUM, ROWB, COLDA, BOUND; ORDER p or EXP; optional NORM, MASKED,
-// DA (ROWB: with MASKED), EXPB (YSUM), GATE and GATEWANT (ROWS, YSUM: run
-// where every one of the BH flags in binding 5 is set, or, without
-// GATEWANT, where not all are); RT (threads of ROWB and BOUND).
+// (YSUM: the K chunk); HD (YSUM: d_v; BOUND: d); gx, gy, gz, gp, nslot (DECIDE). S
+// and G hold the group's heads (hl·L·L + i·L + j), as D (DA). Defines: one
+// of CUM, ROWS, YSUM, ROWB, COLDA, BOUND, DECIDE; ORDER p or EXP; optional
+// NORM, MASKED, DA (ROWB: with MASKED), EXPB (YSUM); RT (threads of ROWB,
+// BOUND and DECIDE); NSLOT (DECIDE: the most slots).
 #if defined(CUM) || defined(COLDA) || defined(ROWS) || defined(YSUM)
 layout(local_size_x = 64) in;
 #else
@@ -74,80 +80,83 @@ uniform float scale;
 // group is the flat work-group index (dispatches over 65,535 groups are 2-D).
 int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x); }
 
-// EXPB_MAX is the largest bound b_i with which BOUND sets a head's flag.
+// EXPB_MAX is the largest bound b_i with which DECIDE chooses path 1.
 #define EXPB_MAX 35.0
-
-#ifdef GATE
-layout(std430, binding = 5) readonly buffer BufGate { int gate[]; };
-// gateShut reports whether this dispatch's variant is not the one the
-// flags choose (uniform over the dispatch).
-bool gateShut() {
-	bool all = true;
-	for (int h = 0; h < BH; h++) all = all && gate[h] != 0;
-#ifdef GATEWANT
-	return !all;
-#else
-	return all;
-#endif
-}
-#else
-bool gateShut() { return false; }
-#endif
 
 #ifdef BOUND
 layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
 layout(std430, binding = 1) readonly buffer BufK { float k[]; };
 layout(std430, binding = 2) readonly buffer BufA { float a[]; };
 layout(std430, binding = 3) writeonly buffer BufB { float bnd[]; };
-layout(std430, binding = 4) writeonly buffer BufF { int flag[]; };
-shared vec2 bred[RT];
+layout(std430, binding = 4) writeonly buffer BufP { vec4 part[]; };
+shared vec4 bred[RT];
 
-// BMAX leaves the largest x and y of v over the group in v of every
-// thread (inline: llvmpipe gave wrong results past the first 8 threads
-// with the reduction in a function called twice).
-#define BMAX(v) { \
-	bred[t] = v; \
-	memoryBarrierShared(); \
-	barrier(); \
-	for (int s = RT / 2; s > 0; s >>= 1) { \
-		if (t < s) bred[t] = max(bred[t], bred[t + s]); \
-		memoryBarrierShared(); \
-		barrier(); \
-	} \
-	v = bred[0]; \
-	barrier(); \
+void main() {
+	int t = int(gl_LocalInvocationIndex), blk = int(gl_WorkGroupID.x), hl = int(gl_WorkGroupID.y);
+	int i = blk * RT + t, h = h0 + hl;
+	vec4 m = vec4(0.0, 0.0, -1.0, 0.0); // |q_i|², |k_i|², a_i
+	if (i < L) {
+		for (int f = 0; f < HD; f++) {
+			float x = q[(h * L + i) * HD + f], y = k[(h * L + i) * HD + f];
+			m.x += x * x;
+			m.y += y * y;
+		}
+#ifdef MASKED
+		m.z = a[h * L + i];
+#endif
+		bnd[hl * L + i] = abs(scale) * sqrt(m.x);
+	}
+	bred[t] = m;
+	memoryBarrierShared();
+	barrier();
+	for (int s = RT / 2; s > 0; s >>= 1) {
+		if (t < s) bred[t] = max(bred[t], bred[t + s]);
+		memoryBarrierShared();
+		barrier();
+	}
+	if (t == 0) part[hl * int(gl_NumWorkGroups.x) + blk] = bred[0];
+}
+#endif
+
+#ifdef DECIDE
+layout(std430, binding = 0) readonly buffer BufP { vec4 part[]; };
+layout(std430, binding = 1) buffer BufB { float bnd[]; };
+layout(std430, binding = 2) writeonly buffer BufArgs { uint args[]; };
+uniform int gx[NSLOT], gy[NSLOT], gz[NSLOT], gp[NSLOT];
+uniform int nslot;
+shared int fits[RT];
+
+// headMax is the largest |q|², |k|², a of head hl (over BOUND's blocks).
+vec4 headMax(int hl) {
+	int nb = int(gl_NumWorkGroups.x);
+	vec4 m = vec4(0.0, 0.0, -1.0, 0.0);
+	for (int b = 0; b < nb; b++) m = max(m, part[hl * nb + b]);
+	return m;
 }
 
 void main() {
-	int hl = group(), t = int(gl_LocalInvocationIndex), h = h0 + hl;
-	if (hl >= BH) return; // uniform over the group
-	vec2 ka = vec2(0.0, -1.0); // the largest |k_j|², a_j
-	for (int j = t; j < L; j += RT) {
-		float n2 = 0.0;
-		for (int f = 0; f < HD; f++) {
-			float x = k[(h * L + j) * HD + f];
-			n2 += x * x;
-		}
-		ka.x = max(ka.x, n2);
-#ifdef MASKED
-		ka.y = max(ka.y, a[h * L + j]);
-#endif
+	int t = int(gl_LocalInvocationIndex), blk = int(gl_WorkGroupID.x), hl = int(gl_WorkGroupID.y);
+	int i = blk * RT + t;
+	if (i < L) bnd[hl * L + i] *= sqrt(headMax(hl).y);
+	if (blk != 0 || hl != 0) return; // uniform over the group
+	int ok = 1;
+	for (int u = t; u < BH; u += RT) {
+		vec4 m = headMax(u);
+		if (!(abs(scale) * sqrt(m.x) * sqrt(m.y) <= EXPB_MAX && m.z <= 0.0)) ok = 0;
 	}
-	BMAX(ka)
-	float km = sqrt(ka.x);
-	vec2 bm = vec2(0.0);
-	for (int i = t; i < L; i += RT) {
-		float n2 = 0.0;
-		for (int f = 0; f < HD; f++) {
-			float x = q[(h * L + i) * HD + f];
-			n2 += x * x;
-		}
-		float b = abs(scale) * sqrt(n2) * km;
-		bnd[hl * L + i] = b;
-		bm.x = max(bm.x, b);
+	fits[t] = ok;
+	memoryBarrierShared();
+	barrier();
+	if (t != 0) return;
+	int path = 1;
+	for (int u = 0; u < RT; u++) path = min(path, fits[u]);
+	for (int s = 0; s < nslot; s++) {
+		bool run = gp[s] == path;
+		args[3 * s] = run ? uint(gx[s]) : 0u;
+		args[3 * s + 1] = run ? uint(gy[s]) : 0u;
+		args[3 * s + 2] = run ? uint(gz[s]) : 0u;
 	}
-	BMAX(bm)
-	if (t == 0) flag[hl] = bm.x <= EXPB_MAX && ka.y <= 0.0 ? 1 : 0;
+	args[3 * nslot] = uint(path);
 }
 #endif
 
@@ -285,7 +294,7 @@ layout(std430, binding = 2) writeonly buffer BufR { float rows[]; }; // stat
 
 void main() {
 	int n = group() * 64 + int(gl_LocalInvocationIndex);
-	if (n >= BH * L || gateShut()) return;
+	if (n >= BH * L) return;
 	int hl = n / L, i = n % L;
 	int base = (hl * L + i) * LT;
 	int nt = i / W + 1;                                // tiles holding a key j ≤ i
@@ -323,7 +332,7 @@ layout(std430, binding = 4) readonly buffer BufB { float bnd[]; };
 // One thread per YW entries e·YW = (hl·L + i)·HD + n.. of the group's y.
 void main() {
 	int e = group() * 64 + int(gl_LocalInvocationIndex), hw = HD / YW;
-	if (e >= BH * L * hw || gateShut()) return;
+	if (e >= BH * L * hw) return;
 	int r = e / hw, i = r % L; // r = hl·L + i
 	YT s = YT(0.0);
 	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * hw + e];

@@ -113,7 +113,7 @@ func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, args []arg, bu
 		return err
 	}
 	j.bindUnread(bufs)
-	return j.d.run(prog, groups, bufs, append([]arg{iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale)}, args...)...)
+	return j.d.runGated(j.gate, prog, groups, bufs, append([]arg{iarg("BH", n), iarg("L", p.L), iarg("h0", h0), farg("scale", p.Scale)}, args...)...)
 }
 
 // gemmCum returns the decay's inclusive cumulative sums per head in
@@ -133,7 +133,7 @@ func (j *attnDev) gemmCum() (*Buffer, error) {
 // operand's offset and stride per head follow from which buffer it is
 // (perHead).
 func (j *attnDev) gemm(h0, n int, g Gemm) error {
-	g.Batch = n
+	g.Batch, g.gate = n, j.gate
 	g.OffA, g.StrideA = j.perHead(g.A, h0)
 	g.OffB, g.StrideB = j.perHead(g.B, h0)
 	g.OffC, g.StrideC = j.perHead(g.C, h0)
@@ -166,10 +166,13 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 // (sc∘P̃)·V or P·V in K chunks (CausalA; sc applied as P̃ is loaded,
 // ASCALE) with, for the orders under the norm, the rows' sums of what
 // they read (RSUM), and YSUM (y = Σ_c part_c, for the orders / Σ_c z_c,
-// and their stat). FLOPs as the tiled form's (L²/2·2(d + d_v) per head,
-// plus the diagonal tiles); memory one L×L scratch per head of the group,
-// L·⌈L/64⌉·3 floats of statistics and factors (exp), and ⌈L/KC⌉ partial
-// products of y.
+// and their stat). Exp with the norm (attnExpBound) computes bounds of
+// the rows first (BOUND), and DECIDE runs either those steps or the
+// orders' with P̃ = exp(x − b_i) (EXPB), RSUM and YSUM EXPB (a
+// dispatchGate: both are dispatched, the other with no groups). FLOPs as
+// the tiled form's (L²/2·2(d + d_v) per head, plus the diagonal tiles);
+// memory one L×L scratch per head of the group, L·⌈L/64⌉·3 floats of
+// statistics and factors (exp), and ⌈L/KC⌉ partial products of y.
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV
@@ -180,7 +183,9 @@ func (j *attnDev) gemmForward() error {
 	kc := attnGemmKChunk(L)
 	chunks := ceilDiv(L, kc)
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
-	var T, sc, z, bnd, flags *Buffer
+	rt := attnGemmRT(L)
+	nb := ceilDiv(L, rt) // BOUND's blocks a head
+	var T, sc, z, bnd, part, args *Buffer
 	bounded := p.Exp && p.Norm && attnExpBound
 	if p.Exp {
 		if T, err = j.scratch("gemmT", 2*hb*L*lt); err != nil {
@@ -194,7 +199,10 @@ func (j *attnDev) gemmForward() error {
 		if bnd, err = j.scratch("gemmBnd", hb*L); err != nil {
 			return err
 		}
-		if flags, err = j.scratch("gemmFlags", hb); err != nil {
+		if part, err = j.scratch("gemmBndPart", 4*hb*nb); err != nil {
+			return err
+		}
+		if args, err = j.scratch("gemmArgs", 3*gateSlots+1); err != nil {
 			return err
 		}
 	}
@@ -211,28 +219,27 @@ func (j *attnDev) gemmForward() error {
 		ysum, yw = "YSUM V4", 4
 	}
 	ysumArgs := []arg{iarg("HD", DV), iarg("KC", kc)}
+	defer func() { j.gate = nil }()
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		var shut, open *gemmGate // the exact path's and the bounded one's
 		if bounded {
-			if err := j.runGemm("BOUND", rowGroups(n), h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, flags); err != nil {
+			if err := j.runGemm("BOUND", [3]int{nb, n, 1}, h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, part); err != nil {
 				return err
 			}
-			shut, open = &gemmGate{flags: flags, n: n}, &gemmGate{flags: flags, n: n, want: true}
+			j.gate = &dispatchGate{} // path 0: against the tiles' maxima
+		}
+		if err := j.gatherKt(h0, n); err != nil {
+			return err
 		}
 		epi := &scoreEpi{exp: p.Exp, order: p.Order, cum: cum, stats: T, h0: h0}
-		if err := j.gemmScores(h0, n, S, epi, shut); err != nil {
+		if err := j.gemmScores(h0, n, S, epi); err != nil {
 			return err
 		}
 		w := epi.width
-		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: kc, tile: j.outTile(), gate: shut}
+		g := Gemm{M: L, N: DV, K: L, Alpha: 1, A: S, B: j.v, C: j.yp, Causal: CausalA, kChunk: kc, tile: j.outTile()}
 		if p.Exp {
 			g.ascale = &rowScale{sc: sc, lt: ceilDiv(L, w), w: w}
-			rows := "ROWS"
-			if bounded {
-				rows += " GATE"
-			}
-			if err := j.runGemm(rows, rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat, nil, nil, flags); err != nil {
+			if err := j.runGemm("ROWS", rowGroups(ceilDiv(n*L, 64)), h0, n, []arg{iarg("LT", g.ascale.lt), iarg("W", w)}, T, sc, j.stat); err != nil {
 				return err
 			}
 		} else {
@@ -241,26 +248,32 @@ func (j *attnDev) gemmForward() error {
 		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		ys := ysum
-		if bounded {
-			ys += " GATE"
-		}
-		if err := j.runGemm(ys, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, nil, flags); err != nil {
+		if err := j.runGemm(ysum, rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat); err != nil {
 			return err
 		}
 		if !bounded {
 			continue
 		}
-		// the bounded path: the same three steps, run where the flags are set
-		epi = &scoreEpi{exp: true, cum: cum, bound: bnd, h0: h0}
-		if err := j.gemmScores(h0, n, S, epi, open); err != nil {
+		// path 1, against the rows' bounds: the orders' three steps
+		j.gate.path = 1
+		if err := j.gemmScores(h0, n, S, &scoreEpi{exp: true, cum: cum, bound: bnd, h0: h0}); err != nil {
 			return err
 		}
-		g.ascale, g.rowSum, g.gate = nil, z, open
+		g.ascale, g.rowSum = nil, z
 		if err := j.gemm(h0, n, g); err != nil {
 			return err
 		}
-		if err := j.runGemm(ysum+" EXPB GATE GATEWANT", rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, bnd, flags); err != nil {
+		if err := j.runGemm(ysum+" EXPB", rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, bnd); err != nil {
+			return err
+		}
+		gate := j.gate
+		j.gate = nil
+		prog, err := j.d.program("attngemm.comp", attngemmSrc, j.kindDefs("DECIDE", fmt.Sprintf("RT %d", rt), fmt.Sprintf("NSLOT %d", gateSlots))...)
+		if err != nil {
+			return err
+		}
+		if err := j.d.decide(gate, prog, [3]int{nb, n, 1}, []*Buffer{part, bnd, args},
+			[]arg{iarg("BH", n), iarg("L", L), farg("scale", p.Scale)}, args); err != nil {
 			return err
 		}
 	}
@@ -306,19 +319,21 @@ func (j *attnDev) gemmStart(fwd bool) (cum, S *Buffer, hb int, err error) {
 	return cum, S, hb, err
 }
 
+// gatherKt writes Kᵀ of the n heads from h0 into j.kt: Kt[hl, f, j] =
+// k[h0 + hl, j, f] (a batch of transposes, gather.comp's TRANSPOSE).
+func (j *attnDev) gatherKt(h0, n int) error {
+	L, D := j.p.L, j.p.D
+	return j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L})
+}
+
 // gemmScores computes S = scale·Q·Kᵀ on and below the diagonal (to the end
 // of each row's 128-block: CausalOut) for the n heads from h0, as the
-// product of Q and Kᵀ as stored (written first); with epi, P̃ or P and the
-// tile statistics instead of S (matmul.comp EPI); gate, when not nil,
-// lets the device's flags run it or not (matmul.comp GATE).
-func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi, gate *gemmGate) error {
+// product of Q and Kᵀ as stored in j.kt (gatherKt); with epi, P̃ or P and
+// the tile statistics instead of S (matmul.comp EPI).
+func (j *attnDev) gemmScores(h0, n int, S *Buffer, epi *scoreEpi) error {
 	L, D := j.p.L, j.p.D
-	// Kt[hl, f, j] = k[h0 + hl, j, f]: a batch of transposes (gather.comp's TRANSPOSE)
-	if err := j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L}); err != nil {
-		return err
-	}
 	expStats := j.p.Exp && (epi == nil || epi.bound == nil) // the backward's takes the forward's tiling
-	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, gate: gate, tile: j.scoreTile(expStats)})
+	return j.gemm(h0, n, Gemm{M: L, N: L, K: D, Alpha: j.p.Scale, A: j.q, B: j.kt, C: S, Causal: CausalOut, epi: epi, tile: j.scoreTile(expStats)})
 }
 
 // scoreTile is the scores' product's tiling (K = d, 64 at the shapes
@@ -406,7 +421,10 @@ func (j *attnDev) gemmBackward(rows *Buffer) error {
 	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
-		if err := j.gemmScores(h0, n, S, nil, nil); err != nil {
+		if err := j.gatherKt(h0, n); err != nil {
+			return err
+		}
+		if err := j.gemmScores(h0, n, S, nil); err != nil {
 			return err
 		}
 		if err := j.gemm(h0, n, Gemm{M: L, N: L, K: DV, Alpha: 1, TransB: true, A: j.dO, B: j.v, C: G, Causal: CausalOut}); err != nil {

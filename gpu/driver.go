@@ -54,6 +54,12 @@ type call struct {
 	ints   []uniformI
 	floats []uniformF
 	groups [3]uint32
+	// indirect, when not 0, is the buffer whose 3 uints from byte
+	// indirectOff hold the work-group counts (written on the device:
+	// dispatchGate); groups is then their largest value.
+	indirect    uint32
+	indirectOff int
+	commands    bool // later dispatches read their counts from what this one wrote
 }
 
 type uniformI struct {

@@ -398,9 +398,19 @@ func (d *glDriver) dispatch(c *call) error {
 	for _, u := range c.floats {
 		gl.Uniform1f(u.loc, u.v)
 	}
-	gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
+	if c.indirect != 0 {
+		gl.BindBuffer(gl.DISPATCH_INDIRECT_BUFFER, c.indirect)
+		gl.DispatchComputeIndirect(c.indirectOff)
+		gl.BindBuffer(gl.DISPATCH_INDIRECT_BUFFER, 0)
+	} else {
+		gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
+	}
 	// Later dispatches and reads see what this one wrote.
-	gl.MemoryBarrier(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+	barrier := uint32(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
+	if c.commands {
+		barrier |= gl.COMMAND_BARRIER_BIT
+	}
+	gl.MemoryBarrier(barrier)
 	d.dirty = true
 	if d.serial {
 		gl.Finish()

@@ -124,15 +124,6 @@ layout(std430, binding = 3) readonly buffer BufSc { float sc[]; };
 uniform int ascLT, ascW;
 #endif
 
-#ifdef GATE
-// The group runs only where every one of the gateN flags gate[0..gateN)
-// is set (gateWant 1) or where not all are (gateWant 0): two products
-// dispatched for one call, one chosen on the device (attngemm.go's
-// bounded exp), the other's groups returning at once.
-layout(std430, binding = 5) readonly buffer BufGate { int gate[]; };
-uniform int gateN, gateWant;
-#endif
-
 #define BMP (BM + 4) // padded rows: the transposing stores of A avoid bank conflicts
 #define NBUF 2
 #ifdef AKM // A as stored (M×K, 16-byte loads): its slice kept k fastest, no transposing stores
@@ -249,13 +240,6 @@ void storeB(int buf, int e, RTYPE r) {
 }
 
 void main() {
-#ifdef GATE
-	{
-		bool all = true;
-		for (int h = 0; h < gateN; h++) all = all && gate[h] != 0;
-		if (all != (gateWant != 0)) return; // uniform over the dispatch
-	}
-#endif
 	// warp w covers thread rows (w / (TX/WTX))·WTY.. and columns (w % (TX/WTX))·WTX..
 #define WTY (32 / WTX)
 	int lane = int(gl_LocalInvocationIndex) % 32, w = int(gl_LocalInvocationIndex) / 32;

@@ -35,8 +35,8 @@ type Gemm struct {
 	// copies; those of chunks a row tile lacks are not written). The
 	// caller sums them (attngemm.comp YSUM).
 	kChunk int
-	gate   *gemmGate  // the product runs or not by flags on the device (matmul.comp GATE), or nil
-	tile   *sgemmTile // the tiling, when not nil, valid for the product's loads and within the device's shared memory (else sgemmTiling's or chooseTile's)
+	gate   *dispatchGate // when not nil, the dispatch is held there, for the device to run or not (gate.go)
+	tile   *sgemmTile    // the tiling, when not nil, valid for the product's loads and within the device's shared memory (else sgemmTiling's or chooseTile's)
 }
 
 // scoreEpi is matmul.comp's EPI for the GEMM attention form's forward: C
@@ -51,15 +51,6 @@ type scoreEpi struct {
 	bound *Buffer // exp: each row's bound b_i (batch entry z, row i at z·M + i): P̃ = exp(x − b) with no statistics (EXPB); nil: against the tiles' maxima
 	h0    int     // the head of batch entry 0 (cum's index)
 	width int     // set by Gemm: the column tile, BN
-}
-
-// gemmGate is matmul.comp's GATE: the product's work groups run where
-// every one of the first n ints of flags is non-zero (want) or where not
-// all are (!want), and return at once otherwise.
-type gemmGate struct {
-	flags *Buffer
-	n     int
-	want  bool
 }
 
 // rowScale is matmul.comp's ASCALE: A's entry (m, k) of batch entry z is
@@ -347,26 +338,11 @@ func (d *Device) Gemm(g Gemm) error {
 		}
 		bufs = append(bufs, z)
 	}
-	if gt := g.gate; gt != nil {
-		if gt.n < 1 || gt.flags.Len() < gt.n {
-			argPanic(op, "dispatch", "gate: %d flags of %d floats", gt.n, gt.flags.Len())
-		}
-		for len(bufs) < 5 {
-			bufs = append(bufs, g.A) // unread
-		}
-		want := 0
-		if gt.want {
-			want = 1
-		}
-		defs = append(defs, "GATE")
-		bufs = append(bufs, gt.flags)
-		args = append(args, iarg("gateN", gt.n), iarg("gateWant", want))
-	}
 	p, err := d.program(op, matmulSrc, defs...)
 	if err != nil {
 		return err
 	}
-	return d.run(p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM) * chunks, g.Batch}, bufs, args...)
+	return d.runGated(g.gate, p, [3]int{ceilDiv(g.N, tl.BN), ceilDiv(g.M, tl.BM) * chunks, g.Batch}, bufs, args...)
 }
 
 // sharedBytes is the shared memory matmul.comp declares for g under

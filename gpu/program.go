@@ -82,9 +82,31 @@ func farg(name string, v float32) arg { return arg{name: name, isF: true, f: v} 
 // the shader. The dispatch is posted, not waited for: a GL error is
 // reported by a later call (Device.post).
 func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) error {
+	return d.runGated(nil, p, groups, bufs, args...)
+}
+
+// runGated is run, or, with gate, the dispatch held in gate (its
+// current path) until gate.flush posts it with counts the device chose.
+func (d *Device) runGated(gate *dispatchGate, p *program, groups [3]int, bufs []*Buffer, args ...arg) error {
+	c, err := d.newCall(p, groups, bufs)
+	if err != nil {
+		return err
+	}
+	if gate != nil {
+		gate.calls = append(gate.calls, gatedCall{p: p, c: c, args: args, bufs: bufs, path: gate.path})
+		return nil
+	}
+	d.postCall(p, c, args)
+	runtime.KeepAlive(bufs) // until the dispatch is queued: see pool
+	return nil
+}
+
+// newCall is p's dispatch over groups with bufs bound, checked against
+// the device's limits, after any failure of a posted call is reported.
+func (d *Device) newCall(p *program, groups [3]int, bufs []*Buffer) (*call, error) {
 	for i, g := range groups {
 		if g < 1 || (d.info.MaxGroups[i] > 0 && g > d.info.MaxGroups[i]) {
-			return &Error{Shader: p.name, Op: "dispatch", Err: fmt.Errorf("work-group count %v exceeds the device's limit %v", groups, d.info.MaxGroups)}
+			return nil, &Error{Shader: p.name, Op: "dispatch", Err: fmt.Errorf("work-group count %v exceeds the device's limit %v", groups, d.info.MaxGroups)}
 		}
 	}
 	c := &call{name: p.key, prog: p.id, groups: [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}}
@@ -94,9 +116,11 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 		}
 		c.bufs = append(c.bufs, b.id)
 	}
-	if err := d.pending(); err != nil {
-		return err
-	}
+	return c, d.pending()
+}
+
+// postCall queues c, p's dispatch, with the uniforms args.
+func (d *Device) postCall(p *program, c *call, args []arg) {
 	d.post(p.name, "dispatch", func() error {
 		for _, a := range args {
 			loc, ok := p.locs[a.name]
@@ -118,8 +142,6 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 		}
 		return d.profiledDispatch(profileKey(p.key, args), c)
 	})
-	runtime.KeepAlive(bufs) // until the dispatch is queued: see pool
-	return nil
 }
 
 // profileKey is a profile row's name: the program's key and its integer
