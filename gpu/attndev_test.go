@@ -744,27 +744,37 @@ func normErr(got []float32, want []float64) float64 {
 // bounds would underflow, so a path run beside the chosen one fails it),
 // and one log-decay above 0 (seg could exceed 0: the tiles' maxima), each
 // against the float64 oracle, with the path DECIDE chose and the
-// dispatches it let run checked; and the first with attnExpBound off. L =
-// 300 (three row tiles, the last partial), 3 heads in groups of 2 (a pass
-// with h0 > 0). Bounds as TestAttentionDevice.
+// dispatches it let run checked; the first with attnExpBound off; and
+// with d 6 (BOUND's scalar loads) and two BOUND groups a head (each takes
+// three blocks of 64 rows, the last partial), the first inputs and q of
+// the last row alone scaled by 40. L = 300 (three row tiles, the last
+// partial), 3 heads in groups of 2 (a pass with h0 > 0). Bounds as
+// TestAttentionDevice.
 func TestAttentionGemmExpBound(t *testing.T) {
 	d := device(t)
 	const L = 300
-	defer func(old int) { ssdMaxStateFloats, attnForm, attnExpBound = old, "", true }(ssdMaxStateFloats)
+	defer func(old int) { ssdMaxStateFloats, attnForm, attnExpBound, attnBoundGroups = old, "", true, 32 }(ssdMaxStateFloats)
 	attnForm, ssdMaxStateFloats = "gemm", 2*L*L
-	p := backend.SSDParams{BH: 3, L: L, D: 8, DV: 8, Exp: true, Norm: true, Scale: float32(1 / math.Sqrt(8))}
 	for _, c := range []struct {
 		name     string
 		qScale   float64
 		positive bool // one log-decay above 0
+		lateRow  bool // q scaled on the last row of the last head only
 		bound    bool // attnExpBound
+		d        int  // d = d_v: 8 (BOUND's vec4 loads) or 6
+		groups   int  // attnBoundGroups
 		flag     float32
-	}{{"bounded", 1, false, true, 1}, {"large", 40, false, true, 0}, {"growing", 1, true, true, 0}, {"off", 1, false, false, -1}} {
+	}{{"bounded", 1, false, false, true, 8, 32, 1}, {"large", 40, false, false, true, 8, 32, 0},
+		{"growing", 1, true, false, true, 8, 32, 0}, {"off", 1, false, false, false, 8, 32, -1},
+		{"scalar", 1, false, false, true, 6, 2, 1}, {"late-row", 40, false, true, true, 6, 2, 0}} {
 		t.Run(c.name, func(t *testing.T) {
-			attnExpBound = c.bound
+			attnExpBound, attnBoundGroups = c.bound, c.groups
+			p := backend.SSDParams{BH: 3, L: L, D: c.d, DV: c.d, Exp: true, Norm: true, Scale: float32(1 / math.Sqrt(float64(c.d)))}
 			q, k, v, a, dO := attnInputs(p, 11, true, -0.1)
 			for i := range q {
-				q[i] *= c.qScale
+				if !c.lateRow || i >= (3*L-1)*c.d {
+					q[i] *= c.qScale
+				}
 			}
 			if c.positive {
 				a[2*L+7] = 0.05 // the third head's, the last pass

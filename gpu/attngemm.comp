@@ -22,11 +22,10 @@
 //          end of i's 128-block (what the causal product reads): M = max_t
 //          m_t, l = Σ_t exp(m_t − M)·r_t, stat_i = M + log l (NORM) or 0,
 //          sc_it = exp(m_t − stat_i) (0 for tiles past i).
-//   BOUND: EXP with NORM, a group of RT threads per block of RT rows of a
-//          head (groups: blocks × heads): |scale|·|q_i| into bnd (hl·L + i)
-//          and the block's largest |q_i|², |k_i|² and (MASKED) a_i into
-//          part ((hl·blocks + block)·4 + {0, 1, 2}).
-//   DECIDE: after BOUND, over the same groups: b_i = |scale|·|q_i|·max_j
+//   BOUND: EXP with NORM, groups × heads groups of RT threads, four a
+//          row: |scale|·|q_i| into bnd (hl·L + i) and the group's largest
+//          |q_i|², |k_i|² and (MASKED) a_i into part (hl·groups + group).
+//   DECIDE: after BOUND, a thread a row (groups: ⌈L/RT⌉ × heads): b_i = |scale|·|q_i|·max_j
 //          |k_j| ≥ s_ij ≥ x_ij (seg ≤ 0 when every log-decay a ≤ 0) in
 //          bnd; the first group decides: where every head's largest b_i ≤
 //          EXPB_MAX and (MASKED) every a ≤ 0, the forward computes P̃ =
@@ -64,10 +63,11 @@
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
 // and sc, keys a tile); HD (YSUM: d_v), KC
-// (YSUM: the K chunk); HD (YSUM: d_v; BOUND: d); gx, gy, gz, gp, nslot (DECIDE). S
+// (YSUM: the K chunk); HD (YSUM: d_v; BOUND: d); NB, gx, gy, gz, gp, nslot
+// (DECIDE). S
 // and G hold the group's heads (hl·L·L + i·L + j), as D (DA). Defines: one
 // of CUM, ROWS, YSUM, ROWB, COLDA, BOUND, DECIDE; ORDER p or EXP; optional
-// NORM, MASKED, DA (ROWB: with MASKED), EXPB (YSUM); RT (threads of ROWB,
+// NORM, MASKED, DA (ROWB: with MASKED), EXPB (YSUM), V4 (YSUM, BOUND); RT (threads of ROWB,
 // BOUND and DECIDE); NSLOT (DECIDE: the most slots).
 #if defined(CUM) || defined(COLDA) || defined(ROWS) || defined(YSUM)
 layout(local_size_x = 64) in;
@@ -84,27 +84,48 @@ int group() { return int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.
 #define EXPB_MAX 35.0
 
 #ifdef BOUND
-layout(std430, binding = 0) readonly buffer BufQ { float q[]; };
-layout(std430, binding = 1) readonly buffer BufK { float k[]; };
+#ifdef V4
+#define QT vec4
+#define HW (HD / 4)
+#else
+#define QT float
+#define HW HD
+#endif
+layout(std430, binding = 0) readonly buffer BufQ { QT q[]; };
+layout(std430, binding = 1) readonly buffer BufK { QT k[]; };
 layout(std430, binding = 2) readonly buffer BufA { float a[]; };
 layout(std430, binding = 3) writeonly buffer BufB { float bnd[]; };
 layout(std430, binding = 4) writeonly buffer BufP { vec4 part[]; };
 shared vec4 bred[RT];
 
+// Four threads a row (RT/4 rows at a time, a group's rows blk, blk + nb,
+// ... in steps of RT/4), each summing every fourth entry (vec4 with V4)
+// of q_i and k_i: a warp's loads cover whole 32-byte sectors.
 void main() {
 	int t = int(gl_LocalInvocationIndex), blk = int(gl_WorkGroupID.x), hl = int(gl_WorkGroupID.y);
-	int i = blk * RT + t, h = h0 + hl;
-	vec4 m = vec4(0.0, 0.0, -1.0, 0.0); // |q_i|², |k_i|², a_i
-	if (i < L) {
-		for (int f = 0; f < HD; f++) {
-			float x = q[(h * L + i) * HD + f], y = k[(h * L + i) * HD + f];
-			m.x += x * x;
-			m.y += y * y;
+	int nb = int(gl_NumWorkGroups.x), r = t >> 2, l = t & 3, h = h0 + hl;
+	vec4 m = vec4(0.0, 0.0, -1.0, 0.0); // the largest |q_i|², |k_i|², a_i
+	for (int i0 = blk * (RT / 4); i0 < L; i0 += nb * (RT / 4)) {
+		int i = i0 + r;
+		vec2 n2 = vec2(0.0);
+		if (i < L) {
+			for (int f = l; f < HW; f += 4) {
+				QT x = q[(h * L + i) * HW + f], y = k[(h * L + i) * HW + f];
+				n2 += vec2(dot(x, x), dot(y, y));
+			}
 		}
+		bred[t] = vec4(n2, 0.0, 0.0);
+		memoryBarrierShared();
+		barrier();
+		if (l == 0 && i < L) {
+			n2 += bred[t + 1].xy + bred[t + 2].xy + bred[t + 3].xy;
+			m.xy = max(m.xy, n2);
 #ifdef MASKED
-		m.z = a[h * L + i];
+			m.z = max(m.z, a[h * L + i]);
 #endif
-		bnd[hl * L + i] = abs(scale) * sqrt(m.x);
+			bnd[hl * L + i] = abs(scale) * sqrt(n2.x);
+		}
+		barrier();
 	}
 	bred[t] = m;
 	memoryBarrierShared();
@@ -114,7 +135,7 @@ void main() {
 		memoryBarrierShared();
 		barrier();
 	}
-	if (t == 0) part[hl * int(gl_NumWorkGroups.x) + blk] = bred[0];
+	if (t == 0) part[hl * nb + blk] = bred[0];
 }
 #endif
 
@@ -122,15 +143,15 @@ void main() {
 layout(std430, binding = 0) readonly buffer BufP { vec4 part[]; };
 layout(std430, binding = 1) buffer BufB { float bnd[]; };
 layout(std430, binding = 2) writeonly buffer BufArgs { uint args[]; };
+uniform int NB; // BOUND's groups a head
 uniform int gx[NSLOT], gy[NSLOT], gz[NSLOT], gp[NSLOT];
 uniform int nslot;
 shared int fits[RT];
 
-// headMax is the largest |q|², |k|², a of head hl (over BOUND's blocks).
+// headMax is the largest |q|², |k|², a of head hl (over BOUND's groups).
 vec4 headMax(int hl) {
-	int nb = int(gl_NumWorkGroups.x);
 	vec4 m = vec4(0.0, 0.0, -1.0, 0.0);
-	for (int b = 0; b < nb; b++) m = max(m, part[hl * nb + b]);
+	for (int b = 0; b < NB; b++) m = max(m, part[hl * NB + b]);
 	return m;
 }
 
@@ -149,7 +170,7 @@ void main() {
 	barrier();
 	if (t != 0) return;
 	int path = 1;
-	for (int u = 0; u < RT; u++) path = min(path, fits[u]);
+	for (int u = 0; u < min(BH, RT); u++) path = min(path, fits[u]);
 	for (int s = 0; s < nslot; s++) {
 		bool run = gp[s] == path;
 		args[3 * s] = run ? uint(gx[s]) : 0u;

@@ -184,7 +184,11 @@ func (j *attnDev) gemmForward() error {
 	chunks := ceilDiv(L, kc)
 	lt := ceilDiv(L, narrowestTileN()) // the most column tiles a row can have
 	rt := attnGemmRT(L)
-	nb := ceilDiv(L, rt) // BOUND's blocks a head
+	nb := min(ceilDiv(L, rt/4), attnBoundGroups) // BOUND's groups a head
+	bound := "BOUND"
+	if p.D%4 == 0 {
+		bound += " V4"
+	}
 	var T, sc, z, bnd, part, args *Buffer
 	bounded := p.Exp && p.Norm && attnExpBound
 	if p.Exp {
@@ -223,7 +227,7 @@ func (j *attnDev) gemmForward() error {
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
 		if bounded {
-			if err := j.runGemm("BOUND", [3]int{nb, n, 1}, h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, part); err != nil {
+			if err := j.runGemm(bound, [3]int{nb, n, 1}, h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, part); err != nil {
 				return err
 			}
 			j.gate = &dispatchGate{} // path 0: against the tiles' maxima
@@ -272,8 +276,8 @@ func (j *attnDev) gemmForward() error {
 		if err != nil {
 			return err
 		}
-		if err := j.d.decide(gate, prog, [3]int{nb, n, 1}, []*Buffer{part, bnd, args},
-			[]arg{iarg("BH", n), iarg("L", L), farg("scale", p.Scale)}, args); err != nil {
+		if err := j.d.decide(gate, prog, [3]int{ceilDiv(L, rt), n, 1}, []*Buffer{part, bnd, args},
+			[]arg{iarg("BH", n), iarg("L", L), iarg("NB", nb), farg("scale", p.Scale)}, args); err != nil {
 			return err
 		}
 	}
@@ -285,6 +289,11 @@ func (j *attnDev) gemmForward() error {
 // against each tile's maximum, where the bounds allow (the device decides:
 // both are dispatched). A var: tests compare both paths.
 var attnExpBound = true
+
+// attnBoundGroups is the most work groups of attngemm.comp BOUND a head
+// (each then takes several blocks of rows): DECIDE reads a head's maxima
+// from each. A var: tests shorten it.
+var attnBoundGroups = 32
 
 // attnGemmKC is the shortest K chunk of the forward's y = (sc∘P̃)·V
 // (Gemm.kChunk): a row tile's work group otherwise walks every key up to
