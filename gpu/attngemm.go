@@ -172,7 +172,8 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 // dispatchGate: both are dispatched, the other with no groups). FLOPs as
 // the tiled form's (L²/2·2(d + d_v) per head, plus the diagonal tiles);
 // memory one L×L scratch per head of the group, L·⌈L/64⌉·3 floats of
-// statistics and factors (exp), and ⌈L/KC⌉ partial products of y.
+// statistics and factors (exp), L + 4·attnBoundGroups floats of bounds
+// (attnExpBound), and ⌈L/KC⌉ partial products of y.
 func (j *attnDev) gemmForward() error {
 	p := j.p
 	L, DV := p.L, p.DV

@@ -9,7 +9,7 @@ import "runtime"
 // where not, and the dispatches then run with the counts read from there
 // (glDispatchComputeIndirect). The host reads nothing back and the path
 // not chosen costs a dispatch of no groups. Dispatches join the gate's
-// current path (path) through Device.runGated; flush posts them.
+// current path (path) through Device.runGated; Device.decide posts them.
 type dispatchGate struct {
 	path  int // the path dispatches join now: 0 or 1
 	calls []gatedCall
@@ -45,12 +45,12 @@ func (g *dispatchGate) slotArgs() []arg {
 func slotName(v string, k int) string { return v + "[" + string(rune('0'+k)) + "]" }
 
 // decide posts p, the dispatch that writes the held dispatches' counts
-// into args (3 uints a slot, slot k at k·12 bytes; p's uniforms args plus
-// slotArgs), then the held dispatches in the order held, each reading its
-// counts from there. The gate is empty after.
+// into out (3 uints a slot, slot k at k·12 bytes, then the path chosen;
+// p's uniforms args plus slotArgs), then the held dispatches in the order
+// held, each reading its counts from there. The gate is empty after.
 func (d *Device) decide(g *dispatchGate, p *program, groups [3]int, bufs []*Buffer, args []arg, out *Buffer) error {
-	if out.Len() < 3*len(g.calls) {
-		argPanic(p.name, "dispatch", "%d floats of arguments for %d dispatches", out.Len(), len(g.calls))
+	if out.Len() < 3*len(g.calls)+1 {
+		argPanic(p.name, "dispatch", "%d words of arguments for %d dispatches and the path", out.Len(), len(g.calls))
 	}
 	c, err := d.newCall(p, groups, bufs)
 	if err != nil {

@@ -86,7 +86,8 @@ func (d *Device) run(p *program, groups [3]int, bufs []*Buffer, args ...arg) err
 }
 
 // runGated is run, or, with gate, the dispatch held in gate (its
-// current path) until gate.flush posts it with counts the device chose.
+// current path) until Device.decide posts it with counts the device
+// chooses.
 func (d *Device) runGated(gate *dispatchGate, p *program, groups [3]int, bufs []*Buffer, args ...arg) error {
 	c, err := d.newCall(p, groups, bufs)
 	if err != nil {
