@@ -13,8 +13,12 @@
 # per benchmark: its variants' medians (ms). Run in session 12 on main
 # 53aeaad (gpu/BENCH.md), where -attn.kc set y's K chunk at every length;
 # it now sets the shortest (attnGemmKChunk takes L/8 where longer).
+# VARIANTS (";"-separated flag sets, an empty one the code's own) and KINDS
+# (a pattern of BenchmarkAttentionDevice's kinds) replace the defaults; the
+# attention tests run under each -attn.ytile and -attn.stile variant.
 #
 #   bash bench/device/attn-tiles.sh
+#   VARIANTS=";-attn.stile 128,128,16,8,8,16" KINDS="softmax|softmax-nodecay" bash bench/device/attn-tiles.sh
 set -u
 source bench/device/env.sh
 cd gpu
@@ -27,11 +31,14 @@ variants=(
 	"-attn.gemmcap 536870912"
 	"-attn.gemmcap 1073741824"
 )
+if [ -n "${VARIANTS:-}" ]; then # ";"-separated, an empty one the code's own
+	IFS=';' read -r -a variants <<<"$VARIANTS"
+fi
 for ((r = 0; r < ${ROUNDS:-2}; r++)); do
 	for v in "${variants[@]}"; do
 		tag=${v:-default}
 		# shellcheck disable=SC2086 # $v is flags
-		timeout 60 ../"$GL"/gpu.test -test.run '^$' -test.bench 'AttentionDevice/(mid|long)/(2mamba|softmax)/gemm/forward$' \
+		timeout 60 ../"$GL"/gpu.test -test.run '^$' -test.bench "AttentionDevice/(mid|long)/(${KINDS:-2mamba|softmax})/gemm/forward\$" \
 			-test.benchtime 10x $v 2>&1 | short | sed "s|^|${tag// /_} |" >>"$OUT/attn-tiles.txt"
 	done
 done
@@ -39,7 +46,7 @@ awk '{v = $1; n = ""; ms = ""; for (i = 2; i <= NF; i++) { if ($i ~ /^BenchmarkA
 	sub("BenchmarkAttentionDevice/", "", n); sub("/gemm/forward", "", n); row[n] = row[n] " " v "=" ms }
 	END { for (n in row) print n ":" row[n] }' "$OUT/attn-tiles.txt" | sort
 for v in "${variants[@]}"; do
-	case $v in -attn.ytile*) ;; *) continue ;; esac
+	case $v in -attn.ytile* | -attn.stile*) ;; *) continue ;; esac
 	# shellcheck disable=SC2086
 	timeout 60 ../"$GL"/gpu.test -test.run 'TestAttentionDevice$|TestAttentionGemm|TestAttentionDeviceStrongDecay|TestAttentionDeviceLong' \
 		-test.count=1 $v >"$OUT/tests-$(echo "$v" | tr " ," "__").log" 2>&1
