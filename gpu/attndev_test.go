@@ -828,3 +828,56 @@ func TestAttentionGemmExpBound(t *testing.T) {
 		})
 	}
 }
+
+// TestAttentionGemmExpBoundManyHeads checks attngemm.comp DECIDE with more
+// heads in a pass than its group has threads (300 against RT 256, L 40,
+// d 4): with every bound small it chooses the rows' bounds, and with q's
+// last row of head 299 alone scaled by 40 the tiles' maxima; y against
+// the float64 oracle either way.
+func TestAttentionGemmExpBoundManyHeads(t *testing.T) {
+	d := device(t)
+	const BH, L = 300, 40
+	defer func(old int) { ssdMaxStateFloats, attnForm = old, "" }(ssdMaxStateFloats)
+	attnForm, ssdMaxStateFloats = "gemm", BH*L*L
+	p := backend.SSDParams{BH: BH, L: L, D: 4, DV: 4, Exp: true, Norm: true, Scale: 0.5}
+	for _, c := range []struct {
+		name string
+		late bool
+		path uint32
+	}{{"bounded", false, 1}, {"last-head", true, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			q, k, v, a, dO := attnInputs(p, 5, true, -0.1)
+			if c.late {
+				for i := (BH*L - 1) * p.D; i < BH*L*p.D; i++ {
+					q[i] *= 40
+				}
+			}
+			wy, _, _, _, _ := attnRef(p, q, k, v, a, dO)
+			b := backend.AttnBuffers{Q: upload(t, d, f32(q)), K: upload(t, d, f32(k)), V: upload(t, d, f32(v)), A: upload(t, d, f32(a)),
+				Y: poisoned(t, d, BH*L*p.DV), Stat: poisoned(t, d, BH*L)}
+			defer func() {
+				for _, x := range []backend.DeviceBuffer{b.Q, b.K, b.V, b.A, b.Y, b.Stat} {
+					x.Release()
+				}
+			}()
+			if err := d.AttentionDevice32(p, b); err != nil {
+				t.Fatal(err)
+			}
+			if hb := (&attnDev{d: d, p: p}).headGroup(true); hb != BH {
+				t.Fatalf("%d heads a pass, want %d", hb, BH)
+			}
+			f, err := d.scratch["attndev.gemmArgs"].buf.Download()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := math.Float32bits(f[3*7]); got != c.path {
+				t.Errorf("path %d, want %d", got, c.path)
+			}
+			if e := normErr(download(t, b.Y.(*Buffer)), wy); !(e <= 3e-5) {
+				t.Errorf("y: error %.3g of the largest entry, tolerance 3e-5", e)
+			} else {
+				t.Logf("y: %.3g", e)
+			}
+		})
+	}
+}
