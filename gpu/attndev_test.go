@@ -806,6 +806,27 @@ func TestAttentionGemmExpBound(t *testing.T) {
 						t.Errorf("dispatch %d runs %v, want %v (arguments %v)", k, run, want, f[:3*7+1])
 					}
 				}
+				// the last pass's bounds (head 2): b_i = |scale|·|q_i|·max_j |k_j|
+				bnd, err := d.scratch["attndev.gemmBnd"].buf.Download()
+				if err != nil {
+					t.Fatal(err)
+				}
+				norm := func(x []float64, i int) float64 {
+					s := 0.0
+					for _, v := range x[(2*L+i)*c.d : (2*L+i+1)*c.d] {
+						s += v * v
+					}
+					return math.Sqrt(s)
+				}
+				km := 0.0
+				for j := 0; j < L; j++ {
+					km = math.Max(km, norm(k, j))
+				}
+				for i := 0; i < L; i++ {
+					if want := float64(p.Scale) * norm(q, i) * km; math.Abs(float64(bnd[i])-want) > 1e-5*want {
+						t.Fatalf("bound of row %d = %v, want %v", i, bnd[i], want)
+					}
+				}
 			}
 			if err := d.AttentionBackwardDevice32(p, b); err != nil {
 				t.Fatal(err)

@@ -147,6 +147,7 @@ uniform int NB; // BOUND's groups a head
 uniform int gx[NSLOT], gy[NSLOT], gz[NSLOT], gp[NSLOT];
 uniform int nslot;
 shared int fits[RT];
+shared float kmax; // the group's head's max_j |k_j|
 
 // headMax is the largest |q|², |k|², a of head hl (over BOUND's groups).
 vec4 headMax(int hl) {
@@ -158,7 +159,10 @@ vec4 headMax(int hl) {
 void main() {
 	int t = int(gl_LocalInvocationIndex), blk = int(gl_WorkGroupID.x), hl = int(gl_WorkGroupID.y);
 	int i = blk * RT + t;
-	if (i < L) bnd[hl * L + i] *= sqrt(headMax(hl).y);
+	if (t == 0) kmax = sqrt(headMax(hl).y); // once a group, not once a thread
+	memoryBarrierShared();
+	barrier();
+	if (i < L) bnd[hl * L + i] *= kmax;
 	if (blk != 0 || hl != 0) return; // uniform over the group
 	int ok = 1;
 	for (int u = t; u < BH; u += RT) {
