@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -70,6 +71,72 @@ func BenchmarkAttnGemmShapes(b *testing.B) {
 			}
 		}
 		for _, x := range []*Buffer{q, k, S, y} {
+			x.Release()
+		}
+	}
+}
+
+// BenchmarkScoresEpilogue times the GEMM attention form's scores product
+// S = scale·Q·Kᵀ (CausalOut, Kᵀ as stored) at L 2048 and 8192 (16 heads,
+// d 64) with each of the forward's epilogues (matmul.comp EPI) and
+// without one, in the forward's tiling (scoreTile) and in chooseTile's:
+// what the epilogue costs the product, apart from the forward's other
+// passes. The FLOPs counted are the causal half.
+func BenchmarkScoresEpilogue(b *testing.B) {
+	d := device(b)
+	const H, D = 16, 64
+	Ls := []int{2048, 8192}
+	if d.Software() {
+		Ls = []int{256}
+	}
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, L := range Ls {
+		hb := min(H, (1<<29)/(L*L))
+		q, kt := upload(b, d, randFloats(r, H*L*D)), upload(b, d, randFloats(r, H*L*D))
+		cums := make([]float32, 2*H*L) // doubles: cum_i = −0.01·(i+1), as bits
+		for h := 0; h < H; h++ {
+			for i := 0; i < L; i++ {
+				bits := math.Float64bits(-0.01 * float64(i+1))
+				cums[2*(h*L+i)], cums[2*(h*L+i)+1] = math.Float32frombits(uint32(bits)), math.Float32frombits(uint32(bits>>32))
+			}
+		}
+		cum := upload(b, d, cums)
+		bnd := make([]float32, hb*L)
+		for i := range bnd {
+			bnd[i] = 12
+		}
+		bound := upload(b, d, bnd)
+		S := poisoned(b, d, hb*L*L)
+		epis := map[string]func() *scoreEpi{
+			"none":          func() *scoreEpi { return nil },
+			"order2":        func() *scoreEpi { return &scoreEpi{order: 2} },
+			"order2-masked": func() *scoreEpi { return &scoreEpi{order: 2, cum: cum} },
+			"expb":          func() *scoreEpi { return &scoreEpi{exp: true, bound: bound} },
+			"expb-masked":   func() *scoreEpi { return &scoreEpi{exp: true, bound: bound, cum: cum} },
+		}
+		tiles := map[string]*sgemmTile{"score": (&attnDev{}).scoreTile(false), "choose": nil}
+		for en, epi := range epis {
+			for tn, tl := range tiles {
+				b.Run(fmt.Sprintf("L=%d/%s/%s", L, en, tn), func(b *testing.B) {
+					flops := float64(H) * float64(L) * float64(L+1) / 2 * 2 * D
+					timeMedian(b, d, flops, func() error {
+						for h0 := 0; h0 < H; h0 += hb {
+							e := epi()
+							if e != nil {
+								e.h0 = h0
+							}
+							g := Gemm{M: L, N: L, K: D, Alpha: 0.125, A: q, B: kt, C: S, Causal: CausalOut, Batch: hb,
+								OffA: h0 * L * D, OffB: h0 * L * D, StrideA: L * D, StrideB: L * D, StrideC: L * L, epi: e, tile: tl}
+							if err := d.Gemm(g); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				})
+			}
+		}
+		for _, x := range []*Buffer{q, kt, cum, bound, S} {
 			x.Release()
 		}
 	}
