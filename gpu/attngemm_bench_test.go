@@ -91,7 +91,7 @@ func BenchmarkScoresEpilogue(b *testing.B) {
 	}
 	r := rand.New(rand.NewPCG(23, 24))
 	for _, L := range Ls {
-		hb := min(H, (1<<29)/(L*L))
+		hb := min(H, (1<<28)/(L*L)) // 4 heads a pass at 8K (a 1 GiB scratch)
 		q, kt := upload(b, d, randFloats(r, H*L*D)), upload(b, d, randFloats(r, H*L*D))
 		cums := make([]float32, 2*H*L) // doubles: cum_i = −0.01·(i+1), as bits
 		for h := 0; h < H; h++ {

@@ -70,7 +70,8 @@ int gz;                              // the batch entry (work group z)
 //   ORDER p:  P_ij = s_ij^p·exp(seg_ij) (no statistics: the rows' sums
 //             are the next product's, RSUM);
 // with seg_ij = cum_i − cum_j (MASKED: cum the per-head inclusive sums of
-// the log-decays, in double) or 0; C holds P̃ or P. Beta must be 0.
+// the log-decays, in double, formed in float from their (hi, lo) parts,
+// epiCum) or 0; C holds P̃ or P. Beta must be 0.
 #if defined(EXP) && defined(EXPB)
 layout(std430, binding = 3) readonly buffer BufBnd { float bnd[]; };
 shared float epiB[BM]; // the tile's rows' bounds
@@ -86,12 +87,16 @@ shared float epiRed[BM][TX + 1]; // per row: the TX threads' partial maximum, th
 shared float epiRow[BM];         // per row: the tile's maximum
 #endif
 #ifdef MASKED
-shared double epiCum[BM + BN]; // cum of the tile's rows, then of its columns
+// cum of the tile's rows, then of its columns, each as two floats (hi, lo):
+// hi = float(cum), lo = float(cum − hi), so that seg_ij = (hi_i − hi_j) +
+// (lo_i − lo_j) is within about an ulp of float(cum_i − cum_j) with no
+// double arithmetic per element
+shared vec2 epiCum[BM + BN];
 #endif
 #ifndef EXP
-// fpow is s^ORDER.
-float fpow(float s) {
-	float r = s;
+// fpow is s^ORDER, elementwise.
+vec4 fpow(vec4 s) {
+	vec4 r = s;
 	for (int e = 1; e < ORDER; e++) r *= s;
 	return r;
 }
@@ -312,7 +317,9 @@ void main() {
 	// products, and no registers held through them
 	for (int r = tl; r < BM + BN; r += NT) {
 		int x = r < BM ? m0 + r : n0 + r - BM; // M = N (CausalOut)
-		epiCum[r] = x < N ? cum[(epiH0 + z) * N + x] : 0.0;
+		double c = x < N ? cum[(epiH0 + z) * N + x] : 0.0;
+		float hi = float(c);
+		epiCum[r] = vec2(hi, float(c - double(hi)));
 	}
 #endif
 #if defined(EPI) && defined(EXP) && defined(EXPB)
@@ -377,36 +384,45 @@ void main() {
 #define COL(g, c) ((g) * (BN * 4 / TN) + 4 * tx + (c))
 		const float NEG_INF = uintBitsToFloat(0xff800000u);
 		int tid = int(gl_LocalInvocationIndex);
+#ifdef MASKED
+		// the decay sums of the thread's columns, read once for its rows
+		vec4 cjHi[TN / 4], cjLo[TN / 4];
+		for (int g = 0; g < TN / 4; g++) {
+			int cb = BM + COL(g, 0);
+			cjHi[g] = vec4(epiCum[cb].x, epiCum[cb + 1].x, epiCum[cb + 2].x, epiCum[cb + 3].x);
+			cjLo[g] = vec4(epiCum[cb].y, epiCum[cb + 1].y, epiCum[cb + 2].y, epiCum[cb + 3].y);
+		}
+#endif
 		for (int i = 0; i < TM; i++) {
 			int m = m0 + ROW(i);
 #ifdef MASKED
-			double ci = epiCum[ROW(i)];
+			vec2 ci = epiCum[ROW(i)];
 #endif
 #if defined(EXP) && defined(EXPB)
 			float bi = epiB[ROW(i)];
 #elif defined(EXP)
 			float part = NEG_INF;
 #endif
-			for (int g = 0; g < TN / 4; g++)
-				for (int c = 0; c < 4; c++) {
-					int n = n0 + COL(g, c);
-					bool ok = n <= m && n < N;
+			// four columns at once, whole vec4s of acc
+			for (int g = 0; g < TN / 4; g++) {
+				ivec4 n = ivec4(n0 + COL(g, 0)) + ivec4(0, 1, 2, 3);
+				bvec4 ok = bvec4(uvec4(lessThanEqual(n, ivec4(m))) & uvec4(lessThan(n, ivec4(N))));
 #ifdef MASKED
-					float seg = float(ci - epiCum[BM + COL(g, c)]);
+				vec4 seg = (vec4(ci.x) - cjHi[g]) + (vec4(ci.y) - cjLo[g]);
 #else
-					float seg = 0.0;
+				vec4 seg = vec4(0.0);
 #endif
-					float s = alpha * acc[i][g][c];
+				vec4 s = alpha * acc[i][g];
 #if defined(EXP) && defined(EXPB)
-					float x = ok ? exp(s + seg - bi) : 0.0;
+				acc[i][g] = mix(vec4(0.0), exp(s + seg - bi), ok);
 #elif defined(EXP)
-					float x = ok ? s + seg : NEG_INF;
-					part = max(part, x);
+				vec4 x = mix(vec4(NEG_INF), s + seg, ok);
+				part = max(part, max(max(x.x, x.y), max(x.z, x.w)));
+				acc[i][g] = x;
 #else
-					float x = ok ? fpow(s) * exp(seg) : 0.0;
+				acc[i][g] = mix(vec4(0.0), fpow(s) * exp(seg), ok);
 #endif
-					acc[i][g][c] = x;
-				}
+			}
 #if defined(EXP) && !defined(EXPB)
 			epiRed[ROW(i)][tx] = part;
 #endif
@@ -424,7 +440,7 @@ void main() {
 		for (int i = 0; i < TM; i++) {
 			float mm = epiRow[ROW(i)], part = 0.0;
 			for (int g = 0; g < TN / 4; g++) {
-				for (int c = 0; c < 4; c++) acc[i][g][c] = acc[i][g][c] == NEG_INF ? 0.0 : exp(acc[i][g][c] - mm);
+				acc[i][g] = mix(exp(acc[i][g] - mm), vec4(0.0), equal(acc[i][g], vec4(NEG_INF)));
 				part += acc[i][g].x + acc[i][g].y + acc[i][g].z + acc[i][g].w;
 			}
 			epiRed[ROW(i)][tx] = part;
