@@ -361,15 +361,15 @@ void main() {
 	int r = e / hw, i = r % L; // r = hl·L + i
 	YT s = YT(0.0);
 	for (int c = 0; c * KC <= i; c++) s += part[c * BH * L * hw + e];
-#if defined(EXP) && defined(EXPB) // NORM: z_i = Σ_j exp(x_ij − b_i) > 0
-	float z = 0.0;
+#if defined(EXPB) || (!defined(EXP) && defined(NORM))
+	float z = 0.0; // the row's sum over the chunks holding a key j ≤ i
 	for (int c = 0; c * KC <= i; c++) z += Z[c * BH * L + r];
+#endif
+#if defined(EXP) && defined(EXPB) // NORM: z_i = Σ_j exp(x_ij − b_i) > 0
 	s /= z;
 	if (e % hw == 0) rows[h0 * L + r] = bnd[r] + log(z);
 #elif !defined(EXP)
 #ifdef NORM
-	float z = 0.0;
-	for (int c = 0; c * KC <= i; c++) z += Z[c * BH * L + r];
 	float st = z == 0.0 ? 0.0 : 1.0 / z;
 	s *= st;
 #else
