@@ -450,9 +450,11 @@ func TestAttentionDeviceLong(t *testing.T) {
 // Bounds as TestAttentionDevice, but y and dv within 1e-6 in the GEMM form
 // at orders 1 and 2 (exp against row bounds loses up to about
 // b_i·2⁻²³ in each exp(x_ij − b_i), attngemm.comp BOUND): its
-// scores' epilogue differences the decay sums in double before rounding
-// (errors 1.2-2.8e-7 on llvmpipe, 2026-12-06; sums rounded to float
-// relative to each tile's first column, then differenced, gave y 2.2-3.6e-6).
+// scores' epilogue differences the decay sums as (hi, lo) float pairs of
+// the double sums, within about an ulp of differencing them in double
+// (errors 1.2-2.8e-7 on llvmpipe, 2026-12-06, the same bit for bit either
+// way; without lo y 1.0-2.1e-5; sums rounded to float relative to each
+// tile's first column, then differenced, gave y 2.2-3.6e-6).
 func TestAttentionDeviceStrongDecay(t *testing.T) {
 	d := device(t)
 	for _, order := range []int{1, 2, 0} {
