@@ -512,11 +512,16 @@ func TestAttentionGemmHeadGroups(t *testing.T) {
 // last partial; L = 1100 takes attnGemmKChunk's L/8 rounded to 256, five,
 // the last partial) summed by YSUM with the chunks' row sums, with 5 heads
 // in groups of 2 (first heads h0 > 0), for order 2 and exp with a decay and
-// the norm and order 1 without either. Bounds as TestAttentionDevice.
+// the norm and order 1 without either. CUM's groups shortened to 32
+// threads take the decay's sums in blocks of 256 positions (L = 300: two,
+// L = 1100: five, each the last partial), each block carrying the ones
+// before. Bounds as TestAttentionDevice.
 func TestAttentionGemmSplitK(t *testing.T) {
 	d := device(t)
-	defer func(old, kc int) { ssdMaxStateFloats, attnGemmKC, attnForm = old, kc, "" }(ssdMaxStateFloats, attnGemmKC)
-	attnForm, attnGemmKC = "gemm", 128
+	defer func(old, kc, ct int) {
+		ssdMaxStateFloats, attnGemmKC, attnCumThreads, attnForm = old, kc, ct, ""
+	}(ssdMaxStateFloats, attnGemmKC, attnCumThreads)
+	attnForm, attnGemmKC, attnCumThreads = "gemm", 128, 32
 	for _, l := range []struct{ L, kc int }{{300, 128}, {1100, 256}} {
 		if kc := attnGemmKChunk(l.L); kc != l.kc {
 			t.Fatalf("attnGemmKChunk(%d) = %d, want %d", l.L, kc, l.kc)

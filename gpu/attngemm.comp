@@ -10,10 +10,10 @@
 //   stat_i = 1/Σ_j P_ij (NORM; 0 for a zero sum) or 1 (orders);
 //            log Σ_j exp(s_ij + seg_ij) (EXP with NORM) or 0 (EXP)
 //
-//   CUM:   one group of 64 threads per head: cum[h, r] = Σ_{u≤r} a[h, u]
-//          in double (each thread a run of positions, then the runs'
-//          offsets), so seg_ij = cum_i − cum_j loses nothing to
-//          cancellation however long the sequence.
+//   CUM:   one group of CUMT threads per head: cum[h, r] = Σ_{u≤r} a[h, u]
+//          in double (blocks of CUMT·CUME positions, CUME consecutive a
+//          thread, scanned in shared memory), so seg_ij = cum_i − cum_j
+//          loses nothing to cancellation however long the sequence.
 //   ROWS:  EXP: one thread per row of the call's heads, after matmul.comp's
 //          EPI wrote P̃ and each row's per-tile statistics T (maximum m_t,
 //          sum r_t over the tiles t of W keys with a key j ≤ i): writes
@@ -68,8 +68,11 @@
 // and G hold the group's heads (hl·L·L + i·L + j), as D (DA). Defines: one
 // of CUM, ROWS, YSUM, ROWB, COLDA, BOUND, DECIDE; ORDER p or EXP; optional
 // NORM, MASKED, DA (ROWB: with MASKED), EXPB (YSUM), V4 (YSUM, BOUND); RT (threads of ROWB,
-// BOUND and DECIDE); NSLOT (DECIDE: the most slots).
-#if defined(CUM) || defined(COLDA) || defined(ROWS) || defined(YSUM)
+// BOUND and DECIDE); NSLOT (DECIDE: the most slots); CUMT (CUM's threads, a power of two).
+#ifdef CUM
+#define CUME 8 // CUM's positions a thread, a block
+layout(local_size_x = CUMT) in;
+#elif defined(COLDA) || defined(ROWS) || defined(YSUM)
 layout(local_size_x = 64) in;
 #else
 layout(local_size_x = RT) in;
@@ -188,31 +191,44 @@ void main() {
 #ifdef CUM
 layout(std430, binding = 0) readonly buffer BufA { float a[]; };
 layout(std430, binding = 1) writeonly buffer BufC { double cum[]; };
-shared double part[64];
+shared double part[CUMT];
 
+// A block of CUMT·CUME positions at a time, thread t its CUME consecutive
+// ones (a warp's loads and stores one contiguous span): the thread's sum,
+// the block's inclusive scan of them in shared memory (Hillis–Steele),
+// then each thread writes its positions' sums from the positions before
+// its own (the carry of earlier blocks, then the threads before it).
 void main() {
 	int h = group(), t = int(gl_LocalInvocationIndex);
 	if (h >= BH) return; // uniform over the group
-	int run = (L + 63) / 64, u0 = min(L, t * run), u1 = min(L, u0 + run);
-	double s = 0.0;
-	for (int u = u0; u < u1; u++) s += double(a[h * L + u]);
-	part[t] = s;
-	memoryBarrierShared();
-	barrier();
-	if (t == 0) { // exclusive offsets of the 64 runs
-		double o = 0.0;
-		for (int n = 0; n < 64; n++) {
-			double x = part[n];
-			part[n] = o;
-			o += x;
+	double carry = 0.0;
+	for (int b0 = 0; b0 < L; b0 += CUMT * CUME) {
+		int u0 = b0 + t * CUME, u1 = min(L, u0 + CUME);
+		float x[CUME];
+		double s = 0.0;
+		for (int e = 0; e < CUME; e++) {
+			x[e] = u0 + e < u1 ? a[h * L + u0 + e] : 0.0;
+			s += double(x[e]);
 		}
-	}
-	memoryBarrierShared();
-	barrier();
-	double c = part[t];
-	for (int u = u0; u < u1; u++) {
-		c += double(a[h * L + u]);
-		cum[h * L + u] = c;
+		part[t] = s;
+		memoryBarrierShared();
+		barrier();
+		for (int off = 1; off < CUMT; off <<= 1) {
+			double y = t >= off ? part[t - off] : 0.0;
+			memoryBarrierShared();
+			barrier();
+			part[t] += y;
+			memoryBarrierShared();
+			barrier();
+		}
+		double c = carry + (t > 0 ? part[t - 1] : 0.0);
+		for (int e = 0; e < CUME; e++) {
+			c += double(x[e]);
+			if (u0 + e < u1) cum[h * L + u0 + e] = c;
+		}
+		carry += part[CUMT - 1];
+		memoryBarrierShared();
+		barrier();
 	}
 }
 #endif

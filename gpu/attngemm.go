@@ -103,8 +103,14 @@ func (j *attnDev) headGroup(fwd bool) int {
 // h0 … h0+n−1 with bufs bound in order (nil bound to q, unread) and the
 // uniforms BH, L, h0, scale and args.
 func (j *attnDev) runGemm(stage string, groups [3]int, h0, n int, args []arg, bufs ...*Buffer) error {
+	return j.runGemmDefs(strings.Fields(stage), groups, h0, n, args, bufs...)
+}
+
+// runGemmDefs is runGemm with the stage's defines given one by one (so
+// that one may carry a value: "CUMT 1024").
+func (j *attnDev) runGemmDefs(stage []string, groups [3]int, h0, n int, args []arg, bufs ...*Buffer) error {
 	p := j.p
-	defs := j.kindDefs(append(strings.Fields(stage), fmt.Sprintf("RT %d", attnGemmRT(p.L)))...)
+	defs := j.kindDefs(append(stage, fmt.Sprintf("RT %d", attnGemmRT(p.L)))...)
 	if j.da != nil {
 		defs = append(defs, "DA")
 	}
@@ -126,8 +132,15 @@ func (j *attnDev) gemmCum() (*Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cum, j.runGemm("CUM", rowGroups(j.p.BH), 0, j.p.BH, nil, j.a, cum)
+	return cum, j.runGemmDefs([]string{"CUM", fmt.Sprintf("CUMT %d", attnCumThreads)}, rowGroups(j.p.BH), 0, j.p.BH, nil, j.a, cum)
 }
+
+// attnCumThreads is the threads of CUM's one work group a head, which
+// takes a head's positions in blocks of 8 a thread: 1024 threads, one
+// block up to L = 8192. CUM had 64 threads each summing a run of L/64
+// positions one after another (0.015 ms at L 2048 on the H100, session
+// 14's profile). A var: tests shorten it, so that several blocks carry.
+var attnCumThreads = 1024
 
 // gemm runs g over the n heads from h0 as one batched product: each
 // operand's offset and stride per head follow from which buffer it is
