@@ -60,6 +60,9 @@ type call struct {
 	indirect    uint32
 	indirectOff int
 	commands    bool // later dispatches read their counts from what this one wrote
+	// alt: no memory barrier after this dispatch, whose next is its
+	// alternative (dispatchGate: of the two, one runs no groups).
+	alt bool
 }
 
 type uniformI struct {

@@ -405,12 +405,15 @@ func (d *glDriver) dispatch(c *call) error {
 	} else {
 		gl.DispatchCompute(c.groups[0], c.groups[1], c.groups[2])
 	}
-	// Later dispatches and reads see what this one wrote.
+	// Later dispatches and reads see what this one wrote (but for its
+	// alternative, which the barrier after it covers).
 	barrier := uint32(gl.SHADER_STORAGE_BARRIER_BIT | gl.BUFFER_UPDATE_BARRIER_BIT)
 	if c.commands {
 		barrier |= gl.COMMAND_BARRIER_BIT
 	}
-	gl.MemoryBarrier(barrier)
+	if !c.alt {
+		gl.MemoryBarrier(barrier)
+	}
 	d.dirty = true
 	if d.serial {
 		gl.Finish()

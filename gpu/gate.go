@@ -46,8 +46,11 @@ func slotName(v string, k int) string { return v + "[" + string(rune('0'+k)) + "
 
 // decide posts p, the dispatch that writes the held dispatches' counts
 // into out (3 uints a slot, slot k at k·12 bytes, then the path chosen;
-// p's uniforms args plus slotArgs), then the held dispatches in the order
-// held, each reading its counts from there. The gate is empty after.
+// p's uniforms args plus slotArgs), then the held dispatches, each reading
+// its counts from there: each path's in the order held, the two paths'
+// n-th dispatches side by side with no barrier between them (one of the
+// two runs no groups), so the path chosen waits on max(n₀, n₁) barriers,
+// not n₀ + n₁. The gate is empty after.
 func (d *Device) decide(g *dispatchGate, p *program, groups [3]int, bufs []*Buffer, args []arg, out *Buffer) error {
 	if out.Len() < 3*len(g.calls)+1 {
 		argPanic(p.name, "dispatch", "%d words of arguments for %d dispatches and the path", out.Len(), len(g.calls))
@@ -59,10 +62,21 @@ func (d *Device) decide(g *dispatchGate, p *program, groups [3]int, bufs []*Buff
 	c.commands = true
 	d.postCall(p, c, append(args, g.slotArgs()...))
 	runtime.KeepAlive(bufs)
+	var paths [2][]int // each path's slots in the order held
 	for k, h := range g.calls {
-		h.c.indirect, h.c.indirectOff = out.id, 12*k
-		d.postCall(h.p, h.c, h.args)
-		runtime.KeepAlive(h.bufs)
+		paths[h.path] = append(paths[h.path], k)
+	}
+	for n := 0; n < max(len(paths[0]), len(paths[1])); n++ {
+		for pi, slots := range paths {
+			if n >= len(slots) {
+				continue
+			}
+			h := g.calls[slots[n]]
+			h.c.indirect, h.c.indirectOff = out.id, 12*slots[n]
+			h.c.alt = pi == 0 && n < len(paths[1])
+			d.postCall(h.p, h.c, h.args)
+			runtime.KeepAlive(h.bufs)
+		}
 	}
 	g.calls = g.calls[:0]
 	return nil
