@@ -1,6 +1,9 @@
 package gpu
 
-import "runtime"
+import (
+	"runtime"
+	"strconv"
+)
 
 // dispatchGate holds the dispatches of two alternative paths of one
 // computation, of which the device chooses one: a shader that reads what
@@ -25,8 +28,9 @@ type gatedCall struct {
 }
 
 // gateSlots is the most dispatches a gate holds (attngemm.comp DECIDE's
-// NSLOT).
-const gateSlots = 8
+// NSLOT): the GEMM form's forward holds seven a pass of heads, so four
+// passes (L = 8192 takes three: 7, 7 and 2 of 16 heads on the H100).
+const gateSlots = 28
 
 // slotArgs are the uniforms that tell DECIDE the held dispatches: slot k's
 // counts gx[k], gy[k], gz[k] and its path gp[k]; and NSLOT, the slots.
@@ -42,7 +46,7 @@ func (g *dispatchGate) slotArgs() []arg {
 	return append(args, iarg("nslot", len(g.calls)))
 }
 
-func slotName(v string, k int) string { return v + "[" + string(rune('0'+k)) + "]" }
+func slotName(v string, k int) string { return v + "[" + strconv.Itoa(k) + "]" }
 
 // decide posts p, the dispatch that writes the held dispatches' counts
 // into out (3 uints a slot, slot k at k·12 bytes, then the path chosen;
