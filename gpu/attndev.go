@@ -46,7 +46,6 @@ type attnDev struct {
 	q, k, v, a, y, stat, dO *Buffer
 	dq, dk, dv, da          *Buffer
 	kt                      *Buffer       // the GEMM form's Kᵀ scratch (attngemm.go), or nil
-	ktH0                    int           // the first head j.kt holds
 	yp                      *Buffer       // the GEMM form's partial products of y (attngemm.go gemmForward), or nil
 	gate                    *dispatchGate // where the GEMM form's forward holds its dispatches while the device chooses its path, or nil
 	block                   int

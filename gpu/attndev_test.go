@@ -750,36 +750,32 @@ func normErr(got []float32, want []float64) float64 {
 // by 40 (bounds far past it: against the tiles' maxima; P̃ against the
 // bounds would underflow, so a path run beside the chosen one fails it),
 // and one log-decay above 0 (seg could exceed 0: the tiles' maxima), each
-// against the float64 oracle, with the path DECIDE chose for both passes
-// and the dispatches it let run checked; the first with attnExpBound off;
-// and with d 6 (BOUND's scalar loads), two BOUND groups a head (each takes
-// three blocks of 64 rows, the last partial) and a gate a pass (two
-// DECIDEs, the second only choosing), the first inputs and q of the last
-// row alone scaled by 40 (one head's bounds decide for every head). L =
-// 300 (three row tiles, the last partial), 3 heads in groups of 2 (a pass
-// with h0 > 0). Bounds as TestAttentionDevice.
+// against the float64 oracle, with the path DECIDE chose and the
+// dispatches it let run checked; the first with attnExpBound off; and
+// with d 6 (BOUND's scalar loads) and two BOUND groups a head (each takes
+// three blocks of 64 rows, the last partial), the first inputs and q of
+// the last row alone scaled by 40. L = 300 (three row tiles, the last
+// partial), 3 heads in groups of 2 (a pass with h0 > 0). Bounds as
+// TestAttentionDevice.
 func TestAttentionGemmExpBound(t *testing.T) {
 	d := device(t)
 	const L = 300
-	defer func(old, gp int) {
-		ssdMaxStateFloats, attnForm, attnExpBound, attnBoundGroups, attnGatePasses = old, "", true, 32, gp
-	}(ssdMaxStateFloats, attnGatePasses)
+	defer func(old int) { ssdMaxStateFloats, attnForm, attnExpBound, attnBoundGroups = old, "", true, 32 }(ssdMaxStateFloats)
 	attnForm, ssdMaxStateFloats = "gemm", 2*L*L
 	for _, c := range []struct {
-		name       string
-		qScale     float64
-		positive   bool // one log-decay above 0
-		lateRow    bool // q scaled on the last row of the last head only
-		bound      bool // attnExpBound
-		d          int  // d = d_v: 8 (BOUND's vec4 loads) or 6
-		groups     int  // attnBoundGroups
-		flag       float32
-		gatePasses int // attnGatePasses
-	}{{"bounded", 1, false, false, true, 8, 32, 1, 4}, {"large", 40, false, false, true, 8, 32, 0, 4},
-		{"growing", 1, true, false, true, 8, 32, 0, 4}, {"off", 1, false, false, false, 8, 32, -1, 4},
-		{"scalar", 1, false, false, true, 6, 2, 1, 1}, {"late-row", 40, false, true, true, 6, 2, 0, 1}} {
+		name     string
+		qScale   float64
+		positive bool // one log-decay above 0
+		lateRow  bool // q scaled on the last row of the last head only
+		bound    bool // attnExpBound
+		d        int  // d = d_v: 8 (BOUND's vec4 loads) or 6
+		groups   int  // attnBoundGroups
+		flag     float32
+	}{{"bounded", 1, false, false, true, 8, 32, 1}, {"large", 40, false, false, true, 8, 32, 0},
+		{"growing", 1, true, false, true, 8, 32, 0}, {"off", 1, false, false, false, 8, 32, -1},
+		{"scalar", 1, false, false, true, 6, 2, 1}, {"late-row", 40, false, true, true, 6, 2, 0}} {
 		t.Run(c.name, func(t *testing.T) {
-			attnExpBound, attnBoundGroups, attnGatePasses = c.bound, c.groups, c.gatePasses
+			attnExpBound, attnBoundGroups = c.bound, c.groups
 			p := backend.SSDParams{BH: 3, L: L, D: c.d, DV: c.d, Exp: true, Norm: true, Scale: float32(1 / math.Sqrt(float64(c.d)))}
 			q, k, v, a, dO := attnInputs(p, 11, true, -0.1)
 			for i := range q {
@@ -803,22 +799,21 @@ func TestAttentionGemmExpBound(t *testing.T) {
 				if s == nil {
 					t.Fatal("no dispatch arguments scratch")
 				}
-				f, err := s.buf.Download() // the last gate's: both passes, or the last (head 2) alone
+				f, err := s.buf.Download() // the last pass's: head 2 alone
 				if err != nil {
 					t.Fatal(err)
 				}
-				// seven dispatches held a pass: four of path 0 (EPI, ROWS, y, YSUM), three of path 1
-				nslot := 7 * min(2, c.gatePasses)
-				if got := float32(math.Float32bits(f[3*nslot])); got != c.flag {
-					t.Errorf("the path = %v, want %v", got, c.flag)
+				// seven dispatches held: four of path 0 (EPI, ROWS, y, YSUM), three of path 1
+				if got := float32(math.Float32bits(f[3*7])); got != c.flag {
+					t.Errorf("the last pass's path = %v, want %v", got, c.flag)
 				}
-				for k := 0; k < nslot; k++ {
+				for k := 0; k < 7; k++ {
 					run := math.Float32bits(f[3*k]) != 0
-					if want := (k%7 >= 4) == (c.flag == 1); run != want {
-						t.Errorf("dispatch %d runs %v, want %v (arguments %v)", k, run, want, f[:3*nslot+1])
+					if want := (k >= 4) == (c.flag == 1); run != want {
+						t.Errorf("dispatch %d runs %v, want %v (arguments %v)", k, run, want, f[:3*7+1])
 					}
 				}
-				// the bounds of head 2: b_i = |scale|·|q_i|·max_j |k_j|
+				// the last pass's bounds (head 2): b_i = |scale|·|q_i|·max_j |k_j|
 				bnd, err := d.scratch["attndev.gemmBnd"].buf.Download()
 				if err != nil {
 					t.Fatal(err)
@@ -835,8 +830,8 @@ func TestAttentionGemmExpBound(t *testing.T) {
 					km = math.Max(km, norm(k, j))
 				}
 				for i := 0; i < L; i++ {
-					if want := float64(p.Scale) * norm(q, i) * km; math.Abs(float64(bnd[2*L+i])-want) > 1e-5*want {
-						t.Fatalf("bound of head 2's row %d = %v, want %v", i, bnd[2*L+i], want)
+					if want := float64(p.Scale) * norm(q, i) * km; math.Abs(float64(bnd[i])-want) > 1e-5*want {
+						t.Fatalf("bound of row %d = %v, want %v", i, bnd[i], want)
 					}
 				}
 			}

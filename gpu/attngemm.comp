@@ -25,8 +25,7 @@
 //   BOUND: EXP with NORM, groups × heads groups of RT threads, four a
 //          row: |scale|·|q_i| into bnd (hl·L + i) and the group's largest
 //          |q_i|², |k_i|² and (MASKED) a_i into part (hl·groups + group).
-//   DECIDE: after BOUND, a thread a row (groups: ⌈L/RT⌉ × heads; with
-//          scaleB 0 one group, which only decides): b_i = |scale|·|q_i|·max_j
+//   DECIDE: after BOUND, a thread a row (groups: ⌈L/RT⌉ × heads): b_i = |scale|·|q_i|·max_j
 //          |k_j| ≥ s_ij ≥ x_ij (seg ≤ 0 when every log-decay a ≤ 0) in
 //          bnd; the first group decides: where every head's largest b_i ≤
 //          EXPB_MAX and (MASKED) every a ≤ 0, the forward computes P̃ =
@@ -64,7 +63,7 @@
 // Uniforms: BH (heads in this call's group), L, h0 (the group's first
 // head, for the per-row arrays), scale; LT and W (ROWS: tiles a row in T
 // and sc, keys a tile); HD (YSUM: d_v), KC
-// (YSUM: the K chunk); HD (YSUM: d_v; BOUND: d); NB, gx, gy, gz, gp, nslot, scaleB
+// (YSUM: the K chunk); HD (YSUM: d_v; BOUND: d); NB, gx, gy, gz, gp, nslot
 // (DECIDE). S
 // and G hold the group's heads (hl·L·L + i·L + j), as D (DA). Defines: one
 // of CUM, ROWS, YSUM, ROWB, COLDA, BOUND, DECIDE; ORDER p or EXP; optional
@@ -147,8 +146,7 @@ void main() {
 layout(std430, binding = 0) readonly buffer BufP { vec4 part[]; };
 layout(std430, binding = 1) buffer BufB { float bnd[]; };
 layout(std430, binding = 2) writeonly buffer BufArgs { uint args[]; };
-uniform int NB;     // BOUND's groups a head
-uniform int scaleB; // 1: scale the bounds (the forward's first DECIDE), 0: only choose
+uniform int NB; // BOUND's groups a head
 uniform int gx[NSLOT], gy[NSLOT], gz[NSLOT], gp[NSLOT];
 uniform int nslot;
 shared int fits[RT];
@@ -167,7 +165,7 @@ void main() {
 	if (t == 0) kmax = sqrt(headMax(hl).y); // once a group, not once a thread
 	memoryBarrierShared();
 	barrier();
-	if (scaleB != 0 && i < L) bnd[hl * L + i] *= kmax;
+	if (i < L) bnd[hl * L + i] *= kmax;
 	if (blk != 0 || hl != 0) return; // uniform over the group
 	int ok = 1;
 	for (int u = t; u < BH; u += RT) {
@@ -385,7 +383,7 @@ void main() {
 #endif
 #if defined(EXP) && defined(EXPB) // NORM: z_i = Σ_j exp(x_ij − b_i) > 0
 	s /= z;
-	if (e % hw == 0) rows[h0 * L + r] = bnd[h0 * L + r] + log(z);
+	if (e % hw == 0) rows[h0 * L + r] = bnd[r] + log(z);
 #elif !defined(EXP)
 #ifdef NORM
 	float st = z == 0.0 ? 0.0 : 1.0 / z;

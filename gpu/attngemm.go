@@ -165,29 +165,27 @@ func (j *attnDev) perHead(b *Buffer, h0 int) (off, stride int) {
 	case j.v, j.y, j.dO, j.dv:
 		return h0 * L * j.p.DV, L * j.p.DV
 	case j.kt:
-		return (h0 - j.ktH0) * L * j.p.D, L * j.p.D
+		return 0, L * j.p.D
 	case j.yp:
 		return 0, L * j.p.DV
 	}
 	return 0, L * L
 }
 
-// gemmForward is the forward of the GEMM form: Kᵀ of every head (one
-// Gather), then per group of heads P̃ or P = f(scale·Q·Kᵀ) (one product,
-// matmul.comp's EPI; CausalOut) with, for exp, each row's per-tile
-// statistics, for exp ROWS (stat and the per-row, per-tile factors sc),
-// then y's partial products (sc∘P̃)·V or P·V in K chunks (CausalA; sc
-// applied as P̃ is loaded, ASCALE) with, for the orders under the norm,
-// the rows' sums of what they read (RSUM), and YSUM (y = Σ_c part_c, for
-// the orders / Σ_c z_c, and their stat). Exp with the norm (attnExpBound)
-// computes bounds of every head's rows first (BOUND, one dispatch), and
-// DECIDE, once the groups' dispatches are held (attnGatePasses groups a
-// gate), runs for every group either those steps or the orders' with
-// P̃ = exp(x − b_i) (EXPB), RSUM and YSUM EXPB (a dispatchGate: both are
-// dispatched, the other with no groups). FLOPs as the tiled form's
-// (L²/2·2(d + d_v) per head, plus the diagonal tiles); memory one L×L
-// scratch per head of the group, L·⌈L/64⌉·3 floats of statistics and
-// factors (exp), L + 4·attnBoundGroups floats of bounds a head
+// gemmForward is the forward of the GEMM form, per group of heads: Kᵀ
+// (Gather), P̃ or P = f(scale·Q·Kᵀ) (one product, matmul.comp's EPI;
+// CausalOut) with, for exp, each row's per-tile statistics, for exp ROWS
+// (stat and the per-row, per-tile factors sc), then y's partial products
+// (sc∘P̃)·V or P·V in K chunks (CausalA; sc applied as P̃ is loaded,
+// ASCALE) with, for the orders under the norm, the rows' sums of what
+// they read (RSUM), and YSUM (y = Σ_c part_c, for the orders / Σ_c z_c,
+// and their stat). Exp with the norm (attnExpBound) computes bounds of
+// the rows first (BOUND), and DECIDE runs either those steps or the
+// orders' with P̃ = exp(x − b_i) (EXPB), RSUM and YSUM EXPB (a
+// dispatchGate: both are dispatched, the other with no groups). FLOPs as
+// the tiled form's (L²/2·2(d + d_v) per head, plus the diagonal tiles);
+// memory one L×L scratch per head of the group, L·⌈L/64⌉·3 floats of
+// statistics and factors (exp), L + 4·attnBoundGroups floats of bounds
 // (attnExpBound), and ⌈L/KC⌉ partial products of y.
 func (j *attnDev) gemmForward() error {
 	p := j.p
@@ -216,10 +214,10 @@ func (j *attnDev) gemmForward() error {
 		}
 	}
 	if bounded {
-		if bnd, err = j.scratch("gemmBnd", p.BH*L); err != nil {
+		if bnd, err = j.scratch("gemmBnd", hb*L); err != nil {
 			return err
 		}
-		if part, err = j.scratch("gemmBndPart", 4*p.BH*nb); err != nil {
+		if part, err = j.scratch("gemmBndPart", 4*hb*nb); err != nil {
 			return err
 		}
 		if args, err = j.scratch("gemmArgs", 3*gateSlots+1); err != nil {
@@ -240,20 +238,16 @@ func (j *attnDev) gemmForward() error {
 	}
 	ysumArgs := []arg{iarg("HD", DV), iarg("KC", kc)}
 	defer func() { j.gate = nil }()
-	passes := 0 // passes whose dispatches the gate holds or held
-	if err := j.gatherKt(0, p.BH); err != nil {
-		return err
-	}
-	if bounded {
-		if err := j.runGemm(bound, [3]int{nb, p.BH, 1}, 0, p.BH, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, part); err != nil {
-			return err
-		}
-		j.gate = &dispatchGate{}
-	}
 	for h0 := 0; h0 < p.BH; h0 += hb {
 		n := min(hb, p.BH-h0)
 		if bounded {
-			j.gate.path = 0 // against the tiles' maxima
+			if err := j.runGemm(bound, [3]int{nb, n, 1}, h0, n, []arg{iarg("HD", p.D)}, j.q, j.k, j.a, bnd, part); err != nil {
+				return err
+			}
+			j.gate = &dispatchGate{} // path 0: against the tiles' maxima
+		}
+		if err := j.gatherKt(h0, n); err != nil {
+			return err
 		}
 		epi := &scoreEpi{exp: p.Exp, order: p.Order, cum: cum, stats: T, h0: h0}
 		if err := j.gemmScores(h0, n, S, epi); err != nil {
@@ -290,34 +284,19 @@ func (j *attnDev) gemmForward() error {
 		if err := j.runGemm(ysum+" EXPB", rowGroups(ceilDiv(n*L*DV/yw, 64)), h0, n, ysumArgs, j.yp, j.y, z, j.stat, bnd); err != nil {
 			return err
 		}
-		if passes++; passes%attnGatePasses != 0 && h0+hb < p.BH {
-			continue
-		}
-		// DECIDE: the first scales the bounds and runs over every row,
-		// the later ones (one group) only choose again for their passes
-		groups, scaleB := [3]int{1, 1, 1}, 0
-		if passes <= attnGatePasses {
-			groups, scaleB = [3]int{ceilDiv(L, rt), p.BH, 1}, 1
-		}
 		gate := j.gate
-		j.gate = &dispatchGate{}
+		j.gate = nil
 		prog, err := j.d.program("attngemm.comp", attngemmSrc, j.kindDefs("DECIDE", fmt.Sprintf("RT %d", rt), fmt.Sprintf("NSLOT %d", gateSlots))...)
 		if err != nil {
 			return err
 		}
-		if err := j.d.decide(gate, prog, groups, []*Buffer{part, bnd, args},
-			[]arg{iarg("BH", p.BH), iarg("L", L), iarg("NB", nb), farg("scale", p.Scale), iarg("scaleB", scaleB)}, args); err != nil {
+		if err := j.d.decide(gate, prog, [3]int{ceilDiv(L, rt), n, 1}, []*Buffer{part, bnd, args},
+			[]arg{iarg("BH", n), iarg("L", L), iarg("NB", nb), farg("scale", p.Scale)}, args); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// attnGatePasses is the most passes of heads (headGroup) whose dispatches
-// one dispatchGate holds: seven a pass (four against the tiles' maxima,
-// three against the bounds) in gateSlots. A var: tests shorten it, so
-// that DECIDE runs more than once.
-var attnGatePasses = gateSlots / 7
 
 // attnExpBound lets the GEMM form's forward of exp with the norm compute
 // P̃ against a bound of each row's scores (attngemm.comp BOUND) instead of
@@ -350,19 +329,13 @@ func attnGemmKChunk(L int) int {
 
 // gemmStart begins a call of the GEMM form's forward (fwd) or backward:
 // the decay's cumulative sums (nil without a decay), the heads a pass
-// takes, their L×L scratch S and the Kᵀ scratch j.kt: of every head in
-// the forward (one gather for all its passes), of a pass's in the
-// backward.
+// takes, their L×L scratch S and the Kᵀ scratch j.kt.
 func (j *attnDev) gemmStart(fwd bool) (cum, S *Buffer, hb int, err error) {
 	if cum, err = j.gemmCum(); err != nil {
 		return nil, nil, 0, err
 	}
 	hb = j.headGroup(fwd)
-	kh := hb
-	if fwd {
-		kh = j.p.BH
-	}
-	if j.kt, err = j.scratch("gemmKt", kh*j.p.L*j.p.D); err != nil {
+	if j.kt, err = j.scratch("gemmKt", hb*j.p.L*j.p.D); err != nil {
 		return nil, nil, 0, err
 	}
 	S, err = j.scratch("gemmS", hb*j.p.L*j.p.L)
@@ -373,7 +346,6 @@ func (j *attnDev) gemmStart(fwd bool) (cum, S *Buffer, hb int, err error) {
 // k[h0 + hl, j, f] (a batch of transposes, gather.comp's TRANSPOSE).
 func (j *attnDev) gatherKt(h0, n int) error {
 	L, D := j.p.L, j.p.D
-	j.ktH0 = h0
 	return j.d.Gather(j.kt, 0, nil, j.k, h0*L*D, []int{L * D, 1, D}, []int{n, D, L})
 }
 

@@ -1,9 +1,6 @@
 package gpu
 
-import (
-	"runtime"
-	"strconv"
-)
+import "runtime"
 
 // dispatchGate holds the dispatches of two alternative paths of one
 // computation, of which the device chooses one: a shader that reads what
@@ -28,9 +25,8 @@ type gatedCall struct {
 }
 
 // gateSlots is the most dispatches a gate holds (attngemm.comp DECIDE's
-// NSLOT): the GEMM form's forward holds seven a pass of heads, so four
-// passes (L = 8192 takes three: 7, 7 and 2 of 16 heads on the H100).
-const gateSlots = 28
+// NSLOT).
+const gateSlots = 8
 
 // slotArgs are the uniforms that tell DECIDE the held dispatches: slot k's
 // counts gx[k], gy[k], gz[k] and its path gp[k]; and NSLOT, the slots.
@@ -46,7 +42,7 @@ func (g *dispatchGate) slotArgs() []arg {
 	return append(args, iarg("nslot", len(g.calls)))
 }
 
-func slotName(v string, k int) string { return v + "[" + strconv.Itoa(k) + "]" }
+func slotName(v string, k int) string { return v + "[" + string(rune('0'+k)) + "]" }
 
 // decide posts p, the dispatch that writes the held dispatches' counts
 // into out (3 uints a slot, slot k at k·12 bytes, then the path chosen;

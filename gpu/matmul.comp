@@ -64,7 +64,7 @@ int gz;                              // the batch entry (work group z)
 //             row's statistics go to T[((z·M + i)·epiLT + t)·2 + {0, 1}] =
 //             {m_it, r_it = Σ_j P̃_ij};
 //   EXPB:     EXP against a bound of each row instead: P̃_ij =
-//             exp(x_ij − b_i), b_i = bnd[(epiH0 + z)·M + i] ≥ every x_ij of the row
+//             exp(x_ij − b_i), b_i = bnd[z·M + i] ≥ every x_ij of the row
 //             (attngemm.comp BOUND), no statistics (the rows' sums are the
 //             next product's, RSUM);
 //   ORDER p:  P_ij = s_ij^p·exp(seg_ij) (no statistics: the rows' sums
@@ -323,7 +323,7 @@ void main() {
 	}
 #endif
 #if defined(EPI) && defined(EXP) && defined(EXPB)
-	for (int r = tl; r < BM; r += NT) epiB[r] = m0 + r < M ? bnd[(epiH0 + z) * M + m0 + r] : 0.0;
+	for (int r = tl; r < BM; r += NT) epiB[r] = m0 + r < M ? bnd[z * M + m0 + r] : 0.0;
 #endif
 	int tiles = (ke - kb + BK - 1) / BK;
 	LOADT(kb);

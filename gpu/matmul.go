@@ -48,8 +48,8 @@ type scoreEpi struct {
 	order int
 	cum   *Buffer // the log-decays' inclusive sums per head, in double; nil without a decay
 	stats *Buffer // exp: 2 floats per (batch entry, row, column tile); nil for the orders or with bound
-	bound *Buffer // exp: each row's bound b_i (batch entry z, row i at (h0 + z)·M + i): P̃ = exp(x − b) with no statistics (EXPB); nil: against the tiles' maxima
-	h0    int     // the head of batch entry 0 (cum's and bound's index)
+	bound *Buffer // exp: each row's bound b_i (batch entry z, row i at z·M + i): P̃ = exp(x − b) with no statistics (EXPB); nil: against the tiles' maxima
+	h0    int     // the head of batch entry 0 (cum's index)
 	width int     // set by Gemm: the column tile, BN
 }
 
@@ -301,8 +301,8 @@ func (d *Device) Gemm(g Gemm) error {
 		if e.exp {
 			defs = append(defs, "EXP")
 			if e.bound != nil {
-				if e.bound.Len() < (e.h0+g.Batch)*g.M {
-					argPanic(op, "dispatch", "epilogue bounds: %d floats for heads to %d of %d rows", e.bound.Len(), e.h0+g.Batch, g.M)
+				if e.bound.Len() < g.Batch*g.M {
+					argPanic(op, "dispatch", "epilogue bounds: %d floats for %d×%d rows", e.bound.Len(), g.Batch, g.M)
 				}
 				defs, stats = append(defs, "EXPB"), e.bound
 			}
