@@ -41,11 +41,15 @@ func attnGemmRT(L int) int {
 }
 
 // attnGemmFwdCap is attnGemmCap for the forward, which holds one L×L
-// scratch where the backward holds three: eight heads a pass at L = 8192.
-// On the H100 (2026-12-06 session 12, BenchmarkAttentionDevice -attn.gemmcap,
-// 16 heads, d 64, forward, two processes each) 2^29 took 7.27, 7.19 ms
-// (2mamba) and 8.41, 8.50 (softmax with decay) against 7.49, 7.47 and
-// 8.68, 8.78 with 2^28; 2^30 (16 heads a pass) 7.18, 7.23 and 8.45, 8.43.
+// scratch where the backward holds three: eight heads a pass at L = 8192
+// where a storage block may hold 2 GiB; seven on the H100, whose limit
+// (2^31 − 1 bytes, gemmCap) is one byte short of eight (session 15's
+// profile: passes of 7, 7 and 2 of 16 heads). On the H100 (2026-12-06
+// session 12, BenchmarkAttentionDevice -attn.gemmcap, 16 heads, d 64,
+// forward, two processes each) 2^29 took 7.27, 7.19 ms (2mamba) and
+// 8.41, 8.50 (softmax with decay) against 7.49, 7.47 and 8.68, 8.78 with
+// 2^28 (four heads a pass); 2^30, which the same limit also held to seven
+// heads, 7.18, 7.23 and 8.45, 8.43.
 // The backward reuses the forward's scratch as its S (one slot), so a
 // training step at 8K holds 2 + 1 + 1 GiB of them. A var: the benchmarks'
 // -attn.gemmcap sets it with attnGemmCap.
@@ -138,8 +142,10 @@ func (j *attnDev) gemmCum() (*Buffer, error) {
 // attnCumThreads is the threads of CUM's one work group a head, which
 // takes a head's positions in blocks of 8 a thread: 1024 threads, one
 // block up to L = 8192. CUM had 64 threads each summing a run of L/64
-// positions one after another (0.015 ms at L 2048 on the H100, session
-// 14's profile). A var: tests shorten it, so that several blocks carry.
+// positions one after another: on the H100 (16 heads, serialised
+// profiles) 30.2-31.7 µs a call at L = 8192 (sessions 11-12), 18.8-20.1
+// µs since (session 15). A var: tests shorten it, so that several blocks
+// carry.
 var attnCumThreads = 1024
 
 // gemm runs g over the n heads from h0 as one batched product: each
