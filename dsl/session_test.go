@@ -262,7 +262,10 @@ func TestInterruptReachesCompiledPrimitives(t *testing.T) {
 	run(t, s, "q := tensor.NewRNG(1).Randn(1, 8, 4096, 64)")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
-	_, _, err := s.Eval(ctx, "y := ssd.Quadratic(q, q, q, nil, ssd.Options{Order: 2})\n_ = y")
+	// Calls enough that the cell cannot end by itself around the cancel
+	// (one call alone sometimes finished just as it came, before the
+	// watcher ran, and the flag was rightly never raised).
+	_, _, err := s.Eval(ctx, "for i := 0; i < 1000; i++ {\n\ty := ssd.Quadratic(q, q, q, nil, ssd.Options{Order: 2})\n\t_ = y\n}")
 	var e *Error
 	if !errors.As(err, &e) || e.Name != "Interrupted" {
 		t.Fatalf("err = %v", err)
