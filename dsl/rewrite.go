@@ -57,7 +57,12 @@ import (
 //     the field works. The fields are those a non-empty interface types
 //     (ifaceFields, looked up in the compiled package's symbols); an
 //     element value with a line comment, or a literal inside one being
-//     moved, is left as it is.
+//     moved, is left as it is;
+//   - inside a for or range statement, a function literal that is not
+//     called where it stands is made in a frame of its own (ownFrame), and
+//     a go statement starts a function value kept in a variable first
+//     (goStmt): there a goroutine or callback could otherwise run an
+//     earlier iteration's closure, or a nil func that ends the process.
 //
 // Only text is inserted or replaced, never a line break, so positions keep
 // their lines. An item that does not parse is left as it is (the
@@ -123,7 +128,7 @@ func guardCell(cell string, sigs map[string]*ast.FuncType, pkgPath func(name str
 				case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
 					*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
 					r.insert(r.off(st.Pos()), "func() { ")
-					r.edits = append(r.edits, edit{r.off(st.End()), r.off(st.End()), " }()"})
+					r.edits = append(r.edits, edit{start: r.off(st.End()), end: r.off(st.End()), text: " }()"})
 				}
 			}
 		}
@@ -194,6 +199,7 @@ func reaches(calls map[string]map[string]bool, from, to string) bool {
 type edit struct {
 	start, end int // cell offsets; start == end inserts
 	text       string
+	group      int // edits with the same group > 0 are applied all or none
 }
 
 type rewriter struct {
@@ -205,12 +211,15 @@ type rewriter struct {
 	base     int // cell offset of token.Pos 0 of the item being walked
 	edits    []edit
 	bodyBase map[*ast.BlockStmt]int
-	n        int // names made so far
+	n        int  // names made so far
+	inLoop   bool // the node being walked is inside a for or range statement
 }
 
-func (r *rewriter) off(p token.Pos) int        { return r.base + int(p) }
-func (r *rewriter) insert(at int, text string) { r.edits = append(r.edits, edit{at, at, text}) }
-func (r *rewriter) text(n ast.Node) string     { return r.src[r.off(n.Pos()):r.off(n.End())] }
+func (r *rewriter) off(p token.Pos) int { return r.base + int(p) }
+func (r *rewriter) insert(at int, text string) {
+	r.edits = append(r.edits, edit{start: at, end: at, text: text})
+}
+func (r *rewriter) text(n ast.Node) string { return r.src[r.off(n.Pos()):r.off(n.End())] }
 
 // where is "cell L:C" for a node.
 func (r *rewriter) where(n ast.Node) string {
@@ -232,7 +241,24 @@ func (r *rewriter) walk(root ast.Node) {
 		r.moved = map[ast.Node]bool{}
 	}
 	guarded := map[*ast.FuncLit]bool{}
+	called := map[*ast.FuncLit]bool{} // called where they stand, or started by go
+	loops := 0                        // for and range statements around n
+	var stack []ast.Node
 	ast.Inspect(root, func(n ast.Node) bool {
+		if n == nil {
+			switch stack[len(stack)-1].(type) {
+			case *ast.ForStmt, *ast.RangeStmt:
+				loops--
+			}
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		stack = append(stack, n)
+		switch n.(type) {
+		case *ast.ForStmt, *ast.RangeStmt:
+			loops++
+		}
+		r.inLoop = loops > 0
 		switch n := n.(type) {
 		case *ast.UnaryExpr:
 			if cl, ok := n.X.(*ast.CompositeLit); ok && n.Op == token.AND && r.ifaceLit(cl, n) {
@@ -243,7 +269,11 @@ func (r *rewriter) walk(root ast.Node) {
 				r.ifaceLit(n, n)
 			}
 		case *ast.GoStmt:
-			r.goStmt(n, guarded)
+			r.goStmt(n, guarded, called)
+		case *ast.FuncLit:
+			if !called[n] && r.inLoop {
+				r.ownFrame(n)
+			}
 		case *ast.BlockStmt:
 			r.assignments(n.List)
 		case *ast.CaseClause:
@@ -251,6 +281,9 @@ func (r *rewriter) walk(root ast.Node) {
 		case *ast.CommClause:
 			r.assignments(n.Body)
 		case *ast.CallExpr:
+			if fl, ok := n.Fun.(*ast.FuncLit); ok {
+				called[fl] = true
+			}
 			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "make" {
 				r.makeCall(n)
 			}
@@ -265,7 +298,7 @@ func (r *rewriter) walk(root ast.Node) {
 							"the function literal at %s passed to %s", r.where(fl), r.text(sel))))
 					}
 					if id, ok := a.(*ast.Ident); ok && r.sigs[id.Name] != nil {
-						r.edits = append(r.edits, edit{r.off(id.Pos()), r.off(id.End()), r.wrapFunc(id.Name,
+						r.edits = append(r.edits, edit{start: r.off(id.Pos()), end: r.off(id.End()), text: r.wrapFunc(id.Name,
 							fmt.Sprintf("function %s passed to %s at %s", id.Name, r.text(sel), r.where(id)))})
 					}
 				}
@@ -276,7 +309,7 @@ func (r *rewriter) walk(root ast.Node) {
 }
 
 // wrapFunc is a guarded function literal calling the session's function
-// name with its own parameters.
+// name with its own parameters, made in a frame of its own (ownFrame).
 func (r *rewriter) wrapFunc(name, where string) string {
 	ft := r.sigs[name]
 	var params, args []string
@@ -311,8 +344,9 @@ func (r *rewriter) wrapFunc(name, where string) string {
 		}
 		results, ret = " ("+strings.Join(rs, ", ")+")", "return "
 	}
-	return "func(" + strings.Join(params, ", ") + ")" + results + " {" + r.guardText(where) + " " + ret +
-		name + "(" + strings.Join(args, ", ") + variadic + ") }"
+	typ := "func(" + strings.Join(params, ", ") + ")" + results
+	return "(func() " + typ + " { return " + typ + " {" + r.guardText(where) + " " + ret +
+		name + "(" + strings.Join(args, ", ") + variadic + ") } }())"
 }
 
 // exprText prints a type expression on one line.
@@ -322,12 +356,34 @@ func exprText(e ast.Expr) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// goStmt guards the goroutine a go statement starts.
-func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
+// goStmt guards the goroutine a go statement starts:
+//
+//	go func(…) {…}(args)  →  go func(…) { guard; … }(args)
+//	go f(a, b)            →  go func(_furious_f func()) { guard; _furious_f() }(
+//	                            func() func() { _a0, _a1 := a, b; return func() { f(_a0, _a1) } }())
+//
+// so that the arguments are still evaluated by the go statement. Inside a
+// loop the function value is made first, in a frame of its own (ownFrame),
+// and kept in a variable that the go statement starts:
+//
+//	_furious_gN := (func() func(…) { return func(…) { guard; … } }()); go _furious_gN(args)
+//	_furious_gN := (func() func() { _a0, _a1 := a, b; return func() { guard; f(_a0, _a1) } }()); go _furious_gN()
+//
+// (in a loop, yaegi v0.16 can start an earlier iteration's literal, see
+// ownFrame, and evaluates a go statement's function value, when it is a
+// call, on the new goroutine: too late for the arguments.)
+func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) {
 	call := g.Call
 	if fl, ok := call.Fun.(*ast.FuncLit); ok {
-		guarded[fl] = true
+		guarded[fl], called[fl] = true, true
 		r.insert(r.off(fl.Body.Lbrace)+1, r.guardText("the goroutine started at "+r.where(g)))
+		if r.inLoop {
+			r.n++
+			v := fmt.Sprintf("_furious_g%d", r.n)
+			r.edits = append(r.edits,
+				edit{start: r.off(g.Pos()), end: r.off(fl.Pos()), text: v + " := (func() " + exprText(fl.Type) + " { return "},
+				edit{start: r.off(fl.End()), end: r.off(fl.End()), text: " }()); go " + v})
+		}
 		return
 	}
 	if !simpleFunc(call.Fun) {
@@ -335,11 +391,6 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
 	}
 	fun := r.text(call.Fun)
 	guard := r.guardText(fmt.Sprintf("goroutine %s started at %s", fun, r.where(g)))
-	if len(call.Args) == 0 {
-		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
-			"func() {" + guard + " " + fun + "() }()"})
-		return
-	}
 	r.n++
 	var lhs, args []string
 	var zeros []edit
@@ -349,28 +400,58 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded map[*ast.FuncLit]bool) {
 			// parameter); their place in the early evaluation takes a 0.
 			lhs = append(lhs, "_")
 			args = append(args, r.text(a))
-			zeros = append(zeros, edit{r.off(a.Pos()), r.off(a.End()), "0"})
+			zeros = append(zeros, edit{start: r.off(a.Pos()), end: r.off(a.End()), text: "0"})
 			continue
 		}
 		name := fmt.Sprintf("_furious_a%d_%d", r.n, i)
 		lhs, args = append(lhs, name), append(args, name)
 	}
-	if len(zeros) == len(call.Args) {
-		// Constants only: nothing to evaluate early.
-		r.edits = append(r.edits, edit{r.off(call.Pos()), r.off(call.End()),
-			"func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + ") }()"})
-		return
-	}
-	r.edits = append(r.edits, zeros...)
 	dots := ""
 	if call.Ellipsis.IsValid() {
 		dots = "..."
 	}
+	// start + func() func() { early; return body }() + end
+	body := "func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
+	start, end := "go func(_furious_f func()) {"+guard+" _furious_f() }(", ")"
+	if r.inLoop {
+		v := fmt.Sprintf("_furious_g%d", r.n)
+		start, end = v+" := (", "); go "+v+"()"
+		body = "func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
+	}
+	if len(zeros) == len(call.Args) {
+		// No arguments, or constants only: nothing to evaluate early.
+		r.edits = append(r.edits, edit{start: r.off(g.Pos()), end: r.off(call.End()),
+			text: start + "func() func() { return " + body + " }()" + end})
+		return
+	}
+	r.edits = append(r.edits, zeros...)
 	r.edits = append(r.edits,
-		edit{r.off(call.Pos()), r.off(call.Args[0].Pos()),
-			"func(_furious_f func()) {" + guard + " _furious_f() }(func() func() { " + strings.Join(lhs, ", ") + " := "},
-		edit{r.off(call.Args[len(call.Args)-1].End()), r.off(call.End()),
-			"; return func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") } }())"})
+		edit{start: r.off(g.Pos()), end: r.off(call.Args[0].Pos()),
+			text: start + "func() func() { " + strings.Join(lhs, ", ") + " := "},
+		edit{start: r.off(call.Args[len(call.Args)-1].End()), end: r.off(call.End()),
+			text: "; return " + body + " }()" + end})
+}
+
+// ownFrame makes the function literal fl in a frame of its own:
+// `func(…) R {…}` becomes `(func() func(…) R { return func(…) R {…} }())`.
+//
+// yaegi v0.16 keeps a literal's function value in a slot of the frame the
+// literal is evaluated in, and each call of that value, when it returns,
+// writes back into the slot what the slot held when the literal was
+// evaluated. When the value runs on another goroutine (a go statement, a
+// callback of compiled code) while the literal is evaluated again (a loop),
+// the write lands between the new evaluation and its use, so the new go
+// statement or callback gets the value of an earlier iteration, with that
+// iteration's variables, or a nil func, which ends the process ("call of
+// nil function"). In a frame of its own the write lands in the wrapper's
+// frame, which nothing reads after the wrapper returns. Literals called
+// where they stand (`func() {…}()`) return before anything else can run
+// in their frame and are left as they are.
+func (r *rewriter) ownFrame(fl *ast.FuncLit) {
+	r.n++
+	r.edits = append(r.edits,
+		edit{start: r.off(fl.Pos()), end: r.off(fl.Pos()), text: "(func() " + exprText(fl.Type) + " { return ", group: r.n},
+		edit{start: r.off(fl.End()), end: r.off(fl.End()), text: " }())", group: r.n})
 }
 
 // assignments rewrites the parallel assignments among stmts that mix calls
@@ -403,7 +484,7 @@ func (r *rewriter) assignments(stmts []ast.Stmt) {
 			sets = append(sets, lhs+" = "+name)
 		}
 		text := strings.Join(tmp, ", ") + " := " + strings.Join(vals, ", ") + "; " + strings.Join(append(sets, consts...), "; ")
-		r.edits = append(r.edits, edit{r.off(as.Pos()), r.off(as.End()), text})
+		r.edits = append(r.edits, edit{start: r.off(as.Pos()), end: r.off(as.End()), text: text})
 	}
 }
 
@@ -448,8 +529,10 @@ func (r *rewriter) makeCall(c *ast.CallExpr) {
 	}
 	call := strconv.Quote(strings.Join(strings.Fields(r.text(c)), " "))
 	for _, a := range c.Args[1:] {
-		r.insert(r.off(a.Pos()), fmt.Sprintf("%s.Len((%s)(nil), ", guardName, typ))
-		r.edits = append(r.edits, edit{r.off(a.End()), r.off(a.End()), ", " + call + ")"})
+		r.n++
+		r.edits = append(r.edits,
+			edit{start: r.off(a.Pos()), end: r.off(a.Pos()), text: fmt.Sprintf("%s.Len((%s)(nil), ", guardName, typ), group: r.n},
+			edit{start: r.off(a.End()), end: r.off(a.End()), text: ", " + call + ")", group: r.n})
 	}
 }
 
@@ -469,8 +552,8 @@ func (r *rewriter) appendCall(c *ast.CallExpr) {
 		return
 	}
 	more := r.text(c.Args[1]) // evaluated twice too: only plain names
-	r.edits = append(r.edits, edit{r.off(c.Args[0].End()), r.off(c.Args[0].End()),
-		fmt.Sprintf("[:len(%s):%s.Cap(%s, %s, %s)]", s, guardName, s, more, call)})
+	r.edits = append(r.edits, edit{start: r.off(c.Args[0].End()), end: r.off(c.Args[0].End()),
+		text: fmt.Sprintf("[:len(%s):%s.Cap(%s, %s, %s)]", s, guardName, s, more, call)})
 }
 
 // ifaceLit rewrites the composite literal cl (whole is cl or &cl) of a
@@ -514,7 +597,7 @@ func (r *rewriter) ifaceLit(cl *ast.CompositeLit, whole ast.Expr) bool {
 		if rest := strings.TrimLeft(r.src[end:], " \t\n"); strings.HasPrefix(rest, ",") {
 			end = len(r.src) - len(rest) + 1
 		}
-		dels = append(dels, edit{start, end, strings.Repeat("\n", strings.Count(r.src[start:end], "\n"))})
+		dels = append(dels, edit{start: start, end: end, text: strings.Repeat("\n", strings.Count(r.src[start:end], "\n"))})
 		fmt.Fprintf(&assign, "; %s.%s = %s", tmp, key.Name, strings.Join(strings.Fields(val), " "))
 	}
 	if len(dels) == 0 {
@@ -580,8 +663,12 @@ func (r *rewriter) apply() string {
 	})
 	var b strings.Builder
 	last := 0
+	skipped := map[int]bool{}
 	for _, e := range r.edits {
-		if e.start < last {
+		if e.start < last || skipped[e.group] {
+			if e.group > 0 {
+				skipped[e.group] = true
+			}
 			continue // overlapping: keep the first
 		}
 		b.WriteString(r.src[last:e.start])

@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/furious-lab/furious/display"
 )
 
 // Each test here is a yaegi v0.16 defect that guardCell or Session.Eval
@@ -110,4 +113,38 @@ func (g grey) Colors() []color.Color {
 	if err == nil || !strings.Contains(err.Error(), "4:") {
 		t.Errorf("error position after a rewritten literal: %v", err)
 	}
+}
+
+// A function literal evaluated again while an earlier value of it returns
+// on another goroutine (yaegi: the earlier call writes an old value back
+// into the literal's frame slot between the new evaluation and its use, so
+// a go statement starts an earlier iteration's closure, or a nil func that
+// ends the process). The gates make the write land in that window every
+// time: the third go statement's argument lets the second goroutine
+// return and waits; without the workaround the third goroutine is the
+// first iteration's closure (id 0, sum 13) or a nil func.
+func TestYaegiLiteralRewrittenByAnotherGoroutine(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"time\"\nrelease := make(chan bool)\nfinished := make(chan bool)\ngot := make(chan int, 3)\n"+
+		"step := func(i int) int { if i == 2 { release <- true; <-finished; time.Sleep(20 * time.Millisecond) }; return i }")
+	// sum runs cell, failing the test (not hanging) when a goroutine or
+	// callback never sends.
+	sum := func(what, cell string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d, _, err := s.Eval(ctx, cell)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if out, _ := d.Data[display.MIMEText].(string); out != "33" {
+			t.Errorf("%s: sum %q, want 33 (0 + 11 + 22)", what, out)
+		}
+	}
+	sum("go statements in a loop", "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tgo func(k int) {\n"+
+		"\t\tif k == 1 { <-release; defer func() { finished <- true }() }\n\t\tgot <- id + k\n\t}(step(i))\n}\n<-got + <-got + <-got")
+	// The same through a callback of compiled code (time.AfterFunc runs it
+	// on a goroutine of its own).
+	sum("callbacks in a loop", "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tk := step(i)\n\ttime.AfterFunc(0, func() {\n"+
+		"\t\tif k == 1 { <-release; defer func() { finished <- true }() }\n\t\tgot <- id + k\n\t})\n}\n<-got + <-got + <-got")
 }
