@@ -370,8 +370,9 @@ func exprText(e ast.Expr) string {
 //	_furious_gN := (func() func() { _a0, _a1 := a, b; return func() { guard; f(_a0, _a1) } }()); go _furious_gN()
 //
 // (in a loop, yaegi v0.16 can start an earlier iteration's literal, see
-// ownFrame, and evaluates a go statement's function value, when it is a
-// call, on the new goroutine: too late for the arguments.)
+// ownFrame; and `go (func() T {…}())(args)`, the value made where the go
+// statement stands, ran it with the last iteration's variables in our
+// tests, where the value kept in a variable runs it with its own.)
 func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) {
 	call := g.Call
 	if fl, ok := call.Fun.(*ast.FuncLit); ok {
@@ -444,9 +445,12 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) 
 // statement or callback gets the value of an earlier iteration, with that
 // iteration's variables, or a nil func, which ends the process ("call of
 // nil function"). In a frame of its own the write lands in the wrapper's
-// frame, which nothing reads after the wrapper returns. Literals called
-// where they stand (`func() {…}()`) return before anything else can run
-// in their frame and are left as they are.
+// frame, which nothing reads after the wrapper returns. The wrapper also
+// keeps the iteration's variables for a callback that runs after the loop
+// has gone on (yaegi v0.16 gave such a callback, passed as a bare literal,
+// the last iteration's variables). Literals called where they stand
+// (`func() {…}()`) return before anything else can run in their frame and
+// are left as they are.
 func (r *rewriter) ownFrame(fl *ast.FuncLit) {
 	r.n++
 	r.edits = append(r.edits,

@@ -148,3 +148,22 @@ func TestYaegiLiteralRewrittenByAnotherGoroutine(t *testing.T) {
 	sum("callbacks in a loop", "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tk := step(i)\n\ttime.AfterFunc(0, func() {\n"+
 		"\t\tif k == 1 { <-release; defer func() { finished <- true }() }\n\t\tgot <- id + k\n\t})\n}\n<-got + <-got + <-got")
 }
+
+// A callback made in a loop and run after the loop has gone on sees its own
+// iteration's variables (yaegi: the last iteration's, 22 each time).
+func TestYaegiCallbackInLoopKeepsItsIteration(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import \"time\"\ngot := make(chan int, 3)")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, _, err := s.Eval(ctx, "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tk := i\n"+
+		"\ttime.AfterFunc(30*time.Millisecond, func() { got <- id + k })\n}\n"+
+		"a, b, c := <-got, <-got, <-got\na + b + c + 1000*(a*b*c)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The three values in any order: 0, 11 and 22 sum to 33, their product is 0.
+	if out, _ := d.Data[display.MIMEText].(string); out != "33" {
+		t.Errorf("callbacks after the loop: %q, want 33 (0 + 11 + 22)", out)
+	}
+}
