@@ -22,7 +22,8 @@ import (
 //     goroutine is printed and reported instead of ending the process.
 //     `go f(a, b)` becomes `go func(_f func()) { guard; _f() }(func() func()
 //     { _a0, _a1 := a, b; return func() { f(_a0, _a1) } }())`, so the
-//     arguments are still evaluated by the go statement;
+//     arguments (and a function that is not a name, such as fs[i]) are
+//     still evaluated by the go statement (goStmt);
 //   - a function literal passed to a package's function or a method (a
 //     callback compiled code may call from its own goroutine, as
 //     time.AfterFunc does) gets the same guard, which lets a panic on the
@@ -387,31 +388,40 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) 
 		}
 		return
 	}
-	if !simpleFunc(call.Fun) {
-		return
-	}
-	fun := r.text(call.Fun)
-	guard := r.guardText(fmt.Sprintf("goroutine %s started at %s", fun, r.where(g)))
+	// The function: a name or selector is repeated in the goroutine's
+	// call; any other expression (fs[i], f(x), (f)) is evaluated early
+	// like the arguments, as Go evaluates it in the calling goroutine.
 	r.n++
-	var lhs, args []string
-	var zeros []edit
+	fun, what := r.text(call.Fun), ""
+	var early []string // names the early := defines, in order
+	if simpleFunc(call.Fun) {
+		what = "goroutine " + fun
+	} else {
+		what = "the goroutine"
+		fun = fmt.Sprintf("_furious_f%d", r.n)
+		early = append(early, fun)
+	}
+	guard := r.guardText(fmt.Sprintf("%s started at %s", what, r.where(g)))
+	var args []string
+	constOnly := true
 	for i, a := range call.Args {
 		if constLike(a) {
 			// Untyped constants stay in the call (their type comes from the
 			// parameter); their place in the early evaluation takes a 0.
-			lhs = append(lhs, "_")
-			args = append(args, r.text(a))
-			zeros = append(zeros, edit{start: r.off(a.Pos()), end: r.off(a.End()), text: "0"})
+			early = append(early, "_")
+			args = append(args, strings.Join(strings.Fields(r.text(a)), " "))
+			r.edits = append(r.edits, r.keepLines(r.off(a.Pos()), r.off(a.End()), "0"))
 			continue
 		}
+		constOnly = false
 		name := fmt.Sprintf("_furious_a%d_%d", r.n, i)
-		lhs, args = append(lhs, name), append(args, name)
+		early, args = append(early, name), append(args, name)
 	}
 	dots := ""
 	if call.Ellipsis.IsValid() {
 		dots = "..."
 	}
-	// start + func() func() { early; return body }() + end
+	// start + func() func() { early := …; return body }() + end
 	body := "func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
 	start, end := "go func(_furious_f func()) {"+guard+" _furious_f() }(", ")"
 	if r.inLoop {
@@ -419,18 +429,30 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) 
 		start, end = v+" := (", "); go "+v+"()"
 		body = "func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
 	}
-	if len(zeros) == len(call.Args) {
-		// No arguments, or constants only: nothing to evaluate early.
-		r.edits = append(r.edits, edit{start: r.off(g.Pos()), end: r.off(call.End()),
-			text: start + "func() func() { return " + body + " }()" + end})
+	ret := "return " + body + " }()" + end
+	if simpleFunc(call.Fun) && constOnly {
+		// Nothing to evaluate early.
+		r.edits = append(r.edits, r.keepLines(r.off(g.Pos()), r.off(call.End()), start+"func() func() { "+ret))
 		return
 	}
-	r.edits = append(r.edits, zeros...)
-	r.edits = append(r.edits,
-		edit{start: r.off(g.Pos()), end: r.off(call.Args[0].Pos()),
-			text: start + "func() func() { " + strings.Join(lhs, ", ") + " := "},
-		edit{start: r.off(call.Args[len(call.Args)-1].End()), end: r.off(call.End()),
-			text: "; return " + body + " }()" + end})
+	head := start + "func() func() { " + strings.Join(early, ", ") + " := "
+	if simpleFunc(call.Fun) {
+		r.edits = append(r.edits, r.keepLines(r.off(g.Pos()), r.off(call.Args[0].Pos()), head))
+	} else {
+		r.edits = append(r.edits, r.keepLines(r.off(g.Pos()), r.off(call.Fun.Pos()), head))
+		if len(call.Args) == 0 {
+			r.edits = append(r.edits, r.keepLines(r.off(call.Fun.End()), r.off(call.End()), "; "+ret))
+			return
+		}
+		r.edits = append(r.edits, r.keepLines(r.off(call.Fun.End()), r.off(call.Args[0].Pos()), ", "))
+	}
+	r.edits = append(r.edits, r.keepLines(r.off(call.Args[len(call.Args)-1].End()), r.off(call.End()), "; "+ret))
+}
+
+// keepLines is the edit replacing start…end by text followed by as many
+// line breaks as the text replaced held, so that what follows keeps its line.
+func (r *rewriter) keepLines(start, end int, text string) edit {
+	return edit{start: start, end: end, text: text + strings.Repeat("\n", strings.Count(r.src[start:end], "\n"))}
 }
 
 // ownFrame makes the function literal fl in a frame of its own:

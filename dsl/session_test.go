@@ -158,6 +158,9 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 	for _, c := range []struct{ cell, want string }{
 		{"go func() { panic(\"in literal\") }()\ntime.Sleep(100 * time.Millisecond)", "the goroutine started at cell 1:1: in literal"},
 		{"go boomG(\"by name\")\ntime.Sleep(100 * time.Millisecond)", "goroutine boomG started at cell 1:1: by name"},
+		{"fs := []func(string){boomG}\ngo fs[0](\n\t\"from a slice\",\n)\ntime.Sleep(100 * time.Millisecond)", "the goroutine started at cell 2:1: from a slice"},
+		{"mk := func() func() { return func() { panic(\"made by a call\") } }\nfor i := 0; i < 2; i++ { go mk()() }\ntime.Sleep(100 * time.Millisecond)",
+			"the goroutine started at cell 2:26: made by a call"},
 		{"time.AfterFunc(10*time.Millisecond, func() { panic(\"callback\") })\ntime.Sleep(100 * time.Millisecond)",
 			"passed to time.AfterFunc: callback"},
 	} {
