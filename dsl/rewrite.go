@@ -28,7 +28,8 @@ import (
 //     callback compiled code may call from its own goroutine, as
 //     time.AfterFunc does) gets the same guard, which lets a panic on the
 //     cell's own goroutine go on; a function of the session passed by name
-//     there is wrapped in a guarded literal of its signature (sigs);
+//     there, or a variable of the session holding a function literal
+//     (funcVars), is wrapped in a guarded literal of its signature (sigs);
 //   - a function declared in the cell that can call itself (directly or
 //     through the cell's other functions) calls Enter first, which fails
 //     naming it when its goroutine's calls nest beyond the recursion limit;
@@ -116,6 +117,11 @@ func guardCell(cell string, sigs map[string]*ast.FuncType, pkgPath func(name str
 				continue
 			}
 			root, base = f, it.Start-len(pre)-1 // token.Pos of a file starts at 1
+			for _, d := range f.Decls {
+				if sigs != nil {
+					funcVarDecl(sigs, d)
+				}
+			}
 		} else {
 			const pre = "package p;func _(){"
 			f, err := parser.ParseFile(token.NewFileSet(), "", pre+text+"\n}", parser.SkipObjectResolution)
@@ -125,6 +131,12 @@ func guardCell(cell string, sigs map[string]*ast.FuncType, pkgPath func(name str
 			root, base = f, it.Start-len(pre)-1
 			r.base = base
 			for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+				if as, ok := st.(*ast.AssignStmt); ok && sigs != nil {
+					funcVars(sigs, as.Lhs, as.Rhs, nil)
+				}
+				if ds, ok := st.(*ast.DeclStmt); ok && sigs != nil {
+					funcVarDecl(sigs, ds.Decl)
+				}
 				switch st.(type) {
 				case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt,
 					*ast.SelectStmt, *ast.BlockStmt, *ast.LabeledStmt:
@@ -173,6 +185,50 @@ func guardCell(cell string, sigs map[string]*ast.FuncType, pkgPath func(name str
 		}
 	}
 	return r.apply()
+}
+
+// funcVars records in sigs the function type of each session variable
+// among names that a function literal (or, without values, typ) gives one,
+// so that passing it to compiled code is guarded as a declared function is;
+// a name given anything else is forgotten.
+func funcVars(sigs map[string]*ast.FuncType, names []ast.Expr, values []ast.Expr, typ ast.Expr) {
+	for i, n := range names {
+		id, ok := n.(*ast.Ident)
+		if !ok || id.Name == "_" {
+			continue
+		}
+		var ft *ast.FuncType
+		switch {
+		case len(values) == len(names):
+			if fl, ok := values[i].(*ast.FuncLit); ok {
+				ft = fl.Type
+			}
+		case len(values) == 0:
+			ft, _ = typ.(*ast.FuncType)
+		}
+		if ft != nil && ft.TypeParams == nil {
+			sigs[id.Name] = ft
+		} else {
+			delete(sigs, id.Name)
+		}
+	}
+}
+
+// funcVarDecl is funcVars for the specs of a var declaration.
+func funcVarDecl(sigs map[string]*ast.FuncType, d ast.Decl) {
+	gd, ok := d.(*ast.GenDecl)
+	if !ok || gd.Tok != token.VAR {
+		return
+	}
+	for _, sp := range gd.Specs {
+		if vs, ok := sp.(*ast.ValueSpec); ok {
+			names := make([]ast.Expr, len(vs.Names))
+			for i, n := range vs.Names {
+				names[i] = n
+			}
+			funcVars(sigs, names, vs.Values, vs.Type)
+		}
+	}
 }
 
 // reaches reports whether from calls to, directly or through the functions

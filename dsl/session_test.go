@@ -163,6 +163,8 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 			"the goroutine started at cell 2:26: made by a call"},
 		{"time.AfterFunc(10*time.Millisecond, func() { panic(\"callback\") })\ntime.Sleep(100 * time.Millisecond)",
 			"passed to time.AfterFunc: callback"},
+		{"hv := func() { panic(\"by a variable\") }\ntime.AfterFunc(10*time.Millisecond, hv)\ntime.Sleep(100 * time.Millisecond)",
+			"function hv passed to time.AfterFunc at cell 2:37: by a variable"},
 	} {
 		_, _, err := s.Eval(context.Background(), c.cell)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
