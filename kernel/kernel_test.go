@@ -82,6 +82,22 @@ func (c *client) untilIdle(id string) []*Message {
 	}
 }
 
+// untilIdleWithin reports whether the idle status of request id arrives on
+// iopub within d.
+func (c *client) untilIdleWithin(id string, d time.Duration) bool {
+	timeout := time.After(d)
+	for {
+		select {
+		case m := <-c.iomsgs:
+			if m.ParentHeader().MsgID == id && m.Header.MsgType == "status" && strings.Contains(string(m.Content), "idle") {
+				return true
+			}
+		case <-timeout:
+			return false
+		}
+	}
+}
+
 // TestKernelInProcess runs a kernel in this process and talks to it with
 // zmq4 client sockets: execution, streams, robustness against bad input.
 func TestKernelInProcess(t *testing.T) {
@@ -118,7 +134,20 @@ func TestKernelInProcess(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(200 * time.Millisecond) // let the subscription arrive
+	// A subscription takes a while to reach the kernel, and what is
+	// published before it arrives is lost: ask for kernel_info until its
+	// status messages come through (as Jupyter's clients wait for a kernel),
+	// not a fixed sleep, which a loaded machine can outlast.
+	for start := time.Now(); ; {
+		id := c.send("kernel_info_request", "{}")
+		c.reply(id)
+		if st := c.untilIdleWithin(id, 200*time.Millisecond); st {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("no status message on iopub within 10 s of subscribing")
+		}
+	}
 
 	id := c.send("kernel_info_request", "{}")
 	var info struct {
