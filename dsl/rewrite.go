@@ -60,6 +60,8 @@ import (
 //     (ifaceFields, looked up in the compiled package's symbols); an
 //     element value with a line comment, or a literal inside one being
 //     moved, is left as it is;
+//   - a loop whose function literals or go statements name its variables
+//     gets a copy of them per iteration, as in Go since 1.22 (loopCopies);
 //   - inside a for or range statement, a function literal that is not
 //     called where it stands is made in a frame of its own (ownFrame), and
 //     a go statement starts a function value kept in a variable first
@@ -325,6 +327,14 @@ func (r *rewriter) walk(root ast.Node) {
 			if !r.moved[n] {
 				r.ifaceLit(n, n)
 			}
+		case *ast.RangeStmt:
+			if n.Tok == token.DEFINE {
+				r.loopCopies(n.Body, false, n.Key, n.Value)
+			}
+		case *ast.ForStmt:
+			if as, ok := n.Init.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+				r.loopCopies(n.Body, true, as.Lhs...)
+			}
 		case *ast.GoStmt:
 			r.goStmt(n, guarded, called)
 		case *ast.FuncLit:
@@ -509,6 +519,92 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) 
 // line breaks as the text replaced held, so that what follows keeps its line.
 func (r *rewriter) keepLines(start, end int, text string) edit {
 	return edit{start: start, end: end, text: text + strings.Repeat("\n", strings.Count(r.src[start:end], "\n"))}
+}
+
+// loopCopies gives each iteration of a loop its own copies of the loop's
+// variables vars, as Go does since 1.22, where yaegi v0.16 keeps one
+// variable for the whole loop: `for _, v := range xs { go func() { use(v)
+// }() }` used the last v in every goroutine that ran after the loop had
+// moved on. It inserts `v := v;` at the start of body, for each variable a
+// function literal or go statement in body names. In a three-clause loop
+// (counted) the body's changes to the variable must reach the loop's
+// condition and post statement, so a variable the body assigns, increments
+// or takes the address of keeps yaegi's one variable; so does one the
+// body's own block declares again.
+func (r *rewriter) loopCopies(body *ast.BlockStmt, counted bool, vars ...ast.Expr) {
+	names := map[string]bool{}
+	for _, e := range vars {
+		if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+			names[id.Name] = true
+		}
+	}
+	if len(names) == 0 || body == nil {
+		return
+	}
+	captured := map[string]bool{} // named inside a literal or go statement
+	changed := map[string]bool{}  // assigned, incremented or addressed in body
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit, *ast.GoStmt:
+			ast.Inspect(n, func(m ast.Node) bool {
+				if id, ok := m.(*ast.Ident); ok && names[id.Name] {
+					captured[id.Name] = true
+				}
+				return true
+			})
+		case *ast.AssignStmt:
+			if n.Tok != token.DEFINE {
+				for _, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						changed[id.Name] = true
+					}
+				}
+			}
+		case *ast.IncDecStmt:
+			if id, ok := n.X.(*ast.Ident); ok {
+				changed[id.Name] = true
+			}
+		case *ast.UnaryExpr:
+			if id, ok := n.X.(*ast.Ident); ok && n.Op == token.AND {
+				changed[id.Name] = true
+			}
+		}
+		return true
+	})
+	for _, st := range body.List { // declared again by the body's own block
+		switch st := st.(type) {
+		case *ast.AssignStmt:
+			if st.Tok == token.DEFINE {
+				for _, l := range st.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						delete(captured, id.Name)
+					}
+				}
+			}
+		case *ast.DeclStmt:
+			if gd, ok := st.Decl.(*ast.GenDecl); ok {
+				for _, sp := range gd.Specs {
+					if vs, ok := sp.(*ast.ValueSpec); ok {
+						for _, id := range vs.Names {
+							delete(captured, id.Name)
+						}
+					}
+				}
+			}
+		}
+	}
+	var text strings.Builder
+	for _, e := range vars {
+		id, ok := e.(*ast.Ident)
+		if !ok || !names[id.Name] || !captured[id.Name] || (counted && changed[id.Name]) {
+			continue
+		}
+		delete(names, id.Name) // `for k, k := …` is an error; copy once
+		fmt.Fprintf(&text, " %s := %s;", id.Name, id.Name)
+	}
+	if text.Len() > 0 {
+		r.insert(r.off(body.Lbrace)+1, text.String())
+	}
 }
 
 // ownFrame makes the function literal fl in a frame of its own:

@@ -167,3 +167,25 @@ func TestYaegiCallbackInLoopKeepsItsIteration(t *testing.T) {
 		t.Errorf("callbacks after the loop: %q, want 33 (0 + 11 + 22)", out)
 	}
 }
+
+// Each iteration of a loop has its own loop variables, as in Go since 1.22
+// (yaegi: one variable for the whole loop, so goroutines and closures that
+// ran after the loop moved on all saw its last value: 27, 64 and 333).
+// A three-clause loop whose body changes its variable still counts with it.
+func TestYaegiLoopVariablePerIteration(t *testing.T) {
+	s, _, _ := newSession(t)
+	run(t, s, "import (\"sync\"; \"time\")")
+	for cell, want := range map[string]string{
+		"out := make(chan int, 3)\nvar wg sync.WaitGroup\nfor _, v := range []int{1, 2, 3} {\n\twg.Add(1)\n" +
+			"\tgo func() { defer wg.Done(); time.Sleep(10 * time.Millisecond); out <- v * v }()\n}\nwg.Wait()\n<-out + <-out + <-out": "14",
+		"c := make(chan int, 3)\nfor i := 0; i < 3; i++ {\n\tgo func() { time.Sleep(10 * time.Millisecond); c <- i + 1 }()\n}\n<-c * <-c * <-c": "6",
+		"func mk() []func() int { var fs []func() int; for i := 0; i < 3; i++ { fs = append(fs, func() int { return i }) }; return fs }\n" +
+			"hs := mk()\nhs[0]() + 10*hs[1]() + 100*hs[2]()": "210",
+		"var gs []func() int\nfor k, v := range map[int]int{1: 10} {\n\tgs = append(gs, func() int { return k + v })\n}\ngs[0]()": "11",
+		"n := 0\nvar ks []func() int\nfor i := 0; i < 10; i++ {\n\tif i == 2 { i = 7 }\n\tks = append(ks, func() int { return i })\n\tn++\n}\nn": "5",
+	} {
+		if got := run(t, s, cell); got != want {
+			t.Errorf("%q: %q, want %s", cell, got, want)
+		}
+	}
+}
