@@ -75,6 +75,25 @@ class Robustness(unittest.TestCase):
                      "function boomCB passed to time.AfterFunc", ": named cb")
         self.alive_and_intact()
 
+    def test_panic_in_goroutine_of_an_expression(self):
+        self.failing('fs := []func(string){func(s string) { panic(s) }}\ngo fs[0]("from a slice")\ntime.Sleep(200 * time.Millisecond)',
+                     "the goroutine started at cell 2:1", ": from a slice")
+        self.alive_and_intact()
+
+    def test_panic_in_callback_held_in_a_variable(self):
+        self.failing('hv := func() { panic("held") }\ntime.AfterFunc(10*time.Millisecond, hv)\ntime.Sleep(200 * time.Millisecond)',
+                     "function hv passed to time.AfterFunc", ": held")
+        self.alive_and_intact()
+
+    def test_goroutines_in_a_loop(self):
+        # Each goroutine started in a loop runs its own iteration's closure
+        # and variables (yaegi could start an earlier one, or a nil func that
+        # ended the interpreter, and shared one loop variable).
+        r = Run(self.kc, 'out := make(chan int, 3)\nfor _, v := range []int{1, 2, 3} {\n'
+                '\tgo func() { time.Sleep(10 * time.Millisecond); out <- v * v }()\n}\n<-out + <-out + <-out')
+        self.assertEqual(r.result(), "14", r.reply["content"])
+        self.alive_and_intact()
+
     def test_unbounded_recursion_in_goroutine(self):
         Run(self.kc, "func recG(n int) int { return recG(n+1) + 1 }")
         # The cell outlives the goroutine's descent to the depth limit and
