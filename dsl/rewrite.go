@@ -68,8 +68,8 @@ import (
 //     (goStmt): there a goroutine or callback could otherwise run an
 //     earlier iteration's closure, or a nil func that ends the process.
 //
-// Only text is inserted or replaced, never a line break, so positions keep
-// their lines. An item that does not parse is left as it is (the
+// Only text is inserted or replaced, and replaced line breaks are written
+// again (keepLines), so positions keep their lines. An item that does not parse is left as it is (the
 // interpreter reports the error).
 //
 // pkgPath resolves a package name of the session to its import path ("" if
@@ -487,13 +487,14 @@ func (r *rewriter) goStmt(g *ast.GoStmt, guarded, called map[*ast.FuncLit]bool) 
 	if call.Ellipsis.IsValid() {
 		dots = "..."
 	}
-	// start + func() func() { early := …; return body }() + end
-	body := "func() { " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
+	// start + func() func() { early := …; return body }() + end, the guard
+	// in start or, in a loop, in body.
+	inner := fun + "(" + strings.Join(args, ", ") + dots + ")"
+	body := "func() { " + inner + " }"
 	start, end := "go func(_furious_f func()) {"+guard+" _furious_f() }(", ")"
 	if r.inLoop {
 		v := fmt.Sprintf("_furious_g%d", r.n)
-		start, end = v+" := (", "); go "+v+"()"
-		body = "func() {" + guard + " " + fun + "(" + strings.Join(args, ", ") + dots + ") }"
+		start, end, body = v+" := (", "); go "+v+"()", "func() {"+guard+" "+inner+" }"
 	}
 	ret := "return " + body + " }()" + end
 	if simpleFunc(call.Fun) && constOnly {
