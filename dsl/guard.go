@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/furious-lab/furious/tensor"
 	"github.com/traefik/yaegi/interp"
@@ -52,15 +54,43 @@ func newGuard(stderr io.Writer) *guard {
 	return g
 }
 
-// exports are the helpers as yaegi symbols.
+// exports are the helpers as yaegi symbols, and the compiled functions
+// that run a function they are given on a goroutine of their own, in place
+// of the standard library's (time.AfterFunc, context.AfterFunc).
 func (g *guard) exports() interp.Exports {
-	return interp.Exports{guardPath + "/guard": {
-		"Mark":      reflect.ValueOf(g.mark),
-		"Recovered": reflect.ValueOf(g.recovered),
-		"Enter":     reflect.ValueOf(g.enter),
-		"Len":       reflect.ValueOf(g.makeLen),
-		"Cap":       reflect.ValueOf(g.appendCap),
-	}}
+	return interp.Exports{
+		guardPath + "/guard": {
+			"Mark":      reflect.ValueOf(g.mark),
+			"Recovered": reflect.ValueOf(g.recovered),
+			"Enter":     reflect.ValueOf(g.enter),
+			"Len":       reflect.ValueOf(g.makeLen),
+			"Cap":       reflect.ValueOf(g.appendCap),
+		},
+		"time/time":       {"AfterFunc": reflect.ValueOf(g.afterFunc)},
+		"context/context": {"AfterFunc": reflect.ValueOf(g.contextAfterFunc)},
+	}
+}
+
+// afterFunc is time.AfterFunc with f guarded on the timer's goroutine, in
+// whatever form f came (a method value, a function a call returned), where
+// the rewrite (rewrite.go) guards only literals and the session's named
+// functions, whose signatures it can see; those report first, with where
+// they were written.
+func (g *guard) afterFunc(d time.Duration, f func()) *time.Timer {
+	return time.AfterFunc(d, g.guarded(f, "a function passed to time.AfterFunc"))
+}
+
+// contextAfterFunc is context.AfterFunc with f guarded as afterFunc does.
+func (g *guard) contextAfterFunc(ctx context.Context, f func()) (stop func() bool) {
+	return context.AfterFunc(ctx, g.guarded(f, "a function passed to context.AfterFunc"))
+}
+
+// guarded is f with its panic handled by recovered.
+func (g *guard) guarded(f func(), where string) func() {
+	return func() {
+		defer func() { g.recovered(recover(), where) }()
+		f()
+	}
 }
 
 // goid is the running goroutine's id, read from its stack header

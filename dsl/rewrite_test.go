@@ -181,7 +181,7 @@ func TestYaegiLoopVariablePerIteration(t *testing.T) {
 		"c := make(chan int, 3)\nfor i := 0; i < 3; i++ {\n\tgo func() { time.Sleep(10 * time.Millisecond); c <- i + 1 }()\n}\n<-c * <-c * <-c": "6",
 		"func mk() []func() int { var fs []func() int; for i := 0; i < 3; i++ { fs = append(fs, func() int { return i }) }; return fs }\n" +
 			"hs := mk()\nhs[0]() + 10*hs[1]() + 100*hs[2]()": "210",
-		"var gs []func() int\nfor k, v := range map[int]int{1: 10} {\n\tgs = append(gs, func() int { return k + v })\n}\ngs[0]()": "11",
+		"var gs []func() int\nfor k, v := range map[int]int{1: 10} {\n\tgs = append(gs, func() int { return k + v })\n}\ngs[0]()":                "11",
 		"n := 0\nvar ks []func() int\nfor i := 0; i < 10; i++ {\n\tif i == 2 { i = 7 }\n\tks = append(ks, func() int { return i })\n\tn++\n}\nn": "5",
 	} {
 		if got := run(t, s, cell); got != want {

@@ -165,6 +165,12 @@ func TestGoroutinePanicIsRecovered(t *testing.T) {
 			"passed to time.AfterFunc: callback"},
 		{"hv := func() { panic(\"by a variable\") }\ntime.AfterFunc(10*time.Millisecond, hv)\ntime.Sleep(100 * time.Millisecond)",
 			"function hv passed to time.AfterFunc at cell 2:37: by a variable"},
+		{"type boomer struct{ s string }\nfunc (b boomer) boom() { panic(b.s) }\nbm := boomer{\"by a method value\"}\n" +
+			"time.AfterFunc(10*time.Millisecond, bm.boom)\ntime.Sleep(100 * time.Millisecond)",
+			"panic in a function passed to time.AfterFunc: by a method value"},
+		{"import \"context\"\nctx, cancel := context.WithCancel(context.Background())\n" +
+			"mkBoom := func() func() { return func() { panic(\"made by a call\") } }\ncontext.AfterFunc(ctx, mkBoom())\ncancel()\ntime.Sleep(100 * time.Millisecond)",
+			"panic in a function passed to context.AfterFunc: made by a call"},
 	} {
 		_, _, err := s.Eval(context.Background(), c.cell)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
