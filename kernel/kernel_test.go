@@ -61,8 +61,18 @@ func (c *client) reply(id string) *Message {
 // untilIdle collects iopub messages for request id up to its idle status.
 func (c *client) untilIdle(id string) []*Message {
 	c.t.Helper()
+	out, ok := c.idleWithin(id, 10*time.Second)
+	if !ok {
+		c.t.Fatal("no idle status")
+	}
+	return out
+}
+
+// idleWithin collects iopub messages for request id up to its idle status,
+// reporting whether that came within d.
+func (c *client) idleWithin(id string, d time.Duration) ([]*Message, bool) {
 	var out []*Message
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(d)
 	for {
 		select {
 		case m := <-c.iomsgs:
@@ -71,29 +81,13 @@ func (c *client) untilIdle(id string) []*Message {
 			}
 			if m.Header.MsgType == "status" {
 				if strings.Contains(string(m.Content), "idle") {
-					return out
+					return out, true
 				}
 				continue
 			}
 			out = append(out, m)
 		case <-timeout:
-			c.t.Fatal("no idle status")
-		}
-	}
-}
-
-// untilIdleWithin reports whether the idle status of request id arrives on
-// iopub within d.
-func (c *client) untilIdleWithin(id string, d time.Duration) bool {
-	timeout := time.After(d)
-	for {
-		select {
-		case m := <-c.iomsgs:
-			if m.ParentHeader().MsgID == id && m.Header.MsgType == "status" && strings.Contains(string(m.Content), "idle") {
-				return true
-			}
-		case <-timeout:
-			return false
+			return out, false
 		}
 	}
 }
@@ -141,7 +135,7 @@ func TestKernelInProcess(t *testing.T) {
 	for start := time.Now(); ; {
 		id := c.send("kernel_info_request", "{}")
 		c.reply(id)
-		if st := c.untilIdleWithin(id, 200*time.Millisecond); st {
+		if _, ok := c.idleWithin(id, 200*time.Millisecond); ok {
 			break
 		}
 		if time.Since(start) > 10*time.Second {
