@@ -127,17 +127,9 @@ func TestYaegiLiteralRewrittenByAnotherGoroutine(t *testing.T) {
 	s, _, _ := newSession(t)
 	run(t, s, "import \"time\"\nrelease := make(chan bool)\nfinished := make(chan bool)\ngot := make(chan int, 3)\n"+
 		"step := func(i int) int { if i == 2 { release <- true; <-finished; time.Sleep(20 * time.Millisecond) }; return i }")
-	// sum runs cell, failing the test (not hanging) when a goroutine or
-	// callback never sends.
 	sum := func(what, cell string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		d, _, err := s.Eval(ctx, cell)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if out, _ := d.Data[display.MIMEText].(string); out != "33" {
+		if out := runWithin(t, s, cell); out != "33" {
 			t.Errorf("%s: sum %q, want 33 (0 + 11 + 22)", what, out)
 		}
 	}
@@ -154,18 +146,27 @@ func TestYaegiLiteralRewrittenByAnotherGoroutine(t *testing.T) {
 func TestYaegiCallbackInLoopKeepsItsIteration(t *testing.T) {
 	s, _, _ := newSession(t)
 	run(t, s, "import \"time\"\ngot := make(chan int, 3)")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d, _, err := s.Eval(ctx, "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tk := i\n"+
+	out := runWithin(t, s, "for i := 0; i < 3; i++ {\n\tid := i * 10\n\tk := i\n"+
 		"\ttime.AfterFunc(30*time.Millisecond, func() { got <- id + k })\n}\n"+
 		"a, b, c := <-got, <-got, <-got\na + b + c + 1000*(a*b*c)")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The three values in any order: 0, 11 and 22 sum to 33, their product is 0.
-	if out, _ := d.Data[display.MIMEText].(string); out != "33" {
+	if out != "33" {
 		t.Errorf("callbacks after the loop: %q, want 33 (0 + 11 + 22)", out)
 	}
+}
+
+// runWithin is run with the cell interrupted after 5 s, so that a goroutine
+// or callback that never sends fails the test instead of hanging it.
+func runWithin(t *testing.T, s *Session, cell string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, _, err := s.Eval(ctx, cell)
+	if err != nil {
+		t.Fatalf("cell %q: %v", cell, err)
+	}
+	out, _ := d.Data[display.MIMEText].(string)
+	return out
 }
 
 // Each iteration of a loop has its own loop variables, as in Go since 1.22
@@ -184,7 +185,7 @@ func TestYaegiLoopVariablePerIteration(t *testing.T) {
 		"var gs []func() int\nfor k, v := range map[int]int{1: 10} {\n\tgs = append(gs, func() int { return k + v })\n}\ngs[0]()":                "11",
 		"n := 0\nvar ks []func() int\nfor i := 0; i < 10; i++ {\n\tif i == 2 { i = 7 }\n\tks = append(ks, func() int { return i })\n\tn++\n}\nn": "5",
 	} {
-		if got := run(t, s, cell); got != want {
+		if got := runWithin(t, s, cell); got != want {
 			t.Errorf("%q: %q, want %s", cell, got, want)
 		}
 	}
