@@ -62,8 +62,9 @@ import (
 //     moved, is left as it is;
 //   - a loop whose function literals or go statements name its variables
 //     gets a copy of them per iteration, as in Go since 1.22 (loopCopies);
-//   - inside a for or range statement, a function literal that is not
-//     called where it stands is made in a frame of its own (ownFrame), and
+//   - inside a for or range statement, a function literal passed to
+//     compiled code, or any not called where it stands in a loop that has
+//     a go statement, is made in a frame of its own (ownFrame), and
 //     a go statement starts a function value kept in a variable first
 //     (goStmt): there a goroutine or callback could otherwise run an
 //     earlier iteration's closure, or a nil func that ends the process.
@@ -301,13 +302,17 @@ func (r *rewriter) walk(root ast.Node) {
 	}
 	guarded := map[*ast.FuncLit]bool{}
 	called := map[*ast.FuncLit]bool{} // called where they stand, or started by go
-	loops := 0                        // for and range statements around n
+	var loops []bool                  // the for and range statements around n: whether each holds a go statement
+	goLoops := 0                      // how many of them do
 	var stack []ast.Node
 	ast.Inspect(root, func(n ast.Node) bool {
 		if n == nil {
 			switch stack[len(stack)-1].(type) {
 			case *ast.ForStmt, *ast.RangeStmt:
-				loops--
+				if loops[len(loops)-1] {
+					goLoops--
+				}
+				loops = loops[:len(loops)-1]
 			}
 			stack = stack[:len(stack)-1]
 			return true
@@ -315,9 +320,18 @@ func (r *rewriter) walk(root ast.Node) {
 		stack = append(stack, n)
 		switch n.(type) {
 		case *ast.ForStmt, *ast.RangeStmt:
-			loops++
+			hasGo := false
+			ast.Inspect(n, func(m ast.Node) bool {
+				_, ok := m.(*ast.GoStmt)
+				hasGo = hasGo || ok
+				return !hasGo
+			})
+			if hasGo {
+				goLoops++
+			}
+			loops = append(loops, hasGo)
 		}
-		r.inLoop = loops > 0
+		r.inLoop = len(loops) > 0
 		switch n := n.(type) {
 		case *ast.UnaryExpr:
 			if cl, ok := n.X.(*ast.CompositeLit); ok && n.Op == token.AND && r.ifaceLit(cl, n) {
@@ -338,7 +352,11 @@ func (r *rewriter) walk(root ast.Node) {
 		case *ast.GoStmt:
 			r.goStmt(n, guarded, called)
 		case *ast.FuncLit:
-			if !called[n] && r.inLoop {
+			// A value that can run on another goroutine while the loop
+			// evaluates the literal again: a callback of compiled code, or
+			// any value in a loop that starts goroutines. The others (a
+			// closure a loop makes and calls itself) keep their speed.
+			if !called[n] && r.inLoop && (guarded[n] || goLoops > 0) {
 				r.ownFrame(n)
 			}
 		case *ast.BlockStmt:
