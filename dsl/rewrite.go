@@ -394,7 +394,8 @@ func (r *rewriter) walk(root ast.Node) {
 }
 
 // wrapFunc is a guarded function literal calling the session's function
-// name with its own parameters, made in a frame of its own (ownFrame).
+// name with its own parameters; in a loop, made in a frame of its own
+// (ownFrame).
 func (r *rewriter) wrapFunc(name, where string) string {
 	ft := r.sigs[name]
 	var params, args []string
@@ -430,8 +431,11 @@ func (r *rewriter) wrapFunc(name, where string) string {
 		results, ret = " ("+strings.Join(rs, ", ")+")", "return "
 	}
 	typ := "func(" + strings.Join(params, ", ") + ")" + results
-	return "(func() " + typ + " { return " + typ + " {" + r.guardText(where) + " " + ret +
-		name + "(" + strings.Join(args, ", ") + variadic + ") } }())"
+	lit := typ + " {" + r.guardText(where) + " " + ret + name + "(" + strings.Join(args, ", ") + variadic + ") }"
+	if !r.inLoop {
+		return lit
+	}
+	return "(func() " + typ + " { return " + lit + " }())"
 }
 
 // exprText prints a type expression on one line.
